@@ -22,8 +22,11 @@ public record TreeEntry(
     String path, EntryType type, long size, String sha256, boolean executable, String target) {
 
   public enum EntryType {
+    @com.fasterxml.jackson.annotation.JsonProperty("file")
     FILE,
+    @com.fasterxml.jackson.annotation.JsonProperty("symlink")
     SYMLINK,
+    @com.fasterxml.jackson.annotation.JsonProperty("directory")
     DIRECTORY
   }
 

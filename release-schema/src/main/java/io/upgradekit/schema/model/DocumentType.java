@@ -1,0 +1,45 @@
+package io.upgradekit.schema.model;
+
+/**
+ * The kinds of document the programs exchange, with the role that must sign each (null for
+ * unsigned documents, which are authenticated by transport) and the largest size a reader accepts,
+ * checked before any parsing.
+ */
+public enum DocumentType {
+  ROOT("root", Role.ROOT, 256 * 1024),
+  RELEASE("release", Role.RELEASE, 64 * 1024 * 1024),
+  CHANNEL("channel", Role.RELEASE, 64 * 1024),
+  ROLLOUT("rollout", Role.ROLLOUT, 256 * 1024),
+  CLAIM("claim", null, 4 * 1024),
+  FEEDBACK("feedback", null, 1024 * 1024);
+
+  private final String typeName;
+  private final Role signingRole;
+  private final int maxBytes;
+
+  DocumentType(String typeName, Role signingRole, int maxBytes) {
+    this.typeName = typeName;
+    this.signingRole = signingRole;
+    this.maxBytes = maxBytes;
+  }
+
+  /** The value of the document's {@code type} field, e.g. {@code "release"}. */
+  public String typeName() {
+    return typeName;
+  }
+
+  /** The envelope's payload type, which the signature covers (domain separation). */
+  public String payloadType() {
+    return "application/vnd.upgradekit." + typeName + "+json";
+  }
+
+  /** The role whose keys must sign this type, or null if it is not signed. */
+  public Role signingRole() {
+    return signingRole;
+  }
+
+  /** Largest accepted size in bytes of the document as stored (for signed types: the envelope). */
+  public int maxBytes() {
+    return maxBytes;
+  }
+}

@@ -1,0 +1,206 @@
+package io.upgradekit.schema.sign;
+
+import static io.upgradekit.schema.Fixtures.CLOCK;
+import static io.upgradekit.schema.Fixtures.assertCode;
+import static io.upgradekit.schema.Fixtures.NEXT_YEAR;
+import static io.upgradekit.schema.Fixtures.NOW;
+import static io.upgradekit.schema.Fixtures.manifest;
+import static io.upgradekit.schema.Fixtures.pointer;
+import static io.upgradekit.schema.Fixtures.root;
+import static io.upgradekit.schema.Fixtures.signed;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.upgradekit.schema.ErrorCode;
+import io.upgradekit.schema.json.Json;
+import io.upgradekit.schema.model.ChannelPointer;
+import io.upgradekit.schema.model.DocumentType;
+import io.upgradekit.schema.model.ReleaseManifest;
+import io.upgradekit.schema.model.RolloutState;
+import io.upgradekit.schema.model.TrustRoot;
+import java.nio.charset.StandardCharsets;
+import java.util.Base64;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class MetadataVerifierTest {
+  private static final SigningKey ROOT_KEY = SigningKey.generate();
+  private static final SigningKey RELEASE_A = SigningKey.generate();
+  private static final SigningKey RELEASE_B = SigningKey.generate();
+  private static final SigningKey STRANGER = SigningKey.generate();
+
+  private final TrustRoot singleKeyRoot = root(1, NEXT_YEAR, List.of(ROOT_KEY), 1, List.of(RELEASE_A), 1);
+  private final MetadataVerifier verifier = new MetadataVerifier(singleKeyRoot, CLOCK);
+  private final byte[] manifestBytes = signed(DocumentType.RELEASE, manifest("shop", "1.2.0", 7, NEXT_YEAR), RELEASE_A);
+  private final ChannelPointer pointer = pointer("shop", "stable", "1.2.0", 10, NEXT_YEAR, manifestBytes);
+  private final byte[] pointerBytes = signed(DocumentType.CHANNEL, pointer, RELEASE_A);
+
+  @Test
+  void acceptsAValidPointerAndTheManifestItNames() {
+    ChannelPointer verified = verifier.verifyChannelPointer(pointerBytes, "shop", "stable", 10);
+    ReleaseManifest release = verifier.verifyReleaseManifest(manifestBytes, verified);
+
+    assertThat(verified).isEqualTo(pointer);
+    assertThat(release.version()).isEqualTo("1.2.0");
+    assertThat(release.payload().entries()).hasSize(4);
+  }
+
+  @Test
+  void signatureInvalidWhenSignedByAnUnknownKey() {
+    byte[] bytes = signed(DocumentType.CHANNEL, pointer, STRANGER);
+    assertCode(() -> verifier.verifyChannelPointer(bytes, "shop", "stable", 0), ErrorCode.SIGNATURE_INVALID);
+  }
+
+  @Test
+  void signatureInvalidWhenThePayloadWasChangedAfterSigning() {
+    String json = new String(pointerBytes, StandardCharsets.UTF_8);
+    SignedEnvelope envelope = Json.read(pointerBytes, SignedEnvelope.class, "test");
+    String tampered = new String(envelope.payloadBytes(), StandardCharsets.UTF_8).replace("1.2.0", "6.6.6");
+    byte[] bytes = json.replace(envelope.payload(),
+        Base64.getEncoder().encodeToString(tampered.getBytes(StandardCharsets.UTF_8))).getBytes(StandardCharsets.UTF_8);
+
+    assertCode(() -> verifier.verifyChannelPointer(bytes, "shop", "stable", 0), ErrorCode.SIGNATURE_INVALID);
+  }
+
+  @Test
+  void signatureInvalidWhenUnsigned() {
+    byte[] bytes = Json.canonicalBytes(new SignedEnvelope(DocumentType.CHANNEL.payloadType(),
+        Base64.getEncoder().encodeToString(Json.canonicalBytes(pointer)), List.of()));
+    assertCode(() -> verifier.verifyChannelPointer(bytes, "shop", "stable", 0), ErrorCode.SIGNATURE_INVALID);
+  }
+
+  @Test
+  void signatureInvalidWhenARolloutKeySignsARelease() {
+    SigningKey rolloutKey = SigningKey.generate();
+    TrustRoot root = TrustRoot.of(1, NEXT_YEAR, java.util.Map.of(
+            ROOT_KEY.keyId(), io.upgradekit.schema.model.PublicKeyEntry.ed25519(ROOT_KEY.publicKey().getEncoded()),
+            RELEASE_A.keyId(), io.upgradekit.schema.model.PublicKeyEntry.ed25519(RELEASE_A.publicKey().getEncoded()),
+            rolloutKey.keyId(), io.upgradekit.schema.model.PublicKeyEntry.ed25519(rolloutKey.publicKey().getEncoded())),
+        java.util.Map.of(
+            io.upgradekit.schema.model.Role.ROOT, new io.upgradekit.schema.model.RoleKeys(List.of(ROOT_KEY.keyId()), 1),
+            io.upgradekit.schema.model.Role.RELEASE, new io.upgradekit.schema.model.RoleKeys(List.of(RELEASE_A.keyId()), 1),
+            io.upgradekit.schema.model.Role.ROLLOUT, new io.upgradekit.schema.model.RoleKeys(List.of(rolloutKey.keyId()), 1)));
+    byte[] bytes = signed(DocumentType.RELEASE, manifest("shop", "9.9.9", 8, NEXT_YEAR), rolloutKey);
+
+    assertCode(() -> new MetadataVerifier(root, CLOCK).verifyReleaseManifest(bytes, "shop", "9.9.9", null),
+        ErrorCode.SIGNATURE_INVALID);
+  }
+
+  @Test
+  void aSignatureForOneDocumentTypeDoesNotVerifyAsAnother() {
+    // Re-label a signed release envelope as a channel pointer: the signature covered the type.
+    SignedEnvelope release = Json.read(manifestBytes, SignedEnvelope.class, "test");
+    byte[] relabelled = Json.canonicalBytes(
+        new SignedEnvelope(DocumentType.CHANNEL.payloadType(), release.payload(), release.signatures()));
+
+    assertCode(() -> verifier.verifyChannelPointer(relabelled, "shop", "stable", 0), ErrorCode.SIGNATURE_INVALID);
+    assertCode(() -> verifier.verifyChannelPointer(manifestBytes, "shop", "stable", 0), ErrorCode.METADATA_MALFORMED);
+  }
+
+  @Test
+  void thresholdNotMetWithOneOfTwoKeys() {
+    TrustRoot twoOfTwo = root(1, NEXT_YEAR, List.of(ROOT_KEY), 1, List.of(RELEASE_A, RELEASE_B), 2);
+    MetadataVerifier strict = new MetadataVerifier(twoOfTwo, CLOCK);
+
+    assertCode(() -> strict.verifyChannelPointer(pointerBytes, "shop", "stable", 0), ErrorCode.SIGNATURE_THRESHOLD);
+    byte[] both = signed(DocumentType.CHANNEL, pointer, RELEASE_A, RELEASE_B);
+    assertThat(strict.verifyChannelPointer(both, "shop", "stable", 0)).isEqualTo(pointer);
+  }
+
+  @Test
+  void duplicateSignaturesByOneKeyCountOnce() {
+    TrustRoot twoOfTwo = root(1, NEXT_YEAR, List.of(ROOT_KEY), 1, List.of(RELEASE_A, RELEASE_B), 2);
+    byte[] twiceByA = signed(DocumentType.CHANNEL, pointer, RELEASE_A, RELEASE_A);
+
+    assertCode(() -> new MetadataVerifier(twoOfTwo, CLOCK).verifyChannelPointer(twiceByA, "shop", "stable", 0),
+        ErrorCode.SIGNATURE_THRESHOLD);
+  }
+
+  @Test
+  void expiredPointerRefused() {
+    ChannelPointer stale = pointer("shop", "stable", "1.2.0", 10, NOW.minusSeconds(1), manifestBytes);
+    byte[] bytes = signed(DocumentType.CHANNEL, stale, RELEASE_A);
+    assertCode(() -> verifier.verifyChannelPointer(bytes, "shop", "stable", 0), ErrorCode.METADATA_EXPIRED);
+  }
+
+  @Test
+  void expiredManifestRefused() {
+    byte[] bytes = signed(DocumentType.RELEASE, manifest("shop", "1.2.0", 7, NOW), RELEASE_A);
+    assertCode(() -> verifier.verifyReleaseManifest(bytes, "shop", "1.2.0", null), ErrorCode.METADATA_EXPIRED);
+  }
+
+  @Test
+  void olderPointerThanTheLastTrustedIsRefused() {
+    assertCode(() -> verifier.verifyChannelPointer(pointerBytes, "shop", "stable", 11), ErrorCode.ROLLBACK_REFUSED);
+  }
+
+  @Test
+  void manifestWhoseHashDiffersFromThePointerIsRefused() {
+    byte[] other = signed(DocumentType.RELEASE, manifest("shop", "1.2.0", 8, NEXT_YEAR), RELEASE_A);
+    assertCode(() -> verifier.verifyReleaseManifest(other, pointer), ErrorCode.METADATA_INCONSISTENT);
+  }
+
+  @Test
+  void manifestForAnotherVersionThanThePointerSaysIsRefused() {
+    byte[] otherVersion = signed(DocumentType.RELEASE, manifest("shop", "1.1.0", 6, NEXT_YEAR), RELEASE_A);
+    ChannelPointer mixed = pointer("shop", "stable", "1.2.0", 10, NEXT_YEAR, otherVersion);
+    assertCode(() -> verifier.verifyReleaseManifest(otherVersion, mixed), ErrorCode.METADATA_INCONSISTENT);
+  }
+
+  @Test
+  void malformedPayloadIsRefusedAfterTheSignatureChecks() {
+    byte[] duplicateKeys = "{\"type\":\"channel\",\"app\":\"shop\",\"app\":\"evil\"}".getBytes(StandardCharsets.UTF_8);
+    byte[] bytes = signRaw(DocumentType.CHANNEL, duplicateKeys, RELEASE_A);
+    assertCode(() -> verifier.verifyChannelPointer(bytes, "shop", "stable", 0), ErrorCode.METADATA_MALFORMED);
+  }
+
+  @Test
+  void wrongTypesAreMalformed() {
+    String json = new String(Json.canonicalBytes(pointer), StandardCharsets.UTF_8)
+        .replace("\"sequence\":10", "\"sequence\":\"10\"");
+    byte[] bytes = signRaw(DocumentType.CHANNEL, json.getBytes(StandardCharsets.UTF_8), RELEASE_A);
+    assertCode(() -> verifier.verifyChannelPointer(bytes, "shop", "stable", 0), ErrorCode.METADATA_MALFORMED);
+  }
+
+  @Test
+  void envelopeThatIsNotJsonIsMalformed() {
+    assertCode(() -> verifier.verifyChannelPointer("not json".getBytes(StandardCharsets.UTF_8), "shop", "stable", 0),
+        ErrorCode.METADATA_MALFORMED);
+  }
+
+  @Test
+  void oversizedPointerIsRefusedBeforeParsing() {
+    byte[] huge = new byte[DocumentType.CHANNEL.maxBytes() + 1]; // not even JSON: must not be parsed
+    assertCode(() -> verifier.verifyChannelPointer(huge, "shop", "stable", 0), ErrorCode.METADATA_TOO_LARGE);
+  }
+
+  @Test
+  void pointerForAnotherAppOrChannelIsWrongTarget() {
+    assertCode(() -> verifier.verifyChannelPointer(pointerBytes, "other", "stable", 0), ErrorCode.WRONG_TARGET);
+    assertCode(() -> verifier.verifyChannelPointer(pointerBytes, "shop", "beta", 0), ErrorCode.WRONG_TARGET);
+  }
+
+  @Test
+  void manifestForAnotherAppIsWrongTarget() {
+    assertCode(() -> verifier.verifyReleaseManifest(manifestBytes, "other", "1.2.0", null), ErrorCode.WRONG_TARGET);
+  }
+
+  @Test
+  void rolloutStateIsCheckedForTargetExpiryAndSequence() {
+    RolloutState state = new RolloutState("rollout", "shop", "1.2.0", 4, NOW.plusSeconds(300),
+        RolloutState.Action.PROCEED, 1, null);
+    byte[] bytes = signed(DocumentType.ROLLOUT, state, RELEASE_A);
+
+    assertThat(verifier.verifyRolloutState(bytes, "shop", "1.2.0", 4)).isEqualTo(state);
+    assertCode(() -> verifier.verifyRolloutState(bytes, "shop", "1.2.0", 5), ErrorCode.ROLLBACK_REFUSED);
+    assertCode(() -> verifier.verifyRolloutState(bytes, "shop", "1.3.0", 0), ErrorCode.WRONG_TARGET);
+    MetadataVerifier later = new MetadataVerifier(singleKeyRoot,
+        java.time.Clock.fixed(NOW.plusSeconds(301), java.time.ZoneOffset.UTC));
+    assertCode(() -> later.verifyRolloutState(bytes, "shop", "1.2.0", 0), ErrorCode.METADATA_EXPIRED);
+  }
+
+  static byte[] signRaw(DocumentType type, byte[] payload, SigningKey key) {
+    String sig = Base64.getEncoder().encodeToString(key.sign(Envelopes.pae(type.payloadType(), payload)));
+    return Json.canonicalBytes(new SignedEnvelope(type.payloadType(), Base64.getEncoder().encodeToString(payload),
+        List.of(new EnvelopeSignature(key.keyId(), sig))));
+  }
+}
