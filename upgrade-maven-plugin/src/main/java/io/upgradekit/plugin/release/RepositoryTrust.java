@@ -1,0 +1,38 @@
+package io.upgradekit.plugin.release;
+
+import io.upgradekit.schema.ErrorCode;
+import io.upgradekit.schema.UpgradeException;
+import io.upgradekit.schema.layout.RepositoryLayout;
+import io.upgradekit.schema.model.DocumentType;
+import io.upgradekit.schema.model.TrustRoot;
+import io.upgradekit.schema.sign.TrustRoots;
+import java.io.IOException;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.ZoneOffset;
+
+/** Reads a repository's own trust root: version 1, then every rotation after it. */
+final class RepositoryTrust {
+  private RepositoryTrust() {}
+
+  /**
+   * The repository's current trust root, reached from {@code roots/1.root.json} by verified
+   * rotations. Version 1 may have expired if a later one has not.
+   *
+   * @throws UpgradeException IO_ERROR if the repository has none, or a verification code
+   */
+  static TrustRoot load(Repository repository, Clock clock) throws IOException {
+    Repository.Stored first = repository.read(RepositoryLayout.trustRoot(1), DocumentType.ROOT.maxBytes());
+    if (first == null) {
+      throw new ConfigurationException(ErrorCode.IO_ERROR, "the repository " + repository.location() + " has no trust"
+          + " root (" + RepositoryLayout.trustRoot(1) + "): create one with 'mvn upgrade:keygen -Dupgrade.keyFile=PATH"
+          + " -Dupgrade.repository=" + repository.location() + "', or check <repository>");
+    }
+    // Expiry is checked on the root the walk ends on, not on the steps.
+    TrustRoot pinned = TrustRoots.readPinned(first.bytes(), Clock.fixed(Instant.EPOCH, ZoneOffset.UTC));
+    return TrustRoots.update(pinned, version -> {
+      Repository.Stored next = repository.read(RepositoryLayout.trustRoot(version), DocumentType.ROOT.maxBytes());
+      return next == null ? null : next.bytes();
+    }, clock);
+  }
+}
