@@ -1,5 +1,6 @@
 package io.upgradekit.schema.layout;
 
+import io.upgradekit.schema.model.Names;
 import io.upgradekit.schema.ErrorCode;
 import io.upgradekit.schema.Hashes;
 import io.upgradekit.schema.UpgradeException;

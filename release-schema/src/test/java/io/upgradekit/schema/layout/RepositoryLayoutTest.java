@@ -1,5 +1,6 @@
 package io.upgradekit.schema.layout;
 
+import io.upgradekit.schema.model.Names;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
