@@ -54,9 +54,9 @@ public record ReleaseRequest(
   public static final int MAX_DELTA_COUNT = 32;
 
   public ReleaseRequest {
-    named("<app>", () -> Names.app(app));
-    named("<version>", () -> Names.version(version));
-    named("<channel>", () -> Names.channel(channel));
+    named("<app>", () -> Names.requireApp(app));
+    named("<version>", () -> Names.requireVersion(version));
+    named("<channel>", () -> Names.requireChannel(channel));
     if (payload == null) {
       throw new ConfigurationException(ErrorCode.PAYLOAD_INVALID, "<payload> is not set and the project has no"
           + " main artifact: run 'mvn package upgrade:release', or set <payload> to the file or directory to release");
