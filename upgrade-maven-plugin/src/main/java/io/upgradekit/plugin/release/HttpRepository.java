@@ -1,0 +1,246 @@
+package io.upgradekit.plugin.release;
+
+import io.upgradekit.schema.ErrorCode;
+import io.upgradekit.schema.Hashes;
+import io.upgradekit.schema.UpgradeException;
+import io.upgradekit.schema.json.Json;
+import io.upgradekit.schema.layout.RepositoryLayout;
+import io.upgradekit.schema.model.BlobRef;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * A repository served by repo-server: reads are plain static GETs of {@link RepositoryLayout}
+ * paths; writes go through its publish API ({@code PUT /v1/blobs/<sha256>}, {@code PUT
+ * /v1/apps/<app>/releases/<version>}, {@code PUT /v1/apps/<app>/channels/<channel>} with {@code
+ * If-Match} / {@code If-None-Match: *}, {@code PUT /v1/roots/<n>}), authenticated with a bearer
+ * token. The server verifies everything again; the token only lets a publisher deliver signed
+ * documents.
+ */
+public final class HttpRepository implements Repository {
+  private static final Duration TIMEOUT = Duration.ofMinutes(5);
+
+  /** repo-server's error body. */
+  record ErrorBody(String code, String message) {}
+
+  private final URI base;
+  private final String token;
+  private final HttpClient client;
+
+  /**
+   * @param base the server's URL, e.g. {@code https://updates.example.com/}
+   * @param token the publisher token, or null (then only reads work)
+   */
+  public HttpRepository(URI base, String token) {
+    String text = Objects.requireNonNull(base, "base").toString();
+    this.base = URI.create(text.endsWith("/") ? text : text + "/");
+    this.token = token;
+    this.client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(20))
+        .followRedirects(HttpClient.Redirect.NORMAL).build();
+  }
+
+  @Override
+  public String location() {
+    return base.toString();
+  }
+
+  @Override
+  public Stored read(String path, int maxBytes) throws IOException {
+    HttpResponse<InputStream> response = send(HttpRequest.newBuilder(base.resolve(path)).GET(), false);
+    try (InputStream body = response.body()) {
+      if (response.statusCode() == 404) {
+        return null;
+      }
+      requireSuccess(response, body, "GET " + path);
+      byte[] bytes = body.readNBytes(maxBytes + 1);
+      if (bytes.length > maxBytes) {
+        throw new UpgradeException(ErrorCode.METADATA_TOO_LARGE, path + " is more than " + maxBytes + " bytes");
+      }
+      String etag = response.headers().firstValue("ETag").orElse('"' + Hashes.sha256(bytes) + '"');
+      return new Stored(bytes, etag);
+    }
+  }
+
+  @Override
+  public boolean fetchBlob(BlobRef blob, Path target) throws IOException {
+    String path = RepositoryLayout.blob(blob.sha256());
+    HttpResponse<InputStream> response = send(HttpRequest.newBuilder(base.resolve(path)).GET(), false);
+    try (InputStream body = response.body()) {
+      if (response.statusCode() == 404) {
+        return false;
+      }
+      requireSuccess(response, body, "GET " + path);
+      Blobs.copyChecked(body, blob, target, "blob " + blob.sha256() + " from " + base);
+      return true;
+    }
+  }
+
+  @Override
+  public boolean putBlob(BlobRef blob, Path file) throws IOException {
+    String path = RepositoryLayout.blob(blob.sha256());
+    HttpResponse<InputStream> head = send(HttpRequest.newBuilder(base.resolve(path))
+        .method("HEAD", HttpRequest.BodyPublishers.noBody()), false);
+    try (InputStream body = head.body()) {
+      Optional<Long> length = head.headers().firstValueAsLong("Content-Length").stream().boxed().findFirst();
+      if (head.statusCode() == 200 && length.isPresent() && length.get() == blob.size()) {
+        return false;
+      }
+    }
+    HttpResponse<InputStream> response = send(HttpRequest.newBuilder(base.resolve("v1/blobs/" + blob.sha256()))
+        .header("Content-Type", "application/octet-stream")
+        .PUT(HttpRequest.BodyPublishers.ofFile(file)), true);
+    try (InputStream body = response.body()) {
+      requireSuccess(response, body, "PUT /v1/blobs/" + blob.sha256());
+      return response.statusCode() == 201;
+    }
+  }
+
+  @Override
+  public byte[] createManifest(String app, String version, byte[] envelope) throws IOException {
+    String path = RepositoryLayout.releaseManifest(app, version);
+    HttpResponse<InputStream> response = send(HttpRequest.newBuilder(base.resolve("v1/apps/" + app + "/releases/"
+        + version)).header("Content-Type", "application/json").PUT(HttpRequest.BodyPublishers.ofByteArray(envelope)),
+        true);
+    try (InputStream body = response.body()) {
+      if (response.statusCode() == 201) {
+        return null;
+      }
+      if (response.statusCode() == 200) {
+        return envelope; // the server had these exact bytes
+      }
+      if (response.statusCode() == 409 && "VERSION_EXISTS".equals(errorCode(body.readNBytes(64 * 1024)))) {
+        Stored existing = read(path, io.upgradekit.schema.model.DocumentType.RELEASE.maxBytes());
+        if (existing != null) {
+          return existing.bytes();
+        }
+      }
+      requireSuccess(response, body, "PUT /v1/apps/" + app + "/releases/" + version);
+      return null;
+    }
+  }
+
+  @Override
+  public boolean replacePointer(String app, String channel, Stored expected, long expectedSequence, byte[] envelope,
+      long newSequence) throws IOException {
+    HttpRequest.Builder request = HttpRequest.newBuilder(base.resolve("v1/apps/" + app + "/channels/" + channel))
+        .header("Content-Type", "application/json").PUT(HttpRequest.BodyPublishers.ofByteArray(envelope));
+    if (expected == null) {
+      request.header("If-None-Match", "*");
+    } else {
+      request.header("If-Match", expected.tag());
+    }
+    HttpResponse<InputStream> response = send(request, true);
+    try (InputStream body = response.body()) {
+      if (response.statusCode() == 412) {
+        return false; // another publisher's pointer is there now
+      }
+      if (response.statusCode() == 409) {
+        byte[] text = body.readNBytes(64 * 1024);
+        if ("ROLLBACK_REFUSED".equals(errorCode(text))) {
+          return false; // a pointer with a higher sequence arrived between our read and write
+        }
+        throw failure(response, text, "PUT /v1/apps/" + app + "/channels/" + channel);
+      }
+      requireSuccess(response, body, "PUT /v1/apps/" + app + "/channels/" + channel);
+      return true;
+    }
+  }
+
+  @Override
+  public boolean createFirstTrustRoot(byte[] envelope) throws IOException {
+    if (read(RepositoryLayout.trustRoot(1), io.upgradekit.schema.model.DocumentType.ROOT.maxBytes()) != null) {
+      return false;
+    }
+    HttpResponse<InputStream> response = send(HttpRequest.newBuilder(base.resolve("v1/roots/1"))
+        .header("Content-Type", "application/json").PUT(HttpRequest.BodyPublishers.ofByteArray(envelope)), true);
+    try (InputStream body = response.body()) {
+      requireSuccess(response, body, "PUT /v1/roots/1");
+      return response.statusCode() == 201;
+    }
+  }
+
+  @Override
+  public List<String> listFiles() {
+    throw new UnsupportedOperationException("an HTTP repository cannot be listed");
+  }
+
+  private HttpResponse<InputStream> send(HttpRequest.Builder request, boolean publish) throws IOException {
+    request.timeout(TIMEOUT);
+    if (publish) {
+      if (token == null || token.isBlank()) {
+        throw new ConfigurationException(ErrorCode.KEY_INVALID, "publishing to " + base + " needs the publisher"
+            + " token: set the UPGRADE_TOKEN environment variable, or <serverId> to a settings.xml <server> whose"
+            + " <password> is the token");
+      }
+      request.header("Authorization", "Bearer " + token);
+    }
+    try {
+      return client.send(request.build(), HttpResponse.BodyHandlers.ofInputStream());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IOException("interrupted", e);
+    }
+  }
+
+  private void requireSuccess(HttpResponse<InputStream> response, InputStream body, String what) throws IOException {
+    if (response.statusCode() / 100 != 2) {
+      throw failure(response, body.readNBytes(64 * 1024), what);
+    }
+  }
+
+  private UpgradeException failure(HttpResponse<?> response, byte[] body, String what) {
+    ErrorBody error = errorBody(body);
+    String code = error.code();
+    String text = what + " at " + base + " answered " + response.statusCode() + (code == null ? "" : " " + code)
+        + (error.message() == null ? "" : ": " + error.message());
+    int status = response.statusCode();
+    if (status == 401 || status == 403) {
+      return new ConfigurationException(ErrorCode.KEY_INVALID, text + ". Check the publisher token (UPGRADE_TOKEN,"
+          + " or the <server> that <serverId> names in settings.xml)");
+    }
+    ErrorCode known = known(code);
+    return new UpgradeException(known == null ? ErrorCode.IO_ERROR : known, text);
+  }
+
+  private static String errorCode(byte[] body) {
+    return errorBody(body).code();
+  }
+
+  private static ErrorBody errorBody(byte[] body) {
+    try {
+      return Json.read(body, ErrorBody.class, "error");
+    } catch (UpgradeException e) {
+      return new ErrorBody(null, null); // not repo-server's JSON (a proxy's page, ...)
+    }
+  }
+
+  private static ErrorCode known(String code) {
+    if (code == null) {
+      return null;
+    }
+    try {
+      return ErrorCode.valueOf(code);
+    } catch (IllegalArgumentException e) {
+      return null; // a code this release-schema does not know yet
+    }
+  }
+
+  @Override
+  public void close() {
+    // HttpClient has no close() before Java 21; its threads end with it.
+  }
+
+  @Override
+  public String toString() {
+    return "HttpRepository[" + base + "]"; // never the token
+  }
+}
