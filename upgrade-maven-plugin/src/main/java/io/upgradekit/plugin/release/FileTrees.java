@@ -6,9 +6,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.SimpleFileVisitor;
 import java.nio.file.attribute.BasicFileAttributes;
-import java.util.Locale;
 
-/** Scratch-directory helpers and human-readable sizes. */
+/** Scratch-directory helpers. */
 final class FileTrees {
   private FileTrees() {}
 
@@ -33,25 +32,5 @@ final class FileTrees {
         return FileVisitResult.CONTINUE;
       }
     });
-  }
-
-  /** "812 B", "12.3 KiB", "4.1 MiB". */
-  static String size(long bytes) {
-    if (bytes < 1024) {
-      return bytes + " B";
-    }
-    double value = bytes;
-    String[] units = {"KiB", "MiB", "GiB", "TiB"};
-    int unit = -1;
-    while (value >= 1024 && unit < units.length - 1) {
-      value /= 1024;
-      unit++;
-    }
-    return String.format(Locale.ROOT, "%.1f %s", value, units[unit]);
-  }
-
-  /** "1.23%" */
-  static String percent(double ratio) {
-    return String.format(Locale.ROOT, ratio < 0.001 ? "%.3f%%" : "%.2f%%", ratio * 100);
   }
 }

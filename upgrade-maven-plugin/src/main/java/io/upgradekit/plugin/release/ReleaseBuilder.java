@@ -120,7 +120,7 @@ public final class ReleaseBuilder {
             + " is empty: point <payload> at the file or directory to release");
       }
       events.accept(Event.info("Payload " + request.payload().getFileName() + ": " + payload.entries().size()
-          + " entries, " + FileTrees.size(payload.totalSize()) + ", tree " + payload.treeHash().substring(0, 12)));
+          + " entries, " + Sizes.of(payload.totalSize()) + ", tree " + payload.treeHash().substring(0, 12)));
 
       String manifestPath = RepositoryLayout.releaseManifest(request.app(), request.version());
       Repository.Stored existing = repository.read(manifestPath, DocumentType.RELEASE.maxBytes());
@@ -222,7 +222,7 @@ public final class ReleaseBuilder {
       engine.diff(null, tree, packageFile);
       requireReproduces(null, packageFile, payload, "the full package");
       BlobRef ref = Blobs.of(packageFile);
-      events.accept(Event.info("Full package: " + FileTrees.size(ref.size()) + " (verified)"));
+      events.accept(Event.info("Full package: " + Sizes.of(ref.size()) + " (verified)"));
       return ref;
     }
 
@@ -282,13 +282,13 @@ public final class ReleaseBuilder {
       engine.diff(baseTree, tree, delta);
       requireReproduces(baseTree, delta, payload, "the delta from " + base);
       BlobRef ref = Blobs.of(delta);
-      String ratio = FileTrees.percent((double) ref.size() / packageBlob.size());
+      String ratio = Sizes.percent((double) ref.size() / packageBlob.size());
       if (ref.size() >= packageBlob.size()) {
-        events.accept(Event.info("Delta from " + base + ": " + FileTrees.size(ref.size()) + " (" + ratio
+        events.accept(Event.info("Delta from " + base + ": " + Sizes.of(ref.size()) + " (" + ratio
             + " of the full package): not smaller, left out"));
         return null;
       }
-      events.accept(Event.info("Delta from " + base + ": " + FileTrees.size(ref.size()) + " (" + ratio
+      events.accept(Event.info("Delta from " + base + ": " + Sizes.of(ref.size()) + " (" + ratio
           + " of the full package, verified)"));
       return new Built(new DeltaRef(base, baseManifest.treeHash(), ref), delta);
     }

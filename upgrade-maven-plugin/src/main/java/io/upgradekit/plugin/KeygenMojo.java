@@ -1,0 +1,79 @@
+package io.upgradekit.plugin;
+
+import io.upgradekit.plugin.release.ConfigurationException;
+import io.upgradekit.plugin.release.KeyGenerator;
+import io.upgradekit.plugin.release.Repositories;
+import io.upgradekit.schema.ErrorCode;
+import java.io.File;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import org.apache.maven.execution.MavenSession;
+import org.apache.maven.plugin.AbstractMojo;
+import org.apache.maven.plugin.MojoExecutionException;
+import org.apache.maven.plugin.MojoFailureException;
+import org.apache.maven.plugins.annotations.Mojo;
+import org.apache.maven.plugins.annotations.Parameter;
+
+/**
+ * Creates an Ed25519 release key: {@code <keyFile>} (private and public PEM blocks, mode 0600) and
+ * {@code <keyFile>.pub}, and prints its key id. Never overwrites a key. With {@code <repository>}
+ * naming a directory without a trust root, also writes the repository's first trust root ({@code
+ * root.json} and {@code roots/1.root.json}) naming this key for the root, release and rollout roles,
+ * so a new user starts from nothing with {@code keygen} then {@code release}.
+ */
+@Mojo(name = "keygen", requiresProject = false, threadSafe = true)
+public class KeygenMojo extends AbstractMojo {
+  /** The private key file to create; {@code <keyFile>.pub} gets the public key. Keep it outside the project. No default. */
+  @Parameter(property = "upgrade.keyFile")
+  File keyFile;
+
+  /**
+   * A directory repository to give a first trust root naming the new key, if it has none yet
+   * (relative paths resolve against the current directory). Optional; no default.
+   */
+  @Parameter(property = "upgrade.repository")
+  String repository;
+
+  /** Days until the new trust root expires; rotate it before then. Default: 365. */
+  @Parameter(property = "upgrade.rootExpiryDays", defaultValue = "365")
+  int rootExpiryDays;
+
+  /** Skips the goal with one info line. Default: false. */
+  @Parameter(property = "upgrade.skip", defaultValue = "false")
+  boolean skip;
+
+  @Parameter(defaultValue = "${session}", readonly = true, required = true)
+  MavenSession session;
+
+  Clock clock = Clock.systemUTC();
+
+  @Override
+  public void execute() throws MojoExecutionException, MojoFailureException {
+    if (skip) {
+      getLog().info("Skipping upgrade:keygen (upgrade.skip)");
+      return;
+    }
+    MavenEvents events = MavenEvents.forSession(getLog(), session.getRequest().isInteractiveMode());
+    MojoErrors.run(() -> new KeyGenerator(clock, events).generate(new KeyGenerator.Request(
+        keyFile == null ? null : resolve(keyFile.toPath()), repositoryPath(), Duration.ofDays(rootExpiryDays))));
+  }
+
+  private Path repositoryPath() {
+    if (repository == null || repository.isBlank()) {
+      return null;
+    }
+    if (Repositories.isUrl(repository)) {
+      throw new ConfigurationException(ErrorCode.NAME_INVALID, "upgrade:keygen writes a trust root only into a"
+          + " directory: set <repository> to repo-server's --root directory (or publish roots/1.root.json with"
+          + " PUT /v1/roots/1)");
+    }
+    return resolve(Path.of(repository));
+  }
+
+  private Path resolve(Path path) {
+    // Without a project, relative paths are relative to where mvn was started.
+    return Path.of(session.getRequest().getBaseDirectory() == null ? "" : session.getRequest().getBaseDirectory())
+        .resolve(path);
+  }
+}

@@ -1,0 +1,43 @@
+package io.upgradekit.plugin;
+
+import io.upgradekit.plugin.release.ConfigurationException;
+import io.upgradekit.schema.ErrorCode;
+import io.upgradekit.schema.UpgradeException;
+import org.apache.maven.plugin.MojoExecutionException;
+import org.apache.maven.plugin.MojoFailureException;
+
+/**
+ * The one place where library failures become Maven's: what the user can fix (configuration,
+ * keys, payloads, immutable versions, and repository content that fails verification) is a {@link
+ * MojoFailureException} whose message carries the fix; environment failures (I/O, network) are a
+ * {@link MojoExecutionException}. Messages start with the error code, as in node feedback.
+ */
+final class MojoErrors {
+  private MojoErrors() {}
+
+  static Exception map(UpgradeException e) {
+    String message = e.code() + ": " + e.getMessage();
+    if (e instanceof ConfigurationException || e.code() != ErrorCode.IO_ERROR) {
+      return new MojoFailureException(message, e);
+    }
+    return new MojoExecutionException(message, e);
+  }
+
+  /** Runs library code and rethrows its failures mapped. */
+  static <T> T run(LibraryCall<T> call) throws MojoExecutionException, MojoFailureException {
+    try {
+      return call.run();
+    } catch (UpgradeException e) {
+      Exception mapped = map(e);
+      if (mapped instanceof MojoFailureException failure) {
+        throw failure;
+      }
+      throw (MojoExecutionException) mapped;
+    }
+  }
+
+  @FunctionalInterface
+  interface LibraryCall<T> {
+    T run();
+  }
+}

@@ -1,0 +1,239 @@
+package io.upgradekit.plugin;
+
+import io.upgradekit.plugin.release.BuildTimestamps;
+import io.upgradekit.plugin.release.ConfigurationException;
+import io.upgradekit.plugin.release.Event;
+import io.upgradekit.plugin.release.ReleaseBuilder;
+import io.upgradekit.plugin.release.ReleaseRequest;
+import io.upgradekit.plugin.release.ReleaseResult;
+import io.upgradekit.plugin.release.Repositories;
+import io.upgradekit.plugin.release.SigningKeys;
+import io.upgradekit.plugin.release.Sizes;
+import io.upgradekit.schema.ErrorCode;
+import io.upgradekit.schema.sign.SigningKey;
+import java.io.File;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Map;
+import java.util.Optional;
+import java.util.function.Consumer;
+import org.apache.maven.execution.MavenSession;
+import org.apache.maven.plugin.AbstractMojo;
+import org.apache.maven.plugin.MojoExecutionException;
+import org.apache.maven.plugin.MojoFailureException;
+import org.apache.maven.plugins.annotations.Component;
+import org.apache.maven.plugins.annotations.LifecyclePhase;
+import org.apache.maven.plugins.annotations.Mojo;
+import org.apache.maven.plugins.annotations.Parameter;
+import org.apache.maven.project.MavenProject;
+import org.apache.maven.settings.Server;
+import org.apache.maven.settings.Settings;
+import org.apache.maven.settings.building.SettingsProblem;
+import org.apache.maven.settings.crypto.DefaultSettingsDecryptionRequest;
+import org.apache.maven.settings.crypto.SettingsDecrypter;
+import org.apache.maven.settings.crypto.SettingsDecryptionResult;
+
+/**
+ * Publishes the build as a signed release: the full package, binary deltas from the channel's
+ * latest releases (each applied to prove it), a signed release manifest and a new signed channel
+ * pointer, in that order, into a directory or a repo-server. Writes {@code
+ * target/upgrade/release.json}. Versions are immutable: the same content again changes nothing,
+ * other content under a published version fails.
+ */
+@Mojo(name = "release", defaultPhase = LifecyclePhase.DEPLOY, threadSafe = true)
+public class ReleaseMojo extends AbstractMojo {
+  /** Environment variable with the publisher token for an HTTP repository. */
+  static final String TOKEN_VARIABLE = "UPGRADE_TOKEN";
+
+  /**
+   * Where to publish: a directory (relative paths resolve against the project's base directory) or
+   * the {@code http(s)://} URL of a repo-server. No default.
+   */
+  @Parameter(property = "upgrade.repository")
+  String repository;
+
+  /**
+   * The release key file written by {@code upgrade:keygen} (both PEM blocks). If it is not set, or
+   * the file does not exist and {@code UPGRADE_SIGNING_KEY} is set, the key is read from that
+   * environment variable instead (CI secrets). Keep the file outside the project. No default.
+   */
+  @Parameter(property = "upgrade.keyFile")
+  File keyFile;
+
+  /** The app's name in the repository: lowercase letters, digits, '.', '_', '-'. Default: the artifactId. */
+  @Parameter(property = "upgrade.app", defaultValue = "${project.artifactId}")
+  String app;
+
+  /** The version to publish; immutable once published. Default: the project version. */
+  @Parameter(property = "upgrade.version", defaultValue = "${project.version}")
+  String version;
+
+  /** The channel whose pointer moves to this release. Default: {@code stable}. */
+  @Parameter(property = "upgrade.channel", defaultValue = "stable")
+  String channel;
+
+  /**
+   * What to release: a jar/war (a one-file tree named {@code <app>.<extension>}), an assembly
+   * {@code .zip}/{@code .tar.gz} (unpacked; a single top directory is dropped) or a directory.
+   * Default: the project's main artifact, so run {@code package} first; {@code pom} projects
+   * without a payload are skipped.
+   */
+  @Parameter(property = "upgrade.payload")
+  File payload;
+
+  /**
+   * How many of the channel's latest releases to build deltas from (the pointer's release and its
+   * {@code previous} list), 0 to 32. Default: 3.
+   */
+  @Parameter(property = "upgrade.deltaCount", defaultValue = "3")
+  int deltaCount;
+
+  /** Skips the goal with one info line. Default: false. */
+  @Parameter(property = "upgrade.skip", defaultValue = "false")
+  boolean skip;
+
+  /**
+   * Days from the build timestamp until the release manifest expires and nodes refuse it. A
+   * manifest is immutable, so this is long. Default: 1826 (five years).
+   */
+  @Parameter(property = "upgrade.manifestExpiryDays", defaultValue = "1826")
+  int manifestExpiryDays;
+
+  /**
+   * Days from the build timestamp until the channel pointer expires; a channel must see a release
+   * within this time, or nodes stop trusting it (a frozen mirror cannot hold them back for ever).
+   * Default: 365.
+   */
+  @Parameter(property = "upgrade.pointerExpiryDays", defaultValue = "365")
+  int pointerExpiryDays;
+
+  /**
+   * For an HTTP repository: the id of a {@code settings.xml} {@code <server>} whose {@code
+   * <password>} is the publisher token (may be encrypted with {@code mvn --encrypt-password}).
+   * Without it, the token is read from the {@code UPGRADE_TOKEN} environment variable. No default.
+   */
+  @Parameter(property = "upgrade.serverId")
+  String serverId;
+
+  /**
+   * The release's timestamp (manifest {@code created}; expiries count from it), so that the same
+   * build gives the same bytes. ISO-8601 or epoch seconds. Default: {@code
+   * project.build.outputTimestamp}; the current time if that is not set.
+   */
+  @Parameter(defaultValue = "${project.build.outputTimestamp}")
+  String outputTimestamp;
+
+  /** Free-form build information signed into the manifest (e.g. commit, CI job). Default: none. */
+  @Parameter
+  Map<String, String> labels;
+
+  @Parameter(defaultValue = "${project}", readonly = true, required = true)
+  MavenProject project;
+
+  @Parameter(defaultValue = "${session}", readonly = true, required = true)
+  MavenSession session;
+
+  @Parameter(defaultValue = "${settings}", readonly = true)
+  Settings settings;
+
+  @Component
+  SettingsDecrypter settingsDecrypter;
+
+  /** The process environment; replaced in tests. */
+  Map<String, String> environment = System.getenv();
+
+  Clock clock = Clock.systemUTC();
+
+  @Override
+  public void execute() throws MojoExecutionException, MojoFailureException {
+    if (skip) {
+      getLog().info("Skipping upgrade:release (upgrade.skip)");
+      return;
+    }
+    if (payload == null && "pom".equals(project.getPackaging())) {
+      getLog().info("Skipping upgrade:release: pom packaging has no payload (set <payload> to release one)");
+      return;
+    }
+    Consumer<Event> events = MavenEvents.forSession(getLog(), session.getRequest().isInteractiveMode());
+    ReleaseResult result = MojoErrors.run(() -> {
+      ReleaseRequest request = request(events);
+      return new ReleaseBuilder(Engines.create(), (location, token) -> Repositories.open(location, token, basedir()),
+          clock, events).release(request);
+    });
+    summarize(result);
+  }
+
+  private ReleaseRequest request(Consumer<Event> events) {
+    SigningKey key = SigningKeys.load(keyFile == null ? null : keyFile.toPath(),
+        environment.get(SigningKeys.ENVIRONMENT_VARIABLE), events);
+    Optional<Instant> timestamp = BuildTimestamps.parse(outputTimestamp);
+    if (timestamp.isEmpty()) {
+      events.accept(Event.warning("project.build.outputTimestamp is not set: the release is stamped with the current"
+          + " time, so rebuilding it gives other bytes. Set <project.build.outputTimestamp> for reproducible releases"));
+    }
+    Path target = Path.of(project.getBuild().getDirectory(), "upgrade");
+    return new ReleaseRequest(app, version, channel, payloadPath(), repository, token(), key, deltaCount,
+        timestamp.orElseGet(() -> clock.instant().truncatedTo(java.time.temporal.ChronoUnit.SECONDS)),
+        days(manifestExpiryDays), days(pointerExpiryDays), labels, target.resolve("work"),
+        target.resolve("release.json"), ReleaseRequest.DEFAULT_POINTER_ATTEMPTS);
+  }
+
+  private Path payloadPath() {
+    if (payload != null) {
+      return payload.toPath();
+    }
+    File file = project.getArtifact() == null ? null : project.getArtifact().getFile();
+    if (file == null || file.isDirectory()) {
+      throw new ConfigurationException(ErrorCode.PAYLOAD_INVALID, "the project has no packaged main artifact to"
+          + " release: run 'mvn package upgrade:release', or set <payload> to the file or directory to release");
+    }
+    return file.toPath();
+  }
+
+  private String token() {
+    if (repository == null || !Repositories.isUrl(repository)) {
+      return null;
+    }
+    if (serverId != null && !serverId.isBlank()) {
+      Server server = settings == null ? null : settings.getServer(serverId);
+      if (server == null) {
+        throw new ConfigurationException(ErrorCode.KEY_INVALID, "<serverId> " + serverId + " names no <server> in"
+            + " settings.xml: add <server><id>" + serverId + "</id><password>TOKEN</password></server>, or set "
+            + TOKEN_VARIABLE);
+      }
+      SettingsDecryptionResult decrypted = settingsDecrypter.decrypt(new DefaultSettingsDecryptionRequest(server));
+      for (SettingsProblem problem : decrypted.getProblems()) {
+        getLog().warn("settings.xml <server> " + serverId + ": " + problem.getMessage());
+      }
+      return decrypted.getServer().getPassword();
+    }
+    return environment.get(TOKEN_VARIABLE);
+  }
+
+  private Path basedir() {
+    return project.getBasedir().toPath();
+  }
+
+  private static Duration days(int days) {
+    return Duration.ofDays(days);
+  }
+
+  private void summarize(ReleaseResult result) {
+    String what = switch (result.status()) {
+      case PUBLISHED -> "Released";
+      case POINTER_UPDATED -> "Already published; moved channel " + result.channel() + " to";
+      case UNCHANGED -> "Already published, nothing changed:";
+    };
+    getLog().info(what + " " + result.app() + " " + result.version() + " -> " + result.repository() + " (channel "
+        + result.channel() + ", pointer sequence " + result.pointerSequence() + ")");
+    getLog().info(String.format("  %-22s %12s", "full package", Sizes.of(result.packageBlob().size())));
+    for (ReleaseResult.Delta delta : result.deltas()) {
+      getLog().info(String.format("  %-22s %12s  %s of the full package", "delta from " + delta.fromVersion(),
+          Sizes.of(delta.blob().size()), Sizes.percent(delta.ratio())));
+    }
+    getLog().info("  verified: every blob was applied and reproduced tree " + result.treeHash().substring(0, 12));
+    getLog().info("  summary for CI: " + Path.of(project.getBuild().getDirectory(), "upgrade", "release.json"));
+  }
+}
