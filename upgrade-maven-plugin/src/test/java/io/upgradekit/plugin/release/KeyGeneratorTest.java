@@ -1,0 +1,91 @@
+package io.upgradekit.plugin.release;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.upgradekit.schema.model.Role;
+import io.upgradekit.schema.model.TrustRoot;
+import io.upgradekit.schema.sign.Ed25519;
+import io.upgradekit.schema.sign.SigningKey;
+import io.upgradekit.schema.sign.TrustRoots;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class KeyGeneratorTest {
+  @TempDir Path dir;
+  final List<Event> events = new ArrayList<>();
+
+  private KeyGenerator.Result generate(Path keyFile, Path repository) {
+    return new KeyGenerator(Fixture.CLOCK, events::add).generate(new KeyGenerator.Request(keyFile, repository,
+        KeyGenerator.DEFAULT_ROOT_LIFETIME));
+  }
+
+  @Test
+  void writesAPrivateKeyFileOnlyTheOwnerCanReadAndThePublicKeyBesideIt() throws IOException {
+    Path keyFile = dir.resolve("keys/release.pem");
+    KeyGenerator.Result result = generate(keyFile, null);
+
+    SigningKey key = SigningKey.fromPem(Files.readString(keyFile));
+    assertThat(key.keyId()).isEqualTo(result.keyId());
+    assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(keyFile))).isEqualTo("rw-------");
+    assertThat(Ed25519.keyId(Ed25519.readPublicKey(Files.readString(dir.resolve("keys/release.pem.pub")))))
+        .isEqualTo(result.keyId());
+    assertThat(Files.readString(dir.resolve("keys/release.pem.pub"))).doesNotContain("PRIVATE");
+    assertThat(result.trustRootCreated()).isFalse();
+    assertThat(events).anySatisfy(e -> assertThat(e.toString()).contains(result.keyId()));
+  }
+
+  @Test
+  void neverOverwritesAKey() throws IOException {
+    Path keyFile = dir.resolve("release.pem");
+    generate(keyFile, null);
+    String before = Files.readString(keyFile);
+
+    assertThatThrownBy(() -> generate(keyFile, null)).isInstanceOf(ConfigurationException.class)
+        .hasMessageContaining("already exists").hasMessageContaining("<keyFile>");
+    assertThat(Files.readString(keyFile)).isEqualTo(before);
+  }
+
+  @Test
+  void refusesWhenOnlyThePublicHalfExists() throws IOException {
+    Path keyFile = dir.resolve("release.pem");
+    Files.writeString(dir.resolve("release.pem.pub"), "kept");
+
+    assertThatThrownBy(() -> generate(keyFile, null)).isInstanceOf(ConfigurationException.class);
+    assertThat(keyFile).doesNotExist();
+    assertThat(Files.readString(dir.resolve("release.pem.pub"))).isEqualTo("kept");
+  }
+
+  @Test
+  void givesANewRepositoryATrustRootNamingTheKeyForEveryRole() throws IOException {
+    Path repository = dir.resolve("repo");
+    KeyGenerator.Result result = generate(dir.resolve("release.pem"), repository);
+
+    assertThat(result.trustRootCreated()).isTrue();
+    TrustRoot root = TrustRoots.readPinned(Files.readAllBytes(repository.resolve("roots/1.root.json")), Fixture.CLOCK);
+    for (Role role : Role.values()) {
+      assertThat(root.role(role).keyIds()).containsExactly(result.keyId());
+    }
+    assertThat(Files.readAllBytes(repository.resolve("root.json")))
+        .isEqualTo(Files.readAllBytes(repository.resolve("roots/1.root.json")));
+  }
+
+  @Test
+  void leavesAnExistingTrustRootAlone() throws IOException {
+    Path repository = dir.resolve("repo");
+    generate(dir.resolve("first.pem"), repository);
+    byte[] before = Files.readAllBytes(repository.resolve("root.json"));
+
+    KeyGenerator.Result second = generate(dir.resolve("second.pem"), repository);
+
+    assertThat(second.trustRootCreated()).isFalse();
+    assertThat(Files.readAllBytes(repository.resolve("root.json"))).isEqualTo(before);
+    assertThat(events).anySatisfy(e -> assertThat(e).isInstanceOf(Event.Warning.class));
+  }
+}

@@ -1,0 +1,64 @@
+package io.upgradekit.plugin.release;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class SmallPartsTest {
+  @Test
+  void buildTimestampsReadIsoAndEpochSecondsAndTreatOneCharacterAsUnset() {
+    assertThat(BuildTimestamps.parse("2026-11-22T00:00:00Z")).contains(Instant.parse("2026-11-22T00:00:00Z"));
+    assertThat(BuildTimestamps.parse("2026-11-22T01:00:00+01:00")).contains(Instant.parse("2026-11-22T00:00:00Z"));
+    assertThat(BuildTimestamps.parse("1700000000")).contains(Instant.ofEpochSecond(1_700_000_000L));
+    assertThat(BuildTimestamps.parse("a")).isEmpty();
+    assertThat(BuildTimestamps.parse(null)).isEmpty();
+    assertThatThrownBy(() -> BuildTimestamps.parse("yesterday")).isInstanceOf(ConfigurationException.class)
+        .hasMessageContaining("<project.build.outputTimestamp>");
+  }
+
+  @Test
+  void sizesAreHumanReadable() {
+    assertThat(Sizes.of(812)).isEqualTo("812 B");
+    assertThat(Sizes.of(12_595)).isEqualTo("12.3 KiB");
+    assertThat(Sizes.of(5L << 20)).isEqualTo("5.0 MiB");
+    assertThat(Sizes.percent(0.0123)).isEqualTo("1.23%");
+  }
+
+  @Test
+  void assemblyTopDirectoriesAreFoundOnlyWhenEveryEntrySharesOne() {
+    assertThat(Payloads.commonTopDirectory(List.of("app-1.2/", "app-1.2/bin/run", "app-1.2/lib/a.jar")))
+        .isEqualTo("app-1.2/");
+    assertThat(Payloads.commonTopDirectory(List.of("app-1.2/bin/run", "README"))).isEmpty();
+    assertThat(Payloads.commonTopDirectory(List.of("a/x", "b/y"))).isEmpty();
+  }
+
+  @Test
+  void requestsValidateNamesAndSayWhichElementToFix() {
+    Fixture.days(1);
+    assertThatThrownBy(() -> new ReleaseRequest("Demo", "1.0", "stable", java.nio.file.Path.of("x"), "repo", null,
+        io.upgradekit.schema.sign.SigningKey.generate(), 3, Instant.EPOCH, Fixture.days(1), Fixture.days(1), Map.of(),
+        java.nio.file.Path.of("w"), java.nio.file.Path.of("s"), 1))
+        .isInstanceOf(ConfigurationException.class).hasMessageContaining("<app>");
+    assertThatThrownBy(() -> new ReleaseRequest("demo", "1.0", "stable", java.nio.file.Path.of("x"), " ", null,
+        io.upgradekit.schema.sign.SigningKey.generate(), 3, Instant.EPOCH, Fixture.days(1), Fixture.days(1), Map.of(),
+        java.nio.file.Path.of("w"), java.nio.file.Path.of("s"), 1))
+        .isInstanceOf(ConfigurationException.class).hasMessageContaining("<repository> is not set");
+    assertThatThrownBy(() -> new ReleaseRequest("demo", "1.0", "stable", java.nio.file.Path.of("x"), "repo", null,
+        io.upgradekit.schema.sign.SigningKey.generate(), -1, Instant.EPOCH, Fixture.days(1), Fixture.days(1), Map.of(),
+        java.nio.file.Path.of("w"), java.nio.file.Path.of("s"), 1))
+        .isInstanceOf(ConfigurationException.class).hasMessageContaining("<deltaCount>");
+  }
+
+  @Test
+  void theRequestNeverPrintsTheToken() {
+    ReleaseRequest request = new ReleaseRequest("demo", "1.0", "stable", java.nio.file.Path.of("x"),
+        "https://example.invalid/", "s3cret-token", io.upgradekit.schema.sign.SigningKey.generate(), 3, Instant.EPOCH,
+        Fixture.days(1), Fixture.days(1), Map.of(), java.nio.file.Path.of("w"), java.nio.file.Path.of("s"), 1);
+
+    assertThat(request.toString()).doesNotContain("s3cret-token").contains("token=(set)");
+  }
+}
