@@ -54,7 +54,7 @@ public class KeygenMojo extends AbstractMojo {
       getLog().info("Skipping upgrade:keygen (upgrade.skip)");
       return;
     }
-    MavenEvents events = MavenEvents.forSession(getLog(), session.getRequest().isInteractiveMode());
+    MavenEvents events = MavenEvents.forSession(getLog(), session);
     MojoErrors.run(() -> new KeyGenerator(clock, events).generate(new KeyGenerator.Request(
         keyFile == null ? null : resolve(keyFile.toPath()), repositoryPath(), Duration.ofDays(rootExpiryDays))));
   }

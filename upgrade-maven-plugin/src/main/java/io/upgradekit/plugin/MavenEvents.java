@@ -6,6 +6,7 @@ import java.util.HashMap;
 import java.util.Map;
 import java.util.function.Consumer;
 import java.util.function.LongSupplier;
+import org.apache.maven.execution.MavenSession;
 import org.apache.maven.plugin.logging.Log;
 
 /**
@@ -32,7 +33,8 @@ final class MavenEvents implements Consumer<Event> {
   }
 
   /** Progress bars only when Maven is interactive (no {@code -B}) and a console is attached. */
-  static MavenEvents forSession(Log log, boolean interactiveMode) {
+  static MavenEvents forSession(Log log, MavenSession session) {
+    boolean interactiveMode = session != null && session.getRequest() != null && session.getRequest().isInteractiveMode();
     return new MavenEvents(log, interactiveMode && System.console() != null, System.out, System::nanoTime);
   }
 

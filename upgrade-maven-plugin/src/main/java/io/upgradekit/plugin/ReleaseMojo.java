@@ -156,7 +156,7 @@ public class ReleaseMojo extends AbstractMojo {
       getLog().info("Skipping upgrade:release: pom packaging has no payload (set <payload> to release one)");
       return;
     }
-    Consumer<Event> events = MavenEvents.forSession(getLog(), session.getRequest().isInteractiveMode());
+    Consumer<Event> events = MavenEvents.forSession(getLog(), session);
     ReleaseResult result = MojoErrors.run(() -> {
       ReleaseRequest request = request(events);
       return new ReleaseBuilder(Engines.create(), (location, token) -> Repositories.open(location, token, basedir()),

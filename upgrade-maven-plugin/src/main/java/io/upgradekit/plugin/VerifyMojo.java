@@ -45,7 +45,7 @@ public class VerifyMojo extends AbstractMojo {
       getLog().info("Skipping upgrade:verify (upgrade.skip)");
       return;
     }
-    MavenEvents events = MavenEvents.forSession(getLog(), session.getRequest().isInteractiveMode());
+    MavenEvents events = MavenEvents.forSession(getLog(), session);
     RepositoryVerifier.Report report = MojoErrors.run(() -> {
       if (repository == null || repository.isBlank()) {
         throw new ConfigurationException(ErrorCode.NAME_INVALID, "<repository> is not set: run 'mvn upgrade:verify"
