@@ -1,0 +1,141 @@
+package io.upgradekit.plugin.release;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.upgradekit.schema.layout.RepositoryLayout;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Publishing over HTTP: the same releases as in a directory, through repo-server's protocol. */
+class HttpRepositoryTest {
+  @TempDir Path dir;
+  Fixture fixture;
+  FakeRepoServer server;
+
+  @BeforeEach
+  void setUp() throws IOException {
+    fixture = new Fixture(dir);
+    server = new FakeRepoServer();
+    try (Stream<Path> walk = Files.walk(fixture.repository)) { // the trust root keygen wrote
+      for (Path file : walk.filter(Files::isRegularFile).toList()) {
+        server.files.put(fixture.repository.relativize(file).toString(), Files.readAllBytes(file));
+      }
+    }
+  }
+
+  @AfterEach
+  void tearDown() {
+    server.close();
+  }
+
+  private ReleaseRequest request(String version, String token) throws IOException {
+    return new ReleaseRequest("demo", version, "stable", fixture.payload(version), server.uri().toString(), token,
+        fixture.key, 3, Fixture.BUILT, ReleaseRequest.DEFAULT_MANIFEST_LIFETIME, ReleaseRequest.DEFAULT_POINTER_LIFETIME,
+        Map.of(), dir.resolve("work-" + version), dir.resolve("release-" + version + ".json"), 5);
+  }
+
+  private ReleaseBuilder builder() {
+    return new ReleaseBuilder(new CopyingEngine(), (location, token) -> Repositories.open(location, token, dir),
+        Fixture.CLOCK, fixture.events::add);
+  }
+
+  @Test
+  void publishesBlobsManifestAndPointerThroughTheApi() throws IOException {
+    builder().release(request("1.0.0", FakeRepoServer.TOKEN));
+    ReleaseResult second = builder().release(request("1.1.0", FakeRepoServer.TOKEN));
+
+    assertThat(second.status()).isEqualTo(ReleaseResult.Status.PUBLISHED);
+    assertThat(second.deltas()).extracting(ReleaseResult.Delta::fromVersion).containsExactly("1.0.0");
+    assertThat(server.files).containsKeys(RepositoryLayout.releaseManifest("demo", "1.1.0"),
+        RepositoryLayout.channelPointer("demo", "stable"), RepositoryLayout.blob(second.packageBlob().sha256()),
+        RepositoryLayout.blob(second.deltas().get(0).blob().sha256()));
+  }
+
+  @Test
+  void anIdenticalRerunSendsNoWrite() throws IOException {
+    builder().release(request("1.0.0", FakeRepoServer.TOKEN));
+    Map<String, byte[]> before = Map.copyOf(server.files);
+
+    ReleaseResult again = builder().release(request("1.0.0", null)); // no token: any write would fail
+
+    assertThat(again.status()).isEqualTo(ReleaseResult.Status.UNCHANGED);
+    assertThat(server.files).isEqualTo(before);
+  }
+
+  @Test
+  void otherContentUnderAPublishedVersionFails() throws IOException {
+    builder().release(request("1.0.0", FakeRepoServer.TOKEN));
+    ReleaseRequest changed = request("1.0.0", FakeRepoServer.TOKEN);
+    Files.writeString(changed.payload().resolve("app.jar"), "changed");
+
+    assertThatThrownBy(() -> builder().release(changed))
+        .isInstanceOf(ConfigurationException.class).hasMessageContaining("different content");
+  }
+
+  @Test
+  void aMissingTokenSaysWhereToPutIt() {
+    assertThatThrownBy(() -> builder().release(request("1.0.0", null)))
+        .isInstanceOf(ConfigurationException.class)
+        .hasMessageContaining("UPGRADE_TOKEN")
+        .hasMessageContaining("<serverId>");
+  }
+
+  @Test
+  void aWrongTokenIsRefusedWithTheFixAndNeverEchoed() {
+    assertThatThrownBy(() -> builder().release(request("1.0.0", "wrong-secret-value")))
+        .isInstanceOf(ConfigurationException.class)
+        .hasMessageContaining("401")
+        .hasMessageNotContaining("wrong-secret-value");
+  }
+
+  @Test
+  void racingPublishersRetryOnTheNewHeadAfterAPreconditionFailure() throws Exception {
+    builder().release(request("1.0.0", FakeRepoServer.TOKEN));
+    List<String> versions = List.of("2.0.0", "2.1.0", "2.2.0");
+    List<ReleaseRequest> requests = new ArrayList<>();
+    for (String version : versions) {
+      requests.add(request(version, FakeRepoServer.TOKEN));
+    }
+    CountDownLatch start = new CountDownLatch(1);
+    ExecutorService pool = Executors.newFixedThreadPool(versions.size());
+    try {
+      List<Future<ReleaseResult>> results = new ArrayList<>();
+      for (ReleaseRequest request : requests) {
+        results.add(pool.submit(() -> {
+          start.await();
+          return builder().release(request);
+        }));
+      }
+      start.countDown();
+      for (Future<ReleaseResult> result : results) {
+        assertThat(result.get().status()).isEqualTo(ReleaseResult.Status.PUBLISHED);
+      }
+    } finally {
+      pool.shutdownNow();
+    }
+    RepositoryVerifier.Report report;
+    Path copy = dir.resolve("copy");
+    for (Map.Entry<String, byte[]> file : server.files.entrySet()) {
+      Files.createDirectories(copy.resolve(file.getKey()).getParent());
+      Files.write(copy.resolve(file.getKey()), file.getValue());
+    }
+    report = new RepositoryVerifier(new CopyingEngine(), Fixture.CLOCK, e -> { })
+        .verify(new DirectoryRepository(copy), dir.resolve("verify"));
+    assertThat(report.problems()).isEmpty();
+    assertThat(report.releases()).isEqualTo(4);
+  }
+}
