@@ -3,6 +3,9 @@ package io.upgradekit.plugin;
 import io.upgradekit.plugin.release.ConfigurationException;
 import io.upgradekit.plugin.release.KeyGenerator;
 import io.upgradekit.plugin.release.Repositories;
+import io.upgradekit.plugin.release.SigningKeys;
+import io.upgradekit.schema.sign.SigningKey;
+import java.nio.file.Files;
 import io.upgradekit.schema.ErrorCode;
 import java.io.File;
 import java.nio.file.Path;
@@ -35,6 +38,16 @@ public class KeygenMojo extends AbstractMojo {
   @Parameter(property = "upgrade.repository")
   String repository;
 
+  /**
+   * The repository's offline root key file (written by an earlier {@code keygen}), to keep the root
+   * role apart from the new key: a new repository's first trust root then names the root key for
+   * the root role and the new key for the release and rollout roles; a repository whose root role
+   * this key holds gets its next trust root version with the new key added to the release role.
+   * Optional; no default.
+   */
+  @Parameter(property = "upgrade.rootKeyFile")
+  File rootKeyFile;
+
   /** Days until the new trust root expires; rotate it before then. Default: 365. */
   @Parameter(property = "upgrade.rootExpiryDays", defaultValue = "365")
   int rootExpiryDays;
@@ -54,9 +67,26 @@ public class KeygenMojo extends AbstractMojo {
       getLog().info("Skipping upgrade:keygen (upgrade.skip)");
       return;
     }
-    MavenEvents events = MavenEvents.forSession(getLog(), session);
+    MavenEvents events = events();
     MojoErrors.run(() -> new KeyGenerator(clock, events).generate(new KeyGenerator.Request(
-        keyFile == null ? null : resolve(keyFile.toPath()), repositoryPath(), Duration.ofDays(rootExpiryDays))));
+        keyFile == null ? null : resolve(keyFile.toPath()), repositoryPath(), rootKey(),
+        Duration.ofDays(rootExpiryDays))));
+  }
+
+  private SigningKey rootKey() {
+    if (rootKeyFile == null) {
+      return null;
+    }
+    if (repository == null || repository.isBlank()) {
+      throw new ConfigurationException(ErrorCode.NAME_INVALID, "<rootKeyFile> signs a trust root: set <repository>"
+          + " (-Dupgrade.repository=DIR) to the repository it is for");
+    }
+    Path file = resolve(rootKeyFile.toPath());
+    if (!Files.isRegularFile(file)) {
+      throw new ConfigurationException(ErrorCode.KEY_INVALID, "<rootKeyFile> " + file + " does not exist: create the"
+          + " root key first with 'mvn upgrade:keygen -Dupgrade.keyFile=" + file + "' (on the offline machine)");
+    }
+    return SigningKeys.load(file, null, events());
   }
 
   private Path repositoryPath() {
@@ -69,6 +99,10 @@ public class KeygenMojo extends AbstractMojo {
           + " PUT /v1/roots/1)");
     }
     return resolve(Path.of(repository));
+  }
+
+  private MavenEvents events() {
+    return MavenEvents.forSession(getLog(), session);
   }
 
   private Path resolve(Path path) {

@@ -155,19 +155,19 @@ public final class DirectoryRepository implements Repository {
   }
 
   @Override
-  public boolean createFirstTrustRoot(byte[] envelope) throws IOException {
-    if (Files.exists(RepositoryLayout.resolve(root, RepositoryLayout.trustRoot()))
-        || Files.exists(RepositoryLayout.resolve(root, RepositoryLayout.trustRoot(1)))) {
-      return false;
-    }
+  public boolean addTrustRoot(long version, byte[] envelope) throws IOException {
     Json.requireWithinCap(envelope.length, io.upgradekit.schema.model.DocumentType.ROOT);
-    Path first = RepositoryLayout.resolve(root, RepositoryLayout.trustRoot(1));
-    DurableFiles.createDirectories(first.getParent());
-    if (!DurableFiles.createExclusively(first, envelope)) {
+    Path current = RepositoryLayout.resolve(root, RepositoryLayout.trustRoot());
+    if (version == 1 && Files.exists(current)) {
       return false;
     }
-    // Version 1 first: a node that finds root.json can always walk the chain from roots/1.
-    DurableFiles.createExclusively(RepositoryLayout.resolve(root, RepositoryLayout.trustRoot()), envelope);
+    Path numbered = RepositoryLayout.resolve(root, RepositoryLayout.trustRoot(version));
+    DurableFiles.createDirectories(numbered.getParent());
+    if (!DurableFiles.createExclusively(numbered, envelope)) {
+      return false;
+    }
+    // The numbered version first: a node that finds root.json can always walk the chain to it.
+    DurableFiles.writeAtomically(current, envelope);
     return true;
   }
 

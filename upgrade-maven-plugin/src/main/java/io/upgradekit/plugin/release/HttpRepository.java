@@ -156,14 +156,11 @@ public final class HttpRepository implements Repository {
   }
 
   @Override
-  public boolean createFirstTrustRoot(byte[] envelope) throws IOException {
-    if (read(RepositoryLayout.trustRoot(1), io.upgradekit.schema.model.DocumentType.ROOT.maxBytes()) != null) {
-      return false;
-    }
-    HttpResponse<InputStream> response = send(HttpRequest.newBuilder(base.resolve("v1/roots/1"))
+  public boolean addTrustRoot(long version, byte[] envelope) throws IOException {
+    HttpResponse<InputStream> response = send(HttpRequest.newBuilder(base.resolve("v1/roots/" + version))
         .header("Content-Type", "application/json").PUT(HttpRequest.BodyPublishers.ofByteArray(envelope)), true);
     try (InputStream body = response.body()) {
-      requireSuccess(response, body, "PUT /v1/roots/1");
+      requireSuccess(response, body, "PUT /v1/roots/" + version);
       return response.statusCode() == 201;
     }
   }

@@ -53,10 +53,15 @@ public final class KeyGenerator {
    * What to create.
    *
    * @param keyFile the private key file ({@code <keyFile>}); {@code <keyFile>.pub} gets the public key
-   * @param repository a directory repository to give a first trust root, or null
+   * @param repository a directory repository to give a trust root naming the new key, or null
+   * @param rootKey the offline root key ({@code <rootKeyFile>}), or null. Without it the new key
+   *     holds every role of a new repository's first trust root. With it, the root key keeps the
+   *     root role and the new key gets the release and rollout roles: in a new repository's first
+   *     trust root, or, in a repository whose root role the root key holds, in the next trust root
+   *     version (a rotation of the release key)
    * @param rootLifetime how long the trust root is valid
    */
-  public record Request(Path keyFile, Path repository, Duration rootLifetime) {
+  public record Request(Path keyFile, Path repository, SigningKey rootKey, Duration rootLifetime) {
     public Request {
       if (keyFile == null) {
         throw new ConfigurationException(ErrorCode.KEY_INVALID, "<keyFile> is not set: run 'mvn upgrade:keygen"
@@ -73,9 +78,13 @@ public final class KeyGenerator {
    *
    * @param keyId the new key's id
    * @param publicKeyFile where the public key is
-   * @param trustRootCreated whether a trust root naming the key was written into the repository
+   * @param trustRootVersion the version of the trust root written into the repository, or 0 if none
    */
-  public record Result(String keyId, Path publicKeyFile, boolean trustRootCreated) {}
+  public record Result(String keyId, Path publicKeyFile, long trustRootVersion) {
+    public boolean trustRootCreated() {
+      return trustRootVersion > 0;
+    }
+  }
 
   /**
    * @throws ConfigurationException KEY_INVALID if a key file exists already
@@ -104,33 +113,78 @@ public final class KeyGenerator {
     events.accept(Event.info("Created signing key " + key.keyId()));
     events.accept(Event.info("  private key (keep it secret, mode 0600): " + keyFile));
     events.accept(Event.info("  public key: " + publicFile));
-    boolean created = request.repository() != null && createTrustRoot(request, key);
-    return new Result(key.keyId(), publicFile, created);
+    long version = request.repository() == null ? 0 : writeTrustRoot(request, key);
+    return new Result(key.keyId(), publicFile, version);
   }
 
-  private boolean createTrustRoot(Request request, SigningKey key) {
+  private long writeTrustRoot(Request request, SigningKey key) {
     Path root = request.repository().toAbsolutePath();
     try (DirectoryRepository repository = new DirectoryRepository(root)) {
       Files.createDirectories(root);
-      Map<Role, RoleKeys> roles = new EnumMap<>(Role.class);
-      for (Role role : Role.values()) {
-        roles.put(role, new RoleKeys(List.of(key.keyId()), 1));
+      boolean exists = Files.exists(root.resolve(RepositoryLayout.trustRoot()))
+          || Files.exists(root.resolve(RepositoryLayout.trustRoot(1)));
+      if (!exists) {
+        return publish(repository, 1, request, key, request.rootKey() == null ? key : request.rootKey(), null);
       }
-      TrustRoot trustRoot = TrustRoot.of(1, clock.instant().plus(request.rootLifetime()),
-          Map.of(key.keyId(), PublicKeyEntry.ed25519(key.publicKey().getEncoded())), roles);
-      byte[] envelope = Envelopes.sign(DocumentType.ROOT, trustRoot, List.of(key));
-      if (!repository.createFirstTrustRoot(envelope)) {
-        events.accept(Event.warning(root + " has a trust root already; it was left as it is. Release with a key it"
-            + " names, or rotate it to name " + key.keyId() + " (see docs/maven-plugin.md, key management)"));
-        return false;
+      if (request.rootKey() == null) {
+        events.accept(Event.warning(root + " has a trust root already; it was left as it is. To make the new key"
+            + " its release key, run keygen again with <rootKeyFile> set to the repository's root key"
+            + " (see docs/maven-plugin.md, key management)"));
+        return 0;
       }
-      events.accept(Event.info("Created trust root version 1 in " + root.resolve(RepositoryLayout.trustRoot())
-          + ": key " + key.keyId().substring(0, 16) + "... holds the root, release and rollout roles, until "
-          + trustRoot.expires()));
-      return true;
+      TrustRoot current = RepositoryTrust.load(repository, clock);
+      RoleKeys rootRole = current.role(Role.ROOT);
+      if (!rootRole.keyIds().contains(request.rootKey().keyId()) || rootRole.threshold() != 1) {
+        throw new ConfigurationException(ErrorCode.SIGNATURE_INVALID, "<rootKeyFile> holds key "
+            + request.rootKey().keyId() + ", which cannot sign the next trust root of " + root + " alone (its root"
+            + " keys: " + rootRole.keyIds() + ", threshold " + rootRole.threshold() + "): use the repository's root key");
+      }
+      return publish(repository, current.version() + 1, request, key, request.rootKey(), current);
     } catch (IOException e) {
       throw new UpgradeException(ErrorCode.IO_ERROR, "cannot write the trust root into " + root + ": " + e, e);
     }
+  }
+
+  /**
+   * Signs and publishes trust root {@code version} with {@code rootKey}. A first root gives {@code
+   * rootKey} the root role and {@code key} the release and rollout roles (one key holds all three
+   * when they are the same). A next root keeps the previous root and rollout roles and adds {@code
+   * key} to the release role, next to the previous release keys, so that releases they signed stay
+   * valid; removing a leaked key is a rotation of its own (see docs/maven-plugin.md).
+   */
+  private long publish(DirectoryRepository repository, long version, Request request, SigningKey key,
+      SigningKey rootKey, TrustRoot previous) throws IOException {
+    Map<String, PublicKeyEntry> keys = new java.util.HashMap<>();
+    Map<Role, RoleKeys> roles = new EnumMap<>(Role.class);
+    keys.put(key.keyId(), PublicKeyEntry.ed25519(key.publicKey().getEncoded()));
+    if (previous == null) {
+      keys.put(rootKey.keyId(), PublicKeyEntry.ed25519(rootKey.publicKey().getEncoded()));
+      roles.put(Role.ROOT, new RoleKeys(List.of(rootKey.keyId()), 1));
+      roles.put(Role.RELEASE, new RoleKeys(List.of(key.keyId()), 1));
+      roles.put(Role.ROLLOUT, new RoleKeys(List.of(key.keyId()), 1));
+    } else {
+      keys.putAll(previous.keys());
+      List<String> release = new java.util.ArrayList<>(List.of(key.keyId()));
+      previous.role(Role.RELEASE).keyIds().stream().filter(id -> !release.contains(id)).forEach(release::add);
+      roles.put(Role.ROOT, previous.role(Role.ROOT));
+      roles.put(Role.RELEASE, new RoleKeys(release, 1));
+      roles.put(Role.ROLLOUT, previous.role(Role.ROLLOUT));
+    }
+    TrustRoot trustRoot = TrustRoot.of(version, clock.instant().plus(request.rootLifetime()), keys, roles);
+    byte[] envelope = Envelopes.sign(DocumentType.ROOT, trustRoot, List.of(rootKey));
+    if (!repository.addTrustRoot(version, envelope)) {
+      events.accept(Event.warning(repository.root() + " got trust root version " + version + " from someone else"
+          + " meanwhile; it was left as it is"));
+      return 0;
+    }
+    String roleText = rootKey == key ? "holds the root, release and rollout roles"
+        : previous == null ? "holds the release and rollout roles; root key " + rootKey.keyId().substring(0, 16)
+            + "... holds the root role"
+        : "is added to the release role (now " + roles.get(Role.RELEASE).keyIds().size() + " key(s))";
+    events.accept(Event.info("Created trust root version " + version + " in "
+        + repository.root().resolve(RepositoryLayout.trustRoot(version)) + ": key " + key.keyId().substring(0, 16)
+        + "... " + roleText + ", until " + trustRoot.expires()));
+    return version;
   }
 
   /** Creates a new file (never replaces one), private files with mode 0600 from the start. */

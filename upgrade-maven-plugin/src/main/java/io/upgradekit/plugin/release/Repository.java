@@ -64,12 +64,14 @@ public interface Repository extends Closeable {
       long newSequence) throws IOException;
 
   /**
-   * Creates a first trust root ({@code roots/1.root.json} and {@code root.json}) in a repository
-   * that has none.
+   * Publishes trust root {@code version}: creates {@code roots/<version>.root.json} (never replacing
+   * one), then makes it the current {@code root.json}. Callers sign it so that the chain verifies
+   * ({@link io.upgradekit.schema.sign.TrustRoots#verifyNext}).
    *
-   * @return false if the repository has a trust root already (nothing is changed)
+   * @return false if the repository has that version already (for version 1: any trust root);
+   *     nothing is changed then
    */
-  boolean createFirstTrustRoot(byte[] envelope) throws IOException;
+  boolean addTrustRoot(long version, byte[] envelope) throws IOException;
 
   /**
    * Every file in the repository, as repository-relative paths, for {@code verify}; hidden and

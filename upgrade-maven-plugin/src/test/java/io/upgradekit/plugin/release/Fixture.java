@@ -30,7 +30,7 @@ final class Fixture {
     this.dir = dir;
     this.repository = dir.resolve("repo");
     Path keyFile = dir.resolve("keys/release.pem");
-    new KeyGenerator(CLOCK, events::add).generate(new KeyGenerator.Request(keyFile, repository,
+    new KeyGenerator(CLOCK, events::add).generate(new KeyGenerator.Request(keyFile, repository, null,
         KeyGenerator.DEFAULT_ROOT_LIFETIME));
     this.key = SigningKey.fromPem(Files.readString(keyFile));
   }

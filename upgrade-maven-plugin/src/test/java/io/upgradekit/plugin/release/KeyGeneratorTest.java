@@ -22,7 +22,7 @@ class KeyGeneratorTest {
   final List<Event> events = new ArrayList<>();
 
   private KeyGenerator.Result generate(Path keyFile, Path repository) {
-    return new KeyGenerator(Fixture.CLOCK, events::add).generate(new KeyGenerator.Request(keyFile, repository,
+    return new KeyGenerator(Fixture.CLOCK, events::add).generate(new KeyGenerator.Request(keyFile, repository, null,
         KeyGenerator.DEFAULT_ROOT_LIFETIME));
   }
 
@@ -87,5 +87,58 @@ class KeyGeneratorTest {
     assertThat(second.trustRootCreated()).isFalse();
     assertThat(Files.readAllBytes(repository.resolve("root.json"))).isEqualTo(before);
     assertThat(events).anySatisfy(e -> assertThat(e).isInstanceOf(Event.Warning.class));
+  }
+
+  private KeyGenerator.Result generate(Path keyFile, Path repository, SigningKey rootKey) {
+    return new KeyGenerator(Fixture.CLOCK, events::add).generate(new KeyGenerator.Request(keyFile, repository, rootKey,
+        KeyGenerator.DEFAULT_ROOT_LIFETIME));
+  }
+
+  private static SigningKey read(Path keyFile) throws IOException {
+    return SigningKey.fromPem(Files.readString(keyFile));
+  }
+
+  @Test
+  void withARootKeyANewRepositoryKeepsTheRootRoleApartFromTheReleaseKey() throws IOException {
+    generate(dir.resolve("root.pem"), null);
+    SigningKey rootKey = read(dir.resolve("root.pem"));
+    Path repository = dir.resolve("repo");
+
+    KeyGenerator.Result ci = generate(dir.resolve("ci.pem"), repository, rootKey);
+
+    TrustRoot root = TrustRoots.readPinned(Files.readAllBytes(repository.resolve("roots/1.root.json")), Fixture.CLOCK);
+    assertThat(root.role(Role.ROOT).keyIds()).containsExactly(rootKey.keyId());
+    assertThat(root.role(Role.RELEASE).keyIds()).containsExactly(ci.keyId());
+    assertThat(root.role(Role.ROLLOUT).keyIds()).containsExactly(ci.keyId());
+  }
+
+  @Test
+  void withTheRootKeyAnExistingRepositoryGetsTheNextTrustRootThatNodesAccept() throws IOException {
+    Path repository = dir.resolve("repo");
+    generate(dir.resolve("root.pem"), repository); // started simple: one key holds every role
+    SigningKey rootKey = read(dir.resolve("root.pem"));
+    TrustRoot first = TrustRoots.readPinned(Files.readAllBytes(repository.resolve("roots/1.root.json")), Fixture.CLOCK);
+
+    KeyGenerator.Result ci = generate(dir.resolve("ci.pem"), repository, rootKey);
+
+    assertThat(ci.trustRootVersion()).isEqualTo(2);
+    TrustRoot second = TrustRoots.verifyNext(first, Files.readAllBytes(repository.resolve("roots/2.root.json")));
+    assertThat(second.role(Role.RELEASE).keyIds()).containsExactly(ci.keyId(), rootKey.keyId());
+    assertThat(second.role(Role.ROOT).keyIds()).containsExactly(rootKey.keyId());
+    assertThat(Files.readAllBytes(repository.resolve("root.json")))
+        .isEqualTo(Files.readAllBytes(repository.resolve("roots/2.root.json")));
+  }
+
+  @Test
+  void aKeyThatIsNotTheRootKeyCannotRotate() throws IOException {
+    Path repository = dir.resolve("repo");
+    generate(dir.resolve("root.pem"), repository);
+    byte[] before = Files.readAllBytes(repository.resolve("root.json"));
+
+    assertThatThrownBy(() -> generate(dir.resolve("ci.pem"), repository, SigningKey.generate()))
+        .isInstanceOf(ConfigurationException.class)
+        .hasMessageContaining("<rootKeyFile>");
+    assertThat(Files.readAllBytes(repository.resolve("root.json"))).isEqualTo(before);
+    assertThat(repository.resolve("roots/2.root.json")).doesNotExist();
   }
 }

@@ -232,6 +232,23 @@ class ReleaseBuilderTest {
   }
 
   @Test
+  void afterTheReleaseKeyIsRotatedTheNewKeyReleasesOnTopOfTheOldReleases() throws IOException {
+    fixture.release("1.0.0");
+    Path ciKeyFile = dir.resolve("keys/ci.pem");
+    new KeyGenerator(Fixture.CLOCK, e -> { }).generate(new KeyGenerator.Request(ciKeyFile, fixture.repository,
+        fixture.key, KeyGenerator.DEFAULT_ROOT_LIFETIME));
+    ReleaseRequest old = fixture.request("1.1.0", fixture.payload("1.1.0"));
+    ReleaseRequest withCiKey = new ReleaseRequest(old.app(), old.version(), old.channel(), old.payload(),
+        old.repository(), null, SigningKey.fromPem(Files.readString(ciKeyFile)), 3, old.created(),
+        old.manifestLifetime(), old.pointerLifetime(), Map.of(), old.workDirectory(), old.summaryFile(), 5);
+
+    ReleaseResult result = fixture.builder().release(withCiKey);
+
+    assertThat(result.deltas()).extracting(ReleaseResult.Delta::fromVersion).containsExactly("1.0.0");
+    assertThat(fixture.verify().problems()).isEmpty();
+  }
+
+  @Test
   void aRepositoryWithoutTrustRootSaysHowToCreateOne() throws IOException {
     ReleaseRequest request = new ReleaseRequest("demo", "1.0.0", "stable", fixture.payload("1.0.0"),
         dir.resolve("empty").toString(), null, fixture.key, 3, Fixture.BUILT, Fixture.days(10), Fixture.days(10),
@@ -369,8 +386,8 @@ class ReleaseBuilderTest {
     }
 
     @Override
-    public boolean createFirstTrustRoot(byte[] envelope) throws IOException {
-      return delegate.createFirstTrustRoot(envelope);
+    public boolean addTrustRoot(long version, byte[] envelope) throws IOException {
+      return delegate.addTrustRoot(version, envelope);
     }
 
     @Override
