@@ -8,6 +8,7 @@ import io.upgradekit.schema.ErrorCode;
 import java.io.File;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.util.List;
 import org.apache.maven.execution.MavenSession;
 import org.apache.maven.plugin.AbstractMojo;
 import org.apache.maven.plugin.MojoExecutionException;
@@ -16,16 +17,31 @@ import org.apache.maven.plugins.annotations.Mojo;
 import org.apache.maven.plugins.annotations.Parameter;
 
 /**
- * Checks a whole repository offline, as nodes would: every signature against the trust root,
+ * Checks a whole repository, as nodes would (a directory entirely; over HTTP, everything reachable
+ * from {@code <app>}'s {@code <channel>}): every signature against the trust root,
  * every blob's hash and size, every package and delta rebuilds its release's tree, every channel
  * pointer names an existing manifest and has not expired. Lists each problem with its code and
  * fails the build if there is any.
  */
 @Mojo(name = "verify", requiresProject = false, threadSafe = true)
 public class VerifyMojo extends AbstractMojo {
-  /** The repository to check: a directory (relative to the project, or to the current directory without one). No default. */
+  /**
+   * The repository to check: a directory (relative to the project, or to the current directory
+   * without one), or repo-server's {@code http(s)://} URL. No default.
+   */
   @Parameter(property = "upgrade.repository")
   String repository;
+
+  /**
+   * For an HTTP repository, which cannot be listed: the app whose channel to start from (everything
+   * reachable from it is checked). Default: the artifactId.
+   */
+  @Parameter(property = "upgrade.app", defaultValue = "${project.artifactId}")
+  String app;
+
+  /** For an HTTP repository: the channel to start from. Default: {@code stable}. */
+  @Parameter(property = "upgrade.channel", defaultValue = "stable")
+  String channel;
 
   /** Skips the goal with one info line. Default: false. */
   @Parameter(property = "upgrade.skip", defaultValue = "false")
@@ -51,12 +67,9 @@ public class VerifyMojo extends AbstractMojo {
         throw new ConfigurationException(ErrorCode.NAME_INVALID, "<repository> is not set: run 'mvn upgrade:verify"
             + " -Dupgrade.repository=DIR'");
       }
-      if (Repositories.isUrl(repository)) {
-        throw new ConfigurationException(ErrorCode.NAME_INVALID, "upgrade:verify checks a directory repository;"
-            + " run it on repo-server's --root directory (an HTTP repository cannot be listed)");
-      }
+      List<String> start = Repositories.isUrl(repository) ? List.of(app + "/" + channel) : List.of();
       try (Repository opened = Repositories.open(repository, null, baseDirectory())) {
-        return new RepositoryVerifier(Engines.create(), clock, events).verify(opened, workDirectory());
+        return new RepositoryVerifier(Engines.create(), clock, events).verify(opened, start, workDirectory());
       } catch (java.io.IOException e) {
         throw new io.upgradekit.schema.UpgradeException(ErrorCode.IO_ERROR, e.toString(), e);
       }

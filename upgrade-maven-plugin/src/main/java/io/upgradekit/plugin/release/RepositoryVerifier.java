@@ -88,15 +88,25 @@ public final class RepositoryVerifier {
     }
   }
 
+  /** Checks a repository that can be listed (a directory): every file in it. */
+  public Report verify(Repository repository, Path work) {
+    return verify(repository, List.of(), work);
+  }
+
   /**
+   * Checks a repository. One that cannot be listed (HTTP) is walked from the given channel
+   * pointers: the releases they name and list as {@code previous}, the bases of their deltas, and
+   * every blob those reference.
+   *
+   * @param channels {@code app/channel} pairs to start from when the repository cannot be listed
    * @param work scratch space for rebuilt trees, emptied first and deleted after
    * @throws UpgradeException IO_ERROR if the repository cannot be read at all
    */
-  public Report verify(Repository repository, Path work) {
+  public Report verify(Repository repository, List<String> channels, Path work) {
     try {
       FileTrees.deleteRecursively(work);
       Files.createDirectories(work);
-      Report report = new Run(repository, work).run();
+      Report report = new Run(repository, channels, work).run();
       FileTrees.deleteRecursively(work);
       return report;
     } catch (IOException e) {
@@ -107,7 +117,10 @@ public final class RepositoryVerifier {
 
   private final class Run {
     private final Repository repository;
+    private final List<String> channelsToWalk;
     private final Path work;
+    /** blob hash -> the size a manifest gives it (for repositories that cannot be listed) */
+    private final Map<String, Long> referencedSizes = new HashMap<>();
     private final List<Problem> problems = new ArrayList<>();
     private final Map<String, Long> blobs = new HashMap<>();
     /** app -> version -> manifest */
@@ -120,13 +133,81 @@ public final class RepositoryVerifier {
     private int deltas;
     private int channels;
 
-    Run(Repository repository, Path work) {
+    Run(Repository repository, List<String> channelsToWalk, Path work) {
       this.repository = repository;
+      this.channelsToWalk = channelsToWalk;
       this.work = work;
     }
 
+    /** Every file of the repository: listed if it can be, else reached from the channel pointers. */
+    private List<String> files() throws IOException {
+      try {
+        return repository.listFiles();
+      } catch (UnsupportedOperationException e) {
+        if (channelsToWalk.isEmpty()) {
+          throw new ConfigurationException(ErrorCode.NAME_INVALID, repository.location() + " cannot be listed: name"
+              + " the channels to start from (<app> and <channel>)");
+        }
+        return reachable();
+      }
+    }
+
+    /** Paths reachable from the channel pointers, read without trusting them (they are verified later). */
+    private List<String> reachable() throws IOException {
+      java.util.Set<String> files = new java.util.TreeSet<>();
+      java.util.Deque<String> manifestsToRead = new java.util.ArrayDeque<>();
+      for (String appAndChannel : channelsToWalk) {
+        String[] parts = appAndChannel.split("/", 2);
+        String path = RepositoryLayout.channelPointer(parts[0], parts[1]);
+        Repository.Stored stored = repository.read(path, DocumentType.CHANNEL.maxBytes());
+        if (stored == null) {
+          problems.add(new Problem(ErrorCode.METADATA_INCONSISTENT, path, "the channel has no pointer"));
+          continue;
+        }
+        files.add(path);
+        ChannelPointer pointer = unverified(stored.bytes(), DocumentType.CHANNEL, ChannelPointer.class);
+        if (pointer != null) {
+          manifestsToRead.add(RepositoryLayout.releaseManifest(parts[0], pointer.version()));
+          if (pointer.previous() != null) {
+            pointer.previous().forEach(v -> manifestsToRead.add(RepositoryLayout.releaseManifest(parts[0], v)));
+          }
+        }
+      }
+      while (!manifestsToRead.isEmpty()) {
+        String path = manifestsToRead.pop();
+        if (!files.add(path)) {
+          continue;
+        }
+        Repository.Stored stored = repository.read(path, DocumentType.RELEASE.maxBytes());
+        ReleaseManifest manifest = stored == null ? null
+            : unverified(stored.bytes(), DocumentType.RELEASE, ReleaseManifest.class);
+        if (manifest == null) {
+          files.remove(path); // reported as missing by the pointer checks
+          continue;
+        }
+        referencedSizes.put(manifest.packageBlob().sha256(), manifest.packageBlob().size());
+        files.add(RepositoryLayout.blob(manifest.packageBlob().sha256()));
+        for (DeltaRef delta : manifest.deltas()) {
+          referencedSizes.put(delta.blob().sha256(), delta.blob().size());
+          files.add(RepositoryLayout.blob(delta.blob().sha256()));
+          manifestsToRead.add(RepositoryLayout.releaseManifest(manifest.app(), delta.fromVersion()));
+        }
+      }
+      files.add(RepositoryLayout.trustRoot());
+      return new ArrayList<>(files);
+    }
+
+    private <T> T unverified(byte[] bytes, DocumentType type, Class<T> documentClass) {
+      try {
+        return io.upgradekit.schema.json.Json.read(io.upgradekit.schema.sign.Envelopes.parse(bytes, type).payloadBytes(),
+            documentClass, type.typeName());
+      } catch (UpgradeException e) {
+        return null; // the signature check reports it
+      }
+    }
+
     Report run() throws IOException {
-      List<String> files = repository.listFiles();
+      List<String> files = files();
       events.accept(Event.info("Verifying " + repository.location() + " (" + files.size() + " files)"));
       TrustRoot root;
       try {
@@ -208,7 +289,7 @@ public final class RepositoryVerifier {
       if (repository instanceof DirectoryRepository directory) {
         return Files.size(RepositoryLayout.resolve(directory.root(), path));
       }
-      throw new UnsupportedOperationException("blob sizes are only listed for directory repositories");
+      return referencedSizes.get(path.substring(path.lastIndexOf('/') + 1));
     }
 
     private void readManifest(String path) throws IOException {

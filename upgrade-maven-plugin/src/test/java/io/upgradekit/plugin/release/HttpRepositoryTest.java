@@ -138,4 +138,28 @@ class HttpRepositoryTest {
     assertThat(report.problems()).isEmpty();
     assertThat(report.releases()).isEqualTo(4);
   }
+
+  @Test
+  void verifyWalksAnHttpRepositoryFromItsChannelsAndFindsTampering() throws IOException {
+    builder().release(request("1.0.0", FakeRepoServer.TOKEN));
+    ReleaseResult second = builder().release(request("1.1.0", FakeRepoServer.TOKEN));
+    RepositoryVerifier verifier = new RepositoryVerifier(new CopyingEngine(), Fixture.CLOCK, e -> { });
+    List<String> start = List.of("demo/stable");
+
+    RepositoryVerifier.Report sound = verifier.verify(new HttpRepository(server.uri(), null), start, dir.resolve("v"));
+    assertThat(sound.problems()).isEmpty();
+    assertThat(sound.releases()).isEqualTo(2);
+    assertThat(sound.deltas()).isEqualTo(1);
+
+    String delta = RepositoryLayout.blob(second.deltas().get(0).blob().sha256());
+    byte[] bytes = server.files.get(delta).clone();
+    bytes[0] ^= 1;
+    server.files.put(delta, bytes);
+    RepositoryVerifier.Report tampered = verifier.verify(new HttpRepository(server.uri(), null), start,
+        dir.resolve("v"));
+    assertThat(tampered.problems()).anySatisfy(p -> {
+      assertThat(p.code()).isEqualTo(io.upgradekit.schema.ErrorCode.HASH_MISMATCH);
+      assertThat(p.path()).isEqualTo(delta);
+    });
+  }
 }
