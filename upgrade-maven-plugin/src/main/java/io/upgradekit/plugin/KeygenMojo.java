@@ -56,8 +56,13 @@ public class KeygenMojo extends AbstractMojo {
   @Parameter(property = "upgrade.skip", defaultValue = "false")
   boolean skip;
 
+  /** The Maven session, for batch mode (injected; not configurable). */
   @Parameter(defaultValue = "${session}", readonly = true, required = true)
   MavenSession session;
+
+  /** Relative paths resolve against this: the project's directory, or where mvn runs without a project. */
+  @Parameter(defaultValue = "${basedir}", readonly = true)
+  File basedir;
 
   Clock clock = Clock.systemUTC();
 
@@ -106,8 +111,6 @@ public class KeygenMojo extends AbstractMojo {
   }
 
   private Path resolve(Path path) {
-    // Without a project, relative paths are relative to where mvn was started.
-    return Path.of(session.getRequest().getBaseDirectory() == null ? "" : session.getRequest().getBaseDirectory())
-        .resolve(path);
+    return (basedir == null ? Path.of("").toAbsolutePath() : basedir.toPath()).resolve(path);
   }
 }

@@ -129,12 +129,15 @@ public class ReleaseMojo extends AbstractMojo {
   @Parameter
   Map<String, String> labels;
 
+  /** The project being built (injected; not configurable). */
   @Parameter(defaultValue = "${project}", readonly = true, required = true)
   MavenProject project;
 
+  /** The Maven session, for batch mode (injected; not configurable). */
   @Parameter(defaultValue = "${session}", readonly = true, required = true)
   MavenSession session;
 
+  /** The user's settings, for {@code <serverId>} (injected; not configurable). */
   @Parameter(defaultValue = "${settings}", readonly = true)
   Settings settings;
 

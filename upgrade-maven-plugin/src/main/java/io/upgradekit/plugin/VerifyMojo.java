@@ -47,9 +47,15 @@ public class VerifyMojo extends AbstractMojo {
   @Parameter(property = "upgrade.skip", defaultValue = "false")
   boolean skip;
 
+  /** The Maven session, for batch mode (injected; not configurable). */
   @Parameter(defaultValue = "${session}", readonly = true, required = true)
   MavenSession session;
 
+  /** Relative paths resolve against this: the project's directory, or where mvn runs without a project. */
+  @Parameter(defaultValue = "${basedir}", readonly = true)
+  File basedir;
+
+  /** Where scratch files go: {@code target/upgrade/verify} (injected; not configurable). */
   @Parameter(defaultValue = "${project.build.directory}", readonly = true)
   File buildDirectory;
 
@@ -87,8 +93,7 @@ public class VerifyMojo extends AbstractMojo {
   }
 
   private Path baseDirectory() {
-    String base = session.getRequest().getBaseDirectory();
-    return Path.of(base == null ? "" : base);
+    return basedir == null ? Path.of("").toAbsolutePath() : basedir.toPath();
   }
 
   private Path workDirectory() {
