@@ -104,8 +104,8 @@ public final class ReleaseBuilder {
       if (!pointerExpires.isAfter(clock.instant())) {
         throw new ConfigurationException(ErrorCode.METADATA_EXPIRED, "the channel pointer would expire at "
             + pointerExpires + ", which has passed: its lifetime counts from the build's timestamp "
-            + request.created() + " (project.build.outputTimestamp). Update <project.build.outputTimestamp> (e.g. with"
-            + " 'mvn versions:set' or 'mvn artifact:check-buildplan') or raise <pointerExpiryDays>");
+            + request.created() + " (project.build.outputTimestamp). Update <project.build.outputTimestamp> with each"
+            + " release (release:prepare does), or raise <pointerExpiryDays>");
       }
       TrustRoot root = RepositoryTrust.load(repository, clock);
       requireReleaseKey(root);
@@ -124,42 +124,19 @@ public final class ReleaseBuilder {
 
       String manifestPath = RepositoryLayout.releaseManifest(request.app(), request.version());
       Repository.Stored existing = repository.read(manifestPath, DocumentType.RELEASE.maxBytes());
-      byte[] manifestBytes;
-      ReleaseManifest manifest;
-      boolean built = false;
+      Published published;
       if (existing != null) {
-        manifest = existingWithSameContent(existing.bytes(), payload);
-        manifestBytes = existing.bytes();
+        published = new Published(existingWithSameContent(existing.bytes(), payload), existing.bytes(), false);
         events.accept(Event.info(request.app() + " " + request.version() + " is already in " + repository.location()
             + " with identical content: nothing to build"));
       } else {
-        Head head = readHead();
-        long sequence = head == null ? 1 : headManifest(head).sequence() + 1;
-        BlobRef packageBlob = buildPackage(tree, payload);
-        List<Built> deltas = buildDeltas(head, tree, payload, packageBlob);
-        manifest = ReleaseManifest.of(request.app(), request.version(), sequence, request.created(),
-            request.created().plus(request.manifestLifetime()), payload, packageBlob,
-            deltas.stream().map(Built::ref).toList(), null, request.labels().isEmpty() ? null : request.labels());
-        manifestBytes = Envelopes.sign(DocumentType.RELEASE, manifest, List.of(request.signingKey()));
-
-        publishBlob(packageBlob, work.resolve("package"), "full package");
-        for (Built delta : deltas) {
-          publishBlob(delta.ref().blob(), delta.file(), "delta from " + delta.ref().fromVersion());
-        }
-        byte[] raced = repository.createManifest(request.app(), request.version(), manifestBytes);
-        if (raced != null) {
-          manifest = existingWithSameContent(raced, payload);
-          manifestBytes = raced;
-          events.accept(Event.info("another publisher published " + request.version()
-              + " at the same time, with identical content: using its manifest"));
-        } else {
-          built = true;
-          events.accept(Event.info("Published manifest " + manifestPath));
-        }
+        published = buildAndPublish(tree, payload, manifestPath);
       }
+      ReleaseManifest manifest = published.manifest();
+      byte[] manifestBytes = published.bytes();
       BlobRef manifestRef = new BlobRef(Hashes.sha256(manifestBytes), manifestBytes.length);
       Moved moved = movePointer(manifestRef, pointerExpires);
-      ReleaseResult.Status status = built ? ReleaseResult.Status.PUBLISHED
+      ReleaseResult.Status status = published.built() ? ReleaseResult.Status.PUBLISHED
           : moved.changed() ? ReleaseResult.Status.POINTER_UPDATED : ReleaseResult.Status.UNCHANGED;
       long packageSize = manifest.packageBlob().size();
       List<ReleaseResult.Delta> deltaSummary = manifest.deltas().stream().map(d -> new ReleaseResult.Delta(
@@ -168,6 +145,31 @@ public final class ReleaseBuilder {
       return new ReleaseResult(status, request.app(), request.version(), request.channel(), repository.location(),
           manifest.sequence(), moved.sequence(), payload.treeHash(), payload.totalSize(), manifestRef, manifestPath,
           manifest.packageBlob(), deltaSummary, true);
+    }
+
+    /** Builds the package and deltas, signs the manifest, publishes blobs then the manifest. */
+    private Published buildAndPublish(Path tree, PayloadTree payload, String manifestPath) throws IOException {
+      Head head = readHead();
+      long sequence = head == null ? 1 : headManifest(head).sequence() + 1;
+      BlobRef packageBlob = buildPackage(tree, payload);
+      List<Built> deltas = buildDeltas(head, tree, payload, packageBlob);
+      ReleaseManifest manifest = ReleaseManifest.of(request.app(), request.version(), sequence, request.created(),
+          request.created().plus(request.manifestLifetime()), payload, packageBlob,
+          deltas.stream().map(Built::ref).toList(), null, request.labels().isEmpty() ? null : request.labels());
+      byte[] envelope = Envelopes.sign(DocumentType.RELEASE, manifest, List.of(request.signingKey()));
+
+      publishBlob(packageBlob, work.resolve("package"), "full package");
+      for (Built delta : deltas) {
+        publishBlob(delta.ref().blob(), delta.file(), "delta from " + delta.ref().fromVersion());
+      }
+      byte[] raced = repository.createManifest(request.app(), request.version(), envelope);
+      if (raced != null) {
+        events.accept(Event.info("another publisher published " + request.version()
+            + " at the same time, with identical content: using its manifest"));
+        return new Published(existingWithSameContent(raced, payload), raced, false);
+      }
+      events.accept(Event.info("Published manifest " + manifestPath));
+      return new Published(manifest, envelope, true);
     }
 
     private void requireReleaseKey(TrustRoot root) {
@@ -367,4 +369,7 @@ public final class ReleaseBuilder {
   private record Built(DeltaRef ref, Path file) {}
 
   private record Moved(boolean changed, long sequence) {}
+
+  /** The manifest the release ends with, and whether this run created it. */
+  private record Published(ReleaseManifest manifest, byte[] bytes, boolean built) {}
 }
