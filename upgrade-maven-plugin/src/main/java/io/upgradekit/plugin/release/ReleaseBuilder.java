@@ -76,7 +76,15 @@ public final class ReleaseBuilder {
    */
   public ReleaseResult release(ReleaseRequest request) {
     try (Repository repository = repositories.open(request.repository(), request.token())) {
-      ReleaseResult result = new Run(request, repository).run();
+      // A private scratch directory, so that two runs in one project cannot trample each other.
+      Files.createDirectories(request.workDirectory());
+      Path work = Files.createTempDirectory(request.workDirectory(), "release-");
+      ReleaseResult result;
+      try {
+        result = new Run(request, repository, work).run();
+      } finally {
+        FileTrees.deleteRecursively(work);
+      }
       Files.createDirectories(request.summaryFile().toAbsolutePath().getParent());
       DurableFiles.writeAtomically(request.summaryFile(), Json.canonicalBytes(result));
       return result;
@@ -93,10 +101,10 @@ public final class ReleaseBuilder {
     private final Path work;
     private MetadataVerifier verifier;
 
-    Run(ReleaseRequest request, Repository repository) {
+    Run(ReleaseRequest request, Repository repository, Path work) {
       this.request = request;
       this.repository = repository;
-      this.work = request.workDirectory();
+      this.work = work;
     }
 
     ReleaseResult run() throws IOException {
@@ -111,8 +119,6 @@ public final class ReleaseBuilder {
       requireReleaseKey(root);
       verifier = new MetadataVerifier(root, clock);
 
-      FileTrees.deleteRecursively(work);
-      Files.createDirectories(work);
       Path tree = Payloads.stage(request.payload(), request.app(), work.resolve("payload"));
       PayloadTree payload = engine.scan(tree);
       if (payload.entries().isEmpty()) {
@@ -141,7 +147,6 @@ public final class ReleaseBuilder {
       long packageSize = manifest.packageBlob().size();
       List<ReleaseResult.Delta> deltaSummary = manifest.deltas().stream().map(d -> new ReleaseResult.Delta(
           d.fromVersion(), d.blob(), (double) d.blob().size() / packageSize)).toList();
-      FileTrees.deleteRecursively(work);
       return new ReleaseResult(status, request.app(), request.version(), request.channel(), repository.location(),
           manifest.sequence(), moved.sequence(), payload.treeHash(), payload.totalSize(), manifestRef, manifestPath,
           manifest.packageBlob(), deltaSummary, true);

@@ -26,7 +26,7 @@ import java.util.Objects;
  * @param manifestLifetime how long after {@code created} the manifest expires
  * @param pointerLifetime how long after {@code created} the channel pointer expires
  * @param labels free-form build information signed into the manifest (may be empty)
- * @param workDirectory scratch space, emptied first (e.g. {@code target/upgrade/work})
+ * @param workDirectory where each run makes its private scratch directory (e.g. {@code target/upgrade/work})
  * @param summaryFile where to write what was published, for CI (e.g. {@code target/upgrade/release.json})
  * @param pointerAttempts how often to try the channel pointer's compare-and-swap before giving up
  */

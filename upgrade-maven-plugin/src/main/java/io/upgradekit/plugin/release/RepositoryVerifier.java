@@ -99,16 +99,18 @@ public final class RepositoryVerifier {
    * every blob those reference.
    *
    * @param channels {@code app/channel} pairs to start from when the repository cannot be listed
-   * @param work scratch space for rebuilt trees, emptied first and deleted after
+   * @param work where to make a private scratch directory for rebuilt trees (deleted after)
    * @throws UpgradeException IO_ERROR if the repository cannot be read at all
    */
   public Report verify(Repository repository, List<String> channels, Path work) {
     try {
-      FileTrees.deleteRecursively(work);
       Files.createDirectories(work);
-      Report report = new Run(repository, channels, work).run();
-      FileTrees.deleteRecursively(work);
-      return report;
+      Path scratch = Files.createTempDirectory(work, "verify-");
+      try {
+        return new Run(repository, channels, scratch).run();
+      } finally {
+        FileTrees.deleteRecursively(scratch);
+      }
     } catch (IOException e) {
       throw new UpgradeException(ErrorCode.IO_ERROR, "cannot read the repository " + repository.location() + ": "
           + e, e);

@@ -82,7 +82,9 @@ class ReleaseBuilderTest {
     byte[] summary = Files.readAllBytes(dir.resolve("work-1.0.0-release.json"));
     assertThat(new String(summary, java.nio.charset.StandardCharsets.UTF_8))
         .contains("\"status\":\"published\"", "\"version\":\"1.0.0\"", "\"package\":{", result.treeHash());
-    assertThat(Files.exists(dir.resolve("work-1.0.0"))).as("work directory cleaned up").isFalse();
+    try (var left = Files.list(dir.resolve("work-1.0.0"))) {
+      assertThat(left).as("scratch files cleaned up").isEmpty();
+    }
   }
 
   @Test
