@@ -15,6 +15,7 @@ import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -162,6 +163,7 @@ public final class ServerMain implements Callable<Integer> {
   public Integer call() throws Exception {
     ServerConfig config = config();
     try (RepoServer server = RepoServer.start(config)) {
+      LoggerFactory.getLogger("io.upgradekit.server").info("listening on {}", server.uri());
       server.join();
     }
     return EXIT_OK;

@@ -45,11 +45,11 @@ final class ByteRanges {
       }
       long first = Long.parseLong(from);
       long last = to.isEmpty() ? size - 1 : Long.parseLong(to);
-      if (last < first) {
-        return null;
-      }
       if (first >= size) {
         return UNSATISFIABLE;
+      }
+      if (last < first) {
+        return null;
       }
       return new long[] {first, Math.min(last, size - 1)};
     } catch (NumberFormatException e) {

@@ -94,7 +94,10 @@ public final class HttpServerFactory {
       handler = dos;
     }
     handler = new MeteredHandler(handler, metrics);
-    server.setHandler(new GracefulHandler(handler));
+    GracefulHandler graceful = new GracefulHandler(handler);
+    // On stop, idle keep-alive connections are closed after this long instead of Jetty's default.
+    graceful.setShutdownIdleTimeout(200);
+    server.setHandler(graceful);
     server.setErrorHandler(new JsonErrorHandler());
     server.setStopTimeout(config.stopTimeout().toMillis());
     server.setStopAtShutdown(true);
