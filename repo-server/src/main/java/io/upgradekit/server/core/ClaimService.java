@@ -13,10 +13,10 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Clock;
-import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * Rollout slots: a scope (e.g. a wave of one release) has a bounded number of slots, and each is
@@ -24,10 +24,13 @@ import java.util.concurrent.atomic.AtomicInteger;
  * operating system refuses if the name exists, also between processes sharing the repository).
  *
  * <p>A node that asks again gets its own claim back: after winning a slot, the node's index
- * {@code node-<node>.json} (also created exclusively) records which slot it holds. Should two
- * requests of the same node race and both win a slot, the one whose index lost gives its slot
- * back, so a node never holds two. A crash between the slot and the index leaves the slot naming
- * the node; when the scope is full, the node finds it again by scanning the slots.
+ * {@code node-<node>.json} (also created exclusively) records which slot it holds. Requests of one
+ * node are serialized within a process. Should two requests of the same node still race (through
+ * two server processes) and both win a slot, the one whose index lost gives its slot back, so a
+ * node never holds two; the freed slot goes to the next claimant. A crash between the slot and the
+ * index leaves the slot naming the node; when the scope is full, the node finds it again by
+ * scanning the slots (and a request that wins a slot but finds its index already naming that slot
+ * keeps it).
  *
  * <p>Thread-safe. Claims are never released by the server: a scope is per release, so a new
  * release starts with free slots.
@@ -80,20 +83,33 @@ public final class ClaimService {
     }
     DurableFiles.createDirectories(dir);
     AtomicInteger hint = firstFree.computeIfAbsent(dir, d -> new AtomicInteger());
-    for (int attempt = 0; attempt < 3; attempt++) {
-      Optional<Result> allocated = allocate(app, version, scope, node, slots, dir, index, hint);
-      if (allocated.isPresent()) {
-        return allocated.get();
+    // Requests of one node are serialized within this process, so that a retry racing its original
+    // never wins a second slot; between processes the index decides (see the class comment).
+    ReentrantLock lock = nodeLocks[Math.floorMod(31 * dir.hashCode() + node.hashCode(), nodeLocks.length)];
+    lock.lock();
+    try {
+      held = readHeld(index, app, version, scope, node);
+      if (held.isPresent()) {
+        return new Result(held.get(), false, slots);
       }
-      hint.accumulateAndGet(slots, Math::max);
-      Optional<Claim> orphan = findOrphan(app, version, scope, node, slots, hint);
-      if (orphan.isPresent()) {
-        DurableFiles.createExclusively(index, Json.canonicalBytes(new NodeIndex(node, orphan.get().slot())));
-        return new Result(orphan.get(), false, slots);
+      for (int attempt = 0; attempt < 3; attempt++) {
+        Optional<Result> allocated = allocate(app, version, scope, node, slots, dir, index, hint);
+        if (allocated.isPresent()) {
+          return allocated.get();
+        }
+        hint.accumulateAndGet(slots, Math::max);
+        Optional<Claim> orphan = findOrphan(app, version, scope, node, slots, hint);
+        if (orphan.isPresent()) {
+          DurableFiles.createExclusively(index, Json.canonicalBytes(new NodeIndex(node, orphan.get().slot())));
+          Optional<Claim> recorded = readHeld(index, app, version, scope, node);
+          return new Result(recorded.orElse(orphan.get()), false, slots);
+        }
+        if (hint.get() >= slots) {
+          break; // really full, and the node holds no slot
+        }
       }
-      if (hint.get() >= slots) {
-        break; // really full, and the node holds no slot
-      }
+    } finally {
+      lock.unlock();
     }
     throw new UpgradeException(ErrorCode.SCOPE_FULL, "all " + slots + " slots of " + app + " " + version + " "
         + scope + " are taken; retry when the next wave opens");
@@ -114,13 +130,18 @@ public final class ClaimService {
       if (DurableFiles.createExclusively(index, Json.canonicalBytes(new NodeIndex(node, n)))) {
         return Optional.of(new Result(claim, true, slots));
       }
-      // The same node won another slot at the same moment and recorded it first: give ours back.
-      Files.deleteIfExists(slot);
-      DurableFiles.fsyncDirectory(dir);
-      hint.accumulateAndGet(n, Math::min);
-      Optional<Claim> other = readHeld(index, app, version, scope, node);
-      if (other.isPresent()) {
-        return Optional.of(new Result(other.get(), false, slots));
+      // Another request of the same node recorded its index first. If it recorded this very slot
+      // (it found the slot while scanning a full scope), the slot stays; otherwise the node holds
+      // another slot, and this one is given back so that a node never holds two.
+      NodeIndex recorded = Json.read(Files.readAllBytes(index), NodeIndex.class, "claim index");
+      if (recorded.slot() != n) {
+        Files.deleteIfExists(slot);
+        DurableFiles.fsyncDirectory(dir);
+        hint.accumulateAndGet(n, Math::min);
+      }
+      Optional<Claim> held = readHeld(index, app, version, scope, node);
+      if (held.isPresent()) {
+        return Optional.of(new Result(held.get(), recorded.slot() == n, slots));
       }
       throw new UpgradeException(ErrorCode.IO_ERROR, "the claim index " + root.relativize(index)
           + " does not name a slot held by " + node + "; inspect the claim directory");
@@ -148,30 +169,39 @@ public final class ClaimService {
 
   /**
    * Scans a full scope for a slot that names the node but has no index (a crash in between). A
-   * slot found free (given back in a same-node race) lowers the hint so the caller allocates again.
+   * free slot (given back after a race between processes) lowers the hint so the caller allocates
+   * again. Costs one stat per slot, and reads the slots only when none is free.
    */
   private Optional<Claim> findOrphan(String app, String version, String scope, String node, int slots,
       AtomicInteger hint) throws IOException {
-    String key = RepositoryLayout.claimDirectory(app, version, scope);
-    Map<String, Claim> byNode = fullScopes.get(key);
-    if (byNode == null) {
-      Map<String, Claim> scanned = new ConcurrentHashMap<>();
-      for (int n = 0; n < slots; n++) {
-        Path slot = RepositoryLayout.resolve(root, RepositoryLayout.claimSlot(app, version, scope, n));
-        try {
-          Claim claim = Json.read(Files.readAllBytes(slot), DocumentType.CLAIM, Claim.class);
-          scanned.put(claim.node(), claim);
-        } catch (NoSuchFileException e) {
-          hint.accumulateAndGet(n, Math::min);
-          return Optional.empty();
-        }
+    for (int n = 0; n < slots; n++) {
+      if (!Files.exists(RepositoryLayout.resolve(root, RepositoryLayout.claimSlot(app, version, scope, n)))) {
+        hint.accumulateAndGet(n, Math::min);
+        return Optional.empty();
       }
-      fullScopes.putIfAbsent(key, scanned);
-      byNode = scanned;
     }
-    return Optional.ofNullable(byNode.get(node));
+    for (int n = 0; n < slots; n++) {
+      Path slot = RepositoryLayout.resolve(root, RepositoryLayout.claimSlot(app, version, scope, n));
+      try {
+        Claim claim = Json.read(Files.readAllBytes(slot), DocumentType.CLAIM, Claim.class);
+        if (claim.node().equals(node)) {
+          return Optional.of(claim);
+        }
+      } catch (NoSuchFileException e) {
+        hint.accumulateAndGet(n, Math::min);
+        return Optional.empty();
+      }
+    }
+    return Optional.empty();
   }
 
-  /** Per full scope: who holds which slot (the slots of a full scope no longer change). */
-  private final ConcurrentHashMap<String, Map<String, Claim>> fullScopes = new ConcurrentHashMap<>();
+  private final ReentrantLock[] nodeLocks = newLocks(64);
+
+  private static ReentrantLock[] newLocks(int n) {
+    ReentrantLock[] locks = new ReentrantLock[n];
+    for (int i = 0; i < n; i++) {
+      locks[i] = new ReentrantLock();
+    }
+    return locks;
+  }
 }
