@@ -66,10 +66,10 @@ public final class ClaimService {
    * @throws UpgradeException NAME_INVALID, NOT_FOUND (no such release), SCOPE_FULL
    */
   public Result claim(String app, String version, String scope, String node) throws IOException {
-    Names.app(app);
-    Names.version(version);
-    Names.scope(scope);
-    Names.node(node);
+    Names.requireApp(app);
+    Names.requireVersion(version);
+    Names.requireScope(scope);
+    Names.requireNodeId(node);
     int slots = capacity.of(scope);
     if (!Files.exists(RepositoryLayout.resolve(root, RepositoryLayout.releaseManifest(app, version)))) {
       throw new UpgradeException(ErrorCode.NOT_FOUND, app + " " + version + " is not published; nodes claim slots"

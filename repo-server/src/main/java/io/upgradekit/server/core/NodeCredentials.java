@@ -39,7 +39,7 @@ public final class NodeCredentials {
 
   /** The credential of a node (the node id must be valid). */
   public String credentialFor(String node) {
-    Names.node(node);
+    Names.requireNodeId(node);
     return Hashes.hex(mac(node));
   }
 
@@ -48,7 +48,7 @@ public final class NodeCredentials {
    * ids and for anything that is not 64 hex digits.
    */
   public boolean verify(String node, String credential) {
-    if (node == null || credential == null || !Names.IDENTIFIER.matcher(node).matches()
+    if (node == null || credential == null || !Names.isLowercaseName(node)
         || !Hashes.isSha256Hex(credential)) {
       return false;
     }

@@ -120,8 +120,8 @@ public final class PublishService {
    *     VERSION_EXISTS
    */
   public Outcome putRelease(String app, String version, byte[] envelope) throws IOException {
-    Names.app(app);
-    Names.version(version);
+    Names.requireApp(app);
+    Names.requireVersion(version);
     MetadataVerifier verifier = new MetadataVerifier(trust.current(), clock);
     ReleaseManifest manifest = verifier.verifyReleaseManifest(envelope, app, version, null);
     List<BlobRef> blobs = new ArrayList<>();
@@ -169,8 +169,8 @@ public final class PublishService {
    */
   public Outcome putChannel(String app, String channel, byte[] envelope, Precondition precondition)
       throws IOException {
-    Names.app(app);
-    Names.channel(channel);
+    Names.requireApp(app);
+    Names.requireChannel(channel);
     if (precondition.ifMatch() == null && precondition.ifNoneMatch() == null) {
       throw new UpgradeException(ErrorCode.PRECONDITION_REQUIRED, "a channel pointer is replaced by compare-and-swap:"
           + " send If-Match with the current pointer's ETag, or If-None-Match: * for the first pointer");
