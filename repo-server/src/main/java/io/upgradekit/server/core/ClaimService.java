@@ -117,16 +117,29 @@ public final class ClaimService {
 
   private Optional<Result> allocate(String app, String version, String scope, String node, int slots, Path dir,
       Path index, AtomicInteger hint) throws IOException {
-    for (int n = hint.get(); n < slots; n++) {
+    while (true) {
+      // Concurrent requests in this process take distinct candidates, so they do not all write a
+      // temp file for the same slot; the exclusive link still decides, also against other processes.
+      int n = hint.getAndIncrement();
+      if (n >= slots) {
+        hint.accumulateAndGet(slots, Math::min);
+        return Optional.empty();
+      }
       Path slot = RepositoryLayout.resolve(root, RepositoryLayout.claimSlot(app, version, scope, n));
       if (Files.exists(slot)) {
         continue;
       }
       Claim claim = Claim.of(app, version, scope, n, node, clock.instant());
-      if (!DurableFiles.createExclusively(slot, Json.canonicalBytes(claim))) {
+      boolean won;
+      try {
+        won = DurableFiles.createExclusively(slot, Json.canonicalBytes(claim));
+      } catch (IOException | RuntimeException e) {
+        hint.accumulateAndGet(n, Math::min); // the candidate stays free for the next request
+        throw e;
+      }
+      if (!won) {
         continue;
       }
-      hint.accumulateAndGet(n + 1, Math::max);
       if (DurableFiles.createExclusively(index, Json.canonicalBytes(new NodeIndex(node, n)))) {
         return Optional.of(new Result(claim, true, slots));
       }
@@ -146,7 +159,6 @@ public final class ClaimService {
       throw new UpgradeException(ErrorCode.IO_ERROR, "the claim index " + root.relativize(index)
           + " does not name a slot held by " + node + "; inspect the claim directory");
     }
-    return Optional.empty();
   }
 
   private Optional<Claim> readHeld(Path index, String app, String version, String scope, String node)

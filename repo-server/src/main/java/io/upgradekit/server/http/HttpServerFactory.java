@@ -71,7 +71,11 @@ public final class HttpServerFactory {
     http.setSendServerVersion(false);
     http.setSendXPoweredBy(false);
     http.setRequestHeaderSize(16 * 1024);
-    ServerConnector connector = new ServerConnector(server, 1, -1, new HttpConnectionFactory(http));
+    // One selector per core: static requests are answered on the selector threads (see Router),
+    // and Jetty's default (cores / 2) leaves half the cores idle on small machines.
+    int selectors = Integer.getInteger("upgradekit.selectors",
+        Math.max(1, Math.min(8, Runtime.getRuntime().availableProcessors())));
+    ServerConnector connector = new ServerConnector(server, 1, selectors, new HttpConnectionFactory(http));
     connector.setHost(config.bind());
     connector.setPort(config.port());
     connector.setIdleTimeout(config.idleTimeout().toMillis());

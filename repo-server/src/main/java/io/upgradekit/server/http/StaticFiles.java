@@ -35,8 +35,9 @@ import org.eclipse.jetty.util.Callback;
 /**
  * Serves the repository directory read-only: strong ETags (the content's SHA-256; a blob's is its
  * name), {@code Last-Modified}, conditional requests answered 304, single byte ranges (resumed
- * downloads), caching by kind ({@code immutable} for hash-named blobs, {@code no-cache} for the
- * rest), no directory listings, and never dot files, temp files, claims or feedback.
+ * downloads), caching by kind ({@code immutable} for what never changes: hash-named blobs,
+ * release manifests and versioned trust roots; {@code no-cache} for pointers, rollout state,
+ * {@code root.json} and the rest), no directory listings, and never dot files, temp files, claims or feedback.
  *
  * <p>Per file the server keeps an entry keyed by path and validated on every request against the
  * file's key, modification time and size (one {@code stat}), so the 304 path never reads or hashes
@@ -129,7 +130,43 @@ final class StaticFiles {
   }
 
   /**
-   * Answers a request for a repository path.
+   * Answers a request without blocking if it can: a method other than GET and HEAD, a path that is
+   * never served, or a file whose cache entry is current. Otherwise returns false, and the caller
+   * runs {@link #handle} on a thread that may block (to read and hash the file).
+   */
+  boolean handleCached(Request request, Response response, Callback callback, String path) {
+    String method = request.getMethod();
+    if (!HttpMethod.HEAD.is(method) && !HttpMethod.GET.is(method)) {
+      response.getHeaders().put(ALLOW);
+      HttpErrors.write(response, callback, 405, ErrorCode.REQUEST_INVALID,
+          method + " is not allowed on repository files; they are read-only (GET, HEAD); publish through /v1/");
+      return true;
+    }
+    String relative = relative(path);
+    if (relative == null) {
+      notFound(response, callback, path);
+      return true;
+    }
+    Entry entry = cache.get(relative);
+    if (entry == null) {
+      return false;
+    }
+    BasicFileAttributes attributes;
+    try {
+      attributes = Files.readAttributes(entry.file, BasicFileAttributes.class);
+    } catch (IOException e) {
+      notFound(response, callback, path);
+      return true;
+    }
+    if (!attributes.isRegularFile() || !entry.isCurrent(attributes)) {
+      return false;
+    }
+    serve(request, response, callback, entry, HttpMethod.HEAD.is(method));
+    return true;
+  }
+
+  /**
+   * Answers a request for a repository path, loading the file into the cache if needed (may block).
    *
    * @param path the decoded request path, starting with '/'
    */
@@ -247,7 +284,7 @@ final class StaticFiles {
   private Entry load(String relative, Path file, BasicFileAttributes attributes) throws IOException {
     PathKind kind = RepositoryLayout.kindOf(relative);
     String name = file.getFileName().toString();
-    HttpField cacheControl = kind == PathKind.BLOB ? IMMUTABLE : NO_CACHE;
+    HttpField cacheControl = RepositoryLayout.isImmutable(relative) ? IMMUTABLE : NO_CACHE;
     HttpField contentType = contentType(name);
     long size = attributes.size();
     ByteBuffer content = null;
