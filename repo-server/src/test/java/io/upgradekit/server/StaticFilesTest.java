@@ -39,6 +39,9 @@ class StaticFilesTest {
     write("/feedback/demo/n1/e1/0.json", pointer);
     write("/.git/config", pointer);
     write("/docs/index.html", "<p>hi</p>".getBytes());
+    write("/apps/demo/releases/1.0/release.json", pointer);
+    write("/roots/1.root.json", pointer);
+    write("/root.json", new TestRepository().rootBytes);
     server = new ServerFixture(root);
   }
 
@@ -88,6 +91,10 @@ class StaticFilesTest {
     String etag = header(first, "ETag");
     assertThat(etag).isEqualTo("\"" + Hashes.sha256(pointer) + "\"");
     assertThat(header(get("/apps/demo/rollout/1.0.json"), "Cache-Control")).isEqualTo("no-cache");
+    assertThat(header(get("/root.json"), "Cache-Control")).isEqualTo("no-cache");
+    assertThat(header(get("/roots/1.root.json"), "Cache-Control")).isEqualTo("public, max-age=31536000, immutable");
+    assertThat(header(get("/apps/demo/releases/1.0/release.json"), "Cache-Control"))
+        .isEqualTo("public, max-age=31536000, immutable");
 
     HttpResponse<byte[]> byEtag = get("/apps/demo/channels/stable.json", "If-None-Match", etag);
     assertThat(byEtag.statusCode()).isEqualTo(304);

@@ -63,7 +63,12 @@ public final class TrustStore {
       }
       store.current = pin;
     } else if (Files.exists(rootJson)) {
-      store.current = TrustRoots.readPinned(Files.readAllBytes(rootJson), clock);
+      try {
+        store.current = TrustRoots.readPinned(Files.readAllBytes(rootJson), clock);
+      } catch (UpgradeException e) {
+        throw new UpgradeException(e.code(), "the repository's root.json does not verify (" + e.getMessage()
+            + "); restore it, or pin the right root with --trust-root FILE", e);
+      }
       log.accept("trusting the repository's root.json (version " + store.current.version()
           + ") as found; pin it with --trust-root to refuse a substituted root");
     } else {

@@ -101,6 +101,7 @@ final class StaticFiles {
     final long lastModifiedMillis;
     final HttpField contentType;
     final HttpField cacheControl;
+    final HttpField contentLength;
     final ByteBuffer content;
     final long heapBytes;
     final long mappedBytes;
@@ -117,6 +118,7 @@ final class StaticFiles {
       this.lastModified = new PreEncodedHttpField(HttpHeader.LAST_MODIFIED, DateGenerator.formatDate(lastModifiedMillis));
       this.contentType = contentType;
       this.cacheControl = cacheControl;
+      this.contentLength = new PreEncodedHttpField(HttpHeader.CONTENT_LENGTH, size);
       this.content = content;
       this.heapBytes = heapBytes;
       this.mappedBytes = mappedBytes;
@@ -230,6 +232,8 @@ final class StaticFiles {
     metrics.staticRequest(notModified);
     if (notModified) {
       response.setStatus(304);
+      // RFC 9110 8.6: a 304 may carry Content-Length only with the 200's value (Jetty would say 0).
+      headers.put(entry.contentLength);
       response.write(true, null, callback);
       return;
     }
