@@ -27,6 +27,8 @@ import java.util.Objects;
  * @param accessLog {@code "log"} (SLF4J logger {@code io.upgradekit.server.access}), {@code
  *     "off"}, or a file path
  * @param stopTimeout how long a graceful stop waits for requests in flight
+ * @param statusRefresh how often the fleet index is rebuilt from the repository (to include what
+ *     other server processes stored); zero never
  */
 public record ServerConfig(
     Path root,
@@ -43,7 +45,8 @@ public record ServerConfig(
     long minRequestDataRate,
     int maxThreads,
     String accessLog,
-    Duration stopTimeout) {
+    Duration stopTimeout,
+    Duration statusRefresh) {
 
   public static final String DEFAULT_BIND = "127.0.0.1";
   public static final int DEFAULT_PORT = 8080;
@@ -62,6 +65,7 @@ public record ServerConfig(
     Objects.requireNonNull(idleTimeout, "idleTimeout");
     Objects.requireNonNull(accessLog, "accessLog");
     Objects.requireNonNull(stopTimeout, "stopTimeout");
+    Objects.requireNonNull(statusRefresh, "statusRefresh");
   }
 
   public static Builder builder(Path root) {
@@ -85,6 +89,7 @@ public record ServerConfig(
     private int maxThreads = DEFAULT_MAX_THREADS;
     private String accessLog = "log";
     private Duration stopTimeout = Duration.ofSeconds(10);
+    private Duration statusRefresh = Duration.ZERO;
 
     private Builder(Path root) {
       this.root = root;
@@ -104,11 +109,12 @@ public record ServerConfig(
     public Builder maxThreads(int v) { this.maxThreads = v; return this; }
     public Builder accessLog(String v) { this.accessLog = v; return this; }
     public Builder stopTimeout(Duration v) { this.stopTimeout = v; return this; }
+    public Builder statusRefresh(Duration v) { this.statusRefresh = v; return this; }
 
     public ServerConfig build() {
       return new ServerConfig(root, bind, port, pinnedTrustRoot, publishToken, nodeSecret, claimCapacity,
           feedbackQuotaBytes, maxBlobBytes, rateLimit, idleTimeout, minRequestDataRate, maxThreads, accessLog,
-          stopTimeout);
+          stopTimeout, statusRefresh);
     }
   }
 }

@@ -112,6 +112,21 @@ class FeedbackApiTest {
   }
 
   @Test
+  void aRefreshingServerSeesWhatAnotherProcessStored() throws Exception {
+    try (ServerFixture other = new ServerFixture(root, b -> b.statusRefresh(java.time.Duration.ofSeconds(1)))) {
+      assertThat(server.postAsNode("/v1/feedback", "node-9",
+          report("node-9", "ev-1", 0, "1.0.0", "1.1.0", "COMMITTED", Instant.now())).statusCode()).isEqualTo(201);
+      long deadline = System.nanoTime() + 10_000_000_000L;
+      String status = other.get("/v1/status").body();
+      while (!status.contains("node-9") && System.nanoTime() < deadline) {
+        Thread.sleep(200);
+        status = other.get("/v1/status").body();
+      }
+      assertThat(status).contains("\"node-9\"", "\"currentVersion\":\"1.1.0\"");
+    }
+  }
+
+  @Test
   void aNodeReportsOnlyForItselfAndWithItsCredential() throws Exception {
     byte[] report = report("node-1", "ev-1", 0, "1.0.0", "1.1.0", "COMMITTED", Instant.now());
     HttpResponse<String> impersonation = server.postAsNode("/v1/feedback", "node-2", report);

@@ -128,6 +128,11 @@ public final class ServerMain implements Callable<Integer> {
       description = "On SIGTERM, how long requests in flight may take to finish. Default: ${DEFAULT-VALUE}.")
   Duration stopTimeout;
 
+  @Option(names = "--status-refresh", paramLabel = "DURATION", converter = Durations.class,
+      description = "Rebuild the fleet status from the repository this often, to include what other server"
+          + " processes on the same --root stored (and count their feedback against quotas). Default: off.")
+  Duration statusRefresh;
+
   public static void main(String[] args) {
     System.exit(commandLine().execute(args));
   }
@@ -194,7 +199,8 @@ public final class ServerMain implements Callable<Integer> {
     ServerConfig.Builder builder = ServerConfig.builder(root)
         .port(port).bind(bind).claimCapacity(capacity).feedbackQuotaBytes(feedbackQuota).maxBlobBytes(maxBlobSize)
         .rateLimit(rateLimit).idleTimeout(idleTimeout).minRequestDataRate(minDataRate).maxThreads(maxThreads)
-        .accessLog(accessLog).stopTimeout(stopTimeout);
+        .accessLog(accessLog).stopTimeout(stopTimeout)
+        .statusRefresh(statusRefresh == null ? Duration.ZERO : statusRefresh);
     if (trustRoot != null) {
       try {
         builder.pinnedTrustRoot(Files.readAllBytes(trustRoot));

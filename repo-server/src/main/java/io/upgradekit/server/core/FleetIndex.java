@@ -31,7 +31,23 @@ public final class FleetIndex {
     long reports;
   }
 
-  private final Map<String, Node> nodes = new HashMap<>();
+  private Map<String, Node> nodes = new HashMap<>();
+
+  /**
+   * Takes over the content of {@code rebuilt} (a fresh scan of the repository, e.g. to see what
+   * other server processes stored). Reports this process stored during the scan may be missing
+   * until the next scan; they are on disk.
+   */
+  public void replaceWith(FleetIndex rebuilt) {
+    Map<String, Node> fresh;
+    synchronized (rebuilt) {
+      fresh = rebuilt.nodes;
+      rebuilt.nodes = new HashMap<>();
+    }
+    synchronized (this) {
+      nodes = fresh;
+    }
+  }
 
   /** Records a stored report of {@code size} bytes. */
   public synchronized void add(Feedback report, long size) {

@@ -61,6 +61,10 @@ final class HttpErrors {
     response.setStatus(status);
     response.getHeaders().put(JSON);
     response.getHeaders().put(NO_STORE);
+    if (status == 413) {
+      // The rest of the body is not read: the connection cannot carry another request.
+      response.getHeaders().put(HttpHeader.CONNECTION, "close");
+    }
     if (status == 429) {
       response.getHeaders().put(HttpHeader.RETRY_AFTER, "1");
     }

@@ -105,6 +105,9 @@ public final class HttpServerFactory {
     server.setErrorHandler(new JsonErrorHandler());
     server.setStopTimeout(config.stopTimeout().toMillis());
     server.setStopAtShutdown(true);
+    if (!config.statusRefresh().isZero()) {
+      server.addBean(new StatusRefresher(root, fleet, config.statusRefresh()));
+    }
     RequestLog log = requestLog(config.accessLog());
     if (log != null) {
       server.setRequestLog(log);
@@ -112,6 +115,44 @@ public final class HttpServerFactory {
     LOG.info("serving {} on {}:{} (rate limit {}, idle timeout {})", root, config.bind(), config.port(),
         config.rateLimit() > 0 ? config.rateLimit() + "/s per address" : "off", config.idleTimeout());
     return server;
+  }
+
+  /** Rebuilds the fleet index from the repository now and then, while the server runs. */
+  private static final class StatusRefresher extends org.eclipse.jetty.util.component.AbstractLifeCycle {
+    private final Path root;
+    private final FleetIndex fleet;
+    private final java.time.Duration every;
+    private java.util.concurrent.ScheduledExecutorService timer;
+
+    StatusRefresher(Path root, FleetIndex fleet, java.time.Duration every) {
+      this.root = root;
+      this.fleet = fleet;
+      this.every = every;
+    }
+
+    @Override
+    protected void doStart() {
+      timer = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "status-refresh");
+        t.setDaemon(true);
+        return t;
+      });
+      long millis = Math.max(1000, every.toMillis());
+      timer.scheduleWithFixedDelay(() -> {
+        try {
+          FleetIndex rebuilt = new FleetIndex();
+          FeedbackService.rebuild(root, rebuilt, message -> LOG.debug(message));
+          fleet.replaceWith(rebuilt);
+        } catch (IOException | RuntimeException e) {
+          LOG.warn("rebuilding the fleet status failed", e);
+        }
+      }, millis, millis, java.util.concurrent.TimeUnit.MILLISECONDS);
+    }
+
+    @Override
+    protected void doStop() {
+      timer.shutdownNow();
+    }
   }
 
   private static RequestLog requestLog(String accessLog) {

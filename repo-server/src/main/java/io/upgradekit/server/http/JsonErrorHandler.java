@@ -26,6 +26,9 @@ final class JsonErrorHandler extends ErrorHandler {
       message = status >= 500 ? "the server failed to answer; its log has the details"
           : HttpStatus.getMessage(status);
     }
+    // Jetty closes the connection after the errors it produces itself (bad URIs, unread bodies):
+    // say so, or a client reusing the connection sees it die.
+    response.getHeaders().put(org.eclipse.jetty.http.HttpHeader.CONNECTION, "close");
     HttpErrors.write(response, callback, status, code, message);
     return true;
   }
