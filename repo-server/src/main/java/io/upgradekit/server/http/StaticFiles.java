@@ -101,7 +101,6 @@ final class StaticFiles {
     final long lastModifiedMillis;
     final HttpField contentType;
     final HttpField cacheControl;
-    final HttpField contentLength;
     final ByteBuffer content;
     final long heapBytes;
     final long mappedBytes;
@@ -118,7 +117,6 @@ final class StaticFiles {
       this.lastModified = new PreEncodedHttpField(HttpHeader.LAST_MODIFIED, DateGenerator.formatDate(lastModifiedMillis));
       this.contentType = contentType;
       this.cacheControl = cacheControl;
-      this.contentLength = new PreEncodedHttpField(HttpHeader.CONTENT_LENGTH, size);
       this.content = content;
       this.heapBytes = heapBytes;
       this.mappedBytes = mappedBytes;
@@ -232,8 +230,8 @@ final class StaticFiles {
     metrics.staticRequest(notModified);
     if (notModified) {
       response.setStatus(304);
-      // RFC 9110 8.6: a 304 may carry Content-Length only with the 200's value (Jetty would say 0).
-      headers.put(entry.contentLength);
+      // No Content-Length of the 200 here: some clients (wrk's parser among them) would wait for
+      // that many body bytes after a 304. Jetty sends "Content-Length: 0", as for a bodiless answer.
       response.write(true, null, callback);
       return;
     }
