@@ -56,6 +56,8 @@ final class StaticFiles {
   private static final Set<String> PRIVATE = Set.of("claims", "feedback");
 
   private static final int IN_MEMORY_MAX = 256 * 1024;
+  /** Largest body answered on the selector thread; larger ones are written from the pool. */
+  private static final int INLINE_MAX = 64 * 1024;
   private static final long HEAP_BUDGET = 128L << 20;
   private static final long MAP_MAX = 1L << 30;
   private static final long MAP_BUDGET = 16L << 30;
@@ -161,8 +163,17 @@ final class StaticFiles {
     if (!attributes.isRegularFile() || !entry.isCurrent(attributes)) {
       return false;
     }
-    serve(request, response, callback, entry, HttpMethod.HEAD.is(method));
+    boolean head = HttpMethod.HEAD.is(method);
+    if (!head && entry.size > INLINE_MAX && !isConditional(request)) {
+      return false; // a large body: write it from a pool thread, the selector serves the small ones
+    }
+    serve(request, response, callback, entry, head);
     return true;
+  }
+
+  private static boolean isConditional(Request request) {
+    HttpFields headers = request.getHeaders();
+    return headers.contains(HttpHeader.IF_NONE_MATCH) || headers.contains(HttpHeader.IF_MODIFIED_SINCE);
   }
 
   /**
