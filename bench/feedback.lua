@@ -1,5 +1,7 @@
--- wrk script: POST /v1/feedback, every request a new (eventId, sequence 0) report of one node.
--- Environment: NODE_AUTH (the Authorization header value), NODE (the node id).
+-- wrk script: POST /v1/feedback from one node. Like a real updater, which reports every state change of
+-- an update event, each event gets REPORTS_PER_EVENT reports (sequence 0, 1, ...; default 4); the
+-- first one of an event also creates the event's directory. REPORTS_PER_EVENT=1 is the worst case.
+-- Environment: NODE_AUTH (the Authorization header value), NODE (the node id), RUN_ID.
 local counter = 0
 local thread_id = 0
 statuses = {}
@@ -18,15 +20,19 @@ function init(args)
   wrk.headers["Authorization"] = os.getenv("NODE_AUTH")
 end
 
+local per_event = tonumber(os.getenv("REPORTS_PER_EVENT") or "4")
+
 function request()
+  local event = math.floor(counter / per_event)
+  local sequence = counter % per_event
   counter = counter + 1
   local body = string.format(
-    '{"type":"feedback","eventId":"ev-%s-%d-%d","sequence":0,"node":"%s","app":"bench","fromVersion":"1.0.0",' ..
+    '{"type":"feedback","eventId":"ev-%s-%d-%d","sequence":%d,"node":"%s","app":"bench","fromVersion":"1.0.0",' ..
     '"toVersion":"1.1.0","finalState":"END","outcome":"COMMITTED","steps":[' ..
     '{"state":"DOWNLOAD","startedAt":"2026-11-22T10:00:00Z","durationMillis":1200,"outcome":"OK"},' ..
     '{"state":"SWITCH","startedAt":"2026-11-22T10:00:02Z","durationMillis":12,"outcome":"OK"},' ..
     '{"state":"VERIFY","startedAt":"2026-11-22T10:00:03Z","durationMillis":5000,"outcome":"OK"}],' ..
-    '"sentAt":"2026-11-22T10:00:09Z"}', os.getenv("RUN_ID") or "0", tid, counter, os.getenv("NODE"))
+    '"sentAt":"2026-11-22T10:00:09Z"}', os.getenv("RUN_ID") or "0", tid, event, sequence, os.getenv("NODE"))
   return wrk.format(nil, nil, nil, body)
 end
 
