@@ -152,13 +152,16 @@ WRITE_CONNECTIONS=${WRITE_CONNECTIONS:-128}
 export RUN_ID=$$
 CONNECTIONS=$WRITE_CONNECTIONS
 NODE=$NODE NODE_AUTH=$NODE_AUTH run feedback -s bench/feedback.lua "http://127.0.0.1:$PORT/v1/feedback"
+RUN_ID=$$-new REPORTS_PER_EVENT=1 NODE=$NODE NODE_AUTH=$NODE_AUTH run feedback-new -s bench/feedback.lua \
+  "http://127.0.0.1:$PORT/v1/feedback"
 PUBLISH_TOKEN=$TOKEN run claims -s bench/claims.lua "http://127.0.0.1:$PORT/v1/claims"
 CONNECTIONS=$CONNECTIONS_SAVED
 
 # --- check the claims on disk (after a graceful stop, so no request is still in flight) ---------------
 kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=""
 CLAIMS_201=$(status_count claims 201)
-FEEDBACK_201=$(status_count feedback 201)
+FEEDBACK_201=$(( $(status_count feedback 201) + $(status_count feedback-new 201) ))
+statuses() { awk '$1=="STATUS"{printf "%s%s x%s", sep, $2, $3; sep=", "}' "$WORK/$1.out"; }
 FEEDBACK_FILES=$( (find "$ROOT/feedback" -name '*.json' | wc -l) || true)
 VERIFY=$(java -cp "$JAR" bench/VerifyClaims.java "$ROOT/claims/bench/1.0.0/wave-1")
 SLOT_FILES=$(echo "$VERIFY" | sed -E 's/.*slots=([0-9]+).*/\1/')
@@ -180,12 +183,16 @@ printf '| %-40s | %-16s | %-16s | %-9s |\n' "1 MB blob GET, req/s (c=$BLOB_CONNE
 printf '| %-40s | %-16s | %-16s | %-9s |\n' "1 MB blob GET, transfer/s" "$(transfer ours-blob)" "$(transfer nginx-blob)" ""
 printf '| %-40s | %-16s | %-16s | %-9s |\n' "feedback POST (durable), req/s (c=$WRITE_CONNECTIONS)" "$(rps feedback)" "-" ""
 printf '| %-40s | %-16s | %-16s | %-9s |\n' "feedback POST, p99 latency" "$(p99 feedback)" "-" ""
+printf '| %-40s | %-16s | %-16s | %-9s |\n' "feedback POST, each a new event, req/s" "$(rps feedback-new)" "-" ""
 printf '| %-40s | %-16s | %-16s | %-9s |\n' "claims POST (durable), req/s (c=$WRITE_CONNECTIONS)" "$(rps claims)" "-" ""
 printf '| %-40s | %-16s | %-16s | %-9s |\n' "claims POST, p99 latency" "$(p99 claims)" "-" ""
 printf '\n'
-echo "feedback: $FEEDBACK_201 answered 201, $FEEDBACK_FILES report files on disk; non-2xx: $(non2xx feedback || true)"
+echo "feedback: statuses $(statuses feedback) (4 reports per event), $(statuses feedback-new) (new event each);" \
+  "$FEEDBACK_201 answered 201 before wrk's deadline, $FEEDBACK_FILES report files on disk"
+echo "claims: statuses $(statuses claims)"
 echo "claims: $CLAIMS_201 answered 201 before wrk's deadline; on disk: $VERIFY (double allocations: $DOUBLE)"
 echo "machine: $(nproc) cores, $(awk -F': ' '/model name/{print $2; exit}' /proc/cpuinfo)," \
   "$(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo) RAM, $(date -u +%Y-%m-%dT%H:%MZ)," \
   "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 [ "$DOUBLE" -eq 0 ] || { echo "DOUBLE ALLOCATIONS FOUND" >&2; exit 1; }
+if grep -q '^STATUS 5' "$WORK"/feedback*.out "$WORK"/claims.out; then echo "SERVER ERRORS (5xx) FOUND" >&2; exit 1; fi
