@@ -9,7 +9,8 @@ import org.apache.maven.plugin.MojoFailureException;
 /**
  * The one place where library failures become Maven's: what the user can fix (configuration,
  * keys, payloads, immutable versions, and repository content that fails verification) is a {@link
- * MojoFailureException} whose message carries the fix; environment failures (I/O, network) are a
+ * MojoFailureException} whose message carries the fix; environment failures (I/O, network, a
+ * server's own failure or rate limit) are a
  * {@link MojoExecutionException}. Messages start with the error code, as in node feedback.
  */
 final class MojoErrors {
@@ -17,11 +18,15 @@ final class MojoErrors {
 
   static Exception map(UpgradeException e) {
     String message = e.code() + ": " + e.getMessage();
-    if (e instanceof ConfigurationException || e.code() != ErrorCode.IO_ERROR) {
+    if (e instanceof ConfigurationException || !ENVIRONMENT.contains(e.code())) {
       return new MojoFailureException(message, e);
     }
     return new MojoExecutionException(message, e);
   }
+
+  /** Failures of the machine, the network or the server, which a retry may cure. */
+  private static final java.util.Set<ErrorCode> ENVIRONMENT =
+      java.util.EnumSet.of(ErrorCode.IO_ERROR, ErrorCode.INTERNAL_ERROR, ErrorCode.RATE_LIMITED);
 
   /** Runs library code and rethrows its failures mapped. */
   static <T> T run(LibraryCall<T> call) throws MojoExecutionException, MojoFailureException {

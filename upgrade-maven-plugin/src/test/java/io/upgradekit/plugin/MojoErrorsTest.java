@@ -27,5 +27,7 @@ class MojoErrorsTest {
   void environmentFailuresAreExecutionErrors() {
     assertThat(MojoErrors.map(new UpgradeException(ErrorCode.IO_ERROR, "disk full")))
         .isInstanceOf(MojoExecutionException.class).hasMessage("IO_ERROR: disk full");
+    assertThat(MojoErrors.map(new UpgradeException(ErrorCode.RATE_LIMITED, "slow down")))
+        .isInstanceOf(MojoExecutionException.class);
   }
 }

@@ -174,7 +174,7 @@ public final class HttpRepository implements Repository {
     request.timeout(TIMEOUT);
     if (publish) {
       if (token == null || token.isBlank()) {
-        throw new ConfigurationException(ErrorCode.KEY_INVALID, "publishing to " + base + " needs the publisher"
+        throw new ConfigurationException(ErrorCode.AUTH_REQUIRED, "publishing to " + base + " needs the publisher"
             + " token: set the UPGRADE_TOKEN environment variable, or <serverId> to a settings.xml <server> whose"
             + " <password> is the token");
       }
@@ -201,7 +201,7 @@ public final class HttpRepository implements Repository {
         + (error.message() == null ? "" : ": " + error.message());
     int status = response.statusCode();
     if (status == 401 || status == 403) {
-      return new ConfigurationException(ErrorCode.KEY_INVALID, text + ". Check the publisher token (UPGRADE_TOKEN,"
+      return new ConfigurationException(ErrorCode.AUTH_REQUIRED, text + ". Check the publisher token (UPGRADE_TOKEN,"
           + " or the <server> that <serverId> names in settings.xml)");
     }
     ErrorCode known = known(code);

@@ -195,7 +195,7 @@ public final class ReleaseBuilder {
     private ReleaseManifest existingWithSameContent(byte[] bytes, PayloadTree payload) {
       ReleaseManifest existing = Documents.manifest(verifier, bytes, request.app(), request.version(), null);
       if (!existing.treeHash().equals(payload.treeHash())) {
-        throw new ConfigurationException(ErrorCode.METADATA_INCONSISTENT, request.app() + " " + request.version()
+        throw new ConfigurationException(ErrorCode.VERSION_EXISTS, request.app() + " " + request.version()
             + " is already published in " + repository.location() + " with different content (tree "
             + existing.treeHash().substring(0, 12) + ", this build " + payload.treeHash().substring(0, 12) + ")."
             + " Versions are immutable: release the change under a new <version> (the project version by default)");
@@ -217,7 +217,7 @@ public final class ReleaseBuilder {
       Repository.Stored stored = repository.read(RepositoryLayout.releaseManifest(pointer.app(), pointer.version()),
           DocumentType.RELEASE.maxBytes());
       if (stored == null) {
-        throw new UpgradeException(ErrorCode.METADATA_INCONSISTENT, "channel " + request.channel() + " points at "
+        throw new UpgradeException(ErrorCode.REFERENCE_MISSING, "channel " + request.channel() + " points at "
             + pointer.version() + ", whose manifest is missing from " + repository.location()
             + "; run 'mvn upgrade:verify' on the repository");
       }
@@ -274,7 +274,7 @@ public final class ReleaseBuilder {
       String name = Hashes.sha256(base.getBytes(java.nio.charset.StandardCharsets.UTF_8)).substring(0, 16);
       Path basePackage = work.resolve("base-" + name + ".package");
       if (!repository.fetchBlob(baseManifest.packageBlob(), basePackage)) {
-        throw new UpgradeException(ErrorCode.METADATA_INCONSISTENT, "the package of release " + base + " ("
+        throw new UpgradeException(ErrorCode.REFERENCE_MISSING, "the package of release " + base + " ("
             + baseManifest.packageBlob().sha256() + ") is missing from " + repository.location()
             + "; run 'mvn upgrade:verify' on the repository");
       }

@@ -163,7 +163,7 @@ public final class RepositoryVerifier {
         String path = RepositoryLayout.channelPointer(parts[0], parts[1]);
         Repository.Stored stored = repository.read(path, DocumentType.CHANNEL.maxBytes());
         if (stored == null) {
-          problems.add(new Problem(ErrorCode.METADATA_INCONSISTENT, path, "the channel has no pointer"));
+          problems.add(new Problem(ErrorCode.REFERENCE_MISSING, path, "the channel has no pointer"));
           continue;
         }
         files.add(path);
@@ -320,7 +320,7 @@ public final class RepositoryVerifier {
     private boolean present(BlobRef blob, String manifestPath, String what) {
       Long size = blobs.get(blob.sha256());
       if (size == null) {
-        problems.add(new Problem(ErrorCode.METADATA_INCONSISTENT, manifestPath, what + " "
+        problems.add(new Problem(ErrorCode.REFERENCE_MISSING, manifestPath, what + " "
             + RepositoryLayout.blob(blob.sha256()) + " is missing or damaged"));
         return false;
       }
@@ -352,7 +352,7 @@ public final class RepositoryVerifier {
       ReleaseManifest base = manifests.getOrDefault(manifest.app(), Map.of()).get(delta.fromVersion());
       Path baseTree = trees.get(manifest.app() + "/" + delta.fromVersion());
       if (base == null || baseTree == null) {
-        problems.add(new Problem(ErrorCode.METADATA_INCONSISTENT, path, what + " cannot be checked: release "
+        problems.add(new Problem(ErrorCode.REFERENCE_MISSING, path, what + " cannot be checked: release "
             + delta.fromVersion() + " is missing or broken"));
         return;
       }
@@ -411,7 +411,7 @@ public final class RepositoryVerifier {
       BlobRef actual = manifestFiles.get(manifestPath);
       ReleaseManifest manifest = manifests.getOrDefault(app, Map.of()).get(pointer.version());
       if (actual == null || manifest == null) {
-        problems.add(new Problem(ErrorCode.METADATA_INCONSISTENT, path, "points at " + pointer.version()
+        problems.add(new Problem(ErrorCode.REFERENCE_MISSING, path, "points at " + pointer.version()
             + ", whose manifest " + manifestPath + " is missing or invalid"));
       } else if (!actual.equals(pointer.manifest())) {
         problems.add(new Problem(ErrorCode.METADATA_INCONSISTENT, path, "names manifest " + pointer.manifest()
@@ -423,7 +423,7 @@ public final class RepositoryVerifier {
       if (pointer.previous() != null) {
         for (String previous : pointer.previous()) {
           if (!manifestFiles.containsKey(RepositoryLayout.releaseManifest(app, previous))) {
-            problems.add(new Problem(ErrorCode.METADATA_INCONSISTENT, path, "lists earlier release " + previous
+            problems.add(new Problem(ErrorCode.REFERENCE_MISSING, path, "lists earlier release " + previous
                 + ", which the repository does not have (or whose manifest is invalid)"));
           }
         }

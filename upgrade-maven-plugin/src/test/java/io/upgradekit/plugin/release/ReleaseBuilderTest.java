@@ -149,6 +149,7 @@ class ReleaseBuilderTest {
 
     assertThatThrownBy(() -> fixture.builder().release(fixture.request("1.0.0", changed)))
         .isInstanceOf(ConfigurationException.class)
+        .satisfies(e -> assertThat(((UpgradeException) e).code()).isEqualTo(ErrorCode.VERSION_EXISTS))
         .hasMessageContaining("1.0.0 is already published")
         .hasMessageContaining("different content")
         .hasMessageContaining("<version>");

@@ -50,7 +50,7 @@ class RepositoryVerifierTest {
     Files.write(delta, bytes);
 
     assertThat(fixture.verify().problems()).extracting(RepositoryVerifier.Problem::code)
-        .contains(ErrorCode.HASH_MISMATCH, ErrorCode.METADATA_INCONSISTENT);
+        .contains(ErrorCode.HASH_MISMATCH, ErrorCode.REFERENCE_MISSING);
   }
 
   @Test
@@ -76,7 +76,7 @@ class RepositoryVerifierTest {
     Files.delete(fixture.repository.resolve(RepositoryLayout.blob(manifest("1.0.0").packageBlob().sha256())));
 
     assertThat(fixture.verify().problems()).anySatisfy(p -> {
-      assertThat(p.code()).isEqualTo(ErrorCode.METADATA_INCONSISTENT);
+      assertThat(p.code()).isEqualTo(ErrorCode.REFERENCE_MISSING);
       assertThat(p.message()).contains("package");
     });
   }
@@ -86,6 +86,7 @@ class RepositoryVerifierTest {
     Files.delete(fixture.repository.resolve(RepositoryLayout.releaseManifest("demo", "1.1.0")));
 
     assertThat(fixture.verify().problems()).anySatisfy(p -> {
+      assertThat(p.code()).isEqualTo(ErrorCode.REFERENCE_MISSING);
       assertThat(p.path()).isEqualTo(RepositoryLayout.channelPointer("demo", "stable"));
       assertThat(p.message()).contains("1.1.0");
     });
