@@ -9,13 +9,18 @@ import io.upgradekit.schema.layout.RepositoryLayout;
 import io.upgradekit.schema.model.BlobRef;
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.stream.Stream;
 
 /**
@@ -26,13 +31,17 @@ import java.util.stream.Stream;
  * sequence {@code n} by creating {@code apps/<app>/channels/.<channel>.sequence/<n>} exclusively
  * (hard link; exactly one publisher wins, even across processes and machines sharing the
  * directory), and only the winner renames its pointer into place. The claim file holds the signed
- * pointer, so a publish that died between claim and rename can be finished by hand. Claim
- * directories are dot directories, which {@link RepositoryLayout#isHidden} static servers never
- * serve.
+ * pointer, so a publish that died between claim and rename can be finished by hand. The winner
+ * compares and renames while holding the OS lock on {@code .<channel>.json.lock} that repo-server's
+ * publish API takes for the same swap, so both may publish into one directory. Claim directories
+ * and lock files are dot files, which {@link RepositoryLayout#isHidden} static servers never serve.
  */
 public final class DirectoryRepository implements Repository {
   /** How long a losing publisher waits for the winner's pointer to appear before giving up. */
   static final Duration DEFAULT_CLAIM_WAIT = Duration.ofSeconds(30);
+
+  /** File locks are per process; threads of this process queue here first. */
+  private static final ConcurrentHashMap<Path, ReentrantLock> POINTER_LOCKS = new ConcurrentHashMap<>();
 
   private final Path root;
   private final Duration claimWait;
@@ -117,14 +126,22 @@ public final class DirectoryRepository implements Repository {
       awaitOtherPublisher(pointerPath, expected, claim);
       return false;
     }
-    // We own newSequence. Anyone who wrote the pointer since we read it owned a claim too, so it
-    // is still what we read, unless someone wrote it without claiming (by hand).
-    Stored current = read(pointerPath, Integer.MAX_VALUE);
-    if (!sameTag(current, expected)) {
-      return false;
+    // We own newSequence. Another plugin that wrote the pointer since we read it owned a claim too;
+    // repo-server's publish API, which may share this directory, swaps under an OS lock on
+    // .<channel>.json.lock instead, so compare and write under that lock as well.
+    ReentrantLock inProcess = POINTER_LOCKS.computeIfAbsent(pointer, p -> new ReentrantLock());
+    inProcess.lock();
+    try (FileChannel lockFile = FileChannel.open(pointer.resolveSibling("." + pointer.getFileName() + ".lock"),
+            StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+        FileLock ignored = lockFile.lock()) {
+      if (!sameTag(read(pointerPath, Integer.MAX_VALUE), expected)) {
+        return false;
+      }
+      DurableFiles.writeAtomically(pointer, envelope);
+      return true;
+    } finally {
+      inProcess.unlock();
     }
-    DurableFiles.writeAtomically(pointer, envelope);
-    return true;
   }
 
   /** Waits, bounded, until the publisher holding the claim has renamed its pointer into place. */

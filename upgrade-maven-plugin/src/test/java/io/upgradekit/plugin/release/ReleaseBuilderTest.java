@@ -325,6 +325,30 @@ class ReleaseBuilderTest {
   }
 
   @Test
+  void thePointerSwapWaitsForRepoServersLockOnTheSameDirectory() throws Exception {
+    Path pointer = fixture.repository.resolve(RepositoryLayout.channelPointer("demo", "stable"));
+    Files.createDirectories(pointer.getParent());
+    Files.writeString(pointer, "old");
+    DirectoryRepository repository = new DirectoryRepository(fixture.repository);
+    Repository.Stored old = repository.read(RepositoryLayout.channelPointer("demo", "stable"), 1024);
+    String java = ProcessHandle.current().info().command().orElse("java");
+    Process server = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"),
+        PointerLockHolder.class.getName(), pointer.toString(), "written by the server", "700")
+        .redirectErrorStream(true).start();
+    try {
+      assertThat(new java.io.BufferedReader(new java.io.InputStreamReader(server.getInputStream())).readLine())
+          .isEqualTo("locked");
+
+      boolean swapped = repository.replacePointer("demo", "stable", old, 1, "written by the plugin".getBytes(), 2);
+
+      assertThat(swapped).as("the server swapped first, under its lock").isFalse();
+      assertThat(Files.readString(pointer)).isEqualTo("written by the server");
+    } finally {
+      server.destroy();
+    }
+  }
+
+  @Test
   void aClaimWhosePointerNeverAppearsFailsWithTheWayOut() throws IOException {
     DirectoryRepository repository = new DirectoryRepository(fixture.repository, java.time.Duration.ofMillis(300));
     Path claims = fixture.repository.resolve("apps/demo/channels/.stable.sequence");
