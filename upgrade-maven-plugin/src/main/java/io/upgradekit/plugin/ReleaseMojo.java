@@ -16,6 +16,7 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.function.Consumer;
@@ -202,7 +203,7 @@ public class ReleaseMojo extends AbstractMojo {
     if (serverId != null && !serverId.isBlank()) {
       Server server = settings == null ? null : settings.getServer(serverId);
       if (server == null) {
-        throw new ConfigurationException(ErrorCode.KEY_INVALID, "<serverId> " + serverId + " names no <server> in"
+        throw new ConfigurationException(ErrorCode.AUTH_REQUIRED, "<serverId> " + serverId + " names no <server> in"
             + " settings.xml: add <server><id>" + serverId + "</id><password>TOKEN</password></server>, or set "
             + TOKEN_VARIABLE);
       }
@@ -231,12 +232,14 @@ public class ReleaseMojo extends AbstractMojo {
     };
     getLog().info(what + " " + result.app() + " " + result.version() + " -> " + result.repository() + " (channel "
         + result.channel() + ", pointer sequence " + result.pointerSequence() + ")");
-    getLog().info(String.format("  %-22s %12s", "full package", Sizes.of(result.packageBlob().size())));
+    getLog().info(String.format(Locale.ROOT, "  %-22s %12s", "full package", Sizes.of(result.packageBlob().size())));
     for (ReleaseResult.Delta delta : result.deltas()) {
-      getLog().info(String.format("  %-22s %12s  %s of the full package", "delta from " + delta.fromVersion(),
+      getLog().info(String.format(Locale.ROOT, "  %-22s %12s  %s of the full package", "delta from " + delta.fromVersion(),
           Sizes.of(delta.blob().size()), Sizes.percent(delta.ratio())));
     }
-    getLog().info("  verified: every blob was applied and reproduced tree " + result.treeHash().substring(0, 12));
+    getLog().info(result.verified()
+        ? "  verified: every blob was applied and reproduced tree " + result.treeHash().substring(0, 12)
+        : "  verified when it was published (tree " + result.treeHash().substring(0, 12) + ")");
     getLog().info("  summary for CI: " + Path.of(project.getBuild().getDirectory(), "upgrade", "release.json"));
   }
 }

@@ -149,7 +149,7 @@ public final class ReleaseBuilder {
           d.fromVersion(), d.blob(), (double) d.blob().size() / packageSize)).toList();
       return new ReleaseResult(status, request.app(), request.version(), request.channel(), repository.location(),
           manifest.sequence(), moved.sequence(), payload.treeHash(), payload.totalSize(), manifestRef, manifestPath,
-          manifest.packageBlob(), deltaSummary, true);
+          manifest.packageBlob(), deltaSummary, published.built());
     }
 
     /** Builds the package and deltas, signs the manifest, publishes blobs then the manifest. */

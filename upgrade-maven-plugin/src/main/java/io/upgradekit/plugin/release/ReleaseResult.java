@@ -20,7 +20,8 @@ import java.util.Objects;
  * @param manifestPath its repository path
  * @param packageBlob the full package (JSON {@code package})
  * @param deltas the deltas, each verified by applying it
- * @param verified true when every blob was applied and reproduced the release's tree
+ * @param verified true when this run applied every blob it published and each reproduced the
+ *     release's tree (false when it published nothing new: that was proven when it was)
  */
 public record ReleaseResult(
     Status status,

@@ -59,6 +59,7 @@ class ReleaseBuilderTest {
     ReleaseResult result = fixture.release("1.0.0");
 
     assertThat(result.status()).isEqualTo(ReleaseResult.Status.PUBLISHED);
+    assertThat(result.verified()).isTrue();
     ChannelPointer pointer = pointer("stable");
     assertThat(pointer.version()).isEqualTo("1.0.0");
     assertThat(pointer.sequence()).isEqualTo(1);
@@ -126,6 +127,7 @@ class ReleaseBuilderTest {
     ReleaseResult again = fixture.release("1.1.0");
 
     assertThat(again.status()).isEqualTo(ReleaseResult.Status.UNCHANGED);
+    assertThat(again.verified()).as("nothing was built, so nothing was applied").isFalse();
     assertThat(again.deltas()).hasSize(1);
     assertThat(fixture.snapshot()).isEqualTo(before);
   }
