@@ -155,7 +155,10 @@ public final class ReleaseBuilder {
     /** Builds the package and deltas, signs the manifest, publishes blobs then the manifest. */
     private Published buildAndPublish(Path tree, PayloadTree payload, String manifestPath) throws IOException {
       Head head = readHead();
-      long sequence = head == null ? 1 : headManifest(head).sequence() + 1;
+      // Above the channel's head, and at least the build time in seconds: ordered across the app's
+      // channels too, so a release promoted from beta to stable is not taken for a downgrade.
+      long sequence = Math.max(head == null ? 1 : headManifest(head).sequence() + 1,
+          request.created().getEpochSecond());
       BlobRef packageBlob = buildPackage(tree, payload);
       List<Built> deltas = buildDeltas(head, tree, payload, packageBlob);
       ReleaseManifest manifest = ReleaseManifest.of(request.app(), request.version(), sequence, request.created(),

@@ -66,7 +66,7 @@ class ReleaseBuilderTest {
     assertThat(pointer.previous()).isNull();
     assertThat(pointer.expires()).isEqualTo(Fixture.BUILT.plus(ReleaseRequest.DEFAULT_POINTER_LIFETIME));
     ReleaseManifest manifest = manifest(pointer);
-    assertThat(manifest.sequence()).isEqualTo(1);
+    assertThat(manifest.sequence()).isEqualTo(Fixture.BUILT.getEpochSecond());
     assertThat(manifest.created()).isEqualTo(Fixture.BUILT);
     assertThat(manifest.deltas()).isEmpty();
     assertThat(manifest.payload().entries()).extracting(e -> e.path()).containsExactly("app.jar", "lib/common.jar");
@@ -98,7 +98,8 @@ class ReleaseBuilderTest {
     assertThat(pointer.sequence()).isEqualTo(2);
     assertThat(pointer.previous()).containsExactly("1.0.0");
     ReleaseManifest manifest = manifest(pointer);
-    assertThat(manifest.sequence()).isEqualTo(2);
+    assertThat(manifest.sequence()).as("above the head's, built at the same time").isEqualTo(
+        Fixture.BUILT.getEpochSecond() + 1);
     assertThat(manifest.deltas()).hasSize(1);
     assertThat(manifest.deltas().get(0).fromVersion()).isEqualTo("1.0.0");
     assertThat(manifest.deltas().get(0).blob().size()).isLessThan(manifest.packageBlob().size());
@@ -156,6 +157,20 @@ class ReleaseBuilderTest {
         .hasMessageContaining("different content")
         .hasMessageContaining("<version>");
     assertThat(fixture.snapshot()).isEqualTo(before);
+  }
+
+  @Test
+  void aLaterBuildOnAnotherChannelIsNotOrderedBelowThisChannelsReleases() throws IOException {
+    fixture.release("1.0.0");
+    fixture.release("1.1.0");
+    ReleaseRequest beta = fixture.request("2.0.0", fixture.payload("2.0.0"), "beta", 3, "beta");
+    ReleaseRequest later = new ReleaseRequest(beta.app(), beta.version(), beta.channel(), beta.payload(),
+        beta.repository(), null, beta.signingKey(), 3, Fixture.BUILT.plusSeconds(3600), beta.manifestLifetime(),
+        beta.pointerLifetime(), Map.of(), beta.workDirectory(), beta.summaryFile(), 5);
+
+    long betaSequence = fixture.builder().release(later).sequence();
+
+    assertThat(betaSequence).isGreaterThan(manifest(pointer("stable")).sequence());
   }
 
   @Test
