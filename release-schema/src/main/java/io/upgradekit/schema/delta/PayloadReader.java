@@ -1,0 +1,282 @@
+package io.upgradekit.schema.delta;
+
+import io.upgradekit.schema.ErrorCode;
+import io.upgradekit.schema.UpgradeException;
+import io.upgradekit.schema.model.PayloadTree;
+import io.upgradekit.schema.model.TreeEntry;
+import io.upgradekit.schema.model.TreePaths;
+import java.io.BufferedInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.Enumeration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.zip.GZIPInputStream;
+import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
+import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
+import org.apache.commons.compress.archivers.zip.ZipArchiveEntry;
+import org.apache.commons.compress.archivers.zip.ZipFile;
+
+/**
+ * Opens a payload: a directory, a {@code .zip}, a {@code .tar}/{@code .tar.gz}/{@code .tgz}
+ * (unpacked into their tree), or any other single file such as a {@code .jar} or {@code .war} (a
+ * one-file tree named after the file).
+ *
+ * <p>Archives are untrusted: entries must have safe relative paths, links must be relative and stay
+ * inside the tree, only files, directories and links (and tar hard links to earlier files) are
+ * accepted, and entry count, file size and total size are capped. Violations are {@link
+ * ErrorCode#PAYLOAD_INVALID}; nothing is written outside the private unpack directory.
+ */
+public final class PayloadReader {
+  /** Largest file accepted inside an archive payload. */
+  public static final long MAX_FILE_SIZE = 4L << 30;
+  /** Largest total of file sizes accepted for an archive payload. */
+  public static final long MAX_TOTAL_SIZE = 16L << 30;
+
+  private PayloadReader() {}
+
+  /** How to read; {@code scratch} is where archives are unpacked (null: the system temp dir). */
+  public record Options(Path scratch, int threads, String singleFileName) {
+    public static Options defaults() {
+      return new Options(null, Parallel.defaultThreads(), null);
+    }
+
+    public Options withScratch(Path dir) {
+      return new Options(dir, threads, singleFileName);
+    }
+
+    public Options withThreads(int n) {
+      return new Options(scratch, Math.max(1, n), singleFileName);
+    }
+
+    /** Names a single-file payload's one entry (default: the file's own name). */
+    public Options withSingleFileName(String name) {
+      return new Options(scratch, threads, name);
+    }
+  }
+
+  public static Payload read(Path input) {
+    return read(input, Options.defaults());
+  }
+
+  /**
+   * @throws UpgradeException PAYLOAD_INVALID for unsafe or unsupported content, IO_ERROR when the
+   *     input cannot be read
+   */
+  public static Payload read(Path input, Options options) {
+    Objects.requireNonNull(input, "input");
+    if (Files.isDirectory(input, LinkOption.NOFOLLOW_LINKS)) {
+      return new Payload(TreeScanner.scan(input, options.threads()), input, null, null);
+    }
+    if (!Files.isRegularFile(input)) {
+      throw new UpgradeException(ErrorCode.PAYLOAD_INVALID, input + " is neither a directory nor a regular file");
+    }
+    String name = input.getFileName().toString().toLowerCase(Locale.ROOT);
+    if (name.endsWith(".zip") || name.endsWith(".tar") || name.endsWith(".tar.gz") || name.endsWith(".tgz")) {
+      Path dir = null;
+      try {
+        dir = Files.createTempDirectory(options.scratch() == null ? Path.of(System.getProperty("java.io.tmpdir"))
+            : options.scratch(), "payload-");
+        if (name.endsWith(".zip")) {
+          unzip(input, dir);
+        } else {
+          untar(input, dir, !name.endsWith(".tar"));
+        }
+        return new Payload(TreeScanner.scan(dir, options.threads()), dir, null, dir);
+      } catch (IOException e) {
+        FileTrees.deleteQuietly(dir);
+        throw new UpgradeException(ErrorCode.IO_ERROR, "cannot unpack " + input + ": " + e.getMessage(), e);
+      } catch (RuntimeException e) {
+        FileTrees.deleteQuietly(dir);
+        throw e;
+      }
+    }
+    String entryName = options.singleFileName() != null ? options.singleFileName() : input.getFileName().toString();
+    if (entryName.contains("/")) {
+      throw new UpgradeException(ErrorCode.PAYLOAD_INVALID, "a single-file payload's name has no '/': " + entryName);
+    }
+    try {
+      long[] size = new long[1];
+      String sha = TreeScanner.sha256(input, size);
+      TreeEntry entry = TreeEntry.file(entryName, size[0], sha, TreeScanner.isExecutable(input));
+      return new Payload(new PayloadTree(List.of(entry)), null, input, null);
+    } catch (IOException e) {
+      throw new UpgradeException(ErrorCode.IO_ERROR, "cannot read " + input + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** Unpacks entries one by one; links are created last, so no write ever goes through one. */
+  private static final class Unpacker {
+    private final Path dir;
+    private final Map<String, TreeEntry.EntryType> seen = new HashMap<>();
+    private final List<String[]> links = new ArrayList<>();
+    private long total;
+
+    Unpacker(Path dir) {
+      this.dir = dir;
+    }
+
+    /** Checks an archive entry name and returns its tree path; null for the archive root itself. */
+    String path(String raw) {
+      String p = raw;
+      while (p.startsWith("./")) {
+        p = p.substring(2);
+      }
+      while (p.endsWith("/")) {
+        p = p.substring(0, p.length() - 1);
+      }
+      if (p.isEmpty() || p.equals(".")) {
+        return null;
+      }
+      TreePaths.requireSafe(p);
+      if (seen.size() >= PayloadTree.MAX_ENTRIES) {
+        throw invalid("more than " + PayloadTree.MAX_ENTRIES + " entries");
+      }
+      for (int slash = p.indexOf('/'); slash >= 0; slash = p.indexOf('/', slash + 1)) {
+        TreeEntry.EntryType parent = seen.get(p.substring(0, slash));
+        if (parent != null && parent != TreeEntry.EntryType.DIRECTORY) {
+          throw invalid("'" + p + "' lies under a " + parent.name().toLowerCase(Locale.ROOT));
+        }
+        seen.putIfAbsent(p.substring(0, slash), TreeEntry.EntryType.DIRECTORY);
+      }
+      return p;
+    }
+
+    void directory(String path) throws IOException {
+      TreeEntry.EntryType before = seen.putIfAbsent(path, TreeEntry.EntryType.DIRECTORY);
+      if (before != null && before != TreeEntry.EntryType.DIRECTORY) {
+        throw invalid("'" + path + "' is listed twice");
+      }
+      Files.createDirectories(dir.resolve(path));
+    }
+
+    void file(String path, InputStream in, boolean executable) throws IOException {
+      claim(path, TreeEntry.EntryType.FILE);
+      Path target = dir.resolve(path);
+      Files.createDirectories(target.getParent());
+      try (OutputStream out = Files.newOutputStream(target, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+        byte[] buffer = new byte[64 * 1024];
+        long size = 0;
+        for (int n; (n = in.read(buffer)) > 0; ) {
+          size += n;
+          total += n;
+          if (size > MAX_FILE_SIZE || total > MAX_TOTAL_SIZE) {
+            throw invalid("'" + path + "' makes the payload larger than its cap ("
+                + MAX_FILE_SIZE + " bytes per file, " + MAX_TOTAL_SIZE + " in all)");
+          }
+          out.write(buffer, 0, n);
+        }
+      } catch (FileAlreadyExistsException e) {
+        throw invalid("'" + path + "' is listed twice");
+      }
+      if (executable) {
+        Files.setPosixFilePermissions(target, PosixFilePermissions.fromString("rwxr-xr-x"));
+      }
+    }
+
+    void hardLink(String path, String targetRaw) throws IOException {
+      String source = path(targetRaw);
+      if (source == null || seen.get(source) != TreeEntry.EntryType.FILE) {
+        throw invalid("hard link '" + path + "' does not name an earlier file");
+      }
+      try (InputStream in = Files.newInputStream(dir.resolve(source), LinkOption.NOFOLLOW_LINKS)) {
+        file(path, in, TreeScanner.isExecutable(dir.resolve(source)));
+      }
+    }
+
+    void symlink(String path, String target) {
+      claim(path, TreeEntry.EntryType.SYMLINK);
+      TreePaths.requireLinkInsideTree(path, target);
+      links.add(new String[] {path, target});
+    }
+
+    void finish() throws IOException {
+      for (String[] link : links) {
+        Path at = dir.resolve(link[0]);
+        Files.createDirectories(at.getParent());
+        Files.createSymbolicLink(at, Path.of(link[1]));
+      }
+    }
+
+    private void claim(String path, TreeEntry.EntryType type) {
+      if (seen.putIfAbsent(path, type) != null) {
+        throw invalid("'" + path + "' is listed twice");
+      }
+    }
+  }
+
+  private static void untar(Path archive, Path dir, boolean gzip) throws IOException {
+    Unpacker unpacker = new Unpacker(dir);
+    try (InputStream file = new BufferedInputStream(Files.newInputStream(archive), 1 << 16);
+        InputStream raw = gzip ? new GZIPInputStream(file, 1 << 16) : file;
+        TarArchiveInputStream tar = new TarArchiveInputStream(raw)) {
+      for (TarArchiveEntry e; (e = tar.getNextEntry()) != null; ) {
+        String path = unpacker.path(e.getName());
+        if (path == null) {
+          continue;
+        }
+        if (e.isDirectory()) {
+          unpacker.directory(path);
+        } else if (e.isSymbolicLink()) {
+          unpacker.symlink(path, e.getLinkName());
+        } else if (e.isLink()) {
+          unpacker.hardLink(path, e.getLinkName());
+        } else if (e.isFile() && !e.isSparse()) {
+          unpacker.file(path, tar, (e.getMode() & 0100) != 0);
+        } else {
+          throw invalid("'" + path + "' is a device, fifo or sparse file");
+        }
+      }
+    } catch (IllegalArgumentException e) {
+      throw invalid("not a readable tar archive: " + e.getMessage());
+    }
+    unpacker.finish();
+  }
+
+  private static void unzip(Path archive, Path dir) throws IOException {
+    Unpacker unpacker = new Unpacker(dir);
+    try (ZipFile zip = ZipFile.builder().setPath(archive).get()) {
+      for (Enumeration<ZipArchiveEntry> all = zip.getEntriesInPhysicalOrder(); all.hasMoreElements(); ) {
+        ZipArchiveEntry e = all.nextElement();
+        String path = unpacker.path(e.getName());
+        if (path == null) {
+          continue;
+        }
+        if (e.isDirectory()) {
+          unpacker.directory(path);
+        } else if (e.isUnixSymlink()) {
+          byte[] target;
+          try (InputStream in = zip.getInputStream(e)) {
+            target = in.readNBytes(TreePaths.MAX_PATH_LENGTH + 1);
+          }
+          if (target.length > TreePaths.MAX_PATH_LENGTH) {
+            throw invalid("link '" + path + "' has a target longer than " + TreePaths.MAX_PATH_LENGTH);
+          }
+          unpacker.symlink(path, new String(target, java.nio.charset.StandardCharsets.UTF_8));
+        } else {
+          try (InputStream in = zip.getInputStream(e)) {
+            unpacker.file(path, in, (e.getUnixMode() & 0100) != 0);
+          }
+        }
+      }
+    } catch (IllegalArgumentException e) {
+      throw invalid("not a readable zip archive: " + e.getMessage());
+    }
+    unpacker.finish();
+  }
+
+  private static UpgradeException invalid(String why) {
+    return new UpgradeException(ErrorCode.PAYLOAD_INVALID, why);
+  }
+}
