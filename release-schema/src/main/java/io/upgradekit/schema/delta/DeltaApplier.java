@@ -210,6 +210,7 @@ public final class DeltaApplier {
     private final Path root;
     private final Options options;
     private final List<TreeEntry> base;
+    private List<TreeEntry> targets;
     final AtomicInteger linked = new AtomicInteger();
     final AtomicInteger copied = new AtomicInteger();
     final AtomicInteger produced = new AtomicInteger();
@@ -224,27 +225,52 @@ public final class DeltaApplier {
     }
 
     void run(DeltaIndex.Plan plan) throws IOException {
-      List<DeltaIndex.Op> files = new ArrayList<>();
+      targets = plan.target().entries();
+      List<DeltaIndex.Op> direct = new ArrayList<>();
+      List<DeltaIndex.Op> repeats = new ArrayList<>();
+      List<List<DeltaIndex.Op>> members = new ArrayList<>();
+      for (int g = 0; g < plan.groups().size(); g++) {
+        members.add(new ArrayList<>());
+      }
       for (DeltaIndex.Op op : plan.ops()) {
         TreeEntry e = op.entry();
         Path at = root.resolve(e.path());
         if (e.type() == TreeEntry.EntryType.DIRECTORY) {
           Files.createDirectories(at);
+          continue;
+        }
+        Files.createDirectories(at.getParent());
+        if (e.type() != TreeEntry.EntryType.FILE) {
+          continue;
+        }
+        if (op.group() >= 0) {
+          members.get(op.group()).add(op);
+        } else if (op.kind() == DeltaFormat.SAME) {
+          repeats.add(op);
         } else {
-          Files.createDirectories(at.getParent());
-          if (e.type() == TreeEntry.EntryType.FILE) {
-            files.add(op);
-          }
+          direct.add(op);
         }
       }
-      files.sort(Comparator.comparingLong((DeltaIndex.Op op) -> -op.entry().size()));
+      int total = direct.size() + repeats.size() + members.stream().mapToInt(List::size).sum();
       AtomicInteger done = new AtomicInteger();
-      Parallel.map(files, options.threads(), op -> {
+      Parallel.Task<DeltaIndex.Op, Void> produceOne = op -> {
         produce(op);
         options.listener().accept(new DeltaEvent(DeltaEvent.Stage.APPLY, op.entry().path(), done.incrementAndGet(),
-            files.size()));
+            total));
         return null;
-      });
+      };
+      direct.sort(Comparator.comparingLong((DeltaIndex.Op op) -> -op.entry().size()));
+      Parallel.map(direct, options.threads(), produceOne);
+      // One group at a time, so memory holds at most one group's streams.
+      for (int g = 0; g < members.size(); g++) {
+        List<DeltaIndex.Op> group = members.get(g);
+        decodeGroup(plan.groups().get(g), group);
+        group.sort(Comparator.comparingLong((DeltaIndex.Op op) -> -op.entry().size()));
+        Parallel.map(group, options.threads(), produceOne);
+        meta = null;
+        content = null;
+      }
+      Parallel.map(repeats, options.threads(), produceOne);
       // Links last: no file above was written through one.
       for (DeltaIndex.Op op : plan.ops()) {
         if (op.entry().type() == TreeEntry.EntryType.SYMLINK) {
@@ -253,14 +279,36 @@ public final class DeltaApplier {
       }
     }
 
+    private byte[] meta;
+    private byte[] content;
+
+    /** Builds a group's references from its members' old files and decodes its two streams. */
+    private void decodeGroup(DeltaIndex.Group group, List<DeltaIndex.Op> members) throws IOException {
+      BoundedOutput metaReference = BoundedOutput.inMemory(DeltaFormat.MAX_META);
+      BoundedOutput contentReference = BoundedOutput.inMemory(DeltaFormat.MAX_CONTENT);
+      for (DeltaIndex.Op op : members) {
+        if (op.kind() == DeltaFormat.ZIP) {
+          ZipReferences.collect(op.program(), mapOld(op.source()), metaReference, contentReference);
+        } else if (op.source() >= 0) {
+          contentReference.write(mapOld(op.source()));
+        }
+      }
+      List<byte[]> streams = Parallel.map(List.of(true, false), options.threads(), isMeta -> isMeta
+          ? Units.decode(group.meta(), ByteBuffer.wrap(metaReference.toByteArray()), delta)
+          : Units.decode(group.content(), ByteBuffer.wrap(contentReference.toByteArray()), delta));
+      meta = streams.get(0);
+      content = streams.get(1);
+    }
+
     private void produce(DeltaIndex.Op op) throws IOException {
       TreeEntry e = op.entry();
       Path target = root.resolve(e.path());
       switch (op.kind()) {
-        case DeltaFormat.KEEP, DeltaFormat.COPY -> {
-          TreeEntry source = base.get(op.source());
-          Path from = old.file(source.path());
-          if (source.executable() == e.executable() && tryLink(target, from)) {
+        case DeltaFormat.KEEP, DeltaFormat.COPY, DeltaFormat.SAME -> {
+          boolean sameAs = op.kind() == DeltaFormat.SAME;
+          Path from = sameAs ? root.resolve(targets.get(op.source()).path()) : old.file(base.get(op.source()).path());
+          boolean executable = sameAs ? targets.get(op.source()).executable() : base.get(op.source()).executable();
+          if (executable == e.executable() && tryLink(target, from)) {
             linked.incrementAndGet();
             return;
           }
@@ -286,10 +334,21 @@ public final class DeltaApplier {
           produced.incrementAndGet();
           producedBytes.addAndGet(e.size());
         }
+        case DeltaFormat.SOLID -> {
+          try (HashingFile file = HashingFile.create(target, e.size())) {
+            file.out.write(content, (int) op.contentAt(), (int) e.size());
+            file.finish(e);
+          }
+          produced.incrementAndGet();
+          producedBytes.addAndGet(e.size());
+        }
         case DeltaFormat.ZIP -> {
           ByteBuffer source = mapOld(op.source());
           try (HashingFile file = HashingFile.create(target, e.size())) {
-            new ZipPatcher(delta).apply(op.program(), source, file.out);
+            ZipPatcher.apply(op.program(), source,
+                new StreamCursor(meta, (int) op.metaAt(), (int) (op.metaAt() + op.program().totalMeta())),
+                new StreamCursor(content, (int) op.contentAt(), (int) (op.contentAt() + op.program().totalContent())),
+                file.out);
             file.finish(e);
           }
           produced.incrementAndGet();

@@ -133,52 +133,56 @@ public final class DeltaBuilder {
     List<TreeEntry> targetEntries = target.entries();
     Pairing pairing = new Pairing(base, target, old.isSingleFile() || neu.isSingleFile());
 
+    // 1. What each entry is: references to old files and earlier entries are decided here; the
+    //    rest are jobs for the codec.
     List<Job> jobs = new ArrayList<>();
+    Map<String, Integer> firstProduced = new HashMap<>();
+    Member[] members = new Member[targetEntries.size()];
     int kept = 0;
     int copied = 0;
-    byte[][] ops = new byte[targetEntries.size()][];
-    int[] kinds = new int[targetEntries.size()];
     for (int i = 0; i < targetEntries.size(); i++) {
       TreeEntry e = targetEntries.get(i);
       switch (e.type()) {
-        case DIRECTORY -> kinds[i] = DeltaFormat.DIRECTORY;
-        case SYMLINK -> {
-          kinds[i] = DeltaFormat.SYMLINK;
-          ops[i] = new ByteWriter().string(e.target()).toByteArray();
-        }
+        case DIRECTORY -> members[i] = Member.fixed(DeltaFormat.DIRECTORY, null);
+        case SYMLINK -> members[i] = Member.fixed(DeltaFormat.SYMLINK, new ByteWriter().string(e.target()).toByteArray());
         case FILE -> {
           int same = pairing.samePath(e);
           int copy = pairing.sameContent(e);
+          Integer earlier = firstProduced.get(e.sha256());
           if (same >= 0 && baseEntries.get(same).sha256().equals(e.sha256())) {
-            kinds[i] = DeltaFormat.KEEP;
+            members[i] = Member.fixed(DeltaFormat.KEEP, null);
             kept++;
           } else if (copy >= 0) {
-            kinds[i] = DeltaFormat.COPY;
-            ops[i] = new ByteWriter().varint(copy).toByteArray();
+            members[i] = Member.fixed(DeltaFormat.COPY, new ByteWriter().varint(copy).toByteArray());
+            copied++;
+          } else if (earlier != null) {
+            members[i] = Member.fixed(DeltaFormat.SAME, new ByteWriter().varint(earlier).toByteArray());
             copied++;
           } else {
+            firstProduced.put(e.sha256(), i);
             jobs.add(new Job(i, e, pairing.predecessor(e)));
           }
         }
       }
     }
 
+    // 2. Analyse changed files in parallel: zips become programs, small files join a group, big
+    //    ones get a patch of their own.
     AtomicInteger done = new AtomicInteger();
     List<Job> bySize = new ArrayList<>(jobs);
     bySize.sort(Comparator.comparingLong((Job j) -> -j.entry().size()));
-    List<Encoded> encoded = Parallel.map(bySize, request.threads(), job -> {
-      Encoded r = encode(job, old, neu, base, request.methods());
+    List<Member> analysed = Parallel.map(bySize, request.threads(), job -> {
+      Member m = analyse(job, old, neu, base, request.methods());
       listener.accept(new DeltaEvent(DeltaEvent.Stage.DIFF, job.entry().path(), done.incrementAndGet(), jobs.size()));
-      return r;
+      return m;
     });
-    Map<Integer, Encoded> byIndex = new HashMap<>();
     int patched = 0;
     int rebuilt = 0;
     int full = 0;
     for (int k = 0; k < bySize.size(); k++) {
-      Encoded r = encoded.get(k);
-      byIndex.put(bySize.get(k).index(), r);
-      if (r.kind() == DeltaFormat.ZIP) {
+      Member m = analysed.get(k);
+      members[bySize.get(k).index()] = m;
+      if (m.kind() == DeltaFormat.ZIP) {
         rebuilt++;
       } else if (bySize.get(k).source() >= 0) {
         patched++;
@@ -187,22 +191,64 @@ public final class DeltaBuilder {
       }
     }
 
+    // 3. Form groups in entry order within the stream caps, and encode them.
+    List<GroupBuilder> groups = new ArrayList<>();
+    GroupBuilder current = null;
+    for (int i = 0; i < members.length; i++) {
+      Member m = members[i];
+      if (m.kind() != DeltaFormat.SOLID && m.kind() != DeltaFormat.ZIP) {
+        continue;
+      }
+      if (current == null || !current.fits(m)) {
+        current = new GroupBuilder(groups.size());
+        groups.add(current);
+      }
+      current.add(m);
+      members[i] = m.inGroup(current.index);
+    }
+    List<Task> tasks = new ArrayList<>();
+    for (GroupBuilder g : groups) {
+      tasks.add(new Task(g, true));
+      tasks.add(new Task(g, false));
+    }
+    tasks.sort(Comparator.comparingLong((Task t) -> -t.size()));
+    List<EncodedPatch> encodedTasks = Parallel.map(tasks, request.threads(), t -> t.encode(request.methods()));
+    for (int k = 0; k < tasks.size(); k++) {
+      Task t = tasks.get(k);
+      if (t.meta()) {
+        t.group().metaPatch = encodedTasks.get(k);
+      } else {
+        t.group().contentPatch = encodedTasks.get(k);
+      }
+    }
+
+    // 4. Write the index and the data section.
     ByteWriter index = new ByteWriter(64 * 1024);
-    index.varint(baseEntries.size()).varint(targetEntries.size());
     List<byte[]> blobs = new ArrayList<>();
+    index.varint(baseEntries.size()).varint(groups.size());
+    for (GroupBuilder g : groups) {
+      Unit.write(index, g.metaPatch, g.meta.size());
+      Unit.write(index, g.contentPatch, g.content.size());
+      if (g.meta.size() > 0) {
+        blobs.add(g.metaPatch.bytes());
+      }
+      if (g.content.size() > 0) {
+        blobs.add(g.contentPatch.bytes());
+      }
+    }
+    index.varint(targetEntries.size());
     byte[] previous = new byte[0];
     for (int i = 0; i < targetEntries.size(); i++) {
       TreeEntry e = targetEntries.get(i);
       DeltaIndex.writePath(index, previous, e.path());
       previous = e.path().getBytes(StandardCharsets.UTF_8);
-      Encoded r = byIndex.get(i);
-      int kind = r != null ? r.kind() : kinds[i];
-      index.u8(kind | (e.executable() ? DeltaFormat.EXECUTABLE : 0));
-      if (r != null) {
-        index.bytes(r.op());
-        blobs.addAll(r.blobs());
-      } else if (ops[i] != null) {
-        index.bytes(ops[i]);
+      Member m = members[i];
+      index.u8(m.kind() | (e.executable() ? DeltaFormat.EXECUTABLE : 0));
+      if (m.op() != null) {
+        index.bytes(m.op());
+      }
+      if (m.blob() != null) {
+        blobs.add(m.blob());
       }
     }
     byte[] indexBytes = index.toByteArray();
@@ -223,6 +269,9 @@ public final class DeltaBuilder {
       } catch (IOException e) {
         throw new UpgradeException(ErrorCode.IO_ERROR, "cannot verify the delta: " + e.getMessage(), e);
       } catch (UpgradeException e) {
+        if (e.code() == ErrorCode.IO_ERROR) {
+          throw e;
+        }
         throw new IllegalStateException("the delta just built does not reproduce the new payload: " + e, e);
       } finally {
         FileTrees.deleteQuietly(dir);
@@ -237,38 +286,113 @@ public final class DeltaBuilder {
   /** A changed or new file, and the old file it is diffed against (-1: none). */
   private record Job(int index, TreeEntry entry, int source) {}
 
-  /** A file's kind, its op bytes in the index (after the kind byte), and its patch bytes. */
-  private record Encoded(int kind, byte[] op, List<byte[]> blobs) {}
+  /**
+   * One target entry as the index will hold it: its kind, its op bytes (after the kind byte; a
+   * group member's bytes lack the group number until {@link #inGroup}), a patch of its own, and a
+   * group member's streams and references.
+   */
+  private record Member(int kind, byte[] op, byte[] blob, byte[] meta, byte[] content, byte[] metaReference,
+      byte[] contentReference, byte[] programBytes) {
+    static Member fixed(int kind, byte[] op) {
+      return new Member(kind, op, null, null, null, null, null, null);
+    }
 
-  private static Encoded encode(Job job, Payload old, Payload neu, PayloadTree base, Set<PatchMethod> methods)
+    /** The op bytes with the group number in place (before a zip's program). */
+    Member inGroup(int group) {
+      ByteWriter w = new ByteWriter(op.length + 4 + (programBytes == null ? 0 : programBytes.length));
+      w.bytes(op).varint(group);
+      if (programBytes != null) {
+        w.bytes(programBytes);
+      }
+      return new Member(kind, w.toByteArray(), blob, meta, content, metaReference, contentReference, null);
+    }
+  }
+
+  /** Members sharing two codec units, within the stream caps. */
+  private static final class GroupBuilder {
+    final int index;
+    final java.io.ByteArrayOutputStream meta = new java.io.ByteArrayOutputStream();
+    final java.io.ByteArrayOutputStream content = new java.io.ByteArrayOutputStream();
+    final java.io.ByteArrayOutputStream metaReference = new java.io.ByteArrayOutputStream();
+    final java.io.ByteArrayOutputStream contentReference = new java.io.ByteArrayOutputStream();
+    EncodedPatch metaPatch;
+    EncodedPatch contentPatch;
+
+    GroupBuilder(int index) {
+      this.index = index;
+    }
+
+    boolean fits(Member m) {
+      return meta.size() + (long) m.meta().length <= DeltaFormat.MAX_META
+          && metaReference.size() + (long) m.metaReference().length <= DeltaFormat.MAX_META
+          && content.size() + (long) m.content().length <= DeltaFormat.MAX_CONTENT
+          && contentReference.size() + (long) m.contentReference().length <= DeltaFormat.MAX_CONTENT;
+    }
+
+    void add(Member m) {
+      meta.writeBytes(m.meta());
+      content.writeBytes(m.content());
+      metaReference.writeBytes(m.metaReference());
+      contentReference.writeBytes(m.contentReference());
+    }
+  }
+
+  /** Encoding one stream of one group. */
+  private record Task(GroupBuilder group, boolean meta) {
+    long size() {
+      return meta ? group.meta.size() : group.content.size();
+    }
+
+    EncodedPatch encode(Set<PatchMethod> methods) {
+      byte[] target = meta ? group.meta.toByteArray() : group.content.toByteArray();
+      if (target.length == 0) {
+        return null;
+      }
+      byte[] reference = meta ? group.metaReference.toByteArray() : group.contentReference.toByteArray();
+      return reference.length == 0
+          ? FileCodec.encode(reference, target, EnumSet.of(PatchMethod.ZSTD))
+          : FileCodec.encode(reference, target, methods);
+    }
+  }
+
+  private static final byte[] NONE = new byte[0];
+
+  private static Member analyse(Job job, Payload old, Payload neu, PayloadTree base, Set<PatchMethod> methods)
       throws IOException {
     TreeEntry e = job.entry();
     byte[] newBytes = readAll(neu.file(e.path()), e);
-    byte[] oldBytes = new byte[0];
+    byte[] oldBytes = NONE;
+    byte[] sha = HexFormat.of().parseHex(e.sha256());
     if (job.source() >= 0) {
       TreeEntry source = base.entries().get(job.source());
       oldBytes = readAll(old.file(source.path()), source);
       if (ZipLayout.looksLikeZip(ByteBuffer.wrap(newBytes)) && ZipLayout.looksLikeZip(ByteBuffer.wrap(oldBytes))) {
-        ZipDiffer.Built built = new ZipDiffer(methods).diffVerified(ByteBuffer.wrap(oldBytes), ByteBuffer.wrap(newBytes), 0);
+        ZipDiffer.Built built = ZipDiffer.diff(ByteBuffer.wrap(oldBytes), ByteBuffer.wrap(newBytes));
         if (built != null) {
-          ZipDiffer.Serialized s = built.serialize();
-          ByteWriter op = new ByteWriter(s.index().length + 48);
-          op.varint(e.size()).bytes(HexFormat.of().parseHex(e.sha256())).varint(job.source()).bytes(s.index());
-          return new Encoded(DeltaFormat.ZIP, op.toByteArray(), s.blobs());
+          ByteWriter op = new ByteWriter(48);
+          op.varint(e.size()).bytes(sha).varint(job.source());
+          ByteWriter program = new ByteWriter(1024);
+          built.program().write(program);
+          return new Member(DeltaFormat.ZIP, op.toByteArray(), null, built.meta(), built.content(),
+              built.metaReference(), built.contentReference(), program.toByteArray());
         }
       }
     }
     ByteWriter op = new ByteWriter(48);
-    op.varint(e.size()).bytes(HexFormat.of().parseHex(e.sha256())).varint(job.source() + 1L);
+    op.varint(e.size()).bytes(sha).varint(job.source() + 1L);
+    if (newBytes.length > 0 && newBytes.length <= DeltaFormat.MAX_GROUP_FILE
+        && oldBytes.length <= DeltaFormat.MAX_GROUP_FILE) {
+      return new Member(DeltaFormat.SOLID, op.toByteArray(), null, NONE, newBytes, NONE, oldBytes, null);
+    }
     if (newBytes.length == 0) {
       op.u8(0);
-      return new Encoded(DeltaFormat.PATCH, op.toByteArray(), List.of());
+      return new Member(DeltaFormat.PATCH, op.toByteArray(), null, null, null, null, null, null);
     }
     EncodedPatch patch = oldBytes.length == 0
         ? FileCodec.encode(oldBytes, newBytes, EnumSet.of(PatchMethod.ZSTD))
         : FileCodec.encode(oldBytes, newBytes, methods);
     op.u8(patch.method().id()).varint(patch.bytes().length);
-    return new Encoded(DeltaFormat.PATCH, op.toByteArray(), List.of(patch.bytes()));
+    return new Member(DeltaFormat.PATCH, op.toByteArray(), patch.bytes(), null, null, null, null, null);
   }
 
   private static byte[] readAll(Path file, TreeEntry e) throws IOException {

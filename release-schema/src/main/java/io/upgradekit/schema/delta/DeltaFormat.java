@@ -16,8 +16,14 @@ final class DeltaFormat {
 
   /** Largest index, compressed or not. */
   static final int MAX_INDEX = 64 << 20;
-  /** Largest in-memory unit (zip metadata, zip content, its reference, a nested zip). */
-  static final int MAX_UNIT = 32 << 20;
+  /** Largest meta stream of a group (normalized zip metadata), and largest meta reference. */
+  static final int MAX_META = 16 << 20;
+  /** Largest content stream of a group, and largest content reference; also caps a nested zip. */
+  static final int MAX_CONTENT = 32 << 20;
+  /** Most groups a delta may have. */
+  static final int MAX_GROUPS = 4096;
+  /** Largest file the builder puts into a group (larger ones get a patch of their own). */
+  static final int MAX_GROUP_FILE = 8 << 20;
   /** Deepest zip nesting rebuilt entry by entry. */
   static final int MAX_ZIP_DEPTH = 3;
   /** Largest file a delta may produce. */
@@ -32,6 +38,8 @@ final class DeltaFormat {
   static final int COPY = 3;
   static final int PATCH = 4;
   static final int ZIP = 5;
+  static final int SOLID = 6;
+  static final int SAME = 7;
   static final int EXECUTABLE = 0x10;
 
   private DeltaFormat() {}

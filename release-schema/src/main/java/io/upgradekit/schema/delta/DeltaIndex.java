@@ -15,27 +15,43 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The delta's index: the target tree and, for every file, how to produce it. This class reads it;
- * {@link DeltaBuilder} writes it. Reading checks every field against the base tree, the caps and
- * the format's rules, so the plan it returns only names real old files and sane sizes.
+ * The delta's index: its groups and the target tree with, for every file, how to produce it. This
+ * class reads it; {@link DeltaBuilder} writes it. Reading checks every field against the base
+ * tree, the caps and the format's rules, so the plan it returns only names real old files, sane
+ * sizes and stream ranges that add up.
  */
 final class DeltaIndex {
   private DeltaIndex() {}
+
+  /**
+   * A group: two codec units whose decoded bytes its members share. The meta stream holds zip
+   * metadata, the content stream file bytes and zip entry bytes; each is encoded against the
+   * members' old counterparts, concatenated in entry order.
+   */
+  record Group(Unit meta, Unit content) {}
 
   /**
    * How one target entry is produced.
    *
    * @param entry the target entry (file sizes and hashes are what the output must match)
    * @param kind a {@link DeltaFormat} kind
-   * @param source the old entry's index in the base tree (KEEP, COPY, a PATCH's reference, ZIP), or -1
-   * @param method the PATCH's codec method, null for an empty file
-   * @param offset where the PATCH's bytes are in the delta
+   * @param source the old entry's index in the base tree, or -1 (for SAME: the target entry's index)
+   * @param method a PATCH's codec method, null for an empty file
+   * @param offset where a PATCH's bytes are in the delta
    * @param length how many PATCH bytes
-   * @param program the ZIP program
+   * @param program a ZIP's program
+   * @param group a SOLID or ZIP member's group, else -1
+   * @param metaAt where a ZIP member's metadata starts in its group's meta stream
+   * @param contentAt where a member's bytes start in its group's content stream
    */
-  record Op(TreeEntry entry, int kind, int source, PatchMethod method, long offset, int length, ZipProgram program) {}
+  record Op(TreeEntry entry, int kind, int source, PatchMethod method, long offset, int length, ZipProgram program,
+      int group, long metaAt, long contentAt) {
+    static Op simple(TreeEntry entry, int kind, int source) {
+      return new Op(entry, kind, source, null, 0, 0, null, -1, 0, 0);
+    }
+  }
 
-  record Plan(List<Op> ops, PayloadTree target) {}
+  record Plan(List<Group> groups, List<Op> ops, PayloadTree target) {}
 
   static Plan parse(byte[] index, PayloadTree base, DataCursor data) {
     ByteReader in = new ByteReader(index);
@@ -44,6 +60,14 @@ final class DeltaIndex {
     if (baseCount != baseEntries.size()) {
       throw ByteReader.malformed("index counts " + baseCount + " base entries, the base tree has " + baseEntries.size());
     }
+    int groupCount = in.varintInt(DeltaFormat.MAX_GROUPS, "group count");
+    List<Group> groups = new ArrayList<>(groupCount);
+    for (int g = 0; g < groupCount; g++) {
+      groups.add(new Group(Unit.read(in, data, DeltaFormat.MAX_META, "group meta"),
+          Unit.read(in, data, DeltaFormat.MAX_CONTENT, "group content")));
+    }
+    long[] metaUsed = new long[groupCount];
+    long[] contentUsed = new long[groupCount];
     Map<String, Integer> basePaths = new HashMap<>(baseEntries.size() * 2);
     for (int i = 0; i < baseEntries.size(); i++) {
       basePaths.put(baseEntries.get(i).path(), i);
@@ -68,15 +92,15 @@ final class DeltaIndex {
       int kindByte = in.u8();
       int kind = kindByte & 0x0f;
       boolean executable = (kindByte & DeltaFormat.EXECUTABLE) != 0;
-      if ((kindByte & ~0x1f) != 0 || kind > DeltaFormat.ZIP || (executable && kind < DeltaFormat.KEEP)) {
+      if ((kindByte & ~0x1f) != 0 || kind > DeltaFormat.SAME || (executable && kind < DeltaFormat.KEEP)) {
         throw ByteReader.malformed("kind byte " + kindByte + " for '" + path + "'");
       }
       Op op;
       try {
         op = switch (kind) {
-          case DeltaFormat.DIRECTORY -> new Op(TreeEntry.directory(path), kind, -1, null, 0, 0, null);
-          case DeltaFormat.SYMLINK -> new Op(TreeEntry.symlink(path, in.string(TreePaths.MAX_PATH_LENGTH, "link target")),
-              kind, -1, null, 0, 0, null);
+          case DeltaFormat.DIRECTORY -> Op.simple(TreeEntry.directory(path), kind, -1);
+          case DeltaFormat.SYMLINK -> Op.simple(
+              TreeEntry.symlink(path, in.string(TreePaths.MAX_PATH_LENGTH, "link target")), kind, -1);
           case DeltaFormat.KEEP -> {
             Integer source = basePaths.get(path);
             if (source == null) {
@@ -86,7 +110,15 @@ final class DeltaIndex {
           }
           case DeltaFormat.COPY -> fromBase(path, kind, in.varintInt(baseCount - 1, "copy source"), baseEntries,
               executable);
-          default -> produced(in, data, path, kind, executable, baseEntries);
+          case DeltaFormat.SAME -> {
+            int source = in.varintInt(i - 1, "same-as entry");
+            TreeEntry first = entries.get(source);
+            if (first.type() != TreeEntry.EntryType.FILE) {
+              throw ByteReader.malformed("'" + path + "' repeats '" + first.path() + "', which is not a file");
+            }
+            yield Op.simple(TreeEntry.file(path, first.size(), first.sha256(), executable), kind, source);
+          }
+          default -> produced(in, data, path, kind, executable, baseEntries, groups, metaUsed, contentUsed);
         };
       } catch (UpgradeException e) {
         if (e.code() == ErrorCode.PATCH_MALFORMED) {
@@ -103,6 +135,12 @@ final class DeltaIndex {
     if (!data.exhausted()) {
       throw ByteReader.malformed("data bytes that no entry uses");
     }
+    for (int g = 0; g < groupCount; g++) {
+      if (metaUsed[g] != groups.get(g).meta().decodedLength()
+          || contentUsed[g] != groups.get(g).content().decodedLength()) {
+        throw ByteReader.malformed("group " + g + "'s members do not use exactly its streams");
+      }
+    }
     PayloadTree target;
     try {
       target = new PayloadTree(entries);
@@ -110,7 +148,7 @@ final class DeltaIndex {
     } catch (UpgradeException e) {
       throw e.code() == ErrorCode.PATCH_MALFORMED ? e : ByteReader.malformed(e.getMessage());
     }
-    return new Plan(List.copyOf(ops), target);
+    return new Plan(List.copyOf(groups), List.copyOf(ops), target);
   }
 
   private static Op fromBase(String path, int kind, int source, List<TreeEntry> base, boolean executable) {
@@ -118,47 +156,61 @@ final class DeltaIndex {
     if (old.type() != TreeEntry.EntryType.FILE) {
       throw ByteReader.malformed("'" + path + "' is taken from '" + old.path() + "', which is not a file");
     }
-    return new Op(TreeEntry.file(path, old.size(), old.sha256(), executable), kind, source, null, 0, 0, null);
+    return Op.simple(TreeEntry.file(path, old.size(), old.sha256(), executable), kind, source);
   }
 
   private static Op produced(ByteReader in, DataCursor data, String path, int kind, boolean executable,
-      List<TreeEntry> base) {
+      List<TreeEntry> base, List<Group> groups, long[] metaUsed, long[] contentUsed) {
     long size = in.varint(DeltaFormat.MAX_FILE_SIZE, "size of '" + path + "'");
     String sha = Hashes.hex(in.bytes(32));
     TreeEntry entry = TreeEntry.file(path, size, sha, executable);
-    if (kind == DeltaFormat.PATCH) {
-      int source = in.varintInt(base.size(), "patch source") - 1;
-      requireFile(base, source, path);
-      int id = in.u8();
-      if (id == 0) {
-        if (size != 0) {
-          throw ByteReader.malformed("'" + path + "' has " + size + " bytes but no patch");
+    switch (kind) {
+      case DeltaFormat.PATCH -> {
+        int source = source(in, base, path, true);
+        int id = in.u8();
+        if (id == 0) {
+          if (size != 0) {
+            throw ByteReader.malformed("'" + path + "' has " + size + " bytes but no patch");
+          }
+          return Op.simple(entry, kind, source);
         }
-        return new Op(entry, kind, source, null, 0, 0, null);
+        PatchMethod method;
+        try {
+          method = PatchMethod.fromId(id);
+        } catch (RuntimeException e) {
+          throw ByteReader.malformed("'" + path + "' names unknown patch method " + id);
+        }
+        int length = in.varintInt(Integer.MAX_VALUE, "patch length");
+        return new Op(entry, kind, source, method, data.take(length, "patch of '" + path + "'"), length, null, -1, 0, 0);
       }
-      PatchMethod method;
-      try {
-        method = PatchMethod.fromId(id);
-      } catch (RuntimeException e) {
-        throw ByteReader.malformed("'" + path + "' names unknown patch method " + id);
+      case DeltaFormat.SOLID -> {
+        int source = source(in, base, path, true);
+        int group = in.varintInt(groups.size() - 1, "group");
+        long at = contentUsed[group];
+        contentUsed[group] += size;
+        return new Op(entry, kind, source, null, 0, 0, null, group, 0, at);
       }
-      int length = in.varintInt(Integer.MAX_VALUE, "patch length");
-      return new Op(entry, kind, source, method, data.take(length, "patch of '" + path + "'"), length, null);
+      case DeltaFormat.ZIP -> {
+        int source = source(in, base, path, false);
+        int group = in.varintInt(groups.size() - 1, "group");
+        ZipProgram program = ZipProgram.read(in, size, 0);
+        long metaAt = metaUsed[group];
+        long contentAt = contentUsed[group];
+        metaUsed[group] += program.totalMeta();
+        contentUsed[group] += program.totalContent();
+        return new Op(entry, kind, source, null, 0, 0, program, group, metaAt, contentAt);
+      }
+      default -> throw ByteReader.malformed("kind " + kind);
     }
-    if (kind != DeltaFormat.ZIP) {
-      throw ByteReader.malformed("kind " + kind);
-    }
-    int source = in.varintInt(base.size() - 1, "zip source");
-    requireFile(base, source, path);
-    ZipProgram program = ZipProgram.read(in, data, size, 0);
-    return new Op(entry, kind, source, null, 0, 0, program);
   }
 
-  private static void requireFile(List<TreeEntry> base, int source, String path) {
+  /** An old file index: +1-coded (0 for none) when {@code optional}. */
+  private static int source(ByteReader in, List<TreeEntry> base, String path, boolean optional) {
+    int source = optional ? in.varintInt(base.size(), "source") - 1 : in.varintInt(base.size() - 1, "source");
     if (source >= 0 && base.get(source).type() != TreeEntry.EntryType.FILE) {
-      throw ByteReader.malformed("'" + path + "' is patched against '" + base.get(source).path()
-          + "', which is not a file");
+      throw ByteReader.malformed("'" + path + "' is built from '" + base.get(source).path() + "', which is not a file");
     }
+    return source;
   }
 
   /** Shared-prefix coding of a path against the previous one, in UTF-8 bytes. */

@@ -17,7 +17,7 @@ final class Units {
 
   /** Decodes {@code unit} (against {@code reference}) into memory. */
   static byte[] decode(Unit unit, ByteBuffer reference, ByteBuffer data) {
-    if (unit.decodedLength() > DeltaFormat.MAX_UNIT) {
+    if (unit.decodedLength() > Math.max(DeltaFormat.MAX_META, DeltaFormat.MAX_CONTENT)) {
       throw ByteReader.malformed("a unit of " + unit.decodedLength() + " bytes exceeds the cap");
     }
     BoundedOutput out = BoundedOutput.inMemory(unit.decodedLength());

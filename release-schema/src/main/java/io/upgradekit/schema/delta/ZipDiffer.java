@@ -1,8 +1,5 @@
 package io.upgradekit.schema.delta;
 
-import io.upgradekit.schema.delta.codec.EncodedPatch;
-import io.upgradekit.schema.delta.codec.FileCodec;
-import io.upgradekit.schema.delta.codec.PatchMethod;
 import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
@@ -10,56 +7,38 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Set;
 
 /**
  * Builds a {@link ZipProgram}: pairs the new zip's entries with the old one's (by name, then by
  * raw bytes, then by version-less name), reuses unchanged entries' raw bytes, inflates changed
- * ones and finds the deflate level that reproduces them exactly, recurses into nested archives,
- * and encodes the normalized metadata and the changed content with the file codec. The result is
- * proven by rebuilding the zip from the serialized program; when anything does not reproduce
- * exactly the caller falls back to a file-level patch.
+ * ones and finds the deflate level that reproduces them exactly, and recurses into nested
+ * archives. The program is proven by rebuilding the zip from it before it is used; when anything
+ * does not reproduce exactly there is no program and the caller patches the file as a whole.
  */
 final class ZipDiffer {
   private static final String[] ARCHIVE_SUFFIXES = {".jar", ".war", ".ear", ".zip"};
 
-  private final Set<PatchMethod> methods;
+  private ZipDiffer() {}
 
-  ZipDiffer(Set<PatchMethod> methods) {
-    this.methods = methods;
-  }
-
-  /** A program with its encoded units (the program's units carry sizes only, no offsets yet). */
-  record Built(ZipProgram program, ZipProgram.Encoded encoded) {
-    /** Index bytes and patch blobs, exactly as the delta stores them. */
-    Serialized serialize() {
-      ByteWriter index = new ByteWriter();
-      List<byte[]> blobs = new ArrayList<>();
-      program.write(index, blobs, encoded);
-      return new Serialized(index.toByteArray(), blobs);
-    }
-  }
-
-  record Serialized(byte[] index, List<byte[]> blobs) {
-    long blobBytes() {
-      long n = 0;
-      for (byte[] b : blobs) {
-        n += b.length;
-      }
-      return n;
-    }
-  }
+  /**
+   * A proven program with its new streams and its references (all in depth-first order), which a
+   * group's codec encodes.
+   */
+  record Built(ZipProgram program, byte[] meta, byte[] content, byte[] metaReference, byte[] contentReference) {}
 
   /** The program that turns {@code oldZip} into {@code newZip}, proven; null if there is none. */
-  Built diffVerified(ByteBuffer oldZip, ByteBuffer newZip, int depth) {
-    Built built = diff(oldZip, newZip, depth);
-    return built != null && reproduces(built, oldZip, newZip, depth) ? built : null;
+  static Built diff(ByteBuffer oldZip, ByteBuffer newZip) {
+    try {
+      return diff(oldZip, newZip, 0);
+    } catch (RuntimeException e) {
+      return null; // a zip we cannot take apart (or whose references exceed a cap): patch the file
+    }
   }
 
-  private Built diff(ByteBuffer oldZip, ByteBuffer newZip, int depth) {
+  private static Built diff(ByteBuffer oldZip, ByteBuffer newZip, int depth) {
     ZipLayout o = ZipLayout.parse(oldZip);
     ZipLayout n = ZipLayout.parse(newZip);
-    if (o == null || n == null || n.fileLength > DeltaFormat.MAX_FILE_SIZE) {
+    if (o == null || n == null) {
       return null;
     }
     Map<String, Integer> byName = new HashMap<>();
@@ -72,12 +51,12 @@ final class ZipDiffer {
       byCrc.computeIfAbsent(e.crc(), c -> new ArrayList<>(1)).add(k);
     }
     int count = n.entries.size();
-    ZipMeta.Values values = ZipMeta.Values.of(count);
+    long dosTime = ZipMeta.commonDosTime(newZip, n);
+    ZipMeta.Values values = ZipMeta.Values.of(count, dosTime);
     List<ZipProgram.Op> ops = new ArrayList<>(count);
     List<ZipProgram.Ref> refs = new ArrayList<>();
-    Map<Integer, ZipProgram.Encoded> nested = new HashMap<>();
+    List<Built> nested = new ArrayList<>();
     ByteArrayOutputStream content = new ByteArrayOutputStream();
-    ByteArrayOutputStream reference = new ByteArrayOutputStream();
     int hint = 6;
     for (int j = 0; j < count; j++) {
       ZipLayout.Entry e = n.entries.get(j);
@@ -111,7 +90,7 @@ final class ZipDiffer {
       byte[] bytes = null;
       ZipProgram.Op op = null;
       if (e.method() == ZipLayout.METHOD_DEFLATED) {
-        bytes = Deflation.inflate(raw, e.size(), DeltaFormat.MAX_UNIT);
+        bytes = Deflation.inflate(raw, e.size(), DeltaFormat.MAX_CONTENT);
         int level = bytes == null ? -1 : Deflation.detectLevel(bytes, raw, hint);
         if (level > 0) {
           hint = level;
@@ -129,45 +108,45 @@ final class ZipDiffer {
       content.writeBytes(bytes);
       if (pair != null) {
         ZipLayout.Entry oe = o.entries.get(pair);
-        ByteBuffer oldRaw = oldZip.slice(oe.dataOffset(), oe.dataLength());
-        byte[] inflated = oe.method() == ZipLayout.METHOD_DEFLATED
-            ? Deflation.inflate(oldRaw, oe.size(), DeltaFormat.MAX_UNIT) : null;
-        refs.add(new ZipProgram.Ref(pair, inflated != null));
-        if (inflated != null) {
-          reference.writeBytes(inflated);
-        } else {
-          byte[] r = new byte[oe.dataLength()];
-          oldRaw.get(0, r);
-          reference.writeBytes(r);
-        }
+        refs.add(new ZipProgram.Ref(pair, oe.method() == ZipLayout.METHOD_DEFLATED));
       }
-      if (content.size() > DeltaFormat.MAX_UNIT || reference.size() > DeltaFormat.MAX_UNIT) {
+      if (content.size() > DeltaFormat.MAX_CONTENT) {
         return null;
       }
     }
-    byte[] oldMeta = ZipMeta.normalize(oldZip, o, ZipMeta.Values.declared(o));
     byte[] newMeta = ZipMeta.normalize(newZip, n, values);
-    if (oldMeta == null || newMeta == null) {
+    if (newMeta == null) {
       return null;
     }
-    byte[] contentBytes = content.toByteArray();
-    EncodedPatch meta = encode(oldMeta, newMeta);
-    EncodedPatch contentPatch = encode(reference.toByteArray(), contentBytes);
-    ZipProgram program = new ZipProgram(o.entries.size(), n.centralGap,
-        placeholder(meta, newMeta.length), refs, placeholder(contentPatch, contentBytes.length), ops);
-    return new Built(program, new ZipProgram.Encoded(meta, contentPatch, nested));
+    ByteArrayOutputStream allMeta = new ByteArrayOutputStream();
+    allMeta.writeBytes(newMeta);
+    int ownContent = content.size();
+    for (Built b : nested) {
+      allMeta.writeBytes(b.meta());
+      content.writeBytes(b.content());
+    }
+    if (allMeta.size() > DeltaFormat.MAX_META || content.size() > DeltaFormat.MAX_CONTENT) {
+      return null;
+    }
+    ZipProgram program = new ZipProgram(o.entries.size(), n.centralGap, dosTime, newMeta.length, refs, ownContent, ops);
+    BoundedOutput metaRef = BoundedOutput.inMemory(DeltaFormat.MAX_META);
+    BoundedOutput contentRef = BoundedOutput.inMemory(DeltaFormat.MAX_CONTENT);
+    ZipReferences.collect(program, oldZip, metaRef, contentRef);
+    Built built = new Built(program, allMeta.toByteArray(), content.toByteArray(), metaRef.toByteArray(),
+        contentRef.toByteArray());
+    return reproduces(built, oldZip, newZip) ? built : null;
   }
 
   /** A nested archive rebuilt by its own program; null when that does not work out. */
-  private ZipProgram.Op nested(ByteBuffer oldZip, ZipLayout.Entry oe, int pair, ZipLayout.Entry e, ByteBuffer raw,
-      int depth, Map<Integer, ZipProgram.Encoded> nested, int j, ZipMeta.Values values) {
+  private static ZipProgram.Op nested(ByteBuffer oldZip, ZipLayout.Entry oe, int pair, ZipLayout.Entry e,
+      ByteBuffer raw, int depth, List<Built> nested, int j, ZipMeta.Values values) {
     byte[] newInner;
     int level = 0;
     if (e.method() == ZipLayout.METHOD_STORED) {
       newInner = new byte[e.dataLength()];
       raw.get(0, newInner);
     } else if (e.method() == ZipLayout.METHOD_DEFLATED) {
-      newInner = Deflation.inflate(raw, e.size(), DeltaFormat.MAX_UNIT);
+      newInner = Deflation.inflate(raw, e.size(), DeltaFormat.MAX_CONTENT);
       level = newInner == null ? -1 : Deflation.detectLevel(newInner, raw, 6);
       if (level < 0) {
         return null;
@@ -175,55 +154,41 @@ final class ZipDiffer {
     } else {
       return null;
     }
-    ByteBuffer oldRaw = oldZip.slice(oe.dataOffset(), oe.dataLength());
+    ByteBuffer oldInner;
     boolean inflateOld = oe.method() == ZipLayout.METHOD_DEFLATED;
-    ByteBuffer oldInner = oldRaw;
+    ByteBuffer oldRaw = oldZip.slice(oe.dataOffset(), oe.dataLength());
     if (inflateOld) {
-      byte[] inflated = Deflation.inflate(oldRaw, oe.size(), DeltaFormat.MAX_UNIT);
+      byte[] inflated = Deflation.inflate(oldRaw, oe.size(), DeltaFormat.MAX_CONTENT);
       if (inflated == null) {
         return null;
       }
       oldInner = ByteBuffer.wrap(inflated);
-    } else if (oe.method() != ZipLayout.METHOD_STORED) {
+    } else if (oe.method() == ZipLayout.METHOD_STORED) {
+      oldInner = oldRaw;
+    } else {
       return null;
     }
-    Built sub = diffVerified(oldInner, ByteBuffer.wrap(newInner), depth + 1);
+    Built sub = diff(oldInner, ByteBuffer.wrap(newInner), depth + 1);
     if (sub == null) {
       return null;
     }
-    nested.put(j, sub.encoded());
+    nested.add(sub);
     values.set(j, Deflation.crc32(newInner, 0, newInner.length), e.dataLength(), newInner.length, e.localOffset());
     return new ZipProgram.NestedOp(e.gapBefore(), e.descriptorLength(), level, pair, inflateOld, sub.program());
   }
 
-  /** Rebuilds the zip from the serialized program and compares it with the real one. */
-  private static boolean reproduces(Built built, ByteBuffer oldZip, ByteBuffer newZip, int depth) {
-    Serialized s = built.serialize();
-    ByteBuffer data = ByteBuffer.allocate((int) s.blobBytes());
-    for (byte[] b : s.blobs()) {
-      data.put(b);
-    }
-    data.flip();
+  /** Rebuilds the zip from the program and its streams (serialized and read back) and compares. */
+  private static boolean reproduces(Built built, ByteBuffer oldZip, ByteBuffer newZip) {
     try {
-      ZipProgram parsed = ZipProgram.read(new ByteReader(s.index()), new DataCursor(0, data.limit()),
-          newZip.remaining(), depth);
+      ByteWriter index = new ByteWriter();
+      built.program().write(index);
+      ZipProgram parsed = ZipProgram.read(new ByteReader(index.toByteArray()), newZip.remaining(), 0);
       BoundedOutput out = BoundedOutput.inMemory(newZip.remaining());
-      new ZipPatcher(data).apply(parsed, oldZip, out);
+      ZipPatcher.apply(parsed, oldZip, StreamCursor.of(built.meta()), StreamCursor.of(built.content()), out);
       return out.position() == newZip.remaining() && ByteBuffer.wrap(out.toByteArray()).equals(newZip.duplicate());
     } catch (RuntimeException e) {
       return false;
     }
-  }
-
-  private EncodedPatch encode(byte[] reference, byte[] target) {
-    if (target.length == 0) {
-      return null;
-    }
-    return FileCodec.encode(reference, target, methods);
-  }
-
-  private static Unit placeholder(EncodedPatch patch, long decodedLength) {
-    return decodedLength == 0 ? Unit.EMPTY : new Unit(patch.method(), decodedLength, 0, patch.bytes().length);
   }
 
   private static boolean sameRaw(ByteBuffer oldZip, ZipLayout.Entry oe, ByteBuffer raw) {

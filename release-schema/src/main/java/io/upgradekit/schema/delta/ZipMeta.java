@@ -2,6 +2,8 @@ package io.upgradekit.schema.delta;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.util.HashMap;
+import java.util.Map;
 
 /**
  * A zip's metadata in normalized form: every byte that is not entry data, in file order, with the
@@ -15,16 +17,20 @@ import java.nio.ByteOrder;
 final class ZipMeta {
   private ZipMeta() {}
 
-  /** Per-entry values (file order) that the normalization XORs into the headers. */
-  record Values(long[] crc, long[] compressedSize, long[] size, long[] localOffset) {
-    static Values of(int n) {
-      return new Values(new long[n], new long[n], new long[n], new long[n]);
+  /**
+   * Per-entry values (file order) that the normalization XORs into the headers, and the zip's
+   * most common DOS date/time, XOR-ed into every header's date/time (builds stamp all entries
+   * alike, and the stamp changes with every release).
+   */
+  record Values(long[] crc, long[] compressedSize, long[] size, long[] localOffset, long dosTime) {
+    static Values of(int n, long dosTime) {
+      return new Values(new long[n], new long[n], new long[n], new long[n], dosTime);
     }
 
     /** A zip's own values: what its central directory says, and where its local headers are. */
-    static Values declared(ZipLayout layout) {
+    static Values declared(ByteBuffer zip, ZipLayout layout) {
       int n = layout.entries.size();
-      Values v = of(n);
+      Values v = of(n, commonDosTime(zip, layout));
       for (int i = 0; i < n; i++) {
         ZipLayout.Entry e = layout.entries.get(i);
         v.set(i, e.crc(), e.compressedSize(), e.size(), e.localOffset());
@@ -52,7 +58,7 @@ final class ZipMeta {
   static byte[] normalize(ByteBuffer buffer, ZipLayout layout, Values values) {
     ByteBuffer zip = buffer.duplicate().order(ByteOrder.LITTLE_ENDIAN);
     long length = length(layout);
-    if (length > DeltaFormat.MAX_UNIT) {
+    if (length > DeltaFormat.MAX_META) {
       return null;
     }
     byte[] out = new byte[(int) length];
@@ -86,7 +92,28 @@ final class ZipMeta {
     return out;
   }
 
+  /** The most frequent date/time of the central directory's records (the smallest on a tie). */
+  static long commonDosTime(ByteBuffer buffer, ZipLayout layout) {
+    ByteBuffer zip = buffer.duplicate().order(ByteOrder.LITTLE_ENDIAN);
+    Map<Long, Integer> counts = new HashMap<>();
+    int p = layout.centralOffset;
+    for (int i = 0; i < layout.entries.size(); i++) {
+      counts.merge(ZipLayout.u32(zip, p + 12), 1, Integer::sum);
+      p += ZipLayout.CENTRAL_FIXED + ZipLayout.u16(zip, p + 28) + ZipLayout.u16(zip, p + 30) + ZipLayout.u16(zip, p + 32);
+    }
+    long best = 0;
+    int bestCount = 0;
+    for (Map.Entry<Long, Integer> e : counts.entrySet()) {
+      if (e.getValue() > bestCount || (e.getValue() == bestCount && e.getKey() < best)) {
+        best = e.getKey();
+        bestCount = e.getValue();
+      }
+    }
+    return best;
+  }
+
   static void xorLocal(byte[] b, int at, Values v, int i) {
+    xor32(b, at + 10, v.dosTime);
     xor32(b, at + 14, v.crc[i]);
     xor32(b, at + 18, v.compressedSize[i]);
     xor32(b, at + 22, v.size[i]);
@@ -108,6 +135,7 @@ final class ZipMeta {
   }
 
   static void xorCentral(byte[] b, int at, Values v, int i) {
+    xor32(b, at + 12, v.dosTime);
     xor32(b, at + 16, v.crc[i]);
     xor32(b, at + 20, v.compressedSize[i]);
     xor32(b, at + 24, v.size[i]);

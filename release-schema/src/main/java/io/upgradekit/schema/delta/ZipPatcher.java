@@ -5,39 +5,23 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * Rebuilds a zip from its old version and a {@link ZipProgram}. Streams the result: unchanged
- * entries are copied from the old file's raw bytes, changed ones re-deflated from the content
- * unit. Every length is checked against the output's signed size or the unit cap first.
+ * Rebuilds a zip from its old version, a {@link ZipProgram} and the decoded meta and content
+ * streams. Streams the result: unchanged entries are copied from the old file's raw bytes, changed
+ * ones re-deflated from content. Every length is checked against the streams, the output's signed
+ * size or a cap first.
  */
 final class ZipPatcher {
-  private final ByteBuffer data;
+  private ZipPatcher() {}
 
-  /** {@code data} holds the delta's patch bytes, addressed by the units' offsets. */
-  ZipPatcher(ByteBuffer data) {
-    this.data = data;
-  }
-
-  void apply(ZipProgram program, ByteBuffer oldZip, BoundedOutput out) {
-    ZipLayout old = ZipLayout.parse(oldZip);
-    if (old == null) {
-      throw ByteReader.malformed("the delta treats a file as a zip, but the old file is not one");
-    }
-    if (old.entries.size() != program.oldEntryCount()) {
-      throw ByteReader.malformed("the old zip has " + old.entries.size() + " entries, the delta expects "
-          + program.oldEntryCount());
-    }
-    byte[] oldMeta = ZipMeta.normalize(oldZip, old, ZipMeta.Values.declared(old));
-    if (oldMeta == null) {
-      throw ByteReader.malformed("the old zip's metadata exceeds the unit cap");
-    }
-    byte[] meta = Units.decode(program.meta(), ByteBuffer.wrap(oldMeta), data);
-    byte[] reference = reference(program.refs(), oldZip, old);
-    byte[] content = Units.decode(program.content(), ByteBuffer.wrap(reference), data);
-
+  static void apply(ZipProgram program, ByteBuffer oldZip, StreamCursor metaStream, StreamCursor contentStream,
+      BoundedOutput out) {
+    ZipLayout old = ZipReferences.parseOld(oldZip, program);
+    StreamCursor m = metaStream.split(program.metaLength());
+    StreamCursor c = contentStream.split(program.contentLength());
+    byte[] meta = m.bytes;
+    byte[] content = c.bytes;
     List<ZipProgram.Op> ops = program.ops();
-    ZipMeta.Values values = ZipMeta.Values.of(ops.size());
-    Cursor m = new Cursor(meta);
-    int c = 0;
+    ZipMeta.Values values = ZipMeta.Values.of(ops.size(), program.dosTime());
     for (int i = 0; i < ops.size(); i++) {
       ZipProgram.Op op = ops.get(i);
       out.write(meta, m.take(op.gap()), op.gap());
@@ -46,51 +30,51 @@ final class ZipPatcher {
       m.take(localLength);
       byte[] local = Arrays.copyOfRange(meta, localAt, localAt + localLength);
       long localOffset = out.position();
+      byte[] data;
+      int dataAt;
+      int dataLength;
       if (op instanceof ZipProgram.OldOp o) {
         ZipLayout.Entry e = old.entries.get(o.oldEntry());
         values.set(i, e.crc(), e.compressedSize(), e.size(), localOffset);
         ZipMeta.xorLocal(local, 0, values, i);
         out.write(local, 0, localLength);
         out.write(oldZip.slice(e.dataOffset(), e.dataLength()));
+        data = null;
+        dataAt = 0;
+        dataLength = 0;
       } else if (op instanceof ZipProgram.StoredOp s) {
-        values.set(i, Deflation.crc32(content, c, s.length()), s.length(), s.length(), localOffset);
-        ZipMeta.xorLocal(local, 0, values, i);
-        out.write(local, 0, localLength);
-        out.write(content, c, s.length());
-        c += s.length();
+        dataAt = c.take(s.length());
+        data = content;
+        dataLength = s.length();
+        values.set(i, Deflation.crc32(content, dataAt, dataLength), dataLength, dataLength, localOffset);
       } else if (op instanceof ZipProgram.DeflatedOp d) {
-        byte[] deflated = Deflation.deflate(content, c, d.length(), d.level(), out.remaining());
-        if (deflated == null) {
+        int at = c.take(d.length());
+        data = Deflation.deflate(content, at, d.length(), d.level(), out.remaining());
+        if (data == null) {
           throw ByteReader.malformed("a re-deflated entry exceeds the file's size");
         }
-        values.set(i, Deflation.crc32(content, c, d.length()), deflated.length, d.length(), localOffset);
-        ZipMeta.xorLocal(local, 0, values, i);
-        out.write(local, 0, localLength);
-        out.write(deflated, 0, deflated.length);
-        c += d.length();
+        dataAt = 0;
+        dataLength = data.length;
+        values.set(i, Deflation.crc32(content, at, d.length()), data.length, d.length(), localOffset);
       } else {
         ZipProgram.NestedOp n = (ZipProgram.NestedOp) op;
-        ZipLayout.Entry e = old.entries.get(n.oldEntry());
-        ByteBuffer oldInner = oldZip.slice(e.dataOffset(), e.dataLength());
-        if (n.inflateOld()) {
-          byte[] inflated = Deflation.inflate(oldInner, e.size(), DeltaFormat.MAX_UNIT);
-          if (inflated == null) {
-            throw ByteReader.malformed("a nested zip's old entry does not inflate within the cap");
-          }
-          oldInner = ByteBuffer.wrap(inflated);
-        }
-        BoundedOutput inner = BoundedOutput.inMemory(Math.min(n.level() == 0 ? out.remaining() : Long.MAX_VALUE, DeltaFormat.MAX_UNIT));
-        apply(n.program(), oldInner, inner);
+        ByteBuffer oldInner = ZipReferences.oldInner(old, oldZip, n);
+        BoundedOutput inner = BoundedOutput.inMemory(
+            Math.min(n.level() == 0 ? out.remaining() : Long.MAX_VALUE, DeltaFormat.MAX_CONTENT));
+        apply(n.program(), oldInner, metaStream, contentStream, inner);
         byte[] bytes = inner.toByteArray();
-        long crc = Deflation.crc32(bytes, 0, bytes.length);
-        byte[] raw = n.level() == 0 ? bytes : Deflation.deflate(bytes, 0, bytes.length, n.level(), out.remaining());
-        if (raw == null) {
+        data = n.level() == 0 ? bytes : Deflation.deflate(bytes, 0, bytes.length, n.level(), out.remaining());
+        if (data == null) {
           throw ByteReader.malformed("a re-deflated nested zip exceeds the file's size");
         }
-        values.set(i, crc, raw.length, bytes.length, localOffset);
+        dataAt = 0;
+        dataLength = data.length;
+        values.set(i, Deflation.crc32(bytes, 0, bytes.length), data.length, bytes.length, localOffset);
+      }
+      if (data != null) {
         ZipMeta.xorLocal(local, 0, values, i);
         out.write(local, 0, localLength);
-        out.write(raw, 0, raw.length);
+        out.write(data, dataAt, dataLength);
       }
       int descriptorAt = m.take(op.descriptor());
       byte[] descriptor = Arrays.copyOfRange(meta, descriptorAt, descriptorAt + op.descriptor());
@@ -106,71 +90,14 @@ final class ZipPatcher {
       ZipMeta.xorCentral(record, 0, values, i);
       out.write(record, 0, recordLength);
     }
-    int tail = m.rest();
-    out.write(meta, tail, meta.length - tail);
-  }
-
-  /** The old entries a program names, concatenated (inflated where asked), within the unit cap. */
-  private static byte[] reference(List<ZipProgram.Ref> refs, ByteBuffer oldZip, ZipLayout old) {
-    long total = 0;
-    for (ZipProgram.Ref ref : refs) {
-      ZipLayout.Entry e = old.entries.get(ref.oldEntry());
-      total += Math.min(ref.inflate() ? e.size() : e.dataLength(), DeltaFormat.MAX_UNIT + 1L);
+    int rest = m.remaining();
+    out.write(meta, m.take(rest), rest);
+    if (c.remaining() != 0) {
+      throw ByteReader.malformed("a zip's content is longer than its entries");
     }
-    if (total > DeltaFormat.MAX_UNIT) {
-      throw ByteReader.malformed("a zip's content reference of " + total + " bytes exceeds the cap");
-    }
-    byte[] reference = new byte[(int) total];
-    int at = 0;
-    for (ZipProgram.Ref ref : refs) {
-      ZipLayout.Entry e = old.entries.get(ref.oldEntry());
-      ByteBuffer raw = oldZip.slice(e.dataOffset(), e.dataLength());
-      if (ref.inflate()) {
-        byte[] inflated = Deflation.inflate(raw, e.size(), DeltaFormat.MAX_UNIT);
-        if (inflated == null) {
-          throw ByteReader.malformed("old entry '" + e.name() + "' does not inflate to its declared size");
-        }
-        System.arraycopy(inflated, 0, reference, at, inflated.length);
-        at += inflated.length;
-      } else {
-        raw.get(reference, at, e.dataLength());
-        at += e.dataLength();
-      }
-    }
-    return reference;
   }
 
   private static int u16(byte[] b, int at) {
     return (b[at] & 0xff) | (b[at + 1] & 0xff) << 8;
-  }
-
-  /** Consecutive regions of the decoded metadata; running past its end is malformed. */
-  private static final class Cursor {
-    private final byte[] bytes;
-    private int position;
-
-    Cursor(byte[] bytes) {
-      this.bytes = bytes;
-    }
-
-    /** Checks that {@code n} bytes remain and returns where they start, without consuming them. */
-    int peek(int n) {
-      if (n < 0 || n > bytes.length - position) {
-        throw ByteReader.malformed("zip metadata is truncated");
-      }
-      return position;
-    }
-
-    int take(int n) {
-      int at = peek(n);
-      position += n;
-      return at;
-    }
-
-    int rest() {
-      int at = position;
-      position = bytes.length;
-      return at;
-    }
   }
 }

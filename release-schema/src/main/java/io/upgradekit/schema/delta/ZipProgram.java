@@ -1,25 +1,28 @@
 package io.upgradekit.schema.delta;
 
-import io.upgradekit.schema.delta.codec.EncodedPatch;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 
 /**
  * How to rebuild one zip from its old version, entry by entry (see docs/delta-format.md, "zip
- * program"). The zip's metadata (local headers, data descriptors, central directory, tail) comes
- * from the {@code meta} unit, in normalized form; entry data is either the old entry's raw bytes,
- * bytes of the {@code content} unit (stored, or re-deflated at a level found at build time), or a
- * nested zip rebuilt by its own program.
+ * program"). The zip's metadata (local headers, data descriptors, central directory, tail) is
+ * {@code metaLength} bytes of its group's meta stream, in normalized form ({@link ZipMeta}); entry
+ * data is either the old entry's raw bytes, bytes of the group's content stream (stored, or
+ * re-deflated at a level found at build time), or a nested zip rebuilt by its own program.
+ *
+ * <p>Stream order is depth-first: a program's own meta and content come first, then those of its
+ * nested programs in entry order. References ({@link ZipReferences}) follow the same order.
  *
  * @param oldEntryCount entries of the old zip, checked against the old file at apply time
  * @param centralGap unclaimed bytes between the last entry and the central directory
- * @param meta normalized metadata, encoded against the old zip's normalized metadata
- * @param refs old entries whose bytes, concatenated, are the reference for {@code content}
- * @param content new entry bytes (uncompressed where re-deflated), in entry order
+ * @param dosTime the date/time XOR-ed into every header's date/time field (see {@link ZipMeta})
+ * @param metaLength bytes of normalized metadata this zip takes from the meta stream
+ * @param refs old entries whose bytes (inflated where flagged) join the content reference
+ * @param contentLength bytes this zip's stored and re-deflated entries take from the content stream
  * @param ops one per new entry, in file order
  */
-record ZipProgram(int oldEntryCount, int centralGap, Unit meta, List<Ref> refs, Unit content, List<Op> ops) {
+record ZipProgram(int oldEntryCount, int centralGap, long dosTime, int metaLength, List<Ref> refs,
+    int contentLength, List<Op> ops) {
   static final int OP_OLD = 0;
   static final int OP_STORED = 1;
   static final int OP_DEFLATED = 2;
@@ -57,17 +60,31 @@ record ZipProgram(int oldEntryCount, int centralGap, Unit meta, List<Ref> refs, 
   record NestedOp(int gap, int descriptor, int level, int oldEntry, boolean inflateOld, ZipProgram program)
       implements Op {}
 
-  /** Writes the program to the index and its patch bytes, in parse order, to {@code blobs}. */
-  void write(ByteWriter index, List<byte[]> blobs, Encoded units) {
-    index.varint(ops.size()).varint(oldEntryCount).varint(centralGap);
-    Unit.write(index, units.meta(), meta.decodedLength());
-    if (meta.decodedLength() > 0) {
-      blobs.add(units.meta().bytes());
+  /** Meta bytes this program and its nested programs take, in all. */
+  long totalMeta() {
+    long n = metaLength;
+    for (Op op : ops) {
+      if (op instanceof NestedOp nested) {
+        n += nested.program().totalMeta();
+      }
     }
-    Unit.write(index, units.content(), content.decodedLength());
-    if (content.decodedLength() > 0) {
-      blobs.add(units.content().bytes());
+    return n;
+  }
+
+  /** Content bytes this program and its nested programs take, in all. */
+  long totalContent() {
+    long n = contentLength;
+    for (Op op : ops) {
+      if (op instanceof NestedOp nested) {
+        n += nested.program().totalContent();
+      }
     }
+    return n;
+  }
+
+  void write(ByteWriter index) {
+    index.varint(ops.size()).varint(oldEntryCount).varint(centralGap).varint(dosTime)
+        .varint(metaLength).varint(contentLength);
     index.varint(refs.size());
     int previous = -1;
     for (Ref ref : refs) {
@@ -75,14 +92,12 @@ record ZipProgram(int oldEntryCount, int centralGap, Unit meta, List<Ref> refs, 
       previous = ref.oldEntry();
     }
     int previousOld = -1;
-    for (int i = 0; i < ops.size(); i++) {
-      Op op = ops.get(i);
+    for (Op op : ops) {
       int kind = op instanceof OldOp ? OP_OLD
           : op instanceof StoredOp ? OP_STORED
           : op instanceof DeflatedOp ? OP_DEFLATED
           : OP_NESTED;
-      int header = kind | descriptorCode(op.descriptor()) << 2 | (op.gap() != 0 ? 0x20 : 0);
-      index.u8(header);
+      index.u8(kind | descriptorCode(op.descriptor()) << 2 | (op.gap() != 0 ? 0x20 : 0));
       if (op.gap() != 0) {
         index.varint(op.gap());
       }
@@ -97,33 +112,28 @@ record ZipProgram(int oldEntryCount, int centralGap, Unit meta, List<Ref> refs, 
         NestedOp n = (NestedOp) op;
         index.u8(n.level()).signedVarint(n.oldEntry() - (previousOld + 1)).u8(n.inflateOld() ? 1 : 0);
         previousOld = n.oldEntry();
-        n.program().write(index, blobs, units.nested().get(i));
+        n.program().write(index);
       }
     }
   }
 
-  /** The codec output for a program's units, and for its nested programs by op index. */
-  record Encoded(EncodedPatch meta, EncodedPatch content, Map<Integer, Encoded> nested) {}
-
-  static ZipProgram read(ByteReader in, DataCursor data, long maxOutput, int depth) {
+  /** Reads a program; {@code maxOutput} bounds the zip it rebuilds (its signed size, or a cap). */
+  static ZipProgram read(ByteReader in, long maxOutput, int depth) {
     if (depth > DeltaFormat.MAX_ZIP_DEPTH) {
       throw ByteReader.malformed("zips nested deeper than " + DeltaFormat.MAX_ZIP_DEPTH);
     }
     int entries = in.varintInt(ZipLayout.MAX_ENTRIES, "zip entry count");
     int oldEntries = in.varintInt(ZipLayout.MAX_ENTRIES, "old zip entry count");
     int centralGap = in.varintInt(Integer.MAX_VALUE, "central directory gap");
-    Unit meta = Unit.read(in, data, Math.min(maxOutput, DeltaFormat.MAX_UNIT), "zip metadata");
-    Unit content = Unit.read(in, data, DeltaFormat.MAX_UNIT, "zip content");
+    long dosTime = in.varint(0xffffffffL, "date/time");
+    int metaLength = in.varintInt((int) Math.min(maxOutput, DeltaFormat.MAX_META), "zip metadata length");
+    int contentLength = in.varintInt(DeltaFormat.MAX_CONTENT, "zip content length");
     int refCount = in.varintInt(oldEntries, "reference count");
     List<Ref> refs = new ArrayList<>(refCount);
     int previous = -1;
     for (int i = 0; i < refCount; i++) {
       int entry = oldIndex(in, previous, oldEntries, "reference");
-      int inflate = in.u8();
-      if (inflate > 1) {
-        throw ByteReader.malformed("reference flag " + inflate);
-      }
-      refs.add(new Ref(entry, inflate == 1));
+      refs.add(new Ref(entry, flag(in, "reference flag")));
       previous = entry;
     }
     List<Op> ops = new ArrayList<>(Math.min(entries, 4096));
@@ -136,19 +146,26 @@ record ZipProgram(int oldEntryCount, int centralGap, Unit meta, List<Ref> refs, 
       }
       int descriptor = DESCRIPTOR_LENGTHS[header >> 2 & 7];
       int gap = (header & 0x20) != 0 ? in.varintInt(Integer.MAX_VALUE, "gap") : 0;
-      Op op = switch (header & 3) {
+      Op op;
+      switch (header & 3) {
         case OP_OLD -> {
           int entry = oldIndex(in, previousOld, oldEntries, "old entry");
           previousOld = entry;
-          yield new OldOp(gap, descriptor, entry);
+          op = new OldOp(gap, descriptor, entry);
         }
-        case OP_STORED -> new StoredOp(gap, descriptor, in.varintInt(DeltaFormat.MAX_UNIT, "stored length"));
+        case OP_STORED -> {
+          int length = in.varintInt(contentLength, "stored length");
+          contentUsed += length;
+          op = new StoredOp(gap, descriptor, length);
+        }
         case OP_DEFLATED -> {
           int level = in.u8();
           if (level < 1 || level > 9) {
             throw ByteReader.malformed("deflate level " + level);
           }
-          yield new DeflatedOp(gap, descriptor, level, in.varintInt(DeltaFormat.MAX_UNIT, "deflated length"));
+          int length = in.varintInt(contentLength, "deflated length");
+          contentUsed += length;
+          op = new DeflatedOp(gap, descriptor, level, length);
         }
         default -> {
           int level = in.u8();
@@ -157,25 +174,28 @@ record ZipProgram(int oldEntryCount, int centralGap, Unit meta, List<Ref> refs, 
           }
           int entry = oldIndex(in, previousOld, oldEntries, "nested zip's old entry");
           previousOld = entry;
-          int inflate = in.u8();
-          if (inflate > 1) {
-            throw ByteReader.malformed("nested inflate flag " + inflate);
-          }
-          ZipProgram nested = read(in, data, level == 0 ? maxOutput : DeltaFormat.MAX_UNIT, depth + 1);
-          yield new NestedOp(gap, descriptor, level, entry, inflate == 1, nested);
+          boolean inflate = flag(in, "nested inflate flag");
+          ZipProgram nested = read(in, level == 0 ? maxOutput : DeltaFormat.MAX_CONTENT, depth + 1);
+          op = new NestedOp(gap, descriptor, level, entry, inflate, nested);
         }
-      };
-      if (op instanceof StoredOp s) {
-        contentUsed += s.length();
-      } else if (op instanceof DeflatedOp d) {
-        contentUsed += d.length();
+      }
+      if (contentUsed > contentLength) {
+        throw ByteReader.malformed("zip ops use more than the zip's " + contentLength + " content bytes");
       }
       ops.add(op);
     }
-    if (contentUsed != content.decodedLength()) {
-      throw ByteReader.malformed("zip ops use " + contentUsed + " content bytes of " + content.decodedLength());
+    if (contentUsed != contentLength) {
+      throw ByteReader.malformed("zip ops use " + contentUsed + " of the zip's " + contentLength + " content bytes");
     }
-    return new ZipProgram(oldEntries, centralGap, meta, refs, content, ops);
+    return new ZipProgram(oldEntries, centralGap, dosTime, metaLength, refs, contentLength, ops);
+  }
+
+  private static boolean flag(ByteReader in, String what) {
+    int b = in.u8();
+    if (b > 1) {
+      throw ByteReader.malformed(what + " " + b);
+    }
+    return b == 1;
   }
 
   private static int oldIndex(ByteReader in, int previous, int oldEntries, String what) {
