@@ -366,16 +366,14 @@ public final class DeltaBuilder {
     if (job.source() >= 0) {
       TreeEntry source = base.entries().get(job.source());
       oldBytes = readAll(old.file(source.path()), source);
-      if (ZipLayout.looksLikeZip(ByteBuffer.wrap(newBytes)) && ZipLayout.looksLikeZip(ByteBuffer.wrap(oldBytes))) {
-        ZipDiffer.Built built = ZipDiffer.diff(ByteBuffer.wrap(oldBytes), ByteBuffer.wrap(newBytes));
-        if (built != null) {
-          ByteWriter op = new ByteWriter(48);
-          op.varint(e.size()).bytes(sha).varint(job.source());
-          ByteWriter program = new ByteWriter(1024);
-          built.program().write(program);
-          return new Member(DeltaFormat.ZIP, op.toByteArray(), null, built.meta(), built.content(),
-              built.metaReference(), built.contentReference(), program.toByteArray());
-        }
+      ZipDiffer.Built built = ZipDiffer.diff(ByteBuffer.wrap(oldBytes), ByteBuffer.wrap(newBytes));
+      if (built != null) {
+        ByteWriter op = new ByteWriter(48);
+        op.varint(e.size()).bytes(sha).varint(job.source());
+        ByteWriter program = new ByteWriter(1024);
+        built.program().write(program);
+        return new Member(DeltaFormat.ZIP, op.toByteArray(), null, built.meta(), built.content(),
+            built.metaReference(), built.contentReference(), program.toByteArray());
       }
     }
     ByteWriter op = new ByteWriter(48);

@@ -68,12 +68,6 @@ final class ZipLayout {
     this.fileLength = fileLength;
   }
 
-  /** Quick test: does the buffer start like a zip (or end like one, for zips with a prefix)? */
-  static boolean looksLikeZip(ByteBuffer zip) {
-    ByteBuffer b = zip.duplicate().order(ByteOrder.LITTLE_ENDIAN);
-    return b.limit() >= 22 && (b.getInt(0) == LOCAL_SIG || b.getInt(b.limit() - 22) == END_SIG);
-  }
-
   /** The layout, or null when the bytes are not a zip this engine can take apart exactly. */
   static ZipLayout parse(ByteBuffer zip) {
     try {
