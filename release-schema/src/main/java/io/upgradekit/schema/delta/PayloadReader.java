@@ -9,7 +9,7 @@ import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
@@ -94,9 +94,13 @@ public final class PayloadReader {
           untar(input, dir, !name.endsWith(".tar"));
         }
         return new Payload(TreeScanner.scan(dir, options.threads()), dir, null, dir);
-      } catch (IOException e) {
+      } catch (FileSystemException e) {
         FileTrees.deleteQuietly(dir);
         throw new UpgradeException(ErrorCode.IO_ERROR, "cannot unpack " + input + ": " + e.getMessage(), e);
+      } catch (IOException e) {
+        // Reading the archive failed (writes are IO_ERROR already): it is not a readable archive.
+        FileTrees.deleteQuietly(dir);
+        throw new UpgradeException(ErrorCode.PAYLOAD_INVALID, input + " is not a readable archive: " + e.getMessage(), e);
       } catch (RuntimeException e) {
         FileTrees.deleteQuietly(dir);
         throw e;
@@ -153,19 +157,21 @@ public final class PayloadReader {
       return p;
     }
 
-    void directory(String path) throws IOException {
+    void directory(String path) {
       TreeEntry.EntryType before = seen.putIfAbsent(path, TreeEntry.EntryType.DIRECTORY);
       if (before != null && before != TreeEntry.EntryType.DIRECTORY) {
         throw invalid("'" + path + "' is listed twice");
       }
-      Files.createDirectories(dir.resolve(path));
+      write(() -> Files.createDirectories(dir.resolve(path)));
     }
 
     void file(String path, InputStream in, boolean executable) throws IOException {
       claim(path, TreeEntry.EntryType.FILE);
       Path target = dir.resolve(path);
-      Files.createDirectories(target.getParent());
-      try (OutputStream out = Files.newOutputStream(target, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+      write(() -> Files.createDirectories(target.getParent()));
+      OutputStream out = write(() -> Files.newOutputStream(target, StandardOpenOption.CREATE_NEW,
+          StandardOpenOption.WRITE));
+      try (out) {
         byte[] buffer = new byte[64 * 1024];
         long size = 0;
         for (int n; (n = in.read(buffer)) > 0; ) {
@@ -175,13 +181,15 @@ public final class PayloadReader {
             throw invalid("'" + path + "' makes the payload larger than its cap ("
                 + MAX_FILE_SIZE + " bytes per file, " + MAX_TOTAL_SIZE + " in all)");
           }
-          out.write(buffer, 0, n);
+          int length = n;
+          write(() -> {
+            out.write(buffer, 0, length);
+            return null;
+          });
         }
-      } catch (FileAlreadyExistsException e) {
-        throw invalid("'" + path + "' is listed twice");
       }
       if (executable) {
-        Files.setPosixFilePermissions(target, PosixFilePermissions.fromString("rwxr-xr-x"));
+        write(() -> Files.setPosixFilePermissions(target, PosixFilePermissions.fromString("rwxr-xr-x")));
       }
     }
 
@@ -190,8 +198,9 @@ public final class PayloadReader {
       if (source == null || seen.get(source) != TreeEntry.EntryType.FILE) {
         throw invalid("hard link '" + path + "' does not name an earlier file");
       }
-      try (InputStream in = Files.newInputStream(dir.resolve(source), LinkOption.NOFOLLOW_LINKS)) {
-        file(path, in, TreeScanner.isExecutable(dir.resolve(source)));
+      boolean executable = write(() -> TreeScanner.isExecutable(dir.resolve(source)));
+      try (InputStream in = write(() -> Files.newInputStream(dir.resolve(source), LinkOption.NOFOLLOW_LINKS))) {
+        file(path, in, executable);
       }
     }
 
@@ -201,11 +210,20 @@ public final class PayloadReader {
       links.add(new String[] {path, target});
     }
 
-    void finish() throws IOException {
+    void finish() {
       for (String[] link : links) {
         Path at = dir.resolve(link[0]);
-        Files.createDirectories(at.getParent());
-        Files.createSymbolicLink(at, Path.of(link[1]));
+        write(() -> Files.createDirectories(at.getParent()));
+        write(() -> Files.createSymbolicLink(at, Path.of(link[1])));
+      }
+    }
+
+    /** Runs a write into the unpack directory; its failures are IO_ERROR, not the archive's fault. */
+    private <T> T write(IoCall<T> call) {
+      try {
+        return call.call();
+      } catch (IOException e) {
+        throw new UpgradeException(ErrorCode.IO_ERROR, "cannot unpack into " + dir + ": " + e.getMessage(), e);
       }
     }
 
@@ -214,6 +232,11 @@ public final class PayloadReader {
         throw invalid("'" + path + "' is listed twice");
       }
     }
+  }
+
+  @FunctionalInterface
+  private interface IoCall<T> {
+    T call() throws IOException;
   }
 
   private static void untar(Path archive, Path dir, boolean gzip) throws IOException {
@@ -232,10 +255,10 @@ public final class PayloadReader {
           unpacker.symlink(path, e.getLinkName());
         } else if (e.isLink()) {
           unpacker.hardLink(path, e.getLinkName());
-        } else if (e.isFile() && !e.isSparse()) {
-          unpacker.file(path, tar, (e.getMode() & 0100) != 0);
-        } else {
+        } else if (e.isCharacterDevice() || e.isBlockDevice() || e.isFIFO() || e.isSparse() || !e.isFile()) {
           throw invalid("'" + path + "' is a device, fifo or sparse file");
+        } else {
+          unpacker.file(path, tar, (e.getMode() & 0100) != 0);
         }
       }
     } catch (IllegalArgumentException e) {

@@ -126,6 +126,14 @@ final class TestTrees {
     }
   }
 
+  static void deleteTree(Path p) {
+    try {
+      FileTrees.deleteRecursively(p);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
   static Object inode(Path p) {
     try {
       return Files.getAttribute(p, "unix:ino", LinkOption.NOFOLLOW_LINKS);
