@@ -57,6 +57,8 @@ public final class Bsdiff {
   private static final int BUFFER_SIZE = 64 * 1024;
   /** Largest control triple: three varints. */
   private static final int MAX_TRIPLE_BYTES = 3 * Varints.MAX_BYTES;
+  /** Below this old size the prefix table costs more to build than it saves. */
+  private static final int PREFIX_TABLE_MIN_OLD = 1 << 16;
 
   private Bsdiff() {}
 
@@ -205,6 +207,7 @@ public final class Bsdiff {
     private final int oldSize;
     private final int newSize;
     private final int[] sa;
+    private final int[] prefixStart;
     private final Controls controls = new Controls();
     /** Old position after the last triple emitted, the base of the next seek. */
     private int oldCursor;
@@ -217,6 +220,7 @@ public final class Bsdiff {
       this.oldSize = old.length;
       this.newSize = nu.length;
       this.sa = oldSize > 0 ? SuffixArray.build(old) : null;
+      this.prefixStart = oldSize >= PREFIX_TABLE_MIN_OLD ? prefixStarts(old) : null;
     }
 
     Controls run() {
@@ -322,20 +326,58 @@ public final class Bsdiff {
     /**
      * Finds the longest match of {@code nu[scan..]} among the suffixes of old by binary search
      * over the suffix array; returns its length and leaves its position in {@link #matchPos}.
+     *
+     * <p>Two refinements over bsdiff 4.3, which both keep the result a longest match: the search
+     * starts in the range of suffixes that share the first two bytes (from {@link #prefixStart}),
+     * which skips the first dozen or so steps; and each comparison skips the bytes that the range's
+     * two ends are known to share with the query. Comparisons are lexicographic with a proper
+     * prefix sorting first, as in the suffix array, so the search lands exactly between the two
+     * suffixes nearest the query.
      */
     private int search(int scan) {
+      int remaining = newSize - scan;
       int st = 0;
       int en = oldSize - 1;
-      while (en - st >= 2) {
-        int x = st + (en - st) / 2;
-        if (lessThanNew(sa[x], scan)) {
-          st = x;
-        } else {
-          en = x;
+      int known = 0; // bytes every suffix in [st, en] shares with the query
+      if (prefixStart != null) {
+        int c0 = nu[scan] & 0xff;
+        if (remaining >= 2) {
+          int key = c0 << 8 | (nu[scan + 1] & 0xff);
+          st = prefixStart[key];
+          en = prefixStart[key + 1] - 1;
+          // The one-byte suffix at old's end sorts first in the bucket of its byte and 0.
+          known = (key & 0xff) == 0 ? 1 : 2;
+        }
+        if (remaining < 2 || st > en) {
+          st = prefixStart[c0 << 8];
+          en = prefixStart[(c0 + 1) << 8] - 1;
+          known = 1;
+        }
+        if (st > en) {
+          matchPos = 0;
+          return 0; // no suffix of old starts with this byte
         }
       }
-      int x = matchLength(sa[st], scan);
-      int y = matchLength(sa[en], scan);
+      int lcpSt = known;
+      int lcpEn = known;
+      while (en - st >= 2) {
+        int x = (st + en) >>> 1;
+        int p = sa[x];
+        int lcp = matchLength(p, scan, Math.min(lcpSt, lcpEn));
+        boolean less =
+            lcp == Math.min(oldSize - p, remaining)
+                ? oldSize - p < remaining // a proper prefix sorts first
+                : (old[p + lcp] & 0xff) < (nu[scan + lcp] & 0xff);
+        if (less) {
+          st = x;
+          lcpSt = lcp;
+        } else {
+          en = x;
+          lcpEn = lcp;
+        }
+      }
+      int x = matchLength(sa[st], scan, lcpSt);
+      int y = matchLength(sa[en], scan, lcpEn);
       if (x > y) {
         matchPos = sa[st];
         return x;
@@ -344,18 +386,30 @@ public final class Bsdiff {
       return y;
     }
 
-    /** Whether old's suffix at p sorts before new's suffix at scan, compared over their common length. */
-    private boolean lessThanNew(int p, int scan) {
+    /** Length of the common prefix of old at p and new at scan, which share at least skip bytes. */
+    private int matchLength(int p, int scan, int skip) {
       int n = Math.min(oldSize - p, newSize - scan);
-      int m = Arrays.mismatch(old, p, p + n, nu, scan, scan + n);
-      return m >= 0 && (old[p + m] & 0xff) < (nu[scan + m] & 0xff);
+      int m = Arrays.mismatch(old, p + skip, p + n, nu, scan + skip, scan + n);
+      return m < 0 ? n : skip + m;
     }
+  }
 
-    private int matchLength(int p, int scan) {
-      int n = Math.min(oldSize - p, newSize - scan);
-      int m = Arrays.mismatch(old, p, p + n, nu, scan, scan + n);
-      return m < 0 ? n : m;
+  /**
+   * For each two-byte prefix, the first suffix array index of suffixes starting with it (the last
+   * byte of old counts as followed by 0); 65537 entries. Worth it only when old is large enough
+   * for the binary search's first steps to matter.
+   */
+  private static int[] prefixStarts(byte[] old) {
+    int[] start = new int[65537];
+    int n = old.length;
+    for (int p = 0; p < n; p++) {
+      int key = (old[p] & 0xff) << 8 | (p + 1 < n ? old[p + 1] & 0xff : 0);
+      start[key + 1]++;
     }
+    for (int k = 1; k < start.length; k++) {
+      start[k] += start[k - 1];
+    }
+    return start;
   }
 
   /**
