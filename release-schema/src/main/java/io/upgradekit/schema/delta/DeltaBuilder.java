@@ -7,6 +7,7 @@ import io.upgradekit.schema.UpgradeException;
 import io.upgradekit.schema.delta.codec.EncodedPatch;
 import io.upgradekit.schema.delta.codec.FileCodec;
 import io.upgradekit.schema.delta.codec.PatchMethod;
+import io.upgradekit.schema.delta.codec.ZstdPatchFrom;
 import io.upgradekit.schema.model.PayloadTree;
 import io.upgradekit.schema.model.TreeEntry;
 import java.io.IOException;
@@ -206,20 +207,19 @@ public final class DeltaBuilder {
       current.add(m);
       members[i] = m.inGroup(current.index);
     }
+    // Every (group, stream, method) is a task, so both cores stay busy even with one group.
     List<Task> tasks = new ArrayList<>();
     for (GroupBuilder g : groups) {
-      tasks.add(new Task(g, true));
-      tasks.add(new Task(g, false));
+      for (boolean meta : new boolean[] {true, false}) {
+        for (PatchMethod method : g.methods(meta, request.methods())) {
+          tasks.add(new Task(g, meta, method));
+        }
+      }
     }
     tasks.sort(Comparator.comparingLong((Task t) -> -t.size()));
-    List<EncodedPatch> encodedTasks = Parallel.map(tasks, request.threads(), t -> t.encode(request.methods()));
+    List<EncodedPatch> encodedTasks = Parallel.map(tasks, request.threads(), Task::encode);
     for (int k = 0; k < tasks.size(); k++) {
-      Task t = tasks.get(k);
-      if (t.meta()) {
-        t.group().metaPatch = encodedTasks.get(k);
-      } else {
-        t.group().contentPatch = encodedTasks.get(k);
-      }
+      tasks.get(k).keepIfSmaller(encodedTasks.get(k));
     }
 
     // 4. Write the index and the data section.
@@ -335,23 +335,62 @@ public final class DeltaBuilder {
       metaReference.writeBytes(m.metaReference());
       contentReference.writeBytes(m.contentReference());
     }
-  }
 
-  /** Encoding one stream of one group. */
-  private record Task(GroupBuilder group, boolean meta) {
-    long size() {
-      return meta ? group.meta.size() : group.content.size();
+    /**
+     * The methods worth trying for a stream: plain zstd when there is no reference; otherwise the
+     * two that use one (with a reference, plain zstd never came out smaller on the corpus, and it
+     * is the slowest at level 19); patch-from only up to its reference limit.
+     */
+    List<PatchMethod> methods(boolean forMeta, Set<PatchMethod> allowed) {
+      int target = forMeta ? meta.size() : content.size();
+      int reference = forMeta ? metaReference.size() : contentReference.size();
+      List<PatchMethod> methods = new ArrayList<>();
+      if (target == 0) {
+        return methods;
+      }
+      if (reference > 0 && allowed.contains(PatchMethod.BSDIFF_ZSTD)) {
+        methods.add(PatchMethod.BSDIFF_ZSTD);
+      }
+      if (reference > 0 && reference <= ZstdPatchFrom.MAX_OLD_SIZE && allowed.contains(PatchMethod.ZSTD_PATCH_FROM)) {
+        methods.add(PatchMethod.ZSTD_PATCH_FROM);
+      }
+      if (methods.isEmpty()) {
+        methods.add(PatchMethod.ZSTD);
+      }
+      return methods;
     }
 
-    EncodedPatch encode(Set<PatchMethod> methods) {
-      byte[] target = meta ? group.meta.toByteArray() : group.content.toByteArray();
-      if (target.length == 0) {
-        return null;
+    synchronized void keep(boolean forMeta, EncodedPatch patch) {
+      EncodedPatch current = forMeta ? metaPatch : contentPatch;
+      if (current == null || patch.bytes().length < current.bytes().length
+          || (patch.bytes().length == current.bytes().length && decodeCost(patch) < decodeCost(current))) {
+        if (forMeta) {
+          metaPatch = patch;
+        } else {
+          contentPatch = patch;
+        }
       }
+    }
+
+    private static int decodeCost(EncodedPatch p) {
+      return p.method() == PatchMethod.ZSTD ? 0 : p.method() == PatchMethod.ZSTD_PATCH_FROM ? 1 : 2;
+    }
+  }
+
+  /** Encoding one stream of one group with one method. */
+  private record Task(GroupBuilder group, boolean meta, PatchMethod method) {
+    long size() {
+      return (meta ? group.meta.size() : group.content.size()) * (method == PatchMethod.BSDIFF_ZSTD ? 3L : 1L);
+    }
+
+    EncodedPatch encode() {
+      byte[] target = meta ? group.meta.toByteArray() : group.content.toByteArray();
       byte[] reference = meta ? group.metaReference.toByteArray() : group.contentReference.toByteArray();
-      return reference.length == 0
-          ? FileCodec.encode(reference, target, EnumSet.of(PatchMethod.ZSTD))
-          : FileCodec.encode(reference, target, methods);
+      return FileCodec.encode(reference, target, EnumSet.of(method));
+    }
+
+    void keepIfSmaller(EncodedPatch patch) {
+      group.keep(meta, patch);
     }
   }
 

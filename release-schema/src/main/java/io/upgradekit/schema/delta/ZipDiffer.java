@@ -18,7 +18,23 @@ import java.util.Map;
 final class ZipDiffer {
   private static final String[] ARCHIVE_SUFFIXES = {".jar", ".war", ".ear", ".zip"};
 
+  /**
+   * Raw deflate streams already proven equal to JDK output (key: level, length, CRC-32 of the
+   * content), so checking a program does not deflate every changed entry a second time. The final
+   * check of the whole delta still deflates for real.
+   */
+  private final Map<String, byte[]> proven = new HashMap<>();
+
   private ZipDiffer() {}
+
+  private static String key(int level, int length, long crc) {
+    return level + ":" + length + ":" + crc;
+  }
+
+  private byte[] deflateKnown(byte[] content, int offset, int length, int level, long cap) {
+    byte[] raw = proven.get(key(level, length, Deflation.crc32(content, offset, length)));
+    return raw != null && raw.length <= cap ? raw : Deflation.deflate(content, offset, length, level, cap);
+  }
 
   /**
    * A proven program with its new streams and its references (all in depth-first order), which a
@@ -29,13 +45,13 @@ final class ZipDiffer {
   /** The program that turns {@code oldZip} into {@code newZip}, proven; null if there is none. */
   static Built diff(ByteBuffer oldZip, ByteBuffer newZip) {
     try {
-      return diff(oldZip, newZip, 0);
+      return new ZipDiffer().diff(oldZip, newZip, 0);
     } catch (RuntimeException e) {
       return null; // a zip we cannot take apart (or whose references exceed a cap): patch the file
     }
   }
 
-  private static Built diff(ByteBuffer oldZip, ByteBuffer newZip, int depth) {
+  private Built diff(ByteBuffer oldZip, ByteBuffer newZip, int depth) {
     ZipLayout o = ZipLayout.parse(oldZip);
     ZipLayout n = ZipLayout.parse(newZip);
     if (o == null || n == null) {
@@ -95,7 +111,11 @@ final class ZipDiffer {
         if (level > 0) {
           hint = level;
           op = new ZipProgram.DeflatedOp(e.gapBefore(), e.descriptorLength(), level, bytes.length);
-          values.set(j, Deflation.crc32(bytes, 0, bytes.length), e.dataLength(), bytes.length, e.localOffset());
+          long crc = Deflation.crc32(bytes, 0, bytes.length);
+          values.set(j, crc, e.dataLength(), bytes.length, e.localOffset());
+          byte[] rawBytes = new byte[e.dataLength()];
+          raw.get(0, rawBytes);
+          proven.put(key(level, bytes.length, crc), rawBytes);
         }
       }
       if (op == null) {
@@ -138,7 +158,7 @@ final class ZipDiffer {
   }
 
   /** A nested archive rebuilt by its own program; null when that does not work out. */
-  private static ZipProgram.Op nested(ByteBuffer oldZip, ZipLayout.Entry oe, int pair, ZipLayout.Entry e,
+  private ZipProgram.Op nested(ByteBuffer oldZip, ZipLayout.Entry oe, int pair, ZipLayout.Entry e,
       ByteBuffer raw, int depth, List<Built> nested, int j, ZipMeta.Values values) {
     byte[] newInner;
     int level = 0;
@@ -173,18 +193,25 @@ final class ZipDiffer {
       return null;
     }
     nested.add(sub);
-    values.set(j, Deflation.crc32(newInner, 0, newInner.length), e.dataLength(), newInner.length, e.localOffset());
+    long crc = Deflation.crc32(newInner, 0, newInner.length);
+    values.set(j, crc, e.dataLength(), newInner.length, e.localOffset());
+    if (level > 0) {
+      byte[] rawBytes = new byte[e.dataLength()];
+      raw.get(0, rawBytes);
+      proven.put(key(level, newInner.length, crc), rawBytes);
+    }
     return new ZipProgram.NestedOp(e.gapBefore(), e.descriptorLength(), level, pair, inflateOld, sub.program());
   }
 
   /** Rebuilds the zip from the program and its streams (serialized and read back) and compares. */
-  private static boolean reproduces(Built built, ByteBuffer oldZip, ByteBuffer newZip) {
+  private boolean reproduces(Built built, ByteBuffer oldZip, ByteBuffer newZip) {
     try {
       ByteWriter index = new ByteWriter();
       built.program().write(index);
       ZipProgram parsed = ZipProgram.read(new ByteReader(index.toByteArray()), newZip.remaining(), 0);
       BoundedOutput out = BoundedOutput.inMemory(newZip.remaining());
-      ZipPatcher.apply(parsed, oldZip, StreamCursor.of(built.meta()), StreamCursor.of(built.content()), out);
+      ZipPatcher.apply(parsed, oldZip, StreamCursor.of(built.meta()), StreamCursor.of(built.content()), out,
+          this::deflateKnown);
       return out.position() == newZip.remaining() && ByteBuffer.wrap(out.toByteArray()).equals(newZip.duplicate());
     } catch (RuntimeException e) {
       return false;

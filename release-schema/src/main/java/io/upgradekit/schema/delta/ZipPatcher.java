@@ -13,8 +13,20 @@ import java.util.List;
 final class ZipPatcher {
   private ZipPatcher() {}
 
+  /** Turns content into an entry's raw deflate stream; null when it would exceed {@code cap}. */
+  @FunctionalInterface
+  interface Deflate {
+    byte[] deflate(byte[] content, int offset, int length, int level, long cap);
+  }
+
   static void apply(ZipProgram program, ByteBuffer oldZip, StreamCursor metaStream, StreamCursor contentStream,
       BoundedOutput out) {
+    apply(program, oldZip, metaStream, contentStream, out, Deflation::deflate);
+  }
+
+  /** As above, with a deflater the builder may answer from what it already proved. */
+  static void apply(ZipProgram program, ByteBuffer oldZip, StreamCursor metaStream, StreamCursor contentStream,
+      BoundedOutput out, Deflate deflater) {
     ZipLayout old = ZipReferences.parseOld(oldZip, program);
     StreamCursor m = metaStream.split(program.metaLength());
     StreamCursor c = contentStream.split(program.contentLength());
@@ -49,7 +61,7 @@ final class ZipPatcher {
         values.set(i, Deflation.crc32(content, dataAt, dataLength), dataLength, dataLength, localOffset);
       } else if (op instanceof ZipProgram.DeflatedOp d) {
         int at = c.take(d.length());
-        data = Deflation.deflate(content, at, d.length(), d.level(), out.remaining());
+        data = deflater.deflate(content, at, d.length(), d.level(), out.remaining());
         if (data == null) {
           throw ByteReader.malformed("a re-deflated entry exceeds the file's size");
         }
@@ -61,9 +73,9 @@ final class ZipPatcher {
         ByteBuffer oldInner = ZipReferences.oldInner(old, oldZip, n);
         BoundedOutput inner = BoundedOutput.inMemory(
             Math.min(n.level() == 0 ? out.remaining() : Long.MAX_VALUE, DeltaFormat.MAX_CONTENT));
-        apply(n.program(), oldInner, metaStream, contentStream, inner);
+        apply(n.program(), oldInner, metaStream, contentStream, inner, deflater);
         byte[] bytes = inner.toByteArray();
-        data = n.level() == 0 ? bytes : Deflation.deflate(bytes, 0, bytes.length, n.level(), out.remaining());
+        data = n.level() == 0 ? bytes : deflater.deflate(bytes, 0, bytes.length, n.level(), out.remaining());
         if (data == null) {
           throw ByteReader.malformed("a re-deflated nested zip exceeds the file's size");
         }
