@@ -63,7 +63,6 @@ final class ZipDiffer {
     for (int k = 0; k < o.entries.size(); k++) {
       ZipLayout.Entry e = o.entries.get(k);
       byName.putIfAbsent(e.name(), k);
-      byKey.putIfAbsent(NameKeys.key(e.name()), k);
       byCrc.computeIfAbsent(e.crc(), c -> new ArrayList<>(1)).add(k);
     }
     int count = n.entries.size();
@@ -94,6 +93,12 @@ final class ZipDiffer {
         ops.add(new ZipProgram.OldOp(e.gapBefore(), e.descriptorLength(), reuse));
         values.set(j, oe.crc(), oe.compressedSize(), oe.size(), e.localOffset());
         continue;
+      }
+      if (same == null && byKey.isEmpty()) {
+        // Version-less names only when some name is new: most zips never need them.
+        for (int k = o.entries.size() - 1; k >= 0; k--) {
+          byKey.put(NameKeys.key(o.entries.get(k).name()), k);
+        }
       }
       Integer pair = same != null ? same : byKey.get(NameKeys.key(e.name()));
       if (pair != null && depth < DeltaFormat.MAX_ZIP_DEPTH && isArchiveName(e.name())) {
