@@ -12,7 +12,34 @@ final class Deflation {
   /** Levels in the order the builder tries them: the JDK default first, then the rest. */
   private static final int[] LEVEL_ORDER = {6, 9, 1, 2, 3, 4, 5, 7, 8};
 
+  private static volatile int fingerprint;
+
   private Deflation() {}
+
+  /**
+   * A CRC-32 of this JVM's deflater output for a fixed sample at every level (never 0). Deflaters
+   * built on other zlib variants (zlib-ng, hardware-assisted ones) give another value, so a node
+   * can tell before it starts that it cannot re-deflate entries the way the builder did.
+   */
+  static int fingerprint() {
+    int f = fingerprint;
+    if (f == 0) {
+      StringBuilder text = new StringBuilder();
+      long x = 1;
+      for (int i = 0; i < 400; i++) {
+        x = x * 6364136223846793005L + 1442695040888963407L;
+        text.append("entry ").append(i).append(" value=").append(x >>> 40).append(" the quick brown fox\n");
+      }
+      byte[] sample = text.toString().getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+      CRC32 crc = new CRC32();
+      for (int level = 1; level <= 9; level++) {
+        crc.update(deflate(sample, 0, sample.length, level, Integer.MAX_VALUE));
+      }
+      f = (int) crc.getValue() | 1;
+      fingerprint = f;
+    }
+    return f;
+  }
 
   /**
    * Inflates a raw deflate stream that must decode to exactly {@code size} bytes and use all of its

@@ -162,6 +162,10 @@ public final class DeltaApplier {
         throw ByteReader.malformed("its index describes tree " + plan.target().treeHash() + ", its header promises "
             + header.targetTreeHash());
       }
+      if (plan.deflater() != 0 && plan.deflater() != Deflation.fingerprint()) {
+        throw new UpgradeException(ErrorCode.HASH_MISMATCH, "this JVM's deflater (zlib) compresses differently from "
+            + "the one that built the delta, so its zip entries cannot be rebuilt byte for byte: use the full package");
+      }
       if (header.targetIsSingleFile() && (plan.target().entries().size() != 1
           || plan.target().entries().get(0).type() != TreeEntry.EntryType.FILE)) {
         throw ByteReader.malformed("a single-file delta must produce exactly one file");

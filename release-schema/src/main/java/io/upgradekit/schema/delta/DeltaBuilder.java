@@ -225,7 +225,9 @@ public final class DeltaBuilder {
     // 4. Write the index and the data section.
     ByteWriter index = new ByteWriter(64 * 1024);
     List<byte[]> blobs = new ArrayList<>();
-    index.varint(baseEntries.size()).varint(groups.size());
+    boolean rebuildsZips = java.util.Arrays.stream(members).anyMatch(m -> m.kind() == DeltaFormat.ZIP);
+    index.varint(baseEntries.size()).varint(rebuildsZips ? Integer.toUnsignedLong(Deflation.fingerprint()) : 0)
+        .varint(groups.size());
     for (GroupBuilder g : groups) {
       Unit.write(index, g.metaPatch, g.meta.size());
       Unit.write(index, g.contentPatch, g.content.size());

@@ -51,7 +51,8 @@ final class DeltaIndex {
     }
   }
 
-  record Plan(List<Group> groups, List<Op> ops, PayloadTree target) {}
+  /** @param deflater the builder's {@link Deflation#fingerprint()} if any zip is rebuilt, else 0 */
+  record Plan(int deflater, List<Group> groups, List<Op> ops, PayloadTree target) {}
 
   static Plan parse(byte[] index, PayloadTree base, DataCursor data) {
     ByteReader in = new ByteReader(index);
@@ -60,6 +61,7 @@ final class DeltaIndex {
     if (baseCount != baseEntries.size()) {
       throw ByteReader.malformed("index counts " + baseCount + " base entries, the base tree has " + baseEntries.size());
     }
+    int deflater = (int) in.varint(0xffffffffL, "deflater fingerprint");
     int groupCount = in.varintInt(DeltaFormat.MAX_GROUPS, "group count");
     List<Group> groups = new ArrayList<>(groupCount);
     for (int g = 0; g < groupCount; g++) {
@@ -148,7 +150,7 @@ final class DeltaIndex {
     } catch (UpgradeException e) {
       throw e.code() == ErrorCode.PATCH_MALFORMED ? e : ByteReader.malformed(e.getMessage());
     }
-    return new Plan(List.copyOf(groups), List.copyOf(ops), target);
+    return new Plan(deflater, List.copyOf(groups), List.copyOf(ops), target);
   }
 
   private static Op fromBase(String path, int kind, int source, List<TreeEntry> base, boolean executable) {

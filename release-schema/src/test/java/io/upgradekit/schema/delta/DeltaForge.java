@@ -17,9 +17,9 @@ final class DeltaForge {
     this.base = base;
   }
 
-  /** Starts the index: base count, no groups, {@code count} entries. */
+  /** Starts the index: base count, no deflater fingerprint, no groups, {@code count} entries. */
   DeltaForge begin(int count) {
-    index.varint(base.entries().size()).varint(0).varint(count);
+    index.varint(base.entries().size()).varint(0).varint(0).varint(count);
     return this;
   }
 

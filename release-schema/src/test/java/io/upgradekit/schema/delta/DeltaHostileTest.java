@@ -191,7 +191,7 @@ class DeltaHostileTest {
 
     // A group whose meta stream is larger than the cap.
     ByteWriter groups = new ByteWriter();
-    groups.varint(base.entries().size()).varint(1).u8(3).varint(DeltaFormat.MAX_META + 1L).varint(1).u8(0).varint(0);
+    groups.varint(base.entries().size()).varint(0).varint(1).u8(3).varint(DeltaFormat.MAX_META + 1L).varint(1).u8(0).varint(0);
     expectMalformed(DeltaForge.assemble(base, hashOf(), groups.toByteArray(),
         DeltaForge.compress(groups.toByteArray(), DeltaFormat.indexDictionary(base)), new byte[1]));
 
@@ -219,7 +219,7 @@ class DeltaHostileTest {
     expectMalformed(patch.data(bomb).build(hashOf(TreeEntry.file("x", 10, sha, false))));
 
     ByteWriter solid = new ByteWriter();
-    solid.varint(base.entries().size()).varint(1).u8(0).u8(3).varint(10).varint(bomb.length).varint(1);
+    solid.varint(base.entries().size()).varint(0).varint(1).u8(0).u8(3).varint(10).varint(bomb.length).varint(1);
     DeltaIndex.writePath(solid, new byte[0], "x");
     solid.u8(DeltaFormat.SOLID).varint(10).bytes(java.util.HexFormat.of().parseHex(sha)).varint(0).varint(0);
     expectMalformed(DeltaForge.assemble(base, hashOf(TreeEntry.file("x", 10, sha, false)), solid.toByteArray(),
@@ -266,6 +266,14 @@ class DeltaHostileTest {
         assertThat(TestTrees.count(outDir)).isEqualTo(1);
       }
     }
+  }
+
+  @Test
+  void aDeltaFromAnotherDeflaterIsRefusedBeforeWriting() throws IOException {
+    DeltaForge f = new DeltaForge(base);
+    f.index.varint(base.entries().size()).varint(Integer.toUnsignedLong(Deflation.fingerprint() ^ 0x10)).varint(0)
+        .varint(0);
+    assertThat(apply(f.build(hashOf()))).isEqualTo(ErrorCode.HASH_MISMATCH);
   }
 
   @Test
