@@ -339,9 +339,11 @@ public final class DeltaBuilder {
     }
 
     /**
-     * The methods worth trying for a stream: plain zstd when there is no reference; otherwise the
-     * two that use one (with a reference, plain zstd never came out smaller on the corpus, and it
-     * is the slowest at level 19); patch-from only up to its reference limit.
+     * The methods worth trying for a stream. Plain zstd when there is no reference. Metadata:
+     * bsdiff and patch-from (patch-from won on every corpus pair, by 12-40%, and both are cheap on
+     * it). Content: bsdiff (it won on every corpus pair, by 2-5x on jars' class files), patch-from
+     * only if bsdiff is not allowed: patch-from at level 19 on megabytes of content cost more time
+     * than bsdiff itself (jetty-tgz: 8.0 s against 6.1 s) and never paid.
      */
     List<PatchMethod> methods(boolean forMeta, Set<PatchMethod> allowed) {
       int target = forMeta ? meta.size() : content.size();
@@ -350,10 +352,13 @@ public final class DeltaBuilder {
       if (target == 0) {
         return methods;
       }
-      if (reference > 0 && allowed.contains(PatchMethod.BSDIFF_ZSTD)) {
+      boolean bsdiff = reference > 0 && allowed.contains(PatchMethod.BSDIFF_ZSTD);
+      boolean patchFrom = reference > 0 && reference <= ZstdPatchFrom.MAX_OLD_SIZE
+          && allowed.contains(PatchMethod.ZSTD_PATCH_FROM);
+      if (bsdiff) {
         methods.add(PatchMethod.BSDIFF_ZSTD);
       }
-      if (reference > 0 && reference <= ZstdPatchFrom.MAX_OLD_SIZE && allowed.contains(PatchMethod.ZSTD_PATCH_FROM)) {
+      if (patchFrom && (forMeta || !bsdiff)) {
         methods.add(PatchMethod.ZSTD_PATCH_FROM);
       }
       if (methods.isEmpty()) {
