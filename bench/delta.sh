@@ -51,13 +51,16 @@ measure() {
     s=$(awk -F: '{ if (NF == 3) print $1 * 3600 + $2 * 60 + $3; else print $1 * 60 + $2 }' <<<"$wall")
     if [[ -z "$secs" ]] || awk "BEGIN { exit !($s < $secs) }"; then secs=$s; rss=$((kb / 1024)); fi
   done
+  secs=$(awk "BEGIN { printf \"%.2f\", $secs }")
 }
+
+commas() { sed ':a;s/\B[0-9]\{3\}\>/,&/;ta' <<<"$1"; }
 
 row() { # tool size diffsecs diffrss applysecs applyrss
   local ratio vsref
   ratio=$(awk "BEGIN { printf \"%.2f%%\", 100 * $2 / $newsize }")
   vsref=$(awk "BEGIN { printf \"%.2fx\", $2 / ${reference[$pair]} }")
-  printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$pair" "$1" "$(printf "%'d" "$2")" "$ratio" "$vsref" \
+  printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$pair" "$1" "$(commas "$2")" "$ratio" "$vsref" \
     "$3" "$4" "$5" "$6"
 }
 
@@ -72,7 +75,7 @@ for pair in "${pairs[@]}"; do
   old=$(ls "$corpus/$pair"/old.* | grep -v coords | head -n 1)
   new=$(ls "$corpus/$pair"/new.* | grep -v coords | head -n 1)
   newsize=$(stat -c %s "$new")
-  echo "| $pair | new archive | $(printf "%'d" "$newsize") | | | | | | |"
+  echo "| $pair | new archive | $(commas "$newsize") | | | | | | |"
 
   measure java -Xmx2g -jar "$jar" delta diff "$old" "$new" "$work/ours.delta"
   ds=$secs; dr=$rss
@@ -81,6 +84,20 @@ for pair in "${pairs[@]}"; do
     "$jar" "$old" "$work/ours.delta" "$work/ours.out"
   row "ours" "$(stat -c %s "$work/ours.delta")" "$ds" "$dr" "$secs" "$rss"
   rm -rf "$work/ours.out"
+
+  # What a node does: apply to the installed (unpacked) old version, not to the archive.
+  rm -rf "$work/installed" && mkdir -p "$work/installed"
+  case $old in
+    *.tar.gz | *.tgz) tar -xzf "$old" -C "$work/installed" ;;
+    *.zip) unzip -q "$old" -d "$work/installed" ;;
+    *) cp "$old" "$work/installed/" ;;
+  esac
+  installed=$work/installed
+  [[ -f $old && $old != *.tar.gz && $old != *.tgz && $old != *.zip ]] && installed=$work/installed/$(basename "$old")
+  measure bash -c 'rm -rf "$3"; exec java -Xmx256m -jar "$0" delta apply "$1" "$2" "$3"' \
+    "$jar" "$installed" "$work/ours.delta" "$work/ours.out"
+  row "ours, applied to the unpacked old tree" "$(stat -c %s "$work/ours.delta")" "" "" "$secs" "$rss"
+  rm -rf "$work/ours.out" "$work/installed"
 
   for t in "${tools[@]}"; do
     [[ -n "$t" ]] || continue

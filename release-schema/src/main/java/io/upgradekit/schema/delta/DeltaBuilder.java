@@ -117,8 +117,23 @@ public final class DeltaBuilder {
     Path scratch = request.scratch() != null ? request.scratch() : absoluteParent(request.delta());
     PayloadReader.Options read = PayloadReader.Options.defaults().withScratch(scratch).withThreads(request.threads());
     listener.accept(new DeltaEvent(DeltaEvent.Stage.SCAN, String.valueOf(request.newPayload()), 0, -1));
-    try (Payload old = request.oldPayload() == null ? Payload.empty() : PayloadReader.read(request.oldPayload(), read);
-        Payload neu = PayloadReader.read(request.newPayload(), read)) {
+    // Both payloads are read (unpacked, hashed) at once: unpacking an archive is sequential work.
+    Path[] inputs = {request.oldPayload(), request.newPayload()};
+    Payload[] opened = new Payload[2];
+    try {
+      Parallel.map(List.of(0, 1), request.threads(), i -> {
+        opened[i] = inputs[i] == null ? Payload.empty() : PayloadReader.read(inputs[i], read);
+        return null;
+      });
+    } catch (RuntimeException e) {
+      for (Payload p : opened) {
+        if (p != null) {
+          p.close();
+        }
+      }
+      throw e;
+    }
+    try (Payload old = opened[0]; Payload neu = opened[1]) {
       DiffResult result = diff(old, neu, request.delta(), request, listener, scratch);
       return new DiffResult(result.deltaSize(), result.base(), result.target(), result.kept(), result.copied(),
           result.patched(), result.rebuilt(), result.full(), Duration.ofNanos(System.nanoTime() - start));
