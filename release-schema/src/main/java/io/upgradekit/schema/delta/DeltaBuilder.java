@@ -8,16 +8,14 @@ import io.upgradekit.schema.delta.codec.EncodedPatch;
 import io.upgradekit.schema.delta.codec.FileCodec;
 import io.upgradekit.schema.delta.codec.PatchMethod;
 import io.upgradekit.schema.delta.codec.ZstdPatchFrom;
+import io.upgradekit.schema.io.DurableFiles;
 import io.upgradekit.schema.model.PayloadTree;
 import io.upgradekit.schema.model.TreeEntry;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -476,41 +474,30 @@ public final class DeltaBuilder {
     }
   }
 
+  /** Writes the delta the project's one durable way: temp file, force, atomic rename. */
   private static long writeDelta(Path deltaPath, byte[] header, byte[] index, List<byte[]> blobs,
       Consumer<DeltaEvent> listener) {
-    Path dir = absoluteParent(deltaPath);
-    Path temp = null;
+    long size = header.length + (long) index.length;
+    for (byte[] b : blobs) {
+      size += b.length;
+    }
+    if (size > DeltaFormat.MAX_DELTA_SIZE) {
+      throw new UpgradeException(ErrorCode.PAYLOAD_INVALID,
+          "the delta would be " + size + " bytes; deltas are capped at " + DeltaFormat.MAX_DELTA_SIZE);
+    }
     try {
-      temp = Files.createTempFile(dir, "." + deltaPath.getFileName(), ".tmp");
-      long size = header.length + (long) index.length;
-      for (byte[] b : blobs) {
-        size += b.length;
-      }
-      if (size > DeltaFormat.MAX_DELTA_SIZE) {
-        throw new UpgradeException(ErrorCode.PAYLOAD_INVALID,
-            "the delta would be " + size + " bytes; deltas are capped at " + DeltaFormat.MAX_DELTA_SIZE);
-      }
-      try (OutputStream out = Files.newOutputStream(temp)) {
+      DurableFiles.writeAtomically(deltaPath, out -> {
         out.write(header);
         out.write(index);
-        long written = header.length + (long) index.length;
         for (byte[] b : blobs) {
           out.write(b);
-          written += b.length;
         }
-        listener.accept(new DeltaEvent(DeltaEvent.Stage.WRITE, deltaPath.toString(), written, size));
-      }
-      try {
-        Files.setPosixFilePermissions(temp, PosixFilePermissions.fromString("rw-r--r--"));
-      } catch (UnsupportedOperationException e) {
-        // not a POSIX file system: keep its default
-      }
-      Files.move(temp, deltaPath, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-      return size;
+      });
     } catch (IOException e) {
-      FileTrees.deleteQuietly(temp);
       throw new UpgradeException(ErrorCode.IO_ERROR, "cannot write " + deltaPath + ": " + e.getMessage(), e);
     }
+    listener.accept(new DeltaEvent(DeltaEvent.Stage.WRITE, deltaPath.toString(), size, size));
+    return size;
   }
 
   static Path absoluteParent(Path file) {
