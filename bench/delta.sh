@@ -87,16 +87,19 @@ for pair in "${pairs[@]}"; do
 
   # What a node does: apply to the installed (unpacked) old version, not to the archive.
   rm -rf "$work/installed" && mkdir -p "$work/installed"
-  case $old in
-    *.tar.gz | *.tgz) tar -xzf "$old" -C "$work/installed" ;;
-    *.zip) unzip -q "$old" -d "$work/installed" ;;
-    *) cp "$old" "$work/installed/" ;;
-  esac
   installed=$work/installed
-  [[ -f $old && $old != *.tar.gz && $old != *.tgz && $old != *.zip ]] && installed=$work/installed/$(basename "$old")
-  measure bash -c 'rm -rf "$3"; exec java -Xmx256m -jar "$0" delta apply "$1" "$2" "$3"' \
-    "$jar" "$installed" "$work/ours.delta" "$work/ours.out"
-  row "ours, applied to the unpacked old tree" "$(stat -c %s "$work/ours.delta")" "" "" "$secs" "$rss"
+  case $old in
+    *.tar.gz | *.tgz) tar -xzf "$old" -C "$installed" ;;
+    *.zip) if command -v unzip >/dev/null; then unzip -q "$old" -d "$installed"; else installed=""; fi ;;
+    *) cp "$old" "$installed/" && installed=$installed/$(basename "$old") ;;
+  esac
+  if [[ -n "$installed" ]]; then
+    measure bash -c 'rm -rf "$3"; exec java -Xmx256m -jar "$0" delta apply "$1" "$2" "$3"' \
+      "$jar" "$installed" "$work/ours.delta" "$work/ours.out"
+    row "ours, applied to the unpacked old tree" "$(stat -c %s "$work/ours.delta")" "" "" "$secs" "$rss"
+  else
+    say "skipping the unpacked-tree apply of $pair: unzip is not installed"
+  fi
   rm -rf "$work/ours.out" "$work/installed"
 
   for t in "${tools[@]}"; do
