@@ -15,24 +15,29 @@ import java.util.Objects;
  * bsdiff 4 (Colin Percival's algorithm) with its three streams compressed by zstd instead of
  * bzip2, in a container of our own.
  *
- * <p>The encoder matches new against a suffix array of old exactly as bsdiff 4.3 does, so patches
- * contain the same control, diff and extra data; the suffix array is built in linear time ({@link
- * SuffixArray}) and without recursion. The diff stream (new minus old, bytewise, along each match)
- * is mostly zeros and compresses very well.
+ * <p>The encoder matches new against a suffix array of old as bsdiff 4.3 does, so patches contain
+ * essentially the same control, diff and extra data (the binary search is exact, so matches are
+ * at least as long); the suffix array is built in linear time ({@link SuffixArray}) and without
+ * recursion. The diff stream (new minus old, bytewise, along each match) is mostly zeros; when
+ * that pays, its zero runs are coded before zstd sees it ({@link DiffStream}).
  *
  * <h2>Container, version 1</h2>
  *
  * <pre>
  *   'U' 'B'              magic
  *   0x01                 version
+ *   flags                bit 0: the diff stream is zero-run coded; other bits 0
  *   varint newSize       size of the file the patch produces
  *   varint controlLength compressed size of the control stream (0: no stream)
  *   varint diffLength    compressed size of the diff stream (0: no stream)
- *   control stream, diff stream, then the extra stream up to the end of the patch
+ *   control stream, diff stream, then the extra stream up to the end of the patch (none if the
+ *   patch ends after the diff stream)
  * </pre>
  *
  * Varints are unsigned LEB128 in shortest form, at most 63 bits. Each stream is one magicless zstd
- * frame that records its content size; an empty stream is left out. The control stream is a
+ * frame that records its content size; an empty stream is left out. A zero-run coded diff stream
+ * is a sequence of (varint zeros, varint n, n literal bytes), each producing at least one byte,
+ * meaning that many zero bytes followed by the literals. The control stream is a
  * sequence of (seek, add, copy) triples, seek zigzag-encoded: move the old position by seek, write
  * add bytes that are old plus diff bytewise (mod 256), advance the old position by add, then write
  * copy bytes from the extra stream. Every triple writes at least one byte; the diff and extra
@@ -53,6 +58,7 @@ public final class Bsdiff {
 
   static final byte[] MAGIC = {'U', 'B'};
   static final int VERSION = 1;
+  static final int FLAG_ZERO_RUNS = 1;
 
   private static final int BUFFER_SIZE = 64 * 1024;
   /** Largest control triple: three varints. */
@@ -79,13 +85,16 @@ public final class Bsdiff {
     Controls controls = new Matcher(oldBytes, newBytes).run();
 
     byte[] control = compressControls(controls, level);
-    byte[] diff = compressDiff(controls, oldBytes, newBytes, level);
+    byte[][] diffs = compressDiff(controls, oldBytes, newBytes, level);
+    boolean zeroRuns = diffs[1].length < diffs[0].length;
+    byte[] diff = zeroRuns ? diffs[1] : diffs[0];
     byte[] extra = compressExtra(controls, newBytes, level);
 
     ByteArrayOutputStream patch =
         new ByteArrayOutputStream(16 + control.length + diff.length + extra.length);
     patch.writeBytes(MAGIC);
     patch.write(VERSION);
+    patch.write(zeroRuns ? FLAG_ZERO_RUNS : 0);
     Varints.write(patch, newBytes.length);
     Varints.write(patch, control.length);
     Varints.write(patch, diff.length);
@@ -108,12 +117,15 @@ public final class Bsdiff {
     return ZstdFrameWriter.compress(raw.toByteArray(), level, null, 0);
   }
 
-  private static byte[] compressDiff(Controls controls, byte[] old, byte[] nu, int level) {
+  /** The diff stream compressed raw and zero-run coded, in that order. */
+  private static byte[][] compressDiff(Controls controls, byte[] old, byte[] nu, int level) {
     long total = controls.totalAdd();
     if (total == 0) {
-      return new byte[0];
+      return new byte[][] {new byte[0], new byte[0]};
     }
     byte[] buffer = new byte[BUFFER_SIZE];
+    DiffStream.Coder coder = new DiffStream.Coder();
+    byte[] raw;
     try (ZstdFrameWriter writer = new ZstdFrameWriter(level, total, null, 0)) {
       int oldPos = 0;
       int newPos = 0;
@@ -126,13 +138,15 @@ public final class Bsdiff {
             buffer[j] = (byte) (nu[newPos + done + j] - old[oldPos + done + j]);
           }
           writer.write(buffer, 0, n);
+          coder.write(buffer, 0, n);
           done += n;
         }
         oldPos += add;
         newPos += add + controls.copy(i);
       }
-      return writer.finish();
+      raw = writer.finish();
     }
+    return new byte[][] {raw, ZstdFrameWriter.compress(coder.finish(), level, null, 0)};
   }
 
   private static byte[] compressExtra(Controls controls, byte[] nu, int level) {
@@ -434,6 +448,11 @@ public final class Bsdiff {
               : "bsdiff patch version " + version + " is not supported (this reader knows "
                   + VERSION + ")");
     }
+    int flags = in.read();
+    if (flags < 0 || (flags & ~FLAG_ZERO_RUNS) != 0) {
+      throw malformed(
+          flags < 0 ? "patch is truncated in its bsdiff header" : "bsdiff patch has unknown flags " + flags);
+    }
     long newSize = in.readVarint("the bsdiff new size");
     if (newSize != expectedSize) {
       throw malformed(
@@ -445,7 +464,9 @@ public final class Bsdiff {
     long controlLength = in.readVarint("the bsdiff control length");
     long diffLength = in.readVarint("the bsdiff diff length");
     checkSectionLength(controlLength, maxControl, "control");
-    checkSectionLength(diffLength, expectedSize, "diff");
+    // Zero-run coding adds at most two varints per run of eight zeros or more.
+    long maxDiff = (flags & FLAG_ZERO_RUNS) != 0 ? saturatedMultiply(expectedSize, 4) + 64 : expectedSize;
+    checkSectionLength(diffLength, maxDiff, "diff");
     byte[] control = in.readSection((int) controlLength, "bsdiff control stream");
     byte[] diff = in.readSection((int) diffLength, "bsdiff diff stream");
 
@@ -457,21 +478,26 @@ public final class Bsdiff {
         controlReader =
             new ZstdFrameReader(FrameSource.of(control), 1, maxControl, null, "the control stream");
       }
-      long diffSize = 0;
+      DiffStream.Source diffSource = null;
       if (diffLength > 0) {
-        diffReader =
-            new ZstdFrameReader(FrameSource.of(diff), 1, expectedSize, null, "the diff stream");
-        diffSize = diffReader.contentSize();
+        diffReader = new ZstdFrameReader(FrameSource.of(diff), 1, maxDiff, null, "the diff stream");
+        diffSource =
+            (flags & FLAG_ZERO_RUNS) != 0
+                ? DiffStream.zeroRunCoded(diffReader)
+                : DiffStream.raw(diffReader);
       }
-      long extraSize = expectedSize - diffSize;
-      if (extraSize > 0) {
-        extraReader = new ZstdFrameReader(in, extraSize, extraSize, null, "the extra stream");
+      if (!in.atEnd()) {
+        extraReader = new ZstdFrameReader(in, 1, expectedSize, null, "the extra stream");
       }
-      new Patcher(oldBytes, expectedSize, out, controlReader, diffReader, extraReader).run();
-      for (ZstdFrameReader reader : new ZstdFrameReader[] {controlReader, diffReader, extraReader}) {
-        if (reader != null) {
-          reader.finish();
-        }
+      new Patcher(oldBytes, expectedSize, out, controlReader, diffSource, extraReader).run();
+      if (controlReader != null) {
+        controlReader.finish();
+      }
+      if (diffSource != null) {
+        diffSource.finish();
+      }
+      if (extraReader != null) {
+        extraReader.finish();
       }
       if (!in.atEnd()) {
         throw malformed("bsdiff patch has bytes after its extra stream");
@@ -506,7 +532,7 @@ public final class Bsdiff {
     private final long newSize;
     private final OutputStream out;
     private final ZstdFrameReader control;
-    private final ZstdFrameReader diff;
+    private final DiffStream.Source diff;
     private final ZstdFrameReader extra;
     private final byte[] controlBuffer = new byte[256];
     private int controlPos;
@@ -519,7 +545,7 @@ public final class Bsdiff {
         long newSize,
         OutputStream out,
         ZstdFrameReader control,
-        ZstdFrameReader diff,
+        DiffStream.Source diff,
         ZstdFrameReader extra) {
       this.old = old;
       this.oldBase = old.position();
@@ -583,8 +609,8 @@ public final class Bsdiff {
     }
 
     private void addDiff(long oldPos, long add) throws IOException {
-      if (add > 0 && (diff == null || add > diff.remaining())) {
-        throw malformed("bsdiff control adds more bytes than the diff stream holds");
+      if (add > 0 && diff == null) {
+        throw malformed("bsdiff control adds bytes but the patch has no diff stream");
       }
       for (long done = 0; done < add; ) {
         int n = (int) Math.min(add - done, BUFFER_SIZE);

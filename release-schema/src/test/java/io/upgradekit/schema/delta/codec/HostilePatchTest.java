@@ -154,10 +154,43 @@ class HostilePatchTest {
   }
 
   @Test
-  void badMagicOrVersionIsMalformed() {
+  void badMagicVersionOrFlagsAreMalformed() {
     assertMalformed(() -> bsdiff(valid().magic(new byte[] {'B', 'S'}).build(), 13));
     assertMalformed(() -> bsdiff(valid().version(2).build(), 13));
     assertMalformed(() -> bsdiff(valid().version(0).build(), 13));
+    assertMalformed(() -> bsdiff(valid().flags(2).build(), 13));
+    assertMalformed(() -> bsdiff(valid().flags(0x80).build(), 13));
+  }
+
+  /** A zero-run coded diff stream from (zeros, literals) pairs; every literal is 1. */
+  private static byte[] zeroRuns(long... pairs) {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    for (int i = 0; i < pairs.length; i += 2) {
+      Varints.write(out, pairs[i]);
+      Varints.write(out, pairs[i + 1]);
+      for (long j = 0; j < pairs[i + 1]; j++) {
+        out.write(1);
+      }
+    }
+    return out.toByteArray();
+  }
+
+  @Test
+  void zeroRunCodedDiffsDecodeWhenValid() throws IOException {
+    // Ten diff bytes: 4 zeros, one 1, 5 zeros; so old "hello" + "world" with the 'o' of hello +1.
+    byte[] patch = valid().flags(Bsdiff.FLAG_ZERO_RUNS).diff(zeroRuns(4, 1, 5, 0)).build();
+    assertThat(new String(bsdiff(patch, 13), StandardCharsets.US_ASCII)).isEqualTo("hellpXYZworld");
+  }
+
+  @Test
+  void malformedZeroRunCodingIsMalformed() {
+    TestData.BsdiffPatch coded = valid().flags(Bsdiff.FLAG_ZERO_RUNS);
+    assertMalformed(() -> bsdiff(coded.diff(zeroRuns(0, 0, 10, 0)).build(), 13)); // empty pair
+    assertMalformed(() -> bsdiff(coded.diff(zeroRuns(11, 0)).build(), 13)); // one zero unused
+    assertMalformed(() -> bsdiff(coded.diff(zeroRuns(9, 0)).build(), 13)); // one zero short
+    assertMalformed(() -> bsdiff(coded.diff(zeroRuns(1L << 62, 0)).build(), 13)); // run far too long
+    byte[] literalsMissing = Arrays.copyOf(zeroRuns(0, 10), 5); // says 10 literals, has 3
+    assertMalformed(() -> bsdiff(coded.diff(literalsMissing).build(), 13));
   }
 
   @Test
@@ -218,14 +251,15 @@ class HostilePatchTest {
   @Test
   void sectionLengthsPastThePatchOrTheirCapsAreMalformed() {
     byte[] patch = valid().build();
-    // Header: magic (2), version (1), newSize 13 (1), control length (1).
+    // Header: magic (2), version (1), flags (1), newSize 13 (1), control length (1).
+    assertThat(patch[4]).isEqualTo((byte) 13);
     byte[] lying = patch.clone();
-    lying[4] = (byte) 0x7f; // control length 127: more than the patch holds
+    lying[5] = (byte) 0x7f; // control length 127: more than the patch holds
     assertMalformed(() -> bsdiff(lying, 13));
     ByteArrayOutputStream huge = new ByteArrayOutputStream();
-    huge.writeBytes(Arrays.copyOf(patch, 4));
+    huge.writeBytes(Arrays.copyOf(patch, 5));
     Varints.write(huge, 1L << 40); // control length far above any cap for 13 bytes
-    huge.writeBytes(Arrays.copyOfRange(patch, 5, patch.length));
+    huge.writeBytes(Arrays.copyOfRange(patch, 6, patch.length));
     assertMalformed(() -> bsdiff(huge.toByteArray(), 13));
   }
 

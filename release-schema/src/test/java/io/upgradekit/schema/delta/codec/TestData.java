@@ -84,6 +84,7 @@ final class TestData {
     private long newSize;
     private byte[] magic = Bsdiff.MAGIC;
     private int version = Bsdiff.VERSION;
+    private int flags;
 
     BsdiffPatch newSize(long size) {
       this.newSize = size;
@@ -118,6 +119,11 @@ final class TestData {
       return this;
     }
 
+    BsdiffPatch flags(int f) {
+      this.flags = f;
+      return this;
+    }
+
     BsdiffPatch magic(byte[] bytes) {
       this.magic = bytes;
       return this;
@@ -135,6 +141,7 @@ final class TestData {
       ByteArrayOutputStream out = new ByteArrayOutputStream();
       out.writeBytes(magic);
       out.write(version);
+      out.write(flags);
       Varints.write(out, newSize);
       Varints.write(out, c.length);
       Varints.write(out, d.length);
