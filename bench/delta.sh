@@ -109,8 +109,9 @@ for pair in "${pairs[@]}"; do
         measure bsdiff "$old" "$new" "$work/p"; ds=$secs; dr=$rss
         measure bspatch "$old" "$work/o" "$work/p"; name="bsdiff" ;;
       xdelta3)
-        measure xdelta3 -9 -S djw -f -e -s "$old" "$new" "$work/p"; ds=$secs; dr=$rss
-        measure xdelta3 -f -d -s "$old" "$work/p" "$work/o"; name="xdelta3 -9 -S djw" ;;
+        # -D: the raw archive bytes (xdelta3 would otherwise gunzip .tar.gz inputs itself).
+        measure xdelta3 -9 -S djw -D -f -e -s "$old" "$new" "$work/p"; ds=$secs; dr=$rss
+        measure xdelta3 -D -R -f -d -s "$old" "$work/p" "$work/o"; name="xdelta3 -9 -S djw" ;;
       zstd)
         measure zstd -q -f -19 --long=31 --patch-from="$old" "$new" -o "$work/p"; ds=$secs; dr=$rss
         measure zstd -q -f -d --long=31 --patch-from="$old" "$work/p" -o "$work/o"; name="zstd -19 --long=31 --patch-from" ;;
