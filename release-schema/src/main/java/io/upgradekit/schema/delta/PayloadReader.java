@@ -9,6 +9,9 @@ import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -16,17 +19,17 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
-import java.util.Enumeration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
+import java.util.zip.CRC32;
 import java.util.zip.GZIPInputStream;
+import java.util.zip.Inflater;
+import java.util.zip.ZipException;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
-import org.apache.commons.compress.archivers.zip.ZipArchiveEntry;
-import org.apache.commons.compress.archivers.zip.ZipFile;
 
 /**
  * Opens a payload: a directory, a {@code .zip}, a {@code .tar}/{@code .tar.gz}/{@code .tgz}
@@ -267,36 +270,131 @@ public final class PayloadReader {
     unpacker.finish();
   }
 
+  /**
+   * Unpacks a zip with the engine's own strict layout parser (the one zip deltas rely on) and the
+   * JDK's inflater: stored and deflated entries only, no encryption, every entry checked against
+   * its declared size and CRC-32.
+   */
   private static void unzip(Path archive, Path dir) throws IOException {
     Unpacker unpacker = new Unpacker(dir);
-    try (ZipFile zip = ZipFile.builder().setPath(archive).get()) {
-      for (Enumeration<ZipArchiveEntry> all = zip.getEntriesInPhysicalOrder(); all.hasMoreElements(); ) {
-        ZipArchiveEntry e = all.nextElement();
-        String path = unpacker.path(e.getName());
+    try (FileChannel ch = FileChannel.open(archive, StandardOpenOption.READ)) {
+      if (ch.size() > Integer.MAX_VALUE) {
+        throw invalid(archive + " is larger than 2 GiB; unpack it and use the directory");
+      }
+      ByteBuffer zip = ch.map(FileChannel.MapMode.READ_ONLY, 0, ch.size());
+      ZipLayout layout = ZipLayout.parse(zip);
+      if (layout == null) {
+        throw invalid(archive + " is not a zip archive this reader accepts (no end record, split, or "
+            + "overlapping entries)");
+      }
+      for (ZipLayout.Entry e : layout.entries) {
+        String path = unpacker.path(e.name());
         if (path == null) {
           continue;
         }
-        if (e.isDirectory()) {
+        if ((e.flags() & 1) != 0) {
+          throw invalid("'" + path + "' is encrypted");
+        }
+        if (e.name().endsWith("/")) {
           unpacker.directory(path);
-        } else if (e.isUnixSymlink()) {
-          byte[] target;
-          try (InputStream in = zip.getInputStream(e)) {
-            target = in.readNBytes(TreePaths.MAX_PATH_LENGTH + 1);
-          }
+          continue;
+        }
+        CheckedEntry in = new CheckedEntry(zip.slice(e.dataOffset(), e.dataLength()), e, path);
+        if ((e.unixMode() & 0170000) == 0120000) {
+          byte[] target = in.readNBytes(TreePaths.MAX_PATH_LENGTH + 1);
           if (target.length > TreePaths.MAX_PATH_LENGTH) {
             throw invalid("link '" + path + "' has a target longer than " + TreePaths.MAX_PATH_LENGTH);
           }
-          unpacker.symlink(path, new String(target, java.nio.charset.StandardCharsets.UTF_8));
+          in.requireComplete();
+          unpacker.symlink(path, new String(target, StandardCharsets.UTF_8));
         } else {
-          try (InputStream in = zip.getInputStream(e)) {
-            unpacker.file(path, in, (e.getUnixMode() & 0100) != 0);
-          }
+          unpacker.file(path, in, (e.unixMode() & 0100) != 0);
+          in.requireComplete();
         }
       }
-    } catch (IllegalArgumentException e) {
-      throw invalid("not a readable zip archive: " + e.getMessage());
     }
     unpacker.finish();
+  }
+
+  /** An entry's bytes, inflated if need be, checked against its declared size and CRC-32. */
+  private static final class CheckedEntry extends InputStream {
+    private final ByteBuffer raw;
+    private final ZipLayout.Entry entry;
+    private final String path;
+    private final Inflater inflater;
+    private final CRC32 crc = new CRC32();
+    private long count;
+
+    CheckedEntry(ByteBuffer raw, ZipLayout.Entry entry, String path) {
+      this.raw = raw;
+      this.entry = entry;
+      this.path = path;
+      if (entry.method() == ZipLayout.METHOD_DEFLATED) {
+        inflater = new Inflater(true);
+        inflater.setInput(raw);
+      } else if (entry.method() == ZipLayout.METHOD_STORED) {
+        inflater = null;
+      } else {
+        throw invalid("'" + path + "' uses compression method " + entry.method() + "; only stored and deflated "
+            + "entries are supported");
+      }
+    }
+
+    @Override
+    public int read() throws IOException {
+      byte[] one = new byte[1];
+      return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
+    }
+
+    @Override
+    public int read(byte[] b, int offset, int length) throws IOException {
+      if (length == 0) {
+        return 0;
+      }
+      int n;
+      if (inflater == null) {
+        if (!raw.hasRemaining()) {
+          return -1;
+        }
+        n = Math.min(length, raw.remaining());
+        raw.get(b, offset, n);
+      } else {
+        try {
+          n = 0;
+          for (int stalls = 0; n == 0; stalls++) {
+            if (inflater.finished()) {
+              return -1;
+            }
+            n = inflater.inflate(b, offset, length);
+            if (n == 0 && (inflater.needsInput() || inflater.needsDictionary() || stalls > 4)) {
+              throw new ZipException("'" + path + "' is truncated");
+            }
+          }
+        } catch (java.util.zip.DataFormatException e) {
+          throw new ZipException("'" + path + "' is corrupt: " + e.getMessage());
+        }
+      }
+      count += n;
+      if (count > entry.size()) {
+        throw new ZipException("'" + path + "' is longer than its declared " + entry.size() + " bytes");
+      }
+      crc.update(b, offset, n);
+      return n;
+    }
+
+    /** Reads what is left and checks size and CRC-32 against the central directory. */
+    void requireComplete() throws IOException {
+      byte[] rest = new byte[8192];
+      while (read(rest, 0, rest.length) >= 0) {
+        // drain
+      }
+      if (inflater != null) {
+        inflater.end();
+      }
+      if (count != entry.size() || crc.getValue() != entry.crc()) {
+        throw new ZipException("'" + path + "' does not match its declared size and CRC-32");
+      }
+    }
   }
 
   private static UpgradeException invalid(String why) {

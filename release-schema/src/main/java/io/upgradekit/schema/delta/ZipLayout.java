@@ -33,7 +33,9 @@ final class ZipLayout {
 
   /**
    * One entry. Offsets are absolute; {@code gapBefore} counts unclaimed bytes between the previous
-   * region and this local header. crc/sizes are the central directory's (zip64-resolved) values.
+   * region and this local header. crc/sizes are the central directory's (zip64-resolved) values;
+   * {@code flags} the local header's general purpose flags; {@code unixMode} the Unix mode from the
+   * central directory's external attributes when the entry was made on Unix, else 0.
    */
   record Entry(
       int gapBefore,
@@ -46,7 +48,9 @@ final class ZipLayout {
       String name,
       long crc,
       long compressedSize,
-      long size) {
+      long size,
+      int flags,
+      int unixMode) {
 
     int end() {
       return dataOffset + dataLength + descriptorLength;
@@ -185,8 +189,9 @@ final class ZipLayout {
       }
       byte[] name = new byte[nameLength];
       b.get(p + CENTRAL_FIXED, name);
+      int unixMode = u16(b, p + 4) >> 8 == 3 ? (int) (u32(b, p + 38) >>> 16) : 0;
       entries.add(new Entry(0, lo, localLength, (int) dataOffset, (int) compressed, descriptor, method,
-          new String(name, StandardCharsets.UTF_8), crc, compressed, size));
+          new String(name, StandardCharsets.UTF_8), crc, compressed, size, flags, unixMode));
       p = recordEnd;
     }
     if (p != centralEnd) {
@@ -206,7 +211,8 @@ final class ZipLayout {
         descriptor = 0; // not where we guessed: leave those bytes to the next gap
       }
       Entry t = new Entry(e.localOffset() - previousEnd, e.localOffset(), e.localLength(), e.dataOffset(),
-          e.dataLength(), descriptor, e.method(), e.name(), e.crc(), e.compressedSize(), e.size());
+          e.dataLength(), descriptor, e.method(), e.name(), e.crc(), e.compressedSize(), e.size(), e.flags(),
+          e.unixMode());
       tiled.add(t);
       previousEnd = t.end();
     }
