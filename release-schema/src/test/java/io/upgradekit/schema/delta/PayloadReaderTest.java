@@ -131,6 +131,30 @@ class PayloadReaderTest {
   }
 
   @Test
+  void corruptOrUnsupportedZipEntriesAreRefused() throws IOException {
+    byte[] good = new RawZip().entry("a.txt", TestTrees.text(1, 20), null, new byte[0], "", 0, 0).bytes();
+    Path ok = Files.write(tmp.resolve("ok.zip"), good);
+    try (Payload p = PayloadReader.read(ok, PayloadReader.Options.defaults().withScratch(tmp))) {
+      assertThat(p.tree().entries()).singleElement().extracting(TreeEntry::path).isEqualTo("a.txt");
+    }
+    byte[] corrupt = good.clone();
+    corrupt[40] ^= 1; // a data byte of the stored entry: its CRC-32 no longer matches
+    Path bad = Files.write(tmp.resolve("corrupt.zip"), corrupt);
+    assertCode(() -> PayloadReader.read(bad, PayloadReader.Options.defaults().withScratch(tmp)),
+        ErrorCode.PAYLOAD_INVALID);
+    byte[] bzip2 = good.clone();
+    bzip2[8] = 12; // method 12 (bzip2) in the local header
+    Path unsupported = Files.write(tmp.resolve("bzip2.zip"), bzip2);
+    assertCode(() -> PayloadReader.read(unsupported, PayloadReader.Options.defaults().withScratch(tmp)),
+        ErrorCode.PAYLOAD_INVALID);
+    byte[] encrypted = good.clone();
+    encrypted[6] |= 1;
+    Path locked = Files.write(tmp.resolve("encrypted.zip"), encrypted);
+    assertCode(() -> PayloadReader.read(locked, PayloadReader.Options.defaults().withScratch(tmp)),
+        ErrorCode.PAYLOAD_INVALID);
+  }
+
+  @Test
   void directoriesWithLinksOutsideAreRefused() throws IOException {
     Path dir = Files.createDirectory(tmp.resolve("dir"));
     TestTrees.file(dir, "a.txt", "a");
