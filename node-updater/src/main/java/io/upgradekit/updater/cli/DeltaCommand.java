@@ -44,6 +44,7 @@ public final class DeltaCommand {
     public Integer call() throws IOException {
       requireExists(spec, oldPayload, "OLD");
       requireExists(spec, newPayload, "NEW");
+      requireParent(spec, patch, "PATCH");
       DeltaBuilder.DiffResult r = DeltaBuilder.diff(
           DeltaBuilder.DiffRequest.of(oldPayload, newPayload, patch).withListener(progress(spec)));
       long newSize = payloadSize(newPayload, r.target().totalSize());
@@ -76,6 +77,7 @@ public final class DeltaCommand {
     public Integer call() throws IOException {
       requireExists(spec, oldPayload, "OLD");
       requireExists(spec, patch, "PATCH");
+      requireParent(spec, out, "OUT");
       boolean intoDirectory = Files.isDirectory(out, LinkOption.NOFOLLOW_LINKS)
           && DeltaApplier.readHeader(patch).targetIsSingleFile();
       if (Files.exists(out, LinkOption.NOFOLLOW_LINKS) && !intoDirectory) {
@@ -98,6 +100,14 @@ public final class DeltaCommand {
   private static void requireExists(CommandSpec spec, Path path, String label) {
     if (!Files.exists(path)) {
       throw new CommandLine.ParameterException(spec.commandLine(), label + " " + path + " does not exist");
+    }
+  }
+
+  private static void requireParent(CommandSpec spec, Path path, String label) {
+    Path parent = path.toAbsolutePath().getParent();
+    if (parent != null && !Files.isDirectory(parent)) {
+      throw new CommandLine.ParameterException(spec.commandLine(),
+          label + " " + path + " is in a directory that does not exist: " + parent);
     }
   }
 

@@ -107,6 +107,9 @@ class DeltaCommandTest {
     assertThat(run("delta", "apply", old.toString(), patch.toString(), neu.toString())).isEqualTo(ExitCodes.USAGE);
     assertThat(err.toString()).contains("already exists");
     assertThat(run("bogus")).isEqualTo(ExitCodes.USAGE);
+    assertThat(run("delta", "diff", old.toString(), neu.toString(), tmp.resolve("no/such/dir/p").toString()))
+        .isEqualTo(ExitCodes.USAGE);
+    assertThat(err.toString()).contains("does not exist");
   }
 
   @Test
