@@ -45,6 +45,12 @@ public final class FileCodec {
    * {@code ZSTD_PATCH_FROM}, then {@code BSDIFF_ZSTD}). If none of the allowed methods applies, all
    * of them are tried anyway: each still produces a correct patch, only not a small one.
    *
+   * <p>One shortcut keeps large files fast: plain {@code ZSTD} is first compressed at a quick
+   * level, and its slow default level runs only if that result is less than twice the best delta
+   * so far. Beyond that it could win by little at most, since the deltas compress whatever new
+   * does not share with old at that same slow level; and a 90 MB file is spared half a minute of
+   * compressing it for nothing.
+   *
    * @param allowed methods to choose from, not empty; for example without {@code ZSTD_PATCH_FROM}
    *     to measure bsdiff alone
    * @throws IllegalArgumentException if {@code allowed} is empty
@@ -66,18 +72,49 @@ public final class FileCodec {
       candidates.addAll(allowed);
     }
     EncodedPatch best = null;
-    // Cheapest to decode first, so that it wins ties.
-    for (PatchMethod method :
-        new PatchMethod[] {PatchMethod.ZSTD, PatchMethod.ZSTD_PATCH_FROM, PatchMethod.BSDIFF_ZSTD}) {
-      if (!candidates.contains(method)) {
-        continue;
+    // Deltas first: when one is small, plain zstd at a high level need not run at all.
+    for (PatchMethod method : new PatchMethod[] {PatchMethod.BSDIFF_ZSTD, PatchMethod.ZSTD_PATCH_FROM}) {
+      if (candidates.contains(method)) {
+        best = better(best, new EncodedPatch(method, encodeWith(method, oldBytes, newBytes)));
       }
-      EncodedPatch patch = new EncodedPatch(method, encodeWith(method, oldBytes, newBytes));
-      if (best == null || patch.size() < best.size()) {
-        best = patch;
+    }
+    if (candidates.contains(PatchMethod.ZSTD)) {
+      if (best == null) {
+        return new EncodedPatch(PatchMethod.ZSTD, encodeWith(PatchMethod.ZSTD, oldBytes, newBytes));
+      }
+      byte[] quick = ZstdFull.encode(newBytes, ZstdFull.QUICK_LEVEL);
+      if (quick.length <= best.size()) {
+        best = new EncodedPatch(PatchMethod.ZSTD, quick);
+      }
+      if (quick.length < 2L * best.size()) {
+        best = better(best, new EncodedPatch(PatchMethod.ZSTD, encodeWith(PatchMethod.ZSTD, oldBytes, newBytes)));
       }
     }
     return best;
+  }
+
+  /** The smaller patch; on equal sizes the one cheaper to decode (lower in decode cost order). */
+  private static EncodedPatch better(EncodedPatch a, EncodedPatch b) {
+    if (a == null || b.size() < a.size()) {
+      return b;
+    }
+    if (b.size() == a.size() && decodeCost(b.method()) < decodeCost(a.method())) {
+      return b;
+    }
+    return a;
+  }
+
+  private static int decodeCost(PatchMethod method) {
+    switch (method) {
+      case ZSTD:
+        return 0;
+      case ZSTD_PATCH_FROM:
+        return 1;
+      case BSDIFF_ZSTD:
+        return 2;
+      default:
+        throw new AssertionError(method);
+    }
   }
 
   private static boolean applies(PatchMethod method, int oldSize) {
