@@ -85,21 +85,19 @@ public final class Bsdiff {
     Controls controls = new Matcher(oldBytes, newBytes).run();
 
     byte[] control = compressControls(controls, level);
-    byte[][] diffs = compressDiff(controls, oldBytes, newBytes, level);
-    boolean zeroRuns = diffs[1].length < diffs[0].length;
-    byte[] diff = zeroRuns ? diffs[1] : diffs[0];
+    DiffFrame diff = compressDiff(controls, oldBytes, newBytes, level);
     byte[] extra = compressExtra(controls, newBytes, level);
 
     ByteArrayOutputStream patch =
-        new ByteArrayOutputStream(16 + control.length + diff.length + extra.length);
+        new ByteArrayOutputStream(16 + control.length + diff.bytes.length + extra.length);
     patch.writeBytes(MAGIC);
     patch.write(VERSION);
-    patch.write(zeroRuns ? FLAG_ZERO_RUNS : 0);
+    patch.write(diff.zeroRuns ? FLAG_ZERO_RUNS : 0);
     Varints.write(patch, newBytes.length);
     Varints.write(patch, control.length);
-    Varints.write(patch, diff.length);
+    Varints.write(patch, diff.bytes.length);
     patch.writeBytes(control);
-    patch.writeBytes(diff);
+    patch.writeBytes(diff.bytes);
     patch.writeBytes(extra);
     return patch.toByteArray();
   }
@@ -117,11 +115,13 @@ public final class Bsdiff {
     return ZstdFrameWriter.compress(raw.toByteArray(), level, null, 0);
   }
 
-  /** The diff stream compressed raw and zero-run coded, in that order. */
-  private static byte[][] compressDiff(Controls controls, byte[] old, byte[] nu, int level) {
+  private record DiffFrame(byte[] bytes, boolean zeroRuns) {}
+
+  /** Compresses the diff stream both raw and zero-run coded, and keeps the smaller. */
+  private static DiffFrame compressDiff(Controls controls, byte[] old, byte[] nu, int level) {
     long total = controls.totalAdd();
     if (total == 0) {
-      return new byte[][] {new byte[0], new byte[0]};
+      return new DiffFrame(new byte[0], false);
     }
     byte[] buffer = new byte[BUFFER_SIZE];
     DiffStream.Coder coder = new DiffStream.Coder();
@@ -146,7 +146,8 @@ public final class Bsdiff {
       }
       raw = writer.finish();
     }
-    return new byte[][] {raw, ZstdFrameWriter.compress(coder.finish(), level, null, 0)};
+    byte[] coded = ZstdFrameWriter.compress(coder.finish(), level, null, 0);
+    return coded.length < raw.length ? new DiffFrame(coded, true) : new DiffFrame(raw, false);
   }
 
   private static byte[] compressExtra(Controls controls, byte[] nu, int level) {
@@ -280,7 +281,7 @@ public final class Bsdiff {
               s++;
             }
             i++;
-            if (s * 2 - i > sf * 2 - lenF) {
+            if (2L * s - i > 2L * sf - lenF) {
               sf = s;
               lenF = i;
             }
@@ -293,7 +294,7 @@ public final class Bsdiff {
               if (old[pos - i] == nu[scan - i]) {
                 s++;
               }
-              if (s * 2 - i > sb * 2 - lenB) {
+              if (2L * s - i > 2L * sb - lenB) {
                 sb = s;
                 lenB = i;
               }
@@ -460,12 +461,12 @@ public final class Bsdiff {
               + " are expected: the patch is for another file");
     }
     // Each triple writes at least one byte, so there are at most expectedSize of them.
-    long maxControl = saturatedMultiply(expectedSize, MAX_TRIPLE_BYTES);
+    long maxControl = bound(expectedSize, MAX_TRIPLE_BYTES, 0);
     long controlLength = in.readVarint("the bsdiff control length");
     long diffLength = in.readVarint("the bsdiff diff length");
     checkSectionLength(controlLength, maxControl, "control");
     // Zero-run coding adds at most two varints per run of eight zeros or more.
-    long maxDiff = (flags & FLAG_ZERO_RUNS) != 0 ? saturatedMultiply(expectedSize, 4) + 64 : expectedSize;
+    long maxDiff = (flags & FLAG_ZERO_RUNS) != 0 ? bound(expectedSize, 4, 64) : expectedSize;
     checkSectionLength(diffLength, maxDiff, "diff");
     byte[] control = in.readSection((int) controlLength, "bsdiff control stream");
     byte[] diff = in.readSection((int) diffLength, "bsdiff diff stream");
@@ -519,9 +520,9 @@ public final class Bsdiff {
     }
   }
 
-  private static long saturatedMultiply(long a, long b) {
-    long r = a * b;
-    return (a != 0 && (r / a != b || r < 0)) ? Long.MAX_VALUE : r;
+  /** {@code size * factor + extra} for non-negative arguments, saturating at Long.MAX_VALUE. */
+  private static long bound(long size, long factor, long extra) {
+    return size > (Long.MAX_VALUE - extra) / factor ? Long.MAX_VALUE : size * factor + extra;
   }
 
   /** Applies control triples, checking each against old, the output size and the streams. */

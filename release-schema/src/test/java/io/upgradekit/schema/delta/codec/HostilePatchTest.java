@@ -263,6 +263,19 @@ class HostilePatchTest {
     assertMalformed(() -> bsdiff(huge.toByteArray(), 13));
   }
 
+  @Test
+  void hugeDeclaredSizesAllocateNothing() {
+    // The header agrees with an expected size far beyond memory; caps computed from it must not
+    // overflow, and the patch must fail when its control data runs out.
+    long huge = Long.MAX_VALUE / 2;
+    byte[] patch = valid().newSize(huge).build();
+    CountingOutput out = new CountingOutput();
+
+    assertMalformed(
+        () -> FileCodec.decode(PatchMethod.BSDIFF_ZSTD, ByteBuffer.wrap(HELLO), new ByteArrayInputStream(patch), huge, out));
+    assertThat(out.count).isEqualTo(13);
+  }
+
   private static TestData.BsdiffPatch base() {
     return new TestData.BsdiffPatch()
         .newSize(13)
