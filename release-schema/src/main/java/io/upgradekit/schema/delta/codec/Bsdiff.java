@@ -68,7 +68,13 @@ public final class Bsdiff {
 
   private Bsdiff() {}
 
-  /** Encodes new against old at {@link #DEFAULT_LEVEL}. */
+  /**
+   * Encodes new against old at {@link #DEFAULT_LEVEL}.
+   *
+   * @param oldBytes the file the patch will be applied to, possibly empty
+   * @param newBytes the file the patch produces
+   * @return the patch, for {@link #decode}
+   */
   public static byte[] encode(byte[] oldBytes, byte[] newBytes) {
     return encode(oldBytes, newBytes, DEFAULT_LEVEL);
   }
@@ -76,6 +82,8 @@ public final class Bsdiff {
   /**
    * Encodes new against old.
    *
+   * @param oldBytes the file the patch will be applied to, possibly empty
+   * @param newBytes the file the patch produces
    * @param level zstd level for the three streams, 1 to 22
    * @return the patch, for {@link #decode}
    */
@@ -430,6 +438,13 @@ public final class Bsdiff {
   /**
    * Writes the file that {@code patch} makes from {@code oldBytes}; see {@link FileCodec#decode}
    * for the contract.
+   *
+   * @param oldBytes the installed version, between position and limit; not modified or moved
+   * @param patch the patch, bounded by the caller; hostile
+   * @param expectedSize size of the file to produce, from signed metadata
+   * @param out receives exactly {@code expectedSize} bytes on success
+   * @throws io.upgradekit.schema.UpgradeException {@code PATCH_MALFORMED} for any malformed patch
+   * @throws IOException if writing {@code out} or reading {@code patch} fails
    */
   public static void decode(ByteBuffer oldBytes, InputStream patch, long expectedSize, OutputStream out)
       throws IOException {
