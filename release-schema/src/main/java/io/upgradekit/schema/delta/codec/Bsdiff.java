@@ -3,6 +3,7 @@ package io.upgradekit.schema.delta.codec;
 import static io.upgradekit.schema.delta.codec.Malformed.malformed;
 
 import com.github.luben.zstd.Zstd;
+import com.github.luben.zstd.ZstdDictDecompress;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -19,14 +20,19 @@ import java.util.Objects;
  * essentially the same control, diff and extra data (the binary search is exact, so matches are
  * at least as long); the suffix array is built in linear time ({@link SuffixArray}) and without
  * recursion. The diff stream (new minus old, bytewise, along each match) is mostly zeros; when
- * that pays, its zero runs are coded before zstd sees it ({@link DiffStream}).
+ * that pays, its zero runs are coded before zstd sees it ({@link DiffStream}). The extra stream
+ * (new bytes without an approximate match) often still contains short pieces of old, such as
+ * strings of a class file's constant pool; for old files up to {@link #EXTRA_DICT_MAX_OLD} it is
+ * also compressed with old as a zstd raw-content dictionary, and kept that way if smaller.
  *
  * <h2>Container, version 1</h2>
  *
  * <pre>
  *   'U' 'B'              magic
  *   0x01                 version
- *   flags                bit 0: the diff stream is zero-run coded; other bits 0
+ *   flags                bit 0: the diff stream is zero-run coded
+ *                        bit 1: the extra stream is compressed with old as raw-content dictionary
+ *                        other bits 0
  *   varint newSize       size of the file the patch produces
  *   varint controlLength compressed size of the control stream (0: no stream)
  *   varint diffLength    compressed size of the diff stream (0: no stream)
@@ -59,6 +65,12 @@ public final class Bsdiff {
   static final byte[] MAGIC = {'U', 'B'};
   static final int VERSION = 1;
   static final int FLAG_ZERO_RUNS = 1;
+  static final int FLAG_EXTRA_DICT = 2;
+  /**
+   * Largest old file used as dictionary for the extra stream. Loading a dictionary costs about as
+   * much as compressing it at level 19, so beyond a megabyte it costs seconds for a percent or two.
+   */
+  static final int EXTRA_DICT_MAX_OLD = 1 << 20;
 
   private static final int BUFFER_SIZE = 64 * 1024;
   /** Largest control triple: three varints. */
@@ -94,13 +106,21 @@ public final class Bsdiff {
 
     byte[] control = compressControls(controls, level);
     DiffFrame diff = compressDiff(controls, oldBytes, newBytes, level);
-    byte[] extra = compressExtra(controls, newBytes, level);
+    byte[] extra = compressExtra(controls, newBytes, level, null);
+    boolean extraDict = false;
+    if (extra.length > 0 && oldBytes.length > 0 && oldBytes.length <= EXTRA_DICT_MAX_OLD) {
+      byte[] withDict = compressExtra(controls, newBytes, level, oldBytes);
+      if (withDict.length < extra.length) {
+        extra = withDict;
+        extraDict = true;
+      }
+    }
 
     ByteArrayOutputStream patch =
         new ByteArrayOutputStream(16 + control.length + diff.bytes.length + extra.length);
     patch.writeBytes(MAGIC);
     patch.write(VERSION);
-    patch.write(diff.zeroRuns ? FLAG_ZERO_RUNS : 0);
+    patch.write((diff.zeroRuns ? FLAG_ZERO_RUNS : 0) | (extraDict ? FLAG_EXTRA_DICT : 0));
     Varints.write(patch, newBytes.length);
     Varints.write(patch, control.length);
     Varints.write(patch, diff.bytes.length);
@@ -158,12 +178,13 @@ public final class Bsdiff {
     return coded.length < raw.length ? new DiffFrame(coded, true) : new DiffFrame(raw, false);
   }
 
-  private static byte[] compressExtra(Controls controls, byte[] nu, int level) {
+  private static byte[] compressExtra(Controls controls, byte[] nu, int level, byte[] dictionary) {
     long total = controls.totalCopy();
     if (total == 0) {
       return new byte[0];
     }
-    try (ZstdFrameWriter writer = new ZstdFrameWriter(level, total, null, 0)) {
+    int windowLog = dictionary == null ? 0 : ZstdPatchFrom.windowLog(dictionary.length, total);
+    try (ZstdFrameWriter writer = new ZstdFrameWriter(level, total, dictionary, windowLog)) {
       int newPos = 0;
       for (int i = 0; i < controls.size; i++) {
         newPos += controls.add(i);
@@ -465,7 +486,7 @@ public final class Bsdiff {
                   + VERSION + ")");
     }
     int flags = in.read();
-    if (flags < 0 || (flags & ~FLAG_ZERO_RUNS) != 0) {
+    if (flags < 0 || (flags & ~(FLAG_ZERO_RUNS | FLAG_EXTRA_DICT)) != 0) {
       throw malformed(
           flags < 0 ? "patch is truncated in its bsdiff header" : "bsdiff patch has unknown flags " + flags);
     }
@@ -489,6 +510,7 @@ public final class Bsdiff {
     ZstdFrameReader controlReader = null;
     ZstdFrameReader diffReader = null;
     ZstdFrameReader extraReader = null;
+    ZstdDictDecompress dictionary = null;
     try {
       if (controlLength > 0) {
         controlReader =
@@ -503,7 +525,13 @@ public final class Bsdiff {
                 : DiffStream.raw(diffReader);
       }
       if (!in.atEnd()) {
-        extraReader = new ZstdFrameReader(in, 1, expectedSize, null, "the extra stream");
+        if ((flags & FLAG_EXTRA_DICT) != 0) {
+          if (oldBytes.remaining() == 0) {
+            throw malformed("bsdiff extra stream wants the old file as dictionary, but it is empty");
+          }
+          dictionary = ZstdPatchFrom.rawDictionary(oldBytes);
+        }
+        extraReader = new ZstdFrameReader(in, 1, expectedSize, dictionary, "the extra stream");
       }
       new Patcher(oldBytes, expectedSize, out, controlReader, diffSource, extraReader).run();
       if (controlReader != null) {
@@ -523,6 +551,9 @@ public final class Bsdiff {
         if (reader != null) {
           reader.close();
         }
+      }
+      if (dictionary != null) {
+        dictionary.close();
       }
     }
   }

@@ -93,7 +93,8 @@ public final class ZstdPatchFrom {
     }
   }
 
-  private static ZstdDictDecompress rawDictionary(ByteBuffer old) {
+  /** Old as a zstd raw-content dictionary, by reference where possible; the caller closes it. */
+  static ZstdDictDecompress rawDictionary(ByteBuffer old) {
     ByteBuffer view = old.duplicate();
     try {
       if (view.isDirect()) {
