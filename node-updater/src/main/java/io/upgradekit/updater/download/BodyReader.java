@@ -22,6 +22,13 @@ final class BodyReader implements Flow.Subscriber<List<ByteBuffer>> {
 
   private static final Object COMPLETE = new Object();
 
+  /** Subscribes a new reader to a response body publisher. */
+  static BodyReader subscribe(Flow.Publisher<List<ByteBuffer>> body) {
+    BodyReader reader = new BodyReader();
+    body.subscribe(reader);
+    return reader;
+  }
+
   private final LinkedBlockingQueue<Object> queue = new LinkedBlockingQueue<>();
   private volatile Flow.Subscription subscription;
 

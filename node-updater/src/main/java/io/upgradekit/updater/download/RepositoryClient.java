@@ -81,8 +81,8 @@ public final class RepositoryClient {
     if (etag != null) {
       request.header("If-None-Match", etag);
     }
-    BodyReader reader = new BodyReader();
-    HttpResponse<Void> response = send(request.build(), reader);
+    HttpResponse<Flow.Publisher<List<ByteBuffer>>> response = send(request.build());
+    BodyReader reader = BodyReader.subscribe(response.body());
     int status = response.statusCode();
     if (status == 304 || status == 404) {
       drainQuietly(reader);
@@ -185,8 +185,8 @@ public final class RepositoryClient {
     if (have > 0) {
       request.header("Range", "bytes=" + have + "-");
     }
-    BodyReader reader = new BodyReader();
-    HttpResponse<Void> response = send(request.build(), reader);
+    HttpResponse<Flow.Publisher<List<ByteBuffer>>> response = send(request.build());
+    BodyReader reader = BodyReader.subscribe(response.body());
     int status = response.statusCode();
     boolean append;
     if (status == 206 && have > 0) {
@@ -257,8 +257,8 @@ public final class RepositoryClient {
         .header("Content-Type", "application/json")
         .POST(HttpRequest.BodyPublishers.ofByteArray(json));
     headers.forEach(request::header);
-    BodyReader reader = new BodyReader();
-    HttpResponse<Void> response = send(request.build(), reader);
+    HttpResponse<Flow.Publisher<List<ByteBuffer>>> response = send(request.build());
+    BodyReader reader = BodyReader.subscribe(response.body());
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     try {
       reader.drain(stallTimeout, chunk -> {
@@ -303,9 +303,10 @@ public final class RepositoryClient {
         retryAfter(response), null);
   }
 
-  private HttpResponse<Void> send(HttpRequest request, BodyReader reader) {
+  /** Sends a request; returns when the headers are in (the body is read through a {@link BodyReader}). */
+  private HttpResponse<Flow.Publisher<List<ByteBuffer>>> send(HttpRequest request) {
     try {
-      return http.sendAsync(request, HttpResponse.BodyHandlers.fromSubscriber(reader))
+      return http.sendAsync(request, HttpResponse.BodyHandlers.ofPublisher())
           .get(requestTimeout.toMillis() + 1000, TimeUnit.MILLISECONDS);
     } catch (ExecutionException e) {
       Throwable cause = e.getCause() == null ? e : e.getCause();

@@ -1,0 +1,336 @@
+package io.upgradekit.updater.engine;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.upgradekit.schema.ErrorCode;
+import io.upgradekit.schema.sign.SigningKey;
+import io.upgradekit.updater.engine.UpdateEngine.Result;
+import io.upgradekit.updater.journal.JournalRecord;
+import io.upgradekit.updater.journal.NodeState;
+import io.upgradekit.updater.testsupport.TestRepo.Release;
+import io.upgradekit.updater.testsupport.TestTarget;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The acceptance list of issue 6 with real files, a real HTTP repository and the real test service. */
+@Timeout(120)
+class UpdateEngineTest {
+  private static final String HEALTHY = "healthy=true\nerrorRate=0.01\nlatency=0.02\n";
+
+  @TempDir
+  Path tmp;
+
+  private TestTarget target;
+
+  @AfterEach
+  void stopEverything() {
+    if (target != null) {
+      target.close();
+    }
+  }
+
+  private Release installV1(String strategy, String extraYaml) throws IOException {
+    target = new TestTarget(tmp, strategy, extraYaml);
+    Release v1 = target.repo.publish("1.0.0", 1, TestTarget.files("1.0.0", HEALTHY));
+    target.repo.point("stable", v1);
+    Result r = target.engine().runOnce(false);
+    assertThat(r.outcome()).as(r.message()).isEqualTo(Outcome.COMMITTED);
+    assertThat(target.servedVersion()).isEqualTo("1.0.0");
+    target.server.reports.clear();
+    target.events.clear();
+    return v1;
+  }
+
+  private Release publishV2(String properties) {
+    Release v2 = target.repo.publish("2.0.0", 2, TestTarget.files("2.0.0", properties), "1.0.0");
+    target.repo.point("stable", v2);
+    return v2;
+  }
+
+  private JournalRecord lastEvent() {
+    List<JournalRecord> history = target.engine().journal().history();
+    return history.get(history.size() - 1);
+  }
+
+  @Test
+  void firstInstallUsesTheFullPackageThenUpdateUsesTheDelta() throws Exception {
+    Release v1 = installV1("restart", null);
+    assertThat(target.homeDirs().currentVersion()).contains("1.0.0");
+    Trees.verify(target.homeDirs().version("1.0.0"), v1.manifest().payload());
+    long oldPid = target.serviceProcesses().get(0).pid();
+
+    Release v2 = publishV2(HEALTHY);
+    Result r = target.engine().runOnce(false);
+
+    assertThat(r.outcome()).as(r.message()).isEqualTo(Outcome.COMMITTED);
+    assertThat(r.exitCode()).isZero();
+    assertThat(target.servedVersion()).isEqualTo("2.0.0");
+    assertThat(target.serviceProcesses()).hasSize(1).allMatch(p -> p.pid() != oldPid);
+    assertThat(Files.readSymbolicLink(target.home.resolve("current"))).isEqualTo(Path.of("versions", "2.0.0"));
+    Trees.verify(target.homeDirs().version("2.0.0"), v2.manifest().payload());
+    assertThat(Files.getPosixFilePermissions(target.homeDirs().version("2.0.0").resolve("app.properties")))
+        .doesNotContain(java.nio.file.attribute.PosixFilePermission.OWNER_WRITE);
+    // The delta, not the package, was downloaded: the cache saw the delta's hash.
+    assertThat(v2.manifest().deltaFrom("1.0.0")).isPresent();
+    JournalRecord event = lastEvent();
+    assertThat(event.steps()).extracting(s -> s.state()).containsExactly("BEGIN", "RESOLVE", "DOWNLOAD", "STAGE",
+        "GATE", "STOP", "SWITCH", "START", "VERIFY", "COMMIT", "END_ACTION");
+    assertThat(event.outcome()).isEqualTo("COMMITTED");
+    assertThat(NodeState.read(target.homeDirs().nodeFile()).previous()).isEqualTo("1.0.0");
+    assertThat(target.server.reports).hasSize(1);
+    assertThat(target.server.reports.values().iterator().next()).contains("\"outcome\":\"COMMITTED\"")
+        .contains("\"toVersion\":\"2.0.0\"").contains("\"state\":\"SWITCH\"");
+    assertThat(target.events).extracting(UpdateEvent::to).startsWith(UpdateState.BEGIN, UpdateState.RESOLVE)
+        .endsWith(UpdateState.COMMIT, UpdateState.END_ACTION, UpdateState.END);
+
+    Result again = target.engine().runOnce(false);
+    assertThat(again.outcome()).isEqualTo(Outcome.UP_TO_DATE);
+  }
+
+  @Test
+  void deltaIsChosenOnlyForTheInstalledTree() throws Exception {
+    installV1("restart", null);
+    publishV2(HEALTHY);
+    int before = target.server.blobRequests.get();
+    target.engine().runOnce(false);
+    assertThat(target.server.blobRequests.get() - before).isEqualTo(1);
+    Path cacheAfter = target.homeDirs().cache();
+    assertThat(cacheAfter).doesNotExist(); // cleared after commit
+  }
+
+  @Test
+  void overlapStartsTheNewBesideTheOldThenDrainsTheOld() throws Exception {
+    installV1("overlap", null);
+    long oldPid = target.serviceProcesses().get(0).pid();
+    publishV2(HEALTHY);
+
+    Result r = target.engine().runOnce(false);
+
+    assertThat(r.outcome()).as(r.message()).isEqualTo(Outcome.COMMITTED);
+    assertThat(target.servedVersion()).isEqualTo("2.0.0");
+    assertThat(target.serviceProcesses()).hasSize(1).allMatch(p -> p.pid() != oldPid);
+    assertThat(lastEvent().steps()).filteredOn(s -> s.state().equals("STOP")).extracting(s -> s.outcome())
+        .containsExactly("SKIPPED");
+  }
+
+  @Test
+  void tamperedBlobIsRefusedAndTheOldVersionKeepsRunning() throws Exception {
+    installV1("restart", null);
+    long pid = target.serviceProcesses().get(0).pid();
+    Release v2 = publishV2(HEALTHY);
+    Path blob = target.repo.blobFile(v2.manifest().deltaFrom("1.0.0").orElseThrow().blob());
+    byte[] bytes = Files.readAllBytes(blob);
+    bytes[bytes.length / 2] ^= 0x55;
+    Files.write(blob, bytes);
+
+    assertRefused(ErrorCode.HASH_MISMATCH, pid);
+    assertThat(target.homeDirs().versionsOnDisk()).containsExactly("1.0.0");
+  }
+
+  @Test
+  void badSignatureIsRefused() throws Exception {
+    Release v1 = installV1("restart", null);
+    long pid = target.serviceProcesses().get(0).pid();
+    Release v2 = target.repo.publish("2.0.0", 2, TestTarget.files("2.0.0", HEALTHY), "1.0.0");
+    target.repo.point("stable", v2, Instant.now().plus(Duration.ofDays(1)), SigningKey.generate());
+    assertRefused(ErrorCode.SIGNATURE_INVALID, pid);
+    assertThat(v1.version()).isEqualTo(target.homeDirs().currentVersion().orElseThrow());
+  }
+
+  @Test
+  void expiredPointerIsRefused() throws Exception {
+    installV1("restart", null);
+    long pid = target.serviceProcesses().get(0).pid();
+    Release v2 = target.repo.publish("2.0.0", 2, TestTarget.files("2.0.0", HEALTHY), "1.0.0");
+    target.repo.point("stable", v2, Instant.now().minus(Duration.ofHours(1)), target.repo.releaseKey());
+    assertRefused(ErrorCode.METADATA_EXPIRED, pid);
+  }
+
+  @Test
+  void olderReleaseIsRefused() throws Exception {
+    installV1("restart", null);
+    publishV2(HEALTHY);
+    assertThat(target.engine().runOnce(false).outcome()).isEqualTo(Outcome.COMMITTED);
+    long pid = target.serviceProcesses().get(0).pid();
+    target.server.reports.clear();
+    Release older = target.repo.publish("1.5.0", 1, TestTarget.files("1.5.0", HEALTHY));
+    target.repo.point("stable", older);
+
+    Result r = target.engine().runOnce(false);
+
+    assertThat(r.outcome()).isEqualTo(Outcome.REFUSED);
+    assertThat(r.code()).isEqualTo(ErrorCode.ROLLBACK_REFUSED);
+    assertThat(target.servedVersion()).isEqualTo("2.0.0");
+    assertThat(target.serviceProcesses()).extracting(ProcessHandle::pid).containsExactly(pid);
+    assertThat(target.server.reports.values()).singleElement().asString().contains("ROLLBACK_REFUSED");
+  }
+
+  private void assertRefused(ErrorCode code, long pid) {
+    Result r = target.engine().runOnce(false);
+    assertThat(r.outcome()).as(r.message()).isEqualTo(Outcome.REFUSED);
+    assertThat(r.exitCode()).isEqualTo(3);
+    assertThat(r.code()).isEqualTo(code);
+    assertThat(target.homeDirs().currentVersion()).contains("1.0.0");
+    assertThat(target.servedVersion()).isEqualTo("1.0.0");
+    assertThat(target.serviceProcesses()).extracting(ProcessHandle::pid).containsExactly(pid);
+    assertThat(target.server.reports.values()).singleElement().asString()
+        .contains("\"errorCode\":\"" + code + "\"").contains("\"outcome\":\"REFUSED\"");
+    assertThat(lastEvent().errorCode()).isEqualTo(code.name());
+  }
+
+  @Test
+  void unhealthyNewVersionIsRolledBack() throws Exception {
+    installV1("restart", null);
+    publishV2("healthy=false\n");
+    Result r = runWithFewHealthAttempts();
+
+    assertThat(r.outcome()).as(r.message()).isEqualTo(Outcome.ROLLED_BACK);
+    assertThat(r.exitCode()).isEqualTo(5);
+    assertThat(r.code()).isEqualTo(ErrorCode.HEALTH_CHECK_FAILED);
+    assertThat(target.homeDirs().currentVersion()).contains("1.0.0");
+    assertThat(target.servedVersion()).isEqualTo("1.0.0");
+    assertThat(target.serviceProcesses()).hasSize(1);
+    assertThat(NodeState.read(target.homeDirs().nodeFile()).badReleases()).containsExactly("2.0.0");
+    assertThat(lastEvent().steps()).extracting(s -> s.state() + ":" + s.outcome())
+        .contains("VERIFY:FAILED", "ROLLBACK:OK");
+    assertThat(target.server.reports.values()).singleElement().asString()
+        .contains("\"outcome\":\"ROLLED_BACK\"").contains("HEALTH_CHECK_FAILED");
+    // The bad release is not tried again while the channel points at it.
+    assertThat(target.engine().runOnce(false).outcome()).isEqualTo(Outcome.UP_TO_DATE);
+    assertThat(target.servedVersion()).isEqualTo("1.0.0");
+  }
+
+  private Result runWithFewHealthAttempts() throws IOException {
+    String yaml = Files.readString(target.configFile).replace("attempts: 150", "attempts: 15");
+    Files.writeString(target.configFile, yaml);
+    return target.engine().runOnce(false);
+  }
+
+  @Test
+  void metricsRegressionInTheWatchWindowIsRolledBack() throws Exception {
+    installV1("overlap", null);
+    target.writeConfig("overlap", "watch:\n  window: 1s\n  interval: 200ms\n  metrics:\n    url: http://127.0.0.1:"
+        + target.port + "/metrics\n    errorRate: http_error_ratio\n    latency: http_latency_seconds\n");
+    publishV2("healthy=true\nerrorRate=0.5\nlatency=1.5\n");
+
+    Result r = target.engine().runOnce(false);
+
+    assertThat(r.outcome()).as(r.message()).isEqualTo(Outcome.ROLLED_BACK);
+    assertThat(r.code()).isEqualTo(ErrorCode.METRICS_REGRESSION);
+    assertThat(target.servedVersion()).isEqualTo("1.0.0");
+    assertThat(lastEvent().metrics()).containsEntry("baseline.error_rate", 0.01).containsKey("watch.error_rate");
+  }
+
+  @Test
+  void diskBelowTheMinimumIsRefusedBeforeDownload() throws Exception {
+    installV1("restart", null);
+    target.writeConfig("restart", "");
+    String yaml = Files.readString(target.configFile).replace("minFreeDisk: 1MB", "minFreeDisk: 1000TB");
+    Files.writeString(target.configFile, yaml);
+    publishV2(HEALTHY);
+    int blobsBefore = target.server.blobRequests.get();
+
+    Result r = target.engine().runOnce(false);
+
+    assertThat(r.code()).isEqualTo(ErrorCode.DISK_SPACE);
+    assertThat(r.outcome()).isEqualTo(Outcome.FAILED);
+    assertThat(target.server.blobRequests.get()).isEqualTo(blobsBefore);
+    assertThat(target.homeDirs().cache()).isEmptyDirectory();
+    assertThat(target.servedVersion()).isEqualTo("1.0.0");
+    assertThat(target.server.reports.values()).singleElement().asString().contains("DISK_SPACE");
+  }
+
+  @Test
+  void reportIsDeliveredLaterAndOnceWhenTheServerWasDown() throws Exception {
+    installV1("restart", null);
+    target.server.feedbackDown = true;
+    publishV2(HEALTHY);
+
+    assertThat(target.engine().runOnce(false).outcome()).isEqualTo(Outcome.COMMITTED);
+    assertThat(target.server.reports).isEmpty();
+    assertThat(target.engine().outbox().pending()).hasSize(1);
+
+    target.server.feedbackDown = false;
+    assertThat(target.engine().runOnce(false).outcome()).isEqualTo(Outcome.UP_TO_DATE);
+    assertThat(target.server.reports).hasSize(1);
+    assertThat(target.engine().outbox().pending()).isEmpty();
+    int posts = target.server.feedbackPosts.size();
+
+    target.engine().runOnce(false);
+    assertThat(target.server.feedbackPosts).hasSize(posts);
+    assertThat(target.server.reports).hasSize(1);
+  }
+
+  @Test
+  void stalledDownloadResumesWithRange() throws Exception {
+    installV1("restart", null);
+    publishV2(HEALTHY);
+    target.server.stallAfterBytes = 100;
+
+    Result stalled = target.engine().runOnce(false);
+    assertThat(stalled.code()).as(stalled.message()).isEqualTo(ErrorCode.DOWNLOAD_FAILED);
+    assertThat(stalled.message()).contains("stalled");
+    try (Stream<Path> files = Files.list(target.homeDirs().cache())) {
+      assertThat(files.filter(f -> f.toString().endsWith(".part"))).singleElement()
+          .satisfies(f -> assertThat(Files.size(f)).isEqualTo(100));
+    }
+    assertThat(target.servedVersion()).isEqualTo("1.0.0");
+
+    target.server.stallAfterBytes = -1;
+    Result r = target.engine().runOnce(false);
+    assertThat(r.outcome()).as(r.message()).isEqualTo(Outcome.COMMITTED);
+    assertThat(target.server.rangeHeaders).contains("bytes=100-").doesNotContain("bytes=0-");
+  }
+
+  @Test
+  void stageOnlyPreheatsThenTheNextRunOnlySwitches() throws Exception {
+    installV1("restart", null);
+    publishV2(HEALTHY);
+
+    Result staged = target.engine().runOnce(true);
+    assertThat(staged.outcome()).as(staged.message()).isEqualTo(Outcome.STAGED);
+    assertThat(target.homeDirs().versionsOnDisk()).containsExactly("1.0.0", "2.0.0");
+    assertThat(target.homeDirs().currentVersion()).contains("1.0.0");
+    assertThat(target.servedVersion()).isEqualTo("1.0.0");
+
+    int blobs = target.server.blobRequests.get();
+    Result r = target.engine().runOnce(false);
+    assertThat(r.outcome()).isEqualTo(Outcome.COMMITTED);
+    assertThat(target.server.blobRequests.get()).isEqualTo(blobs + 1); // the cache was cleared after staging
+    assertThat(target.servedVersion()).isEqualTo("2.0.0");
+  }
+
+  @Test
+  void manualRollbackReturnsToThePreviousVersion() throws Exception {
+    installV1("restart", null);
+    publishV2(HEALTHY);
+    assertThat(target.engine().runOnce(false).outcome()).isEqualTo(Outcome.COMMITTED);
+
+    Result r = target.engine().rollback();
+
+    assertThat(r.outcome()).as(r.message()).isEqualTo(Outcome.ROLLED_BACK);
+    assertThat(target.servedVersion()).isEqualTo("1.0.0");
+    assertThat(NodeState.read(target.homeDirs().nodeFile()).badReleases()).contains("2.0.0");
+    assertThat(target.engine().runOnce(false).outcome()).isEqualTo(Outcome.UP_TO_DATE);
+  }
+
+  @Test
+  void retentionPrunesOldVersionsButKeepsCurrentAndPrevious() throws Exception {
+    installV1("restart", "retention: 2\n");
+    publishV2(HEALTHY);
+    assertThat(target.engine().runOnce(false).outcome()).isEqualTo(Outcome.COMMITTED);
+    Release v3 = target.repo.publish("3.0.0", 3, TestTarget.files("3.0.0", HEALTHY), "2.0.0");
+    target.repo.point("stable", v3);
+    assertThat(target.engine().runOnce(false).outcome()).isEqualTo(Outcome.COMMITTED);
+    assertThat(target.homeDirs().versionsOnDisk()).containsExactly("2.0.0", "3.0.0");
+  }
+}
