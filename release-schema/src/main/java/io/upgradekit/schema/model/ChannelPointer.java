@@ -33,9 +33,9 @@ public record ChannelPointer(
 
   public ChannelPointer {
     Checks.type(type, DocumentType.CHANNEL);
-    Names.app(app);
-    Names.channel(channel);
-    Names.version(version);
+    Names.requireApp(app);
+    Names.requireChannel(channel);
+    Names.requireVersion(version);
     Checks.positive(sequence, "sequence");
     Checks.required(expires, "expires");
     Checks.required(manifest, "manifest");
@@ -44,7 +44,7 @@ public record ChannelPointer(
       if (previous.size() > MAX_PREVIOUS) {
         throw Checks.malformed("previous lists at most " + MAX_PREVIOUS + " versions");
       }
-      previous.forEach(Names::version);
+      previous.forEach(Names::requireVersion);
     }
   }
 

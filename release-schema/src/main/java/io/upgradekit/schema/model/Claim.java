@@ -17,11 +17,11 @@ import java.time.Instant;
 public record Claim(String type, String app, String version, String scope, int slot, String node, Instant claimedAt) {
   public Claim {
     Checks.type(type, DocumentType.CLAIM);
-    Names.app(app);
-    Names.version(version);
-    Names.scope(scope);
+    Names.requireApp(app);
+    Names.requireVersion(version);
+    Names.requireScope(scope);
     Checks.nonNegative(slot, "slot");
-    Names.node(node);
+    Names.requireNodeId(node);
     Checks.required(claimedAt, "claimedAt");
   }
 

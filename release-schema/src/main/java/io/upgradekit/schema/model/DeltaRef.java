@@ -10,7 +10,7 @@ package io.upgradekit.schema.model;
  */
 public record DeltaRef(String fromVersion, String fromTreeHash, BlobRef blob) {
   public DeltaRef {
-    Names.version(fromVersion);
+    Names.requireVersion(fromVersion);
     Checks.sha256(fromTreeHash, "fromTreeHash");
     Checks.required(blob, "blob");
   }

@@ -50,22 +50,22 @@ public record Feedback(
 
   public Feedback {
     Checks.type(type, DocumentType.FEEDBACK);
-    Names.eventId(eventId);
+    Names.requireEventId(eventId);
     Checks.nonNegative(sequence, "sequence");
-    Names.node(node);
-    Names.app(app);
+    Names.requireNodeId(node);
+    Names.requireApp(app);
     if (fromVersion != null) {
-      Names.version(fromVersion);
+      Names.requireVersion(fromVersion);
     }
-    Names.version(toVersion);
-    Names.require("finalState", finalState, StepReport.CODE);
-    Names.require("outcome", outcome, StepReport.CODE);
+    Names.requireVersion(toVersion);
+    Names.requireMatch("finalState", finalState, StepReport.CODE);
+    Names.requireMatch("outcome", outcome, StepReport.CODE);
     steps = List.copyOf(Checks.required(steps, "steps"));
     if (steps.size() > MAX_STEPS) {
       throw Checks.malformed("a report carries at most " + MAX_STEPS + " steps");
     }
     if (errorCode != null) {
-      Names.require("errorCode", errorCode, StepReport.CODE);
+      Names.requireMatch("errorCode", errorCode, StepReport.CODE);
     }
     Checks.text(message, "message", MAX_MESSAGE_LENGTH);
     if (metrics != null) {
@@ -73,7 +73,7 @@ public record Feedback(
         throw Checks.malformed("a report carries at most " + MAX_METRICS + " metrics");
       }
       metrics.forEach((name, value) -> {
-        Names.require("metric name", name, METRIC_NAME);
+        Names.requireMatch("metric name", name, METRIC_NAME);
         if (value == null || value.isNaN() || value.isInfinite()) {
           throw Checks.malformed("metric " + name + " must be a finite number");
         }

@@ -44,8 +44,8 @@ public record ReleaseManifest(
 
   public ReleaseManifest {
     Checks.type(type, DocumentType.RELEASE);
-    Names.app(app);
-    Names.version(version);
+    Names.requireApp(app);
+    Names.requireVersion(version);
     Checks.positive(sequence, "sequence");
     Checks.required(created, "created");
     Checks.required(expires, "expires");

@@ -43,10 +43,10 @@ public record RolloutPlan(
   @JsonInclude(JsonInclude.Include.NON_NULL)
   public record Component(String name, String version, List<String> dependsOn) {
     public Component {
-      Names.app(name);
-      Names.version(version);
+      Names.requireApp(name);
+      Names.requireVersion(version);
       dependsOn = dependsOn == null ? List.of() : List.copyOf(dependsOn);
-      dependsOn.forEach(Names::app);
+      dependsOn.forEach(Names::requireApp);
     }
   }
 

@@ -35,8 +35,8 @@ public record RolloutState(
 
   public RolloutState {
     Checks.type(type, DocumentType.ROLLOUT);
-    Names.app(app);
-    Names.version(version);
+    Names.requireApp(app);
+    Names.requireVersion(version);
     Checks.positive(sequence, "sequence");
     Checks.required(expires, "expires");
     Checks.required(action, "action");
@@ -44,7 +44,7 @@ public record RolloutState(
       Checks.nonNegative(openWaves, "openWaves");
     }
     if (recallTo != null) {
-      Names.version(recallTo);
+      Names.requireVersion(recallTo);
     }
     if (action == Action.RECALL && recallTo == null) {
       throw Checks.malformed("a recall names the version to return to (recallTo)");

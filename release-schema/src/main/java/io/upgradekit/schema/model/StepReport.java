@@ -20,12 +20,12 @@ public record StepReport(
   static final Pattern CODE = Pattern.compile("[A-Z][A-Z0-9_]{0,47}");
 
   public StepReport {
-    Names.require("state", state, CODE);
+    Names.requireMatch("state", state, CODE);
     Checks.required(startedAt, "startedAt");
     Checks.nonNegative(durationMillis, "durationMillis");
-    Names.require("outcome", outcome, CODE);
+    Names.requireMatch("outcome", outcome, CODE);
     if (errorCode != null) {
-      Names.require("errorCode", errorCode, CODE);
+      Names.requireMatch("errorCode", errorCode, CODE);
     }
     Checks.text(message, "message", Feedback.MAX_MESSAGE_LENGTH);
   }

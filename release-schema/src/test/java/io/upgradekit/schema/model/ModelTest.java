@@ -67,13 +67,13 @@ class ModelTest {
 
   @Test
   void namesFollowTheirPatterns() {
-    assertThat(Names.app("hello-service")).isEqualTo("hello-service");
-    assertThat(Names.version("1.2.3-rc.1+build.5")).isEqualTo("1.2.3-rc.1+build.5");
+    assertThat(Names.requireApp("hello-service")).isEqualTo("hello-service");
+    assertThat(Names.requireVersion("1.2.3-rc.1+build.5")).isEqualTo("1.2.3-rc.1+build.5");
     for (String bad : List.of("", "..", "a..b", "../x", "a/b", "Upper", ".hidden", "a".repeat(64), "é", "a\0")) {
-      assertCode(() -> Names.app(bad), ErrorCode.NAME_INVALID);
+      assertCode(() -> Names.requireApp(bad), ErrorCode.NAME_INVALID);
     }
-    assertCode(() -> Names.version("1.0/../x"), ErrorCode.NAME_INVALID);
-    assertCode(() -> Names.app(null), ErrorCode.NAME_INVALID);
+    assertCode(() -> Names.requireVersion("1.0/../x"), ErrorCode.NAME_INVALID);
+    assertCode(() -> Names.requireApp(null), ErrorCode.NAME_INVALID);
   }
 
   @Test

@@ -1,0 +1,64 @@
+package io.upgradekit.examples.hello;
+
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.ThreadLocalRandom;
+import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.http.HttpStatus;
+import org.eclipse.jetty.server.Handler;
+import org.eclipse.jetty.server.Request;
+import org.eclipse.jetty.server.Response;
+import org.eclipse.jetty.util.Callback;
+
+/** Serves {@code /}, {@code /health} and {@code /metrics}; counts every request in {@link Metrics}. */
+final class HelloHandler extends Handler.Abstract {
+  private final HelloService.BuildInfo build;
+  private final Metrics metrics;
+  private final double errorRate;
+  private final long extraLatencyMillis;
+
+  HelloHandler(HelloService.BuildInfo build, Metrics metrics, double errorRate, long extraLatencyMillis) {
+    this.build = build;
+    this.metrics = metrics;
+    this.errorRate = errorRate;
+    this.extraLatencyMillis = extraLatencyMillis;
+  }
+
+  @Override
+  public boolean handle(Request request, Response response, Callback callback) throws Exception {
+    long start = System.nanoTime();
+    metrics.started();
+    int status;
+    String body;
+    String contentType = "text/plain; charset=utf-8";
+    switch (Request.getPathInContext(request)) {
+      case "/" -> {
+        if (extraLatencyMillis > 0) {
+          Thread.sleep(extraLatencyMillis);
+        }
+        boolean fail = errorRate > 0 && ThreadLocalRandom.current().nextDouble() < errorRate;
+        status = fail ? HttpStatus.INTERNAL_SERVER_ERROR_500 : HttpStatus.OK_200;
+        body = fail ? "injected error\n" : build.greeting() + " " + build.version() + "\n";
+      }
+      case "/health" -> {
+        status = build.healthy() ? HttpStatus.OK_200 : HttpStatus.SERVICE_UNAVAILABLE_503;
+        body = (build.healthy() ? "ok " : "unhealthy ") + build.version() + "\n";
+      }
+      case "/metrics" -> {
+        status = HttpStatus.OK_200;
+        contentType = "text/plain; version=0.0.4; charset=utf-8";
+        body = metrics.prometheusText();
+      }
+      default -> {
+        status = HttpStatus.NOT_FOUND_404;
+        body = "not found\n";
+      }
+    }
+    response.setStatus(status);
+    response.getHeaders().put(HttpHeader.CONTENT_TYPE, contentType);
+    response.getHeaders().put("X-Version", build.version());
+    response.write(true, ByteBuffer.wrap(body.getBytes(StandardCharsets.UTF_8)),
+        Callback.from(callback, () -> metrics.finished(status, System.nanoTime() - start)));
+    return true;
+  }
+}

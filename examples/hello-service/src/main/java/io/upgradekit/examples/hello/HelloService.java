@@ -1,0 +1,131 @@
+package io.upgradekit.examples.hello;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.Reader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Properties;
+import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.server.handler.GracefulHandler;
+import org.eclipse.jetty.util.thread.QueuedThreadPool;
+
+/**
+ * A small real HTTP service to upgrade: {@code /} answers with its greeting and version,
+ * {@code /health} with 200 or 503, {@code /metrics} with Prometheus text.
+ *
+ * <p>It listens with {@code SO_REUSEPORT}, so a new version can start on the same port while the old
+ * one still serves (the updater's {@code overlap} strategy), and on SIGTERM it drains: stops
+ * accepting, finishes requests in flight, then exits.
+ *
+ * <p>Arguments: {@code --config FILE}, {@code --port N}, {@code --bind ADDR}, {@code --port-file
+ * FILE} (writes the bound port, useful with port 0). Environment: {@code HELLO_PORT}, {@code
+ * HELLO_BIND}; for experiments, {@code HELLO_ERROR_RATE} (0–1, share of {@code /} answered 500) and
+ * {@code HELLO_EXTRA_LATENCY_MS}.
+ */
+public final class HelloService {
+  private final Server server;
+  private final ServerConnector connector;
+  private final BuildInfo build;
+
+  public HelloService(Settings settings, BuildInfo build) {
+    this.build = build;
+    QueuedThreadPool threads = new QueuedThreadPool(32, 4);
+    threads.setName("hello");
+    server = new Server(threads);
+    connector = new ServerConnector(server, 1, 1);
+    connector.setHost(settings.bind());
+    connector.setPort(settings.port());
+    connector.setReusePort(true); // two versions share the port during an overlap switch
+    connector.setReuseAddress(true);
+    server.addConnector(connector);
+    GracefulHandler graceful = new GracefulHandler(); // waits for requests in flight on stop
+    graceful.setHandler(new HelloHandler(build, new Metrics(build.version()), settings.errorRate(),
+        settings.extraLatencyMillis()));
+    server.setHandler(graceful);
+    server.setStopTimeout(settings.drainSeconds() * 1000L);
+    server.setStopAtShutdown(true); // SIGTERM -> graceful stop
+  }
+
+  public void start() throws Exception {
+    server.start();
+  }
+
+  public int port() {
+    return connector.getLocalPort();
+  }
+
+  public void stop() throws Exception {
+    server.stop();
+  }
+
+  public void join() throws InterruptedException {
+    server.join();
+  }
+
+  public static void main(String[] args) throws Exception {
+    Settings settings = Settings.parse(args, System.getenv());
+    BuildInfo build = BuildInfo.load();
+    HelloService service = new HelloService(settings, build);
+    service.start();
+    if (settings.portFile() != null) {
+      Path portFile = Path.of(settings.portFile());
+      Path temp = portFile.resolveSibling(portFile.getFileName() + ".tmp");
+      Files.writeString(temp, Integer.toString(service.port()));
+      Files.move(temp, portFile, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+    }
+    System.out.printf("hello-service %s listening on %s:%d (pid %d)%n", build.version(), settings.bind(),
+        service.port(), ProcessHandle.current().pid());
+    service.join();
+    System.out.printf("hello-service %s stopped%n", build.version());
+  }
+
+  /** What the build baked in: the release version, the greeting, and whether health passes. */
+  public record BuildInfo(String version, String greeting, boolean healthy) {
+    static BuildInfo load() throws IOException {
+      Properties properties = new Properties();
+      try (InputStream in = HelloService.class.getResourceAsStream("build.properties")) {
+        if (in == null) {
+          throw new IOException("build.properties is missing from the jar");
+        }
+        properties.load(new java.io.InputStreamReader(in, StandardCharsets.UTF_8));
+      }
+      return new BuildInfo(properties.getProperty("version"), properties.getProperty("greeting"),
+          Boolean.parseBoolean(properties.getProperty("healthy", "true")));
+    }
+  }
+
+  /** Settings from the config file, then the environment, then arguments (last wins). */
+  public record Settings(String bind, int port, int drainSeconds, String portFile, double errorRate,
+      long extraLatencyMillis) {
+    static Settings parse(String[] args, java.util.Map<String, String> env) throws IOException {
+      Properties properties = new Properties();
+      String portFile = null;
+      for (int i = 0; i < args.length; i++) {
+        if (args[i].equals("--config") && i + 1 < args.length) {
+          try (Reader reader = Files.newBufferedReader(Path.of(args[++i]))) {
+            properties.load(reader);
+          }
+        }
+      }
+      String bind = env.getOrDefault("HELLO_BIND", properties.getProperty("bind", "127.0.0.1"));
+      String port = env.getOrDefault("HELLO_PORT", properties.getProperty("port", "8080"));
+      for (int i = 0; i < args.length - 1; i++) {
+        switch (args[i]) {
+          case "--port" -> port = args[++i];
+          case "--bind" -> bind = args[++i];
+          case "--port-file" -> portFile = args[++i];
+          case "--config" -> i++;
+          default -> throw new IllegalArgumentException("unknown argument " + args[i]
+              + "; use --config FILE, --port N, --bind ADDR, --port-file FILE");
+        }
+      }
+      return new Settings(bind, Integer.parseInt(port),
+          Integer.parseInt(properties.getProperty("drainSeconds", "10")), portFile,
+          Double.parseDouble(env.getOrDefault("HELLO_ERROR_RATE", "0")),
+          Long.parseLong(env.getOrDefault("HELLO_EXTRA_LATENCY_MS", "0")));
+    }
+  }
+}

@@ -1,0 +1,90 @@
+package io.upgradekit.examples.hello;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+class HelloServiceTest {
+  private static final HelloService.BuildInfo V1 = new HelloService.BuildInfo("1.0.0", "Hello", true);
+  private final HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+  private final java.util.List<HelloService> started = new java.util.ArrayList<>();
+
+  @AfterEach
+  void stopAll() throws Exception {
+    for (HelloService service : started) {
+      service.stop();
+    }
+  }
+
+  @Test
+  void answersWithItsVersionHealthAndMetrics() throws Exception {
+    HelloService service = start(0, V1, 0);
+
+    assertThat(get(service.port(), "/").body()).isEqualTo("Hello 1.0.0\n");
+    assertThat(get(service.port(), "/health").statusCode()).isEqualTo(200);
+    assertThat(get(service.port(), "/nothing").statusCode()).isEqualTo(404);
+    String metrics = get(service.port(), "/metrics").body();
+    assertThat(metrics).contains("hello_requests_total 3", "hello_build_info{version=\"1.0.0\"} 1",
+        "hello_request_duration_seconds_count 3", "hello_request_errors_total 0");
+  }
+
+  @Test
+  void anUnhealthyBuildFailsItsHealthCheck() throws Exception {
+    HelloService service = start(0, new HelloService.BuildInfo("3.0.0", "Hello", false), 0);
+    assertThat(get(service.port(), "/health").statusCode()).isEqualTo(503);
+  }
+
+  @Test
+  void twoVersionsCanListenOnTheSamePort() throws Exception {
+    HelloService old = start(0, V1, 0);
+    HelloService next = start(old.port(), new HelloService.BuildInfo("2.0.0", "Hello", true), 0);
+
+    assertThat(next.port()).isEqualTo(old.port());
+    old.stop();
+    assertThat(get(next.port(), "/").body()).isEqualTo("Hello 2.0.0\n");
+  }
+
+  @Test
+  void stoppingFinishesRequestsInFlight() throws Exception {
+    HelloService service = start(0, V1, 700);
+    CompletableFuture<HttpResponse<String>> slow = client.sendAsync(
+        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + service.port() + "/")).build(),
+        HttpResponse.BodyHandlers.ofString());
+    waitForInFlight(service.port());
+
+    service.stop();
+
+    assertThat(slow.get().statusCode()).isEqualTo(200);
+    assertThat(slow.get().body()).isEqualTo("Hello 1.0.0\n");
+  }
+
+  private void waitForInFlight(int port) throws Exception {
+    for (int i = 0; i < 100; i++) {
+      if (get(port, "/metrics").body().contains("hello_requests_in_flight 2")) { // the slow one + this one
+        return;
+      }
+      Thread.sleep(20);
+    }
+    throw new AssertionError("the slow request never started");
+  }
+
+  private HelloService start(int port, HelloService.BuildInfo build, long latencyMillis) throws Exception {
+    HelloService service = new HelloService(
+        new HelloService.Settings("127.0.0.1", port, 5, null, 0, latencyMillis), build);
+    service.start();
+    started.add(service);
+    return service;
+  }
+
+  private HttpResponse<String> get(int port, String path) throws Exception {
+    return client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
+        .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
+  }
+}

@@ -1,0 +1,424 @@
+package io.upgradekit.schema.layout;
+
+import io.upgradekit.schema.model.Names;
+import io.upgradekit.schema.ErrorCode;
+import io.upgradekit.schema.Hashes;
+import io.upgradekit.schema.UpgradeException;
+import java.nio.file.InvalidPathException;
+import java.nio.file.Path;
+import java.util.Objects;
+import java.util.regex.Pattern;
+
+/**
+ * The repository's directory tree: the one place that maps names (app, version, channel, blob
+ * hash, node, ...) to the relative paths of the files that hold them. The plugin, repo-server and
+ * the node updater all build paths here, so they cannot disagree, and any static server can
+ * serve the tree.
+ *
+ * <pre>{@code
+ * root.json                                        current trust root
+ * roots/<n>.root.json                              trust root version n (n >= 1)
+ * blobs/sha256/<xx>/<hash>                         content (packages, deltas); xx = hash[0..2)
+ * apps/<app>/releases/<version>/release.json       signed release manifest
+ * apps/<app>/channels/<channel>.json               signed channel pointer
+ * apps/<app>/rollout/<version>.json                signed rollout state
+ * claims/<app>/<version>/<scope>/slot-<n>.json     a claimed rollout slot (n >= 0)
+ * claims/<app>/<version>/<scope>/node-<node>.json  a node's claim index
+ * feedback/<app>/<node>/<eventId>/<sequence>.json  a node's report (sequence >= 0)
+ * }</pre>
+ *
+ * <p>Every name is checked by {@link Names} before a path is built, so a returned path is always
+ * relative, '/'-separated, free of {@code ..} and hidden segments, and stays below the root
+ * wherever it is resolved. Paths are Strings because they are used as URL paths as much as file
+ * paths; {@link #resolve} turns one into a file path.
+ *
+ * <p>Immutable vs mutable: blobs, release manifests and versioned trust roots never change once
+ * written; channel pointers, rollout state and {@code root.json} are replaced atomically; claims
+ * and feedback are created exclusively by repo-server's API. Publication order is blobs, then the
+ * manifest, then the pointer, so that a reader never finds a reference to a missing file.
+ */
+public final class RepositoryLayout {
+  /** The current trust root, at the repository's top. */
+  public static final String TRUST_ROOT = "root.json";
+
+  private static final String ROOTS = "roots";
+  private static final String ROOT_SUFFIX = ".root.json";
+  private static final String BLOBS = "blobs";
+  private static final String SHA256 = "sha256";
+  private static final String APPS = "apps";
+  private static final String RELEASES = "releases";
+  private static final String RELEASE_JSON = "release.json";
+  private static final String CHANNELS = "channels";
+  private static final String ROLLOUT = "rollout";
+  private static final String CLAIMS = "claims";
+  private static final String SLOT_PREFIX = "slot-";
+  private static final String NODE_PREFIX = "node-";
+  private static final String FEEDBACK = "feedback";
+  private static final String JSON = ".json";
+
+  /**
+   * A number as this class writes it: decimal, no sign, no leading zeros. At most 19 digits, so
+   * that parsing cannot be made slow; range is checked when parsing.
+   */
+  private static final Pattern CANONICAL_NUMBER = Pattern.compile("0|[1-9][0-9]{0,18}");
+
+  private RepositoryLayout() {}
+
+  /**
+   * The current trust root, which nodes fetch first.
+   *
+   * @return {@value #TRUST_ROOT}
+   */
+  public static String trustRoot() {
+    return TRUST_ROOT;
+  }
+
+  /**
+   * One version of the trust root, kept forever so that a node several rotations behind can walk
+   * the chain from the version it trusts.
+   *
+   * @param version the trust root's version, 1 or more
+   * @return {@code roots/<version>.root.json}
+   * @throws UpgradeException {@link ErrorCode#NAME_INVALID} if {@code version} is less than 1
+   */
+  public static String trustRoot(long version) {
+    if (version < 1) {
+      throw new UpgradeException(
+          ErrorCode.NAME_INVALID, "trust root version " + version + " is invalid: it must be 1 or more");
+    }
+    return ROOTS + "/" + version + ROOT_SUFFIX;
+  }
+
+  /**
+   * A content blob (a full package or a delta), named by the SHA-256 of its bytes and fanned out
+   * by the hash's first two digits so that no directory grows huge.
+   *
+   * @param sha256 64 lowercase hex digits
+   * @return {@code blobs/sha256/<first two digits>/<sha256>}
+   * @throws UpgradeException {@link ErrorCode#NAME_INVALID} if {@code sha256} is not 64
+   *     lowercase hex digits
+   */
+  public static String blob(String sha256) {
+    Names.requireBlobHash(sha256);
+    return BLOBS + "/" + SHA256 + "/" + sha256.substring(0, 2) + "/" + sha256;
+  }
+
+  /**
+   * The signed manifest of one release; immutable once published.
+   *
+   * @param app the application, see {@link Names#requireApp}
+   * @param version the release version, see {@link Names#requireVersion}
+   * @return {@code apps/<app>/releases/<version>/release.json}
+   * @throws UpgradeException {@link ErrorCode#NAME_INVALID} if a name is invalid
+   */
+  public static String releaseManifest(String app, String version) {
+    return appDir(app) + RELEASES + "/" + Names.requireVersion(version) + "/" + RELEASE_JSON;
+  }
+
+  /**
+   * The signed pointer from a channel to its current release; replaced atomically on publish.
+   *
+   * @param app the application, see {@link Names#requireApp}
+   * @param channel the channel, see {@link Names#requireChannel}
+   * @return {@code apps/<app>/channels/<channel>.json}
+   * @throws UpgradeException {@link ErrorCode#NAME_INVALID} if a name is invalid
+   */
+  public static String channelPointer(String app, String channel) {
+    return appDir(app) + CHANNELS + "/" + Names.requireChannel(channel) + JSON;
+  }
+
+  /**
+   * The signed, short-lived rollout state of one release (waves open, paused, halted, recalled);
+   * replaced atomically by repo-server.
+   *
+   * @param app the application, see {@link Names#requireApp}
+   * @param version the release version, see {@link Names#requireVersion}
+   * @return {@code apps/<app>/rollout/<version>.json}
+   * @throws UpgradeException {@link ErrorCode#NAME_INVALID} if a name is invalid
+   */
+  public static String rolloutState(String app, String version) {
+    return appDir(app) + ROLLOUT + "/" + Names.requireVersion(version) + JSON;
+  }
+
+  /**
+   * The directory that holds the claims of one release's rollout within one scope; repo-server
+   * lists it to find the next free slot.
+   *
+   * @param app the application, see {@link Names#requireApp}
+   * @param version the release version, see {@link Names#requireVersion}
+   * @param scope the rollout scope, see {@link Names#requireScope}
+   * @return {@code claims/<app>/<version>/<scope>}
+   * @throws UpgradeException {@link ErrorCode#NAME_INVALID} if a name is invalid
+   */
+  public static String claimDirectory(String app, String version, String scope) {
+    return CLAIMS + "/" + Names.requireApp(app) + "/" + Names.requireVersion(version) + "/"
+        + Names.requireScope(scope);
+  }
+
+  /**
+   * One claimed rollout slot, created exclusively so that each slot has exactly one holder.
+   *
+   * @param app the application, see {@link Names#requireApp}
+   * @param version the release version, see {@link Names#requireVersion}
+   * @param scope the rollout scope, see {@link Names#requireScope}
+   * @param slot the slot number, 0 or more
+   * @return {@code claims/<app>/<version>/<scope>/slot-<slot>.json}
+   * @throws UpgradeException {@link ErrorCode#NAME_INVALID} if a name is invalid or {@code slot}
+   *     is negative
+   */
+  public static String claimSlot(String app, String version, String scope, int slot) {
+    if (slot < 0) {
+      throw new UpgradeException(
+          ErrorCode.NAME_INVALID, "slot " + slot + " is invalid: it must be 0 or more");
+    }
+    return claimDirectory(app, version, scope) + "/" + SLOT_PREFIX + slot + JSON;
+  }
+
+  /**
+   * A node's claim index: which slot the node holds, created exclusively, so that a node that
+   * asks again (after a retry or a restart) gets the same slot rather than a second one.
+   *
+   * @param app the application, see {@link Names#requireApp}
+   * @param version the release version, see {@link Names#requireVersion}
+   * @param scope the rollout scope, see {@link Names#requireScope}
+   * @param node the node id, see {@link Names#requireNodeId}
+   * @return {@code claims/<app>/<version>/<scope>/node-<node>.json}
+   * @throws UpgradeException {@link ErrorCode#NAME_INVALID} if a name is invalid
+   */
+  public static String claimIndex(String app, String version, String scope, String node) {
+    String dir = claimDirectory(app, version, scope);
+    return dir + "/" + NODE_PREFIX + Names.requireNodeId(node) + JSON;
+  }
+
+  /**
+   * The directory that holds the reports of one update event on one node.
+   *
+   * @param app the application, see {@link Names#requireApp}
+   * @param node the node id, see {@link Names#requireNodeId}
+   * @param eventId the update event, see {@link Names#requireEventId}
+   * @return {@code feedback/<app>/<node>/<eventId>}
+   * @throws UpgradeException {@link ErrorCode#NAME_INVALID} if a name is invalid
+   */
+  public static String feedbackDirectory(String app, String node, String eventId) {
+    return FEEDBACK + "/" + Names.requireApp(app) + "/" + Names.requireNodeId(node) + "/"
+        + Names.requireEventId(eventId);
+  }
+
+  /**
+   * One report of an update event; a node numbers its reports per event, so a resent report lands
+   * on the same file and is recognised as a duplicate.
+   *
+   * @param app the application, see {@link Names#requireApp}
+   * @param node the node id, see {@link Names#requireNodeId}
+   * @param eventId the update event, see {@link Names#requireEventId}
+   * @param sequence the report's number within the event, 0 or more
+   * @return {@code feedback/<app>/<node>/<eventId>/<sequence>.json}
+   * @throws UpgradeException {@link ErrorCode#NAME_INVALID} if a name is invalid or {@code
+   *     sequence} is negative
+   */
+  public static String feedback(String app, String node, String eventId, long sequence) {
+    if (sequence < 0) {
+      throw new UpgradeException(
+          ErrorCode.NAME_INVALID, "feedback sequence " + sequence + " is invalid: it must be 0 or more");
+    }
+    return feedbackDirectory(app, node, eventId) + "/" + sequence + JSON;
+  }
+
+  /**
+   * Tells what a repository-relative path holds. Only paths exactly as this class builds them are
+   * recognised: every name is checked with the same patterns, numbers must be canonical, and a
+   * blob's fan-out directory must match its hash. Anything else, including hidden and temp files,
+   * is {@link PathKind#OTHER}.
+   *
+   * @param relativePath a '/'-separated path relative to the repository root, without a leading
+   *     '/' and already percent-decoded (a URL path with its leading '/' removed)
+   * @return the kind; {@link PathKind#OTHER} for null or unknown paths
+   */
+  public static PathKind kindOf(String relativePath) {
+    if (relativePath == null || relativePath.isEmpty()) {
+      return PathKind.OTHER;
+    }
+    String[] s = relativePath.split("/", -1);
+    switch (s[0]) {
+      case TRUST_ROOT:
+        return s.length == 1 ? PathKind.TRUST_ROOT : PathKind.OTHER;
+      case ROOTS:
+        return s.length == 2 && parseNumber(stripSuffix(s[1], ROOT_SUFFIX), 1, Long.MAX_VALUE)
+            ? PathKind.TRUST_ROOT
+            : PathKind.OTHER;
+      case BLOBS:
+        return s.length == 4
+                && s[1].equals(SHA256)
+                && Hashes.isSha256Hex(s[3])
+                && s[2].equals(s[3].substring(0, 2))
+            ? PathKind.BLOB
+            : PathKind.OTHER;
+      case APPS:
+        return kindOfAppPath(s);
+      case CLAIMS:
+        return s.length == 5
+                && Names.isLowercaseName(s[1])
+                && Names.isVersion(s[2])
+                && Names.isLowercaseName(s[3])
+                && isClaimFileName(s[4])
+            ? PathKind.CLAIM
+            : PathKind.OTHER;
+      case FEEDBACK:
+        return s.length == 5
+                && Names.isLowercaseName(s[1])
+                && Names.isLowercaseName(s[2])
+                && Names.isEventId(s[3])
+                && parseNumber(stripSuffix(s[4], JSON), 0, Long.MAX_VALUE)
+            ? PathKind.FEEDBACK
+            : PathKind.OTHER;
+      default:
+        return PathKind.OTHER;
+    }
+  }
+
+  /**
+   * Whether the file at a repository-relative path never changes once written, so that a server
+   * may let clients and CDNs cache it forever: blobs, release manifests and versioned trust roots.
+   *
+   * @param relativePath a path as for {@link #kindOf}
+   * @return true for immutable content; false for mutable documents, claims, feedback and
+   *     anything unknown
+   */
+  public static boolean isImmutable(String relativePath) {
+    return switch (kindOf(relativePath)) {
+      case BLOB, RELEASE_MANIFEST -> true;
+      case TRUST_ROOT -> !TRUST_ROOT.equals(relativePath);
+      default -> false;
+    };
+  }
+
+  /**
+   * Whether any segment of a path starts with '.': temp files, editor and VCS leftovers. A server
+   * must not serve these. Both '/' and '\' count as separators here, to be safe with paths from
+   * any platform.
+   *
+   * @param relativePath a relative path
+   * @return true if some segment starts with '.'
+   */
+  public static boolean isHidden(String relativePath) {
+    Objects.requireNonNull(relativePath, "relativePath");
+    for (String segment : relativePath.split("[/\\\\]", -1)) {
+      if (segment.startsWith(".")) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * Resolves a repository-relative path against the repository's root directory, refusing
+   * anything that could end outside it. The check is lexical: the path must consist of
+   * non-empty '/'-separated segments other than {@code .} and {@code ..}, without a leading '/',
+   * backslash or control character, and the result must lie strictly below {@code root}.
+   * Symlinks are not followed; the repository's writers never create any.
+   *
+   * @param root the repository's root directory
+   * @param relativePath a '/'-separated relative path, e.g. from this class or from a URL
+   * @return the absolute, normalized file path below {@code root}
+   * @throws UpgradeException {@link ErrorCode#NAME_INVALID} if the path is empty, absolute,
+   *     malformed or escapes {@code root}
+   */
+  public static Path resolve(Path root, String relativePath) {
+    Objects.requireNonNull(root, "root");
+    requireRelative(relativePath);
+    Path base = root.toAbsolutePath().normalize();
+    Path resolved;
+    try {
+      resolved = base.resolve(relativePath).normalize();
+    } catch (InvalidPathException e) {
+      throw escapes(relativePath, "is not a valid path on this platform");
+    }
+    // Belt and braces: also catches platform quirks such as Windows drive-relative "C:x".
+    if (!resolved.startsWith(base) || resolved.equals(base)) {
+      throw escapes(relativePath, "leads outside the repository root");
+    }
+    return resolved;
+  }
+
+  private static String appDir(String app) {
+    return APPS + "/" + Names.requireApp(app) + "/";
+  }
+
+  private static PathKind kindOfAppPath(String[] s) {
+    if (s.length < 4 || !Names.isLowercaseName(s[1])) {
+      return PathKind.OTHER;
+    }
+    switch (s[2]) {
+      case RELEASES:
+        return s.length == 5 && Names.isVersion(s[3]) && s[4].equals(RELEASE_JSON)
+            ? PathKind.RELEASE_MANIFEST
+            : PathKind.OTHER;
+      case CHANNELS:
+        return s.length == 4 && Names.isLowercaseName(stripSuffix(s[3], JSON))
+            ? PathKind.CHANNEL_POINTER
+            : PathKind.OTHER;
+      case ROLLOUT:
+        return s.length == 4 && Names.isVersion(stripSuffix(s[3], JSON))
+            ? PathKind.ROLLOUT_STATE
+            : PathKind.OTHER;
+      default:
+        return PathKind.OTHER;
+    }
+  }
+
+  /** {@code slot-<n>.json} or {@code node-<node>.json}. */
+  private static boolean isClaimFileName(String name) {
+    String stem = stripSuffix(name, JSON);
+    return parseNumber(stripPrefix(stem, SLOT_PREFIX), 0, Integer.MAX_VALUE)
+        || Names.isLowercaseName(stripPrefix(stem, NODE_PREFIX));
+  }
+
+  /** {@code value} without {@code suffix}, or null if it does not end with it. */
+  private static String stripSuffix(String value, String suffix) {
+    return value != null && value.endsWith(suffix)
+        ? value.substring(0, value.length() - suffix.length())
+        : null;
+  }
+
+  /** {@code value} without {@code prefix}, or null if it does not start with it. */
+  private static String stripPrefix(String value, String prefix) {
+    return value != null && value.startsWith(prefix) ? value.substring(prefix.length()) : null;
+  }
+
+  private static boolean parseNumber(String value, long min, long max) {
+    if (value == null || !CANONICAL_NUMBER.matcher(value).matches()) {
+      return false;
+    }
+    try {
+      long n = Long.parseLong(value);
+      return n >= min && n <= max;
+    } catch (NumberFormatException e) {
+      return false; // 19 digits beyond Long.MAX_VALUE
+    }
+  }
+
+  private static void requireRelative(String path) {
+    if (path == null || path.isEmpty()) {
+      throw escapes("", "is empty");
+    }
+    if (path.startsWith("/")) {
+      throw escapes(path, "is absolute");
+    }
+    for (int i = 0; i < path.length(); i++) {
+      char c = path.charAt(i);
+      if (c < 0x20 || c == 0x7f || c == '\\') {
+        throw escapes(path, "contains a control character or a backslash");
+      }
+    }
+    for (String segment : path.split("/", -1)) {
+      if (segment.isEmpty() || segment.equals(".") || segment.equals("..")) {
+        throw escapes(path, "has an empty, '.' or '..' segment");
+      }
+    }
+  }
+
+  private static UpgradeException escapes(String path, String why) {
+    return new UpgradeException(
+        ErrorCode.NAME_INVALID, "repository path " + Names.quote(path) + " " + why);
+  }
+}
