@@ -31,7 +31,8 @@ import picocli.CommandLine.Option;
         "2:usage or configuration error",
         "3:refused: verification failed (signature, hash, expiry, older release); nothing live changed",
         "4:another updater holds the lock; nothing was written",
-        "5:the new version failed after the switch and was rolled back"})
+        "5:the new version failed after the switch and was rolled back",
+        "75:self-upgrade: switched to a new updater version; bin/updater runs it, and it finishes the update"})
 public final class RunCommand implements Callable<Integer> {
   @Mixin
   ConfigOption options;
@@ -88,6 +89,9 @@ public final class RunCommand implements Callable<Integer> {
       } catch (UpgradeException e) {
         out.println("error: " + e);
         result = new UpdateEngine.Result(Outcome.FAILED, e.code(), e.getMessage(), null, null);
+      }
+      if (result.outcome() == Outcome.REEXEC) {
+        return result.exitCode(); // bin/updater runs the new version, which finishes the update
       }
       boolean failed = result.outcome() == Outcome.FAILED || result.outcome() == Outcome.REFUSED;
       failures = failed ? failures + 1 : 0;

@@ -97,13 +97,13 @@ public final class ConfigLoader {
       repository = URI.create(repository + "/");
     }
     Path trustRoot = path(repo, "trustRoot", true);
-    String app = name(top, "app", Names::app);
-    String channel = name(top, "channel", Names::channel);
+    String app = name(top, "app", Names::requireApp);
+    String channel = name(top, "channel", Names::requireChannel);
     Path home = path(top, "home", true);
 
     Obj node = top.obj("node", true);
     node.allow("id", "credential", "credentialFile");
-    String nodeId = name(node, "id", Names::node);
+    String nodeId = name(node, "id", Names::requireNodeId);
     String credential = node.string("credential", false);
     Path credentialFile = path(node, "credentialFile", false);
     if (credential != null && credentialFile != null) {
@@ -146,7 +146,7 @@ public final class ConfigLoader {
     }
 
     UpdaterConfig.Service service = service(top.obj("service", true));
-    UpdaterConfig.Health health = health(top.obj("health", true));
+    UpdaterConfig.Health health = health(top.obj("health", service.strategy() != Strategy.SELF));
     UpdaterConfig.Watch watch = watch(top.obj("watch", false));
 
     Obj gate = top.obj("gate", false);
@@ -180,7 +180,7 @@ public final class ConfigLoader {
       try {
         strategy = Strategy.valueOf(strategyText.toUpperCase(Locale.ROOT));
       } catch (IllegalArgumentException e) {
-        throw error(s.key("strategy"), "is '" + strategyText + "': use restart or overlap");
+        throw error(s.key("strategy"), "is '" + strategyText + "': use restart, overlap or self");
       }
     }
     UpdaterConfig.ProcessSpec process = null;
@@ -194,6 +194,13 @@ public final class ConfigLoader {
     }
     List<String> start = s.strings("start", false);
     List<String> stop = s.strings("stop", false);
+    if (strategy == Strategy.SELF) {
+      if (process != null || start != null || stop != null) {
+        throw error(s.key("strategy"), "self (the updater updates itself) takes no service.process, start or stop: "
+            + "its launcher bin/updater runs current/");
+      }
+      return new UpdaterConfig.Service(strategy, null, null, null, null, Duration.ofSeconds(1), Duration.ZERO);
+    }
     if (process == null && start == null) {
       throw error(s.key("process"), "is missing: set service.process.command (the updater runs the service) or "
           + "service.start and service.stop (your own scripts)");
@@ -214,6 +221,9 @@ public final class ConfigLoader {
   }
 
   private UpdaterConfig.Health health(Obj h) {
+    if (!h.present()) {
+      return new UpdaterConfig.Health(null, null, Duration.ofSeconds(5), 1, Duration.ofSeconds(1));
+    }
     h.allow("url", "command", "timeout", "attempts", "interval");
     URI url = httpUri(h, "url", false);
     List<String> command = h.strings("command", false);

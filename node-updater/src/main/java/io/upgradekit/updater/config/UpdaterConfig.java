@@ -86,7 +86,13 @@ public record UpdaterConfig(
     /** Stop the old process, switch, start the new one. */
     RESTART,
     /** Start the new process beside the old one (both bind with SO_REUSEPORT), verify, drain the old. */
-    OVERLAP
+    OVERLAP,
+    /**
+     * The target is this updater (self-upgrade): after the switch the updater exits with status
+     * {@value io.upgradekit.updater.engine.Outcome#REEXEC_STATUS} and its launcher runs the new
+     * {@code current/}, which verifies and commits; if it cannot start, the launcher switches back.
+     */
+    SELF
   }
 
   /**
@@ -110,7 +116,10 @@ public record UpdaterConfig(
     }
   }
 
-  /** Either an HTTP URL (2xx is healthy) or a command (exit 0 is healthy). */
+  /**
+   * Either an HTTP URL (2xx is healthy) or a command (exit 0 is healthy); neither for a {@code self}
+   * target, whose health is that the new updater runs.
+   */
   public record Health(URI url, List<String> command, Duration timeout, int attempts, Duration interval) {}
 
   public enum MetricsFormat { PROMETHEUS, JSON }

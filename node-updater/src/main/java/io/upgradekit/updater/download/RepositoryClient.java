@@ -4,7 +4,8 @@ import io.upgradekit.schema.ErrorCode;
 import io.upgradekit.schema.Hashes;
 import io.upgradekit.schema.UpgradeException;
 import io.upgradekit.schema.model.BlobRef;
-import io.upgradekit.updater.journal.DurableWrites;
+import io.upgradekit.schema.layout.RepositoryLayout;
+import io.upgradekit.updater.journal.StateFiles;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.net.URI;
@@ -134,7 +135,7 @@ public final class RepositoryClient {
     } catch (IOException e) {
       throw new UpgradeException(ErrorCode.IO_ERROR, "cannot use the download cache " + cacheDir + ": " + e, e);
     }
-    URI uri = under(RepoPaths.blob(blob.sha256()));
+    URI uri = under(RepositoryLayout.blob(blob.sha256()));
     HttpFailure last = null;
     for (int attempt = 1; attempt <= DOWNLOAD_ATTEMPTS; attempt++) {
       try {
@@ -160,7 +161,7 @@ public final class RepositoryClient {
             + "manifest says " + blob.sha256() + ": the repository holds a damaged or tampered blob");
       }
       Files.move(part, done, StandardCopyOption.ATOMIC_MOVE);
-      DurableWrites.fsyncDirectory(cacheDir);
+      StateFiles.fsyncDirectory(cacheDir);
       return done;
     } catch (IOException e) {
       throw new UpgradeException(ErrorCode.IO_ERROR, "cannot finish " + done + ": " + e, e);

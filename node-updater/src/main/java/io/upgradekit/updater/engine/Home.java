@@ -46,7 +46,7 @@ public record Home(Path root) {
   }
 
   public Path version(String version) {
-    return versions().resolve(Names.version(version));
+    return versions().resolve(Names.requireVersion(version));
   }
 
   public Path current() {
@@ -135,7 +135,7 @@ public record Home(Path root) {
     try (DirectoryStream<Path> dirs = Files.newDirectoryStream(versions())) {
       for (Path dir : dirs) {
         String name = dir.getFileName().toString();
-        if (Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS) && Names.VERSION.matcher(name).matches()) {
+        if (Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS) && Names.isVersion(name)) {
           out.add(name);
         }
       }

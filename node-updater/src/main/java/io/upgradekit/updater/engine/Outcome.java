@@ -21,7 +21,15 @@ public enum Outcome {
   /** A failure after the switch; the previous version runs again. */
   ROLLED_BACK(5),
   /** Any other failure (network, disk, gate, stop); nothing live changed, or see the report. */
-  FAILED(1);
+  FAILED(1),
+  /**
+   * Self-upgrade: the updater switched its own version and must be run again from {@code
+   * current/} (its launcher does that on this status); the new process finishes the update.
+   */
+  REEXEC(Outcome.REEXEC_STATUS);
+
+  /** Exit status that asks {@code bin/updater} to run the new version (EX_TEMPFAIL). */
+  public static final int REEXEC_STATUS = 75;
 
   private final int exitCode;
 

@@ -13,9 +13,9 @@ import io.upgradekit.schema.sign.Envelopes;
 import io.upgradekit.schema.sign.MetadataVerifier;
 import io.upgradekit.schema.sign.TrustRoots;
 import io.upgradekit.updater.config.UpdaterConfig;
-import io.upgradekit.updater.download.RepoPaths;
+import io.upgradekit.schema.layout.RepositoryLayout;
 import io.upgradekit.updater.download.RepositoryClient;
-import io.upgradekit.updater.journal.DurableWrites;
+import io.upgradekit.updater.journal.StateFiles;
 import io.upgradekit.updater.journal.NodeState;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -61,7 +61,7 @@ public final class Resolver {
     MetadataVerifier verifier = new MetadataVerifier(root, clock);
 
     Path cachedPointer = home.trust().resolve("channel.json");
-    String pointerPath = RepoPaths.channelPointer(config.app(), config.channel());
+    String pointerPath = RepositoryLayout.channelPointer(config.app(), config.channel());
     RepositoryClient.Fetched fetched = client.fetch(pointerPath, DocumentType.CHANNEL.maxBytes(),
         Files.exists(cachedPointer) ? state.pointerEtag() : null);
     byte[] pointerBytes;
@@ -88,7 +88,7 @@ public final class Resolver {
           + ", which failed on this node before; staying on " + installed + " until the channel moves on");
     }
 
-    RepositoryClient.Fetched manifestFetch = client.fetch(RepoPaths.releaseManifest(config.app(), pointer.version()),
+    RepositoryClient.Fetched manifestFetch = client.fetch(RepositoryLayout.releaseManifest(config.app(), pointer.version()),
         DocumentType.RELEASE.maxBytes(), null);
     if (manifestFetch.notFound()) {
       throw new UpgradeException(ErrorCode.METADATA_INCONSISTENT, "the channel points at " + pointer.version()
@@ -154,11 +154,11 @@ public final class Resolver {
         if (Files.exists(cached)) {
           return Files.readAllBytes(cached);
         }
-        RepositoryClient.Fetched f = client.fetch(RepoPaths.trustRoot(version), DocumentType.ROOT.maxBytes(), null);
+        RepositoryClient.Fetched f = client.fetch(RepositoryLayout.trustRoot(version), DocumentType.ROOT.maxBytes(), null);
         if (f.notFound()) {
           return null;
         }
-        DurableWrites.writeAtomically(cached, f.body());
+        StateFiles.write(cached, f.body());
         return f.body();
       }, clock);
     } catch (IOException e) {
@@ -186,10 +186,6 @@ public final class Resolver {
   }
 
   private static void write(Path file, byte[] bytes) {
-    try {
-      DurableWrites.writeAtomically(file, bytes);
-    } catch (IOException e) {
-      throw new UpgradeException(ErrorCode.IO_ERROR, "cannot write " + file + ": " + e, e);
-    }
+    StateFiles.write(file, bytes);
   }
 }

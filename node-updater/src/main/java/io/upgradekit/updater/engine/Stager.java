@@ -3,7 +3,7 @@ package io.upgradekit.updater.engine;
 import io.upgradekit.schema.ErrorCode;
 import io.upgradekit.schema.UpgradeException;
 import io.upgradekit.schema.model.ReleaseManifest;
-import io.upgradekit.updater.journal.DurableWrites;
+import io.upgradekit.updater.journal.StateFiles;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -45,7 +45,7 @@ public final class Stager {
           return false;
         } catch (UpgradeException e) {
           Trees.deleteTree(target); // left by an older, different build of the same version
-          DurableWrites.fsyncDirectory(home.versions());
+          StateFiles.fsyncDirectory(home.versions());
         }
       }
       if (!Files.getFileStore(home.staging()).equals(Files.getFileStore(home.versions()))) {
@@ -59,8 +59,8 @@ public final class Stager {
       Trees.sealReadOnly(work);
       Files.move(work, target, StandardCopyOption.ATOMIC_MOVE);
       work = null;
-      DurableWrites.fsyncDirectory(home.versions());
-      DurableWrites.fsyncDirectory(home.staging());
+      StateFiles.fsyncDirectory(home.versions());
+      StateFiles.fsyncDirectory(home.staging());
       return true;
     } catch (IOException e) {
       throw new UpgradeException(ErrorCode.STAGE_FAILED, "cannot stage " + manifest.version() + " in " + target

@@ -2,7 +2,7 @@ package io.upgradekit.updater.engine;
 
 import io.upgradekit.schema.ErrorCode;
 import io.upgradekit.schema.UpgradeException;
-import io.upgradekit.updater.journal.DurableWrites;
+import io.upgradekit.updater.journal.StateFiles;
 import java.io.IOException;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
@@ -30,7 +30,7 @@ public final class Switcher {
       Files.deleteIfExists(temp);
       Files.createSymbolicLink(temp, Path.of("versions", version));
       Files.move(temp, home.current(), StandardCopyOption.ATOMIC_MOVE);
-      DurableWrites.fsyncDirectory(home.root());
+      StateFiles.fsyncDirectory(home.root());
     } catch (AtomicMoveNotSupportedException e) {
       deleteQuietly(temp);
       throw new UpgradeException(ErrorCode.SWITCH_FAILED, "the file system of " + home.root()
@@ -46,7 +46,7 @@ public final class Switcher {
   public static void removeCurrent(Home home) {
     try {
       Files.deleteIfExists(home.current());
-      DurableWrites.fsyncDirectory(home.root());
+      StateFiles.fsyncDirectory(home.root());
     } catch (IOException e) {
       throw new UpgradeException(ErrorCode.SWITCH_FAILED, "cannot remove " + home.current() + ": " + e, e);
     }

@@ -1,7 +1,6 @@
 package io.upgradekit.updater.engine;
 
-import io.upgradekit.updater.journal.DurableWrites;
-import java.io.IOException;
+import io.upgradekit.updater.journal.StateFiles;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.Map;
@@ -41,8 +40,8 @@ public final class TransitionMetrics implements Consumer<UpdateEvent> {
       lastMillis.forEach((state, ms) -> text.append("upgradekit_updater_state_seconds{state=\"").append(state)
           .append("\"} ").append(ms / 1000.0).append('\n'));
       try {
-        DurableWrites.writeAtomically(file, text.toString().getBytes(StandardCharsets.UTF_8));
-      } catch (IOException e) {
+        StateFiles.write(file, text.toString().getBytes(StandardCharsets.UTF_8));
+      } catch (io.upgradekit.schema.UpgradeException e) {
         log.accept("cannot write " + file + ": " + e.getMessage());
       }
     }

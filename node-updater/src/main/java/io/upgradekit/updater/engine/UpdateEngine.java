@@ -16,8 +16,10 @@ import io.upgradekit.updater.health.MetricsSampler;
 import io.upgradekit.updater.journal.Journal;
 import io.upgradekit.updater.journal.JournalRecord;
 import io.upgradekit.updater.journal.NodeState;
+import io.upgradekit.updater.journal.StateFiles;
 import io.upgradekit.updater.process.ServiceController;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -206,16 +208,25 @@ public final class UpdateEngine {
               "baseline.latency", finite(baseline.latency())));
         }
       }
-      if (config.service().strategy() == Strategy.RESTART) {
-        service.stopAll();
-      } else {
-        run.skipNote = "overlap: the old version keeps serving until the new one is healthy";
+      switch (config.service().strategy()) {
+        case RESTART -> service.stopAll();
+        case OVERLAP -> run.skipNote = "overlap: the old version keeps serving until the new one is healthy";
+        case SELF -> {
+          run.skipNote = "self-upgrade: this updater runs until it re-executes";
+          // Read by bin/updater: where to switch back if the new version cannot start.
+          StateFiles.write(selfPrevious(), (installed == null ? "" : installed).getBytes(StandardCharsets.US_ASCII));
+        }
       }
 
       run.enter(UpdateState.SWITCH);
       Switcher.switchTo(home, target);
 
       run.enter(UpdateState.START);
+      if (config.service().strategy() == Strategy.SELF) {
+        // The journal stays at START: the new version, run by the launcher, verifies and commits.
+        return new Result(Outcome.REEXEC, null, "switched to " + target + "; exiting with status "
+            + Outcome.REEXEC_STATUS + " so that bin/updater runs the new version", target, null);
+      }
       service.start(target);
       if (config.service().strategy() == Strategy.OVERLAP) {
         health.awaitHealthy(() -> service.runningVersions().contains(target));
@@ -276,6 +287,15 @@ public final class UpdateEngine {
 
   /** Switches back to {@code from} (or removes a first install), restarts it, verifies it. */
   private void rollbackTo(String from) {
+    if (config.service().strategy() == Strategy.SELF) {
+      // This process is the old version: switching the link back is the whole rollback.
+      if (from == null) {
+        Switcher.removeCurrent(home);
+      } else {
+        Switcher.switchTo(home, from);
+      }
+      return;
+    }
     if (from == null) {
       service.stopAll();
       Switcher.removeCurrent(home);
@@ -390,6 +410,12 @@ public final class UpdateEngine {
     UpdateState at = UpdateState.valueOf(rec.state());
     log.accept("reconciling event " + rec.eventId() + " interrupted at " + at + " (current: "
         + home.currentVersion().orElse("none") + ")");
+    boolean selfReexec = config.service().strategy() == Strategy.SELF
+        && (at == UpdateState.SWITCH || at == UpdateState.START || at == UpdateState.VERIFY);
+    if (selfReexec) {
+      finishSelfUpgrade(rec, at);
+      return;
+    }
     NodeState state = NodeState.read(home.nodeFile());
     if (rec.toVersion() != null && rec.outcome() == null) {
       state = state.withCrash(rec.toVersion());
@@ -454,6 +480,50 @@ public final class UpdateEngine {
       log.accept("reconciliation could not finish: " + e);
       throw e;
     }
+  }
+
+  /**
+   * The second half of a self-upgrade, in the process the launcher started after the switch. If
+   * {@code current} is the new version, this process is it: it runs, so VERIFY passes and the
+   * update commits. If the launcher switched back (the new version did not start), the event
+   * ends rolled back and the release is marked bad here.
+   */
+  private void finishSelfUpgrade(JournalRecord rec, UpdateState at) {
+    Run run = new Run(rec);
+    run.state = at;
+    run.stateStart = rec.stateStartedAt() == null ? clock.instant() : rec.stateStartedAt();
+    String installed = home.currentVersion().orElse(null);
+    try {
+      if (Objects.equals(installed, rec.toVersion())) {
+        if (at != UpdateState.VERIFY) {
+          run.enter(UpdateState.VERIFY);
+        }
+        run.skipNote = "the new updater version is running";
+        run.enter(UpdateState.COMMIT);
+        NodeState.read(home.nodeFile()).withPrevious(rec.fromVersion()).withoutCrashes(rec.toVersion())
+            .write(home.nodeFile());
+        Files.deleteIfExists(selfPrevious());
+        run.end(Outcome.COMMITTED, null, "the updater now runs " + installed);
+      } else {
+        UpgradeException e = new UpgradeException(ErrorCode.START_FAILED, "updater " + rec.toVersion()
+            + " did not start; bin/updater switched back to " + installed);
+        run.record = run.record.withError(e.code().name(), e.getMessage());
+        run.failNext(e);
+        run.enter(UpdateState.ROLLBACK);
+        if (installed == null) {
+          Switcher.removeCurrent(home);
+        }
+        NodeState.read(home.nodeFile()).withBad(rec.toVersion()).write(home.nodeFile());
+        Files.deleteIfExists(selfPrevious());
+        run.end(Outcome.ROLLED_BACK, e.code(), e.getMessage());
+      }
+    } catch (IOException e) {
+      throw new UpgradeException(ErrorCode.IO_ERROR, "cannot delete " + selfPrevious() + ": " + e, e);
+    }
+  }
+
+  private Path selfPrevious() {
+    return home.state().resolve("self-previous");
   }
 
   // ---------------------------------------------------------------- end action

@@ -7,7 +7,7 @@ import io.upgradekit.schema.model.DocumentType;
 import io.upgradekit.schema.model.Feedback;
 import io.upgradekit.updater.download.HttpFailure;
 import io.upgradekit.updater.download.RepositoryClient;
-import io.upgradekit.updater.journal.DurableWrites;
+import io.upgradekit.updater.journal.StateFiles;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.file.DirectoryStream;
@@ -50,11 +50,7 @@ public final class Outbox {
 
   /** Queues a report durably; a report already queued (same key) is left as it is. */
   public void put(Feedback report) {
-    try {
-      DurableWrites.createExclusively(dir.resolve(key(report) + ".json"), Json.canonicalBytes(report));
-    } catch (IOException e) {
-      throw new UpgradeException(ErrorCode.IO_ERROR, "cannot queue the report in " + dir + ": " + e, e);
-    }
+    StateFiles.create(dir.resolve(key(report) + ".json"), Json.canonicalBytes(report));
   }
 
   public static String key(Feedback report) {
@@ -157,7 +153,7 @@ public final class Outbox {
   private void deleteQuietly(Path file) {
     try {
       Files.deleteIfExists(file);
-      DurableWrites.fsyncDirectory(dir);
+      StateFiles.fsyncDirectory(dir);
     } catch (IOException e) {
       log.accept("cannot delete " + file + ": " + e.getMessage());
     }

@@ -36,20 +36,16 @@ public final class Journal {
 
   /** Records the event's new state durably; returns once it is on disk. */
   public void write(JournalRecord record) {
-    try {
-      DurableWrites.writeAtomically(active, Json.canonicalBytes(record));
-    } catch (IOException e) {
-      throw new UpgradeException(ErrorCode.IO_ERROR, "cannot write the journal " + active + ": " + e, e);
-    }
+    StateFiles.write(active, Json.canonicalBytes(record));
   }
 
   /** Moves a finished event to history (history first, so a crash in between loses nothing). */
   public void finish(JournalRecord record) {
     try {
       String name = String.format("%020d-%s.json", record.startedAt().toEpochMilli(), record.eventId());
-      DurableWrites.writeAtomically(historyDir.resolve(name), Json.canonicalBytes(record));
+      StateFiles.write(historyDir.resolve(name), Json.canonicalBytes(record));
       Files.deleteIfExists(active);
-      DurableWrites.fsyncDirectory(active.getParent());
+      StateFiles.fsyncDirectory(active.getParent());
       prune();
     } catch (IOException e) {
       throw new UpgradeException(ErrorCode.IO_ERROR, "cannot move event " + record.eventId() + " to history: " + e, e);
@@ -60,7 +56,7 @@ public final class Journal {
   public void discard() {
     try {
       if (Files.deleteIfExists(active)) {
-        DurableWrites.fsyncDirectory(active.getParent());
+        StateFiles.fsyncDirectory(active.getParent());
       }
     } catch (IOException e) {
       throw new UpgradeException(ErrorCode.IO_ERROR, "cannot delete " + active + ": " + e, e);

@@ -78,10 +78,6 @@ public record NodeState(
   }
 
   public void write(Path file) {
-    try {
-      DurableWrites.writeAtomically(file, Json.canonicalBytes(this));
-    } catch (IOException e) {
-      throw new UpgradeException(ErrorCode.IO_ERROR, "cannot write " + file + ": " + e, e);
-    }
+    StateFiles.write(file, Json.canonicalBytes(this));
   }
 }

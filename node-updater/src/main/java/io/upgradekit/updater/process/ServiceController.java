@@ -4,7 +4,7 @@ import io.upgradekit.schema.ErrorCode;
 import io.upgradekit.schema.UpgradeException;
 import io.upgradekit.schema.json.Json;
 import io.upgradekit.updater.config.UpdaterConfig;
-import io.upgradekit.updater.journal.DurableWrites;
+import io.upgradekit.updater.journal.StateFiles;
 import java.io.File;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -343,10 +343,6 @@ public final class ServiceController {
   }
 
   private void save(ServiceRecord record) {
-    try {
-      DurableWrites.writeAtomically(recordFile, Json.canonicalBytes(record));
-    } catch (IOException e) {
-      throw new UpgradeException(ErrorCode.IO_ERROR, "cannot write " + recordFile + ": " + e, e);
-    }
+    StateFiles.write(recordFile, Json.canonicalBytes(record));
   }
 }

@@ -14,7 +14,7 @@ import io.upgradekit.schema.model.TreeEntry;
 import io.upgradekit.schema.model.TrustRoot;
 import io.upgradekit.schema.sign.Envelopes;
 import io.upgradekit.schema.sign.SigningKey;
-import io.upgradekit.updater.download.RepoPaths;
+import io.upgradekit.schema.layout.RepositoryLayout;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -84,7 +84,7 @@ public final class TestRepo {
     }
     ReleaseManifest manifest = ReleaseManifest.of("demo", version, sequence, Instant.now(),
         Instant.now().plus(Duration.ofDays(30)), tree, pkg, deltas, null, null);
-    write(RepoPaths.releaseManifest("demo", version), Envelopes.sign(DocumentType.RELEASE, manifest,
+    write(RepositoryLayout.releaseManifest("demo", version), Envelopes.sign(DocumentType.RELEASE, manifest,
         List.of(releaseKey)));
     Release release = new Release(version, sequence, Map.copyOf(files), manifest);
     releases.put(version, release);
@@ -97,19 +97,19 @@ public final class TestRepo {
   }
 
   public void point(String channel, Release release, Instant expires, SigningKey key) {
-    byte[] manifestBytes = read(RepoPaths.releaseManifest("demo", release.version()));
+    byte[] manifestBytes = read(RepositoryLayout.releaseManifest("demo", release.version()));
     ChannelPointer pointer = ChannelPointer.of("demo", channel, release.version(), ++pointerSequence, expires,
         new BlobRef(Hashes.sha256(manifestBytes), manifestBytes.length), null);
-    write(RepoPaths.channelPointer("demo", channel), Envelopes.sign(DocumentType.CHANNEL, pointer, List.of(key)));
+    write(RepositoryLayout.channelPointer("demo", channel), Envelopes.sign(DocumentType.CHANNEL, pointer, List.of(key)));
   }
 
   public Path blobFile(BlobRef blob) {
-    return dir.resolve(RepoPaths.blob(blob.sha256()));
+    return dir.resolve(RepositoryLayout.blob(blob.sha256()));
   }
 
   private BlobRef putBlob(byte[] bytes) {
     BlobRef ref = new BlobRef(Hashes.sha256(bytes), bytes.length);
-    write(RepoPaths.blob(ref.sha256()), bytes);
+    write(RepositoryLayout.blob(ref.sha256()), bytes);
     return ref;
   }
 
