@@ -93,6 +93,10 @@ public final class RunCommand implements Callable<Integer> {
       if (result.outcome() == Outcome.REEXEC) {
         return result.exitCode(); // bin/updater runs the new version, which finishes the update
       }
+      if (result.outcome() != Outcome.UP_TO_DATE) {
+        // An update loads and allocates far more than a poll; hand the heap back while idle.
+        System.gc();
+      }
       boolean failed = result.outcome() == Outcome.FAILED || result.outcome() == Outcome.REFUSED;
       failures = failed ? failures + 1 : 0;
       Duration wait = nextWait(config.poll(), failures, result.retryAfter());

@@ -49,10 +49,7 @@ public final class RepositoryClient {
     this.base = URI.create(text.endsWith("/") ? text : text + "/");
     this.requestTimeout = requestTimeout;
     this.stallTimeout = stallTimeout;
-    this.http = HttpClient.newBuilder()
-        .connectTimeout(requestTimeout)
-        .followRedirects(HttpClient.Redirect.NEVER)
-        .build();
+    this.http = SharedHttp.client();
   }
 
   public URI base() {

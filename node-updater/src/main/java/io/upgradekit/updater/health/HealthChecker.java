@@ -25,8 +25,7 @@ public final class HealthChecker {
   public HealthChecker(UpdaterConfig.Health config, Path workingDir) {
     this.config = config;
     this.workingDir = workingDir;
-    this.http = HttpClient.newBuilder().connectTimeout(config.timeout())
-        .followRedirects(HttpClient.Redirect.NEVER).build();
+    this.http = io.upgradekit.updater.download.SharedHttp.client();
   }
 
   /**

@@ -32,8 +32,7 @@ public final class MetricsSampler {
 
   public MetricsSampler(UpdaterConfig.Watch config) {
     this.config = config;
-    this.http = HttpClient.newBuilder().connectTimeout(java.time.Duration.ofSeconds(5))
-        .followRedirects(HttpClient.Redirect.NEVER).build();
+    this.http = io.upgradekit.updater.download.SharedHttp.client();
   }
 
   /** Takes one sample; null when the endpoint cannot be read. */
