@@ -32,8 +32,8 @@ public final class UpdaterBench {
     Path work = Path.of(args[0]);
     int rounds = Integer.parseInt(args[1]);
     System.out.println("| strategy | round | visible -> healthy (ms) | poll wait | RESOLVE | DOWNLOAD | STAGE | STOP "
-        + "| SWITCH | START | VERIFY | COMMIT | idle RSS (MB) |");
-    System.out.println("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+        + "| SWITCH | START | VERIFY | COMMIT | idle RSS (MB) | failed / sent requests |");
+    System.out.println("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     for (String strategy : System.getenv().getOrDefault("BENCH_STRATEGIES", "restart overlap").split(" ")) {
       Path dir = work.resolve(strategy);
       Files.createDirectories(dir);
@@ -51,11 +51,16 @@ public final class UpdaterBench {
               previous.version());
           Thread.sleep(1500); // idle: the daemon has polled and found nothing
           long rss = rssKb(daemon.pid());
+          Load load = new Load(target);
+          load.start();
           long visible = System.nanoTime();
           target.repo.point("stable", next);
           waitForVersion(target, version, 120_000);
           long healthyMs = (System.nanoTime() - visible) / 1_000_000;
           Thread.sleep(300);
+          lastCommitted(target, version);
+          Thread.sleep(500); // the old process has drained
+          load.stopAndJoin();
           JournalRecord event = lastCommitted(target, version);
           long firstStep = event.steps().get(0).startedAt().toEpochMilli();
           long publishedAt = System.currentTimeMillis() - (System.nanoTime() - visible) / 1_000_000;
@@ -66,13 +71,46 @@ public final class UpdaterBench {
                 .mapToLong(StepReport::durationMillis).sum();
             row.append(' ').append(ms).append(" |");
           }
-          row.append(String.format(Locale.ROOT, " %.1f |", rss / 1024.0));
+          row.append(String.format(Locale.ROOT, " %.1f | %d / %d |", rss / 1024.0, load.failed, load.sent));
           System.out.println(row);
           previous = next;
         }
         daemon.destroy();
         daemon.waitFor();
       }
+    }
+  }
+
+  /** A client sending GET / back to back on fresh connections, counting failures. */
+  private static final class Load extends Thread {
+    private final TestTarget target;
+    private volatile boolean stop;
+    int sent;
+    int failed;
+
+    Load(TestTarget target) {
+      super("load");
+      this.target = target;
+    }
+
+    @Override
+    public void run() {
+      while (!stop) {
+        sent++;
+        if (target.servedVersion() == null) {
+          failed++;
+        }
+        try {
+          Thread.sleep(2);
+        } catch (InterruptedException e) {
+          return;
+        }
+      }
+    }
+
+    void stopAndJoin() throws InterruptedException {
+      stop = true;
+      join();
     }
   }
 

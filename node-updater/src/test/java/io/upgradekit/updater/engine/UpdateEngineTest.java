@@ -324,6 +324,26 @@ class UpdateEngineTest {
   }
 
   @Test
+  void gateClaimsASlotBeforeStoppingAndAClosedGateChangesNothingLive() throws Exception {
+    installV1("restart", "gate:\n  claims: true\n  timeout: 1s\n");
+    long pid = target.serviceProcesses().get(0).pid();
+    publishV2(HEALTHY);
+    target.server.claimStatus = 409;
+
+    Result closed = target.engine().runOnce(false);
+    assertThat(closed.code()).as(closed.message()).isEqualTo(ErrorCode.GATE_CLOSED);
+    assertThat(closed.exitCode()).isEqualTo(1);
+    assertThat(target.serviceProcesses()).extracting(ProcessHandle::pid).containsExactly(pid);
+    assertThat(target.homeDirs().versionsOnDisk()).contains("2.0.0"); // staged, ready for the next try
+
+    target.server.claimStatus = 201;
+    Result r = target.engine().runOnce(false);
+    assertThat(r.outcome()).isEqualTo(Outcome.COMMITTED);
+    assertThat(target.server.claims).last().asString().startsWith("Bearer test-credential ")
+        .contains("\"version\":\"2.0.0\"", "\"node\":\"node-1\"");
+  }
+
+  @Test
   void retentionPrunesOldVersionsButKeepsCurrentAndPrevious() throws Exception {
     installV1("restart", "retention: 2\n");
     publishV2(HEALTHY);

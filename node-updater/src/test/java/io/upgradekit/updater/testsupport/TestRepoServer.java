@@ -32,6 +32,10 @@ public final class TestRepoServer implements AutoCloseable {
   public final List<String> feedbackPosts = Collections.synchronizedList(new ArrayList<>());
   public final AtomicInteger blobRequests = new AtomicInteger();
   public final List<String> rangeHeaders = Collections.synchronizedList(new ArrayList<>());
+  /** Claims received: "Authorization body". */
+  public final List<String> claims = Collections.synchronizedList(new ArrayList<>());
+  /** What /v1/claims answers (201: slot granted; 409: not yet). */
+  public volatile int claimStatus = 201;
   /** When true, /v1/feedback answers 503 with Retry-After: 1. */
   public volatile boolean feedbackDown;
   /** When set, blob GETs send this many bytes and then stall. */
@@ -43,7 +47,11 @@ public final class TestRepoServer implements AutoCloseable {
     server.setExecutor(executor);
     server.createContext("/repo/", this::serveFile);
     server.createContext("/repo/v1/feedback", this::feedback);
-    server.createContext("/repo/v1/claims", ex -> respond(ex, 201, "{}".getBytes()));
+    server.createContext("/repo/v1/claims", ex -> {
+      claims.add(ex.getRequestHeaders().getFirst("Authorization") + " "
+          + new String(ex.getRequestBody().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8));
+      respond(ex, claimStatus, "{}".getBytes());
+    });
     server.start();
   }
 
