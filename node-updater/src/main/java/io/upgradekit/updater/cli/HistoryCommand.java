@@ -18,8 +18,9 @@ import picocli.CommandLine.Option;
 /** {@code updater history [--json]}: the diagnosis view. */
 @Command(name = "history", mixinStandardHelpOptions = true,
     description = {
-        "Lists every update event, oldest first, with every step: when it started, how long it took, its outcome,",
-        "error code and message, plus baseline and watched metrics. An unfinished event is listed last."},
+        "Lists every update event, oldest first, with every step: when it started, how long it took, its "
+            + "outcome, error code and message, plus baseline and watched metrics. An unfinished event is listed "
+            + "last."},
     exitCodeListHeading = "%nExit codes:%n",
     exitCodeList = {"0:shown", "1:the journal could not be read", "2:usage or configuration error"})
 public final class HistoryCommand implements Callable<Integer> {

@@ -13,9 +13,10 @@ import picocli.CommandLine.Mixin;
 /** {@code updater rollback}: back to the previous version, by hand. */
 @Command(name = "rollback", mixinStandardHelpOptions = true,
     description = {
-        "Switches the target back to the previous version (the one that ran before the last committed update),",
-        "restarts it and checks its health. The version rolled away from is marked bad on this node, so",
-        "'run' does not install it again until the channel points at another release."},
+        "Switches the target back to the previous version (the one that ran before the last committed update), "
+            + "restarts it and checks its health.",
+        "The version rolled away from is marked bad on this node, so 'run' does not install it again until the "
+            + "channel points at another release."},
     exitCodeListHeading = "%nExit codes:%n",
     exitCodeList = {
         "0:rolled back; the previous version runs and is healthy",

@@ -20,10 +20,11 @@ import picocli.CommandLine.Option;
 /** {@code updater run [--once] [--stage-only]}: the agent. */
 @Command(name = "run", sortOptions = false, mixinStandardHelpOptions = true,
     description = {
-        "Polls the repository and updates the target: lock, resolve, download, stage, gate, stop, switch, start,",
-        "verify, commit (or roll back), report. Without --once it runs until stopped, polling every",
-        "poll.interval (+/- poll.jitter), backing off exponentially after failures and honouring Retry-After.",
-        "An update interrupted by a crash is reconciled on the next start."},
+        "Polls the repository and updates the target: lock, resolve, download, stage, gate, stop, switch, "
+            + "start, verify, commit (or roll back), report.",
+        "Without --once it runs until stopped, polling every poll.interval (+/- poll.jitter), backing off "
+            + "exponentially after failures and honouring Retry-After. An update interrupted by a crash is "
+            + "reconciled on the next start."},
     exitCodeListHeading = "%nExit codes (with --once):%n",
     exitCodeList = {
         "0:done, staged, or up to date",
@@ -41,8 +42,8 @@ public final class RunCommand implements Callable<Integer> {
   boolean once;
 
   @Option(names = "--stage-only", description = {
-      "Stop after STAGE: the new version is downloaded, verified and on disk, nothing live changes.",
-      "A later run switches to it with only stop, switch and start in the window (preheat)."})
+      "Stop after STAGE: the new version is downloaded, verified and on disk, nothing live changes. A later "
+          + "run switches to it with only stop, switch and start in the window (preheat)."})
   boolean stageOnly;
 
   private final PayloadApplier applier;

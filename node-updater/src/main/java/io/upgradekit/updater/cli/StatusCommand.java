@@ -14,8 +14,8 @@ import picocli.CommandLine.Option;
 /** {@code updater status [--json]}. */
 @Command(name = "status", mixinStandardHelpOptions = true,
     description = {
-        "Shows the target: current and previous version, versions on disk, whether the service runs, an update",
-        "in progress (or interrupted), the last event, reports waiting for the server, releases marked bad.",
+        "Shows the target: current and previous version, versions on disk, whether the service runs, an update "
+            + "in progress (or interrupted), the last event, reports waiting for the server, releases marked bad.",
         "Reads only; takes no lock."},
     exitCodeListHeading = "%nExit codes:%n",
     exitCodeList = {"0:shown", "1:the state could not be read", "2:usage or configuration error"})

@@ -106,22 +106,16 @@ public final class UpdateEngine {
    * @param stageOnly stop after STAGE (preheat)
    */
   public Result runOnce(boolean stageOnly) {
-    TargetLock lock;
-    try {
-      lock = TargetLock.acquire(home);
-    } catch (UpgradeException e) {
-      return new Result(Outcome.ofFailure(e.code()), e.code(), e.getMessage(), null, null);
-    }
-    try (lock) {
-      reconcile();
-      Result result = update(stageOnly || config.stageOnly());
-      deliverReports(true);
-      return result;
-    }
+    return underLock(() -> update(stageOnly || config.stageOnly()));
   }
 
   /** Manual rollback to the recorded previous version, under the lock. */
   public Result rollback() {
+    return underLock(this::manualRollback);
+  }
+
+  /** Lock, reconcile, act, deliver reports; a held lock ends the call with LOCKED at once. */
+  private Result underLock(java.util.function.Supplier<Result> action) {
     TargetLock lock;
     try {
       lock = TargetLock.acquire(home);
@@ -130,7 +124,7 @@ public final class UpdateEngine {
     }
     try (lock) {
       reconcile();
-      Result result = manualRollback();
+      Result result = action.get();
       deliverReports(true);
       return result;
     }

@@ -69,8 +69,9 @@ class CommandLineTest {
   void helpOfEveryCommandListsItsOptionsAndExitCodes() {
     Run run = execute("run", "--help");
     assertThat(run.code()).isZero();
-    assertThat(run.out()).contains("--once", "--stage-only", "--config", "Exit codes", "4   another updater holds the lock",
-        "5   the new version failed after the switch");
+    assertThat(run.out()).contains("--once", "--stage-only", "--config", "Exit codes", "another updater holds the lock",
+        "the new version failed after the switch", "75", "self-upgrade");
+    assertThat(run.out().lines()).allMatch(line -> line.length() <= 80);
     assertThat(execute("status", "--help").out()).contains("--json", "Reads only");
     assertThat(execute("history", "--help").out()).contains("--json", "--last");
     assertThat(execute("rollback", "--help").out()).contains("previous version", "Exit codes");
