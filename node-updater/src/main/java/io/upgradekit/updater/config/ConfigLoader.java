@@ -262,6 +262,12 @@ public final class ConfigLoader {
       throw error(p.key("combine"), "is '" + combine + "': use all (error rate AND latency beyond their factors) "
           + "or any (either)");
     }
+    for (String key : new String[] {"errorRate", "latency"}) {
+      if (m.string(key, true).split("\\s+/\\s+").length > 2) {
+        throw error(m.key(key), "is '" + m.string(key, true) + "': write one metric (a gauge) or one ratio of "
+            + "counters, e.g. errors_total / requests_total");
+      }
+    }
     return new UpdaterConfig.Watch(positive(w, "window", Duration.ofMinutes(5)),
         positive(w, "interval", Duration.ofSeconds(5)), httpUri(m, "url", true), format,
         m.string("errorRate", true), m.string("latency", true), p.number("errorRateFactor", 3.0),

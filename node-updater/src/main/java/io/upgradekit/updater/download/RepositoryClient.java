@@ -110,6 +110,36 @@ public final class RepositoryClient {
   }
 
   /**
+   * GETs a small body from any URL (the service's own metrics endpoint) with the same bounds as
+   * repository reads: request timeout, stall watchdog, size cap.
+   *
+   * @return the body of a 200 answer, or null for any other status, a failure or more than {@code cap} bytes
+   */
+  public static byte[] getSmall(URI uri, int cap, Duration timeout) {
+    try {
+      HttpResponse<Flow.Publisher<List<ByteBuffer>>> response = SharedHttp.client()
+          .sendAsync(HttpRequest.newBuilder(uri).timeout(timeout).GET().build(), HttpResponse.BodyHandlers.ofPublisher())
+          .get(timeout.toMillis() + 1000, TimeUnit.MILLISECONDS);
+      BodyReader reader = BodyReader.subscribe(response.body());
+      ByteArrayOutputStream out = new ByteArrayOutputStream();
+      reader.drain(timeout, chunk -> {
+        if (response.statusCode() != 200 || out.size() + (long) chunk.remaining() > cap) {
+          throw new CapExceeded();
+        }
+        byte[] bytes = new byte[chunk.remaining()];
+        chunk.get(bytes);
+        out.writeBytes(bytes);
+      });
+      return response.statusCode() == 200 ? out.toByteArray() : null;
+    } catch (IOException | ExecutionException | TimeoutException e) {
+      return null;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return null;
+    }
+  }
+
+  /**
    * Makes sure {@code cacheDir/<sha256>} holds the blob: resumes a {@code .part} file with a Range
    * request, never reads past the signed size, checks the SHA-256, then renames into place.
    *

@@ -196,7 +196,12 @@ public final class UpdateEngine {
       run.enter(UpdateState.STOP);
       MetricsSampler.Sample baseline = null;
       if (metrics != null) {
-        baseline = metrics.sample();
+        try {
+          baseline = metrics.baseline(config.watch().interval());
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new UpgradeException(ErrorCode.INTERRUPTED, "interrupted while sampling the baseline");
+        }
         if (baseline != null) {
           run.record = run.record.withMetrics(Map.of("baseline.error_rate", finite(baseline.errorRate()),
               "baseline.latency", finite(baseline.latency())));
@@ -323,13 +328,18 @@ public final class UpdateEngine {
     Instant end = clock.instant().plus(config.watch().window());
     double worstErrors = 0;
     double worstLatency = 0;
+    MetricsSampler.Raw previous = metrics.sampleRaw();
     while (clock.instant().isBefore(end)) {
       sleep(config.watch().interval());
       String problem = health.checkOnce();
       if (problem != null) {
         throw new UpgradeException(ErrorCode.HEALTH_CHECK_FAILED, "during the watch window: " + problem);
       }
-      MetricsSampler.Sample now = metrics.sample();
+      MetricsSampler.Raw raw = metrics.sampleRaw();
+      MetricsSampler.Sample now = raw == null ? null : metrics.derive(previous, raw);
+      if (raw != null) {
+        previous = raw;
+      }
       if (now != null && now.complete()) {
         worstErrors = Math.max(worstErrors, now.errorRate());
         worstLatency = Math.max(worstLatency, now.latency());
