@@ -13,7 +13,7 @@ public final class PayloadAppliers {
    * none, and STAGE fails with a clear message instead of guessing.
    */
   public static PayloadApplier standard() {
-    return (blob, base, out) -> {
+    return (blob, base, out, treeHash) -> {
       throw new UpgradeException(ErrorCode.STAGE_FAILED, "this build of the updater has no delta engine "
           + "(release-schema's io.upgradekit.schema.delta); install a build that includes it");
     };

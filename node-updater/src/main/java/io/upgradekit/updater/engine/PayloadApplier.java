@@ -14,8 +14,9 @@ public interface PayloadApplier {
   /**
    * @param blob the verified blob
    * @param baseDir the installed version's tree, or null when {@code blob} is the full package
-   * @param outDir an empty directory to fill
+   * @param outDir the directory to create (it does not exist yet; its parent does) and fill
+   * @param expectedTreeHash the signed manifest's tree hash, which the result must have
    * @throws io.upgradekit.schema.UpgradeException PATCH_MALFORMED, BASE_MISMATCH, HASH_MISMATCH, PAYLOAD_INVALID
    */
-  void apply(Path blob, Path baseDir, Path outDir) throws IOException;
+  void apply(Path blob, Path baseDir, Path outDir, String expectedTreeHash) throws IOException;
 }

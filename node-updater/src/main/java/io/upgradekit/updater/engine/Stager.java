@@ -53,8 +53,10 @@ public final class Stager {
             + " are on different file systems, so the new version cannot be renamed into place atomically");
       }
       work = home.staging().resolve(manifest.version() + "." + UUID.randomUUID());
-      Files.createDirectory(work);
-      applier.apply(blob, baseVersion == null ? null : home.version(baseVersion), work);
+      applier.apply(blob, baseVersion == null ? null : home.version(baseVersion), work, manifest.treeHash());
+      if (!Files.isDirectory(work)) {
+        throw new UpgradeException(ErrorCode.STAGE_FAILED, "the payload applier left no directory at " + work);
+      }
       Trees.verify(work, manifest.payload());
       Trees.sealReadOnly(work);
       Files.move(work, target, StandardCopyOption.ATOMIC_MOVE);

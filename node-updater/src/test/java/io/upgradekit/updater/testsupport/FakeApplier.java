@@ -26,7 +26,8 @@ public final class FakeApplier implements PayloadApplier {
   public static final String DELETIONS = ".deletions";
 
   @Override
-  public void apply(Path blob, Path baseDir, Path outDir) throws IOException {
+  public void apply(Path blob, Path baseDir, Path outDir, String expectedTreeHash) throws IOException {
+    Files.createDirectory(outDir);
     if (baseDir != null) {
       copyTree(baseDir, outDir);
     }
@@ -87,13 +88,17 @@ public final class FakeApplier implements PayloadApplier {
       @Override
       public FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes attrs) throws IOException {
         Files.createDirectories(to.resolve(from.relativize(dir).toString()));
+        Files.setPosixFilePermissions(to.resolve(from.relativize(dir).toString()),
+            java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
         return FileVisitResult.CONTINUE;
       }
 
       @Override
       public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
         try (InputStream in = Files.newInputStream(file)) {
-          Files.copy(in, to.resolve(from.relativize(file).toString()));
+          Path target = to.resolve(from.relativize(file).toString());
+          Files.copy(in, target);
+          Files.setPosixFilePermissions(target, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
         }
         return FileVisitResult.CONTINUE;
       }
