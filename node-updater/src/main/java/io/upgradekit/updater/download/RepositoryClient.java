@@ -9,7 +9,6 @@ import io.upgradekit.updater.journal.StateFiles;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.net.URI;
-import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.ByteBuffer;
@@ -42,14 +41,12 @@ public final class RepositoryClient {
   private final URI base;
   private final Duration requestTimeout;
   private final Duration stallTimeout;
-  private final HttpClient http;
 
   public RepositoryClient(URI base, Duration requestTimeout, Duration stallTimeout) {
     String text = base.toString();
     this.base = URI.create(text.endsWith("/") ? text : text + "/");
     this.requestTimeout = requestTimeout;
     this.stallTimeout = stallTimeout;
-    this.http = SharedHttp.client();
   }
 
   public URI base() {
@@ -117,7 +114,7 @@ public final class RepositoryClient {
    */
   public static byte[] getSmall(URI uri, int cap, Duration timeout) {
     try {
-      HttpResponse<Flow.Publisher<List<ByteBuffer>>> response = SharedHttp.client()
+      HttpResponse<Flow.Publisher<List<ByteBuffer>>> response = SharedHttp.client(uri)
           .sendAsync(HttpRequest.newBuilder(uri).timeout(timeout).GET().build(), HttpResponse.BodyHandlers.ofPublisher())
           .get(timeout.toMillis() + 1000, TimeUnit.MILLISECONDS);
       BodyReader reader = BodyReader.subscribe(response.body());
@@ -334,7 +331,7 @@ public final class RepositoryClient {
   /** Sends a request; returns when the headers are in (the body is read through a {@link BodyReader}). */
   private HttpResponse<Flow.Publisher<List<ByteBuffer>>> send(HttpRequest request) {
     try {
-      return http.sendAsync(request, HttpResponse.BodyHandlers.ofPublisher())
+      return SharedHttp.client(request.uri()).sendAsync(request, HttpResponse.BodyHandlers.ofPublisher())
           .get(requestTimeout.toMillis() + 1000, TimeUnit.MILLISECONDS);
     } catch (ExecutionException e) {
       Throwable cause = e.getCause() == null ? e : e.getCause();

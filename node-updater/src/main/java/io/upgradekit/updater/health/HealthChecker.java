@@ -25,7 +25,7 @@ public final class HealthChecker {
   public HealthChecker(UpdaterConfig.Health config, Path workingDir) {
     this.config = config;
     this.workingDir = workingDir;
-    this.http = io.upgradekit.updater.download.SharedHttp.client();
+    this.http = config.url() == null ? null : io.upgradekit.updater.download.SharedHttp.client(config.url());
   }
 
   /**
