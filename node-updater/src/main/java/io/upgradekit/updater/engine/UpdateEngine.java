@@ -301,16 +301,21 @@ public final class UpdateEngine {
       return;
     }
     Switcher.switchTo(home, from);
-    if (!service.runningVersions().contains(from)) {
+    if (service.runningVersions().contains(from)) {
+      service.stopAllBut(from); // overlap: the old process still serves; drain the new one
+    } else {
       if (config.service().strategy() == Strategy.RESTART || config.service().process() == null) {
         service.stopAll();
       }
       service.start(from);
+      if (config.service().process() != null) {
+        // overlap: the old version starts beside the new one; once it answers, the new one goes
+        health.awaitHealthy(() -> service.runningVersions().contains(from));
+        service.stopAllBut(from);
+      }
     }
+    // Now only the previous version serves: this check is about it alone.
     health.awaitHealthy(this::runningOrUnknown);
-    if (config.service().process() != null) {
-      service.stopAllBut(from);
-    }
   }
 
   private boolean runningOrUnknown() {

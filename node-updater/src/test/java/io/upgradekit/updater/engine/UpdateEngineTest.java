@@ -209,6 +209,19 @@ class UpdateEngineTest {
     assertThat(target.servedVersion()).isEqualTo("1.0.0");
   }
 
+  @Test
+  void unhealthyNewVersionIsRolledBackWithOverlapToo() throws Exception {
+    installV1("overlap", null);
+    publishV2("healthy=false\n");
+    Result r = runWithFewHealthAttempts();
+
+    assertThat(r.outcome()).as(r.message()).isEqualTo(Outcome.ROLLED_BACK);
+    assertThat(target.homeDirs().currentVersion()).contains("1.0.0");
+    assertThat(target.servedVersion()).isEqualTo("1.0.0");
+    assertThat(target.serviceProcesses()).hasSize(1);
+    assertThat(target.get("/health")).startsWith("200 ");
+  }
+
   private Result runWithFewHealthAttempts() throws IOException {
     String yaml = Files.readString(target.configFile).replace("attempts: 150", "attempts: 15");
     Files.writeString(target.configFile, yaml);
