@@ -92,19 +92,28 @@ class UpdateEngineTest {
     assertThat(target.events).extracting(UpdateEvent::to).startsWith(UpdateState.BEGIN, UpdateState.RESOLVE)
         .endsWith(UpdateState.COMMIT, UpdateState.END_ACTION, UpdateState.END);
 
+    int conditional = target.server.notModified.get();
     Result again = target.engine().runOnce(false);
     assertThat(again.outcome()).isEqualTo(Outcome.UP_TO_DATE);
+    assertThat(target.server.notModified.get()).as("the poll sent the pointer's ETag").isEqualTo(conditional + 1);
   }
 
   @Test
-  void deltaIsChosenOnlyForTheInstalledTree() throws Exception {
+  void theDeltaFromTheInstalledVersionIsDownloadedNotThePackage() throws Exception {
     installV1("restart", null);
-    publishV2(HEALTHY);
-    int before = target.server.blobRequests.get();
-    target.engine().runOnce(false);
-    assertThat(target.server.blobRequests.get() - before).isEqualTo(1);
-    Path cacheAfter = target.homeDirs().cache();
-    assertThat(cacheAfter).doesNotExist(); // cleared after commit
+    Release v2 = publishV2(HEALTHY);
+    target.server.blobPaths.clear();
+    assertThat(target.engine().runOnce(false).outcome()).isEqualTo(Outcome.COMMITTED);
+    String delta = v2.manifest().deltaFrom("1.0.0").orElseThrow().blob().sha256();
+    assertThat(target.server.blobPaths).singleElement().asString().endsWith(delta);
+    assertThat(target.homeDirs().cache()).doesNotExist(); // cleared after commit
+
+    // A release without a delta from 2.0.0: the full package.
+    Release v3 = target.repo.publish("3.0.0", 3, TestTarget.files("3.0.0", HEALTHY), "1.0.0");
+    target.repo.point("stable", v3);
+    target.server.blobPaths.clear();
+    assertThat(target.engine().runOnce(false).outcome()).isEqualTo(Outcome.COMMITTED);
+    assertThat(target.server.blobPaths).singleElement().asString().endsWith(v3.manifest().packageBlob().sha256());
   }
 
   @Test

@@ -31,6 +31,10 @@ public final class TestRepoServer implements AutoCloseable {
   /** Every feedback POST's key, accepted or not, in order. */
   public final List<String> feedbackPosts = Collections.synchronizedList(new ArrayList<>());
   public final AtomicInteger blobRequests = new AtomicInteger();
+  /** Conditional GETs answered 304. */
+  public final AtomicInteger notModified = new AtomicInteger();
+  /** Paths of every blob GET, in order. */
+  public final List<String> blobPaths = Collections.synchronizedList(new ArrayList<>());
   public final List<String> rangeHeaders = Collections.synchronizedList(new ArrayList<>());
   /** Claims received: "Authorization body". */
   public final List<String> claims = Collections.synchronizedList(new ArrayList<>());
@@ -82,6 +86,7 @@ public final class TestRepoServer implements AutoCloseable {
     byte[] bytes = Files.readAllBytes(file);
     String etag = "\"" + Hashes.sha256(bytes).substring(0, 16) + "\"";
     if (etag.equals(ex.getRequestHeaders().getFirst("If-None-Match"))) {
+      notModified.incrementAndGet();
       ex.getResponseHeaders().add("ETag", etag);
       ex.sendResponseHeaders(304, -1);
       ex.close();
@@ -90,6 +95,7 @@ public final class TestRepoServer implements AutoCloseable {
     ex.getResponseHeaders().add("ETag", etag);
     if (rel.startsWith("blobs/")) {
       blobRequests.incrementAndGet();
+      blobPaths.add(rel);
       String range = ex.getRequestHeaders().getFirst("Range");
       if (range != null) {
         rangeHeaders.add(range);
