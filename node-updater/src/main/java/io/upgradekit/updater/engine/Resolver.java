@@ -99,7 +99,7 @@ public final class Resolver {
     String deltaBase = null;
     BlobRef blob = manifest.packageBlob();
     if (installed != null) {
-      Optional<ReleaseManifest> current = installedManifest(installed, verifier);
+      Optional<ReleaseManifest> current = installedManifest(installed);
       if (current.isPresent()) {
         ReleaseManifest running = current.get();
         if (manifest.sequence() <= running.sequence()) {
@@ -118,14 +118,16 @@ public final class Resolver {
   }
 
   /** The installed version's manifest as verified when it was staged, if kept. */
-  public Optional<ReleaseManifest> installedManifest(String version, MetadataVerifier verifier) {
+  public Optional<ReleaseManifest> installedManifest(String version) {
     Path file = home.releases().resolve(version + ".json");
     if (!Files.exists(file)) {
       return Optional.empty();
     }
     byte[] bytes = read(file);
-    // Signatures are re-checked; expiry is not: an installed release stays installed.
-    return Optional.of(verifier.verifyDocument(bytes, DocumentType.RELEASE, ReleaseManifest.class));
+    // Verified when it was staged, and kept in the node's own state like versions/ itself: not
+    // re-verified, so a later key rotation or expiry does not make the installed release unknown.
+    return Optional.of(Json.read(Envelopes.parse(bytes, DocumentType.RELEASE).payloadBytes(), ReleaseManifest.class,
+        "release"));
   }
 
   /** Keeps a staged version's manifest for later deltas and sequence checks. */

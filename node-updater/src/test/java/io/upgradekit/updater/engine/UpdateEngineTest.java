@@ -366,6 +366,18 @@ class UpdateEngineTest {
   }
 
   @Test
+  void aRotatedReleaseKeyIsTrustedThroughTheTrustRootChain() throws Exception {
+    installV1("restart", null);
+    target.repo.rotateReleaseKey();
+    publishV2(HEALTHY); // manifest and pointer signed by the new key only
+
+    Result r = target.engine().runOnce(false);
+
+    assertThat(r.outcome()).as(r.message()).isEqualTo(Outcome.COMMITTED);
+    assertThat(target.homeDirs().trust().resolve("roots/2.root.json")).exists();
+  }
+
+  @Test
   void retentionPrunesOldVersionsButKeepsCurrentAndPrevious() throws Exception {
     installV1("restart", "retention: 2\n");
     publishV2(HEALTHY);

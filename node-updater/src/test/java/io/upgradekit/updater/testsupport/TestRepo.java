@@ -33,12 +33,16 @@ public final class TestRepo {
 
   private final Path dir;
   private final SigningKey rootKey = SigningKey.generate();
-  private final SigningKey releaseKey = SigningKey.generate();
+  private SigningKey releaseKey = SigningKey.generate();
   private final Map<String, Release> releases = new HashMap<>();
   private long pointerSequence;
 
   public TestRepo(Path dir) {
     this.dir = dir;
+    write("root.json", rootEnvelope(1));
+  }
+
+  private byte[] rootEnvelope(long version) {
     Map<String, PublicKeyEntry> keys = new TreeMap<>();
     keys.put(rootKey.keyId(), entry(rootKey));
     keys.put(releaseKey.keyId(), entry(releaseKey));
@@ -46,9 +50,14 @@ public final class TestRepo {
     roles.put(Role.ROOT, roleKeys(rootKey));
     roles.put(Role.RELEASE, roleKeys(releaseKey));
     roles.put(Role.ROLLOUT, roleKeys(releaseKey));
-    TrustRoot root = TrustRoot.of(1, Instant.now().plus(Duration.ofDays(365)), keys, roles);
-    byte[] envelope = Envelopes.sign(DocumentType.ROOT, root, List.of(rootKey));
-    write("root.json", envelope);
+    TrustRoot root = TrustRoot.of(version, Instant.now().plus(Duration.ofDays(365)), keys, roles);
+    return Envelopes.sign(DocumentType.ROOT, root, List.of(rootKey));
+  }
+
+  /** Rotates the release key: publishes root version 2 naming a new release key, which signs from now on. */
+  public void rotateReleaseKey() {
+    releaseKey = SigningKey.generate();
+    write(RepositoryLayout.trustRoot(2), rootEnvelope(2));
   }
 
   private static PublicKeyEntry entry(SigningKey key) {
