@@ -41,10 +41,11 @@ public final class RunCommand implements Callable<Integer> {
   @Option(names = "--once", description = "Run one poll (and the update it finds), then exit with its status.")
   boolean once;
 
-  @Option(names = "--stage-only", description = {
+  @Option(names = "--stage-only", negatable = true, description = {
       "Stop after STAGE: the new version is downloaded, verified and on disk, nothing live changes. A later "
-          + "run switches to it with only stop, switch and start in the window (preheat)."})
-  boolean stageOnly;
+          + "run switches to it with only stop, switch and start in the window (preheat). Default: the "
+          + "configuration's stageOnly; --no-stage-only switches even when stageOnly is set."})
+  Boolean stageOnly;
 
   private final PayloadApplier applier;
   private final Consumer<UpdateEvent> extraListener;
@@ -76,7 +77,7 @@ public final class RunCommand implements Callable<Integer> {
     UpdateEngine engine = new UpdateEngine(config, applier, Clock.systemUTC(), listener, console.log(),
         console.progress());
     if (once) {
-      UpdateEngine.Result result = engine.runOnce(stageOnly);
+      UpdateEngine.Result result = engine.runOnce(stageOnly(config));
       report(result);
       return result.exitCode();
     }
@@ -85,7 +86,7 @@ public final class RunCommand implements Callable<Integer> {
     while (!stopping) {
       UpdateEngine.Result result;
       try {
-        result = engine.runOnce(stageOnly);
+        result = engine.runOnce(stageOnly(config));
         report(result);
       } catch (UpgradeException e) {
         out.println("error: " + e);
@@ -104,6 +105,10 @@ public final class RunCommand implements Callable<Integer> {
       sleepDelivering(engine, wait);
     }
     return 0;
+  }
+
+  private boolean stageOnly(UpdaterConfig config) {
+    return stageOnly == null ? config.stageOnly() : stageOnly;
   }
 
   /** Interval +/- jitter; after failures, interval * 2^n capped at maxBackoff; at least Retry-After. */

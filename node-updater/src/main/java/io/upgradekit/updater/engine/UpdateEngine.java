@@ -103,10 +103,11 @@ public final class UpdateEngine {
    * One update: lock, reconcile, resolve, and if the channel moved, the whole state machine. Then
    * delivers queued reports.
    *
-   * @param stageOnly stop after STAGE (preheat)
+   * @param stageOnly stop after STAGE (preheat); callers pass the configuration's {@code stageOnly}
+   *     unless told otherwise
    */
   public Result runOnce(boolean stageOnly) {
-    return underLock(() -> update(stageOnly || config.stageOnly()));
+    return underLock(() -> update(stageOnly));
   }
 
   /** Manual rollback to the recorded previous version, under the lock. */

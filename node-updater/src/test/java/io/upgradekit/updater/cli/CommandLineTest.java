@@ -69,7 +69,7 @@ class CommandLineTest {
   void helpOfEveryCommandListsItsOptionsAndExitCodes() {
     Run run = execute("run", "--help");
     assertThat(run.code()).isZero();
-    assertThat(run.out()).contains("--once", "--stage-only", "--config", "Exit codes", "another updater holds the lock",
+    assertThat(run.out()).contains("--once", "--[no-]stage-only", "--config", "Exit codes", "another updater holds the lock",
         "the new version failed after the switch", "75", "self-upgrade");
     assertThat(run.out().lines()).allMatch(line -> line.length() <= 80);
     assertThat(execute("status", "--help").out()).contains("--json", "Reads only");
@@ -110,6 +110,23 @@ class CommandLineTest {
     Run rollback = execute("rollback", "--config", target.configFile.toString());
     assertThat(rollback.code()).isEqualTo(1);
     assertThat(rollback.err()).contains("NO_PREVIOUS_VERSION");
+  }
+
+  @Test
+  void stageOnlyFromTheConfigurationIsOverriddenByNoStageOnly() throws Exception {
+    target = new TestTarget(tmp, "restart", "stageOnly: true\n");
+    Release v1 = target.repo.publish("1.0.0", 1, TestTarget.files("1.0.0", "healthy=true\n"));
+    target.repo.point("stable", v1);
+    String config = target.configFile.toString();
+
+    Run staged = execute("run", "--once", "--config", config);
+    assertThat(staged.code()).as(staged.err()).isZero();
+    assertThat(staged.err()).contains("staged");
+    assertThat(target.homeDirs().currentVersion()).isEmpty();
+
+    Run switched = execute("run", "--once", "--no-stage-only", "--config", config);
+    assertThat(switched.code()).as(switched.err()).isZero();
+    assertThat(target.servedVersion()).isEqualTo("1.0.0");
   }
 
   @Test
