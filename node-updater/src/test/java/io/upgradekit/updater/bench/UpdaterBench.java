@@ -31,6 +31,7 @@ public final class UpdaterBench {
   public static void main(String[] args) throws Exception {
     Path work = Path.of(args[0]);
     int rounds = Integer.parseInt(args[1]);
+    StringBuilder freshIdle = new StringBuilder();
     System.out.println("| strategy | round | visible -> healthy (ms) | poll wait | RESOLVE | DOWNLOAD | STAGE | STOP "
         + "| SWITCH | START | VERIFY | COMMIT | idle RSS (MB) | failed / sent requests |");
     System.out.println("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
@@ -43,8 +44,16 @@ public final class UpdaterBench {
         String props = "healthy=true\n";
         TestRepo.Release previous = target.repo.publish("1.0.0", 1, TestTarget.files("1.0.0", props));
         target.repo.point("stable", previous);
-        Process daemon = startDaemon(target);
+        // Install 1.0.0 with a one-shot run, so that the daemon's first RSS is that of an agent
+        // that has only polled.
+        Process once = startUpdater(target, "run", "--once");
+        if (!once.waitFor(120, java.util.concurrent.TimeUnit.SECONDS) || once.exitValue() != 0) {
+          throw new IllegalStateException("installing 1.0.0 failed; see " + target.dir);
+        }
+        Process daemon = startUpdater(target, "run");
         waitForVersion(target, "1.0.0", 60_000);
+        Thread.sleep(3000);
+        freshIdle.append(String.format(Locale.ROOT, "%s: %.1f MB; ", strategy, rssKb(daemon.pid()) / 1024.0));
         for (int round = 1; round <= rounds; round++) {
           String version = (round + 1) + ".0.0";
           TestRepo.Release next = target.repo.publish(version, round + 1, TestTarget.files(version, props),
@@ -79,6 +88,8 @@ public final class UpdaterBench {
         daemon.waitFor();
       }
     }
+    System.out.println();
+    System.out.println("Idle RSS of a daemon that has only polled (no update in this process): " + freshIdle);
   }
 
   /** A client sending GET / back to back on fresh connections, counting failures. */
@@ -114,14 +125,15 @@ public final class UpdaterBench {
     }
   }
 
-  private static Process startDaemon(TestTarget target) throws Exception {
+  private static Process startUpdater(TestTarget target, String... args) throws Exception {
     List<String> command = new ArrayList<>();
     command.add(ProcessHandle.current().info().command().orElse("java"));
     command.addAll(UPDATER_FLAGS);
-    command.addAll(List.of("-cp", System.getProperty("java.class.path"), TestUpdaterMain.class.getName(), "run",
-        "--config", target.configFile.toString()));
+    command.addAll(List.of("-cp", System.getProperty("java.class.path"), TestUpdaterMain.class.getName()));
+    command.addAll(List.of(args));
+    command.addAll(List.of("--config", target.configFile.toString()));
     ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true)
-        .redirectOutput(target.dir.resolve("daemon.log").toFile());
+        .redirectOutput(ProcessBuilder.Redirect.appendTo(target.dir.resolve("daemon.log").toFile()));
     builder.environment().put("MALLOC_ARENA_MAX", "2"); // as bin/updater sets it
     return builder.start();
   }
