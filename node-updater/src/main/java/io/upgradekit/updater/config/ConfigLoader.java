@@ -150,8 +150,12 @@ public final class ConfigLoader {
     UpdaterConfig.Watch watch = watch(top.obj("watch", false));
 
     Obj gate = top.obj("gate", false);
-    gate.allow("claims", "timeout");
-    UpdaterConfig.Gate gateConfig = new UpdaterConfig.Gate(gate.bool("claims", false),
+    gate.allow("claims", "scope", "timeout");
+    String scope = gate.string("scope", false);
+    if (scope != null) {
+      name(gate, "scope", Names::requireScope);
+    }
+    UpdaterConfig.Gate gateConfig = new UpdaterConfig.Gate(gate.bool("claims", false), scope == null ? "default" : scope,
         duration(gate, "timeout", Duration.ofMinutes(30)));
 
     Obj feedback = top.obj("feedback", false);

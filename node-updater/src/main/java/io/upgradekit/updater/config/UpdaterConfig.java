@@ -65,6 +65,15 @@ public record UpdaterConfig(
 
   /** @param credential HMAC-SHA256(server secret, node id) as the server issued it, or null */
   public record Node(String id, String credential) {
+    /**
+     * The {@code Authorization} header value repo-server expects from a node: {@code Basic
+     * base64(<node>:<credential>)}, or null without a credential.
+     */
+    public String authorization() {
+      return credential == null ? null : "Basic " + java.util.Base64.getEncoder()
+          .encodeToString((id + ":" + credential).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    }
+
     @Override
     public String toString() {
       return "Node[id=" + id + ", credential=" + (credential == null ? "none" : "***") + "]";
@@ -144,8 +153,12 @@ public record UpdaterConfig(
       double minErrorRate,
       double minLatency) {}
 
-  /** @param claims ask repo-server for a rollout slot before stopping anything */
-  public record Gate(boolean claims, Duration timeout) {}
+  /**
+   * @param claims ask repo-server for a rollout slot before stopping anything
+   * @param scope the slot set to claim from (e.g. a wave: {@code wave-1})
+   * @param timeout how long to wait for a slot
+   */
+  public record Gate(boolean claims, String scope, Duration timeout) {}
 
   /** @param url where reports are posted, or null to keep them only in history */
   public record Feedback(URI url) {}

@@ -15,9 +15,11 @@ import java.util.TreeMap;
 import java.util.function.Consumer;
 
 /**
- * GATE: asks repo-server for a rollout slot ({@code POST /v1/claims} with the node's credential)
- * and waits while the server says "not yet" (409, 423, 429, 503; {@code Retry-After} honoured),
- * up to {@code gate.timeout}. Nothing live has changed while waiting.
+ * GATE: asks repo-server for a rollout slot ({@code POST /v1/claims} with {@code app}, {@code
+ * version}, {@code scope} and {@code node}, authenticated as the node) and waits while the server
+ * says "not yet" (409 SCOPE_FULL, 423, 429, 503; {@code Retry-After} honoured), up to {@code
+ * gate.timeout}. 201 (new slot) and 200 (already held) open the gate. Nothing live has changed
+ * while waiting.
  */
 final class Gate {
   private static final Duration DEFAULT_WAIT = Duration.ofSeconds(5);
@@ -40,8 +42,9 @@ final class Gate {
     body.put("app", config.app());
     body.put("version", version);
     body.put("node", config.node().id());
+    body.put("scope", config.gate().scope());
     byte[] json = Json.canonicalBytes(body);
-    Map<String, String> headers = Map.of("Authorization", "Bearer " + config.node().credential(),
+    Map<String, String> headers = Map.of("Authorization", config.node().authorization(),
         "X-Upgradekit-Node", config.node().id());
     Instant deadline = clock.instant().plus(config.gate().timeout());
     while (true) {
@@ -56,7 +59,8 @@ final class Gate {
         }
         if (status != 409 && status != 423) {
           throw new UpgradeException(ErrorCode.GATE_CLOSED, url + " refused the claim with HTTP " + status
-              + (status == 401 || status == 403 ? ": check node.id and node.credential" : ""));
+              + (status == 401 || status == 403 ? ": check node.id and node.credential"
+                  : status == 404 ? ": the server does not know release " + version : ""));
         }
         why = "HTTP " + status;
       } catch (HttpFailure e) {

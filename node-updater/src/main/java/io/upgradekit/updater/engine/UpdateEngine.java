@@ -133,7 +133,7 @@ public final class UpdateEngine {
 
   /** Sends queued reports (backoff honoured unless {@code force}); returns how many were accepted. */
   public int deliverReports(boolean force) {
-    return outbox.deliver(client, config.feedback().url(), config.node().id(), config.node().credential(), force);
+    return outbox.deliver(client, config.feedback().url(), config.node().id(), config.node().authorization(), force);
   }
 
   public Outbox outbox() {

@@ -92,7 +92,7 @@ public final class Outbox {
    *
    * @return the number of reports accepted
    */
-  public int deliver(RepositoryClient client, URI url, String node, String credential, boolean force) {
+  public int deliver(RepositoryClient client, URI url, String node, String authorization, boolean force) {
     if (url == null || (!force && clock.instant().isBefore(notBefore))) {
       return 0;
     }
@@ -111,8 +111,8 @@ public final class Outbox {
       Map<String, String> headers = new LinkedHashMap<>();
       headers.put("Idempotency-Key", key(report));
       headers.put("X-Upgradekit-Node", node);
-      if (credential != null) {
-        headers.put("Authorization", "Bearer " + credential);
+      if (authorization != null) {
+        headers.put("Authorization", authorization);
       }
       try {
         RepositoryClient.Fetched answer = client.post(url, body, headers);

@@ -347,7 +347,7 @@ class UpdateEngineTest {
 
   @Test
   void gateClaimsASlotBeforeStoppingAndAClosedGateChangesNothingLive() throws Exception {
-    installV1("restart", "gate:\n  claims: true\n  timeout: 1s\n");
+    installV1("restart", "gate:\n  claims: true\n  scope: wave-1\n  timeout: 1s\n");
     long pid = target.serviceProcesses().get(0).pid();
     publishV2(HEALTHY);
     target.server.claimStatus = 409;
@@ -361,8 +361,9 @@ class UpdateEngineTest {
     target.server.claimStatus = 201;
     Result r = target.engine().runOnce(false);
     assertThat(r.outcome()).isEqualTo(Outcome.COMMITTED);
-    assertThat(target.server.claims).last().asString().startsWith("Bearer test-credential ")
-        .contains("\"version\":\"2.0.0\"", "\"node\":\"node-1\"");
+    String basic = "Basic " + java.util.Base64.getEncoder().encodeToString("node-1:test-credential".getBytes());
+    assertThat(target.server.claims).last().asString().startsWith(basic + " ")
+        .contains("\"version\":\"2.0.0\"", "\"node\":\"node-1\"", "\"scope\":\"wave-1\"");
   }
 
   @Test
