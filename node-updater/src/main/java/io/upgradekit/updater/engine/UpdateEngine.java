@@ -183,7 +183,6 @@ public final class UpdateEngine {
       new Stager(home, applier).stage(manifest, blob, res.deltaBase());
       resolver.rememberManifest(target, res.manifestBytes());
       if (stageOnly) {
-        run.skipNote = "staged only (--stage-only)";
         return run.end(Outcome.STAGED, null, "staged " + target + "; run again without --stage-only to switch");
       }
 

@@ -323,6 +323,9 @@ class UpdateEngineTest {
     assertThat(target.homeDirs().versionsOnDisk()).containsExactly("1.0.0", "2.0.0");
     assertThat(target.homeDirs().currentVersion()).contains("1.0.0");
     assertThat(target.servedVersion()).isEqualTo("1.0.0");
+    assertThat(lastEvent().steps()).extracting(st -> st.state() + ":" + st.outcome())
+        .containsExactly("BEGIN:OK", "RESOLVE:OK", "DOWNLOAD:OK", "STAGE:OK", "END_ACTION:OK");
+    assertThat(lastEvent().outcome()).isEqualTo("STAGED");
 
     int blobs = target.server.blobRequests.get();
     Result r = target.engine().runOnce(false);
