@@ -6,7 +6,9 @@ import io.upgradekit.updater.engine.Outcome;
 import io.upgradekit.updater.engine.UpdateEngine;
 import java.io.PrintStream;
 import java.time.Clock;
+import io.upgradekit.updater.engine.UpdateEvent;
 import java.util.concurrent.Callable;
+import java.util.function.Consumer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 
@@ -28,13 +30,16 @@ public final class RollbackCommand implements Callable<Integer> {
   ConfigOption options;
 
   private final PrintStream out;
+  private final Consumer<UpdateEvent> extraListener;
 
   public RollbackCommand() {
-    this(System.err);
+    this(System.err, e -> { });
   }
 
-  public RollbackCommand(PrintStream out) {
+  /** For tests and embedders: an extra event listener. */
+  public RollbackCommand(PrintStream out, Consumer<UpdateEvent> extraListener) {
     this.out = out;
+    this.extraListener = extraListener;
   }
 
   @Override
@@ -46,8 +51,8 @@ public final class RollbackCommand implements Callable<Integer> {
       return ConfigOption.fail(out, e);
     }
     Console console = new Console(out, options.quiet);
-    UpdateEngine engine = new UpdateEngine(config, PayloadAppliers.standard(), Clock.systemUTC(), console.events(),
-        console.log(), console.progress());
+    UpdateEngine engine = new UpdateEngine(config, PayloadAppliers.standard(), Clock.systemUTC(),
+        console.events().andThen(extraListener), console.log(), console.progress());
     UpdateEngine.Result result = engine.rollback();
     out.println((result.code() == null ? "" : "[" + result.code() + "] ") + result.message());
     return result.outcome() == Outcome.ROLLED_BACK ? 0 : result.exitCode();

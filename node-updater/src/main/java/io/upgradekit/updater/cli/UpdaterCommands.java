@@ -22,6 +22,6 @@ public final class UpdaterCommands {
     return root.addSubcommand("run", new RunCommand(applier, listener, System.err))
         .addSubcommand("status", new StatusCommand())
         .addSubcommand("history", new HistoryCommand())
-        .addSubcommand("rollback", new RollbackCommand());
+        .addSubcommand("rollback", new RollbackCommand(System.err, listener));
   }
 }

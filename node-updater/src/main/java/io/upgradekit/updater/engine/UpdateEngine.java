@@ -425,8 +425,9 @@ public final class UpdateEngine {
       finishSelfUpgrade(rec, at);
       return;
     }
+    boolean manual = "rollback".equals(rec.kind());
     NodeState state = NodeState.read(home.nodeFile());
-    if (rec.toVersion() != null && rec.outcome() == null) {
+    if (!manual && rec.toVersion() != null && rec.outcome() == null) {
       state = state.withCrash(rec.toVersion());
       if (state.crashes().get(rec.toVersion()) >= config.maxCrashes()) {
         state = state.withBad(rec.toVersion());
@@ -457,10 +458,16 @@ public final class UpdateEngine {
             run.failNext(interrupted);
             run.enter(UpdateState.ROLLBACK);
           }
+          // An update goes back to where it came from; a manual rollback is finished.
+          String back = manual ? rec.toVersion() : rec.fromVersion();
           try {
-            rollbackTo(rec.fromVersion());
-            run.end(Outcome.ROLLED_BACK, ErrorCode.valueOf(run.record.errorCode()), "rolled back to "
-                + rec.fromVersion() + " after the interruption");
+            rollbackTo(back);
+            if (manual) {
+              NodeState.read(home.nodeFile()).withBad(rec.fromVersion()).withPrevious(rec.fromVersion())
+                  .write(home.nodeFile());
+            }
+            run.end(Outcome.ROLLED_BACK, manual && rec.errorCode() == null ? null
+                : ErrorCode.valueOf(run.record.errorCode()), "rolled back to " + back + " after the interruption");
           } catch (UpgradeException r) {
             run.failNext(r);
             run.end(Outcome.FAILED, r.code(), "rollback after the interruption failed: " + r.getMessage());

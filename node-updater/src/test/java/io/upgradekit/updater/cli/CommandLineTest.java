@@ -46,7 +46,7 @@ class CommandLineTest {
     cl.addSubcommand("run", new RunCommand(new FakeApplier(), e -> { }, err))
         .addSubcommand("status", new StatusCommand(out, err))
         .addSubcommand("history", new HistoryCommand(out, err))
-        .addSubcommand("rollback", new RollbackCommand(err));
+        .addSubcommand("rollback", new RollbackCommand(err, e -> { }));
     cl.setOut(new java.io.PrintWriter(out, true));
     cl.setErr(new java.io.PrintWriter(err, true));
     return cl;

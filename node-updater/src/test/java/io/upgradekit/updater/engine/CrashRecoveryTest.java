@@ -91,6 +91,23 @@ class CrashRecoveryTest {
   }
 
   @Test
+  void killedDuringAManualRollbackTheNextStartFinishesIt() throws Exception {
+    installV1();
+    Release v2 = target.repo.publish("2.0.0", 2, TestTarget.files("2.0.0", HEALTHY), "1.0.0");
+    target.repo.point("stable", v2);
+    assertThat(target.runUpdater(null, "run", "--once")).isZero();
+    assertThat(target.servedVersion()).isEqualTo("2.0.0");
+
+    assertThat(target.runUpdater("ROLLBACK", "rollback")).isEqualTo(TestUpdaterMain.HALTED);
+    assertThat(target.runUpdater(null, "run", "--once")).as(target.updaterLog()).isZero();
+
+    assertThat(target.homeDirs().currentVersion()).contains("1.0.0");
+    assertThat(target.servedVersion()).isEqualTo("1.0.0");
+    assertThat(target.serviceProcesses()).hasSize(1);
+    assertEveryEventReportedOnce();
+  }
+
+  @Test
   void aCrashLoopIsBrokenAfterMaxCrashes() throws Exception {
     installV1();
     Files.writeString(target.configFile, Files.readString(target.configFile) + "maxCrashes: 2\n");
