@@ -51,6 +51,7 @@ public final class RunCommand implements Callable<Integer> {
   private final Consumer<UpdateEvent> extraListener;
   private final PrintStream out;
   private volatile boolean stopping;
+  private volatile boolean busy;
 
   public RunCommand() {
     this(PayloadAppliers.standard(), e -> { }, System.err);
@@ -81,16 +82,19 @@ public final class RunCommand implements Callable<Integer> {
       report(result);
       return result.exitCode();
     }
-    Runtime.getRuntime().addShutdownHook(new Thread(() -> stopping = true, "updater-shutdown"));
+    Runtime.getRuntime().addShutdownHook(new Thread(this::stopAfterCycle, "updater-shutdown"));
     int failures = 0;
     while (!stopping) {
       UpdateEngine.Result result;
+      busy = true;
       try {
         result = engine.runOnce(stageOnly(config));
         report(result);
       } catch (UpgradeException e) {
         out.println("error: " + e);
         result = new UpdateEngine.Result(Outcome.FAILED, e.code(), e.getMessage(), null, null);
+      } finally {
+        busy = false;
       }
       if (result.outcome() == Outcome.REEXEC) {
         return result.exitCode(); // bin/updater runs the new version, which finishes the update
@@ -106,6 +110,24 @@ public final class RunCommand implements Callable<Integer> {
     }
     return 0;
   }
+
+  /**
+   * SIGTERM: no new poll starts, and a running update may finish (up to {@value #STOP_GRACE_SECONDS}
+   * s, below the systemd unit's TimeoutStopSec). An update cut short is reconciled on the next start.
+   */
+  private void stopAfterCycle() {
+    stopping = true;
+    long end = System.nanoTime() + STOP_GRACE_SECONDS * 1_000_000_000L;
+    while (busy && System.nanoTime() < end) {
+      try {
+        Thread.sleep(100);
+      } catch (InterruptedException e) {
+        return;
+      }
+    }
+  }
+
+  private static final long STOP_GRACE_SECONDS = 90;
 
   private boolean stageOnly(UpdaterConfig config) {
     return stageOnly == null ? config.stageOnly() : stageOnly;

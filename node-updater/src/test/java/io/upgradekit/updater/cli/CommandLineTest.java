@@ -151,6 +151,31 @@ class CommandLineTest {
     assertThat(target.servedVersion()).isEqualTo("2.0.0");
   }
 
+  @Test
+  void theDaemonUpdatesWhenTheChannelMovesAndStopsCleanlyOnSigterm() throws Exception {
+    target = new TestTarget(tmp, "restart", null);
+    Release v1 = target.repo.publish("1.0.0", 1, TestTarget.files("1.0.0", "healthy=true\n"));
+    target.repo.point("stable", v1);
+    Process daemon = target.startUpdater(null, "run");
+    awaitServed("1.0.0");
+    Release v2 = target.repo.publish("2.0.0", 2, TestTarget.files("2.0.0", "healthy=true\n"), "1.0.0");
+    target.repo.point("stable", v2);
+    awaitServed("2.0.0");
+
+    daemon.destroy(); // SIGTERM
+    assertThat(daemon.waitFor(100, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+    assertThat(daemon.exitValue()).as(target.updaterLog()).isEqualTo(143); // systemd: SuccessExitStatus=143
+    assertThat(target.homeDirs().journal()).doesNotExist();
+    assertThat(target.servedVersion()).as("the service outlives the updater").isEqualTo("2.0.0");
+  }
+
+  private void awaitServed(String version) throws InterruptedException {
+    for (int i = 0; i < 600 && !version.equals(target.servedVersion()); i++) {
+      Thread.sleep(100);
+    }
+    assertThat(target.servedVersion()).as(target.updaterLog()).isEqualTo(version);
+  }
+
   private static Map<String, FileTime> snapshot(Path dir) throws IOException {
     Map<String, FileTime> files = new TreeMap<>();
     try (Stream<Path> walk = Files.walk(dir)) {
