@@ -43,6 +43,34 @@ public enum ErrorCode {
   /** A file system or network operation failed. */
   IO_ERROR(false),
 
+  // Repository server API (repo-server answers these in its JSON error bodies).
+  /** A request that is not valid HTTP for the API: bad path, header, method or parameters. */
+  REQUEST_INVALID(true),
+  /** The request carries no credentials, or credentials that are not valid (HTTP 401). */
+  AUTH_REQUIRED(false),
+  /** Valid credentials that do not allow this request, e.g. a node speaking for another (403). */
+  ACCESS_DENIED(true),
+  /** Nothing at this path (404). */
+  NOT_FOUND(false),
+  /** The request body is over the limit for its endpoint (413). */
+  BODY_TOO_LARGE(true),
+  /** The node has used up its storage quota on the server (413). */
+  QUOTA_EXCEEDED(false),
+  /** Too many requests from one client; retry later (429). */
+  RATE_LIMITED(false),
+  /** A published version exists already with other content; versions are immutable (409). */
+  VERSION_EXISTS(true),
+  /** A document refers to a blob or manifest that the repository does not hold (409). */
+  REFERENCE_MISSING(true),
+  /** Every slot of a claim scope is taken (409). */
+  SCOPE_FULL(false),
+  /** A compare-and-swap lost: the document changed since the client read it (412). */
+  PRECONDITION_FAILED(false),
+  /** A compare-and-swap request without If-Match or If-None-Match (428). */
+  PRECONDITION_REQUIRED(false),
+  /** An unexpected failure inside the server, a bug; details are in the server's log (500). */
+  INTERNAL_ERROR(false),
+
   // Node updater.
   /** The updater's configuration file is missing a key or holds a value it cannot use. */
   CONFIG_INVALID(false),

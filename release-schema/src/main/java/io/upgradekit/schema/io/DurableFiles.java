@@ -251,6 +251,11 @@ public final class DurableFiles {
       missing.push(p);
     }
     if (missing.isEmpty()) {
+      // Another thread or process created it between the two checks above: fine, if a directory.
+      if (Files.isDirectory(absolute)) {
+        fsyncDirectory(absolute.getParent()); // its creator may not have forced the entry yet
+        return dir;
+      }
       throw new FileAlreadyExistsException(absolute.toString(), null, "exists and is not a directory");
     }
     for (Path created : missing) { // outermost first

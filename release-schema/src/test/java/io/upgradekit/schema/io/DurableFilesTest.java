@@ -307,6 +307,33 @@ class DurableFilesTest {
   }
 
   @Test
+  void createDirectoriesToleratesALeafCreatedBetweenItsChecks() throws Exception {
+    // The feedback case: many requests create the same new directory under an existing parent.
+    int rounds = 200;
+    int racers = 6;
+    java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(racers);
+    try {
+      for (int round = 0; round < rounds; round++) {
+        Path leaf = dir.resolve("events/e" + round);
+        java.util.concurrent.CountDownLatch start = new java.util.concurrent.CountDownLatch(1);
+        List<java.util.concurrent.Future<Path>> results = new ArrayList<>();
+        for (int i = 0; i < racers; i++) {
+          results.add(pool.submit(() -> {
+            start.await();
+            return DurableFiles.createDirectories(leaf);
+          }));
+        }
+        start.countDown();
+        for (java.util.concurrent.Future<Path> result : results) {
+          assertThat(result.get()).isEqualTo(leaf);
+        }
+      }
+    } finally {
+      pool.shutdownNow();
+    }
+  }
+
+  @Test
   void deleteStaleTempFilesRemovesOnlyOldTempFiles() throws IOException {
     FileTime old = FileTime.from(Instant.now().minus(Duration.ofHours(2)));
     Path staleTemp = touch(".channel.json.0123456789abcdef.tmp", old);

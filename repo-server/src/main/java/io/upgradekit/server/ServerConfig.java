@@ -1,0 +1,120 @@
+package io.upgradekit.server;
+
+import io.upgradekit.server.core.ClaimCapacity;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * Everything the server is started with. Build one with {@link #builder(Path)}; unset parts take
+ * the documented defaults.
+ *
+ * @param root the repository directory, served read-only under {@code /}
+ * @param bind the address to listen on
+ * @param port the port; 0 picks a free one
+ * @param pinnedTrustRoot a trust root's bytes to pin (and install if the repository has none), or null
+ * @param publishToken the publisher's bearer token, or null to refuse every publication
+ * @param nodeSecret the secret node credentials are derived from, or null to refuse claims and
+ *     feedback from nodes
+ * @param claimCapacity slots per claim scope
+ * @param feedbackQuotaBytes feedback bytes stored per node at most
+ * @param maxBlobBytes largest blob accepted by {@code PUT /v1/blobs}
+ * @param rateLimit requests per second per client address before 429; 0 disables the limit
+ * @param idleTimeout how long a connection may stay silent (also mid-request) before it is closed
+ * @param minRequestDataRate bytes per second a request body must arrive at, at least; 0 disables
+ * @param maxThreads request threads
+ * @param accessLog {@code "log"} (SLF4J logger {@code io.upgradekit.server.access}), {@code
+ *     "off"}, or a file path
+ * @param stopTimeout how long a graceful stop waits for requests in flight
+ * @param statusRefresh how often the fleet index is rebuilt from the repository (to include what
+ *     other server processes stored); zero never
+ */
+public record ServerConfig(
+    Path root,
+    String bind,
+    int port,
+    byte[] pinnedTrustRoot,
+    byte[] publishToken,
+    byte[] nodeSecret,
+    ClaimCapacity claimCapacity,
+    long feedbackQuotaBytes,
+    long maxBlobBytes,
+    int rateLimit,
+    Duration idleTimeout,
+    long minRequestDataRate,
+    int maxThreads,
+    String accessLog,
+    Duration stopTimeout,
+    Duration statusRefresh) {
+
+  public static final String DEFAULT_BIND = "127.0.0.1";
+  public static final int DEFAULT_PORT = 8080;
+  public static final int DEFAULT_CLAIM_CAPACITY = 1;
+  public static final long DEFAULT_FEEDBACK_QUOTA = 64L << 20;
+  public static final long DEFAULT_MAX_BLOB = 4L << 30;
+  public static final int DEFAULT_RATE_LIMIT = 500;
+  public static final Duration DEFAULT_IDLE_TIMEOUT = Duration.ofSeconds(30);
+  public static final long DEFAULT_MIN_DATA_RATE = 0;
+  public static final int DEFAULT_MAX_THREADS = 200;
+
+  public ServerConfig {
+    Objects.requireNonNull(root, "root");
+    Objects.requireNonNull(bind, "bind");
+    Objects.requireNonNull(claimCapacity, "claimCapacity");
+    Objects.requireNonNull(idleTimeout, "idleTimeout");
+    Objects.requireNonNull(accessLog, "accessLog");
+    Objects.requireNonNull(stopTimeout, "stopTimeout");
+    Objects.requireNonNull(statusRefresh, "statusRefresh");
+  }
+
+  public static Builder builder(Path root) {
+    return new Builder(root);
+  }
+
+  /** A builder; every setter is optional. */
+  public static final class Builder {
+    private final Path root;
+    private String bind = DEFAULT_BIND;
+    private int port = DEFAULT_PORT;
+    private byte[] pinnedTrustRoot;
+    private byte[] publishToken;
+    private byte[] nodeSecret;
+    private ClaimCapacity claimCapacity = new ClaimCapacity(DEFAULT_CLAIM_CAPACITY, Map.of());
+    private long feedbackQuotaBytes = DEFAULT_FEEDBACK_QUOTA;
+    private long maxBlobBytes = DEFAULT_MAX_BLOB;
+    private int rateLimit = DEFAULT_RATE_LIMIT;
+    private Duration idleTimeout = DEFAULT_IDLE_TIMEOUT;
+    private long minRequestDataRate = DEFAULT_MIN_DATA_RATE;
+    private int maxThreads = DEFAULT_MAX_THREADS;
+    private String accessLog = "log";
+    private Duration stopTimeout = Duration.ofSeconds(10);
+    private Duration statusRefresh = Duration.ZERO;
+
+    private Builder(Path root) {
+      this.root = root;
+    }
+
+    public Builder bind(String v) { this.bind = v; return this; }
+    public Builder port(int v) { this.port = v; return this; }
+    public Builder pinnedTrustRoot(byte[] v) { this.pinnedTrustRoot = v; return this; }
+    public Builder publishToken(byte[] v) { this.publishToken = v; return this; }
+    public Builder nodeSecret(byte[] v) { this.nodeSecret = v; return this; }
+    public Builder claimCapacity(ClaimCapacity v) { this.claimCapacity = v; return this; }
+    public Builder feedbackQuotaBytes(long v) { this.feedbackQuotaBytes = v; return this; }
+    public Builder maxBlobBytes(long v) { this.maxBlobBytes = v; return this; }
+    public Builder rateLimit(int v) { this.rateLimit = v; return this; }
+    public Builder idleTimeout(Duration v) { this.idleTimeout = v; return this; }
+    public Builder minRequestDataRate(long v) { this.minRequestDataRate = v; return this; }
+    public Builder maxThreads(int v) { this.maxThreads = v; return this; }
+    public Builder accessLog(String v) { this.accessLog = v; return this; }
+    public Builder stopTimeout(Duration v) { this.stopTimeout = v; return this; }
+    public Builder statusRefresh(Duration v) { this.statusRefresh = v; return this; }
+
+    public ServerConfig build() {
+      return new ServerConfig(root, bind, port, pinnedTrustRoot, publishToken, nodeSecret, claimCapacity,
+          feedbackQuotaBytes, maxBlobBytes, rateLimit, idleTimeout, minRequestDataRate, maxThreads, accessLog,
+          stopTimeout, statusRefresh);
+    }
+  }
+}

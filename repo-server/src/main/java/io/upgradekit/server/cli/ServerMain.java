@@ -1,0 +1,245 @@
+package io.upgradekit.server.cli;
+
+import io.upgradekit.schema.UpgradeException;
+import io.upgradekit.server.RepoServer;
+import io.upgradekit.server.ServerConfig;
+import io.upgradekit.server.core.ClaimCapacity;
+import io.upgradekit.server.core.Secrets;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.net.BindException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code java -jar repo-server.jar --root DIR [options]}: serves a repository. Reads options,
+ * builds one {@link ServerConfig}, starts {@link RepoServer} and waits for it to stop (SIGTERM or
+ * Ctrl-C stop it gracefully).
+ */
+@Command(
+    name = "repo-server",
+    mixinStandardHelpOptions = true,
+    versionProvider = ServerMain.Version.class,
+    sortOptions = false,
+    subcommands = {NodeCredentialCommand.class},
+    description = {
+      "Serves an Upgradekit repository: the static files under /, the publish, claim and feedback API"
+          + " under /v1/, fleet status at /v1/status and Prometheus metrics at /metrics.",
+      ""
+    },
+    footer = {
+      "",
+      "Secrets are never given on the command line: the publisher token comes from --publish-token-file"
+          + " or the UPGRADEKIT_PUBLISH_TOKEN environment variable, the node secret from --node-secret-file.",
+      "",
+      "Exit status: 0 stopped normally, 1 failed while running, 2 usage or configuration error.",
+      "Documentation: docs/repo-server.md"
+    })
+public final class ServerMain implements Callable<Integer> {
+  /** Stopped normally. */
+  public static final int EXIT_OK = 0;
+  /** Failed while running (e.g. the port is taken). */
+  public static final int EXIT_FAILED = 1;
+  /** Bad options or configuration. */
+  public static final int EXIT_USAGE = 2;
+
+  static final String TOKEN_ENV = "UPGRADEKIT_PUBLISH_TOKEN";
+
+  @Spec CommandSpec spec;
+
+  @Option(names = "--root", paramLabel = "DIR", description = "The repository directory (required).")
+  Path root;
+
+  @Option(names = "--port", paramLabel = "PORT", defaultValue = "" + ServerConfig.DEFAULT_PORT,
+      description = "Port to listen on; 0 picks a free one. Default: ${DEFAULT-VALUE}.")
+  int port;
+
+  @Option(names = "--bind", paramLabel = "ADDR", defaultValue = ServerConfig.DEFAULT_BIND,
+      description = "Address to listen on; 0.0.0.0 for all. Default: ${DEFAULT-VALUE}.")
+  String bind;
+
+  @Option(names = "--trust-root", paramLabel = "FILE",
+      description = "A signed trust root to pin: publications must verify against it or a rotation signed from"
+          + " it; installed into the repository if it has no root.json. Without it, the repository's root.json"
+          + " is trusted as found.")
+  Path trustRoot;
+
+  @Option(names = "--publish-token-file", paramLabel = "FILE",
+      description = "File holding the publisher's bearer token (at least 16 characters). Without it or "
+          + TOKEN_ENV + ", publishing is refused.")
+  Path publishTokenFile;
+
+  @Option(names = "--node-secret-file", paramLabel = "FILE",
+      description = "File holding the secret node credentials are derived from (see 'node-credential')."
+          + " Without it, claims and feedback from nodes are refused.")
+  Path nodeSecretFile;
+
+  @Option(names = "--claim-capacity", paramLabel = "N", defaultValue = "" + ServerConfig.DEFAULT_CLAIM_CAPACITY,
+      description = "Slots per claim scope (nodes upgrading at once per wave). Default: ${DEFAULT-VALUE}.")
+  int claimCapacity;
+
+  @Option(names = "--scope-capacity", paramLabel = "SCOPE=N",
+      description = "Slots of one scope, overriding --claim-capacity; repeatable, e.g. --scope-capacity canary=1.")
+  Map<String, Integer> scopeCapacity = new LinkedHashMap<>();
+
+  @Option(names = "--feedback-quota", paramLabel = "SIZE", defaultValue = "64m", converter = Sizes.class,
+      description = "Feedback bytes stored per node at most (k, m, g suffixes). Default: ${DEFAULT-VALUE}.")
+  long feedbackQuota;
+
+  @Option(names = "--max-blob-size", paramLabel = "SIZE", defaultValue = "4g", converter = Sizes.class,
+      description = "Largest blob accepted by PUT /v1/blobs. Default: ${DEFAULT-VALUE}.")
+  long maxBlobSize;
+
+  @Option(names = "--rate-limit", paramLabel = "N", defaultValue = "" + ServerConfig.DEFAULT_RATE_LIMIT,
+      description = "Requests per second per client address before 429 (Jetty DoSHandler); 0 turns the limit"
+          + " off (benchmarks). Default: ${DEFAULT-VALUE}.")
+  int rateLimit;
+
+  @Option(names = "--idle-timeout", paramLabel = "DURATION", defaultValue = "30s", converter = Durations.class,
+      description = "Close connections silent this long, also in the middle of a request (slow clients)."
+          + " Default: ${DEFAULT-VALUE}.")
+  Duration idleTimeout;
+
+  @Option(names = "--min-data-rate", paramLabel = "BYTES_PER_S", defaultValue = "0",
+      description = "Fail request bodies that arrive slower than this; 0 turns the check off. Default: ${DEFAULT-VALUE}.")
+  long minDataRate;
+
+  @Option(names = "--max-threads", paramLabel = "N", defaultValue = "" + ServerConfig.DEFAULT_MAX_THREADS,
+      description = "Request threads. Default: ${DEFAULT-VALUE}.")
+  int maxThreads;
+
+  @Option(names = "--access-log", paramLabel = "log|off|FILE", defaultValue = "log",
+      description = "Access log: 'log' (SLF4J logger io.upgradekit.server.access, on stderr), 'off', or a file."
+          + " Default: ${DEFAULT-VALUE}.")
+  String accessLog;
+
+  @Option(names = "--stop-timeout", paramLabel = "DURATION", defaultValue = "10s", converter = Durations.class,
+      description = "On SIGTERM, how long requests in flight may take to finish. Default: ${DEFAULT-VALUE}.")
+  Duration stopTimeout;
+
+  @Option(names = "--status-refresh", paramLabel = "DURATION", converter = Durations.class,
+      description = "Rebuild the fleet status from the repository this often, to include what other server"
+          + " processes on the same --root stored (and count their feedback against quotas). Default: off.")
+  Duration statusRefresh;
+
+  public static void main(String[] args) {
+    System.exit(commandLine().execute(args));
+  }
+
+  static CommandLine commandLine() {
+    CommandLine line = new CommandLine(new ServerMain());
+    line.setParameterExceptionHandler((e, args) -> {
+      PrintWriter err = e.getCommandLine().getErr();
+      err.println("repo-server: " + e.getMessage());
+      err.println("Run with --help for the options.");
+      return EXIT_USAGE;
+    });
+    line.setExecutionExceptionHandler((e, cmd, parsed) -> {
+      PrintWriter err = cmd.getErr();
+      if (e instanceof UpgradeException || e instanceof UsageError) {
+        err.println("repo-server: " + e.getMessage());
+        if (e instanceof UsageError) {
+          err.println("Run with --help for the options.");
+        }
+        return EXIT_USAGE;
+      }
+      if (e instanceof IOException && e.getCause() instanceof BindException || e instanceof BindException) {
+        err.println("repo-server: cannot listen: " + e.getMessage() + "; pick another --port or --bind");
+        return EXIT_FAILED;
+      }
+      err.println("repo-server: " + e);
+      return EXIT_FAILED;
+    });
+    return line;
+  }
+
+  @Override
+  public Integer call() throws Exception {
+    ServerConfig config = config();
+    try (RepoServer server = RepoServer.start(config)) {
+      LoggerFactory.getLogger("io.upgradekit.server").info("listening on {}", server.uri());
+      server.join();
+    }
+    return EXIT_OK;
+  }
+
+  ServerConfig config() {
+    if (root == null) {
+      throw usage("--root is required: give the repository directory, e.g. --root /srv/upgradekit");
+    }
+    if (!Files.isDirectory(root)) {
+      throw usage("--root " + root + " is not a directory; create it first (mkdir -p " + root + ")");
+    }
+    if (port < 0 || port > 65535) {
+      throw usage("--port " + port + " is not a port number (0-65535)");
+    }
+    if (maxThreads < 8) {
+      throw usage("--max-threads " + maxThreads + " is too few; give at least 8");
+    }
+    if (rateLimit < 0) {
+      throw usage("--rate-limit must be 0 (off) or more");
+    }
+    ClaimCapacity capacity;
+    try {
+      capacity = new ClaimCapacity(claimCapacity, scopeCapacity);
+    } catch (IllegalArgumentException e) {
+      throw usage("--claim-capacity/--scope-capacity: " + e.getMessage());
+    }
+    ServerConfig.Builder builder = ServerConfig.builder(root)
+        .port(port).bind(bind).claimCapacity(capacity).feedbackQuotaBytes(feedbackQuota).maxBlobBytes(maxBlobSize)
+        .rateLimit(rateLimit).idleTimeout(idleTimeout).minRequestDataRate(minDataRate).maxThreads(maxThreads)
+        .accessLog(accessLog).stopTimeout(stopTimeout)
+        .statusRefresh(statusRefresh == null ? Duration.ZERO : statusRefresh);
+    if (trustRoot != null) {
+      try {
+        builder.pinnedTrustRoot(Files.readAllBytes(trustRoot));
+      } catch (NoSuchFileException e) {
+        throw usage("--trust-root " + trustRoot + " does not exist; give the signed root.json to pin");
+      } catch (IOException e) {
+        throw usage("--trust-root " + trustRoot + " cannot be read: " + e.getMessage());
+      }
+    }
+    if (publishTokenFile != null) {
+      builder.publishToken(Secrets.readFile(publishTokenFile, "--publish-token-file"));
+    } else if (System.getenv(TOKEN_ENV) != null) {
+      builder.publishToken(Secrets.fromText(System.getenv(TOKEN_ENV), "the " + TOKEN_ENV + " environment variable"));
+    }
+    if (nodeSecretFile != null) {
+      builder.nodeSecret(Secrets.readFile(nodeSecretFile, "--node-secret-file"));
+    }
+    return builder.build();
+  }
+
+  private static UsageError usage(String message) {
+    return new UsageError(message);
+  }
+
+  /** A configuration the server cannot start with; the message names the option and the fix. */
+  static final class UsageError extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
+    UsageError(String message) {
+      super(message);
+    }
+  }
+
+  /** Reports the version from the jar's manifest. */
+  static final class Version implements CommandLine.IVersionProvider {
+    @Override
+    public String[] getVersion() {
+      String version = ServerMain.class.getPackage().getImplementationVersion();
+      return new String[] {"repo-server " + (version == null ? "(development build)" : version)};
+    }
+  }
+}

@@ -1,0 +1,219 @@
+package io.upgradekit.server.core;
+
+import io.upgradekit.schema.ErrorCode;
+import io.upgradekit.schema.UpgradeException;
+import io.upgradekit.schema.io.DurableFiles;
+import io.upgradekit.schema.json.Json;
+import io.upgradekit.schema.layout.RepositoryLayout;
+import io.upgradekit.schema.model.Claim;
+import io.upgradekit.schema.model.DocumentType;
+import io.upgradekit.schema.model.Names;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * Rollout slots: a scope (e.g. a wave of one release) has a bounded number of slots, and each is
+ * given to exactly one node, by creating {@code slot-<n>.json} exclusively (a hard link, which the
+ * operating system refuses if the name exists, also between processes sharing the repository).
+ *
+ * <p>A node that asks again gets its own claim back: after winning a slot, the node's index
+ * {@code node-<node>.json} (also created exclusively) records which slot it holds. Requests of one
+ * node are serialized within a process. Should two requests of the same node still race (through
+ * two server processes) and both win a slot, the one whose index lost gives its slot back, so a
+ * node never holds two; the freed slot goes to the next claimant. A crash between the slot and the
+ * index leaves the slot naming the node; when the scope is full, the node finds it again by
+ * scanning the slots (and a request that wins a slot but finds its index already naming that slot
+ * keeps it).
+ *
+ * <p>Thread-safe. Claims are never released by the server: a scope is per release, so a new
+ * release starts with free slots.
+ */
+public final class ClaimService {
+  /**
+   * What a claim request got.
+   *
+   * @param claim the slot the node holds
+   * @param created true if allocated by this request, false if the node held it already
+   * @param capacity the scope's number of slots
+   */
+  public record Result(Claim claim, boolean created, int capacity) {}
+
+  /** The index file's content: which slot a node holds. */
+  public record NodeIndex(String node, int slot) {}
+
+  private final Path root;
+  private final Clock clock;
+  private final ClaimCapacity capacity;
+  /** Per scope directory: the lowest slot that may still be free (slots only fill up). */
+  private final ConcurrentHashMap<Path, AtomicInteger> firstFree = new ConcurrentHashMap<>();
+
+  public ClaimService(Path root, Clock clock, ClaimCapacity capacity) {
+    this.root = root;
+    this.clock = clock;
+    this.capacity = capacity;
+  }
+
+  /**
+   * Gives the node a slot of the scope, or the one it already holds.
+   *
+   * @throws UpgradeException NAME_INVALID, NOT_FOUND (no such release), SCOPE_FULL
+   */
+  public Result claim(String app, String version, String scope, String node) throws IOException {
+    Names.requireApp(app);
+    Names.requireVersion(version);
+    Names.requireScope(scope);
+    Names.requireNodeId(node);
+    int slots = capacity.of(scope);
+    if (!Files.exists(RepositoryLayout.resolve(root, RepositoryLayout.releaseManifest(app, version)))) {
+      throw new UpgradeException(ErrorCode.NOT_FOUND, app + " " + version + " is not published; nodes claim slots"
+          + " for published releases only");
+    }
+    Path dir = RepositoryLayout.resolve(root, RepositoryLayout.claimDirectory(app, version, scope));
+    Path index = RepositoryLayout.resolve(root, RepositoryLayout.claimIndex(app, version, scope, node));
+    Optional<Claim> held = readHeld(index, app, version, scope, node);
+    if (held.isPresent()) {
+      return new Result(held.get(), false, slots);
+    }
+    DurableFiles.createDirectories(dir);
+    AtomicInteger hint = firstFree.computeIfAbsent(dir, d -> new AtomicInteger());
+    // Requests of one node are serialized within this process, so that a retry racing its original
+    // never wins a second slot; between processes the index decides (see the class comment).
+    ReentrantLock lock = nodeLocks[Math.floorMod(31 * dir.hashCode() + node.hashCode(), nodeLocks.length)];
+    lock.lock();
+    try {
+      held = readHeld(index, app, version, scope, node);
+      if (held.isPresent()) {
+        return new Result(held.get(), false, slots);
+      }
+      for (int attempt = 0; attempt < 3; attempt++) {
+        Optional<Result> allocated = allocate(app, version, scope, node, slots, dir, index, hint);
+        if (allocated.isPresent()) {
+          return allocated.get();
+        }
+        hint.accumulateAndGet(slots, Math::max);
+        Optional<Claim> orphan = findOrphan(app, version, scope, node, slots, hint);
+        if (orphan.isPresent()) {
+          DurableFiles.createExclusively(index, Json.canonicalBytes(new NodeIndex(node, orphan.get().slot())));
+          Optional<Claim> recorded = readHeld(index, app, version, scope, node);
+          return new Result(recorded.orElse(orphan.get()), false, slots);
+        }
+        if (hint.get() >= slots) {
+          break; // really full, and the node holds no slot
+        }
+      }
+    } finally {
+      lock.unlock();
+    }
+    throw new UpgradeException(ErrorCode.SCOPE_FULL, "all " + slots + " slots of " + app + " " + version + " "
+        + scope + " are taken; retry when the next wave opens");
+  }
+
+  private Optional<Result> allocate(String app, String version, String scope, String node, int slots, Path dir,
+      Path index, AtomicInteger hint) throws IOException {
+    while (true) {
+      // Concurrent requests in this process take distinct candidates, so they do not all write a
+      // temp file for the same slot; the exclusive link still decides, also against other processes.
+      int n = hint.getAndIncrement();
+      if (n >= slots) {
+        hint.accumulateAndGet(slots, Math::min);
+        return Optional.empty();
+      }
+      Path slot = RepositoryLayout.resolve(root, RepositoryLayout.claimSlot(app, version, scope, n));
+      if (Files.exists(slot)) {
+        continue;
+      }
+      Claim claim = Claim.of(app, version, scope, n, node, clock.instant());
+      boolean won;
+      try {
+        won = DurableFiles.createExclusively(slot, Json.canonicalBytes(claim));
+      } catch (IOException | RuntimeException e) {
+        hint.accumulateAndGet(n, Math::min); // the candidate stays free for the next request
+        throw e;
+      }
+      if (!won) {
+        continue;
+      }
+      if (DurableFiles.createExclusively(index, Json.canonicalBytes(new NodeIndex(node, n)))) {
+        return Optional.of(new Result(claim, true, slots));
+      }
+      // Another request of the same node recorded its index first. If it recorded this very slot
+      // (it found the slot while scanning a full scope), the slot stays; otherwise the node holds
+      // another slot, and this one is given back so that a node never holds two.
+      NodeIndex recorded = Json.read(Files.readAllBytes(index), NodeIndex.class, "claim index");
+      if (recorded.slot() != n) {
+        Files.deleteIfExists(slot);
+        DurableFiles.fsyncDirectory(dir);
+        hint.accumulateAndGet(n, Math::min);
+      }
+      Optional<Claim> held = readHeld(index, app, version, scope, node);
+      if (held.isPresent()) {
+        return Optional.of(new Result(held.get(), recorded.slot() == n, slots));
+      }
+      throw new UpgradeException(ErrorCode.IO_ERROR, "the claim index " + root.relativize(index)
+          + " does not name a slot held by " + node + "; inspect the claim directory");
+    }
+  }
+
+  private Optional<Claim> readHeld(Path index, String app, String version, String scope, String node)
+      throws IOException {
+    byte[] bytes;
+    try {
+      bytes = Files.readAllBytes(index);
+    } catch (NoSuchFileException e) {
+      return Optional.empty();
+    }
+    NodeIndex entry = Json.read(bytes, NodeIndex.class, "claim index");
+    Path slot = RepositoryLayout.resolve(root, RepositoryLayout.claimSlot(app, version, scope, entry.slot()));
+    Claim claim = Json.read(Files.readAllBytes(slot), DocumentType.CLAIM, Claim.class);
+    if (!claim.node().equals(node)) {
+      throw new UpgradeException(ErrorCode.IO_ERROR, "the claim index of " + node + " names slot " + entry.slot()
+          + ", which " + claim.node() + " holds; inspect " + root.relativize(index.getParent()));
+    }
+    return Optional.of(claim);
+  }
+
+  /**
+   * Scans a full scope for a slot that names the node but has no index (a crash in between). A
+   * free slot (given back after a race between processes) lowers the hint so the caller allocates
+   * again. Costs one stat per slot, and reads the slots only when none is free.
+   */
+  private Optional<Claim> findOrphan(String app, String version, String scope, String node, int slots,
+      AtomicInteger hint) throws IOException {
+    for (int n = 0; n < slots; n++) {
+      if (!Files.exists(RepositoryLayout.resolve(root, RepositoryLayout.claimSlot(app, version, scope, n)))) {
+        hint.accumulateAndGet(n, Math::min);
+        return Optional.empty();
+      }
+    }
+    for (int n = 0; n < slots; n++) {
+      Path slot = RepositoryLayout.resolve(root, RepositoryLayout.claimSlot(app, version, scope, n));
+      try {
+        Claim claim = Json.read(Files.readAllBytes(slot), DocumentType.CLAIM, Claim.class);
+        if (claim.node().equals(node)) {
+          return Optional.of(claim);
+        }
+      } catch (NoSuchFileException e) {
+        hint.accumulateAndGet(n, Math::min);
+        return Optional.empty();
+      }
+    }
+    return Optional.empty();
+  }
+
+  private final ReentrantLock[] nodeLocks = newLocks(64);
+
+  private static ReentrantLock[] newLocks(int n) {
+    ReentrantLock[] locks = new ReentrantLock[n];
+    for (int i = 0; i < n; i++) {
+      locks[i] = new ReentrantLock();
+    }
+    return locks;
+  }
+}

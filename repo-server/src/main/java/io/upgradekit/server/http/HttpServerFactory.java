@@ -1,0 +1,171 @@
+package io.upgradekit.server.http;
+
+import io.upgradekit.server.ServerConfig;
+import io.upgradekit.server.core.ClaimService;
+import io.upgradekit.server.core.FeedbackService;
+import io.upgradekit.server.core.FleetIndex;
+import io.upgradekit.server.core.NodeCredentials;
+import io.upgradekit.server.core.PublishService;
+import io.upgradekit.server.core.PublisherToken;
+import io.upgradekit.server.core.ServerMetrics;
+import io.upgradekit.server.core.TrustStore;
+import io.upgradekit.schema.ErrorCode;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import org.eclipse.jetty.server.AsyncRequestLogWriter;
+import org.eclipse.jetty.server.CustomRequestLog;
+import org.eclipse.jetty.server.Handler;
+import org.eclipse.jetty.server.HttpConfiguration;
+import org.eclipse.jetty.server.HttpConnectionFactory;
+import org.eclipse.jetty.server.RequestLog;
+import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.server.Slf4jRequestLogWriter;
+import org.eclipse.jetty.server.handler.DoSHandler;
+import org.eclipse.jetty.server.handler.GracefulHandler;
+import org.eclipse.jetty.server.handler.MinimumDataRateHandler;
+import org.eclipse.jetty.util.thread.QueuedThreadPool;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Assembles the Jetty server from a configuration: one connector, the handler chain (graceful
+ * shutdown, metrics, rate limit, minimum data rate, router) and JSON error pages.
+ */
+public final class HttpServerFactory {
+  private static final Logger LOG = LoggerFactory.getLogger("io.upgradekit.server");
+
+  private HttpServerFactory() {}
+
+  public static Server create(ServerConfig config, Clock clock) throws IOException {
+    Path root = config.root().toAbsolutePath().normalize();
+    if (!Files.isDirectory(root)) {
+      throw new io.upgradekit.schema.UpgradeException(ErrorCode.IO_ERROR, "--root " + root
+          + " is not a directory; create it or point --root at the repository");
+    }
+    TrustStore trust = TrustStore.open(root, config.pinnedTrustRoot(), clock, LOG::info);
+    FleetIndex fleet = new FleetIndex();
+    long started = System.nanoTime();
+    int reports = FeedbackService.rebuild(root, fleet, LOG::warn);
+    LOG.info("indexed {} feedback reports in {} ms", reports, (System.nanoTime() - started) / 1_000_000);
+    ServerMetrics metrics = new ServerMetrics(fleet::nodesByVersion);
+    PublishService publish = new PublishService(root, trust, clock, config.maxBlobBytes());
+    ClaimService claims = new ClaimService(root, clock, config.claimCapacity());
+    FeedbackService feedback = new FeedbackService(root, fleet, config.feedbackQuotaBytes());
+    Api api = new Api(publish, claims, feedback, fleet, trust,
+        config.publishToken() == null ? null : new PublisherToken(config.publishToken()),
+        config.nodeSecret() == null ? null : new NodeCredentials(config.nodeSecret()), metrics, clock);
+    if (config.publishToken() == null) {
+      LOG.info("publishing is disabled (no publisher token)");
+    }
+    if (config.nodeSecret() == null) {
+      LOG.info("node claims and feedback are disabled (no node secret)");
+    }
+
+    QueuedThreadPool threads = new QueuedThreadPool(config.maxThreads(), Math.min(8, config.maxThreads()));
+    threads.setName("repo-server");
+    Server server = new Server(threads);
+    HttpConfiguration http = new HttpConfiguration();
+    http.setSendServerVersion(false);
+    http.setSendXPoweredBy(false);
+    http.setRequestHeaderSize(16 * 1024);
+    // One selector per core: static requests are answered on the selector threads (see Router),
+    // and Jetty's default (cores / 2) leaves half the cores idle on small machines.
+    int selectors = Integer.getInteger("upgradekit.selectors",
+        Math.max(1, Math.min(8, Runtime.getRuntime().availableProcessors())));
+    ServerConnector connector = new ServerConnector(server, 1, selectors, new HttpConnectionFactory(http));
+    connector.setHost(config.bind());
+    connector.setPort(config.port());
+    connector.setIdleTimeout(config.idleTimeout().toMillis());
+    connector.setAcceptQueueSize(1024);
+    server.addConnector(connector);
+
+    Handler handler = new Router(api, new StaticFiles(root, metrics), metrics);
+    if (config.minRequestDataRate() > 0) {
+      handler = new MinimumDataRateHandler(handler, config.minRequestDataRate(), 0);
+    }
+    if (config.rateLimit() > 0) {
+      DoSHandler dos = new DoSHandler(DoSHandler.ID_FROM_REMOTE_ADDRESS,
+          new DoSHandler.LeakingBucketTrackerFactory(config.rateLimit()),
+          (request, response, callback) -> {
+            HttpErrors.write(response, callback, 429, ErrorCode.RATE_LIMITED, "more than " + config.rateLimit()
+                + " requests per second from this address; slow down and retry");
+            return true;
+          }, 10_000);
+      dos.setHandler(handler);
+      handler = dos;
+    }
+    handler = new MeteredHandler(handler, metrics);
+    GracefulHandler graceful = new GracefulHandler(handler);
+    // On stop, idle keep-alive connections are closed after this long instead of Jetty's default.
+    graceful.setShutdownIdleTimeout(200);
+    server.setHandler(graceful);
+    server.setErrorHandler(new JsonErrorHandler());
+    server.setStopTimeout(config.stopTimeout().toMillis());
+    server.setStopAtShutdown(true);
+    if (!config.statusRefresh().isZero()) {
+      server.addBean(new StatusRefresher(root, fleet, config.statusRefresh()));
+    }
+    RequestLog log = requestLog(config.accessLog());
+    if (log != null) {
+      server.setRequestLog(log);
+    }
+    LOG.info("serving {} on {}:{} (rate limit {}, idle timeout {})", root, config.bind(), config.port(),
+        config.rateLimit() > 0 ? config.rateLimit() + "/s per address" : "off", config.idleTimeout());
+    return server;
+  }
+
+  /** Rebuilds the fleet index from the repository now and then, while the server runs. */
+  private static final class StatusRefresher extends org.eclipse.jetty.util.component.AbstractLifeCycle {
+    private final Path root;
+    private final FleetIndex fleet;
+    private final java.time.Duration every;
+    private java.util.concurrent.ScheduledExecutorService timer;
+
+    StatusRefresher(Path root, FleetIndex fleet, java.time.Duration every) {
+      this.root = root;
+      this.fleet = fleet;
+      this.every = every;
+    }
+
+    @Override
+    protected void doStart() {
+      timer = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "status-refresh");
+        t.setDaemon(true);
+        return t;
+      });
+      long millis = Math.max(1000, every.toMillis());
+      timer.scheduleWithFixedDelay(() -> {
+        try {
+          FleetIndex rebuilt = new FleetIndex();
+          FeedbackService.rebuild(root, rebuilt, message -> LOG.debug(message));
+          fleet.replaceWith(rebuilt);
+        } catch (IOException | RuntimeException e) {
+          LOG.warn("rebuilding the fleet status failed", e);
+        }
+      }, millis, millis, java.util.concurrent.TimeUnit.MILLISECONDS);
+    }
+
+    @Override
+    protected void doStop() {
+      timer.shutdownNow();
+    }
+  }
+
+  private static RequestLog requestLog(String accessLog) {
+    if (accessLog.equals("off")) {
+      return null;
+    }
+    if (accessLog.equals("log")) {
+      Slf4jRequestLogWriter writer = new Slf4jRequestLogWriter();
+      writer.setLoggerName("io.upgradekit.server.access");
+      return new CustomRequestLog(writer, CustomRequestLog.EXTENDED_NCSA_FORMAT);
+    }
+    AsyncRequestLogWriter writer = new AsyncRequestLogWriter(accessLog);
+    writer.setAppend(true);
+    return new CustomRequestLog(writer, CustomRequestLog.EXTENDED_NCSA_FORMAT);
+  }
+}

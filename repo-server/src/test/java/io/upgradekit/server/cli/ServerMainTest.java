@@ -1,0 +1,79 @@
+package io.upgradekit.server.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.upgradekit.server.ServerConfig;
+import io.upgradekit.server.core.NodeCredentials;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+class ServerMainTest {
+  @TempDir Path dir;
+  final StringWriter out = new StringWriter();
+  final StringWriter err = new StringWriter();
+
+  int run(String... args) {
+    CommandLine line = ServerMain.commandLine();
+    line.setOut(new PrintWriter(out, true));
+    line.setErr(new PrintWriter(err, true));
+    return line.execute(args);
+  }
+
+  @Test
+  void nodeCredentialPrintsTheHmacOfTheNodeId() throws Exception {
+    Path secret = dir.resolve("secret");
+    Files.writeString(secret, "a-node-secret-of-some-length\n");
+    assertThat(run("node-credential", "--node-secret-file", secret.toString(), "web-01")).isZero();
+    String expected = new NodeCredentials("a-node-secret-of-some-length".getBytes(StandardCharsets.UTF_8))
+        .credentialFor("web-01");
+    assertThat(out.toString().trim()).isEqualTo(expected).hasSize(64);
+
+    out.getBuffer().setLength(0);
+    assertThat(run("node-credential", "--node-secret-file", secret.toString(), "a", "b")).isZero();
+    assertThat(out.toString().lines()).hasSize(2).allMatch(l -> l.matches("[ab] [0-9a-f]{64}"));
+
+    assertThat(run("node-credential", "--node-secret-file", secret.toString(), "../x")).isEqualTo(2);
+    assertThat(err.toString()).contains("'../x' is invalid");
+  }
+
+  @Test
+  void configurationErrorsNameTheOptionAndExitWith2() throws Exception {
+    assertThat(run()).isEqualTo(2);
+    assertThat(err.toString()).contains("--root is required");
+    assertThat(run("--root", dir.resolve("missing").toString())).isEqualTo(2);
+    assertThat(err.toString()).contains("is not a directory");
+    assertThat(run("--root", dir.toString(), "--publish-token-file", dir.resolve("none").toString())).isEqualTo(2);
+    assertThat(err.toString()).contains("--publish-token-file", "does not exist");
+    Files.writeString(dir.resolve("short"), "abc");
+    assertThat(run("--root", dir.toString(), "--node-secret-file", dir.resolve("short").toString())).isEqualTo(2);
+    assertThat(err.toString()).contains("at least 16");
+    assertThat(run("--root", dir.toString(), "--idle-timeout", "soon")).isEqualTo(2);
+    assertThat(err.toString()).contains("--idle-timeout", "not a duration");
+    assertThat(run("--help")).isZero();
+    assertThat(out.toString()).contains("--root=DIR", "--publish-token-file", "node-credential", "Exit status");
+  }
+
+  @Test
+  void optionsBecomeTheConfiguration() throws Exception {
+    Path token = dir.resolve("token");
+    Files.writeString(token, "0123456789abcdef0123\n");
+    ServerMain main = new ServerMain();
+    new CommandLine(main).parseArgs("--root", dir.toString(), "--port", "0", "--publish-token-file", token.toString(),
+        "--claim-capacity", "3", "--scope-capacity", "canary=1", "--feedback-quota", "2m", "--idle-timeout", "500ms",
+        "--rate-limit", "0");
+    ServerConfig config = main.config();
+    assertThat(config.publishToken()).asString().isEqualTo("0123456789abcdef0123");
+    assertThat(config.claimCapacity().of("canary")).isEqualTo(1);
+    assertThat(config.claimCapacity().of("wave-1")).isEqualTo(3);
+    assertThat(config.feedbackQuotaBytes()).isEqualTo(2L << 20);
+    assertThat(config.idleTimeout()).isEqualTo(Duration.ofMillis(500));
+    assertThat(config.rateLimit()).isZero();
+  }
+}
