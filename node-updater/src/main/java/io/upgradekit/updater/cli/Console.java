@@ -17,11 +17,13 @@ final class Console {
   private final boolean interactive;
   private final boolean quiet;
   private long lastProgressLine;
+  private boolean progressShown;
 
   Console(PrintStream out, boolean quiet) {
     this.out = out;
     this.interactive = System.console() != null;
     this.quiet = quiet;
+    this.lastProgressLine = System.nanoTime();
   }
 
   Consumer<UpdateEvent> events() {
@@ -53,6 +55,7 @@ final class Console {
           out.print("\rdownloading: " + (bytes / 1024) + " KiB");
           out.flush();
           lastProgressLine = now;
+          progressShown = true;
         }
       } else if (now - lastProgressLine > 5_000_000_000L) {
         out.println(stamp() + " downloaded " + (bytes / 1024) + " KiB");
@@ -62,9 +65,9 @@ final class Console {
   }
 
   private void endProgress() {
-    if (interactive && lastProgressLine != 0) {
+    if (progressShown) {
       out.println();
-      lastProgressLine = 0;
+      progressShown = false;
     }
   }
 
