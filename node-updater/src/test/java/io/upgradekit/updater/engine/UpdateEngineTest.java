@@ -146,6 +146,29 @@ class UpdateEngineTest {
   }
 
   @Test
+  void aStagedTreeThatDiffersFromTheManifestIsRefusedBeforeAnythingLiveChanges() throws Exception {
+    installV1("restart", null);
+    long pid = target.serviceProcesses().get(0).pid();
+    publishV2(HEALTHY);
+    // An applier that gets one file wrong: staging verifies every file against the signed manifest.
+    PayloadApplier sloppy = (blob, base, out, treeHash) -> {
+      new io.upgradekit.updater.testsupport.FakeApplier().apply(blob, base, out, treeHash);
+      Files.writeString(out.resolve("app.properties"), "version=2.0.0\nhealthy=true\n# edited\n");
+    };
+    UpdateEngine engine = new UpdateEngine(target.config(), sloppy, java.time.Clock.systemUTC(), e -> { },
+        System.out::println, b -> { });
+
+    Result r = engine.runOnce(false);
+
+    assertThat(r.outcome()).isEqualTo(Outcome.REFUSED);
+    assertThat(r.code()).isEqualTo(ErrorCode.HASH_MISMATCH);
+    assertThat(r.message()).contains("app.properties");
+    assertThat(target.homeDirs().versionsOnDisk()).containsExactly("1.0.0");
+    assertThat(target.homeDirs().staging()).isEmptyDirectory();
+    assertThat(target.serviceProcesses()).extracting(ProcessHandle::pid).containsExactly(pid);
+  }
+
+  @Test
   void badSignatureIsRefused() throws Exception {
     Release v1 = installV1("restart", null);
     long pid = target.serviceProcesses().get(0).pid();
