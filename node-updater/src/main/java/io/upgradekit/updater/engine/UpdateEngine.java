@@ -27,7 +27,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -686,14 +685,5 @@ public final class UpdateEngine {
       record = record.withOutcome(outcome.name(), clock.instant());
       journal.finish(record);
     }
-  }
-
-  /** Rendered by adapters; kept for callers that want the per-state summary of the last event. */
-  public static Map<String, Long> durations(JournalRecord record) {
-    Map<String, Long> out = new LinkedHashMap<>();
-    for (StepReport s : record.steps()) {
-      out.merge(s.state(), s.durationMillis(), Long::sum);
-    }
-    return out;
   }
 }

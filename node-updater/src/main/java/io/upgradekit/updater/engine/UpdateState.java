@@ -57,8 +57,4 @@ public enum UpdateState {
     return this == SWITCH || this == START || this == VERIFY;
   }
 
-  /** True for states before anything live changes: a failure here leaves the target as it was. */
-  public boolean isBeforeLiveChange() {
-    return ordinal() <= GATE.ordinal();
-  }
 }

@@ -125,20 +125,6 @@ public final class ServiceController {
     save(forget(record, v -> true));
   }
 
-  /** Stops the recorded instances running {@code version} (overlap: drain the old one). */
-  public void stopVersion(String version) {
-    ServiceRecord record = record();
-    if (record == null) {
-      return;
-    }
-    for (ServiceRecord.RunningProcess p : alive(record)) {
-      if (p.version().equals(version)) {
-        stopProcess(p);
-      }
-    }
-    save(forget(record, version::equals));
-  }
-
   /** Stops recorded instances that run anything but {@code version}. */
   public void stopAllBut(String version) {
     ServiceRecord record = record();
