@@ -316,6 +316,30 @@ class UpdateEngineTest {
   }
 
   @Test
+  void reportIsDeliveredOnceWhenTheFeedbackServerComesBackAfterBeingUnreachable() throws Exception {
+    installV1("restart", null);
+    int port;
+    try (var probe = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      port = probe.getLocalPort(); // nothing listens here until the server "comes back"
+    }
+    target.writeConfig("restart", "feedback:\n  url: http://127.0.0.1:" + port + "/repo/v1/feedback\n");
+    publishV2(HEALTHY);
+
+    assertThat(target.engine().runOnce(false).outcome()).isEqualTo(Outcome.COMMITTED);
+    assertThat(target.engine().outbox().pending()).hasSize(1);
+
+    try (io.upgradekit.updater.testsupport.TestRepoServer back =
+        new io.upgradekit.updater.testsupport.TestRepoServer(target.repo.dir(), port)) {
+      assertThat(target.engine().runOnce(false).outcome()).isEqualTo(Outcome.UP_TO_DATE);
+      assertThat(back.reports).hasSize(1);
+      assertThat(back.reports.values().iterator().next()).contains("\"toVersion\":\"2.0.0\"");
+      target.engine().runOnce(false);
+      assertThat(back.feedbackPosts).hasSize(1);
+    }
+    assertThat(target.engine().outbox().pending()).isEmpty();
+  }
+
+  @Test
   void stalledDownloadResumesWithRange() throws Exception {
     installV1("restart", null);
     publishV2(HEALTHY);

@@ -46,8 +46,13 @@ public final class TestRepoServer implements AutoCloseable {
   public volatile int stallAfterBytes = -1;
 
   public TestRepoServer(Path root) throws IOException {
+    this(root, 0);
+  }
+
+  /** A server on a given port (0: any free one). */
+  public TestRepoServer(Path root, int port) throws IOException {
     this.root = root;
-    this.server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 16);
+    this.server = HttpServer.create(new InetSocketAddress("127.0.0.1", port), 16);
     server.setExecutor(executor);
     server.createContext("/repo/", this::serveFile);
     server.createContext("/repo/v1/feedback", this::feedback);
