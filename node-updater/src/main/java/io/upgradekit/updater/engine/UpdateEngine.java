@@ -5,6 +5,7 @@ import io.upgradekit.schema.UpgradeException;
 import io.upgradekit.schema.model.DocumentType;
 import io.upgradekit.schema.model.Feedback;
 import io.upgradekit.schema.model.ReleaseManifest;
+import io.upgradekit.schema.model.RolloutPlan;
 import io.upgradekit.schema.model.StepReport;
 import io.upgradekit.updater.config.UpdaterConfig;
 import io.upgradekit.updater.config.UpdaterConfig.Strategy;
@@ -233,7 +234,7 @@ public final class UpdateEngine {
 
       run.enter(UpdateState.VERIFY);
       health.awaitHealthy(this::runningOrUnknown);
-      watch(run, baseline);
+      watch(run, baseline, manifest);
 
       run.enter(UpdateState.COMMIT);
       NodeState.read(home.nodeFile()).withPrevious(installed).withoutCrashes(target).write(home.nodeFile());
@@ -321,14 +322,33 @@ public final class UpdateEngine {
     return config.service().process() == null || service.isRunning();
   }
 
-  private void watch(Run run, MetricsSampler.Sample baseline) {
+  /**
+   * The watch policy: the release's own rollback policy when its manifest carries one (factors and
+   * window; {@code manual} means observe and report only), else {@code watch.policy}.
+   */
+  MetricsSampler.Policy policyFor(ReleaseManifest manifest) {
+    MetricsSampler.Policy configured = metrics.configuredPolicy();
+    RolloutPlan.RollbackPolicy signed = manifest.rollout() == null ? null : manifest.rollout().rollback();
+    if (signed == null) {
+      return configured;
+    }
+    return new MetricsSampler.Policy(
+        signed.errorRateFactor() == null ? configured.errorRateFactor() : signed.errorRateFactor(),
+        signed.latencyFactor() == null ? configured.latencyFactor() : signed.latencyFactor(),
+        configured.requireBoth(),
+        signed.windowSeconds() == null ? configured.window() : Duration.ofSeconds(signed.windowSeconds()),
+        "auto".equals(signed.mode()), "the release's rollback policy (" + signed.mode() + ")");
+  }
+
+  private void watch(Run run, MetricsSampler.Sample baseline, ReleaseManifest manifest) {
     if (metrics == null) {
       return; // the health check passed; no watch window is configured
     }
+    MetricsSampler.Policy policy = policyFor(manifest);
     if (baseline == null || !baseline.complete()) {
       log.accept("no baseline metrics were sampled before the switch; the watch window only checks health");
     }
-    Instant end = clock.instant().plus(config.watch().window());
+    Instant end = clock.instant().plus(policy.window());
     double worstErrors = 0;
     double worstLatency = 0;
     MetricsSampler.Raw previous = metrics.sampleRaw();
@@ -347,9 +367,12 @@ public final class UpdateEngine {
         worstErrors = Math.max(worstErrors, now.errorRate());
         worstLatency = Math.max(worstLatency, now.latency());
         run.record = run.record.withMetrics(Map.of("watch.error_rate", worstErrors, "watch.latency", worstLatency));
-        String verdict = metrics.judge(baseline, now);
-        if (verdict != null) {
+        String verdict = metrics.judge(baseline, now, policy);
+        if (verdict != null && policy.rollBack()) {
           throw new UpgradeException(ErrorCode.METRICS_REGRESSION, "beyond the rollback policy: " + verdict);
+        }
+        if (verdict != null) {
+          log.accept("regression seen, not acted on (the release's rollback policy is manual): " + verdict);
         }
       }
     }

@@ -169,21 +169,42 @@ public final class MetricsSampler {
     }
   }
 
+  /**
+   * When the watch window rolls back.
+   *
+   * @param errorRateFactor error rate beyond this many times the baseline is a regression
+   * @param latencyFactor latency beyond this many times the baseline is a regression
+   * @param requireBoth both must regress (else either)
+   * @param window how long to watch
+   * @param rollBack false when the release's own policy is {@code manual}: regressions are
+   *     recorded and reported, not acted on
+   * @param source where the policy came from, for reports
+   */
+  public record Policy(double errorRateFactor, double latencyFactor, boolean requireBoth, Duration window,
+      boolean rollBack, String source) {}
+
+  /** The configuration's policy ({@code watch.policy}). */
+  public Policy configuredPolicy() {
+    return new Policy(config.errorRateFactor(), config.latencyFactor(), config.requireBoth(), config.window(), true,
+        "watch.policy");
+  }
+
   /** A regression verdict: null when within policy (or not comparable), else the sentence that says why not. */
-  public String judge(Sample baseline, Sample now) {
+  public String judge(Sample baseline, Sample now, Policy policy) {
     if (baseline == null || now == null || !baseline.complete() || !now.complete()) {
       return null;
     }
-    double errorLimit = Math.max(baseline.errorRate(), config.minErrorRate()) * config.errorRateFactor();
-    double latencyLimit = Math.max(baseline.latency(), config.minLatency()) * config.latencyFactor();
+    double errorLimit = Math.max(baseline.errorRate(), config.minErrorRate()) * policy.errorRateFactor();
+    double latencyLimit = Math.max(baseline.latency(), config.minLatency()) * policy.latencyFactor();
     boolean errors = now.errorRate() > errorLimit;
     boolean slow = now.latency() > latencyLimit;
-    boolean bad = config.requireBoth() ? errors && slow : errors || slow;
+    boolean bad = policy.requireBoth() ? errors && slow : errors || slow;
     if (!bad) {
       return null;
     }
     return String.format(Locale.ROOT, "error rate %.4f (limit %.4f = %.1fx baseline %.4f), latency %.4f "
-            + "(limit %.4f = %.1fx baseline %.4f)", now.errorRate(), errorLimit, config.errorRateFactor(),
-        baseline.errorRate(), now.latency(), latencyLimit, config.latencyFactor(), baseline.latency());
+            + "(limit %.4f = %.1fx baseline %.4f; policy from %s)", now.errorRate(), errorLimit,
+        policy.errorRateFactor(), baseline.errorRate(), now.latency(), latencyLimit, policy.latencyFactor(),
+        baseline.latency(), policy.source());
   }
 }

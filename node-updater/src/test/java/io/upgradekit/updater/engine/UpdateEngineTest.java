@@ -276,6 +276,26 @@ class UpdateEngineTest {
   }
 
   @Test
+  void theReleasesOwnManualRollbackPolicyRecordsARegressionWithoutRollingBack() throws Exception {
+    installV1("overlap", null);
+    target.writeConfig("overlap", "watch:\n  window: 1s\n  interval: 200ms\n  metrics:\n    url: http://127.0.0.1:"
+        + target.port + "/metrics\n    errorRate: http_error_ratio\n    latency: http_latency_seconds\n");
+    io.upgradekit.schema.model.RolloutPlan plan = new io.upgradekit.schema.model.RolloutPlan(
+        List.of(new io.upgradekit.schema.model.RolloutPlan.Component("demo", "2.0.0", null)),
+        io.upgradekit.schema.model.RolloutPlan.Strategy.ALL, null, null,
+        new io.upgradekit.schema.model.RolloutPlan.RollbackPolicy("manual", null, null, 1L));
+    Release v2 = target.repo.publish("2.0.0", 2, TestTarget.files("2.0.0", "healthy=true\nerrorRate=0.5\nlatency=1.5\n"),
+        plan, "1.0.0");
+    target.repo.point("stable", v2);
+
+    Result r = target.engine().runOnce(false);
+
+    assertThat(r.outcome()).as(r.message()).isEqualTo(Outcome.COMMITTED);
+    assertThat(target.servedVersion()).isEqualTo("2.0.0");
+    assertThat(lastEvent().metrics()).containsEntry("watch.error_rate", 0.5);
+  }
+
+  @Test
   void diskBelowTheMinimumIsRefusedBeforeDownload() throws Exception {
     installV1("restart", null);
     target.writeConfig("restart", "");

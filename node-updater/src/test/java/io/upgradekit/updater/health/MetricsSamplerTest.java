@@ -62,11 +62,12 @@ class MetricsSamplerTest {
     MetricsSampler any = new MetricsSampler(watch("e", "l", false));
     MetricsSampler.Sample onlyErrors = new MetricsSampler.Sample(0.05, 0.1);
     MetricsSampler.Sample bothWorse = new MetricsSampler.Sample(0.05, 0.25);
-    assertThat(both.judge(baseline, onlyErrors)).isNull();
-    assertThat(any.judge(baseline, onlyErrors)).contains("error rate 0.0500");
-    assertThat(both.judge(baseline, bothWorse)).contains("latency 0.2500");
+    assertThat(both.judge(baseline, onlyErrors, both.configuredPolicy())).isNull();
+    assertThat(any.judge(baseline, onlyErrors, any.configuredPolicy())).contains("error rate 0.0500");
+    assertThat(both.judge(baseline, bothWorse, both.configuredPolicy())).contains("latency 0.2500");
     // A zero baseline is floored, so a tiny error rate is not "infinitely worse".
-    assertThat(any.judge(new MetricsSampler.Sample(0, 0.1), new MetricsSampler.Sample(0.002, 0.1))).isNull();
-    assertThat(any.judge(null, bothWorse)).isNull();
+    assertThat(any.judge(new MetricsSampler.Sample(0, 0.1), new MetricsSampler.Sample(0.002, 0.1),
+        any.configuredPolicy())).isNull();
+    assertThat(any.judge(null, bothWorse, any.configuredPolicy())).isNull();
   }
 }

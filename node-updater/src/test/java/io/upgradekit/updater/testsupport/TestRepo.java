@@ -82,6 +82,12 @@ public final class TestRepo {
 
   /** Publishes a release with deltas from the given earlier versions. */
   public Release publish(String version, long sequence, Map<String, byte[]> files, String... deltaFrom) {
+    return publish(version, sequence, files, null, deltaFrom);
+  }
+
+  /** Publishes a release carrying a rollout plan. */
+  public Release publish(String version, long sequence, Map<String, byte[]> files,
+      io.upgradekit.schema.model.RolloutPlan plan, String... deltaFrom) {
     List<TreeEntry> entries = new ArrayList<>();
     files.forEach((path, bytes) -> entries.add(TreeEntry.file(path, bytes.length, Hashes.sha256(bytes), false)));
     PayloadTree tree = new PayloadTree(entries);
@@ -92,7 +98,7 @@ public final class TestRepo {
       deltas.add(new DeltaRef(from, base.manifest().payload().treeHash(), putBlob(FakeApplier.blob(base.files(), files))));
     }
     ReleaseManifest manifest = ReleaseManifest.of("demo", version, sequence, Instant.now(),
-        Instant.now().plus(Duration.ofDays(30)), tree, pkg, deltas, null, null);
+        Instant.now().plus(Duration.ofDays(30)), tree, pkg, deltas, plan, null);
     write(RepositoryLayout.releaseManifest("demo", version), Envelopes.sign(DocumentType.RELEASE, manifest,
         List.of(releaseKey)));
     Release release = new Release(version, sequence, Map.copyOf(files), manifest);
