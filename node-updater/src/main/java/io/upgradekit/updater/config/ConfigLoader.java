@@ -150,12 +150,13 @@ public final class ConfigLoader {
     UpdaterConfig.Watch watch = watch(top.obj("watch", false));
 
     Obj gate = top.obj("gate", false);
-    gate.allow("claims", "scope", "timeout");
+    gate.allow("rolloutState", "claims", "scope", "timeout");
     String scope = gate.string("scope", false);
     if (scope != null) {
       name(gate, "scope", Names::requireScope);
     }
-    UpdaterConfig.Gate gateConfig = new UpdaterConfig.Gate(gate.bool("claims", false), scope == null ? "default" : scope,
+    UpdaterConfig.Gate gateConfig = new UpdaterConfig.Gate(gate.bool("rolloutState", false), gate.bool("claims", false),
+        scope == null ? "default" : scope,
         duration(gate, "timeout", Duration.ofMinutes(30)));
 
     Obj feedback = top.obj("feedback", false);

@@ -154,11 +154,13 @@ public record UpdaterConfig(
       double minLatency) {}
 
   /**
+   * @param rolloutState follow the signed rollout state of the release (proceed, pause, halt,
+   *     recall); a missing or expired one means pause
    * @param claims ask repo-server for a rollout slot before stopping anything
    * @param scope the slot set to claim from (e.g. a wave: {@code wave-1})
-   * @param timeout how long to wait for a slot
+   * @param timeout how long to wait for the gate to open
    */
-  public record Gate(boolean claims, String scope, Duration timeout) {}
+  public record Gate(boolean rolloutState, boolean claims, String scope, Duration timeout) {}
 
   /** @param url where reports are posted, or null to keep them only in history */
   public record Feedback(URI url) {}

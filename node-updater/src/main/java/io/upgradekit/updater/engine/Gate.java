@@ -3,6 +3,10 @@ package io.upgradekit.updater.engine;
 import io.upgradekit.schema.ErrorCode;
 import io.upgradekit.schema.UpgradeException;
 import io.upgradekit.schema.json.Json;
+import io.upgradekit.schema.layout.RepositoryLayout;
+import io.upgradekit.schema.model.DocumentType;
+import io.upgradekit.schema.model.RolloutState;
+import io.upgradekit.schema.sign.MetadataVerifier;
 import io.upgradekit.updater.config.UpdaterConfig;
 import io.upgradekit.updater.download.HttpFailure;
 import io.upgradekit.updater.download.RepositoryClient;
@@ -15,7 +19,10 @@ import java.util.TreeMap;
 import java.util.function.Consumer;
 
 /**
- * GATE: asks repo-server for a rollout slot ({@code POST /v1/claims} with {@code app}, {@code
+ * GATE, in two optional parts. With {@code gate.rolloutState}: waits until the release's signed
+ * rollout state ({@code apps/<app>/rollout/<version>.json}, rollout role) says {@code proceed};
+ * missing or expired state means pause, {@code halt} and {@code recall} close the gate. With
+ * {@code gate.claims}: asks repo-server for a rollout slot ({@code POST /v1/claims} with {@code app}, {@code
  * version}, {@code scope} and {@code node}, authenticated as the node) and waits while the server
  * says "not yet" (409 SCOPE_FULL, 423, 429, 503; {@code Retry-After} honoured), up to {@code
  * gate.timeout}. 201 (new slot) and 200 (already held) open the gate. Nothing live has changed
@@ -28,6 +35,7 @@ final class Gate {
   private final RepositoryClient client;
   private final Clock clock;
   private final Consumer<String> log;
+  private long lastRolloutSequence;
 
   Gate(UpdaterConfig config, RepositoryClient client, Clock clock, Consumer<String> log) {
     this.config = config;
@@ -36,7 +44,72 @@ final class Gate {
     this.log = log;
   }
 
-  void await(String version) {
+  void await(String version, MetadataVerifier verifier) {
+    Instant deadline = clock.instant().plus(config.gate().timeout());
+    if (config.gate().rolloutState()) {
+      awaitRolloutState(version, verifier, deadline);
+    }
+    if (config.gate().claims()) {
+      claimSlot(version, deadline);
+    }
+  }
+
+  /**
+   * Waits for the release's signed rollout state to say {@code proceed}. Missing or expired state
+   * is "pause" (never "proceed"); {@code halt} and {@code recall} close the gate.
+   */
+  private void awaitRolloutState(String version, MetadataVerifier verifier, Instant deadline) {
+    String path = RepositoryLayout.rolloutState(config.app(), version);
+    while (true) {
+      String why;
+      Duration wait = DEFAULT_WAIT;
+      try {
+        RepositoryClient.Fetched fetched = client.fetch(path, DocumentType.ROLLOUT.maxBytes(), null);
+        if (fetched.notFound()) {
+          why = "no rollout state is published for " + version + " yet";
+        } else {
+          RolloutState state = verifier.verifyRolloutState(fetched.body(), config.app(), version, lastRolloutSequence);
+          lastRolloutSequence = state.sequence();
+          switch (state.action()) {
+            case PROCEED -> {
+              log.accept("the rollout of " + version + " says proceed");
+              return;
+            }
+            case HALT -> throw new UpgradeException(ErrorCode.GATE_CLOSED, "the rollout of " + version
+                + " is halted; this node stays on its version");
+            case RECALL -> throw new UpgradeException(ErrorCode.GATE_CLOSED, "release " + version
+                + " is recalled (to " + state.recallTo() + "); it is not installed");
+            default -> why = "the rollout of " + version + " is paused";
+          }
+        }
+      } catch (UpgradeException e) {
+        if (e.code() != ErrorCode.METADATA_EXPIRED && !(e instanceof HttpFailure)) {
+          throw e; // a forged or malformed rollout state is refused like any other document
+        }
+        why = e.code() == ErrorCode.METADATA_EXPIRED ? "the rollout state is stale (pause)" : e.getMessage();
+        if (e instanceof HttpFailure h && h.retryAfter() != null) {
+          wait = h.retryAfter();
+        }
+      }
+      pause(why, wait, deadline, version);
+    }
+  }
+
+  private void pause(String why, Duration wait, Instant deadline, String version) {
+    if (clock.instant().plus(wait).isAfter(deadline)) {
+      throw new UpgradeException(ErrorCode.GATE_CLOSED, "the rollout did not let this node install " + version
+          + " within gate.timeout (" + config.gate().timeout() + "; last answer: " + why + ")");
+    }
+    log.accept("waiting at the rollout gate (" + why + "); next try in " + wait.toSeconds() + " s");
+    try {
+      Thread.sleep(wait.toMillis());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new UpgradeException(ErrorCode.GATE_CLOSED, "interrupted while waiting at the rollout gate");
+    }
+  }
+
+  private void claimSlot(String version, Instant deadline) {
     URI url = config.repository().resolve("v1/claims");
     Map<String, Object> body = new TreeMap<>();
     body.put("app", config.app());
@@ -46,7 +119,6 @@ final class Gate {
     byte[] json = Json.canonicalBytes(body);
     Map<String, String> headers = Map.of("Authorization", config.node().authorization(),
         "X-Upgradekit-Node", config.node().id());
-    Instant deadline = clock.instant().plus(config.gate().timeout());
     while (true) {
       Duration wait = DEFAULT_WAIT;
       String why;
@@ -69,17 +141,7 @@ final class Gate {
           wait = e.retryAfter();
         }
       }
-      if (clock.instant().plus(wait).isAfter(deadline)) {
-        throw new UpgradeException(ErrorCode.GATE_CLOSED, "the rollout gave this node no slot for " + version
-            + " within gate.timeout (" + config.gate().timeout() + "; last answer: " + why + ")");
-      }
-      log.accept("waiting for a rollout slot (" + why + "); next try in " + wait.toSeconds() + " s");
-      try {
-        Thread.sleep(wait.toMillis());
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new UpgradeException(ErrorCode.GATE_CLOSED, "interrupted while waiting for a rollout slot");
-      }
+      pause("no rollout slot: " + why, wait, deadline, version);
     }
   }
 }

@@ -34,7 +34,7 @@ public final class Resolver {
   /** What RESOLVE decided. {@code manifest} is null when the node is up to date. */
   public record Resolution(
       ChannelPointer pointer, ReleaseManifest manifest, byte[] manifestBytes, BlobRef blob, String deltaBase,
-      String note) {
+      String note, MetadataVerifier verifier) {
     public boolean upToDate() {
       return manifest == null;
     }
@@ -81,11 +81,11 @@ public final class Resolver {
     }
 
     if (pointer.version().equals(installed)) {
-      return new Resolution(pointer, null, null, null, null, "up to date at " + installed);
+      return new Resolution(pointer, null, null, null, null, "up to date at " + installed, verifier);
     }
     if (state.badReleases().contains(pointer.version())) {
       return new Resolution(pointer, null, null, null, null, "the channel points at " + pointer.version()
-          + ", which failed on this node before; staying on " + installed + " until the channel moves on");
+          + ", which failed on this node before; staying on " + installed + " until the channel moves on", verifier);
     }
 
     RepositoryClient.Fetched manifestFetch = client.fetch(RepositoryLayout.releaseManifest(config.app(), pointer.version()),
@@ -114,7 +114,7 @@ public final class Resolver {
         }
       }
     }
-    return new Resolution(pointer, manifest, manifestFetch.body(), blob, deltaBase, null);
+    return new Resolution(pointer, manifest, manifestFetch.body(), blob, deltaBase, null, verifier);
   }
 
   /** The installed version's manifest as verified when it was staged, if kept. */

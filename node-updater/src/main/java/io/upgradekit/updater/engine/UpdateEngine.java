@@ -187,8 +187,8 @@ public final class UpdateEngine {
       }
 
       run.enter(UpdateState.GATE);
-      if (config.gate().claims()) {
-        new Gate(config, client, clock, log).await(target);
+      if (config.gate().claims() || config.gate().rolloutState()) {
+        new Gate(config, client, clock, log).await(target, res.verifier());
       } else {
         run.skipNote = "no rollout gate configured";
       }

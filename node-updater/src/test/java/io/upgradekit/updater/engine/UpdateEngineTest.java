@@ -449,6 +449,33 @@ class UpdateEngineTest {
   }
 
   @Test
+  void theSignedRolloutStateOpensTheGateOnlyOnProceed() throws Exception {
+    installV1("restart", null);
+    target.writeConfig("restart", "gate:\n  rolloutState: true\n  timeout: 1s\n");
+    long pid = target.serviceProcesses().get(0).pid();
+    publishV2(HEALTHY);
+    Instant inAnHour = Instant.now().plus(Duration.ofHours(1));
+
+    // Missing, paused, stale, halted: the gate stays closed and nothing live changes.
+    assertThat(target.engine().runOnce(false).message()).contains("no rollout state");
+    target.repo.rollout("2.0.0", 1, io.upgradekit.schema.model.RolloutState.Action.PAUSE, inAnHour);
+    assertThat(target.engine().runOnce(false).message()).contains("paused");
+    target.repo.rollout("2.0.0", 2, io.upgradekit.schema.model.RolloutState.Action.PROCEED,
+        Instant.now().minusSeconds(60));
+    assertThat(target.engine().runOnce(false).message()).contains("stale");
+    target.repo.rollout("2.0.0", 3, io.upgradekit.schema.model.RolloutState.Action.HALT, inAnHour);
+    Result halted = target.engine().runOnce(false);
+    assertThat(halted.code()).isEqualTo(ErrorCode.GATE_CLOSED);
+    assertThat(halted.message()).contains("halted");
+    assertThat(target.serviceProcesses()).extracting(ProcessHandle::pid).containsExactly(pid);
+
+    target.repo.rollout("2.0.0", 4, io.upgradekit.schema.model.RolloutState.Action.PROCEED, inAnHour);
+    Result r = target.engine().runOnce(false);
+    assertThat(r.outcome()).as(r.message()).isEqualTo(Outcome.COMMITTED);
+    assertThat(target.servedVersion()).isEqualTo("2.0.0");
+  }
+
+  @Test
   void retentionPrunesOldVersionsButKeepsCurrentAndPrevious() throws Exception {
     installV1("restart", "retention: 2\n");
     publishV2(HEALTHY);

@@ -118,6 +118,15 @@ public final class TestRepo {
     write(RepositoryLayout.channelPointer("demo", channel), Envelopes.sign(DocumentType.CHANNEL, pointer, List.of(key)));
   }
 
+  /** Publishes the rollout state of a release, signed by the rollout key (here: the release key). */
+  public void rollout(String version, long sequence, io.upgradekit.schema.model.RolloutState.Action action,
+      Instant expires) {
+    var state = new io.upgradekit.schema.model.RolloutState(DocumentType.ROLLOUT.typeName(), "demo", version, sequence,
+        expires, action, null, action == io.upgradekit.schema.model.RolloutState.Action.RECALL ? "1.0.0" : null);
+    write(RepositoryLayout.rolloutState("demo", version), Envelopes.sign(DocumentType.ROLLOUT, state,
+        List.of(releaseKey)));
+  }
+
   public Path blobFile(BlobRef blob) {
     return dir.resolve(RepositoryLayout.blob(blob.sha256()));
   }
