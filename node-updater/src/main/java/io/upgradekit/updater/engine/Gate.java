@@ -95,6 +95,27 @@ final class Gate {
     }
   }
 
+  /**
+   * The version to switch back to when the signed rollout state of the installed release says
+   * {@code recall}; null otherwise (no state, stale state, any other action).
+   */
+  String recallTarget(String installed, MetadataVerifier verifier) {
+    RepositoryClient.Fetched fetched = client.fetch(RepositoryLayout.rolloutState(config.app(), installed),
+        DocumentType.ROLLOUT.maxBytes(), null);
+    if (fetched.notFound()) {
+      return null;
+    }
+    try {
+      RolloutState state = verifier.verifyRolloutState(fetched.body(), config.app(), installed, 0);
+      return state.action() == RolloutState.Action.RECALL ? state.recallTo() : null;
+    } catch (UpgradeException e) {
+      if (e.code() == ErrorCode.METADATA_EXPIRED) {
+        return null; // stale state is a pause, never an order
+      }
+      throw e;
+    }
+  }
+
   private void pause(String why, Duration wait, Instant deadline, String version) {
     if (clock.instant().plus(wait).isAfter(deadline)) {
       throw new UpgradeException(ErrorCode.GATE_CLOSED, "the rollout did not let this node install " + version

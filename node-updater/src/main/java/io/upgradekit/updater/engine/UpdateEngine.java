@@ -151,6 +151,12 @@ public final class UpdateEngine {
       run.enter(UpdateState.RESOLVE);
       Resolver resolver = new Resolver(config, home, client, clock);
       Resolver.Resolution res = resolver.resolve(installed, state, s -> s.write(home.nodeFile()));
+      if (config.gate().rolloutState() && installed != null) {
+        String recallTo = new Gate(config, client, clock, log).recallTarget(installed, res.verifier());
+        if (recallTo != null && !recallTo.equals(installed)) {
+          return recall(run, installed, recallTo);
+        }
+      }
       if (res.upToDate()) {
         journal.discard();
         if (installed != null && config.service().process() != null && !service.isRunning()) {
@@ -392,6 +398,28 @@ public final class UpdateEngine {
     }
   }
 
+  /** The rollout recalled the installed release: switch back to {@code to}, like a manual rollback. */
+  private Result recall(Run run, String installed, String to) {
+    run.record = run.record.withKind("recall").withTarget(to, 0);
+    if (!home.versionsOnDisk().contains(to)) {
+      UpgradeException e = new UpgradeException(ErrorCode.NO_PREVIOUS_VERSION, "the rollout recalled " + installed
+          + " to " + to + ", which is not on this node's disk (on disk: " + home.versionsOnDisk() + ")");
+      run.record = run.record.withError(e.code().name(), e.getMessage());
+      run.failNext(e);
+      return run.end(Outcome.FAILED, e.code(), e.getMessage());
+    }
+    run.enter(UpdateState.ROLLBACK);
+    try {
+      rollbackTo(to);
+      NodeState.read(home.nodeFile()).withBad(installed).withPrevious(installed).write(home.nodeFile());
+      return run.end(Outcome.ROLLED_BACK, null, "the rollout recalled " + installed + "; back on " + to);
+    } catch (UpgradeException e) {
+      run.record = run.record.withError(e.code().name(), e.getMessage());
+      run.failNext(e);
+      return run.end(Outcome.FAILED, e.code(), "recall to " + to + " failed: " + e.getMessage());
+    }
+  }
+
   // ---------------------------------------------------------------- manual rollback
 
   private Result manualRollback() {
@@ -446,7 +474,7 @@ public final class UpdateEngine {
       finishSelfUpgrade(rec, at);
       return;
     }
-    boolean manual = "rollback".equals(rec.kind());
+    boolean manual = "rollback".equals(rec.kind()) || "recall".equals(rec.kind());
     NodeState state = NodeState.read(home.nodeFile());
     if (!manual && rec.toVersion() != null && rec.outcome() == null) {
       state = state.withCrash(rec.toVersion());

@@ -15,7 +15,8 @@ import java.util.Objects;
  * @param eventId unique per node
  * @param app the app
  * @param node the node id
- * @param kind {@code update}, {@code rollback} (manual) or {@code reconcile}
+ * @param kind {@code update}, {@code rollback} (manual) or {@code recall} (the rollout recalled the
+ *     installed release); for the last two {@code toVersion} is the version switched back to
  * @param fromVersion the version that ran when the event began, or null on a first install
  * @param toVersion the version the event aims at, or null while not yet resolved
  * @param toSequence the release sequence of {@code toVersion}, 0 while unknown
@@ -61,6 +62,11 @@ public record JournalRecord(
     }
     return new JournalRecord(eventId, app, node, kind, fromVersion, toVersion, toSequence, newState, at, outcome,
         all, errorCode, message, metrics, startedAt, endedAt);
+  }
+
+  public JournalRecord withKind(String newKind) {
+    return new JournalRecord(eventId, app, node, newKind, fromVersion, toVersion, toSequence, state, stateStartedAt,
+        outcome, steps, errorCode, message, metrics, startedAt, endedAt);
   }
 
   public JournalRecord withTarget(String version, long sequence) {

@@ -476,6 +476,25 @@ class UpdateEngineTest {
   }
 
   @Test
+  void aRecallOfTheInstalledReleaseSwitchesBack() throws Exception {
+    installV1("restart", null);
+    publishV2(HEALTHY);
+    assertThat(target.engine().runOnce(false).outcome()).isEqualTo(Outcome.COMMITTED);
+    target.writeConfig("restart", "gate:\n  rolloutState: true\n  timeout: 1s\n");
+    target.repo.rollout("2.0.0", 1, io.upgradekit.schema.model.RolloutState.Action.RECALL,
+        Instant.now().plus(Duration.ofHours(1)));
+
+    Result r = target.engine().runOnce(false);
+
+    assertThat(r.outcome()).as(r.message()).isEqualTo(Outcome.ROLLED_BACK);
+    assertThat(target.servedVersion()).isEqualTo("1.0.0");
+    assertThat(lastEvent().kind()).isEqualTo("recall");
+    assertThat(NodeState.read(target.homeDirs().nodeFile()).badReleases()).contains("2.0.0");
+    assertThat(target.engine().runOnce(false).outcome()).isEqualTo(Outcome.UP_TO_DATE);
+    assertThat(target.servedVersion()).isEqualTo("1.0.0");
+  }
+
+  @Test
   void retentionPrunesOldVersionsButKeepsCurrentAndPrevious() throws Exception {
     installV1("restart", "retention: 2\n");
     publishV2(HEALTHY);
