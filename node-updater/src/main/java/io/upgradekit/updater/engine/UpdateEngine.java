@@ -124,8 +124,15 @@ public final class UpdateEngine {
       return new Result(Outcome.ofFailure(e.code()), e.code(), e.getMessage(), null, null);
     }
     try (lock) {
-      reconcile();
-      Result result = action.get();
+      Result result;
+      try {
+        reconcile();
+        result = action.get();
+      } catch (UpgradeException e) {
+        // The target's own state could not be read or written (damaged file, full disk): say which.
+        log.accept("error: " + e);
+        result = new Result(Outcome.ofFailure(e.code()), e.code(), e.getMessage(), null, null);
+      }
       deliverReports(true);
       return result;
     }

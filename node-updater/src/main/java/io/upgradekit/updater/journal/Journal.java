@@ -6,7 +6,6 @@ import io.upgradekit.schema.json.Json;
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -19,7 +18,6 @@ import java.util.Optional;
 public final class Journal {
   /** Finished events kept in history; older ones are deleted. */
   public static final int MAX_HISTORY = 500;
-  private static final int MAX_RECORD_BYTES = 1024 * 1024;
 
   private final Path active;
   private final Path historyDir;
@@ -94,21 +92,7 @@ public final class Journal {
   }
 
   private static Optional<JournalRecord> readRecord(Path file) {
-    try {
-      if (Files.size(file) > MAX_RECORD_BYTES) {
-        throw new UpgradeException(ErrorCode.IO_ERROR, file + " is larger than any journal record; move it away");
-      }
-      return Optional.of(Json.read(Files.readAllBytes(file), JournalRecord.class, "journal"));
-    } catch (NoSuchFileException e) {
-      return Optional.empty();
-    } catch (IOException e) {
-      throw new UpgradeException(ErrorCode.IO_ERROR, "cannot read " + file + ": " + e, e);
-    } catch (UpgradeException e) {
-      if (e.code() == ErrorCode.METADATA_MALFORMED) {
-        throw new UpgradeException(ErrorCode.IO_ERROR, file + " is damaged (" + e.getMessage()
-            + "); move it away and run again: the current link decides what is installed", e);
-      }
-      throw e;
-    }
+    return Optional.ofNullable(StateFiles.read(file, JournalRecord.class, "journal record"));
   }
+
 }

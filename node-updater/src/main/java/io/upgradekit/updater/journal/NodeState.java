@@ -1,11 +1,6 @@
 package io.upgradekit.updater.journal;
 
-import io.upgradekit.schema.ErrorCode;
-import io.upgradekit.schema.UpgradeException;
 import io.upgradekit.schema.json.Json;
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -68,13 +63,8 @@ public record NodeState(
   }
 
   public static NodeState read(Path file) {
-    try {
-      return Json.read(Files.readAllBytes(file), NodeState.class, "node state");
-    } catch (NoSuchFileException e) {
-      return empty();
-    } catch (IOException e) {
-      throw new UpgradeException(ErrorCode.IO_ERROR, "cannot read " + file + ": " + e, e);
-    }
+    NodeState state = StateFiles.read(file, NodeState.class, "node state");
+    return state == null ? empty() : state;
   }
 
   public void write(Path file) {

@@ -319,13 +319,7 @@ public final class ServiceController {
 
   /** The recorded service, or null. */
   public ServiceRecord record() {
-    try {
-      return Json.read(Files.readAllBytes(recordFile), ServiceRecord.class, "service record");
-    } catch (NoSuchFileException e) {
-      return null;
-    } catch (IOException e) {
-      throw new UpgradeException(ErrorCode.IO_ERROR, "cannot read " + recordFile + ": " + e, e);
-    }
+    return StateFiles.read(recordFile, ServiceRecord.class, "service record");
   }
 
   private void save(ServiceRecord record) {

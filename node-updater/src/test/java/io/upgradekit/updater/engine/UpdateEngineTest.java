@@ -495,6 +495,19 @@ class UpdateEngineTest {
   }
 
   @Test
+  void aDamagedStateFileIsNamedAndNotMistakenForARefusal() throws Exception {
+    installV1("restart", null);
+    Files.writeString(target.homeDirs().nodeFile(), "{\"previous\": ");
+
+    Result r = target.engine().runOnce(false);
+
+    assertThat(r.code()).isEqualTo(ErrorCode.IO_ERROR);
+    assertThat(r.exitCode()).isEqualTo(1);
+    assertThat(r.message()).contains(target.homeDirs().nodeFile().toString(), "damaged", "move it away");
+    assertThat(target.servedVersion()).isEqualTo("1.0.0");
+  }
+
+  @Test
   void retentionPrunesOldVersionsButKeepsCurrentAndPrevious() throws Exception {
     installV1("restart", "retention: 2\n");
     publishV2(HEALTHY);
