@@ -22,9 +22,11 @@ public final class UpdaterMain {
 
   /** The configured command line (also what tests drive). */
   public static CommandLine commandLine() {
-    return new CommandLine(new UpdaterMain())
+    CommandLine commandLine = new CommandLine(new UpdaterMain())
         .setExecutionExceptionHandler(UpdaterMain::handle)
         .setParameterExceptionHandler(UpdaterMain::usage);
+    UpdaterCommands.addTo(commandLine);
+    return commandLine;
   }
 
   private static int handle(Exception e, CommandLine cmd, CommandLine.ParseResult parsed) {

@@ -85,6 +85,24 @@ public final class TestRepo {
     return publish(version, sequence, files, null, deltaFrom);
   }
 
+  /**
+   * Publishes a release whose package and deltas were built elsewhere (by the real delta engine).
+   *
+   * @param deltas base version to delta bytes
+   */
+  public Release publishBuilt(String version, long sequence, PayloadTree tree, byte[] pkg, Map<String, byte[]> deltas) {
+    List<DeltaRef> refs = new ArrayList<>();
+    deltas.forEach((from, bytes) -> refs.add(new DeltaRef(from, releases.get(from).manifest().payload().treeHash(),
+        putBlob(bytes))));
+    ReleaseManifest manifest = ReleaseManifest.of("demo", version, sequence, Instant.now(),
+        Instant.now().plus(Duration.ofDays(30)), tree, putBlob(pkg), refs, null, null);
+    write(RepositoryLayout.releaseManifest("demo", version), Envelopes.sign(DocumentType.RELEASE, manifest,
+        List.of(releaseKey)));
+    Release release = new Release(version, sequence, Map.of(), manifest);
+    releases.put(version, release);
+    return release;
+  }
+
   /** Publishes a release carrying a rollout plan. */
   public Release publish(String version, long sequence, Map<String, byte[]> files,
       io.upgradekit.schema.model.RolloutPlan plan, String... deltaFrom) {
