@@ -1,6 +1,5 @@
 package io.upgradekit.updater.cli;
 
-import io.upgradekit.schema.ErrorCode;
 import io.upgradekit.schema.UpgradeException;
 import io.upgradekit.updater.config.ConfigLoader;
 import io.upgradekit.updater.config.UpdaterConfig;
@@ -32,16 +31,6 @@ public final class ConfigOption {
   /** Prints "error: CODE: sentence" and maps the code to DESIGN §8's exit status. */
   static int fail(PrintStream err, UpgradeException e) {
     err.println("error: " + e);
-    return exitCode(e.code());
-  }
-
-  static int exitCode(ErrorCode code) {
-    if (code == ErrorCode.CONFIG_INVALID) {
-      return 2;
-    }
-    if (code == ErrorCode.LOCKED) {
-      return 4;
-    }
-    return code.isRefusal() ? 3 : 1;
+    return ExitCodes.of(e.code());
   }
 }

@@ -19,8 +19,17 @@ public final class ExitCodes {
 
   private ExitCodes() {}
 
-  /** REFUSED for codes that mean "failed verification", FAILED for the rest. */
+  /**
+   * The status for a failure with this code: USAGE for a configuration error, LOCKED when another
+   * update holds the lock, REFUSED for codes that mean "failed verification", FAILED for the rest.
+   */
   public static int of(ErrorCode code) {
+    if (code == ErrorCode.CONFIG_INVALID) {
+      return USAGE;
+    }
+    if (code == ErrorCode.LOCKED) {
+      return LOCKED;
+    }
     return code.isRefusal() ? REFUSED : FAILED;
   }
 }
