@@ -69,7 +69,37 @@ public enum ErrorCode {
   /** A compare-and-swap request without If-Match or If-None-Match (428). */
   PRECONDITION_REQUIRED(false),
   /** An unexpected failure inside the server, a bug; details are in the server's log (500). */
-  INTERNAL_ERROR(false);
+  INTERNAL_ERROR(false),
+
+  // Node updater.
+  /** The updater's configuration file is missing a key or holds a value it cannot use. */
+  CONFIG_INVALID(false),
+  /** Another updater holds the target's lock; this one changed nothing. */
+  LOCKED(false),
+  /** A download failed (connection, HTTP status, stalled body, refused redirect); a retry may cure it. */
+  DOWNLOAD_FAILED(false),
+  /** The file system holding the target's home has less free space than the configured minimum. */
+  DISK_SPACE(false),
+  /** Building or verifying the new version's directory failed for a reason other than its content. */
+  STAGE_FAILED(false),
+  /** The rollout gate did not open (no slot, wave closed, server refused) within the gate's timeout. */
+  GATE_CLOSED(false),
+  /** The running service did not stop, not even when killed. */
+  STOP_FAILED(false),
+  /** The atomic switch of the {@code current} link failed (never replaced by a non-atomic move). */
+  SWITCH_FAILED(false),
+  /** The service's start command failed or its process exited at once. */
+  START_FAILED(false),
+  /** The new version did not pass its health check within the configured attempts. */
+  HEALTH_CHECK_FAILED(false),
+  /** During the watch window, error rate or latency went beyond the policy against the pre-switch baseline. */
+  METRICS_REGRESSION(false),
+  /** The updater was interrupted (crash, kill) while updating to this release too many times. */
+  CRASH_LOOP(false),
+  /** The updater was interrupted mid-update; the next start reconciled the target. */
+  INTERRUPTED(false),
+  /** A manual rollback was asked for, but no earlier complete version is on disk. */
+  NO_PREVIOUS_VERSION(false);
 
   private final boolean refusal;
 

@@ -1,0 +1,138 @@
+package io.upgradekit.updater.cli;
+
+import io.upgradekit.schema.delta.DeltaApplier;
+import io.upgradekit.schema.delta.DeltaBuilder;
+import io.upgradekit.schema.delta.DeltaEvent;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import java.util.function.Consumer;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/** {@code updater delta diff|apply}: build and apply tree deltas by hand. */
+@Command(
+    name = "delta",
+    mixinStandardHelpOptions = true,
+    description = "Build or apply a delta between two payloads (directories, .zip/.tar/.tar.gz/.tgz archives, or "
+        + "single files such as .jar). An empty directory as OLD means \"no old payload\" (a full package).",
+    subcommands = {DeltaCommand.Diff.class, DeltaCommand.Apply.class})
+public final class DeltaCommand {
+
+  @Command(name = "diff", mixinStandardHelpOptions = true,
+      description = "Write a delta that turns OLD into NEW; it is applied to a scratch directory and checked "
+          + "before the command reports success.")
+  static final class Diff implements Callable<Integer> {
+    @Spec CommandSpec spec;
+
+    @Parameters(index = "0", paramLabel = "OLD", description = "the old payload")
+    Path oldPayload;
+
+    @Parameters(index = "1", paramLabel = "NEW", description = "the new payload")
+    Path newPayload;
+
+    @Parameters(index = "2", paramLabel = "PATCH", description = "the delta file to write")
+    Path patch;
+
+    @Override
+    public Integer call() throws IOException {
+      requireExists(spec, oldPayload, "OLD");
+      requireExists(spec, newPayload, "NEW");
+      requireParent(spec, patch, "PATCH");
+      DeltaBuilder.DiffResult r = DeltaBuilder.diff(
+          DeltaBuilder.DiffRequest.of(oldPayload, newPayload, patch).withListener(progress(spec)));
+      long newSize = payloadSize(newPayload, r.target().totalSize());
+      PrintWriter out = spec.commandLine().getOut();
+      out.printf("delta %s: %,d bytes for a %,d-byte payload (%s); %d kept, %d moved, %d patched, %d zips rebuilt, "
+              + "%d new; verified; %.2f s%n",
+          patch, r.deltaSize(), newSize, ratio(r.deltaSize(), newSize), r.kept(), r.copied(), r.patched(), r.rebuilt(),
+          r.full(), r.elapsed().toNanos() / 1e9);
+      out.flush();
+      return ExitCodes.OK;
+    }
+  }
+
+  @Command(name = "apply", mixinStandardHelpOptions = true,
+      description = "Apply PATCH to OLD, writing the new payload to OUT (a new directory, or a new file for a "
+          + "single-file payload; an existing directory receives the single file under its own name).")
+  static final class Apply implements Callable<Integer> {
+    @Spec CommandSpec spec;
+
+    @Parameters(index = "0", paramLabel = "OLD", description = "the old payload the delta was built from")
+    Path oldPayload;
+
+    @Parameters(index = "1", paramLabel = "PATCH", description = "the delta file")
+    Path patch;
+
+    @Parameters(index = "2", paramLabel = "OUT", description = "where to write the new payload; must not exist")
+    Path out;
+
+    @Override
+    public Integer call() throws IOException {
+      requireExists(spec, oldPayload, "OLD");
+      requireExists(spec, patch, "PATCH");
+      requireParent(spec, out, "OUT");
+      boolean intoDirectory = Files.isDirectory(out, LinkOption.NOFOLLOW_LINKS)
+          && DeltaApplier.readHeader(patch).targetIsSingleFile();
+      if (Files.exists(out, LinkOption.NOFOLLOW_LINKS) && !intoDirectory) {
+        throw new CommandLine.ParameterException(spec.commandLine(),
+            "OUT " + out + " already exists; apply writes a new directory (or file, for a single-file payload)");
+      }
+      long patchSize = Files.size(patch);
+      DeltaApplier.ApplyResult r = DeltaApplier.apply(
+          DeltaApplier.ApplyRequest.of(oldPayload, patch, out).withListener(progress(spec)));
+      PrintWriter o = spec.commandLine().getOut();
+      o.printf("applied %s (%,d bytes) to %s: %d entries at %s, %d linked, %d copied, %d rebuilt (%,d bytes); "
+              + "verified; %.2f s%n",
+          patch, patchSize, oldPayload, r.target().entries().size(), r.out(), r.linked(), r.copied(), r.produced(),
+          r.producedBytes(), r.elapsed().toNanos() / 1e9);
+      o.flush();
+      return ExitCodes.OK;
+    }
+  }
+
+  private static void requireExists(CommandSpec spec, Path path, String label) {
+    if (!Files.exists(path)) {
+      throw new CommandLine.ParameterException(spec.commandLine(), label + " " + path + " does not exist");
+    }
+  }
+
+  private static void requireParent(CommandSpec spec, Path path, String label) {
+    Path parent = path.toAbsolutePath().getParent();
+    if (parent != null && !Files.isDirectory(parent)) {
+      throw new CommandLine.ParameterException(spec.commandLine(),
+          label + " " + path + " is in a directory that does not exist: " + parent);
+    }
+  }
+
+  private static long payloadSize(Path payload, long treeSize) throws IOException {
+    return Files.isRegularFile(payload) ? Files.size(payload) : treeSize;
+  }
+
+  private static String ratio(long delta, long whole) {
+    return whole == 0 ? "n/a" : String.format("%.2f%%", 100.0 * delta / whole);
+  }
+
+  /** A progress line on an interactive terminal; nothing otherwise (CI, systemd, tests). */
+  private static Consumer<DeltaEvent> progress(CommandSpec spec) {
+    if (System.console() == null) {
+      return e -> { };
+    }
+    PrintWriter err = spec.commandLine().getErr();
+    return e -> {
+      switch (e.stage()) {
+        case DIFF, APPLY -> err.printf("\r%s %d/%d files\u001b[K", e.stage().name().toLowerCase(), e.done(), e.total());
+        case VERIFY -> err.print("\rverifying\u001b[K");
+        case DONE -> err.print("\r\u001b[K");
+        default -> { }
+      }
+      err.flush();
+    };
+  }
+}

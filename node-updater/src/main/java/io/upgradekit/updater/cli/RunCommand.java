@@ -1,0 +1,172 @@
+package io.upgradekit.updater.cli;
+
+import io.upgradekit.schema.UpgradeException;
+import io.upgradekit.updater.config.UpdaterConfig;
+import io.upgradekit.updater.engine.Outcome;
+import io.upgradekit.updater.engine.PayloadApplier;
+import io.upgradekit.updater.engine.TransitionMetrics;
+import io.upgradekit.updater.engine.UpdateEngine;
+import io.upgradekit.updater.engine.UpdateEvent;
+import java.io.PrintStream;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.Consumer;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/** {@code updater run [--once] [--stage-only]}: the agent. */
+@Command(name = "run", sortOptions = false, mixinStandardHelpOptions = true,
+    description = {
+        "Polls the repository and updates the target: lock, resolve, download, stage, gate, stop, switch, "
+            + "start, verify, commit (or roll back), report.",
+        "Without --once it runs until stopped, polling every poll.interval (+/- poll.jitter), backing off "
+            + "exponentially after failures and honouring Retry-After. An update interrupted by a crash is "
+            + "reconciled on the next start."},
+    exitCodeListHeading = "%nExit codes (with --once):%n",
+    exitCodeList = {
+        "0:done, staged, or up to date",
+        "1:failed before the switch (network, disk, gate, stop); nothing live changed",
+        "2:usage or configuration error",
+        "3:refused: verification failed (signature, hash, expiry, older release); nothing live changed",
+        "4:another updater holds the lock; nothing was written",
+        "5:the new version failed after the switch and was rolled back",
+        "75:self-upgrade: switched to a new updater version; bin/updater runs it, and it finishes the update"})
+public final class RunCommand implements Callable<Integer> {
+  @Mixin
+  ConfigOption options;
+
+  @Option(names = "--once", description = "Run one poll (and the update it finds), then exit with its status.")
+  boolean once;
+
+  @Option(names = "--stage-only", negatable = true, description = {
+      "Stop after STAGE: the new version is downloaded, verified and on disk, nothing live changes. A later "
+          + "run switches to it with only stop, switch and start in the window (preheat). Default: the "
+          + "configuration's stageOnly; --no-stage-only switches even when stageOnly is set."})
+  Boolean stageOnly;
+
+  private final PayloadApplier applier;
+  private final Consumer<UpdateEvent> extraListener;
+  private final PrintStream out;
+  private volatile boolean stopping;
+  private volatile boolean busy;
+
+  public RunCommand() {
+    this(PayloadAppliers.standard(), e -> { }, System.err);
+  }
+
+  /** For tests and embedders: a specific applier and an extra event listener. */
+  public RunCommand(PayloadApplier applier, Consumer<UpdateEvent> extraListener, PrintStream out) {
+    this.applier = applier;
+    this.extraListener = extraListener;
+    this.out = out;
+  }
+
+  @Override
+  public Integer call() {
+    UpdaterConfig config;
+    try {
+      config = options.load();
+    } catch (UpgradeException e) {
+      return ConfigOption.fail(out, e);
+    }
+    Console console = new Console(out, options.quiet);
+    TransitionMetrics metrics = new TransitionMetrics(config.home().resolve("state/metrics.prom"), console.log());
+    Consumer<UpdateEvent> listener = console.events().andThen(metrics).andThen(extraListener);
+    UpdateEngine engine = new UpdateEngine(config, applier, Clock.systemUTC(), listener, console.log(),
+        console.progress());
+    if (once) {
+      UpdateEngine.Result result = engine.runOnce(stageOnly(config));
+      report(result);
+      return result.exitCode();
+    }
+    Runtime.getRuntime().addShutdownHook(new Thread(this::stopAfterCycle, "updater-shutdown"));
+    int failures = 0;
+    while (!stopping) {
+      UpdateEngine.Result result;
+      busy = true;
+      try {
+        result = engine.runOnce(stageOnly(config));
+        report(result);
+      } catch (UpgradeException e) {
+        out.println("error: " + e);
+        result = new UpdateEngine.Result(Outcome.FAILED, e.code(), e.getMessage(), null, null);
+      } finally {
+        busy = false;
+      }
+      if (result.outcome() == Outcome.REEXEC) {
+        return result.exitCode(); // bin/updater runs the new version, which finishes the update
+      }
+      if (result.outcome() != Outcome.UP_TO_DATE) {
+        // An update loads and allocates far more than a poll; hand the heap back while idle.
+        System.gc();
+      }
+      boolean failed = result.outcome() == Outcome.FAILED || result.outcome() == Outcome.REFUSED;
+      failures = failed ? failures + 1 : 0;
+      Duration wait = nextWait(config.poll(), failures, result.retryAfter());
+      sleepDelivering(engine, wait);
+    }
+    return 0;
+  }
+
+  /**
+   * SIGTERM: no new poll starts, and a running update may finish (up to {@value #STOP_GRACE_SECONDS}
+   * s, below the systemd unit's TimeoutStopSec). An update cut short is reconciled on the next start.
+   */
+  private void stopAfterCycle() {
+    stopping = true;
+    long end = System.nanoTime() + STOP_GRACE_SECONDS * 1_000_000_000L;
+    while (busy && System.nanoTime() < end) {
+      try {
+        Thread.sleep(100);
+      } catch (InterruptedException e) {
+        return;
+      }
+    }
+  }
+
+  private static final long STOP_GRACE_SECONDS = 90;
+
+  private boolean stageOnly(UpdaterConfig config) {
+    return stageOnly == null ? config.stageOnly() : stageOnly;
+  }
+
+  /** Interval +/- jitter; after failures, interval * 2^n capped at maxBackoff; at least Retry-After. */
+  static Duration nextWait(UpdaterConfig.Poll poll, int failures, Duration retryAfter) {
+    long base = poll.interval().toMillis();
+    if (failures > 0) {
+      base = Math.min(poll.maxBackoff().toMillis(), base << Math.min(failures, 20));
+    }
+    long jitter = poll.jitter().toMillis();
+    long wait = base + (jitter == 0 ? 0 : ThreadLocalRandom.current().nextLong(-jitter, jitter + 1));
+    if (retryAfter != null) {
+      wait = Math.max(wait, retryAfter.toMillis());
+    }
+    return Duration.ofMillis(Math.max(1000, wait));
+  }
+
+  private void sleepDelivering(UpdateEngine engine, Duration wait) {
+    long end = System.nanoTime() + wait.toNanos();
+    while (!stopping && System.nanoTime() < end) {
+      try {
+        Thread.sleep(Math.min(1000, Math.max(1, (end - System.nanoTime()) / 1_000_000)));
+      } catch (InterruptedException e) {
+        return;
+      }
+      if (!engine.outbox().pending().isEmpty()) {
+        engine.deliverReports(false);
+      }
+    }
+  }
+
+  private void report(UpdateEngine.Result result) {
+    String line = result.outcome().name().toLowerCase(java.util.Locale.ROOT).replace('_', ' ')
+        + (result.code() == null ? "" : " [" + result.code() + "]")
+        + (result.message() == null ? "" : ": " + result.message());
+    if (result.outcome().exitCode() != 0 || !options.quiet) {
+      out.println(line);
+    }
+  }
+}

@@ -1,0 +1,167 @@
+package io.upgradekit.updater.config;
+
+import java.net.URI;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * One managed target, as read from its YAML file by {@link ConfigLoader}. Every value has been
+ * checked; paths are absolute. The reference with defaults is {@code docs/node-updater.md}.
+ *
+ * @param file the configuration file this was read from
+ * @param repository the repository's base URL, always ending in '/'
+ * @param trustRoot the pinned trust root file ({@code repository.trustRoot})
+ * @param app the app this target runs
+ * @param channel the channel it follows
+ * @param home the target's home: {@code versions/}, the {@code current} link, {@code state/}
+ * @param node this node's id and credential
+ * @param poll poll interval, jitter and backoff
+ * @param limits caps and the minimum free disk
+ * @param retention how many complete versions to keep on disk (at least 2: current and previous)
+ * @param stageOnly stop after STAGE (preheat), so a later run's switch window is only stop, switch, start
+ * @param maxCrashes interrupted attempts at one release after which it is marked bad on this node
+ * @param service how the target runs and is switched
+ * @param health the health check run after start
+ * @param watch the metrics watch window after the health check, or null when disabled
+ * @param gate the rollout gate
+ * @param feedback where reports go
+ */
+public record UpdaterConfig(
+    Path file,
+    URI repository,
+    Path trustRoot,
+    String app,
+    String channel,
+    Path home,
+    Node node,
+    Poll poll,
+    Limits limits,
+    int retention,
+    boolean stageOnly,
+    int maxCrashes,
+    Service service,
+    Health health,
+    Watch watch,
+    Gate gate,
+    Feedback feedback) {
+
+  public UpdaterConfig {
+    Objects.requireNonNull(repository, "repository");
+    Objects.requireNonNull(trustRoot, "trustRoot");
+    Objects.requireNonNull(app, "app");
+    Objects.requireNonNull(channel, "channel");
+    Objects.requireNonNull(home, "home");
+    Objects.requireNonNull(node, "node");
+    Objects.requireNonNull(poll, "poll");
+    Objects.requireNonNull(limits, "limits");
+    Objects.requireNonNull(service, "service");
+    Objects.requireNonNull(health, "health");
+    Objects.requireNonNull(gate, "gate");
+    Objects.requireNonNull(feedback, "feedback");
+  }
+
+  /** @param credential HMAC-SHA256(server secret, node id) as the server issued it, or null */
+  public record Node(String id, String credential) {
+    /**
+     * The {@code Authorization} header value repo-server expects from a node: {@code Basic
+     * base64(<node>:<credential>)}, or null without a credential.
+     */
+    public String authorization() {
+      return credential == null ? null : "Basic " + java.util.Base64.getEncoder()
+          .encodeToString((id + ":" + credential).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    }
+
+    @Override
+    public String toString() {
+      return "Node[id=" + id + ", credential=" + (credential == null ? "none" : "***") + "]";
+    }
+  }
+
+  public record Poll(Duration interval, Duration jitter, Duration maxBackoff) {}
+
+  /**
+   * @param maxDownloadBytes largest blob the updater downloads, whatever the manifest says
+   * @param minFreeDiskBytes space that must remain free after download and staging
+   * @param requestTimeout connect and response-header timeout
+   * @param stallTimeout longest time a body may deliver no byte before the transfer is aborted
+   */
+  public record Limits(long maxDownloadBytes, long minFreeDiskBytes, Duration requestTimeout, Duration stallTimeout) {}
+
+  /** How versions are switched. */
+  public enum Strategy {
+    /** Stop the old process, switch, start the new one. */
+    RESTART,
+    /** Start the new process beside the old one (both bind with SO_REUSEPORT), verify, drain the old. */
+    OVERLAP,
+    /**
+     * The target is this updater (self-upgrade): after the switch the updater exits with status
+     * {@value io.upgradekit.updater.engine.Outcome#REEXEC_STATUS} and its launcher runs the new
+     * {@code current/}, which verifies and commits; if it cannot start, the launcher switches back.
+     */
+    SELF
+  }
+
+  /**
+   * The service. Either {@code process} (the updater starts and stops it, keeping its original
+   * parameters) or {@code start}/{@code stop} commands with an optional pid file.
+   */
+  public record Service(
+      Strategy strategy,
+      ProcessSpec process,
+      List<String> start,
+      List<String> stop,
+      Path pidFile,
+      Duration stopTimeout,
+      Duration startGrace) {}
+
+  /** A command line with its working directory and extra environment. */
+  public record ProcessSpec(List<String> command, Path workingDir, Map<String, String> environment) {
+    public ProcessSpec {
+      command = List.copyOf(command);
+      environment = Map.copyOf(environment);
+    }
+  }
+
+  /**
+   * Either an HTTP URL (2xx is healthy) or a command (exit 0 is healthy); neither for a {@code self}
+   * target, whose health is that the new updater runs.
+   */
+  public record Health(URI url, List<String> command, Duration timeout, int attempts, Duration interval) {}
+
+  public enum MetricsFormat { PROMETHEUS, JSON }
+
+  /**
+   * The watch window after the health check.
+   *
+   * @param errorRate metric name (Prometheus, optionally with {labels}) or dot path (JSON)
+   * @param latency same, for latency
+   * @param requireBoth true: roll back when error rate AND latency exceed their factors; false: either
+   */
+  public record Watch(
+      Duration window,
+      Duration interval,
+      URI metricsUrl,
+      MetricsFormat format,
+      String errorRate,
+      String latency,
+      double errorRateFactor,
+      double latencyFactor,
+      boolean requireBoth,
+      double minErrorRate,
+      double minLatency) {}
+
+  /**
+   * @param rolloutState follow the signed rollout state of the release (proceed, pause, halt,
+   *     recall); a missing or expired one means pause
+   * @param claims ask repo-server for a rollout slot before stopping anything
+   * @param scope the slot set to claim from (e.g. a wave: {@code wave-1})
+   * @param timeout how long to wait for the gate to open
+   */
+  public record Gate(boolean rolloutState, boolean claims, String scope, Duration timeout) {}
+
+  /** @param url where reports are posted, or null to keep them only in history */
+  public record Feedback(URI url) {}
+}

@@ -1,0 +1,328 @@
+package io.upgradekit.updater.process;
+
+import io.upgradekit.schema.ErrorCode;
+import io.upgradekit.schema.UpgradeException;
+import io.upgradekit.schema.json.Json;
+import io.upgradekit.updater.config.UpdaterConfig;
+import io.upgradekit.updater.journal.StateFiles;
+import java.io.File;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Consumer;
+
+/**
+ * Starts and stops the service, in one of two modes:
+ *
+ * <ul>
+ *   <li><b>process</b>: the updater starts the command line itself (output appended to {@code
+ *       state/service.log}) and records the pid. The parameters of the first start are kept in
+ *       {@code state/service.json} and every later start uses them again. If a pid file names a
+ *       process the updater did not start, its command line, working directory and environment are
+ *       read from {@code /proc} and adopted, so a restart starts it exactly as before.
+ *   <li><b>commands</b>: {@code service.start} / {@code service.stop} (e.g. {@code systemctl});
+ *       a pid file, when set, is what the updater kills if the stop command does not work in time.
+ * </ul>
+ *
+ * <p>Stopping sends SIGTERM (or runs the stop command), waits up to the stop timeout, then kills.
+ */
+public final class ServiceController {
+  private static final Duration KILL_WAIT = Duration.ofSeconds(10);
+
+  private final UpdaterConfig.Service config;
+  private final Path recordFile;
+  private final Path logFile;
+  private final Path workingDirDefault;
+  private final Consumer<String> log;
+
+  public ServiceController(UpdaterConfig.Service config, Path recordFile, Path logFile, Path workingDirDefault,
+      Consumer<String> log) {
+    this.config = config;
+    this.recordFile = recordFile;
+    this.logFile = logFile;
+    this.workingDirDefault = workingDirDefault;
+    this.log = log;
+  }
+
+  /** True when the service is known to run (a recorded or pid-file process is alive). */
+  public boolean isRunning() {
+    if (config.process() != null) {
+      return !alive(record()).isEmpty();
+    }
+    return pidFromFile().map(pid -> ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)).orElse(false);
+  }
+
+  /** Versions of the recorded processes that are alive. */
+  public List<String> runningVersions() {
+    return alive(record()).stream().map(ServiceRecord.RunningProcess::version).toList();
+  }
+
+  /**
+   * Starts the service for {@code version} (the {@code current} link already points at it).
+   *
+   * @throws UpgradeException START_FAILED when the command cannot run or the process exits at once
+   */
+  public void start(String version) {
+    if (config.process() == null) {
+      runCommand(config.start(), config.stopTimeout(), "service.start", ErrorCode.START_FAILED);
+      return;
+    }
+    ServiceRecord record = recordOrAdopt();
+    ProcessBuilder builder = new ProcessBuilder(record.command())
+        .directory(new File(record.workingDir()))
+        .redirectErrorStream(true)
+        .redirectOutput(ProcessBuilder.Redirect.appendTo(logFile.toFile()))
+        .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
+    builder.environment().putAll(record.environment());
+    builder.environment().put("UPGRADEKIT_VERSION", version);
+    Process process;
+    try {
+      Files.createDirectories(logFile.getParent());
+      process = builder.start();
+    } catch (IOException e) {
+      throw new UpgradeException(ErrorCode.START_FAILED, "cannot start " + String.join(" ", record.command())
+          + ": " + e.getMessage(), e);
+    }
+    List<ServiceRecord.RunningProcess> processes = new ArrayList<>(alive(record));
+    processes.add(new ServiceRecord.RunningProcess(process.pid(), startInstant(process.toHandle()), version));
+    save(new ServiceRecord(record.command(), record.workingDir(), record.environment(), processes));
+    log.accept("started " + version + " as pid " + process.pid());
+    try {
+      if (process.waitFor(config.startGrace().toMillis(), TimeUnit.MILLISECONDS)) {
+        throw new UpgradeException(ErrorCode.START_FAILED, "the service exited with status " + process.exitValue()
+            + " right after starting; see " + logFile);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  /** Stops every running instance of the service. */
+  public void stopAll() {
+    if (config.process() == null) {
+      stopByCommand();
+      return;
+    }
+    ServiceRecord record = record();
+    if (record == null) {
+      return;
+    }
+    for (ServiceRecord.RunningProcess p : alive(record)) {
+      stopProcess(p);
+    }
+    save(forget(record, v -> true));
+  }
+
+  /** Stops recorded instances that run anything but {@code version}. */
+  public void stopAllBut(String version) {
+    ServiceRecord record = record();
+    if (record == null) {
+      return;
+    }
+    for (ServiceRecord.RunningProcess p : alive(record)) {
+      if (!p.version().equals(version)) {
+        stopProcess(p);
+      }
+    }
+    save(forget(record, v -> !v.equals(version)));
+  }
+
+  private void stopProcess(ServiceRecord.RunningProcess p) {
+    Optional<ProcessHandle> handle = ProcessHandle.of(p.pid());
+    if (handle.isEmpty() || !handle.get().isAlive()) {
+      return;
+    }
+    terminate(handle.get(), "pid " + p.pid() + " (" + p.version() + ")");
+  }
+
+  private void terminate(ProcessHandle handle, String what) {
+    handle.destroy(); // SIGTERM: the service drains and exits
+    if (waitExit(handle, config.stopTimeout())) {
+      log.accept("stopped " + what);
+      return;
+    }
+    log.accept(what + " did not stop within " + config.stopTimeout().toMillis() + " ms; killing it");
+    handle.destroyForcibly();
+    if (!waitExit(handle, KILL_WAIT)) {
+      throw new UpgradeException(ErrorCode.STOP_FAILED, what + " is still running after SIGKILL");
+    }
+  }
+
+  private void stopByCommand() {
+    Optional<Long> pid = pidFromFile();
+    if (config.stop() != null) {
+      try {
+        runCommand(config.stop(), config.stopTimeout(), "service.stop", ErrorCode.STOP_FAILED);
+      } catch (UpgradeException e) {
+        if (pid.isEmpty()) {
+          throw e;
+        }
+        log.accept(e.getMessage() + "; killing pid " + pid.get());
+      }
+    }
+    if (pid.isPresent()) {
+      Optional<ProcessHandle> handle = ProcessHandle.of(pid.get());
+      if (handle.isPresent() && handle.get().isAlive()) {
+        terminate(handle.get(), "pid " + pid.get());
+      }
+    }
+  }
+
+  private void runCommand(List<String> command, Duration timeout, String key, ErrorCode code) {
+    try {
+      Files.createDirectories(logFile.getParent());
+      Process p = new ProcessBuilder(command).directory(workingDirDefault.toFile()).redirectErrorStream(true)
+          .redirectOutput(ProcessBuilder.Redirect.appendTo(logFile.toFile())).start();
+      if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+        p.destroyForcibly();
+        throw new UpgradeException(code, key + " (" + String.join(" ", command) + ") did not finish within "
+            + timeout.toMillis() + " ms");
+      }
+      if (p.exitValue() != 0) {
+        throw new UpgradeException(code, key + " (" + String.join(" ", command) + ") exited with status "
+            + p.exitValue() + "; see " + logFile);
+      }
+    } catch (IOException e) {
+      throw new UpgradeException(code, "cannot run " + key + " (" + String.join(" ", command) + "): " + e.getMessage(), e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new UpgradeException(code, "interrupted while running " + key, e);
+    }
+  }
+
+  private static boolean waitExit(ProcessHandle handle, Duration timeout) {
+    try {
+      handle.onExit().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+      return true;
+    } catch (TimeoutException e) {
+      return !handle.isAlive();
+    } catch (ExecutionException e) {
+      return !handle.isAlive();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return !handle.isAlive();
+    }
+  }
+
+  private ServiceRecord forget(ServiceRecord record, java.util.function.Predicate<String> version) {
+    List<ServiceRecord.RunningProcess> keep = new ArrayList<>();
+    for (ServiceRecord.RunningProcess p : alive(record)) {
+      if (!version.test(p.version())) {
+        keep.add(p);
+      }
+    }
+    return new ServiceRecord(record.command(), record.workingDir(), record.environment(), keep);
+  }
+
+  private static List<ServiceRecord.RunningProcess> alive(ServiceRecord record) {
+    if (record == null) {
+      return List.of();
+    }
+    List<ServiceRecord.RunningProcess> out = new ArrayList<>();
+    for (ServiceRecord.RunningProcess p : record.processes()) {
+      Optional<ProcessHandle> handle = ProcessHandle.of(p.pid());
+      if (handle.isPresent() && handle.get().isAlive()
+          && (p.startedAt() == null || p.startedAt().equals(startInstant(handle.get())))) {
+        out.add(p);
+      }
+    }
+    return out;
+  }
+
+  private static Instant startInstant(ProcessHandle handle) {
+    return handle.info().startInstant().orElse(null);
+  }
+
+  /** The recorded parameters; else adopted from a pid-file process; else the configuration's. */
+  private ServiceRecord recordOrAdopt() {
+    ServiceRecord record = record();
+    if (record != null) {
+      return record;
+    }
+    Optional<ServiceRecord> adopted = pidFromFile().flatMap(this::adopt);
+    if (adopted.isPresent()) {
+      save(adopted.get());
+      return adopted.get();
+    }
+    UpdaterConfig.ProcessSpec spec = config.process();
+    Path dir = spec.workingDir() == null ? workingDirDefault : spec.workingDir();
+    ServiceRecord fresh = new ServiceRecord(spec.command(), dir.toString(), spec.environment(), List.of());
+    save(fresh);
+    return fresh;
+  }
+
+  /** Reads a running process's command line, working directory and environment from /proc. */
+  private Optional<ServiceRecord> adopt(long pid) {
+    Path proc = Path.of("/proc", Long.toString(pid));
+    try {
+      List<String> command = splitNul(Files.readAllBytes(proc.resolve("cmdline")));
+      String cwd = Files.readSymbolicLink(proc.resolve("cwd")).toString();
+      Map<String, String> env = new LinkedHashMap<>();
+      for (String pair : splitNul(Files.readAllBytes(proc.resolve("environ")))) {
+        int eq = pair.indexOf('=');
+        if (eq > 0) {
+          env.put(pair.substring(0, eq), pair.substring(eq + 1));
+        }
+      }
+      if (command.isEmpty()) {
+        return Optional.empty();
+      }
+      ProcessHandle handle = ProcessHandle.of(pid).orElseThrow();
+      String version = "adopted";
+      log.accept("adopted the running service pid " + pid + " (" + String.join(" ", command) + ")");
+      return Optional.of(new ServiceRecord(command, cwd, env,
+          List.of(new ServiceRecord.RunningProcess(pid, startInstant(handle), version))));
+    } catch (IOException | RuntimeException e) {
+      return Optional.empty();
+    }
+  }
+
+  private static List<String> splitNul(byte[] bytes) {
+    List<String> out = new ArrayList<>();
+    int start = 0;
+    for (int i = 0; i < bytes.length; i++) {
+      if (bytes[i] == 0) {
+        out.add(new String(bytes, start, i - start, StandardCharsets.UTF_8));
+        start = i + 1;
+      }
+    }
+    if (start < bytes.length) {
+      out.add(new String(bytes, start, bytes.length - start, StandardCharsets.UTF_8));
+    }
+    return out;
+  }
+
+  private Optional<Long> pidFromFile() {
+    if (config.pidFile() == null) {
+      return Optional.empty();
+    }
+    try {
+      return Optional.of(Long.parseLong(Files.readString(config.pidFile(), StandardCharsets.US_ASCII).strip()));
+    } catch (NoSuchFileException | NumberFormatException e) {
+      return Optional.empty();
+    } catch (IOException e) {
+      throw new UpgradeException(ErrorCode.IO_ERROR, "cannot read service.pidFile " + config.pidFile() + ": " + e, e);
+    }
+  }
+
+  /** The recorded service, or null. */
+  public ServiceRecord record() {
+    return StateFiles.read(recordFile, ServiceRecord.class, "service record");
+  }
+
+  private void save(ServiceRecord record) {
+    StateFiles.write(recordFile, Json.canonicalBytes(record));
+  }
+}

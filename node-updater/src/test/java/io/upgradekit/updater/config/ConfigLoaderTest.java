@@ -1,0 +1,96 @@
+package io.upgradekit.updater.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.upgradekit.schema.ErrorCode;
+import io.upgradekit.schema.UpgradeException;
+import java.nio.file.Path;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+
+class ConfigLoaderTest {
+  private static final Path FILE = Path.of("/etc/upgradekit/demo.yaml");
+  private static final String MINIMAL = """
+      repository:
+        url: https://updates.example.com/repo
+        trustRoot: root.json
+      app: demo
+      channel: stable
+      home: /opt/demo
+      node:
+        id: node-1
+      service:
+        process:
+          command: [java, -jar, current/app.jar]
+      health:
+        url: http://127.0.0.1:8080/health
+      """;
+
+  @Test
+  void minimalConfigGetsDocumentedDefaults() {
+    UpdaterConfig c = ConfigLoader.parse(FILE, MINIMAL);
+    assertThat(c.repository().toString()).isEqualTo("https://updates.example.com/repo/");
+    assertThat(c.trustRoot()).isEqualTo(Path.of("/etc/upgradekit/root.json"));
+    assertThat(c.service().strategy()).isEqualTo(UpdaterConfig.Strategy.RESTART);
+    assertThat(c.service().stopTimeout()).isEqualTo(Duration.ofSeconds(30));
+    assertThat(c.poll().interval()).isEqualTo(Duration.ofSeconds(60));
+    assertThat(c.limits().minFreeDiskBytes()).isEqualTo(256L << 20);
+    assertThat(c.retention()).isEqualTo(3);
+    assertThat(c.feedback().url().toString()).isEqualTo("https://updates.example.com/repo/v1/feedback");
+    assertThat(c.watch()).isNull();
+  }
+
+  @Test
+  void fullConfigIsRead() {
+    UpdaterConfig c = ConfigLoader.parse(FILE, MINIMAL.replace("health:\n", """
+        limits:
+          minFreeDisk: 2GiB
+          stallTimeout: 500ms
+        watch:
+          window: 2m
+          metrics:
+            url: http://127.0.0.1:8080/metrics
+            format: json
+            errorRate: http.errors.rate
+            latency: http.latency.p99
+          policy:
+            combine: any
+            errorRateFactor: 4
+        health:
+        """));
+    assertThat(c.limits().minFreeDiskBytes()).isEqualTo(2L << 30);
+    assertThat(c.limits().stallTimeout()).isEqualTo(Duration.ofMillis(500));
+    assertThat(c.watch().window()).isEqualTo(Duration.ofMinutes(2));
+    assertThat(c.watch().format()).isEqualTo(UpdaterConfig.MetricsFormat.JSON);
+    assertThat(c.watch().requireBoth()).isFalse();
+    assertThat(c.watch().errorRateFactor()).isEqualTo(4.0);
+    assertThat(c.watch().latencyFactor()).isEqualTo(2.0);
+  }
+
+  @Test
+  void errorsNameTheKeyAndTheFix() {
+    assertError(MINIMAL.replace("  stopTimeout", "x").replace("service:\n", "service:\n  stopTimeout: 30\n"),
+        "service.stopTimeout", "e.g. 500ms, 30s");
+    assertError(MINIMAL.replace("app: demo", "app: Demo App"), "app", "lowercase letters");
+    assertError(MINIMAL.replace("channel: stable", "chanel: stable"), "chanel", "known keys are");
+    assertError(MINIMAL.replace("home: /opt/demo\n", ""), "home", "is missing");
+    assertError(MINIMAL + "retention: 1\n", "retention", "at least 2");
+    assertError(MINIMAL.replace("url: http://127.0.0.1:8080/health", "command: [true]\n  url: http://x/h"),
+        "health.url", "keep one");
+    assertError(MINIMAL + "service2: {}\n", "service2", "known keys");
+    assertError(MINIMAL.replace("command: [java, -jar, current/app.jar]", "command: java -jar app.jar"),
+        "service.process.command", "list");
+    assertError(MINIMAL.replace("  process:\n    command: [java, -jar, current/app.jar]\n",
+        "  strategy: overlap\n  start: [a]\n  stop: [b]\n"), "service.strategy", "overlap needs service.process");
+    assertError("a: [", "", "not valid YAML");
+  }
+
+  private static void assertError(String yaml, String key, String fix) {
+    assertThatThrownBy(() -> ConfigLoader.parse(FILE, yaml))
+        .isInstanceOf(UpgradeException.class)
+        .satisfies(e -> assertThat(((UpgradeException) e).code()).isEqualTo(ErrorCode.CONFIG_INVALID))
+        .hasMessageStartingWith(key.isEmpty() ? FILE.toString() : FILE + ": " + key)
+        .hasMessageContaining(fix);
+  }
+}

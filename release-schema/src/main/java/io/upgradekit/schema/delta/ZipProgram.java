@@ -1,0 +1,217 @@
+package io.upgradekit.schema.delta;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * How to rebuild one zip from its old version, entry by entry (see docs/delta-format.md, "zip
+ * program"). The zip's metadata (local headers, data descriptors, central directory, tail) is
+ * {@code metaLength} bytes of its group's meta stream, in normalized form ({@link ZipMeta}); entry
+ * data is either the old entry's raw bytes, bytes of the group's content stream (stored, or
+ * re-deflated at a level found at build time), or a nested zip rebuilt by its own program.
+ *
+ * <p>Stream order is depth-first: a program's own meta and content come first, then those of its
+ * nested programs in entry order. References ({@link ZipReferences}) follow the same order.
+ *
+ * @param oldEntryCount entries of the old zip, checked against the old file at apply time
+ * @param centralGap unclaimed bytes between the last entry and the central directory
+ * @param dosTime the date/time XOR-ed into every header's date/time field (see {@link ZipMeta})
+ * @param metaLength bytes of normalized metadata this zip takes from the meta stream
+ * @param refs old entries whose bytes (inflated where flagged) join the content reference
+ * @param contentLength bytes this zip's stored and re-deflated entries take from the content stream
+ * @param ops one per new entry, in file order
+ */
+record ZipProgram(int oldEntryCount, int centralGap, long dosTime, int metaLength, List<Ref> refs,
+    int contentLength, List<Op> ops) {
+  static final int OP_OLD = 0;
+  static final int OP_STORED = 1;
+  static final int OP_DEFLATED = 2;
+  static final int OP_NESTED = 3;
+  private static final int[] DESCRIPTOR_LENGTHS = {0, 12, 16, 20, 24};
+
+  ZipProgram {
+    refs = List.copyOf(refs);
+    ops = List.copyOf(ops);
+  }
+
+  /** An old entry (file-order index) whose raw bytes, or inflated bytes, join the content reference. */
+  record Ref(int oldEntry, boolean inflate) {}
+
+  /** What produces one new entry's data; every op also carries the entry's gap and descriptor length. */
+  sealed interface Op permits OldOp, StoredOp, DeflatedOp, NestedOp {
+    int gap();
+
+    int descriptor();
+  }
+
+  /** The old entry's raw compressed bytes, unchanged. */
+  record OldOp(int gap, int descriptor, int oldEntry) implements Op {}
+
+  /** The next {@code length} content bytes, as they are. */
+  record StoredOp(int gap, int descriptor, int length) implements Op {}
+
+  /** The next {@code length} content bytes, deflated (raw) at {@code level}. */
+  record DeflatedOp(int gap, int descriptor, int level, int length) implements Op {}
+
+  /**
+   * A zip inside the zip, rebuilt by {@code program} against old entry {@code oldEntry} (inflated
+   * first when {@code inflateOld}), then stored ({@code level} 0) or deflated at {@code level}.
+   */
+  record NestedOp(int gap, int descriptor, int level, int oldEntry, boolean inflateOld, ZipProgram program)
+      implements Op {}
+
+  /** Meta bytes this program and its nested programs take, in all. */
+  long totalMeta() {
+    long n = metaLength;
+    for (Op op : ops) {
+      if (op instanceof NestedOp nested) {
+        n += nested.program().totalMeta();
+      }
+    }
+    return n;
+  }
+
+  /** Content bytes this program and its nested programs take, in all. */
+  long totalContent() {
+    long n = contentLength;
+    for (Op op : ops) {
+      if (op instanceof NestedOp nested) {
+        n += nested.program().totalContent();
+      }
+    }
+    return n;
+  }
+
+  void write(ByteWriter index) {
+    index.varint(ops.size()).varint(oldEntryCount).varint(centralGap).varint(dosTime)
+        .varint(metaLength).varint(contentLength);
+    index.varint(refs.size());
+    int previous = -1;
+    for (Ref ref : refs) {
+      index.signedVarint(ref.oldEntry() - (previous + 1)).u8(ref.inflate() ? 1 : 0);
+      previous = ref.oldEntry();
+    }
+    int previousOld = -1;
+    for (Op op : ops) {
+      int kind = op instanceof OldOp ? OP_OLD
+          : op instanceof StoredOp ? OP_STORED
+          : op instanceof DeflatedOp ? OP_DEFLATED
+          : OP_NESTED;
+      index.u8(kind | descriptorCode(op.descriptor()) << 2 | (op.gap() != 0 ? 0x20 : 0));
+      if (op.gap() != 0) {
+        index.varint(op.gap());
+      }
+      if (op instanceof OldOp o) {
+        index.signedVarint(o.oldEntry() - (previousOld + 1));
+        previousOld = o.oldEntry();
+      } else if (op instanceof StoredOp s) {
+        index.varint(s.length());
+      } else if (op instanceof DeflatedOp d) {
+        index.u8(d.level()).varint(d.length());
+      } else {
+        NestedOp n = (NestedOp) op;
+        index.u8(n.level()).signedVarint(n.oldEntry() - (previousOld + 1)).u8(n.inflateOld() ? 1 : 0);
+        previousOld = n.oldEntry();
+        n.program().write(index);
+      }
+    }
+  }
+
+  /** Reads a program; {@code maxOutput} bounds the zip it rebuilds (its signed size, or a cap). */
+  static ZipProgram read(ByteReader in, long maxOutput, int depth) {
+    if (depth > DeltaFormat.MAX_ZIP_DEPTH) {
+      throw ByteReader.malformed("zips nested deeper than " + DeltaFormat.MAX_ZIP_DEPTH);
+    }
+    int entries = in.varintInt(ZipLayout.MAX_ENTRIES, "zip entry count");
+    int oldEntries = in.varintInt(ZipLayout.MAX_ENTRIES, "old zip entry count");
+    int centralGap = in.varintInt(Integer.MAX_VALUE, "central directory gap");
+    long dosTime = in.varint(0xffffffffL, "date/time");
+    int metaLength = in.varintInt((int) Math.min(maxOutput, DeltaFormat.MAX_META), "zip metadata length");
+    int contentLength = in.varintInt(DeltaFormat.MAX_CONTENT, "zip content length");
+    int refCount = in.varintInt(oldEntries, "reference count");
+    List<Ref> refs = new ArrayList<>(refCount);
+    int previous = -1;
+    for (int i = 0; i < refCount; i++) {
+      int entry = oldIndex(in, previous, oldEntries, "reference");
+      refs.add(new Ref(entry, flag(in, "reference flag")));
+      previous = entry;
+    }
+    List<Op> ops = new ArrayList<>(Math.min(entries, 4096));
+    int previousOld = -1;
+    long contentUsed = 0;
+    for (int i = 0; i < entries; i++) {
+      int header = in.u8();
+      if ((header & ~0x3f) != 0 || (header >> 2 & 7) >= DESCRIPTOR_LENGTHS.length) {
+        throw ByteReader.malformed("zip op byte " + header);
+      }
+      int descriptor = DESCRIPTOR_LENGTHS[header >> 2 & 7];
+      int gap = (header & 0x20) != 0 ? in.varintInt(Integer.MAX_VALUE, "gap") : 0;
+      Op op;
+      switch (header & 3) {
+        case OP_OLD -> {
+          int entry = oldIndex(in, previousOld, oldEntries, "old entry");
+          previousOld = entry;
+          op = new OldOp(gap, descriptor, entry);
+        }
+        case OP_STORED -> {
+          int length = in.varintInt(contentLength, "stored length");
+          contentUsed += length;
+          op = new StoredOp(gap, descriptor, length);
+        }
+        case OP_DEFLATED -> {
+          int level = in.u8();
+          if (level < 1 || level > 9) {
+            throw ByteReader.malformed("deflate level " + level);
+          }
+          int length = in.varintInt(contentLength, "deflated length");
+          contentUsed += length;
+          op = new DeflatedOp(gap, descriptor, level, length);
+        }
+        default -> {
+          int level = in.u8();
+          if (level > 9) {
+            throw ByteReader.malformed("deflate level " + level);
+          }
+          int entry = oldIndex(in, previousOld, oldEntries, "nested zip's old entry");
+          previousOld = entry;
+          boolean inflate = flag(in, "nested inflate flag");
+          ZipProgram nested = read(in, level == 0 ? maxOutput : DeltaFormat.MAX_CONTENT, depth + 1);
+          op = new NestedOp(gap, descriptor, level, entry, inflate, nested);
+        }
+      }
+      if (contentUsed > contentLength) {
+        throw ByteReader.malformed("zip ops use more than the zip's " + contentLength + " content bytes");
+      }
+      ops.add(op);
+    }
+    if (contentUsed != contentLength) {
+      throw ByteReader.malformed("zip ops use " + contentUsed + " of the zip's " + contentLength + " content bytes");
+    }
+    return new ZipProgram(oldEntries, centralGap, dosTime, metaLength, refs, contentLength, ops);
+  }
+
+  private static boolean flag(ByteReader in, String what) {
+    int b = in.u8();
+    if (b > 1) {
+      throw ByteReader.malformed(what + " " + b);
+    }
+    return b == 1;
+  }
+
+  private static int oldIndex(ByteReader in, int previous, int oldEntries, String what) {
+    long entry = previous + 1L + in.signedVarint();
+    if (entry < 0 || entry >= oldEntries) {
+      throw ByteReader.malformed(what + " " + entry + " is not among the old zip's " + oldEntries + " entries");
+    }
+    return (int) entry;
+  }
+
+  private static int descriptorCode(int length) {
+    for (int i = 0; i < DESCRIPTOR_LENGTHS.length; i++) {
+      if (DESCRIPTOR_LENGTHS[i] == length) {
+        return i;
+      }
+    }
+    throw new IllegalArgumentException("descriptor length " + length);
+  }
+}

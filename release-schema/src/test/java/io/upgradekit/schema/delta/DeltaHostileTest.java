@@ -1,0 +1,287 @@
+package io.upgradekit.schema.delta;
+
+import static io.upgradekit.schema.Fixtures.assertCode;
+import static io.upgradekit.schema.delta.TestTrees.file;
+import static io.upgradekit.schema.delta.TestTrees.jar;
+import static io.upgradekit.schema.delta.TestTrees.text;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.fail;
+
+import io.upgradekit.schema.ErrorCode;
+import io.upgradekit.schema.Hashes;
+import io.upgradekit.schema.UpgradeException;
+import io.upgradekit.schema.delta.DeltaApplier.ApplyRequest;
+import io.upgradekit.schema.delta.DeltaBuilder.DiffRequest;
+import io.upgradekit.schema.model.PayloadTree;
+import io.upgradekit.schema.model.TreeEntry;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Set;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Deltas that lie: every one must end in PATCH_MALFORMED, HASH_MISMATCH or BASE_MISMATCH, never in
+ * another exception, and must leave nothing behind.
+ */
+class DeltaHostileTest {
+  private static final Set<ErrorCode> REFUSALS =
+      Set.of(ErrorCode.PATCH_MALFORMED, ErrorCode.HASH_MISMATCH, ErrorCode.BASE_MISMATCH);
+
+  @TempDir Path tmp;
+  private Path old;
+  private Path neu;
+  private Path outDir;
+  private PayloadTree base;
+
+  @BeforeEach
+  void trees() throws IOException {
+    old = tmp.resolve("old");
+    neu = tmp.resolve("new");
+    file(old, "a.txt", text(1, 40));
+    file(old, "lib/app-1.jar", jar(new String[][] {{"x.txt", "one"}, {"y.txt", new String(text(2, 30))}}));
+    file(old, "same.txt", "same");
+    file(neu, "a.txt", text(3, 40));
+    file(neu, "lib/app-2.jar", jar(new String[][] {{"x.txt", "two"}, {"y.txt", new String(text(2, 30))}}));
+    file(neu, "same.txt", "same");
+    file(neu, "new.bin", TestTrees.random(4, 300));
+    outDir = Files.createDirectory(tmp.resolve("outs"));
+    base = TreeScanner.scan(old, 1);
+  }
+
+  private byte[] validDelta() throws IOException {
+    Path delta = tmp.resolve("valid.delta");
+    DeltaBuilder.diff(DiffRequest.of(old, neu, delta).withScratch(tmp));
+    return Files.readAllBytes(delta);
+  }
+
+  /** Applies {@code bytes} as a delta and returns the error code, or null on success. */
+  private ErrorCode apply(byte[] bytes) throws IOException {
+    Path delta = Files.write(tmp.resolve("hostile.delta"), bytes);
+    Path out = outDir.resolve("out");
+    try {
+      DeltaApplier.apply(ApplyRequest.of(old, delta, out));
+      TestTrees.assertSameTree(out, neu);
+      TestTrees.deleteTree(out);
+      return null;
+    } catch (UpgradeException e) {
+      assertThat(e.code()).as(e.toString()).isIn(REFUSALS);
+      assertThat(TestTrees.count(outDir)).as("nothing left behind after " + e).isEqualTo(1);
+      return e.code();
+    } catch (RuntimeException | Error e) {
+      throw new AssertionError("not a documented failure: " + e, e);
+    }
+  }
+
+  @Test
+  void wrongMagicVersionOrFlags() throws IOException {
+    byte[] valid = validDelta();
+    assertThat(apply(valid)).isNull();
+    for (int at : new int[] {0, 7, 9, 11}) {
+      byte[] bad = valid.clone();
+      bad[at] ^= 0x40;
+      assertThat(apply(bad)).isEqualTo(ErrorCode.PATCH_MALFORMED);
+    }
+  }
+
+  @Test
+  void everyTruncationIsRefused() throws IOException {
+    byte[] valid = validDelta();
+    for (int n = 0; n < valid.length; n++) {
+      assertThat(apply(Arrays.copyOf(valid, n))).as("cut at " + n).isEqualTo(ErrorCode.PATCH_MALFORMED);
+    }
+    byte[] longer = Arrays.copyOf(valid, valid.length + 1);
+    assertThat(apply(longer)).as("trailing byte").isEqualTo(ErrorCode.PATCH_MALFORMED);
+  }
+
+  @Test
+  void everyFlippedByteIsRefusedOrHarmless() throws IOException {
+    byte[] valid = validDelta();
+    // Every byte of header and index, and a sample of the patch bytes (the codec checks those).
+    int dataStart = (int) DeltaHeader.read(java.nio.ByteBuffer.wrap(valid)).dataOffset();
+    for (int at = 0; at < valid.length; at += at < dataStart ? 1 : 7) {
+      for (int bit : new int[] {0x01, 0x80}) {
+        byte[] bad = valid.clone();
+        bad[at] ^= bit;
+        apply(bad);
+      }
+    }
+  }
+
+  @Test
+  void aDeltaForAnotherBaseIsRefusedBeforeAnythingIsWritten() throws IOException {
+    Path delta = tmp.resolve("d.delta");
+    DeltaBuilder.diff(DiffRequest.of(old, neu, delta));
+    file(old, "a.txt", "edited by hand\n");
+    assertCode(() -> DeltaApplier.apply(ApplyRequest.of(old, delta, outDir.resolve("out"))), ErrorCode.BASE_MISMATCH);
+    assertThat(TestTrees.count(outDir)).isEqualTo(1);
+  }
+
+  @Test
+  void aDeltaForAnotherTargetIsRefusedWhenTheManifestSaysSo() throws IOException {
+    Path delta = tmp.resolve("d.delta");
+    DeltaBuilder.diff(DiffRequest.of(old, neu, delta));
+    assertCode(() -> DeltaApplier.apply(ApplyRequest.of(old, delta, outDir.resolve("out"))
+        .withExpectedTargetTreeHash(PayloadTree.empty().treeHash())), ErrorCode.HASH_MISMATCH);
+  }
+
+  private String hashOf(TreeEntry... entries) {
+    return new PayloadTree(List.of(entries)).treeHash();
+  }
+
+  private void expectMalformed(byte[] delta) throws IOException {
+    assertThat(apply(delta)).isEqualTo(ErrorCode.PATCH_MALFORMED);
+  }
+
+  @Test
+  void pathsThatEscapeTheTree() throws IOException {
+    DeltaForge f = new DeltaForge(base).begin(1).path("../evil");
+    f.index.u8(DeltaFormat.DIRECTORY);
+    expectMalformed(f.build(hashOf()));
+    assertThat(tmp.resolve("evil")).doesNotExist();
+
+    DeltaForge abs = new DeltaForge(base).begin(1).path("/etc/evil");
+    abs.index.u8(DeltaFormat.DIRECTORY);
+    expectMalformed(abs.build(hashOf()));
+  }
+
+  @Test
+  void linksThatLeadOutside() throws IOException {
+    DeltaForge direct = new DeltaForge(base).begin(1).path("link");
+    direct.index.u8(DeltaFormat.SYMLINK).string("../../etc/passwd");
+    expectMalformed(direct.build(hashOf()));
+
+    // Each link is "inside" on its own; followed through each other they escape.
+    DeltaForge chain = new DeltaForge(base).begin(2).path("a/b");
+    chain.index.u8(DeltaFormat.SYMLINK).string("..");
+    chain.path("c");
+    chain.index.u8(DeltaFormat.SYMLINK).string("a/b/..");
+    expectMalformed(chain.build(hashOf(TreeEntry.symlink("a/b", ".."), TreeEntry.symlink("c", "a/b/.."))));
+  }
+
+  @Test
+  void entriesUnderFilesOrLinks() throws IOException {
+    DeltaForge f = new DeltaForge(base).begin(2).path("link");
+    f.index.u8(DeltaFormat.SYMLINK).string(".");
+    f.path("link/x");
+    f.index.u8(DeltaFormat.DIRECTORY);
+    expectMalformed(f.build(hashOf(TreeEntry.symlink("link", "."), TreeEntry.directory("link/x"))));
+  }
+
+  @Test
+  void lengthsPastCapsAndOverflowingValues() throws IOException {
+    // A file larger than any delta may produce.
+    DeltaForge huge = new DeltaForge(base).begin(1).path("x");
+    huge.index.u8(DeltaFormat.PATCH).varint(DeltaFormat.MAX_FILE_SIZE + 1).bytes(new byte[32]).varint(0).u8(3).varint(1);
+    expectMalformed(huge.data(new byte[1]).build(hashOf()));
+
+    // A varint of ten bytes.
+    DeltaForge overflow = new DeltaForge(base).begin(1).path("x");
+    overflow.index.u8(DeltaFormat.PATCH);
+    for (int i = 0; i < 10; i++) {
+      overflow.index.u8(0xff);
+    }
+    overflow.index.u8(1);
+    expectMalformed(overflow.build(hashOf()));
+
+    // A group whose meta stream is larger than the cap.
+    ByteWriter groups = new ByteWriter();
+    groups.varint(base.entries().size()).varint(0).varint(1).u8(3).varint(DeltaFormat.MAX_META + 1L).varint(1).u8(0).varint(0);
+    expectMalformed(DeltaForge.assemble(base, hashOf(), groups.toByteArray(),
+        DeltaForge.compress(groups.toByteArray(), DeltaFormat.indexDictionary(base)), new byte[1]));
+
+    // A copy from an old entry that does not exist, and a negative (zigzag) old entry in a zip.
+    DeltaForge copy = new DeltaForge(base).begin(1).path("x");
+    copy.index.u8(DeltaFormat.COPY).varint(base.entries().size());
+    expectMalformed(copy.build(hashOf()));
+
+    // An index header that claims more than the cap.
+    byte[] valid = validDelta();
+    byte[] bad = valid.clone();
+    bad[76] = 0x7f;
+    expectMalformed(bad);
+  }
+
+  @Test
+  void zstdBombsStopAtTheDeclaredSize() throws IOException {
+    byte[] bomb = DeltaForge.bomb(512 << 20);
+    assertThat(bomb.length).isLessThan(64 * 1024);
+    String sha = Hashes.sha256(new byte[10]);
+
+    DeltaForge patch = new DeltaForge(base).begin(1).path("x");
+    patch.index.u8(DeltaFormat.PATCH).varint(10).bytes(java.util.HexFormat.of().parseHex(sha)).varint(0).u8(3)
+        .varint(bomb.length);
+    expectMalformed(patch.data(bomb).build(hashOf(TreeEntry.file("x", 10, sha, false))));
+
+    ByteWriter solid = new ByteWriter();
+    solid.varint(base.entries().size()).varint(0).varint(1).u8(0).u8(3).varint(10).varint(bomb.length).varint(1);
+    DeltaIndex.writePath(solid, new byte[0], "x");
+    solid.u8(DeltaFormat.SOLID).varint(10).bytes(java.util.HexFormat.of().parseHex(sha)).varint(0).varint(0);
+    expectMalformed(DeltaForge.assemble(base, hashOf(TreeEntry.file("x", 10, sha, false)), solid.toByteArray(),
+        DeltaForge.compress(solid.toByteArray(), DeltaFormat.indexDictionary(base)), bomb));
+
+    // The index itself as a bomb: the header says 100 bytes.
+    byte[] index = DeltaForge.bomb(64 << 20);
+    expectMalformed(DeltaForge.assemble(base, hashOf(), new byte[100], index, new byte[0]));
+  }
+
+  @Test
+  void hostileZipPrograms() throws IOException {
+    // Valid jar delta, then every op byte of its zip program perturbed: refused or harmless.
+    Path oldJar = file(tmp, "oj/app.jar", jar(new String[][] {{"a", "1"}, {"b", new String(text(5, 50))}}));
+    Path newJar = file(tmp, "nj/app.jar", jar(new String[][] {{"a", "2"}, {"b", new String(text(5, 50))}, {"c", "3"}}));
+    Path delta = tmp.resolve("jar.delta");
+    DeltaBuilder.diff(DiffRequest.of(oldJar, newJar, delta));
+    byte[] valid = Files.readAllBytes(delta);
+    DeltaHeader header = DeltaHeader.read(java.nio.ByteBuffer.wrap(valid));
+    PayloadTree jarBase = new PayloadTree(List.of(TreeScanner.fileEntry("app.jar", oldJar)));
+    byte[] index = new byte[header.indexLength()];
+    try (var ctx = new com.github.luben.zstd.ZstdDecompressCtx()) {
+      ctx.loadDict(DeltaFormat.indexDictionary(jarBase), com.github.luben.zstd.ZstdDictContentType.RAW_CONTENT);
+      ctx.decompressByteArray(index, 0, index.length, valid, header.indexOffset(), header.indexCompressedLength());
+    }
+    byte[] data = Arrays.copyOfRange(valid, (int) header.dataOffset(), valid.length);
+    for (int at = 0; at < index.length; at++) {
+      for (int delta2 : new int[] {1, -1, 0x40}) {
+        byte[] bad = index.clone();
+        bad[at] += (byte) delta2;
+        byte[] forged = DeltaForge.assemble(header.flags(), header.baseName(), jarBase, header.targetTreeHash(), bad,
+            DeltaForge.compress(bad, DeltaFormat.indexDictionary(jarBase)), data);
+        Path p = Files.write(tmp.resolve("z.delta"), forged);
+        Path out = outDir.resolve("z.jar");
+        try {
+          DeltaApplier.apply(ApplyRequest.of(oldJar, p, out));
+          assertThat(Files.readAllBytes(out)).isEqualTo(Files.readAllBytes(newJar));
+          Files.delete(out);
+        } catch (UpgradeException e) {
+          assertThat(e.code()).as(e.toString()).isIn(REFUSALS);
+        } catch (RuntimeException | Error e) {
+          fail("index byte " + at + " + " + delta2 + ": " + e, e);
+        }
+        assertThat(TestTrees.count(outDir)).isEqualTo(1);
+      }
+    }
+  }
+
+  @Test
+  void aDeltaFromAnotherDeflaterIsRefusedBeforeWriting() throws IOException {
+    DeltaForge f = new DeltaForge(base);
+    f.index.varint(base.entries().size()).varint(Integer.toUnsignedLong(Deflation.fingerprint() ^ 0x10)).varint(0)
+        .varint(0);
+    assertThat(apply(f.build(hashOf()))).isEqualTo(ErrorCode.HASH_MISMATCH);
+  }
+
+  @Test
+  void bytesAfterTheLastEntryAreRefused() throws IOException {
+    DeltaForge f = new DeltaForge(base).begin(0);
+    f.index.u8(0);
+    expectMalformed(f.build(hashOf()));
+    DeltaForge g = new DeltaForge(base).begin(0).data("x".getBytes(StandardCharsets.UTF_8));
+    expectMalformed(g.build(hashOf()));
+  }
+}

@@ -1,0 +1,180 @@
+package io.upgradekit.schema.delta;
+
+import static io.upgradekit.schema.Fixtures.assertCode;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.upgradekit.schema.ErrorCode;
+import io.upgradekit.schema.model.TreeEntry;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.zip.GZIPOutputStream;
+import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
+import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
+import org.apache.commons.compress.archivers.zip.ZipArchiveEntry;
+import org.apache.commons.compress.archivers.zip.ZipArchiveOutputStream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Archives and directories as payloads, including hostile ones. */
+class PayloadReaderTest {
+  @TempDir Path tmp;
+
+  /** A tar.gz of entries: {name, kind ("f", "d", "l", "h", "p"), content or link target}. */
+  private Path tar(String name, String[]... entries) throws IOException {
+    Path archive = tmp.resolve(name);
+    try (OutputStream file = Files.newOutputStream(archive);
+        GZIPOutputStream gz = new GZIPOutputStream(file);
+        TarArchiveOutputStream tar = new TarArchiveOutputStream(gz)) {
+      tar.setLongFileMode(TarArchiveOutputStream.LONGFILE_POSIX);
+      for (String[] e : entries) {
+        TarArchiveEntry entry = switch (e[1]) {
+          case "d" -> new TarArchiveEntry(e[0] + "/");
+          case "l" -> new TarArchiveEntry(e[0], TarArchiveEntry.LF_SYMLINK);
+          case "h" -> new TarArchiveEntry(e[0], TarArchiveEntry.LF_LINK);
+          case "p" -> new TarArchiveEntry(e[0], TarArchiveEntry.LF_FIFO);
+          default -> new TarArchiveEntry(e[0], true);
+        };
+        byte[] bytes = e[1].equals("f") ? e[2].getBytes(StandardCharsets.UTF_8) : new byte[0];
+        if (e[1].equals("l") || e[1].equals("h")) {
+          entry.setLinkName(e[2]);
+        }
+        entry.setSize(bytes.length);
+        tar.putArchiveEntry(entry);
+        tar.write(bytes);
+        tar.closeArchiveEntry();
+      }
+    }
+    return archive;
+  }
+
+  private Path zip(String name, String entryName, byte[] content, int unixMode) throws IOException {
+    Path archive = tmp.resolve(name);
+    try (ZipArchiveOutputStream zip = new ZipArchiveOutputStream(archive)) {
+      ZipArchiveEntry e = new ZipArchiveEntry(entryName);
+      e.setUnixMode(unixMode);
+      zip.putArchiveEntry(e);
+      zip.write(content);
+      zip.closeArchiveEntry();
+    }
+    return archive;
+  }
+
+  @Test
+  void tarWithFilesLinksHardLinksAndEmptyDirectories() throws IOException {
+    Path archive = tar("ok.tar.gz",
+        new String[] {"./app/", "d", ""},
+        new String[] {"app/bin/run", "f", "#!/bin/sh\n"},
+        new String[] {"app/logs", "d", ""},
+        new String[] {"app/current", "l", "bin/run"},
+        new String[] {"app/run-copy", "h", "app/bin/run"});
+    try (Payload p = PayloadReader.read(archive, PayloadReader.Options.defaults().withScratch(tmp))) {
+      assertThat(p.tree().entries()).extracting(TreeEntry::path)
+          .containsExactly("app/bin/run", "app/current", "app/logs", "app/run-copy");
+      assertThat(p.tree().entries().get(2).type()).isEqualTo(TreeEntry.EntryType.DIRECTORY);
+      assertThat(p.tree().entries().get(3).sha256()).isEqualTo(p.tree().entries().get(0).sha256());
+      assertThat(p.root()).startsWith(tmp);
+    }
+    try (var s = Files.list(tmp)) {
+      assertThat(s.filter(f -> f.getFileName().toString().startsWith("payload-"))).as("unpacked copy removed")
+          .isEmpty();
+    }
+  }
+
+  @Test
+  void tarEntriesThatEscape() throws IOException {
+    for (String[] bad : new String[][] {
+        {"../evil.txt", "f", "x"},
+        {"/tmp/evil.txt", "f", "x"},
+        {"a/../../evil.txt", "f", "x"},
+        {"link", "l", "/etc/passwd"},
+        {"link", "l", "../outside"},
+        {"fifo", "p", ""}}) {
+      Path archive = tar("bad.tar.gz", bad);
+      assertCode(() -> PayloadReader.read(archive, PayloadReader.Options.defaults().withScratch(tmp)),
+          ErrorCode.PAYLOAD_INVALID);
+    }
+    assertThat(tmp.getParent().resolve("evil.txt")).doesNotExist();
+    assertThat(tmp.resolve("evil.txt")).doesNotExist();
+    try (var s = Files.list(tmp)) {
+      assertThat(s.filter(f -> f.getFileName().toString().startsWith("payload-"))).as("no partial unpack").isEmpty();
+    }
+  }
+
+  @Test
+  void tarEntriesThroughLinksOrTwice() throws IOException {
+    Path through = tar("through.tar.gz", new String[] {"d", "l", "."}, new String[] {"d/x", "f", "x"});
+    assertCode(() -> PayloadReader.read(through, PayloadReader.Options.defaults().withScratch(tmp)),
+        ErrorCode.PAYLOAD_INVALID);
+    Path twice = tar("twice.tar.gz", new String[] {"x", "f", "1"}, new String[] {"x", "f", "2"});
+    assertCode(() -> PayloadReader.read(twice, PayloadReader.Options.defaults().withScratch(tmp)),
+        ErrorCode.PAYLOAD_INVALID);
+    Path chain = tar("chain.tar.gz", new String[] {"a/b", "l", ".."}, new String[] {"c", "l", "a/b/.."});
+    assertCode(() -> PayloadReader.read(chain, PayloadReader.Options.defaults().withScratch(tmp)),
+        ErrorCode.PAYLOAD_INVALID);
+  }
+
+  @Test
+  void zipEntriesThatEscape() throws IOException {
+    Path evil = zip("evil.zip", "../evil.txt", "x".getBytes(StandardCharsets.UTF_8), 0100644);
+    assertCode(() -> PayloadReader.read(evil, PayloadReader.Options.defaults().withScratch(tmp)),
+        ErrorCode.PAYLOAD_INVALID);
+    Path link = zip("link.zip", "link", "../../etc/passwd".getBytes(StandardCharsets.UTF_8), 0120777);
+    assertCode(() -> PayloadReader.read(link, PayloadReader.Options.defaults().withScratch(tmp)),
+        ErrorCode.PAYLOAD_INVALID);
+    Path garbage = Files.write(tmp.resolve("garbage.zip"), "not a zip".getBytes(StandardCharsets.UTF_8));
+    assertCode(() -> PayloadReader.read(garbage, PayloadReader.Options.defaults().withScratch(tmp)),
+        ErrorCode.PAYLOAD_INVALID);
+    assertThat(tmp.getParent().resolve("evil.txt")).doesNotExist();
+  }
+
+  @Test
+  void corruptOrUnsupportedZipEntriesAreRefused() throws IOException {
+    byte[] good = new RawZip().entry("a.txt", TestTrees.text(1, 20), null, new byte[0], "", 0, 0).bytes();
+    Path ok = Files.write(tmp.resolve("ok.zip"), good);
+    try (Payload p = PayloadReader.read(ok, PayloadReader.Options.defaults().withScratch(tmp))) {
+      assertThat(p.tree().entries()).singleElement().extracting(TreeEntry::path).isEqualTo("a.txt");
+    }
+    byte[] corrupt = good.clone();
+    corrupt[40] ^= 1; // a data byte of the stored entry: its CRC-32 no longer matches
+    Path bad = Files.write(tmp.resolve("corrupt.zip"), corrupt);
+    assertCode(() -> PayloadReader.read(bad, PayloadReader.Options.defaults().withScratch(tmp)),
+        ErrorCode.PAYLOAD_INVALID);
+    byte[] bzip2 = good.clone();
+    bzip2[8] = 12; // method 12 (bzip2) in the local header
+    Path unsupported = Files.write(tmp.resolve("bzip2.zip"), bzip2);
+    assertCode(() -> PayloadReader.read(unsupported, PayloadReader.Options.defaults().withScratch(tmp)),
+        ErrorCode.PAYLOAD_INVALID);
+    byte[] encrypted = good.clone();
+    encrypted[6] |= 1;
+    Path locked = Files.write(tmp.resolve("encrypted.zip"), encrypted);
+    assertCode(() -> PayloadReader.read(locked, PayloadReader.Options.defaults().withScratch(tmp)),
+        ErrorCode.PAYLOAD_INVALID);
+  }
+
+  @Test
+  void directoriesWithLinksOutsideAreRefused() throws IOException {
+    Path dir = Files.createDirectory(tmp.resolve("dir"));
+    TestTrees.file(dir, "a.txt", "a");
+    TestTrees.symlink(dir, "out", "../../x");
+    assertCode(() -> PayloadReader.read(dir), ErrorCode.PAYLOAD_INVALID);
+    Files.delete(dir.resolve("out"));
+    TestTrees.symlink(dir, "abs", "/etc");
+    assertCode(() -> PayloadReader.read(dir), ErrorCode.PAYLOAD_INVALID);
+    Files.delete(dir.resolve("abs"));
+  }
+
+  @Test
+  void aSingleFileIsAOneFileTree() throws IOException {
+    Path jar = TestTrees.file(tmp, "app-1.0.jar", "bytes");
+    try (Payload p = PayloadReader.read(jar)) {
+      assertThat(p.isSingleFile()).isTrue();
+      assertThat(p.tree().entries()).singleElement().extracting(TreeEntry::path).isEqualTo("app-1.0.jar");
+    }
+    try (Payload p = PayloadReader.read(jar, PayloadReader.Options.defaults().withSingleFileName("app.jar"))) {
+      assertThat(p.tree().entries()).singleElement().extracting(TreeEntry::path).isEqualTo("app.jar");
+    }
+  }
+}
