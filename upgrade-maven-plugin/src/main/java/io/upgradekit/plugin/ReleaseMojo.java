@@ -6,6 +6,7 @@ import io.upgradekit.plugin.release.Event;
 import io.upgradekit.plugin.release.ReleaseBuilder;
 import io.upgradekit.plugin.release.ReleaseRequest;
 import io.upgradekit.plugin.release.ReleaseResult;
+import io.upgradekit.plugin.release.SchemaDeltaEngine;
 import io.upgradekit.plugin.release.Repositories;
 import io.upgradekit.plugin.release.SigningKeys;
 import io.upgradekit.plugin.release.Sizes;
@@ -163,7 +164,7 @@ public class ReleaseMojo extends AbstractMojo {
     Consumer<Event> events = MavenEvents.forSession(getLog(), session);
     ReleaseResult result = MojoErrors.run(() -> {
       ReleaseRequest request = request(events);
-      return new ReleaseBuilder(Engines.create(), (location, token) -> Repositories.open(location, token, basedir()),
+      return new ReleaseBuilder(new SchemaDeltaEngine(events), (location, token) -> Repositories.open(location, token, basedir()),
           clock, events).release(request);
     });
     summarize(result);

@@ -4,6 +4,7 @@ import io.upgradekit.plugin.release.ConfigurationException;
 import io.upgradekit.plugin.release.Repositories;
 import io.upgradekit.plugin.release.Repository;
 import io.upgradekit.plugin.release.RepositoryVerifier;
+import io.upgradekit.plugin.release.SchemaDeltaEngine;
 import io.upgradekit.schema.ErrorCode;
 import java.io.File;
 import java.nio.file.Path;
@@ -75,7 +76,7 @@ public class VerifyMojo extends AbstractMojo {
       }
       List<String> start = Repositories.isUrl(repository) ? List.of(app + "/" + channel) : List.of();
       try (Repository opened = Repositories.open(repository, null, baseDirectory())) {
-        return new RepositoryVerifier(Engines.create(), clock, events).verify(opened, start, workDirectory());
+        return new RepositoryVerifier(new SchemaDeltaEngine(events), clock, events).verify(opened, start, workDirectory());
       } catch (java.io.IOException e) {
         throw new io.upgradekit.schema.UpgradeException(ErrorCode.IO_ERROR, e.toString(), e);
       }

@@ -31,4 +31,13 @@ public interface DeltaEngine {
    * @param oldTree a directory, or null for the empty tree
    */
   void apply(Path oldTree, Path delta, Path outTree) throws IOException;
+
+  /**
+   * Unpacks an archive payload ({@code .zip}, {@code .tar}, {@code .tar.gz}, {@code .tgz}) into
+   * {@code target} (which must not exist) the way the engine reads archives: safe paths, links that
+   * stay inside, bounded sizes.
+   *
+   * @throws io.upgradekit.schema.UpgradeException PAYLOAD_INVALID for unsafe or unsupported content
+   */
+  void unpack(Path archive, Path target) throws IOException;
 }

@@ -119,7 +119,7 @@ public final class ReleaseBuilder {
       requireReleaseKey(root);
       verifier = new MetadataVerifier(root, clock);
 
-      Path tree = Payloads.stage(request.payload(), request.app(), work.resolve("payload"));
+      Path tree = Payloads.stage(request.payload(), request.app(), work.resolve("payload"), engine);
       PayloadTree payload = engine.scan(tree);
       if (payload.entries().isEmpty()) {
         throw new ConfigurationException(ErrorCode.PAYLOAD_INVALID, "the payload " + request.payload()

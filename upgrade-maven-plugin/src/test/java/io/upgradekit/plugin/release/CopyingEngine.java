@@ -100,4 +100,9 @@ final class CopyingEngine implements DeltaEngine {
       }
     }
   }
+
+  @Override
+  public void unpack(Path archive, Path target) {
+    throw new UnsupportedOperationException("archives are the real engine's business");
+  }
 }

@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.time.Instant;
-import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
@@ -29,11 +28,13 @@ class SmallPartsTest {
   }
 
   @Test
-  void assemblyTopDirectoriesAreFoundOnlyWhenEveryEntrySharesOne() {
-    assertThat(Payloads.commonTopDirectory(List.of("app-1.2/", "app-1.2/bin/run", "app-1.2/lib/a.jar")))
-        .isEqualTo("app-1.2/");
-    assertThat(Payloads.commonTopDirectory(List.of("app-1.2/bin/run", "README"))).isEmpty();
-    assertThat(Payloads.commonTopDirectory(List.of("a/x", "b/y"))).isEmpty();
+  void anAssemblysOnlyTopDirectoryIsTheTree(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+      throws java.io.IOException {
+    java.nio.file.Files.createDirectories(dir.resolve("one/app-1.2/bin"));
+    assertThat(Payloads.singleTopDirectory(dir.resolve("one"))).isEqualTo(dir.resolve("one/app-1.2"));
+    java.nio.file.Files.createDirectories(dir.resolve("two/app-1.2"));
+    java.nio.file.Files.writeString(dir.resolve("two/README"), "top-level file");
+    assertThat(Payloads.singleTopDirectory(dir.resolve("two"))).isEqualTo(dir.resolve("two"));
   }
 
   @Test
