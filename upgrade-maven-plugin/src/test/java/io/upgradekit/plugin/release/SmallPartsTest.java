@@ -38,6 +38,24 @@ class SmallPartsTest {
   }
 
   @Test
+  void aJarBecomesAOneFileTreeWithAStableName(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+      throws java.io.IOException {
+    java.nio.file.Path jar = java.nio.file.Files.writeString(dir.resolve("demo-1.2.3.JAR"), "jar bytes");
+
+    java.nio.file.Path tree = Payloads.stage(jar, "demo", dir.resolve("staging"), new CopyingEngine());
+
+    assertThat(new CopyingEngine().scan(tree).entries()).extracting(e -> e.path()).containsExactly("demo.jar");
+  }
+
+  @Test
+  void aMissingPayloadSaysToPackageFirst(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) {
+    assertThatThrownBy(() -> Payloads.stage(dir.resolve("absent.jar"), "demo", dir.resolve("s"), new CopyingEngine()))
+        .isInstanceOf(ConfigurationException.class)
+        .hasMessageContaining("mvn package upgrade:release")
+        .hasMessageContaining("<payload>");
+  }
+
+  @Test
   void requestsValidateNamesAndSayWhichElementToFix() {
     Fixture.days(1);
     assertThatThrownBy(() -> new ReleaseRequest("Demo", "1.0", "stable", java.nio.file.Path.of("x"), "repo", null,
