@@ -3,6 +3,7 @@ package io.upgradekit.schema.delta.codec;
 import static io.upgradekit.schema.delta.codec.Malformed.malformed;
 
 import com.github.luben.zstd.Zstd;
+import com.github.luben.zstd.ZstdDictDecompress;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -19,14 +20,19 @@ import java.util.Objects;
  * essentially the same control, diff and extra data (the binary search is exact, so matches are
  * at least as long); the suffix array is built in linear time ({@link SuffixArray}) and without
  * recursion. The diff stream (new minus old, bytewise, along each match) is mostly zeros; when
- * that pays, its zero runs are coded before zstd sees it ({@link DiffStream}).
+ * that pays, its zero runs are coded before zstd sees it ({@link DiffStream}). The extra stream
+ * (new bytes without an approximate match) often still contains short pieces of old, such as
+ * strings of a class file's constant pool; for old files up to {@link #EXTRA_DICT_MAX_OLD} it is
+ * also compressed with old as a zstd raw-content dictionary, and kept that way if smaller.
  *
  * <h2>Container, version 1</h2>
  *
  * <pre>
  *   'U' 'B'              magic
  *   0x01                 version
- *   flags                bit 0: the diff stream is zero-run coded; other bits 0
+ *   flags                bit 0: the diff stream is zero-run coded
+ *                        bit 1: the extra stream is compressed with old as raw-content dictionary
+ *                        other bits 0
  *   varint newSize       size of the file the patch produces
  *   varint controlLength compressed size of the control stream (0: no stream)
  *   varint diffLength    compressed size of the diff stream (0: no stream)
@@ -59,6 +65,12 @@ public final class Bsdiff {
   static final byte[] MAGIC = {'U', 'B'};
   static final int VERSION = 1;
   static final int FLAG_ZERO_RUNS = 1;
+  static final int FLAG_EXTRA_DICT = 2;
+  /**
+   * Largest old file used as dictionary for the extra stream. Loading a dictionary costs about as
+   * much as compressing it at level 19, so beyond a megabyte it costs seconds for a percent or two.
+   */
+  static final int EXTRA_DICT_MAX_OLD = 1 << 20;
 
   private static final int BUFFER_SIZE = 64 * 1024;
   /** Largest control triple: three varints. */
@@ -68,7 +80,13 @@ public final class Bsdiff {
 
   private Bsdiff() {}
 
-  /** Encodes new against old at {@link #DEFAULT_LEVEL}. */
+  /**
+   * Encodes new against old at {@link #DEFAULT_LEVEL}.
+   *
+   * @param oldBytes the file the patch will be applied to, possibly empty
+   * @param newBytes the file the patch produces
+   * @return the patch, for {@link #decode}
+   */
   public static byte[] encode(byte[] oldBytes, byte[] newBytes) {
     return encode(oldBytes, newBytes, DEFAULT_LEVEL);
   }
@@ -76,6 +94,8 @@ public final class Bsdiff {
   /**
    * Encodes new against old.
    *
+   * @param oldBytes the file the patch will be applied to, possibly empty
+   * @param newBytes the file the patch produces
    * @param level zstd level for the three streams, 1 to 22
    * @return the patch, for {@link #decode}
    */
@@ -85,21 +105,27 @@ public final class Bsdiff {
     Controls controls = new Matcher(oldBytes, newBytes).run();
 
     byte[] control = compressControls(controls, level);
-    byte[][] diffs = compressDiff(controls, oldBytes, newBytes, level);
-    boolean zeroRuns = diffs[1].length < diffs[0].length;
-    byte[] diff = zeroRuns ? diffs[1] : diffs[0];
-    byte[] extra = compressExtra(controls, newBytes, level);
+    DiffFrame diff = compressDiff(controls, oldBytes, newBytes, level);
+    byte[] extra = compressExtra(controls, newBytes, level, null);
+    boolean extraDict = false;
+    if (extra.length > 0 && oldBytes.length > 0 && oldBytes.length <= EXTRA_DICT_MAX_OLD) {
+      byte[] withDict = compressExtra(controls, newBytes, level, oldBytes);
+      if (withDict.length < extra.length) {
+        extra = withDict;
+        extraDict = true;
+      }
+    }
 
     ByteArrayOutputStream patch =
-        new ByteArrayOutputStream(16 + control.length + diff.length + extra.length);
+        new ByteArrayOutputStream(16 + control.length + diff.bytes.length + extra.length);
     patch.writeBytes(MAGIC);
     patch.write(VERSION);
-    patch.write(zeroRuns ? FLAG_ZERO_RUNS : 0);
+    patch.write((diff.zeroRuns ? FLAG_ZERO_RUNS : 0) | (extraDict ? FLAG_EXTRA_DICT : 0));
     Varints.write(patch, newBytes.length);
     Varints.write(patch, control.length);
-    Varints.write(patch, diff.length);
+    Varints.write(patch, diff.bytes.length);
     patch.writeBytes(control);
-    patch.writeBytes(diff);
+    patch.writeBytes(diff.bytes);
     patch.writeBytes(extra);
     return patch.toByteArray();
   }
@@ -117,11 +143,13 @@ public final class Bsdiff {
     return ZstdFrameWriter.compress(raw.toByteArray(), level, null, 0);
   }
 
-  /** The diff stream compressed raw and zero-run coded, in that order. */
-  private static byte[][] compressDiff(Controls controls, byte[] old, byte[] nu, int level) {
+  private record DiffFrame(byte[] bytes, boolean zeroRuns) {}
+
+  /** Compresses the diff stream both raw and zero-run coded, and keeps the smaller. */
+  private static DiffFrame compressDiff(Controls controls, byte[] old, byte[] nu, int level) {
     long total = controls.totalAdd();
     if (total == 0) {
-      return new byte[][] {new byte[0], new byte[0]};
+      return new DiffFrame(new byte[0], false);
     }
     byte[] buffer = new byte[BUFFER_SIZE];
     DiffStream.Coder coder = new DiffStream.Coder();
@@ -146,15 +174,17 @@ public final class Bsdiff {
       }
       raw = writer.finish();
     }
-    return new byte[][] {raw, ZstdFrameWriter.compress(coder.finish(), level, null, 0)};
+    byte[] coded = ZstdFrameWriter.compress(coder.finish(), level, null, 0);
+    return coded.length < raw.length ? new DiffFrame(coded, true) : new DiffFrame(raw, false);
   }
 
-  private static byte[] compressExtra(Controls controls, byte[] nu, int level) {
+  private static byte[] compressExtra(Controls controls, byte[] nu, int level, byte[] dictionary) {
     long total = controls.totalCopy();
     if (total == 0) {
       return new byte[0];
     }
-    try (ZstdFrameWriter writer = new ZstdFrameWriter(level, total, null, 0)) {
+    int windowLog = dictionary == null ? 0 : ZstdPatchFrom.windowLog(dictionary.length, total);
+    try (ZstdFrameWriter writer = new ZstdFrameWriter(level, total, dictionary, windowLog)) {
       int newPos = 0;
       for (int i = 0; i < controls.size; i++) {
         newPos += controls.add(i);
@@ -280,7 +310,7 @@ public final class Bsdiff {
               s++;
             }
             i++;
-            if (s * 2 - i > sf * 2 - lenF) {
+            if (2L * s - i > 2L * sf - lenF) {
               sf = s;
               lenF = i;
             }
@@ -293,7 +323,7 @@ public final class Bsdiff {
               if (old[pos - i] == nu[scan - i]) {
                 s++;
               }
-              if (s * 2 - i > sb * 2 - lenB) {
+              if (2L * s - i > 2L * sb - lenB) {
                 sb = s;
                 lenB = i;
               }
@@ -429,6 +459,13 @@ public final class Bsdiff {
   /**
    * Writes the file that {@code patch} makes from {@code oldBytes}; see {@link FileCodec#decode}
    * for the contract.
+   *
+   * @param oldBytes the installed version, between position and limit; not modified or moved
+   * @param patch the patch, bounded by the caller; hostile
+   * @param expectedSize size of the file to produce, from signed metadata
+   * @param out receives exactly {@code expectedSize} bytes on success
+   * @throws io.upgradekit.schema.UpgradeException {@code PATCH_MALFORMED} for any malformed patch
+   * @throws IOException if writing {@code out} or reading {@code patch} fails
    */
   public static void decode(ByteBuffer oldBytes, InputStream patch, long expectedSize, OutputStream out)
       throws IOException {
@@ -449,7 +486,7 @@ public final class Bsdiff {
                   + VERSION + ")");
     }
     int flags = in.read();
-    if (flags < 0 || (flags & ~FLAG_ZERO_RUNS) != 0) {
+    if (flags < 0 || (flags & ~(FLAG_ZERO_RUNS | FLAG_EXTRA_DICT)) != 0) {
       throw malformed(
           flags < 0 ? "patch is truncated in its bsdiff header" : "bsdiff patch has unknown flags " + flags);
     }
@@ -460,12 +497,12 @@ public final class Bsdiff {
               + " are expected: the patch is for another file");
     }
     // Each triple writes at least one byte, so there are at most expectedSize of them.
-    long maxControl = saturatedMultiply(expectedSize, MAX_TRIPLE_BYTES);
+    long maxControl = bound(expectedSize, MAX_TRIPLE_BYTES, 0);
     long controlLength = in.readVarint("the bsdiff control length");
     long diffLength = in.readVarint("the bsdiff diff length");
     checkSectionLength(controlLength, maxControl, "control");
     // Zero-run coding adds at most two varints per run of eight zeros or more.
-    long maxDiff = (flags & FLAG_ZERO_RUNS) != 0 ? saturatedMultiply(expectedSize, 4) + 64 : expectedSize;
+    long maxDiff = (flags & FLAG_ZERO_RUNS) != 0 ? bound(expectedSize, 4, 64) : expectedSize;
     checkSectionLength(diffLength, maxDiff, "diff");
     byte[] control = in.readSection((int) controlLength, "bsdiff control stream");
     byte[] diff = in.readSection((int) diffLength, "bsdiff diff stream");
@@ -473,6 +510,7 @@ public final class Bsdiff {
     ZstdFrameReader controlReader = null;
     ZstdFrameReader diffReader = null;
     ZstdFrameReader extraReader = null;
+    ZstdDictDecompress dictionary = null;
     try {
       if (controlLength > 0) {
         controlReader =
@@ -487,7 +525,13 @@ public final class Bsdiff {
                 : DiffStream.raw(diffReader);
       }
       if (!in.atEnd()) {
-        extraReader = new ZstdFrameReader(in, 1, expectedSize, null, "the extra stream");
+        if ((flags & FLAG_EXTRA_DICT) != 0) {
+          if (oldBytes.remaining() == 0) {
+            throw malformed("bsdiff extra stream wants the old file as dictionary, but it is empty");
+          }
+          dictionary = ZstdPatchFrom.rawDictionary(oldBytes);
+        }
+        extraReader = new ZstdFrameReader(in, 1, expectedSize, dictionary, "the extra stream");
       }
       new Patcher(oldBytes, expectedSize, out, controlReader, diffSource, extraReader).run();
       if (controlReader != null) {
@@ -508,6 +552,9 @@ public final class Bsdiff {
           reader.close();
         }
       }
+      if (dictionary != null) {
+        dictionary.close();
+      }
     }
   }
 
@@ -519,9 +566,9 @@ public final class Bsdiff {
     }
   }
 
-  private static long saturatedMultiply(long a, long b) {
-    long r = a * b;
-    return (a != 0 && (r / a != b || r < 0)) ? Long.MAX_VALUE : r;
+  /** {@code size * factor + extra} for non-negative arguments, saturating at Long.MAX_VALUE. */
+  private static long bound(long size, long factor, long extra) {
+    return size > (Long.MAX_VALUE - extra) / factor ? Long.MAX_VALUE : size * factor + extra;
   }
 
   /** Applies control triples, checking each against old, the output size and the streams. */

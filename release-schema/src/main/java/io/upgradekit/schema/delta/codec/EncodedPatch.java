@@ -14,12 +14,22 @@ import java.util.Objects;
  * @param bytes the patch, without any framing of its own length or method
  */
 public record EncodedPatch(PatchMethod method, byte[] bytes) {
+  /**
+   * Checks that neither part is null.
+   *
+   * @param method how {@code bytes} is encoded
+   * @param bytes the patch, not copied
+   */
   public EncodedPatch {
     Objects.requireNonNull(method, "method");
     Objects.requireNonNull(bytes, "bytes");
   }
 
-  /** Size of the patch in bytes. */
+  /**
+   * The patch's size.
+   *
+   * @return the number of bytes in {@link #bytes()}
+   */
   public int size() {
     return bytes.length;
   }

@@ -62,7 +62,7 @@ final class PatchInput implements FrameSource {
     return buffer.get() & 0xff;
   }
 
-  /** Reads exactly {@code length} fixed bytes and fails unless they equal {@code expected}. */
+  /** Reads {@code expected.length} bytes and fails unless they equal {@code expected}. */
   void expect(byte[] expected, String what) throws IOException {
     for (byte b : expected) {
       int actual = read();

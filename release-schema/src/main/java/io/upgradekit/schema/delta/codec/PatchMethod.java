@@ -33,7 +33,11 @@ public enum PatchMethod {
     this.id = id;
   }
 
-  /** The stable one-byte id, 1 to 255, that deltas record for this method. */
+  /**
+   * The id that deltas record for this method.
+   *
+   * @return the stable one-byte id, 1 to 255
+   */
   public int id() {
     return id;
   }
@@ -41,6 +45,8 @@ public enum PatchMethod {
   /**
    * The method with the given id, as read from a delta.
    *
+   * @param id the id read from a delta, untrusted
+   * @return the method with that id
    * @throws UpgradeException {@link ErrorCode#PATCH_MALFORMED} if no method has this id, for
    *     example a delta written by a newer release that added methods
    */

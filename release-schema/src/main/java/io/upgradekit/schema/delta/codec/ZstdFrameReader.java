@@ -2,6 +2,7 @@ package io.upgradekit.schema.delta.codec;
 
 import static io.upgradekit.schema.delta.codec.Malformed.malformed;
 
+import com.github.luben.zstd.Zstd;
 import com.github.luben.zstd.ZstdDecompressCtx;
 import com.github.luben.zstd.ZstdDictDecompress;
 import io.upgradekit.schema.UpgradeException;
@@ -20,8 +21,11 @@ import java.nio.ByteBuffer;
  * at most one byte too many (by {@link #finish()}), not after decompressing it all.
  */
 final class ZstdFrameReader implements AutoCloseable {
-  /** zstd's largest window on 64-bit platforms; buffers are bounded by the content size anyway. */
-  private static final int MAX_WINDOW_LOG = 31;
+  /**
+   * zstd's largest window (2 GiB on 64-bit platforms): the window buffer is bounded by the content
+   * size, which is checked, so the window limit need not be tight.
+   */
+  private static final int MAX_WINDOW_LOG = Zstd.windowLogMax();
   /** zstd returns no progress now and then when a call only moves internal state. */
   private static final int MAX_STALLS = 16;
 

@@ -17,8 +17,8 @@ final class ZstdFrameWriter implements AutoCloseable {
 
   private final ZstdCompressCtx ctx;
   private final long contentSize;
-  private final ByteBuffer stage = ByteBuffer.allocate(CHUNK);
-  private final ByteBuffer out = ByteBuffer.allocate(CHUNK);
+  private final ByteBuffer stage;
+  private final ByteBuffer out;
   private final ByteArrayOutputStream result;
   private long written;
 
@@ -30,7 +30,11 @@ final class ZstdFrameWriter implements AutoCloseable {
    */
   ZstdFrameWriter(int level, long contentSize, byte[] dictionary, int windowLog) {
     this.contentSize = contentSize;
-    this.result = new ByteArrayOutputStream((int) Math.min(CHUNK, Zstd.compressBound(contentSize)));
+    // Most frames are small (class files, control streams): no 128 KiB buffers to zero for them.
+    int outSize = (int) Math.min(CHUNK, Zstd.compressBound(contentSize));
+    this.stage = ByteBuffer.allocate((int) Math.max(1, Math.min(CHUNK, contentSize)));
+    this.out = ByteBuffer.allocate(outSize);
+    this.result = new ByteArrayOutputStream(outSize);
     ctx = new ZstdCompressCtx();
     try {
       ctx.setLevel(level);
@@ -65,7 +69,7 @@ final class ZstdFrameWriter implements AutoCloseable {
     if (written > contentSize) {
       throw new IllegalStateException("wrote more than the announced " + contentSize + " bytes");
     }
-    if (len >= CHUNK) {
+    if (len >= stage.capacity()) {
       flushStage();
       feed(ByteBuffer.wrap(b, off, len), EndDirective.CONTINUE);
       return;

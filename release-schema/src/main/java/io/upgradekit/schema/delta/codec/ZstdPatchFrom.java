@@ -36,7 +36,13 @@ public final class ZstdPatchFrom {
 
   private ZstdPatchFrom() {}
 
-  /** Encodes new with old as reference at {@link #DEFAULT_LEVEL}. */
+  /**
+   * Encodes new with old as reference at {@link #DEFAULT_LEVEL}.
+   *
+   * @param oldBytes the reference, the file the patch will be applied to
+   * @param newBytes the file the patch produces
+   * @return the patch, for {@link #decode}
+   */
   public static byte[] encode(byte[] oldBytes, byte[] newBytes) {
     return encode(oldBytes, newBytes, DEFAULT_LEVEL);
   }
@@ -45,7 +51,10 @@ public final class ZstdPatchFrom {
    * Encodes new with old as reference. Works for any old size, but see the class comment for why
    * references above {@link #MAX_OLD_SIZE} give poor patches.
    *
+   * @param oldBytes the reference, the file the patch will be applied to
+   * @param newBytes the file the patch produces
    * @param level zstd level, 1 to 22
+   * @return the patch, for {@link #decode}
    */
   public static byte[] encode(byte[] oldBytes, byte[] newBytes, int level) {
     Objects.requireNonNull(oldBytes, "oldBytes");
@@ -63,6 +72,13 @@ public final class ZstdPatchFrom {
   /**
    * Writes the file that {@code patch} makes from {@code oldBytes}; see {@link FileCodec#decode}
    * for the contract.
+   *
+   * @param oldBytes the installed version, between position and limit; not modified or moved
+   * @param patch the patch, bounded by the caller; hostile
+   * @param expectedSize size of the file to produce, from signed metadata
+   * @param out receives exactly {@code expectedSize} bytes on success
+   * @throws io.upgradekit.schema.UpgradeException {@code PATCH_MALFORMED} for any malformed patch
+   * @throws IOException if writing {@code out} or reading {@code patch} fails
    */
   public static void decode(ByteBuffer oldBytes, InputStream patch, long expectedSize, OutputStream out)
       throws IOException {
@@ -77,7 +93,8 @@ public final class ZstdPatchFrom {
     }
   }
 
-  private static ZstdDictDecompress rawDictionary(ByteBuffer old) {
+  /** Old as a zstd raw-content dictionary, by reference where possible; the caller closes it. */
+  static ZstdDictDecompress rawDictionary(ByteBuffer old) {
     ByteBuffer view = old.duplicate();
     try {
       if (view.isDirect()) {

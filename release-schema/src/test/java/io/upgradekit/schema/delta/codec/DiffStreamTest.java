@@ -61,10 +61,31 @@ class DiffStreamTest {
       dense[i] += (byte) (i % 7);
     }
 
-    assertThat(flags(Bsdiff.encode(old, sparse))).isEqualTo(Bsdiff.FLAG_ZERO_RUNS);
-    assertThat(flags(Bsdiff.encode(old, dense))).isZero();
+    assertThat(flags(Bsdiff.encode(old, sparse)) & Bsdiff.FLAG_ZERO_RUNS).isEqualTo(Bsdiff.FLAG_ZERO_RUNS);
+    assertThat(flags(Bsdiff.encode(old, dense)) & Bsdiff.FLAG_ZERO_RUNS).isZero();
     assertThat(FileCodec.encode(old, sparse, EnumSet.of(PatchMethod.BSDIFF_ZSTD)).size())
         .isLessThan(FileCodec.encode(old, sparse, EnumSet.of(PatchMethod.ZSTD_PATCH_FROM)).size());
+  }
+
+  @Test
+  void bsdiffUsesOldAsDictionaryForTheExtraStreamWhenThatIsSmaller() throws IOException {
+    byte[] old = TestData.structured(5, 20_000);
+    Random random = new Random(5);
+    java.io.ByteArrayOutputStream pieces = new java.io.ByteArrayOutputStream();
+    while (pieces.size() < 3000) {
+      // Six bytes are too short for bsdiff's matches but not for zstd's.
+      pieces.write(old, random.nextInt(old.length - 6), 6);
+      pieces.write(random.nextInt(256));
+    }
+    byte[] nu = pieces.toByteArray();
+
+    byte[] patch = Bsdiff.encode(old, nu);
+
+    assertThat(flags(patch) & Bsdiff.FLAG_EXTRA_DICT).isEqualTo(Bsdiff.FLAG_EXTRA_DICT);
+    assertThat(TestData.decode(PatchMethod.BSDIFF_ZSTD, old, patch, nu.length)).isEqualTo(nu);
+    assertThat(flags(Bsdiff.encode(TestData.random(1, 1000), TestData.random(2, 1000))) & Bsdiff.FLAG_EXTRA_DICT)
+        .as("random old is no help")
+        .isZero();
   }
 
   private static int flags(byte[] bsdiffPatch) {

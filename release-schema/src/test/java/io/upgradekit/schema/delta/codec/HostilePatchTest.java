@@ -158,7 +158,7 @@ class HostilePatchTest {
     assertMalformed(() -> bsdiff(valid().magic(new byte[] {'B', 'S'}).build(), 13));
     assertMalformed(() -> bsdiff(valid().version(2).build(), 13));
     assertMalformed(() -> bsdiff(valid().version(0).build(), 13));
-    assertMalformed(() -> bsdiff(valid().flags(2).build(), 13));
+    assertMalformed(() -> bsdiff(valid().flags(4).build(), 13));
     assertMalformed(() -> bsdiff(valid().flags(0x80).build(), 13));
   }
 
@@ -261,6 +261,34 @@ class HostilePatchTest {
     Varints.write(huge, 1L << 40); // control length far above any cap for 13 bytes
     huge.writeBytes(Arrays.copyOfRange(patch, 6, patch.length));
     assertMalformed(() -> bsdiff(huge.toByteArray(), 13));
+  }
+
+  @Test
+  void extraStreamsNeedTheDictionaryTheirFlagPromises() throws IOException {
+    byte[] piece = Arrays.copyOfRange(OLD, 100, 1100);
+    byte[] withOldAsDictionary = ZstdFrameWriter.compress(piece, 19, OLD, 0);
+    assertThat(withOldAsDictionary.length).as("refers to old").isLessThan(100);
+    TestData.BsdiffPatch patch =
+        new TestData.BsdiffPatch().newSize(1000).triple(0, 0, 1000).extraFrame(withOldAsDictionary);
+    assertThat(TestData.decode(PatchMethod.BSDIFF_ZSTD, OLD, patch.flags(Bsdiff.FLAG_EXTRA_DICT).build(), 1000))
+        .isEqualTo(piece);
+
+    assertMalformed(PatchMethod.BSDIFF_ZSTD, OLD, patch.flags(0).build(), 1000); // dictionary missing
+    assertMalformed(PatchMethod.BSDIFF_ZSTD, new byte[0], patch.flags(Bsdiff.FLAG_EXTRA_DICT).build(), 1000);
+    assertMalformed(PatchMethod.BSDIFF_ZSTD, HELLO, patch.flags(Bsdiff.FLAG_EXTRA_DICT).build(), 1000);
+  }
+
+  @Test
+  void hugeDeclaredSizesAllocateNothing() {
+    // The header agrees with an expected size far beyond memory; caps computed from it must not
+    // overflow, and the patch must fail when its control data runs out.
+    long huge = Long.MAX_VALUE / 2;
+    byte[] patch = valid().newSize(huge).build();
+    CountingOutput out = new CountingOutput();
+
+    assertMalformed(
+        () -> FileCodec.decode(PatchMethod.BSDIFF_ZSTD, ByteBuffer.wrap(HELLO), new ByteArrayInputStream(patch), huge, out));
+    assertThat(out.count).isEqualTo(13);
   }
 
   private static TestData.BsdiffPatch base() {
