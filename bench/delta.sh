@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Delta benchmark: our tree delta against whole-archive tools on the corpus (../shared/corpus).
 #
-#   bench/delta.sh [pair ...]        (default: every pair; RUNS=3 takes the fastest of 3 runs)
+#   bench/delta.sh [pair ...]        (default: every pair; RUNS=3 takes the fastest of 3 runs;
+#                                     TOOLS="zstd xdelta3" limits the other tools, default all three)
 #
 # For every pair it prints one row per tool: delta size, diff and apply wall time, and peak RSS
 # (from /usr/bin/time -v). Ours runs as `java -Xmx2g -jar updater.jar delta diff` and
@@ -20,7 +21,7 @@ say() { printf '%s\n' "$*" >&2; }
 [[ -x /usr/bin/time ]] || { say "GNU time (/usr/bin/time) is required: apt-get install -y time"; exit 2; }
 command -v java >/dev/null || { say "java is required"; exit 2; }
 tools=()
-for t in bsdiff xdelta3 zstd; do
+for t in ${TOOLS:-bsdiff xdelta3 zstd}; do
   if command -v "$t" >/dev/null; then tools+=("$t"); else say "skipping $t: not installed (apt-get install -y $t)"; fi
 done
 if [[ " ${tools[*]} " == *" bsdiff "* ]] && ! command -v bspatch >/dev/null; then

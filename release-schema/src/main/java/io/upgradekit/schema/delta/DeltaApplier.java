@@ -1,12 +1,11 @@
 package io.upgradekit.schema.delta;
 
-import com.github.luben.zstd.ZstdDecompressCtx;
-import com.github.luben.zstd.ZstdDictContentType;
 import io.upgradekit.schema.ErrorCode;
 import io.upgradekit.schema.Hashes;
 import io.upgradekit.schema.UpgradeException;
 import io.upgradekit.schema.model.PayloadTree;
 import io.upgradekit.schema.model.TreeEntry;
+import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
@@ -29,7 +28,10 @@ import java.util.Locale;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
+import com.github.luben.zstd.ZstdDecompressCtx;
+import com.github.luben.zstd.ZstdDictContentType;
 
 /**
  * Applies a delta to an old payload, producing the new tree in a fresh directory (or, for a
@@ -218,7 +220,7 @@ public final class DeltaApplier {
     final AtomicInteger linked = new AtomicInteger();
     final AtomicInteger copied = new AtomicInteger();
     final AtomicInteger produced = new AtomicInteger();
-    final java.util.concurrent.atomic.AtomicLong producedBytes = new java.util.concurrent.atomic.AtomicLong();
+    final AtomicLong producedBytes = new AtomicLong();
 
     Work(Payload old, ByteBuffer delta, Path root, Options options) {
       this.old = old;
@@ -400,7 +402,7 @@ public final class DeltaApplier {
 
     private HashingFile(Path path, long size) throws IOException {
       OutputStream file = Files.newOutputStream(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
-      this.stream = new java.io.BufferedOutputStream(new OutputStream() {
+      this.stream = new BufferedOutputStream(new OutputStream() {
         @Override
         public void write(int b) throws IOException {
           digest.update((byte) b);

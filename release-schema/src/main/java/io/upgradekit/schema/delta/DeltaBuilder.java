@@ -1,7 +1,5 @@
 package io.upgradekit.schema.delta;
 
-import com.github.luben.zstd.ZstdCompressCtx;
-import com.github.luben.zstd.ZstdDictContentType;
 import io.upgradekit.schema.ErrorCode;
 import io.upgradekit.schema.UpgradeException;
 import io.upgradekit.schema.delta.codec.EncodedPatch;
@@ -11,6 +9,7 @@ import io.upgradekit.schema.delta.codec.ZstdPatchFrom;
 import io.upgradekit.schema.io.DurableFiles;
 import io.upgradekit.schema.model.PayloadTree;
 import io.upgradekit.schema.model.TreeEntry;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -18,6 +17,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.EnumSet;
 import java.util.HashMap;
@@ -28,6 +28,8 @@ import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
+import com.github.luben.zstd.ZstdCompressCtx;
+import com.github.luben.zstd.ZstdDictContentType;
 
 /**
  * Builds a delta from an old payload to a new one (see docs/delta.md for the ideas and
@@ -238,7 +240,7 @@ public final class DeltaBuilder {
     // 4. Write the index and the data section.
     ByteWriter index = new ByteWriter(64 * 1024);
     List<byte[]> blobs = new ArrayList<>();
-    boolean rebuildsZips = java.util.Arrays.stream(members).anyMatch(m -> m.kind() == DeltaFormat.ZIP);
+    boolean rebuildsZips = Arrays.stream(members).anyMatch(m -> m.kind() == DeltaFormat.ZIP);
     index.varint(baseEntries.size()).varint(rebuildsZips ? Integer.toUnsignedLong(Deflation.fingerprint()) : 0)
         .varint(groups.size());
     for (GroupBuilder g : groups) {
@@ -326,10 +328,10 @@ public final class DeltaBuilder {
   /** Members sharing two codec units, within the stream caps. */
   private static final class GroupBuilder {
     final int index;
-    final java.io.ByteArrayOutputStream meta = new java.io.ByteArrayOutputStream();
-    final java.io.ByteArrayOutputStream content = new java.io.ByteArrayOutputStream();
-    final java.io.ByteArrayOutputStream metaReference = new java.io.ByteArrayOutputStream();
-    final java.io.ByteArrayOutputStream contentReference = new java.io.ByteArrayOutputStream();
+    final ByteArrayOutputStream meta = new ByteArrayOutputStream();
+    final ByteArrayOutputStream content = new ByteArrayOutputStream();
+    final ByteArrayOutputStream metaReference = new ByteArrayOutputStream();
+    final ByteArrayOutputStream contentReference = new ByteArrayOutputStream();
     EncodedPatch metaPatch;
     EncodedPatch contentPatch;
 

@@ -5,6 +5,7 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
+import java.util.HexFormat;
 
 /**
  * The fixed part of a delta: format version, flags, the base and target tree hashes, the index
@@ -102,7 +103,7 @@ public record DeltaHeader(int flags, String baseTreeHash, String targetTreeHash,
     private HexBytes() {}
 
     static byte[] decode(String hex) {
-      return java.util.HexFormat.of().parseHex(hex);
+      return HexFormat.of().parseHex(hex);
     }
   }
 }
