@@ -1,0 +1,111 @@
+package io.upgradekit.it;
+
+import io.upgradekit.plugin.release.Event;
+import io.upgradekit.plugin.release.KeyGenerator;
+import io.upgradekit.plugin.release.ReleaseBuilder;
+import io.upgradekit.plugin.release.ReleaseRequest;
+import io.upgradekit.plugin.release.ReleaseResult;
+import io.upgradekit.plugin.release.Repositories;
+import io.upgradekit.plugin.release.SchemaDeltaEngine;
+import io.upgradekit.plugin.release.SigningKeys;
+import io.upgradekit.schema.sign.SigningKey;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Clock;
+import java.time.temporal.ChronoUnit;
+import java.util.Map;
+import java.util.function.Consumer;
+
+/**
+ * Releases hello-service through the Maven plugin's library ({@code ReleaseBuilder}), in this JVM:
+ * the same code {@code mvn upgrade:release} runs, minus Maven's start-up and the build. Each version
+ * is a {@linkplain HelloDistributions#variant variant} of the built distribution tree. For tests
+ * that need a repository with releases in it, not the Maven experience (use {@link MavenReleaser}
+ * for that).
+ */
+public final class LibraryReleaser implements Releaser {
+  private final Path baseDist;
+  private final Path workDir;
+  private final Path keyFile;
+  private final String repository;
+  private final String token;
+  private final Path log;
+
+  /**
+   * @param baseDist a built hello-service distribution ({@link Artifacts#helloDist()})
+   * @param workDir scratch space (payload trees, the plugin's work directory)
+   * @param keyFile the release key file
+   * @param repository a directory or repo-server's URL
+   * @param token the publisher token for a URL, else null
+   * @param log where the plugin's events are written
+   */
+  public LibraryReleaser(Path baseDist, Path workDir, Path keyFile, String repository, String token, Path log) {
+    this.baseDist = baseDist;
+    this.workDir = workDir;
+    this.keyFile = keyFile;
+    this.repository = repository;
+    this.token = token;
+    this.log = log;
+  }
+
+  /**
+   * What {@code mvn upgrade:keygen -Dupgrade.keyFile=KEY -Dupgrade.repository=REPO} does: a new release
+   * key, and a first trust root in {@code repositoryDir} naming it for every role.
+   */
+  public static KeyGenerator.Result keygen(Path keyFile, Path repositoryDir, Path log) {
+    try (PrintWriter out = writer(log)) {
+      return new KeyGenerator(Clock.systemUTC(), render(out)).generate(
+          new KeyGenerator.Request(keyFile, repositoryDir, null, KeyGenerator.DEFAULT_ROOT_LIFETIME));
+    }
+  }
+
+  /** The tree {@link #release} publishes for {@code build}: {@code workDir/payloads/<version>}. */
+  public Path payload(HelloBuild build) {
+    Path tree = workDir.resolve("payloads").resolve(build.version() + (build.healthy() ? "" : "-unhealthy"));
+    return Files.exists(tree) ? tree : HelloDistributions.variant(baseDist, tree, build);
+  }
+
+  @Override
+  public ReleaseResult release(HelloBuild build) {
+    Path payload = payload(build);
+    try (PrintWriter out = writer(log)) {
+      Consumer<Event> events = render(out);
+      SigningKey key = SigningKeys.load(keyFile, null, events);
+      Path target = workDir.resolve("plugin");
+      ReleaseRequest request = new ReleaseRequest("hello", build.version(), "stable", payload, repository, token, key,
+          ReleaseRequest.DEFAULT_DELTA_COUNT, Clock.systemUTC().instant().truncatedTo(ChronoUnit.SECONDS),
+          ReleaseRequest.DEFAULT_MANIFEST_LIFETIME, ReleaseRequest.DEFAULT_POINTER_LIFETIME, Map.of(),
+          target.resolve("work"), target.resolve("release-" + build.version() + ".json"),
+          ReleaseRequest.DEFAULT_POINTER_ATTEMPTS);
+      out.println("release " + request);
+      return new ReleaseBuilder(new SchemaDeltaEngine(events),
+          (location, t) -> Repositories.open(location, t, workDir), Clock.systemUTC(), events).release(request);
+    }
+  }
+
+  private static Consumer<Event> render(PrintWriter out) {
+    return event -> {
+      if (event instanceof Event.Info i) {
+        out.println("[INFO] " + i.message());
+      } else if (event instanceof Event.Warning w) {
+        out.println("[WARNING] " + w.message());
+      } else if (event instanceof Event.Detail d) {
+        out.println("[DEBUG] " + d.message());
+      }
+    };
+  }
+
+  private static PrintWriter writer(Path log) {
+    try {
+      Files.createDirectories(log.toAbsolutePath().getParent());
+      return new PrintWriter(Files.newBufferedWriter(log, StandardCharsets.UTF_8, StandardOpenOption.CREATE,
+          StandardOpenOption.APPEND), true);
+    } catch (IOException e) {
+      throw new HarnessException("cannot write " + log + ": " + e, e);
+    }
+  }
+}

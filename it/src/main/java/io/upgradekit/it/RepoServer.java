@@ -1,0 +1,251 @@
+package io.upgradekit.it;
+
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * repo-server as a process: {@code java -jar repo-server.jar --root DIR --port 0} on 127.0.0.1
+ * with a fresh publisher token and node secret, its trust root pinned. The port the kernel chose is
+ * read from the log line {@code listening on http://127.0.0.1:PORT/}. Node credentials come from
+ * the server's own {@code node-credential} command.
+ */
+public final class RepoServer implements AutoCloseable {
+  private static final Pattern LISTENING = Pattern.compile("listening on (http://\\S+/)");
+  private static final Pattern ACCESS = Pattern.compile("\"GET /blobs/sha256/../([0-9a-f]{64}) HTTP/[0-9.]+\" (\\d{3}) (\\d+)");
+
+  /**
+   * How to start it.
+   *
+   * @param port 0 for an ephemeral port
+   * @param rateLimit requests per second per client address ({@code --rate-limit}); 0 turns it off
+   * @param claimCapacity slots per claim scope ({@code --claim-capacity})
+   * @param extraArguments more options, as on the command line
+   * @param startTimeout how long to wait for the "listening" line
+   */
+  public record Options(int port, int rateLimit, int claimCapacity, List<String> extraArguments, Duration startTimeout) {
+    public Options {
+      extraArguments = List.copyOf(extraArguments);
+    }
+
+    public static Options defaults() {
+      return new Options(0, 500, 1, List.of(), Duration.ofSeconds(60));
+    }
+
+    public Options withPort(int newPort) {
+      return new Options(newPort, rateLimit, claimCapacity, extraArguments, startTimeout);
+    }
+
+    public Options withClaimCapacity(int capacity) {
+      return new Options(port, rateLimit, capacity, extraArguments, startTimeout);
+    }
+
+    public Options withExtraArguments(List<String> arguments) {
+      return new Options(port, rateLimit, claimCapacity, arguments, startTimeout);
+    }
+  }
+
+  private final Artifacts artifacts;
+  private final Path root;
+  private final Path secrets;
+  private final Path logs;
+  private final Options options;
+  private final ManagedProcess process;
+  private final URI url;
+
+  private RepoServer(Artifacts artifacts, Path root, Path secrets, Path logs, Options options, ManagedProcess process,
+      URI url) {
+    this.artifacts = artifacts;
+    this.root = root;
+    this.secrets = secrets;
+    this.logs = logs;
+    this.options = options;
+    this.process = process;
+    this.url = url;
+  }
+
+  /**
+   * Starts the server on repository {@code root} (which must hold a trust root: {@code root.json}),
+   * with secrets in {@code secrets} and its log in {@code logs/repo-server.log}.
+   */
+  public static RepoServer start(Artifacts artifacts, Path root, Path secrets, Path logs, Options options) {
+    Path trustRoot = root.resolve("root.json");
+    if (!Files.exists(trustRoot)) {
+      throw new HarnessException(root + " has no root.json: create the release key and trust root first"
+          + " (Releasers.keygen or mvn upgrade:keygen)");
+    }
+    try {
+      Files.createDirectories(secrets);
+      writeSecret(secrets.resolve("publish-token"));
+      writeSecret(secrets.resolve("node-secret"));
+    } catch (IOException e) {
+      throw new HarnessException("cannot write the server's secrets into " + secrets + ": " + e, e);
+    }
+    return launch(artifacts, root, secrets, logs, options);
+  }
+
+  private static RepoServer launch(Artifacts artifacts, Path root, Path secrets, Path logs, Options options) {
+    List<String> command = new ArrayList<>(List.of(Jvm.java(), "-Xmx256m", "-XX:+UseSerialGC", "-jar",
+        artifacts.repoServerJar().toString(),
+        "--root", root.toString(), "--port", Integer.toString(options.port()), "--bind", "127.0.0.1",
+        "--trust-root", root.resolve("root.json").toString(),
+        "--publish-token-file", secrets.resolve("publish-token").toString(),
+        "--node-secret-file", secrets.resolve("node-secret").toString(),
+        "--rate-limit", Integer.toString(options.rateLimit()),
+        "--claim-capacity", Integer.toString(options.claimCapacity()),
+        "--stop-timeout", "2s"));
+    command.addAll(options.extraArguments());
+    ManagedProcess process = ManagedProcess.start("repo-server", command, Map.of(), root, logs.resolve("repo-server.log"));
+    try {
+      Matcher m = process.awaitLog(LISTENING, options.startTimeout());
+      return new RepoServer(artifacts, root, secrets, logs, options, process, URI.create(m.group(1)));
+    } catch (RuntimeException e) {
+      process.close();
+      throw e;
+    }
+  }
+
+  /**
+   * Stops this server and starts it again on the same port, root and secrets (a server restart during
+   * a rollout). The returned server replaces this one.
+   */
+  public RepoServer restart() {
+    process.stop(Duration.ofSeconds(10));
+    return launch(artifacts, root, secrets, logs, options.withPort(url.getPort()));
+  }
+
+  /** {@code http://127.0.0.1:PORT/}, with the trailing slash. */
+  public URI url() {
+    return url;
+  }
+
+  public Path root() {
+    return root;
+  }
+
+  public ManagedProcess process() {
+    return process;
+  }
+
+  /** The publisher's bearer token (for {@code UPGRADE_TOKEN} when releasing over HTTP). */
+  public String publishToken() {
+    try {
+      return Files.readString(secrets.resolve("publish-token"), StandardCharsets.US_ASCII).strip();
+    } catch (IOException e) {
+      throw new HarnessException("cannot read the publish token: " + e, e);
+    }
+  }
+
+  /** Credentials for {@code nodes}, from {@code repo-server node-credential} (one JVM for all). */
+  public Map<String, String> nodeCredentials(List<String> nodes) {
+    List<String> command = new ArrayList<>(List.of(Jvm.java(), "-XX:TieredStopAtLevel=1", "-jar",
+        artifacts.repoServerJar().toString(), "node-credential", "--node-secret-file",
+        secrets.resolve("node-secret").toString()));
+    command.addAll(nodes);
+    Command.Result result = Command.run(command, Map.of(), root, logs.resolve("node-credential.log"),
+        Duration.ofSeconds(60)).requireSuccess("repo-server node-credential");
+    Map<String, String> out = new LinkedHashMap<>();
+    List<String> lines = result.stdout().lines().filter(l -> !l.isBlank()).toList();
+    if (nodes.size() == 1 && lines.size() == 1) {
+      out.put(nodes.get(0), lines.get(0).strip());
+      return out;
+    }
+    for (String line : lines) {
+      String[] parts = line.strip().split("\\s+");
+      if (parts.length == 2) {
+        out.put(parts[0], parts[1]);
+      }
+    }
+    if (!out.keySet().containsAll(nodes)) {
+      throw new HarnessException("node-credential printed no credential for some of " + nodes + ": " + result.stdout());
+    }
+    return out;
+  }
+
+  /** {@code GET /v1/status}: the fleet status document (JSON). */
+  public String statusJson() {
+    return get("v1/status");
+  }
+
+  /** {@code GET /v1/status}, parsed. */
+  public FleetStatus status() {
+    return FleetStatus.parse(statusJson());
+  }
+
+  /** A GET of {@code path} (relative to the server's URL); the body, or an exception unless 200. */
+  public String get(String path) {
+    HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    try {
+      HttpResponse<String> response = client.send(HttpRequest.newBuilder(url.resolve(path))
+          .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
+      if (response.statusCode() != 200) {
+        throw new HarnessException("GET " + url.resolve(path) + " answered " + response.statusCode() + ": "
+            + response.body());
+      }
+      return response.body();
+    } catch (IOException e) {
+      throw new HarnessException("GET " + url.resolve(path) + " failed: " + e, e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new HarnessException("interrupted", e);
+    }
+  }
+
+  /**
+   * Blob downloads served so far, from the access log: per blob (SHA-256), how many GETs answered
+   * 200 or 206 and how many bytes they sent. Lets a test tell a delta download from a full one.
+   */
+  public Map<String, BlobDownloads> blobDownloads() {
+    Map<String, BlobDownloads> out = new LinkedHashMap<>();
+    try {
+      for (String line : Files.readAllLines(process.logFile(), StandardCharsets.UTF_8)) {
+        Matcher m = ACCESS.matcher(line);
+        if (m.find() && (m.group(2).equals("200") || m.group(2).equals("206"))) {
+          out.merge(m.group(1), new BlobDownloads(1, Long.parseLong(m.group(3))),
+              (a, b) -> new BlobDownloads(a.requests() + b.requests(), a.bytes() + b.bytes()));
+        }
+      }
+    } catch (IOException e) {
+      throw new HarnessException("cannot read " + process.logFile() + ": " + e, e);
+    }
+    return out;
+  }
+
+  /** GETs of one blob: how many, and the bytes sent. */
+  public record BlobDownloads(int requests, long bytes) {}
+
+  @Override
+  public void close() {
+    process.close();
+  }
+
+  @Override
+  public String toString() {
+    return "repo-server " + url;
+  }
+
+  private static void writeSecret(Path file) throws IOException {
+    if (Files.exists(file)) {
+      return;
+    }
+    byte[] random = new byte[32];
+    new SecureRandom().nextBytes(random);
+    Files.createFile(file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+    Files.writeString(file, Base64.getEncoder().encodeToString(random) + "\n", StandardCharsets.US_ASCII);
+  }
+}
