@@ -57,10 +57,12 @@ public final class Fleet {
     Map<String, String> credentials = server.nodeCredentials(configs.stream().map(NodeConfig::nodeId).toList());
     Map<String, Node> nodes = new LinkedHashMap<>();
     for (NodeConfig c : configs) {
-      nodes.put(c.nodeId(), ws.own(Node.create(c, updater, ws.dir("nodes/" + c.nodeId()), server.url(),
-          repository.resolve("root.json"), credentials.get(c.nodeId()), ws.logs())));
+      nodes.put(c.nodeId(), Node.create(c, updater, ws.dir("nodes/" + c.nodeId()), server.url(),
+          repository.resolve("root.json"), credentials.get(c.nodeId()), ws.logs()));
     }
-    return new Fleet(ws, server, updater, nodes);
+    Fleet fleet = new Fleet(ws, server, updater, nodes);
+    ws.own(fleet::closeNodes);
+    return fleet;
   }
 
   public RepoServer server() {
@@ -135,6 +137,14 @@ public final class Fleet {
     LoadGenerator.Builder b = LoadGenerator.builder().rate(rate);
     nodes.values().forEach(n -> b.target(n.id(), n.serviceUrl()));
     return b;
+  }
+
+  /** Stops every node (daemon and services) in parallel: each may take seconds to drain. */
+  void closeNodes() {
+    forEachNode(n -> {
+      n.close();
+      return true;
+    });
   }
 
   /** Restarts repo-server on the same port (its old process stopped, the new one owned by the workspace). */
