@@ -66,9 +66,14 @@ STARTED=$(now_ms)
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/upgradekit-demo.XXXXXX") || exit 1
 mkdir -p "$WORK/logs"
 DEMO_PID=
+MVN_PID=
 FAILED=0
 
 cleanup() {
+  if [ -n "$MVN_PID" ] && kill -0 "$MVN_PID" 2>/dev/null; then
+    kill -TERM "$MVN_PID" 2>/dev/null
+    wait "$MVN_PID" 2>/dev/null
+  fi
   if [ -n "$DEMO_PID" ] && kill -0 "$DEMO_PID" 2>/dev/null; then
     kill -TERM "$DEMO_PID" 2>/dev/null   # its shutdown hook stops every process it started
     wait "$DEMO_PID" 2>/dev/null
@@ -113,6 +118,7 @@ if [ "$BUILD" = 1 ]; then
     sleep 0.3
   done
   wait "$MVN_PID"; status=$?
+  MVN_PID=
   [ -t 1 ] && printf '\r\033[K'
   secs=$(awk -v ms=$(( $(now_ms) - build_start )) 'BEGIN { printf "%.1f s", ms / 1000 }')
   if [ "$status" -ne 0 ]; then

@@ -14,16 +14,37 @@ import java.util.Set;
 public final class ProcessReaper {
   private static final Set<AutoCloseable> OPEN = new LinkedHashSet<>();
   private static boolean hookInstalled;
+  private static boolean shuttingDown;
 
   private ProcessReaper() {}
 
-  /** Registers {@code resource} to be closed at JVM shutdown unless it is unregistered first. */
-  public static synchronized void register(AutoCloseable resource) {
-    if (!hookInstalled) {
-      Runtime.getRuntime().addShutdownHook(new Thread(ProcessReaper::closeAll, "upgradekit-it-reaper"));
-      hookInstalled = true;
+  /**
+   * Registers {@code resource} to be closed at JVM shutdown unless it is unregistered first. Once
+   * the shutdown began, nothing new may run: the resource is closed at once and a {@link
+   * HarnessException} thrown (the thread that started it goes on running during shutdown).
+   */
+  public static void register(AutoCloseable resource) {
+    synchronized (ProcessReaper.class) {
+      if (!hookInstalled) {
+        Runtime.getRuntime().addShutdownHook(new Thread(ProcessReaper::closeAll, "upgradekit-it-reaper"));
+        hookInstalled = true;
+      }
+      if (!shuttingDown) {
+        OPEN.add(resource);
+        return;
+      }
     }
-    OPEN.add(resource);
+    try {
+      resource.close();
+    } catch (Exception e) {
+      // reported below
+    }
+    throw new HarnessException("the JVM is shutting down: " + resource + " was stopped at once");
+  }
+
+  /** True once the shutdown hook ran (Ctrl-C, SIGTERM, System.exit). */
+  public static synchronized boolean shuttingDown() {
+    return shuttingDown;
   }
 
   public static synchronized void unregister(AutoCloseable resource) {
@@ -34,6 +55,7 @@ public final class ProcessReaper {
   public static void closeAll() {
     List<AutoCloseable> all;
     synchronized (ProcessReaper.class) {
+      shuttingDown = true;
       all = new ArrayList<>(OPEN);
       OPEN.clear();
     }

@@ -31,10 +31,18 @@ public final class Workspace implements AutoCloseable {
     this.root = root;
   }
 
-  /** A new directory under the system's temporary directory, named {@code upgradekit-<name>-<random>}. */
+  /** System property: {@code -Dupgradekit.it.keep=true} keeps every workspace (to read its logs). */
+  public static final String KEEP_PROPERTY = "upgradekit.it.keep";
+
+  /**
+   * A new directory under the system's temporary directory, named {@code upgradekit-<name>-<random>};
+   * kept after {@link #close()} only with {@code -Dupgradekit.it.keep=true}.
+   */
   public static Workspace create(String name) {
     try {
-      return new Workspace(Files.createTempDirectory("upgradekit-" + name + "-").toRealPath());
+      Workspace ws = new Workspace(Files.createTempDirectory("upgradekit-" + name + "-").toRealPath());
+      ws.keep = Boolean.getBoolean(KEEP_PROPERTY);
+      return ws;
     } catch (IOException e) {
       throw new HarnessException("cannot create a temporary directory: " + e, e);
     }

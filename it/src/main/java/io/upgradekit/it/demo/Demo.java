@@ -9,6 +9,7 @@ import io.upgradekit.it.Node;
 import io.upgradekit.it.NodeConfig;
 import io.upgradekit.it.NodeConfig.Strategy;
 import io.upgradekit.it.Ports;
+import io.upgradekit.it.ProcessReaper;
 import io.upgradekit.it.RepoServer;
 import io.upgradekit.it.UpdateRecord;
 import io.upgradekit.it.Workspace;
@@ -106,6 +107,10 @@ public final class Demo {
     try {
       return runIn(ws);
     } catch (RuntimeException e) {
+      if (ProcessReaper.shuttingDown()) {
+        out.line("Stopped by a signal: every process it started is stopped.");
+        return 130;
+      }
       out.blank();
       out.line("FAILED: " + e.getMessage());
       out.line("The logs are in " + ws.logs() + (options.work() == null && !options.keep()

@@ -37,6 +37,9 @@ final class Terminal {
 
   /** Starts phase N: prints its title and leaves the line open for {@link #done}. */
   void phase(String title) {
+    if (io.upgradekit.it.ProcessReaper.shuttingDown()) {
+      throw new io.upgradekit.it.HarnessException("stopped by a signal");
+    }
     closeOpenLine();
     phase++;
     phaseStart = System.nanoTime();
