@@ -46,13 +46,15 @@ public final class Demo {
   private static final Duration WAIT = Duration.ofMinutes(3);
   private static final Pattern KEY_ID = Pattern.compile("Created signing key ([0-9a-f]{12})");
 
-  record Options(Path work, boolean keep, int rate, int firstPhase, long startedAtMillis) {
+  record Options(Path work, boolean keep, int rate, int firstPhase, long startedAtMillis,
+      NodeConfig.HealthTarget healthTarget) {
     static Options parse(String[] args) {
       Path work = null;
       boolean keep = false;
       int rate = 200;
       int first = 1;
       long started = System.currentTimeMillis();
+      NodeConfig.HealthTarget health = NodeConfig.HealthTarget.SERVICE_PORT;
       for (int i = 0; i < args.length; i++) {
         switch (args[i]) {
           case "--work" -> work = Path.of(value(args, ++i, "--work"));
@@ -60,6 +62,8 @@ public final class Demo {
           case "--rate" -> rate = Integer.parseInt(value(args, ++i, "--rate"));
           case "--first-phase" -> first = Integer.parseInt(value(args, ++i, "--first-phase"));
           case "--started-at" -> started = Long.parseLong(value(args, ++i, "--started-at"));
+          // Needs an updater with per-process health checks ({processPort}); see NodeConfig.HealthTarget.
+          case "--process-health" -> health = NodeConfig.HealthTarget.PROCESS_PORT;
           default -> throw new IllegalArgumentException("unknown option " + args[i]
               + "; use --work DIR, --keep, --rate N");
         }
@@ -67,7 +71,7 @@ public final class Demo {
       if (rate < 1 || rate > 5000) {
         throw new IllegalArgumentException("--rate must be 1..5000 requests per second");
       }
-      return new Options(work, keep, rate, first, started);
+      return new Options(work, keep, rate, first, started, health);
     }
 
     private static String value(String[] args, int i, String option) {
@@ -146,7 +150,8 @@ public final class Demo {
     List<NodeConfig> configs = List.of(
         NodeConfig.defaults("node-1", Strategy.RESTART, Ports.freeLoopbackPort()),
         NodeConfig.defaults("node-2", Strategy.OVERLAP, Ports.freeLoopbackPort()),
-        NodeConfig.defaults("node-3", Strategy.OVERLAP, Ports.freeLoopbackPort()));
+        NodeConfig.defaults("node-3", Strategy.OVERLAP, Ports.freeLoopbackPort()))
+        .stream().map(c -> c.withHealthTarget(options.healthTarget())).toList();
     out.phase("Start repo-server and set up 3 nodes");
     Fleet fleet = Fleet.start(ws, artifacts, repository, configs, RepoServer.Options.defaults());
     out.done();

@@ -43,7 +43,7 @@ final class Terminal {
     closeOpenLine();
     phase++;
     phaseStart = System.nanoTime();
-    open = String.format(Locale.ROOT, "%2d. %s ", phase, title);
+    open = String.format(Locale.ROOT, "%2d. %s", phase, title);
     out.print(open);
     out.flush();
   }
@@ -56,9 +56,9 @@ final class Terminal {
   /** Ends the phase's line with a short result, dots and the time it took. */
   void done(String result) {
     String time = seconds(Duration.ofNanos(System.nanoTime() - phaseStart));
-    StringBuilder b = new StringBuilder();
+    StringBuilder b = new StringBuilder(" ");
     // After detail lines the phase's own line is closed: the result goes on a line of its own.
-    String head = open == null ? "      " : open;
+    String head = open == null ? "     " : open;
     if (!result.isEmpty()) {
       b.append(result).append(' ');
     }
