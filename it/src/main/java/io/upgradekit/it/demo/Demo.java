@@ -281,16 +281,16 @@ public final class Demo {
       String switched = seen == null || s.name().equals("all") ? ""
           : "+" + Terminal.seconds(seen.first().minusNanos(publishedNanos));
       out.line(String.format(Locale.ROOT, "  %-12s%10d%8d%13s%9s%9s%14s", s.name(), s.total(), s.failed(),
-          LoadReport.millis(s.longestGap()), LoadReport.millis(s.p50()), LoadReport.millis(s.p99()), switched));
+          LoadReport.millis(s.longestGap()), LoadReport.millis(s.p50()), LoadReport.millis(s.p99()), switched)
+          .stripTrailing());
       if (s.failed() > 0 && !s.name().equals("all")) {
         failureKinds.put(s.name(), s.failureSummary());
       }
     }
     out.line("  (\"2.0.0 from\": first answer from 2.0.0, counted from the publication of 2.0.0)");
     if (!failureKinds.isEmpty()) {
-      StringBuilder kinds = new StringBuilder("  Failed requests by kind:");
-      failureKinds.forEach((node, kind) -> kinds.append(' ').append(node).append(": ").append(kind).append(';'));
-      out.line(kinds.substring(0, kinds.length() - 1) + ".");
+      out.line("  Failed requests by kind:");
+      failureKinds.forEach((node, kind) -> out.line(String.format(Locale.ROOT, "  %-12s%s", node, kind)));
     }
     boolean sharedPortOverlapFailed = nodes.stream().anyMatch(n -> n.config().strategy() == Strategy.OVERLAP
         && n.config().healthTarget() == NodeConfig.HealthTarget.SERVICE_PORT && report.target(n.id()).failed() > 0);
