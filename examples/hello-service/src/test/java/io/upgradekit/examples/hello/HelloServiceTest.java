@@ -68,7 +68,8 @@ class HelloServiceTest {
   @Test
   void drainingServesKeepAliveRequestsAndClosesTheirConnections() throws Exception {
     HelloService service = start(0, V1, 0);
-    try (java.net.Socket socket = new java.net.Socket("127.0.0.1", service.port())) {
+    int port = service.port(); // Jetty reports -2 once the connector is closed, so read it before stopping
+    try (java.net.Socket socket = new java.net.Socket("127.0.0.1", port)) {
       socket.setSoTimeout(5000);
       var out = socket.getOutputStream();
       var in = new java.io.BufferedReader(new java.io.InputStreamReader(socket.getInputStream(),
@@ -84,7 +85,7 @@ class HelloServiceTest {
           throw new IllegalStateException(e);
         }
       });
-      waitUntilRefused(service.port()); // the listening socket is closed first
+      waitUntilRefused(port); // the listening socket is closed first
       assertThat(stopping).isNotDone(); // ...but the open connection is still served
 
       out.write(request.getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
