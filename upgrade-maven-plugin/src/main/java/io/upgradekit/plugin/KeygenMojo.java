@@ -9,10 +9,7 @@ import java.nio.file.Files;
 import io.upgradekit.schema.ErrorCode;
 import java.io.File;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.time.Duration;
-import org.apache.maven.execution.MavenSession;
-import org.apache.maven.plugin.AbstractMojo;
 import org.apache.maven.plugin.MojoExecutionException;
 import org.apache.maven.plugin.MojoFailureException;
 import org.apache.maven.plugins.annotations.Mojo;
@@ -26,7 +23,7 @@ import org.apache.maven.plugins.annotations.Parameter;
  * so a new user starts from nothing with {@code keygen} then {@code release}.
  */
 @Mojo(name = "keygen", requiresProject = false, threadSafe = true)
-public class KeygenMojo extends AbstractMojo {
+public class KeygenMojo extends UpgradeMojo {
   /** The private key file to create; {@code <keyFile>.pub} gets the public key. Keep it outside the project. No default. */
   @Parameter(property = "upgrade.keyFile")
   File keyFile;
@@ -52,26 +49,13 @@ public class KeygenMojo extends AbstractMojo {
   @Parameter(property = "upgrade.rootExpiryDays", defaultValue = "365")
   int rootExpiryDays;
 
-  /** Skips the goal with one info line. Default: false. */
-  @Parameter(property = "upgrade.skip", defaultValue = "false")
-  boolean skip;
-
-  /** The Maven session, for batch mode (injected; not configurable). */
-  @Parameter(defaultValue = "${session}", readonly = true, required = true)
-  MavenSession session;
-
-  /** Relative paths resolve against this: the project's directory, or where mvn runs without a project. */
-  @Parameter(defaultValue = "${basedir}", readonly = true)
-  File basedir;
-
-  Clock clock = Clock.systemUTC();
+  @Override
+  String goal() {
+    return "keygen";
+  }
 
   @Override
-  public void execute() throws MojoExecutionException, MojoFailureException {
-    if (skip) {
-      getLog().info("Skipping upgrade:keygen (upgrade.skip)");
-      return;
-    }
+  void run() throws MojoExecutionException, MojoFailureException {
     MavenEvents events = events();
     MojoErrors.run(() -> new KeyGenerator(clock, events).generate(new KeyGenerator.Request(
         keyFile == null ? null : resolve(keyFile.toPath()), repositoryPath(), rootKey(),
@@ -104,13 +88,5 @@ public class KeygenMojo extends AbstractMojo {
           + " PUT /v1/roots/1)");
     }
     return resolve(Path.of(repository));
-  }
-
-  private MavenEvents events() {
-    return MavenEvents.forSession(getLog(), session);
-  }
-
-  private Path resolve(Path path) {
-    return (basedir == null ? Path.of("").toAbsolutePath() : basedir.toPath()).resolve(path);
   }
 }

@@ -14,15 +14,12 @@ import io.upgradekit.schema.ErrorCode;
 import io.upgradekit.schema.sign.SigningKey;
 import java.io.File;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.function.Consumer;
-import org.apache.maven.execution.MavenSession;
-import org.apache.maven.plugin.AbstractMojo;
 import org.apache.maven.plugin.MojoExecutionException;
 import org.apache.maven.plugin.MojoFailureException;
 import org.apache.maven.plugins.annotations.Component;
@@ -45,7 +42,7 @@ import org.apache.maven.settings.crypto.SettingsDecryptionResult;
  * other content under a published version fails.
  */
 @Mojo(name = "release", defaultPhase = LifecyclePhase.DEPLOY, threadSafe = true)
-public class ReleaseMojo extends AbstractMojo {
+public class ReleaseMojo extends UpgradeMojo {
   /** Environment variable with the publisher token for an HTTP repository. */
   static final String TOKEN_VARIABLE = "UPGRADE_TOKEN";
 
@@ -92,10 +89,6 @@ public class ReleaseMojo extends AbstractMojo {
   @Parameter(property = "upgrade.deltaCount", defaultValue = "3")
   int deltaCount;
 
-  /** Skips the goal with one info line. Default: false. */
-  @Parameter(property = "upgrade.skip", defaultValue = "false")
-  boolean skip;
-
   /**
    * Days from the build timestamp until the release manifest expires and nodes refuse it. A
    * manifest is immutable, so this is long. Default: 1826 (five years).
@@ -135,10 +128,6 @@ public class ReleaseMojo extends AbstractMojo {
   @Parameter(defaultValue = "${project}", readonly = true, required = true)
   MavenProject project;
 
-  /** The Maven session, for batch mode (injected; not configurable). */
-  @Parameter(defaultValue = "${session}", readonly = true, required = true)
-  MavenSession session;
-
   /** The user's settings, for {@code <serverId>} (injected; not configurable). */
   @Parameter(defaultValue = "${settings}", readonly = true)
   Settings settings;
@@ -149,22 +138,21 @@ public class ReleaseMojo extends AbstractMojo {
   /** The process environment; replaced in tests. */
   Map<String, String> environment = System.getenv();
 
-  Clock clock = Clock.systemUTC();
+  @Override
+  String goal() {
+    return "release";
+  }
 
   @Override
-  public void execute() throws MojoExecutionException, MojoFailureException {
-    if (skip) {
-      getLog().info("Skipping upgrade:release (upgrade.skip)");
-      return;
-    }
+  void run() throws MojoExecutionException, MojoFailureException {
     if (payload == null && "pom".equals(project.getPackaging())) {
       getLog().info("Skipping upgrade:release: pom packaging has no payload (set <payload> to release one)");
       return;
     }
-    Consumer<Event> events = MavenEvents.forSession(getLog(), session);
+    Consumer<Event> events = events();
     ReleaseResult result = MojoErrors.run(() -> {
       ReleaseRequest request = request(events);
-      return new ReleaseBuilder(new SchemaDeltaEngine(events), (location, token) -> Repositories.open(location, token, basedir()),
+      return new ReleaseBuilder(new SchemaDeltaEngine(events), (location, token) -> Repositories.open(location, token, baseDirectory()),
           clock, events).release(request);
     });
     summarize(result);
@@ -215,10 +203,6 @@ public class ReleaseMojo extends AbstractMojo {
       return decrypted.getServer().getPassword();
     }
     return environment.get(TOKEN_VARIABLE);
-  }
-
-  private Path basedir() {
-    return project.getBasedir().toPath();
   }
 
   private static Duration days(int days) {

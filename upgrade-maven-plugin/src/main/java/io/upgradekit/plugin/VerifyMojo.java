@@ -8,10 +8,7 @@ import io.upgradekit.plugin.release.SchemaDeltaEngine;
 import io.upgradekit.schema.ErrorCode;
 import java.io.File;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.util.List;
-import org.apache.maven.execution.MavenSession;
-import org.apache.maven.plugin.AbstractMojo;
 import org.apache.maven.plugin.MojoExecutionException;
 import org.apache.maven.plugin.MojoFailureException;
 import org.apache.maven.plugins.annotations.Mojo;
@@ -25,7 +22,7 @@ import org.apache.maven.plugins.annotations.Parameter;
  * fails the build if there is any.
  */
 @Mojo(name = "verify", requiresProject = false, threadSafe = true)
-public class VerifyMojo extends AbstractMojo {
+public class VerifyMojo extends UpgradeMojo {
   /**
    * The repository to check: a directory (relative to the project, or to the current directory
    * without one), or repo-server's {@code http(s)://} URL. No default.
@@ -44,31 +41,18 @@ public class VerifyMojo extends AbstractMojo {
   @Parameter(property = "upgrade.channel", defaultValue = "stable")
   String channel;
 
-  /** Skips the goal with one info line. Default: false. */
-  @Parameter(property = "upgrade.skip", defaultValue = "false")
-  boolean skip;
-
-  /** The Maven session, for batch mode (injected; not configurable). */
-  @Parameter(defaultValue = "${session}", readonly = true, required = true)
-  MavenSession session;
-
-  /** Relative paths resolve against this: the project's directory, or where mvn runs without a project. */
-  @Parameter(defaultValue = "${basedir}", readonly = true)
-  File basedir;
-
   /** Where scratch files go: {@code target/upgrade/verify} (injected; not configurable). */
   @Parameter(defaultValue = "${project.build.directory}", readonly = true)
   File buildDirectory;
 
-  Clock clock = Clock.systemUTC();
+  @Override
+  String goal() {
+    return "verify";
+  }
 
   @Override
-  public void execute() throws MojoExecutionException, MojoFailureException {
-    if (skip) {
-      getLog().info("Skipping upgrade:verify (upgrade.skip)");
-      return;
-    }
-    MavenEvents events = MavenEvents.forSession(getLog(), session);
+  void run() throws MojoExecutionException, MojoFailureException {
+    MavenEvents events = events();
     RepositoryVerifier.Report report = MojoErrors.run(() -> {
       if (repository == null || repository.isBlank()) {
         throw new ConfigurationException(ErrorCode.NAME_INVALID, "<repository> is not set: run 'mvn upgrade:verify"
@@ -91,10 +75,6 @@ public class VerifyMojo extends AbstractMojo {
           + counts + " checked); each is listed above with its code");
     }
     getLog().info("Repository " + report.repository() + " is sound: " + counts + " verified");
-  }
-
-  private Path baseDirectory() {
-    return basedir == null ? Path.of("").toAbsolutePath() : basedir.toPath();
   }
 
   private Path workDirectory() {

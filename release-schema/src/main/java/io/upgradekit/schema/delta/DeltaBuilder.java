@@ -7,6 +7,7 @@ import io.upgradekit.schema.delta.codec.FileCodec;
 import io.upgradekit.schema.delta.codec.PatchMethod;
 import io.upgradekit.schema.delta.codec.ZstdPatchFrom;
 import io.upgradekit.schema.io.DurableFiles;
+import io.upgradekit.schema.io.FileTrees;
 import io.upgradekit.schema.model.PayloadTree;
 import io.upgradekit.schema.model.TreeEntry;
 import java.io.ByteArrayOutputStream;

@@ -1,5 +1,6 @@
 package io.upgradekit.schema.delta;
 
+import io.upgradekit.schema.io.FileTrees;
 import io.upgradekit.schema.model.PayloadTree;
 import java.nio.file.Path;
 import java.util.Objects;

@@ -2,6 +2,7 @@ package io.upgradekit.schema.delta;
 
 import io.upgradekit.schema.ErrorCode;
 import io.upgradekit.schema.UpgradeException;
+import io.upgradekit.schema.io.FileTrees;
 import io.upgradekit.schema.model.PayloadTree;
 import io.upgradekit.schema.model.TreeEntry;
 import io.upgradekit.schema.model.TreePaths;

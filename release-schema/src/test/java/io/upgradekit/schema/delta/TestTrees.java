@@ -2,6 +2,7 @@ package io.upgradekit.schema.delta;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.upgradekit.schema.io.FileTrees;
 import io.upgradekit.schema.model.PayloadTree;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;

@@ -3,6 +3,7 @@ package io.upgradekit.plugin.release;
 import io.upgradekit.schema.ErrorCode;
 import io.upgradekit.schema.Hashes;
 import io.upgradekit.schema.UpgradeException;
+import io.upgradekit.schema.io.FileTrees;
 import io.upgradekit.schema.layout.PathKind;
 import io.upgradekit.schema.layout.RepositoryLayout;
 import io.upgradekit.schema.model.BlobRef;

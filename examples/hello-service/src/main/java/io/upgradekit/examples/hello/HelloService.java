@@ -9,7 +9,6 @@ import java.nio.file.Path;
 import java.util.Properties;
 import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
-import org.eclipse.jetty.server.handler.GracefulHandler;
 import org.eclipse.jetty.util.thread.QueuedThreadPool;
 
 /**
@@ -17,8 +16,9 @@ import org.eclipse.jetty.util.thread.QueuedThreadPool;
  * {@code /health} with 200 or 503, {@code /metrics} with Prometheus text.
  *
  * <p>It listens with {@code SO_REUSEPORT}, so a new version can start on the same port while the old
- * one still serves (the updater's {@code overlap} strategy), and on SIGTERM it drains: stops
- * accepting, finishes requests in flight, then exits.
+ * one still serves (the updater's {@code overlap} strategy), and on SIGTERM it drains: closes its
+ * listening socket (new connections go to the other process on the port), keeps serving requests on
+ * open connections with {@code Connection: close}, and stops once they are closed or quiet.
  *
  * <p>Arguments: {@code --config FILE}, {@code --port N}, {@code --bind ADDR}, {@code --port-file
  * FILE} (writes the bound port, useful with port 0). Environment: {@code HELLO_PORT}, {@code
@@ -26,9 +26,14 @@ import org.eclipse.jetty.util.thread.QueuedThreadPool;
  * {@code HELLO_EXTRA_LATENCY_MS}.
  */
 public final class HelloService {
+  /** Connections without a request for this long are idle keep-alives: closing them is safe. */
+  static final long QUIET_MILLIS = 500;
+
   private final Server server;
   private final ServerConnector connector;
   private final BuildInfo build;
+  private final Drain drain;
+  private final long drainMillis;
 
   public HelloService(Settings settings, BuildInfo build) {
     this.build = build;
@@ -41,12 +46,11 @@ public final class HelloService {
     connector.setReusePort(true); // two versions share the port during an overlap switch
     connector.setReuseAddress(true);
     server.addConnector(connector);
-    GracefulHandler graceful = new GracefulHandler(); // waits for requests in flight on stop
-    graceful.setHandler(new HelloHandler(build, new Metrics(build.version()), settings.errorRate(),
+    drain = new Drain(new HelloHandler(build, new Metrics(build.version()), settings.errorRate(),
         settings.extraLatencyMillis()));
-    server.setHandler(graceful);
-    server.setStopTimeout(settings.drainSeconds() * 1000L);
-    server.setStopAtShutdown(true); // SIGTERM -> graceful stop
+    server.setHandler(drain);
+    drainMillis = settings.drainSeconds() * 1000L;
+    server.setStopTimeout(drainMillis);
   }
 
   public void start() throws Exception {
@@ -57,9 +61,22 @@ public final class HelloService {
     return connector.getLocalPort();
   }
 
+  /**
+   * Drains, then stops: the listening socket is closed first; open connections are served (each
+   * response closing its connection) until none is left, or none has had a request for
+   * {@link #QUIET_MILLIS} with nothing in flight, or the drain time is up.
+   */
   public void stop() throws Exception {
+    drain.begin();
+    connector.close();
+    long deadline = System.nanoTime() + drainMillis * 1_000_000L;
+    while (System.nanoTime() < deadline && !connector.getConnectedEndPoints().isEmpty()
+        && (drain.inFlight() > 0 || drain.quietNanos() < QUIET_MILLIS * 1_000_000L)) {
+      Thread.sleep(10);
+    }
     server.stop();
   }
+
 
   public void join() throws InterruptedException {
     server.join();
@@ -70,6 +87,13 @@ public final class HelloService {
     BuildInfo build = BuildInfo.load();
     HelloService service = new HelloService(settings, build);
     service.start();
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> { // SIGTERM -> drain, then exit 143
+      try {
+        service.stop();
+      } catch (Exception e) {
+        System.err.println("hello-service: drain failed: " + e);
+      }
+    }, "drain"));
     if (settings.portFile() != null) {
       Path portFile = Path.of(settings.portFile());
       Path temp = portFile.resolveSibling(portFile.getFileName() + ".tmp");

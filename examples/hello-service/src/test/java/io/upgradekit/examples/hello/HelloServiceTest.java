@@ -65,6 +65,63 @@ class HelloServiceTest {
     assertThat(slow.get().body()).isEqualTo("Hello 1.0.0\n");
   }
 
+  @Test
+  void drainingServesKeepAliveRequestsAndClosesTheirConnections() throws Exception {
+    HelloService service = start(0, V1, 0);
+    try (java.net.Socket socket = new java.net.Socket("127.0.0.1", service.port())) {
+      socket.setSoTimeout(5000);
+      var out = socket.getOutputStream();
+      var in = new java.io.BufferedReader(new java.io.InputStreamReader(socket.getInputStream(),
+          java.nio.charset.StandardCharsets.ISO_8859_1));
+      String request = "GET / HTTP/1.1\r\nHost: test\r\n\r\n";
+      out.write(request.getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+      assertThat(readResponse(in)).startsWith("HTTP/1.1 200").doesNotContainIgnoringCase("connection: close");
+
+      CompletableFuture<Void> stopping = CompletableFuture.runAsync(() -> {
+        try {
+          service.stop();
+        } catch (Exception e) {
+          throw new IllegalStateException(e);
+        }
+      });
+      waitUntilRefused(service.port()); // the listening socket is closed first
+      assertThat(stopping).isNotDone(); // ...but the open connection is still served
+
+      out.write(request.getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+      assertThat(readResponse(in)).startsWith("HTTP/1.1 200").containsIgnoringCase("connection: close")
+          .endsWith("Hello 1.0.0\n");
+      assertThat(in.read()).as("the server closes the connection after that response").isEqualTo(-1);
+      stopping.get(5, java.util.concurrent.TimeUnit.SECONDS);
+    }
+  }
+
+  private static String readResponse(java.io.BufferedReader in) throws java.io.IOException {
+    StringBuilder head = new StringBuilder();
+    int length = 0;
+    for (String line = in.readLine(); line != null && !line.isEmpty(); line = in.readLine()) {
+      head.append(line).append('\n');
+      if (line.toLowerCase(java.util.Locale.ROOT).startsWith("content-length:")) {
+        length = Integer.parseInt(line.substring(15).trim());
+      }
+    }
+    char[] body = new char[length];
+    for (int read = 0; read < length; ) {
+      read += in.read(body, read, length - read);
+    }
+    return head + "\n" + new String(body);
+  }
+
+  private static void waitUntilRefused(int port) throws Exception {
+    for (int i = 0; i < 200; i++) {
+      try (java.net.Socket probe = new java.net.Socket("127.0.0.1", port)) {
+        Thread.sleep(10);
+      } catch (java.net.ConnectException refused) {
+        return;
+      }
+    }
+    throw new AssertionError("the listening socket stayed open while draining");
+  }
+
   private void waitForInFlight(int port) throws Exception {
     for (int i = 0; i < 100; i++) {
       if (get(port, "/metrics").body().contains("hello_requests_in_flight 2")) { // the slow one + this one

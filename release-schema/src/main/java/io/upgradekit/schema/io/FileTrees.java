@@ -1,4 +1,4 @@
-package io.upgradekit.schema.delta;
+package io.upgradekit.schema.io;
 
 import java.io.IOException;
 import java.nio.file.FileVisitResult;
@@ -8,13 +8,18 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.SimpleFileVisitor;
 import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.PosixFilePermission;
+import java.util.Set;
 
 /** File-tree housekeeping that never follows symbolic links. */
-final class FileTrees {
+public final class FileTrees {
   private FileTrees() {}
 
-  /** Deletes a file, link or directory tree; links are removed, never followed. Quiet if absent. */
-  static void deleteRecursively(Path root) throws IOException {
+  /**
+   * Deletes a file, link or directory tree; links are removed, never followed. Read-only
+   * directories (installed versions are made read-only) are made writable first. Quiet if absent.
+   */
+  public static void deleteRecursively(Path root) throws IOException {
     if (root == null || !Files.exists(root, LinkOption.NOFOLLOW_LINKS)) {
       return;
     }
@@ -23,6 +28,15 @@ final class FileTrees {
       return;
     }
     Files.walkFileTree(root, new SimpleFileVisitor<>() {
+      @Override
+      public FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes attrs) throws IOException {
+        Set<PosixFilePermission> permissions = Files.getPosixFilePermissions(dir, LinkOption.NOFOLLOW_LINKS);
+        if (permissions.add(PosixFilePermission.OWNER_WRITE) | permissions.add(PosixFilePermission.OWNER_EXECUTE)) {
+          Files.setPosixFilePermissions(dir, permissions);
+        }
+        return FileVisitResult.CONTINUE;
+      }
+
       @Override
       public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
         Files.deleteIfExists(file);
@@ -47,7 +61,7 @@ final class FileTrees {
   }
 
   /** Best effort: used on failure paths, where the first error is the one to report. */
-  static void deleteQuietly(Path root) {
+  public static void deleteQuietly(Path root) {
     try {
       deleteRecursively(root);
     } catch (IOException | RuntimeException e) {
