@@ -351,7 +351,9 @@ class UpgradeScenariosIT {
     Map<String, Long> recoveryMs = fleet.forEachNode(n -> {
       n.startDaemon();
       Scenarios.awaitCommitLine(n, "4.0.0", 0, WAIT);
-      return (System.nanoTime() - restarted) / 1_000_000;
+      long took = (System.nanoTime() - restarted) / 1_000_000;
+      n.stopDaemon(Duration.ofSeconds(30)); // no poll in progress while the checks below read the node
+      return took;
     });
 
     for (Node node : fleet.nodes()) {
@@ -400,15 +402,17 @@ class UpgradeScenariosIT {
   @Test
   @Order(5)
   void aRepoServerRestartDuringARolloutLosesNoReport() {
+    Instant begun = Instant.now();
+    fleet.startDaemons();
     Map<String, Long> marks = fleet.marks();
     releaser.release(HelloBuild.of("5.0.0").withGreeting("Howdy"));
-    Instant published = Instant.now();
     // Stop the server as soon as one node works on 5.0.0: the others still have to poll and download.
     Scenarios.await("a node starts on 5.0.0", WAIT, () -> fleet.nodes().stream()
         .anyMatch(n -> "5.0.0".equals(journalTarget(n))));
     Map<String, String> stateAtStop = new LinkedHashMap<>();
     for (Node node : fleet.nodes()) {
-      stateAtStop.put(node.id(), node.journalState().map(s -> s + " (" + journalTarget(node) + ")")
+      String target = journalTarget(node);
+      stateAtStop.put(node.id(), node.journalState().map(s -> target == null ? s : s + " (" + target + ")")
           .orElse(node.currentVersion().orElse("?").equals("5.0.0") ? "done" : "idle"));
     }
     Duration downtime = Duration.ofSeconds(4);
@@ -423,6 +427,7 @@ class UpgradeScenariosIT {
     fleet.forEachNode(n -> {
       Scenarios.await(n.id() + "'s outbox is empty", Duration.ofSeconds(60),
           () -> Scenarios.list(n.home().resolve("state/outbox")).isEmpty());
+      n.stopDaemon(Duration.ofSeconds(30)); // no poll in progress while the checks below read the node
       return true;
     });
 
@@ -434,7 +439,7 @@ class UpgradeScenariosIT {
       assertThat(node.currentVersion()).contains("5.0.0");
       Map<String, Object> reports = Scenarios.assertOneReportPerEvent(fleet.server(), node);
       List<UpdateRecord> history = node.history();
-      List<UpdateRecord> during = history.stream().filter(e -> e.startedAt().isAfter(published)).toList();
+      List<UpdateRecord> during = history.stream().filter(e -> e.startedAt().isAfter(begun)).toList();
       long failedWhileDown = during.stream().filter(e -> "FAILED".equals(e.outcome())).count();
       // The restarted server knows every stored report (its index is rebuilt from disk) and the node's version.
       FleetStatus.NodeApp seen = fleetStatus.node(node.id(), "hello").orElseThrow();
@@ -444,14 +449,14 @@ class UpgradeScenariosIT {
 
       Map<String, Object> n = new LinkedHashMap<>();
       n.put("stateAtServerStop", stateAtStop.get(node.id()));
-      n.put("eventsSincePublish", during.stream().map(e -> e.outcome() + (e.errorCode() == null ? "" : " "
+      n.put("eventsThisScenario", during.stream().map(e -> e.outcome() + (e.errorCode() == null ? "" : " "
           + e.errorCode())).toList());
       n.put("failedEventsWhileDown", failedWhileDown);
       n.put("stopToCommittedMs", committedMs.get(node.id()));
       n.put("reports", reports);
       out.put(node.id(), n);
-      System.out.printf(Locale.ROOT, "  %s: at the stop %s; events since the release %s; committed %.1f s after the"
-          + " stop; %s%n", node.id(), stateAtStop.get(node.id()), n.get("eventsSincePublish"),
+      System.out.printf(Locale.ROOT, "  %s: at the stop %s; events %s; committed %.1f s after the stop; %s%n",
+          node.id(), stateAtStop.get(node.id()), n.get("eventsThisScenario"),
           committedMs.get(node.id()) / 1000.0, reports);
     }
     System.out.println("results: " + results.write());
