@@ -6,6 +6,7 @@ import java.io.IOException;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
@@ -144,7 +145,7 @@ public final class Node implements AutoCloseable {
     try {
       String json = Files.readString(journal, StandardCharsets.UTF_8);
       return Optional.ofNullable(JsonSupport.text(JsonSupport.tree(json, journal.toString()), "state"));
-    } catch (java.nio.file.NoSuchFileException e) {
+    } catch (NoSuchFileException e) {
       return Optional.empty();
     } catch (IOException | HarnessException e) {
       return Optional.empty(); // replaced while read: the next look sees the new one

@@ -16,6 +16,7 @@ import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -145,7 +146,7 @@ public final class RepoServer implements AutoCloseable {
    */
   public Map<String, List<String>> storedReports(String app, String node) {
     Path dir = root.resolve("feedback").resolve(app).resolve(node);
-    Map<String, List<String>> out = new java.util.TreeMap<>();
+    Map<String, List<String>> out = new TreeMap<>();
     if (!Files.isDirectory(dir)) {
       return out;
     }

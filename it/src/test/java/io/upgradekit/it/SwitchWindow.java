@@ -7,6 +7,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
 
@@ -109,7 +110,7 @@ record SwitchWindow(String node, Duration from, Duration to, int requests, int f
 
   @Override
   public String toString() {
-    return String.format(java.util.Locale.ROOT, "%s: switch window %.2f s (%.2f..%.2f s), %d requests (%.0f/s), %d failed%s,"
+    return String.format(Locale.ROOT, "%s: switch window %.2f s (%.2f..%.2f s), %d requests (%.0f/s), %d failed%s,"
         + " longest gap %.0f ms", node, length().toNanos() / 1e9, from.toNanos() / 1e9, to.toNanos() / 1e9, requests,
         rate(), failed, failures.isEmpty() ? "" : " " + failures, longestGap.toNanos() / 1e6);
   }

@@ -6,14 +6,19 @@ import io.upgradekit.it.NodeConfig.Strategy;
 import io.upgradekit.it.load.LoadGenerator;
 import io.upgradekit.it.load.LoadReport;
 import io.upgradekit.plugin.release.ReleaseResult;
+import io.upgradekit.schema.layout.RepositoryLayout;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -110,7 +115,7 @@ class UpgradeByDeltaIT {
       Map<String, Object> load = results.section("loadDuringUpgradeTo200");
       load.put("rate", report.rate());
       for (Node node : fleet.nodes()) {
-        Map<String, Object> n = new java.util.LinkedHashMap<>(E2eResults.stats(report.target(node.id())));
+        Map<String, Object> n = new LinkedHashMap<>(E2eResults.stats(report.target(node.id())));
         n.put("strategy", node.config().strategy().yaml());
         n.put("healthTarget", node.config().healthTarget().name());
         load.put(node.id(), n);
@@ -133,7 +138,7 @@ class UpgradeByDeltaIT {
     System.out.println("mvn upgrade:verify on the published repository: exit " + sound.exitCode() + " after "
         + sound.duration().toMillis() + " ms; " + lastLineWith(sound.stdout(), "Repository "));
     assertThat(sound.exitCode()).as("mvn upgrade:verify; log " + sound.logFile()).isZero();
-    java.util.regex.Matcher counts = java.util.regex.Pattern.compile(
+    Matcher counts = Pattern.compile(
         "is sound: (\\d+) releases, (\\d+) deltas, (\\d+) blobs, (\\d+) channels verified").matcher(sound.stdout());
     assertThat(counts.find()).as("the goal's summary line in " + sound.logFile()).isTrue();
     assertThat(counts.group(1)).isEqualTo("2");
@@ -143,9 +148,9 @@ class UpgradeByDeltaIT {
     out.put("checked", counts.group(0));
 
     String sha = v2.deltas().get(0).blob().sha256();
-    String blobPath = io.upgradekit.schema.layout.RepositoryLayout.blob(sha);
+    String blobPath = RepositoryLayout.blob(sha);
     Path blob = repository.resolve(blobPath);
-    Scenarios.replace(blob, Scenarios.flipped(java.nio.file.Files.readAllBytes(blob)));
+    Scenarios.replace(blob, Scenarios.flipped(Files.readAllBytes(blob)));
     Command.Result tampered = maven.verify();
     List<String> problems = tampered.stdout().lines().filter(l -> l.startsWith("[ERROR] ") && l.matches(
         "\\[ERROR\\] [A-Z_]+ \\S+: .*")).map(l -> l.substring("[ERROR] ".length())).toList();
