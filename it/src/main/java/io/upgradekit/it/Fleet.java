@@ -147,6 +147,12 @@ public final class Fleet {
     });
   }
 
+  /** Restarts repo-server on the same port after {@code downtime} with the port closed. */
+  public RepoServer restartServer(Duration downtime) {
+    server = workspace.own(server.restart(downtime));
+    return server;
+  }
+
   /** Restarts repo-server on the same port (its old process stopped, the new one owned by the workspace). */
   public RepoServer restartServer() {
     server = workspace.own(server.restart());

@@ -114,6 +114,15 @@ public final class MavenReleaser implements Releaser {
     }
   }
 
+  /**
+   * {@code mvn upgrade:verify -Dupgrade.repository=<repository>}: checks the whole repository. Not
+   * required to succeed: a repository with problems fails the build, and the log lists them as
+   * {@code [ERROR] CODE path: message}.
+   */
+  public Command.Result verify() {
+    return maven("verify", List.of("upgrade:verify", "-Dupgrade.repository=" + repository));
+  }
+
   /** Runs {@code mvnw -B -ntp -f <project> <arguments>}; output to {@code logs/mvn-<name>-<n>.log}. */
   public Command.Result maven(String name, List<String> arguments) {
     List<String> shown = new ArrayList<>(List.of("./mvnw", "-B", "-f", project.toString()));

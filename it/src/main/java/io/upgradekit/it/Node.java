@@ -6,6 +6,7 @@ import java.io.IOException;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
@@ -135,6 +136,22 @@ public final class Node implements AutoCloseable {
     }
   }
 
+  /**
+   * The state {@code state/journal.json} records for the unfinished event ({@code STAGE}, {@code
+   * SWITCH}, ...), read without the updater; empty when no event is unfinished.
+   */
+  public Optional<String> journalState() {
+    Path journal = home().resolve("state/journal.json");
+    try {
+      String json = Files.readString(journal, StandardCharsets.UTF_8);
+      return Optional.ofNullable(JsonSupport.text(JsonSupport.tree(json, journal.toString()), "state"));
+    } catch (NoSuchFileException e) {
+      return Optional.empty();
+    } catch (IOException | HarnessException e) {
+      return Optional.empty(); // replaced while read: the next look sees the new one
+    }
+  }
+
   // ---------------------------------------------------------------- commands
 
   /** {@code bin/updater run --once}: one poll and the update it finds. */
@@ -180,11 +197,21 @@ public final class Node implements AutoCloseable {
 
   /** Starts {@code bin/updater run} (the daemon); its output goes to {@code <node>-daemon-<n>.log}. */
   public synchronized ManagedProcess startDaemon() {
+    return startDaemon(Map.of());
+  }
+
+  /**
+   * Starts the daemon with {@code extraEnvironment} added to the updater's environment, e.g. the
+   * crash tests' {@code UPGRADEKIT_TEST_PAUSE_AT=SWITCH} (docs/node-updater.md, "Test hook").
+   */
+  public synchronized ManagedProcess startDaemon(Map<String, String> extraEnvironment) {
     if (daemon != null && daemon.isAlive()) {
       throw new HarnessException(id() + ": the daemon already runs");
     }
     List<String> args = List.of("run", "-c", configFile().toString());
-    daemon = ManagedProcess.start(id() + " updater", updater.command(args), environment(), directory,
+    Map<String, String> env = environment();
+    env.putAll(extraEnvironment);
+    daemon = ManagedProcess.start(id() + " updater", updater.command(args), env, directory,
         logs.resolve(id() + "-daemon-" + (++daemonStarts) + ".log"));
     daemon.alsoStop(this::servicePids);
     return daemon;

@@ -66,7 +66,15 @@ public record NodeConfig(
    */
   public enum HealthTarget {
     SERVICE_PORT,
-    PROCESS_PORT
+    PROCESS_PORT,
+    /**
+     * A {@code health.command} (bash, no other tool) that asks {@code /health} on the shared service
+     * port and passes only when the answer is {@code 2xx} from the version {@code current} names. In
+     * an {@code overlap} switch the old process fails it until the new one answers, so the updater
+     * drains the old process only once the new one really serves; the metrics watch still uses the
+     * shared port. For an updater without {@link #PROCESS_PORT}.
+     */
+    CURRENT_VERSION
   }
 
   public NodeConfig {
@@ -137,7 +145,7 @@ public record NodeConfig(
    */
   public String toYaml(URI repository, Path trustRoot, Path home, Path credentialFile) {
     String checkBase = switch (healthTarget) {
-      case SERVICE_PORT -> "http://127.0.0.1:" + servicePort;
+      case SERVICE_PORT, CURRENT_VERSION -> "http://127.0.0.1:" + servicePort;
       case PROCESS_PORT -> "http://127.0.0.1:{processPort}";
     };
     StringBuilder y = new StringBuilder();
@@ -174,7 +182,12 @@ public record NodeConfig(
           .append('\n'));
     }
     y.append("health:\n");
-    y.append("  url: ").append(q(checkBase + "/health")).append('\n');
+    if (healthTarget == HealthTarget.CURRENT_VERSION) {
+      y.append("  command: [\"/bin/bash\", \"-c\", ").append(q(CURRENT_VERSION_CHECK)).append(", \"health-check\", ")
+          .append(q(home.toString())).append(", ").append(q(Integer.toString(servicePort))).append("]\n");
+    } else {
+      y.append("  url: ").append(q(checkBase + "/health")).append('\n');
+    }
     y.append("  timeout: 2s\n");
     y.append("  attempts: ").append(Math.max(1, (int) (30_000 / Math.max(1, healthInterval.toMillis())))).append('\n');
     y.append("  interval: ").append(d(healthInterval)).append('\n');
@@ -196,6 +209,17 @@ public record NodeConfig(
     }
     return y.toString();
   }
+
+  /**
+   * {@link HealthTarget#CURRENT_VERSION}'s script ({@code $1} the home, {@code $2} the port): one
+   * {@code GET /health} over bash's {@code /dev/tcp}; healthy when the status is 2xx and the body is
+   * hello-service's {@code ok <version>} for the version {@code current} links to.
+   */
+  static final String CURRENT_VERSION_CHECK = "want=$(basename \"$(readlink \"$1/current\")\") || exit 1; "
+      + "exec 3<>/dev/tcp/127.0.0.1/$2 || exit 1; "
+      + "printf 'GET /health HTTP/1.1\\r\\nHost: 127.0.0.1\\r\\nConnection: close\\r\\n\\r\\n' >&3; "
+      + "answer=$(cat <&3); "
+      + "[[ $answer == 'HTTP/1.1 2'* && $answer == *$'\\r\\n\\r\\n'\"ok $want\" ]]";
 
   private static String d(Duration duration) {
     long ms = duration.toMillis();

@@ -16,6 +16,7 @@ import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -127,6 +128,39 @@ public final class RepoServer implements AutoCloseable {
   public RepoServer restart() {
     process.stop(Duration.ofSeconds(10));
     return launch(artifacts, root, secrets, logs, options.withPort(url.getPort()));
+  }
+
+  /**
+   * Stops this server, leaves the port closed for {@code downtime}, and starts it again on the same
+   * port, root and secrets. The returned server replaces this one.
+   */
+  public RepoServer restart(Duration downtime) {
+    process.stop(Duration.ofSeconds(10));
+    ManagedProcess.sleep(downtime.toMillis());
+    return launch(artifacts, root, secrets, logs, options.withPort(url.getPort()));
+  }
+
+  /**
+   * The feedback reports stored for {@code node}, read from the repository ({@code
+   * feedback/<app>/<node>/<eventId>/<sequence>.json}): per event id, the stored file names.
+   */
+  public Map<String, List<String>> storedReports(String app, String node) {
+    Path dir = root.resolve("feedback").resolve(app).resolve(node);
+    Map<String, List<String>> out = new TreeMap<>();
+    if (!Files.isDirectory(dir)) {
+      return out;
+    }
+    try (var events = Files.list(dir)) {
+      for (Path event : events.filter(Files::isDirectory).toList()) {
+        try (var files = Files.list(event)) {
+          out.put(event.getFileName().toString(), files.map(f -> f.getFileName().toString())
+              .filter(n -> n.endsWith(".json") && !n.startsWith(".")).sorted().toList());
+        }
+      }
+    } catch (IOException e) {
+      throw new HarnessException("cannot list " + dir + ": " + e, e);
+    }
+    return out;
   }
 
   /** {@code http://127.0.0.1:PORT/}, with the trailing slash. */

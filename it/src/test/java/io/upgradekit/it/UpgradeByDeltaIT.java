@@ -6,14 +6,19 @@ import io.upgradekit.it.NodeConfig.Strategy;
 import io.upgradekit.it.load.LoadGenerator;
 import io.upgradekit.it.load.LoadReport;
 import io.upgradekit.plugin.release.ReleaseResult;
+import io.upgradekit.schema.layout.RepositoryLayout;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -22,7 +27,10 @@ import org.junit.jupiter.api.Timeout;
  * real {@code mvn package upgrade:release}, served by repo-server, installed on three nodes (one
  * {@code restart}, two {@code overlap}) as a full package, then upgraded to 2.0.0 by delta while a
  * load generator runs. Every view agrees: the daemons' result lines, {@code status --json}, {@code
- * history --json}, the services' answers, repo-server's access log and {@code /v1/status}.
+ * history --json}, the services' answers, repo-server's access log and {@code /v1/status}. Then
+ * {@code mvn upgrade:verify} passes on the repository the two releases went to, and fails with
+ * {@code HASH_MISMATCH} naming the blob once one blob's bytes are flipped. The load's numbers and
+ * the verify runs go to {@code target/e2e-results/UpgradeByDeltaIT.json}.
  */
 class UpgradeByDeltaIT {
   private static final Duration WAIT = Duration.ofMinutes(2);
@@ -102,7 +110,64 @@ class UpgradeByDeltaIT {
         assertThat(stats.versions()).containsKeys("1.0.0", "2.0.0");
       }
       assertThat(report.overall().succeeded()).isPositive();
+
+      E2eResults results = E2eResults.of("UpgradeByDeltaIT");
+      Map<String, Object> load = results.section("loadDuringUpgradeTo200");
+      load.put("rate", report.rate());
+      for (Node node : fleet.nodes()) {
+        Map<String, Object> n = new LinkedHashMap<>(E2eResults.stats(report.target(node.id())));
+        n.put("strategy", node.config().strategy().yaml());
+        n.put("healthTarget", node.config().healthTarget().name());
+        load.put(node.id(), n);
+      }
+      results.section("deltaFrom100").putAll(Map.of("deltaBytes", v2.deltas().get(0).blob().size(),
+          "packageBytes", v2.packageBlob().size()));
+      verifyTheRepositoryThenTamperWithIt(maven, repository, v2, results);
+      System.out.println("results: " + results.write());
     }
+  }
+
+  /**
+   * The repository the real plugin runs published into passes {@code mvn upgrade:verify}; after one
+   * blob's bytes are flipped, the same goal fails and names the blob with {@code HASH_MISMATCH}.
+   */
+  private static void verifyTheRepositoryThenTamperWithIt(MavenReleaser maven, Path repository, ReleaseResult v2,
+      E2eResults results) throws Exception {
+    Map<String, Object> out = results.section("upgradeVerify");
+    Command.Result sound = maven.verify();
+    System.out.println("mvn upgrade:verify on the published repository: exit " + sound.exitCode() + " after "
+        + sound.duration().toMillis() + " ms; " + lastLineWith(sound.stdout(), "Repository "));
+    assertThat(sound.exitCode()).as("mvn upgrade:verify; log " + sound.logFile()).isZero();
+    Matcher counts = Pattern.compile(
+        "is sound: (\\d+) releases, (\\d+) deltas, (\\d+) blobs, (\\d+) channels verified").matcher(sound.stdout());
+    assertThat(counts.find()).as("the goal's summary line in " + sound.logFile()).isTrue();
+    assertThat(counts.group(1)).isEqualTo("2");
+    assertThat(counts.group(2)).isEqualTo("1");
+    out.put("soundExitCode", sound.exitCode());
+    out.put("soundMs", sound.duration().toMillis());
+    out.put("checked", counts.group(0));
+
+    String sha = v2.deltas().get(0).blob().sha256();
+    String blobPath = RepositoryLayout.blob(sha);
+    Path blob = repository.resolve(blobPath);
+    Scenarios.replace(blob, Scenarios.flipped(Files.readAllBytes(blob)));
+    Command.Result tampered = maven.verify();
+    List<String> problems = tampered.stdout().lines().filter(l -> l.startsWith("[ERROR] ") && l.matches(
+        "\\[ERROR\\] [A-Z_]+ \\S+: .*")).map(l -> l.substring("[ERROR] ".length())).toList();
+    System.out.println("mvn upgrade:verify after flipping 16 bytes of " + blobPath + ": exit " + tampered.exitCode()
+        + " after " + tampered.duration().toMillis() + " ms; problems:\n  " + String.join("\n  ", problems));
+    assertThat(tampered.exitCode()).as("mvn upgrade:verify of a tampered repository; log " + tampered.logFile())
+        .isNotZero();
+    assertThat(tampered.stdout()).contains("BUILD FAILURE").contains("problem(s) in");
+    assertThat(problems).as("the problem list").anyMatch(p -> p.startsWith("HASH_MISMATCH " + blobPath + ":"));
+    out.put("tamperedBlob", blobPath);
+    out.put("tamperedExitCode", tampered.exitCode());
+    out.put("tamperedMs", tampered.duration().toMillis());
+    out.put("problems", problems);
+  }
+
+  private static String lastLineWith(String text, String part) {
+    return text.lines().filter(l -> l.contains(part)).reduce((a, b) -> b).orElse("(no line with '" + part + "')");
   }
 
   private static String get(URI url) throws Exception {

@@ -12,9 +12,12 @@ import picocli.CommandLine;
 public final class UpdaterCommands {
   private UpdaterCommands() {}
 
-  /** Adds the agent's subcommands with the production payload applier. */
+  /**
+   * Adds the agent's subcommands with the production payload applier (and the end-to-end tests'
+   * {@link PauseHook}, inert unless {@code UPGRADEKIT_TEST_PAUSE_AT} is set).
+   */
   public static CommandLine addTo(CommandLine root) {
-    return addTo(root, PayloadAppliers.standard(), e -> { });
+    return addTo(root, PayloadAppliers.standard(), PauseHook.fromEnvironment(System.getenv(), System.err));
   }
 
   /** Adds the agent's subcommands with a given applier and extra event listener (tests, embedders). */
