@@ -82,8 +82,8 @@ public final class UpdateEngine {
         config.limits().stallTimeout());
     this.service = new ServiceController(config.service(), home.serviceFile(), home.state().resolve("service.log"),
         home.root(), log);
-    this.health = new HealthChecker(config.health(), home.root());
-    this.metrics = config.watch() == null ? null : new MetricsSampler(config.watch());
+    this.health = new HealthChecker(config.health(), home.root(), service::privatePort);
+    this.metrics = config.watch() == null ? null : new MetricsSampler(config.watch(), service::privatePort);
     this.outbox = new Outbox(home.outbox(), clock, log);
   }
 
@@ -210,7 +210,7 @@ public final class UpdateEngine {
       MetricsSampler.Sample baseline = null;
       if (metrics != null) {
         try {
-          baseline = metrics.baseline(config.watch().interval());
+          baseline = metrics.baseline(installed, config.watch().interval());
         } catch (InterruptedException e) {
           Thread.currentThread().interrupt();
           throw new UpgradeException(ErrorCode.INTERRUPTED, "interrupted while sampling the baseline");
@@ -241,12 +241,17 @@ public final class UpdateEngine {
       }
       service.start(target);
       if (config.service().strategy() == Strategy.OVERLAP) {
-        health.awaitHealthy(() -> service.runningVersions().contains(target));
+        if (config.health().url() != null && !config.health().url().perProcess()) {
+          log.accept("health.url reaches whichever process the kernel picks while both versions listen; with "
+              + "{processPort} in it the check reaches only the new one (docs/node-updater.md, overlap)");
+        }
+        // The old process keeps serving until the new one passes this check on its own.
+        note(health.awaitHealthy(target, () -> service.runningVersions().contains(target)));
         service.stopAllBut(target); // drain: SIGTERM, the old process finishes in-flight requests
       }
 
       run.enter(UpdateState.VERIFY);
-      health.awaitHealthy(this::runningOrUnknown);
+      note(health.awaitHealthy(target, () -> runningOrUnknown(target)));
       watch(run, baseline, manifest);
 
       run.enter(UpdateState.COMMIT);
@@ -323,16 +328,23 @@ public final class UpdateEngine {
       service.start(from);
       if (config.service().process() != null) {
         // overlap: the old version starts beside the new one; once it answers, the new one goes
-        health.awaitHealthy(() -> service.runningVersions().contains(from));
+        note(health.awaitHealthy(from, () -> service.runningVersions().contains(from)));
         service.stopAllBut(from);
       }
     }
     // Now only the previous version serves: this check is about it alone.
-    health.awaitHealthy(this::runningOrUnknown);
+    note(health.awaitHealthy(from, () -> runningOrUnknown(from)));
   }
 
-  private boolean runningOrUnknown() {
-    return config.service().process() == null || service.isRunning();
+  /** Without process mode the updater cannot tell; in process mode, a process of {@code version} is alive. */
+  private boolean runningOrUnknown(String version) {
+    return config.service().process() == null || service.runningVersions().contains(version);
+  }
+
+  private void note(String note) {
+    if (note != null) {
+      log.accept(note);
+    }
   }
 
   /**
@@ -364,14 +376,15 @@ public final class UpdateEngine {
     Instant end = clock.instant().plus(policy.window());
     double worstErrors = 0;
     double worstLatency = 0;
-    MetricsSampler.Raw previous = metrics.sampleRaw();
+    String version = run.record.toVersion();
+    MetricsSampler.Raw previous = metrics.sampleRaw(version);
     while (clock.instant().isBefore(end)) {
       sleep(config.watch().interval());
-      String problem = health.checkOnce();
+      String problem = health.checkOnce(version);
       if (problem != null) {
         throw new UpgradeException(ErrorCode.HEALTH_CHECK_FAILED, "during the watch window: " + problem);
       }
-      MetricsSampler.Raw raw = metrics.sampleRaw();
+      MetricsSampler.Raw raw = metrics.sampleRaw(version);
       MetricsSampler.Sample now = raw == null ? null : metrics.derive(previous, raw);
       if (raw != null) {
         previous = raw;
