@@ -126,8 +126,12 @@ public final class UpdateEngine {
     try (lock) {
       Result result;
       try {
-        reconcile();
+        Result finishedSelfUpgrade = reconcile();
         result = action.get();
+        if (finishedSelfUpgrade != null && result.outcome() == Outcome.UP_TO_DATE) {
+          // This process is the relaunch of the one that switched: its status is the update's.
+          result = finishedSelfUpgrade;
+        }
       } catch (UpgradeException e) {
         // The target's own state could not be read or written (damaged file, full disk): say which.
         log.accept("error: " + e);
@@ -477,12 +481,14 @@ public final class UpdateEngine {
    * Finishes an event that a crash interrupted. {@code current} is the truth: before the switch
    * the old version must simply run again; between switch and verification the event is rolled
    * back to its recorded previous version; after COMMIT it is finished forward.
+   *
+   * @return the result of a self-upgrade this process finished (it is the relaunched updater), else null
    */
-  void reconcile() {
+  Result reconcile() {
     var active = journal.active();
     if (active.isEmpty()) {
       new Stager(home, applier).cleanStaging();
-      return;
+      return null;
     }
     JournalRecord rec = active.get();
     UpdateState at = UpdateState.valueOf(rec.state());
@@ -491,8 +497,7 @@ public final class UpdateEngine {
     boolean selfReexec = config.service().strategy() == Strategy.SELF
         && (at == UpdateState.SWITCH || at == UpdateState.START || at == UpdateState.VERIFY);
     if (selfReexec) {
-      finishSelfUpgrade(rec, at);
-      return;
+      return finishSelfUpgrade(rec, at);
     }
     boolean manual = "rollback".equals(rec.kind()) || "recall".equals(rec.kind());
     NodeState state = NodeState.read(home.nodeFile());
@@ -565,6 +570,7 @@ public final class UpdateEngine {
       log.accept("reconciliation could not finish: " + e);
       throw e;
     }
+    return null;
   }
 
   /**
@@ -573,7 +579,7 @@ public final class UpdateEngine {
    * update commits. If the launcher switched back (the new version did not start), the event
    * ends rolled back and the release is marked bad here.
    */
-  private void finishSelfUpgrade(JournalRecord rec, UpdateState at) {
+  private Result finishSelfUpgrade(JournalRecord rec, UpdateState at) {
     Run run = new Run(rec);
     run.state = at;
     run.stateStart = rec.stateStartedAt() == null ? clock.instant() : rec.stateStartedAt();
@@ -588,7 +594,7 @@ public final class UpdateEngine {
         NodeState.read(home.nodeFile()).withPrevious(rec.fromVersion()).withoutCrashes(rec.toVersion())
             .write(home.nodeFile());
         Files.deleteIfExists(selfPrevious());
-        run.end(Outcome.COMMITTED, null, "the updater now runs " + installed);
+        return run.end(Outcome.COMMITTED, null, "now running " + installed + " (the updater itself)");
       } else {
         UpgradeException e = new UpgradeException(ErrorCode.START_FAILED, "updater " + rec.toVersion()
             + " did not start; bin/updater switched back to " + installed);
@@ -600,7 +606,7 @@ public final class UpdateEngine {
         }
         NodeState.read(home.nodeFile()).withBad(rec.toVersion()).write(home.nodeFile());
         Files.deleteIfExists(selfPrevious());
-        run.end(Outcome.ROLLED_BACK, e.code(), e.getMessage());
+        return run.end(Outcome.ROLLED_BACK, e.code(), e.getMessage());
       }
     } catch (IOException e) {
       throw new UpgradeException(ErrorCode.IO_ERROR, "cannot delete " + selfPrevious() + ": " + e, e);
