@@ -278,8 +278,9 @@ public final class UpdateEngine {
       try {
         rollbackTo(run.record.fromVersion());
         NodeState.read(home.nodeFile()).withBad(run.record.toVersion()).write(home.nodeFile());
-        return run.end(Outcome.ROLLED_BACK, e.code(), "rolled back to " + run.record.fromVersion() + ": "
-            + e.getMessage());
+        String back = run.record.fromVersion() == null ? "no version (a first install: current removed)"
+            : run.record.fromVersion();
+        return run.end(Outcome.ROLLED_BACK, e.code(), "rolled back to " + back + ": " + e.getMessage());
       } catch (UpgradeException r) {
         run.failNext(r);
         return run.end(Outcome.FAILED, r.code(), "rollback failed after " + e.code() + " (" + e.getMessage() + "): "

@@ -63,7 +63,7 @@ class SelfUpgradeIT {
       repo.point("stable", r1);
       Run first = run(home, config, "run", "--once");
       assertThat(first.status).as(first.output).isZero();
-      assertThat(first.output).contains("exiting with status 75").contains("running versions/1.0.0");
+      assertThat(first.output).contains("exiting with status 75").contains("status 75, starting the updater again (versions/1.0.0)");
       assertThat(Files.readSymbolicLink(home.resolve("current"))).isEqualTo(Path.of("versions/1.0.0"));
       assertThat(run(home, config, "--version").output).contains("updater 1.0.0");
       assertThat(lastEvent(home)).satisfies(e -> {
@@ -78,7 +78,7 @@ class SelfUpgradeIT {
       server.blobPaths.clear();
       Run second = run(home, config, "run", "--once");
       assertThat(second.status).as(second.output).isZero();
-      assertThat(second.output).contains("exiting with status 75").contains("running versions/2.0.0")
+      assertThat(second.output).contains("exiting with status 75").contains("status 75, starting the updater again (versions/2.0.0)")
           .contains("now running 2.0.0");
       assertThat(server.blobPaths).singleElement().asString()
           .endsWith(r2.manifest().deltaFrom("1.0.0").orElseThrow().blob().sha256());
@@ -100,7 +100,7 @@ class SelfUpgradeIT {
       TestRepo.Release r3 = publish(repo, "3.0.0", 3, v3, null);
       repo.point("stable", r3);
       Run third = run(home, config, "run", "--once");
-      assertThat(third.output).contains("exiting with status 75").contains("running versions/3.0.0")
+      assertThat(third.output).contains("exiting with status 75").contains("status 75, starting the updater again (versions/3.0.0)")
           .contains("switched back to 2.0.0");
       assertThat(third.status).as(third.output).isEqualTo(5);
       assertThat(Files.readSymbolicLink(home.resolve("current"))).isEqualTo(Path.of("versions/2.0.0"));
