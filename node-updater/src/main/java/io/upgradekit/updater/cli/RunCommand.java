@@ -2,6 +2,7 @@ package io.upgradekit.updater.cli;
 
 import io.upgradekit.schema.UpgradeException;
 import io.upgradekit.updater.config.UpdaterConfig;
+import io.upgradekit.updater.download.SharedHttp;
 import io.upgradekit.updater.engine.Outcome;
 import io.upgradekit.updater.engine.PayloadApplier;
 import io.upgradekit.updater.engine.TransitionMetrics;
@@ -24,7 +25,10 @@ import picocli.CommandLine.Option;
             + "start, verify, commit (or roll back), report.",
         "Without --once it runs until stopped, polling every poll.interval (+/- poll.jitter), backing off "
             + "exponentially after failures and honouring Retry-After. An update interrupted by a crash is "
-            + "reconciled on the next start."},
+            + "reconciled on the next start.",
+        "Started by bin/updater (which sets UPGRADEKIT_LAUNCHER), the daemon exits with status 75 after an "
+            + "update that committed, rolled back or staged, and bin/updater starts a fresh JVM: the idle agent "
+            + "then holds none of the memory the update used."},
     exitCodeListHeading = "%nExit codes (with --once):%n",
     exitCodeList = {
         "0:done, staged, or up to date",
@@ -33,7 +37,8 @@ import picocli.CommandLine.Option;
         "3:refused: verification failed (signature, hash, expiry, older release); nothing live changed",
         "4:another updater holds the lock; nothing was written",
         "5:the new version failed after the switch and was rolled back",
-        "75:self-upgrade: switched to a new updater version; bin/updater runs it, and it finishes the update"})
+        "75:self-upgrade: switched to a new updater version; bin/updater runs it, and it finishes the update. "
+            + "Also the daemon's status after an update when bin/updater started it: it starts a fresh JVM"})
 public final class RunCommand implements Callable<Integer> {
   @Mixin
   ConfigOption options;
@@ -99,8 +104,16 @@ public final class RunCommand implements Callable<Integer> {
       if (result.outcome() == Outcome.REEXEC) {
         return result.exitCode(); // bin/updater runs the new version, which finishes the update
       }
+      if (changedSomething(result.outcome()) && relaunchedOn75()) {
+        // A JVM never hands back the classes, compiled code and native memory an update loaded:
+        // bin/updater starts a fresh one, which idles as small as an agent that has only polled.
+        out.println("restarting the agent after the update to release its memory (bin/updater starts it "
+            + "again on status " + Outcome.REEXEC_STATUS + ")");
+        return Outcome.REEXEC_STATUS;
+      }
       if (result.outcome() != Outcome.UP_TO_DATE) {
         // An update loads and allocates far more than a poll; hand the heap back while idle.
+        SharedHttp.release();
         System.gc();
       }
       boolean failed = result.outcome() == Outcome.FAILED || result.outcome() == Outcome.REFUSED;
@@ -109,6 +122,18 @@ public final class RunCommand implements Callable<Integer> {
       sleepDelivering(engine, wait);
     }
     return 0;
+  }
+
+  /** The environment variable bin/updater sets: it starts the agent again on status 75. */
+  static final String LAUNCHER_VARIABLE = "UPGRADEKIT_LAUNCHER";
+
+  private static boolean changedSomething(Outcome outcome) {
+    return outcome == Outcome.COMMITTED || outcome == Outcome.ROLLED_BACK || outcome == Outcome.STAGED;
+  }
+
+  private static boolean relaunchedOn75() {
+    String launcher = System.getenv(LAUNCHER_VARIABLE);
+    return launcher != null && !launcher.isBlank();
   }
 
   /**

@@ -148,6 +148,20 @@ public final class ConfigLoader {
     UpdaterConfig.Service service = service(top.obj("service", true));
     UpdaterConfig.Health health = health(top.obj("health", service.strategy() != Strategy.SELF));
     UpdaterConfig.Watch watch = watch(top.obj("watch", false));
+    if (service.process() == null) {
+      String why = service.strategy() == Strategy.SELF ? "a self target has no service process"
+          : "with service.start/stop the updater does not start the process itself";
+      String fix = service.strategy() == Strategy.SELF ? "remove the key"
+          : "use the service's own port, or let the updater run it with service.process";
+      if (health.url() != null && health.url().perProcess()) {
+        throw error("health.url", "uses " + UpdaterConfig.ServiceUrl.PROCESS_PORT + ", the private port of a "
+            + "process the updater started (it learns the port from UPGRADEKIT_PORT_FILE), but " + why + ": " + fix);
+      }
+      if (watch != null && watch.metricsUrl().perProcess()) {
+        throw error("watch.metrics.url", "uses " + UpdaterConfig.ServiceUrl.PROCESS_PORT + ", the private port of a "
+            + "process the updater started (it learns the port from UPGRADEKIT_PORT_FILE), but " + why + ": " + fix);
+      }
+    }
 
     Obj gate = top.obj("gate", false);
     gate.allow("rolloutState", "claims", "scope", "timeout");
@@ -230,7 +244,7 @@ public final class ConfigLoader {
       return new UpdaterConfig.Health(null, null, Duration.ofSeconds(5), 1, Duration.ofSeconds(1));
     }
     h.allow("url", "command", "timeout", "attempts", "interval");
-    URI url = httpUri(h, "url", false);
+    UpdaterConfig.ServiceUrl url = serviceUrl(h, "url", false);
     List<String> command = h.strings("command", false);
     if ((url == null) == (command == null)) {
       throw error(h.key("url"), url == null ? "is missing: set health.url (2xx is healthy) or health.command "
@@ -274,7 +288,7 @@ public final class ConfigLoader {
       }
     }
     return new UpdaterConfig.Watch(positive(w, "window", Duration.ofMinutes(5)),
-        positive(w, "interval", Duration.ofSeconds(5)), httpUri(m, "url", true), format,
+        positive(w, "interval", Duration.ofSeconds(5)), serviceUrl(m, "url", true), format,
         m.string("errorRate", true), m.string("latency", true), p.number("errorRateFactor", 3.0),
         p.number("latencyFactor", 2.0), combine == null || combine.equals("all"), p.number("minErrorRate", 0.001),
         p.number("minLatency", 0.001));
@@ -314,6 +328,47 @@ public final class ConfigLoader {
       throw error(obj.key(key), "is '" + text + "', not a usable URL (" + e.getReason()
           + "): write e.g. https://updates.example.com/repo/");
     }
+  }
+
+  /**
+   * A health or metrics URL, which may name the checked process's private port as {@code
+   * {processPort}}; that port is bound on loopback only, so the host must be a loopback address.
+   */
+  private UpdaterConfig.ServiceUrl serviceUrl(Obj obj, String key, boolean required) {
+    String text = obj.string(key, required);
+    if (text == null) {
+      return null;
+    }
+    String placeholder = UpdaterConfig.ServiceUrl.PROCESS_PORT;
+    String rest = text.replace(placeholder, "");
+    if (rest.contains("{") || rest.contains("}")) {
+      throw error(obj.key(key), "is '" + text + "': the only placeholder is " + placeholder + " (check the spelling "
+          + "and case), e.g. http://127.0.0.1:" + placeholder + "/health");
+    }
+    if (!text.contains(placeholder)) {
+      return UpdaterConfig.ServiceUrl.of(httpUri(obj, key, required));
+    }
+    URI probe;
+    try {
+      probe = new URI(text.replace(placeholder, "1"));
+    } catch (URISyntaxException e) {
+      throw error(obj.key(key), "is '" + text + "', not a usable URL (" + e.getReason() + "): write e.g. "
+          + "http://127.0.0.1:" + placeholder + "/health");
+    }
+    if (probe.getPort() != 1 || text.indexOf(placeholder) != text.lastIndexOf(placeholder)) {
+      throw error(obj.key(key), "is '" + text + "': " + placeholder + " stands for a port and must be the URL's "
+          + "port, once, e.g. http://127.0.0.1:" + placeholder + "/health");
+    }
+    if (!"http".equals(probe.getScheme()) || probe.getUserInfo() != null || probe.getFragment() != null) {
+      throw error(obj.key(key), "is '" + text + "': a URL with " + placeholder + " must be plain http to a loopback "
+          + "address, e.g. http://127.0.0.1:" + placeholder + "/health");
+    }
+    String host = probe.getHost();
+    if (host == null || !(host.equals("localhost") || host.startsWith("127.") || host.equals("[::1]"))) {
+      throw error(obj.key(key), "is '" + text + "': " + placeholder + " is a port the service binds on loopback "
+          + "only, so the host must be 127.0.0.1, [::1] or localhost");
+    }
+    return new UpdaterConfig.ServiceUrl(text);
   }
 
   private Path path(Obj obj, String key, boolean required) {

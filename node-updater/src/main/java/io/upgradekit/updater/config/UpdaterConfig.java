@@ -129,7 +129,54 @@ public record UpdaterConfig(
    * Either an HTTP URL (2xx is healthy) or a command (exit 0 is healthy); neither for a {@code self}
    * target, whose health is that the new updater runs.
    */
-  public record Health(URI url, List<String> command, Duration timeout, int attempts, Duration interval) {}
+  public record Health(ServiceUrl url, List<String> command, Duration timeout, int attempts, Duration interval) {}
+
+  /**
+   * A health or metrics URL of the service ({@code health.url}, {@code watch.metrics.url}). It may
+   * contain {@value #PROCESS_PORT}: the private loopback port of the one process being checked.
+   * Every process the updater starts gets {@code UPGRADEKIT_PORT_FILE} (a file in {@code state/});
+   * a service that supports it binds an extra loopback port (port 0, without {@code SO_REUSEPORT})
+   * and writes the port number there. With {@code overlap} both versions share the service's port
+   * and the kernel picks which process answers; the private port reaches exactly one.
+   *
+   * @param template the URL as configured, placeholder included
+   */
+  public record ServiceUrl(String template) {
+    /** The placeholder for the checked process's private port. */
+    public static final String PROCESS_PORT = "{processPort}";
+
+    public ServiceUrl {
+      Objects.requireNonNull(template, "template");
+    }
+
+    /** A fixed URL (no placeholder). */
+    public static ServiceUrl of(URI uri) {
+      return new ServiceUrl(uri.toString());
+    }
+
+    /** True when the URL names the checked process's private port. */
+    public boolean perProcess() {
+      return template.contains(PROCESS_PORT);
+    }
+
+    /** The URL with the placeholder replaced by {@code port}. */
+    public URI resolve(int port) {
+      return URI.create(template.replace(PROCESS_PORT, Integer.toString(port)));
+    }
+
+    /** The URL of a fixed (non per-process) template. */
+    public URI fixed() {
+      if (perProcess()) {
+        throw new IllegalStateException(template + " needs a process port");
+      }
+      return URI.create(template);
+    }
+
+    @Override
+    public String toString() {
+      return template;
+    }
+  }
 
   public enum MetricsFormat { PROMETHEUS, JSON }
 
@@ -143,7 +190,7 @@ public record UpdaterConfig(
   public record Watch(
       Duration window,
       Duration interval,
-      URI metricsUrl,
+      ServiceUrl metricsUrl,
       MetricsFormat format,
       String errorRate,
       String latency,

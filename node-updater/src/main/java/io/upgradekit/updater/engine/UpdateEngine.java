@@ -82,8 +82,8 @@ public final class UpdateEngine {
         config.limits().stallTimeout());
     this.service = new ServiceController(config.service(), home.serviceFile(), home.state().resolve("service.log"),
         home.root(), log);
-    this.health = new HealthChecker(config.health(), home.root());
-    this.metrics = config.watch() == null ? null : new MetricsSampler(config.watch());
+    this.health = new HealthChecker(config.health(), home.root(), service::privatePort);
+    this.metrics = config.watch() == null ? null : new MetricsSampler(config.watch(), service::privatePort);
     this.outbox = new Outbox(home.outbox(), clock, log);
   }
 
@@ -126,8 +126,12 @@ public final class UpdateEngine {
     try (lock) {
       Result result;
       try {
-        reconcile();
+        Result finishedSelfUpgrade = reconcile();
         result = action.get();
+        if (finishedSelfUpgrade != null && result.outcome() == Outcome.UP_TO_DATE) {
+          // This process is the relaunch of the one that switched: its status is the update's.
+          result = finishedSelfUpgrade;
+        }
       } catch (UpgradeException e) {
         // The target's own state could not be read or written (damaged file, full disk): say which.
         log.accept("error: " + e);
@@ -210,7 +214,7 @@ public final class UpdateEngine {
       MetricsSampler.Sample baseline = null;
       if (metrics != null) {
         try {
-          baseline = metrics.baseline(config.watch().interval());
+          baseline = metrics.baseline(installed, config.watch().interval());
         } catch (InterruptedException e) {
           Thread.currentThread().interrupt();
           throw new UpgradeException(ErrorCode.INTERRUPTED, "interrupted while sampling the baseline");
@@ -241,12 +245,17 @@ public final class UpdateEngine {
       }
       service.start(target);
       if (config.service().strategy() == Strategy.OVERLAP) {
-        health.awaitHealthy(() -> service.runningVersions().contains(target));
+        if (config.health().url() != null && !config.health().url().perProcess()) {
+          log.accept("health.url reaches whichever process the kernel picks while both versions listen; with "
+              + "{processPort} in it the check reaches only the new one (docs/node-updater.md, overlap)");
+        }
+        // The old process keeps serving until the new one passes this check on its own.
+        note(health.awaitHealthy(target, () -> service.runningVersions().contains(target)));
         service.stopAllBut(target); // drain: SIGTERM, the old process finishes in-flight requests
       }
 
       run.enter(UpdateState.VERIFY);
-      health.awaitHealthy(this::runningOrUnknown);
+      note(health.awaitHealthy(target, () -> runningOrUnknown(target)));
       watch(run, baseline, manifest);
 
       run.enter(UpdateState.COMMIT);
@@ -269,8 +278,9 @@ public final class UpdateEngine {
       try {
         rollbackTo(run.record.fromVersion());
         NodeState.read(home.nodeFile()).withBad(run.record.toVersion()).write(home.nodeFile());
-        return run.end(Outcome.ROLLED_BACK, e.code(), "rolled back to " + run.record.fromVersion() + ": "
-            + e.getMessage());
+        String back = run.record.fromVersion() == null ? "no version (a first install: current removed)"
+            : run.record.fromVersion();
+        return run.end(Outcome.ROLLED_BACK, e.code(), "rolled back to " + back + ": " + e.getMessage());
       } catch (UpgradeException r) {
         run.failNext(r);
         return run.end(Outcome.FAILED, r.code(), "rollback failed after " + e.code() + " (" + e.getMessage() + "): "
@@ -323,16 +333,23 @@ public final class UpdateEngine {
       service.start(from);
       if (config.service().process() != null) {
         // overlap: the old version starts beside the new one; once it answers, the new one goes
-        health.awaitHealthy(() -> service.runningVersions().contains(from));
+        note(health.awaitHealthy(from, () -> service.runningVersions().contains(from)));
         service.stopAllBut(from);
       }
     }
     // Now only the previous version serves: this check is about it alone.
-    health.awaitHealthy(this::runningOrUnknown);
+    note(health.awaitHealthy(from, () -> runningOrUnknown(from)));
   }
 
-  private boolean runningOrUnknown() {
-    return config.service().process() == null || service.isRunning();
+  /** Without process mode the updater cannot tell; in process mode, a process of {@code version} is alive. */
+  private boolean runningOrUnknown(String version) {
+    return config.service().process() == null || service.runningVersions().contains(version);
+  }
+
+  private void note(String note) {
+    if (note != null) {
+      log.accept(note);
+    }
   }
 
   /**
@@ -364,14 +381,15 @@ public final class UpdateEngine {
     Instant end = clock.instant().plus(policy.window());
     double worstErrors = 0;
     double worstLatency = 0;
-    MetricsSampler.Raw previous = metrics.sampleRaw();
+    String version = run.record.toVersion();
+    MetricsSampler.Raw previous = metrics.sampleRaw(version);
     while (clock.instant().isBefore(end)) {
       sleep(config.watch().interval());
-      String problem = health.checkOnce();
+      String problem = health.checkOnce(version);
       if (problem != null) {
         throw new UpgradeException(ErrorCode.HEALTH_CHECK_FAILED, "during the watch window: " + problem);
       }
-      MetricsSampler.Raw raw = metrics.sampleRaw();
+      MetricsSampler.Raw raw = metrics.sampleRaw(version);
       MetricsSampler.Sample now = raw == null ? null : metrics.derive(previous, raw);
       if (raw != null) {
         previous = raw;
@@ -464,12 +482,14 @@ public final class UpdateEngine {
    * Finishes an event that a crash interrupted. {@code current} is the truth: before the switch
    * the old version must simply run again; between switch and verification the event is rolled
    * back to its recorded previous version; after COMMIT it is finished forward.
+   *
+   * @return the result of a self-upgrade this process finished (it is the relaunched updater), else null
    */
-  void reconcile() {
+  Result reconcile() {
     var active = journal.active();
     if (active.isEmpty()) {
       new Stager(home, applier).cleanStaging();
-      return;
+      return null;
     }
     JournalRecord rec = active.get();
     UpdateState at = UpdateState.valueOf(rec.state());
@@ -478,8 +498,7 @@ public final class UpdateEngine {
     boolean selfReexec = config.service().strategy() == Strategy.SELF
         && (at == UpdateState.SWITCH || at == UpdateState.START || at == UpdateState.VERIFY);
     if (selfReexec) {
-      finishSelfUpgrade(rec, at);
-      return;
+      return finishSelfUpgrade(rec, at);
     }
     boolean manual = "rollback".equals(rec.kind()) || "recall".equals(rec.kind());
     NodeState state = NodeState.read(home.nodeFile());
@@ -552,6 +571,7 @@ public final class UpdateEngine {
       log.accept("reconciliation could not finish: " + e);
       throw e;
     }
+    return null;
   }
 
   /**
@@ -560,7 +580,7 @@ public final class UpdateEngine {
    * update commits. If the launcher switched back (the new version did not start), the event
    * ends rolled back and the release is marked bad here.
    */
-  private void finishSelfUpgrade(JournalRecord rec, UpdateState at) {
+  private Result finishSelfUpgrade(JournalRecord rec, UpdateState at) {
     Run run = new Run(rec);
     run.state = at;
     run.stateStart = rec.stateStartedAt() == null ? clock.instant() : rec.stateStartedAt();
@@ -575,7 +595,7 @@ public final class UpdateEngine {
         NodeState.read(home.nodeFile()).withPrevious(rec.fromVersion()).withoutCrashes(rec.toVersion())
             .write(home.nodeFile());
         Files.deleteIfExists(selfPrevious());
-        run.end(Outcome.COMMITTED, null, "the updater now runs " + installed);
+        return run.end(Outcome.COMMITTED, null, "now running " + installed + " (the updater itself)");
       } else {
         UpgradeException e = new UpgradeException(ErrorCode.START_FAILED, "updater " + rec.toVersion()
             + " did not start; bin/updater switched back to " + installed);
@@ -587,7 +607,7 @@ public final class UpdateEngine {
         }
         NodeState.read(home.nodeFile()).withBad(rec.toVersion()).write(home.nodeFile());
         Files.deleteIfExists(selfPrevious());
-        run.end(Outcome.ROLLED_BACK, e.code(), e.getMessage());
+        return run.end(Outcome.ROLLED_BACK, e.code(), e.getMessage());
       }
     } catch (IOException e) {
       throw new UpgradeException(ErrorCode.IO_ERROR, "cannot delete " + selfPrevious() + ": " + e, e);

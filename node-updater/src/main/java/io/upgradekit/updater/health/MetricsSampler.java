@@ -3,10 +3,13 @@ package io.upgradekit.updater.health;
 import io.upgradekit.schema.json.Json;
 import io.upgradekit.updater.config.UpdaterConfig;
 import io.upgradekit.updater.download.RepositoryClient;
+import io.upgradekit.updater.process.ProcessPort;
+import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Locale;
 import java.util.Map;
+import java.util.function.Function;
 
 /**
  * Samples the service's error rate and latency from its metrics endpoint, Prometheus text or JSON.
@@ -18,6 +21,9 @@ import java.util.Map;
  * Prometheus name (all its series summed) or a name with an exact label set ({@code
  * name{code="500"}}), or for JSON a dot path to a number. Reads at most {@value #MAX_BYTES} bytes
  * with the usual request timeout and stall watchdog.
+ *
+ * <p>Every sample is of the process of one version; with {@code {processPort}} in the URL it is
+ * read from that process's private port, so two versions sharing the service's port never mix.
  */
 public final class MetricsSampler {
   static final int MAX_BYTES = 4 * 1024 * 1024;
@@ -34,11 +40,14 @@ public final class MetricsSampler {
   public record Raw(double[] errorRate, double[] latency) {}
 
   private final UpdaterConfig.Watch config;
+  private final Function<String, ProcessPort> ports;
   private final String[] errorRate;
   private final String[] latency;
 
-  public MetricsSampler(UpdaterConfig.Watch config) {
+  /** @param ports the private port of the running process of a version ({@code ServiceController::privatePort}) */
+  public MetricsSampler(UpdaterConfig.Watch config, Function<String, ProcessPort> ports) {
     this.config = config;
+    this.ports = ports;
     this.errorRate = parse(config.errorRate());
     this.latency = parse(config.latency());
   }
@@ -60,9 +69,19 @@ public final class MetricsSampler {
     return errorRate.length == 2 || latency.length == 2;
   }
 
-  /** Reads the endpoint once; null when it cannot be read. */
-  public Raw sampleRaw() {
-    byte[] body = RepositoryClient.getSmall(config.metricsUrl(), MAX_BYTES, TIMEOUT);
+  /** Reads the endpoint of the process of {@code version} once; null when it cannot be read. */
+  public Raw sampleRaw(String version) {
+    URI url;
+    if (config.metricsUrl().perProcess()) {
+      ProcessPort port = ports.apply(version);
+      if (!port.known()) {
+        return null;
+      }
+      url = config.metricsUrl().resolve(port.port());
+    } else {
+      url = config.metricsUrl().fixed();
+    }
+    byte[] body = RepositoryClient.getSmall(url, MAX_BYTES, TIMEOUT);
     if (body == null) {
       return null;
     }
@@ -71,10 +90,10 @@ public final class MetricsSampler {
 
   /**
    * The baseline before the switch: one sample for gauges, or two {@code interval} apart for
-   * counter ratios. Null when the endpoint cannot be read.
+   * counter ratios, of the process of {@code version}. Null when the endpoint cannot be read.
    */
-  public Sample baseline(Duration interval) throws InterruptedException {
-    Raw first = sampleRaw();
+  public Sample baseline(String version, Duration interval) throws InterruptedException {
+    Raw first = sampleRaw(version);
     if (first == null) {
       return null;
     }
@@ -82,7 +101,7 @@ public final class MetricsSampler {
       return derive(null, first);
     }
     Thread.sleep(interval.toMillis());
-    Raw second = sampleRaw();
+    Raw second = sampleRaw(version);
     return second == null ? null : derive(first, second);
   }
 

@@ -37,9 +37,18 @@ import java.util.function.Consumer;
  * </ul>
  *
  * <p>Stopping sends SIGTERM (or runs the stop command), waits up to the stop timeout, then kills.
+ *
+ * <p>Every process started in process mode gets {@value ProcessPort#ENVIRONMENT_VARIABLE}, a file
+ * {@code state/process-<id>.port} of its own. A service that supports it binds an extra loopback
+ * port there (port 0, without {@code SO_REUSEPORT}) and writes the number; {@link
+ * #privatePort(String)} reads it, so a health check reaches that one process even while two versions
+ * share the service's port. Files of processes that are gone are deleted.
  */
 public final class ServiceController {
   private static final Duration KILL_WAIT = Duration.ofSeconds(10);
+  private static final String PORT_FILE_PREFIX = "process-";
+  private static final String PORT_FILE_SUFFIX = ".port";
+  private static final java.security.SecureRandom RANDOM = new java.security.SecureRandom();
 
   private final UpdaterConfig.Service config;
   private final Path recordFile;
@@ -87,16 +96,20 @@ public final class ServiceController {
         .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
     builder.environment().putAll(record.environment());
     builder.environment().put("UPGRADEKIT_VERSION", version);
+    Path portFile = newPortFile();
+    builder.environment().put(ProcessPort.ENVIRONMENT_VARIABLE, portFile.toString());
     Process process;
     try {
       Files.createDirectories(logFile.getParent());
+      Files.deleteIfExists(portFile);
       process = builder.start();
     } catch (IOException e) {
       throw new UpgradeException(ErrorCode.START_FAILED, "cannot start " + String.join(" ", record.command())
           + ": " + e.getMessage(), e);
     }
     List<ServiceRecord.RunningProcess> processes = new ArrayList<>(alive(record));
-    processes.add(new ServiceRecord.RunningProcess(process.pid(), startInstant(process.toHandle()), version));
+    processes.add(new ServiceRecord.RunningProcess(process.pid(), startInstant(process.toHandle()), version,
+        portFile.toString()));
     save(new ServiceRecord(record.command(), record.workingDir(), record.environment(), processes));
     log.accept("started " + version + " as pid " + process.pid());
     try {
@@ -107,6 +120,49 @@ public final class ServiceController {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
+  }
+
+  /**
+   * The private port of the newest running process of {@code version}, read from the file named by
+   * its {@value ProcessPort#ENVIRONMENT_VARIABLE}.
+   */
+  public ProcessPort privatePort(String version) {
+    List<ServiceRecord.RunningProcess> running = alive(record());
+    ServiceRecord.RunningProcess process = null;
+    for (ServiceRecord.RunningProcess p : running) {
+      if (p.version().equals(version)) {
+        process = p;
+      }
+    }
+    if (process == null) {
+      return ProcessPort.notYet(version, "no process of " + version + " is running");
+    }
+    String what = "pid " + process.pid() + " (" + version + ")";
+    if (process.portFile() == null) {
+      return ProcessPort.never(version, what + " was started without " + ProcessPort.ENVIRONMENT_VARIABLE
+          + " (adopted, or started by an older updater), so {processPort} cannot reach it");
+    }
+    Path file = Path.of(process.portFile());
+    String text;
+    try {
+      text = Files.readString(file, StandardCharsets.US_ASCII).strip();
+    } catch (NoSuchFileException e) {
+      return ProcessPort.notYet(version, what + " has not written its private port to " + file + " yet: a "
+          + "service must bind a loopback port and write its number there when " + ProcessPort.ENVIRONMENT_VARIABLE
+          + " is set, or health.url and watch.metrics.url must not use {processPort}");
+    } catch (IOException e) {
+      return ProcessPort.notYet(version, "cannot read " + file + ": " + e);
+    }
+    try {
+      int port = Integer.parseInt(text);
+      if (port > 0 && port < 65536) {
+        return ProcessPort.known(version, port);
+      }
+    } catch (NumberFormatException e) {
+      // below
+    }
+    return ProcessPort.notYet(version, what + " wrote '" + (text.length() > 20 ? text.substring(0, 20) + "..." : text)
+        + "' to " + file + ", not a port number (1-65535)");
   }
 
   /** Stops every running instance of the service. */
@@ -324,5 +380,36 @@ public final class ServiceController {
 
   private void save(ServiceRecord record) {
     StateFiles.write(recordFile, Json.canonicalBytes(record));
+    deleteUnusedPortFiles(record);
+  }
+
+  private Path newPortFile() {
+    byte[] id = new byte[6];
+    RANDOM.nextBytes(id);
+    StringBuilder name = new StringBuilder(PORT_FILE_PREFIX);
+    for (byte b : id) {
+      name.append(Character.forDigit((b >> 4) & 0xf, 16)).append(Character.forDigit(b & 0xf, 16));
+    }
+    return recordFile.toAbsolutePath().getParent().resolve(name.append(PORT_FILE_SUFFIX).toString());
+  }
+
+  /** Port files (and a service's temp files beside them) of processes no longer recorded. */
+  private void deleteUnusedPortFiles(ServiceRecord record) {
+    List<String> used = new ArrayList<>();
+    for (ServiceRecord.RunningProcess p : record.processes()) {
+      if (p.portFile() != null) {
+        used.add(Path.of(p.portFile()).getFileName().toString());
+      }
+    }
+    try (var files = Files.newDirectoryStream(recordFile.toAbsolutePath().getParent(), PORT_FILE_PREFIX + "*")) {
+      for (Path f : files) {
+        String name = f.getFileName().toString();
+        if (name.contains(PORT_FILE_SUFFIX) && used.stream().noneMatch(name::startsWith)) {
+          Files.deleteIfExists(f);
+        }
+      }
+    } catch (IOException e) {
+      log.accept("cannot clean up port files in " + recordFile.getParent() + ": " + e);
+    }
   }
 }

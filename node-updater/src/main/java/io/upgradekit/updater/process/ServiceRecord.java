@@ -26,6 +26,12 @@ public record ServiceRecord(
    * @param pid the process id
    * @param startedAt the process's start time as the OS reports it (guards against pid reuse), or null
    * @param version the version it runs
+   * @param portFile the {@code UPGRADEKIT_PORT_FILE} it was started with (where it writes its private
+   *     loopback port), or null for a process started without one (adopted, or by an older updater)
    */
-  public record RunningProcess(long pid, Instant startedAt, String version) {}
+  public record RunningProcess(long pid, Instant startedAt, String version, String portFile) {
+    public RunningProcess(long pid, Instant startedAt, String version) {
+      this(pid, startedAt, version, null);
+    }
+  }
 }

@@ -86,6 +86,50 @@ class ConfigLoaderTest {
     assertError("a: [", "", "not valid YAML");
   }
 
+  @Test
+  void healthAndMetricsUrlsMayNameTheCheckedProcessesPrivatePort() {
+    UpdaterConfig c = ConfigLoader.parse(FILE, MINIMAL.replace("http://127.0.0.1:8080/health",
+        "http://127.0.0.1:{processPort}/health") + """
+        watch:
+          metrics:
+            url: http://localhost:{processPort}/metrics
+            errorRate: e
+            latency: l
+        """);
+    assertThat(c.health().url().perProcess()).isTrue();
+    assertThat(c.health().url().resolve(41234).toString()).isEqualTo("http://127.0.0.1:41234/health");
+    assertThat(c.watch().metricsUrl().resolve(7).toString()).isEqualTo("http://localhost:7/metrics");
+    assertThat(ConfigLoader.parse(FILE, MINIMAL).health().url().perProcess()).isFalse();
+  }
+
+  @Test
+  void theProcessPortPlaceholderIsCheckedWithAFix() {
+    String perProcess = MINIMAL.replace("http://127.0.0.1:8080/health", "http://127.0.0.1:{processPort}/health");
+    assertError(perProcess.replace("  process:\n    command: [java, -jar, current/app.jar]\n",
+        "  start: [systemctl, start, demo]\n  stop: [systemctl, stop, demo]\n"), "health.url",
+        "with service.start/stop the updater does not start the process itself: use the service's own port");
+    assertError(MINIMAL.replace("  process:\n    command: [java, -jar, current/app.jar]\n",
+        "  start: [a]\n  stop: [b]\n") + "watch:\n  metrics:\n    url: http://127.0.0.1:{processPort}/m\n"
+        + "    errorRate: e\n    latency: l\n", "watch.metrics.url", "UPGRADEKIT_PORT_FILE");
+    assertError(MINIMAL.replace("8080/health", "{processport}/health"), "health.url",
+        "the only placeholder is {processPort}");
+    assertError(MINIMAL.replace("127.0.0.1:8080/health", "10.0.0.5:{processPort}/health"), "health.url",
+        "the host must be 127.0.0.1, [::1] or localhost");
+    assertError(MINIMAL.replace("8080/health", "8080/{processPort}"), "health.url", "must be the URL's port");
+    assertError(MINIMAL.replace("http://127.0.0.1:8080/health", "https://127.0.0.1:{processPort}/health"),
+        "health.url", "plain http");
+  }
+
+  @Test
+  void theDistributionsSampleConfigIsValid() throws Exception {
+    String sample = java.nio.file.Files.readString(Path.of("src/dist/conf/updater.yaml.sample"));
+    // The credential file exists only on a real node.
+    UpdaterConfig c = ConfigLoader.parse(FILE, sample.replaceFirst("credentialFile: \\S+", "credential: abc"));
+    assertThat(c.service().strategy()).isEqualTo(UpdaterConfig.Strategy.OVERLAP);
+    assertThat(c.health().url().perProcess()).isTrue();
+    assertThat(c.watch().metricsUrl().perProcess()).isTrue();
+  }
+
   private static void assertError(String yaml, String key, String fix) {
     assertThatThrownBy(() -> ConfigLoader.parse(FILE, yaml))
         .isInstanceOf(UpgradeException.class)

@@ -47,7 +47,10 @@ class SelfUpgradeTest {
       UpdateEngine.Result first = engine(repo, server).runOnce(false);
       assertThat(first.outcome()).as(first.message()).isEqualTo(Outcome.REEXEC);
       assertThat(first.exitCode()).isEqualTo(75);
-      // The launcher runs current/ again: that process reconciles and commits.
+      // The launcher runs current/ again: that process reconciles and commits, and its status is the update's.
+      UpdateEngine.Result relaunched = engine(repo, server).runOnce(false);
+      assertThat(relaunched.outcome()).isEqualTo(Outcome.COMMITTED);
+      assertThat(relaunched.exitCode()).isZero();
       assertThat(engine(repo, server).runOnce(false).outcome()).isEqualTo(Outcome.UP_TO_DATE);
       UpdateEngine e = engine(repo, server);
       assertThat(e.journal().history()).last().satisfies(r -> assertThat(r.outcome()).isEqualTo("COMMITTED"));
@@ -62,7 +65,9 @@ class SelfUpgradeTest {
       // The new version "does not start": the launcher switches back, the old version reconciles.
       Switcher.switchTo(home, "1.0.0");
       UpdateEngine.Result after = engine(repo, server).runOnce(false);
-      assertThat(after.outcome()).isEqualTo(Outcome.UP_TO_DATE); // 2.0.0 is marked bad now
+      assertThat(after.outcome()).isEqualTo(Outcome.ROLLED_BACK);
+      assertThat(after.exitCode()).isEqualTo(5);
+      assertThat(engine(repo, server).runOnce(false).outcome()).isEqualTo(Outcome.UP_TO_DATE); // 2.0.0 is bad now
       assertThat(engine(repo, server).journal().history()).last().satisfies(r -> {
         assertThat(r.outcome()).isEqualTo("ROLLED_BACK");
         assertThat(r.errorCode()).isEqualTo(ErrorCode.START_FAILED.name());

@@ -7,6 +7,7 @@ import io.upgradekit.schema.sign.SigningKey;
 import io.upgradekit.updater.engine.UpdateEngine.Result;
 import io.upgradekit.updater.journal.JournalRecord;
 import io.upgradekit.updater.journal.NodeState;
+import io.upgradekit.updater.testsupport.TestLoad;
 import io.upgradekit.updater.testsupport.TestRepo.Release;
 import io.upgradekit.updater.testsupport.TestTarget;
 import java.io.IOException;
@@ -254,6 +255,64 @@ class UpdateEngineTest {
     assertThat(target.get("/health")).startsWith("200 ");
   }
 
+  @Test
+  void overlapChecksTheNewProcessOnItsPrivatePortAndNeverStopsTheHealthyOldOne() throws Exception {
+    installV1("overlap", null);
+    checkEachProcessOnItsPrivatePort();
+    ProcessHandle old = target.serviceProcesses().get(0);
+    publishV2("healthy=false\n");
+
+    Result r;
+    TestLoad load = new TestLoad(target);
+    try (load) {
+      r = runWithFewHealthAttempts();
+    }
+
+    assertThat(r.outcome()).as(r.message()).isEqualTo(Outcome.ROLLED_BACK);
+    assertThat(r.code()).isEqualTo(ErrorCode.HEALTH_CHECK_FAILED);
+    assertThat(r.message()).contains("(2.0.0) is not healthy after 15 attempt(s)").contains("answered HTTP 500");
+    // The START check failed on the new process alone; the old one never stopped serving.
+    assertThat(lastEvent().steps()).extracting(s -> s.state() + ":" + s.outcome())
+        .containsSubsequence("STOP:SKIPPED", "SWITCH:OK", "START:FAILED", "ROLLBACK:OK").doesNotContain("VERIFY:OK");
+    assertThat(old.isAlive()).isTrue();
+    assertThat(target.serviceProcesses()).extracting(ProcessHandle::pid).containsExactly(old.pid());
+    assertThat(load.sent()).isGreaterThan(20);
+    assertThat(load.failed()).as("failed of %d requests", load.sent()).isZero();
+    assertThat(target.homeDirs().currentVersion()).contains("1.0.0");
+    assertThat(target.servedVersion()).isEqualTo("1.0.0");
+    assertThat(NodeState.read(target.homeDirs().nodeFile()).badReleases()).containsExactly("2.0.0");
+    // Only the old process's port file is left.
+    try (Stream<Path> files = Files.list(target.homeDirs().state())) {
+      assertThat(files.map(f -> f.getFileName().toString()).filter(n -> n.startsWith("process-"))).hasSize(1);
+    }
+  }
+
+  @Test
+  void overlapWithPrivatePortChecksCommitsAHealthyVersion() throws Exception {
+    installV1("overlap", null);
+    checkEachProcessOnItsPrivatePort();
+    long oldPid = target.serviceProcesses().get(0).pid();
+    publishV2(HEALTHY);
+
+    Result r;
+    TestLoad load = new TestLoad(target);
+    try (load) {
+      r = target.engine().runOnce(false);
+    }
+
+    assertThat(r.outcome()).as(r.message()).isEqualTo(Outcome.COMMITTED);
+    assertThat(target.servedVersion()).isEqualTo("2.0.0");
+    assertThat(target.serviceProcesses()).hasSize(1).allMatch(p -> p.pid() != oldPid);
+    assertThat(load.failed()).as("failed of %d requests", load.sent()).isZero();
+  }
+
+  /** health.url with {processPort}: each check reaches the one process it is about. */
+  private void checkEachProcessOnItsPrivatePort() throws IOException {
+    String yaml = Files.readString(target.configFile);
+    Files.writeString(target.configFile, yaml.replace("url: http://127.0.0.1:" + target.port + "/health",
+        "url: http://127.0.0.1:{processPort}/health"));
+  }
+
   private Result runWithFewHealthAttempts() throws IOException {
     String yaml = Files.readString(target.configFile).replace("attempts: 150", "attempts: 15");
     Files.writeString(target.configFile, yaml);
@@ -263,8 +322,11 @@ class UpdateEngineTest {
   @Test
   void metricsRegressionInTheWatchWindowIsRolledBack() throws Exception {
     installV1("overlap", null);
-    target.writeConfig("overlap", "watch:\n  window: 1s\n  interval: 200ms\n  metrics:\n    url: http://127.0.0.1:"
-        + target.port + "/metrics\n    errorRate: http_error_ratio\n    latency: http_latency_seconds\n");
+    // Baseline from the old process, watch of the new one, each on its private port.
+    target.writeConfig("overlap", "watch:\n  window: 1s\n  interval: 200ms\n  metrics:\n"
+        + "    url: http://127.0.0.1:{processPort}/metrics\n    errorRate: http_error_ratio\n"
+        + "    latency: http_latency_seconds\n");
+    checkEachProcessOnItsPrivatePort();
     publishV2("healthy=true\nerrorRate=0.5\nlatency=1.5\n");
 
     Result r = target.engine().runOnce(false);

@@ -3,7 +3,6 @@ package io.upgradekit.updater.health;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.upgradekit.updater.config.UpdaterConfig;
-import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
@@ -21,7 +20,7 @@ class MetricsSamplerTest {
       """;
 
   private static UpdaterConfig.Watch watch(String errorRate, String latency, boolean requireBoth) {
-    return new UpdaterConfig.Watch(Duration.ofSeconds(10), Duration.ofSeconds(1), URI.create("http://127.0.0.1:1/m"),
+    return new UpdaterConfig.Watch(Duration.ofSeconds(10), Duration.ofSeconds(1), new UpdaterConfig.ServiceUrl("http://127.0.0.1:1/m"),
         UpdaterConfig.MetricsFormat.PROMETHEUS, errorRate, latency, 3, 2, requireBoth, 0.001, 0.001);
   }
 
@@ -42,7 +41,7 @@ class MetricsSamplerTest {
 
   @Test
   void counterRatiosAreTakenOverTheIncreaseBetweenSamples() {
-    MetricsSampler sampler = new MetricsSampler(watch("errors / requests", "sum / count", true));
+    MetricsSampler sampler = new MetricsSampler(watch("errors / requests", "sum / count", true), v -> null);
     assertThat(sampler.needsTwoSamples()).isTrue();
     MetricsSampler.Raw before = new MetricsSampler.Raw(new double[] {10, 100}, new double[] {2.5, 100});
     MetricsSampler.Raw after = new MetricsSampler.Raw(new double[] {30, 200}, new double[] {12.5, 200});
@@ -58,8 +57,8 @@ class MetricsSamplerTest {
   @Test
   void policyNeedsBothOrEitherBeyondTheirFactors() {
     MetricsSampler.Sample baseline = new MetricsSampler.Sample(0.01, 0.1);
-    MetricsSampler both = new MetricsSampler(watch("e", "l", true));
-    MetricsSampler any = new MetricsSampler(watch("e", "l", false));
+    MetricsSampler both = new MetricsSampler(watch("e", "l", true), v -> null);
+    MetricsSampler any = new MetricsSampler(watch("e", "l", false), v -> null);
     MetricsSampler.Sample onlyErrors = new MetricsSampler.Sample(0.05, 0.1);
     MetricsSampler.Sample bothWorse = new MetricsSampler.Sample(0.05, 0.25);
     assertThat(both.judge(baseline, onlyErrors, both.configuredPolicy())).isNull();

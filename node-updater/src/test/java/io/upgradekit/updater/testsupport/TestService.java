@@ -27,7 +27,10 @@ import java.util.concurrent.TimeUnit;
  * latency=0.02
  * </pre>
  *
- * On SIGTERM it stops accepting, finishes in-flight requests and exits.
+ * On SIGTERM it stops accepting, finishes in-flight requests and exits. When {@code
+ * UPGRADEKIT_PORT_FILE} is set (the updater sets it for every process it starts) it also listens on
+ * a private loopback port (port 0, no SO_REUSEPORT) and writes that port to the file, so that a
+ * health check can reach this one process.
  * Usage: {@code TestService PORT PROPERTIES_FILE}.
  */
 public final class TestService {
@@ -46,10 +49,28 @@ public final class TestService {
     server.setOption(StandardSocketOptions.SO_REUSEADDR, true);
     server.bind(new InetSocketAddress("127.0.0.1", port), 64);
     ExecutorService workers = Executors.newFixedThreadPool(4);
+    String portFile = System.getenv("UPGRADEKIT_PORT_FILE");
+    ServerSocketChannel privateServer = null;
+    if (portFile != null) {
+      privateServer = ServerSocketChannel.open();
+      privateServer.bind(new InetSocketAddress("127.0.0.1", 0), 16);
+      ServerSocketChannel own = privateServer;
+      Thread accepting = new Thread(() -> serve(own, workers, version, healthy, metrics), "private-port");
+      accepting.setDaemon(true);
+      accepting.start();
+      Path file = Path.of(portFile);
+      Path temp = file.resolveSibling(file.getFileName() + ".tmp");
+      Files.writeString(temp, Integer.toString(((InetSocketAddress) privateServer.getLocalAddress()).getPort()));
+      Files.move(temp, file, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+    }
+    ServerSocketChannel privateToClose = privateServer;
     Thread main = Thread.currentThread();
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       try {
         server.close(); // stop accepting; the kernel sends new connections to the other process
+        if (privateToClose != null) {
+          privateToClose.close();
+        }
       } catch (IOException ignored) {
         // exiting anyway
       }
@@ -61,6 +82,11 @@ public final class TestService {
         Thread.currentThread().interrupt();
       }
     }));
+    serve(server, workers, version, healthy, metrics);
+  }
+
+  private static void serve(ServerSocketChannel server, ExecutorService workers, String version, boolean healthy,
+      String metrics) {
     while (server.isOpen()) {
       SocketChannel client;
       try {
@@ -68,7 +94,15 @@ public final class TestService {
       } catch (IOException e) {
         break;
       }
-      workers.execute(() -> handle(client, version, healthy, metrics));
+      try {
+        workers.execute(() -> handle(client, version, healthy, metrics));
+      } catch (java.util.concurrent.RejectedExecutionException e) {
+        try {
+          client.close();
+        } catch (IOException ignored) {
+          // shutting down
+        }
+      }
     }
   }
 

@@ -107,6 +107,11 @@ public final class TestTarget implements AutoCloseable {
 
   /** Starts the updater as its own JVM; {@code haltAt} names the state at which it halts, or null. */
   public Process startUpdater(String haltAt, String... args) throws IOException {
+    return startUpdaterWith(Map.of(), haltAt, args);
+  }
+
+  /** As {@link #startUpdater(String, String...)}, with extra environment variables. */
+  public Process startUpdaterWith(Map<String, String> environment, String haltAt, String... args) throws IOException {
     List<String> command = new ArrayList<>();
     command.add(javaBinary());
     command.addAll(SMALL_JVM);
@@ -116,6 +121,8 @@ public final class TestTarget implements AutoCloseable {
     ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true)
         .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("updater.log").toFile()));
     builder.environment().remove("UPGRADEKIT_TEST_HALT_AT");
+    builder.environment().remove("UPGRADEKIT_LAUNCHER");
+    builder.environment().putAll(environment);
     if (haltAt != null) {
       builder.environment().put("UPGRADEKIT_TEST_HALT_AT", haltAt);
     }

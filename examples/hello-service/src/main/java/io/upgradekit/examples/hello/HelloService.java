@@ -3,9 +3,14 @@ package io.upgradekit.examples.hello;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.Reader;
+import java.net.InetAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.util.Properties;
 import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
@@ -20,10 +25,16 @@ import org.eclipse.jetty.util.thread.QueuedThreadPool;
  * listening socket (new connections go to the other process on the port), keeps serving requests on
  * open connections with {@code Connection: close}, and stops once they are closed or quiet.
  *
+ * <p>When {@code UPGRADEKIT_PORT_FILE} is set (the Upgradekit updater sets it for every process it
+ * starts), it also listens on a private port: loopback only, an ephemeral port, without {@code
+ * SO_REUSEPORT}, and writes that port's number to the file. The updater's health check and metrics
+ * watch ({@code http://127.0.0.1:{processPort}/health}) then reach this process alone, even while
+ * another version shares the public port.
+ *
  * <p>Arguments: {@code --config FILE}, {@code --port N}, {@code --bind ADDR}, {@code --port-file
  * FILE} (writes the bound port, useful with port 0). Environment: {@code HELLO_PORT}, {@code
- * HELLO_BIND}; for experiments, {@code HELLO_ERROR_RATE} (0–1, share of {@code /} answered 500) and
- * {@code HELLO_EXTRA_LATENCY_MS}.
+ * HELLO_BIND}, {@code UPGRADEKIT_PORT_FILE}; for experiments, {@code HELLO_ERROR_RATE} (0–1, share
+ * of {@code /} answered 500) and {@code HELLO_EXTRA_LATENCY_MS}.
  */
 public final class HelloService {
   /** Connections without a request for this long are idle keep-alives: closing them is safe. */
@@ -31,12 +42,15 @@ public final class HelloService {
 
   private final Server server;
   private final ServerConnector connector;
+  private final ServerConnector privateConnector;
+  private final Settings settings;
   private final BuildInfo build;
   private final Drain drain;
   private final long drainMillis;
 
   public HelloService(Settings settings, BuildInfo build) {
     this.build = build;
+    this.settings = settings;
     QueuedThreadPool threads = new QueuedThreadPool(32, 4);
     threads.setName("hello");
     server = new Server(threads);
@@ -46,6 +60,16 @@ public final class HelloService {
     connector.setReusePort(true); // two versions share the port during an overlap switch
     connector.setReuseAddress(true);
     server.addConnector(connector);
+    if (settings.privatePortFile() != null) {
+      // This process alone: no SO_REUSEPORT, so no other version can share it.
+      privateConnector = new ServerConnector(server, 1, 1);
+      privateConnector.setHost(InetAddress.getLoopbackAddress().getHostAddress());
+      privateConnector.setPort(0);
+      privateConnector.setReusePort(false);
+      server.addConnector(privateConnector);
+    } else {
+      privateConnector = null;
+    }
     drain = new Drain(new HelloHandler(build, new Metrics(build.version()), settings.errorRate(),
         settings.extraLatencyMillis()));
     server.setHandler(drain);
@@ -53,12 +77,35 @@ public final class HelloService {
     server.setStopTimeout(drainMillis);
   }
 
+  /** Starts listening; then writes the port files ({@code --port-file}, {@code UPGRADEKIT_PORT_FILE}). */
   public void start() throws Exception {
     server.start();
+    if (settings.portFile() != null) {
+      writePort(Path.of(settings.portFile()), port());
+    }
+    if (privateConnector != null) {
+      writePort(Path.of(settings.privatePortFile()), privatePort());
+    }
   }
 
   public int port() {
     return connector.getLocalPort();
+  }
+
+  /** The private loopback port, or -1 without {@code UPGRADEKIT_PORT_FILE}. */
+  public int privatePort() {
+    return privateConnector == null ? -1 : privateConnector.getLocalPort();
+  }
+
+  /** Temp file, force, atomic rename: a reader sees no file or the whole number. */
+  private static void writePort(Path file, int port) throws IOException {
+    Path temp = file.resolveSibling(file.getFileName() + ".tmp");
+    try (FileChannel channel = FileChannel.open(temp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+        StandardOpenOption.TRUNCATE_EXISTING)) {
+      channel.write(ByteBuffer.wrap(Integer.toString(port).getBytes(StandardCharsets.US_ASCII)));
+      channel.force(true);
+    }
+    Files.move(temp, file, StandardCopyOption.ATOMIC_MOVE);
   }
 
   /**
@@ -77,7 +124,6 @@ public final class HelloService {
     server.stop();
   }
 
-
   public void join() throws InterruptedException {
     server.join();
   }
@@ -94,14 +140,9 @@ public final class HelloService {
         System.err.println("hello-service: drain failed: " + e);
       }
     }, "drain"));
-    if (settings.portFile() != null) {
-      Path portFile = Path.of(settings.portFile());
-      Path temp = portFile.resolveSibling(portFile.getFileName() + ".tmp");
-      Files.writeString(temp, Integer.toString(service.port()));
-      Files.move(temp, portFile, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
-    }
-    System.out.printf("hello-service %s listening on %s:%d (pid %d)%n", build.version(), settings.bind(),
-        service.port(), ProcessHandle.current().pid());
+    System.out.printf("hello-service %s listening on %s:%d%s (pid %d)%n", build.version(), settings.bind(),
+        service.port(), service.privatePort() < 0 ? "" : " and privately on 127.0.0.1:" + service.privatePort(),
+        ProcessHandle.current().pid());
     service.join();
     System.out.printf("hello-service %s stopped%n", build.version());
   }
@@ -122,8 +163,14 @@ public final class HelloService {
   }
 
   /** Settings from the config file, then the environment, then arguments (last wins). */
-  public record Settings(String bind, int port, int drainSeconds, String portFile, double errorRate,
-      long extraLatencyMillis) {
+  public record Settings(String bind, int port, int drainSeconds, String portFile, String privatePortFile,
+      double errorRate, long extraLatencyMillis) {
+    /** Without a private port (no {@code UPGRADEKIT_PORT_FILE}). */
+    public Settings(String bind, int port, int drainSeconds, String portFile, double errorRate,
+        long extraLatencyMillis) {
+      this(bind, port, drainSeconds, portFile, null, errorRate, extraLatencyMillis);
+    }
+
     static Settings parse(String[] args, java.util.Map<String, String> env) throws IOException {
       Properties properties = new Properties();
       String portFile = null;
@@ -146,8 +193,10 @@ public final class HelloService {
               + "; use --config FILE, --port N, --bind ADDR, --port-file FILE");
         }
       }
+      String privatePortFile = env.get("UPGRADEKIT_PORT_FILE");
       return new Settings(bind, Integer.parseInt(port),
           Integer.parseInt(properties.getProperty("drainSeconds", "10")), portFile,
+          privatePortFile == null || privatePortFile.isBlank() ? null : privatePortFile,
           Double.parseDouble(env.getOrDefault("HELLO_ERROR_RATE", "0")),
           Long.parseLong(env.getOrDefault("HELLO_EXTRA_LATENCY_MS", "0")));
     }

@@ -1,15 +1,24 @@
 package io.upgradekit.examples.hello;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.net.BindException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class HelloServiceTest {
   private static final HelloService.BuildInfo V1 = new HelloService.BuildInfo("1.0.0", "Hello", true);
@@ -49,6 +58,40 @@ class HelloServiceTest {
     assertThat(next.port()).isEqualTo(old.port());
     old.stop();
     assertThat(get(next.port(), "/").body()).isEqualTo("Hello 2.0.0\n");
+  }
+
+  @Test
+  void withUpgradekitPortFileEachProcessAlsoListensAloneOnAPrivateLoopbackPort(@TempDir Path tmp) throws Exception {
+    Path oldFile = tmp.resolve("process-a.port");
+    Path newFile = tmp.resolve("process-b.port");
+    HelloService old = startWithPrivatePort(0, V1, oldFile);
+    HelloService next = startWithPrivatePort(old.port(), new HelloService.BuildInfo("2.0.0", "Hello", false), newFile);
+
+    int oldPrivate = Integer.parseInt(Files.readString(oldFile));
+    int newPrivate = Integer.parseInt(Files.readString(newFile));
+    assertThat(oldPrivate).isEqualTo(old.privatePort()).isNotEqualTo(old.port()).isNotEqualTo(newPrivate);
+    assertThat(next.port()).isEqualTo(old.port());
+    // The private port reaches exactly one process, whatever the kernel does with the shared port.
+    for (int i = 0; i < 10; i++) {
+      assertThat(get(oldPrivate, "/health").statusCode()).isEqualTo(200);
+      assertThat(get(newPrivate, "/health").statusCode()).isEqualTo(503);
+      assertThat(get(newPrivate, "/").body()).isEqualTo("Hello 2.0.0\n");
+    }
+    assertThat(get(newPrivate, "/metrics").body()).contains("hello_build_info{version=\"2.0.0\"} 1");
+    assertThat(tmp.resolve("process-a.port.tmp")).doesNotExist();
+    // Loopback only, and not shareable: a second bind of the same port fails.
+    try (ServerSocket again = new ServerSocket()) {
+      again.setReuseAddress(true);
+      assertThatThrownBy(() -> again.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), newPrivate)))
+          .isInstanceOf(BindException.class);
+    }
+  }
+
+  @Test
+  void settingsTakeThePortFileFromTheEnvironment() throws Exception {
+    assertThat(HelloService.Settings.parse(new String[0], Map.of("UPGRADEKIT_PORT_FILE", "/s/process-1.port"))
+        .privatePortFile()).isEqualTo("/s/process-1.port");
+    assertThat(HelloService.Settings.parse(new String[0], Map.of()).privatePortFile()).isNull();
   }
 
   @Test
@@ -136,6 +179,14 @@ class HelloServiceTest {
   private HelloService start(int port, HelloService.BuildInfo build, long latencyMillis) throws Exception {
     HelloService service = new HelloService(
         new HelloService.Settings("127.0.0.1", port, 5, null, 0, latencyMillis), build);
+    service.start();
+    started.add(service);
+    return service;
+  }
+
+  private HelloService startWithPrivatePort(int port, HelloService.BuildInfo build, Path portFile) throws Exception {
+    HelloService service = new HelloService(
+        new HelloService.Settings("127.0.0.1", port, 5, null, portFile.toString(), 0, 0), build);
     service.start();
     started.add(service);
     return service;

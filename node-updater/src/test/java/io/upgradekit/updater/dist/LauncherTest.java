@@ -1,0 +1,138 @@
+package io.upgradekit.updater.dist;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * bin/updater's class data archive and its "start me again" loop, with a stand-in for java that
+ * logs its arguments (the real JVM is in SelfUpgradeIT and bench/updater.sh).
+ */
+@Timeout(60)
+class LauncherTest {
+  @TempDir
+  Path tmp;
+
+  /**
+   * A fake java: logs "args..." to runs.log; writes the archive it is asked to record; exits with the
+   * next status from statuses (one per line), 0 when none are left.
+   */
+  private Path fakeJava() throws Exception {
+    Path java = tmp.resolve("java");
+    Files.writeString(java, "#!/bin/sh\n"
+        + "echo \"$*\" >> " + tmp.resolve("runs.log") + "\n"
+        + "for a in \"$@\"; do case \"$a\" in -XX:ArchiveClassesAtExit=*) echo archive > \"${a#*=}\" ;; esac; done\n"
+        + "s=$(head -1 " + tmp.resolve("statuses") + " 2>/dev/null); sed -i 1d " + tmp.resolve("statuses")
+        + " 2>/dev/null\nexit ${s:-0}\n");
+    Files.setPosixFilePermissions(java, PosixFilePermissions.fromString("rwxr-xr-x"));
+    return java;
+  }
+
+  private Path install() throws Exception {
+    Path home = tmp.resolve("updater");
+    Files.createDirectories(home.resolve("lib"));
+    Files.writeString(home.resolve("lib/node-updater.jar"), "a jar");
+    return home;
+  }
+
+  private int launch(Path home, String... args) throws Exception {
+    ProcessBuilder pb = new ProcessBuilder(Stream.concat(Stream.of("sh", Path.of("src/dist/bin/updater")
+        .toAbsolutePath().toString()), Stream.of(args)).toList()).redirectErrorStream(true)
+        .redirectOutput(tmp.resolve("launcher.log").toFile());
+    pb.environment().put("UPDATER_HOME", home.toString());
+    pb.environment().put("JAVA", fakeJava().toString());
+    pb.environment().remove("JAVA_HOME");
+    pb.environment().remove("UPDATER_JAVA_OPTS");
+    pb.environment().remove("UPDATER_CDS");
+    Process p = pb.start();
+    assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
+    return p.exitValue();
+  }
+
+  private List<String> runs() throws Exception {
+    return Files.readAllLines(tmp.resolve("runs.log"));
+  }
+
+  private List<Path> archives(Path home) throws Exception {
+    try (Stream<Path> files = Files.list(home.resolve("tmp"))) {
+      return files.toList();
+    }
+  }
+
+  @Test
+  void aDaemonStartWithoutAnArchiveRecordsOneWithARunOnceThenUsesIt() throws Exception {
+    Path home = install();
+    assertThat(launch(home, "run", "--config", "x.yaml")).isZero();
+
+    List<String> runs = runs();
+    assertThat(runs).hasSize(2);
+    assertThat(runs.get(0)).contains("-XX:ArchiveClassesAtExit=" + home.resolve("tmp/node-updater-"))
+        .endsWith("-jar " + home.resolve("lib/node-updater.jar") + " run --once --config x.yaml");
+    assertThat(runs.get(1)).contains("-XX:SharedArchiveFile=" + home.resolve("tmp/node-updater-"))
+        .doesNotContain("ArchiveClassesAtExit").endsWith(" run --config x.yaml");
+    // The recording (a temp name) was renamed to the archive the daemon used.
+    assertThat(archives(home)).singleElement().satisfies(a -> {
+      assertThat(a.getFileName().toString()).matches("node-updater-\\d+\\.jsa");
+      assertThat(runs.get(1)).contains("-XX:SharedArchiveFile=" + a + " ");
+    });
+    assertThat(Files.readString(tmp.resolve("launcher.log"))).contains("records it");
+
+    // The next start uses the archive at once.
+    Files.delete(tmp.resolve("runs.log"));
+    assertThat(launch(home, "run")).isZero();
+    assertThat(runs()).singleElement().asString().contains("-XX:SharedArchiveFile=").endsWith(" run");
+  }
+
+  @Test
+  void otherCommandsNeitherRecordNorNeedAnArchiveAndANewJarRecordsANewOne() throws Exception {
+    Path home = install();
+    assertThat(launch(home, "status")).isZero();
+    assertThat(runs()).singleElement().asString().doesNotContain("XX:SharedArchiveFile").doesNotContain("Archive");
+    assertThat(launch(home, "run", "--once")).isZero();
+    Path first = archives(home).get(0);
+
+    Thread.sleep(1100); // a new mtime: another jar
+    Files.writeString(home.resolve("lib/node-updater.jar"), "another jar");
+    assertThat(launch(home, "run", "--once")).isZero();
+    assertThat(archives(home)).singleElement().isNotEqualTo(first);
+  }
+
+  @Test
+  void status75StartsTheAgentAgainAndAConfigurationErrorInTheRecordingRunStops() throws Exception {
+    Path home = install();
+    Files.writeString(tmp.resolve("statuses"), "0\n75\n0\n");
+    assertThat(launch(home, "run")).isZero();
+    assertThat(runs()).hasSize(3); // recording run, daemon (exits 75 after an update), daemon again
+    assertThat(Files.readString(tmp.resolve("launcher.log"))).contains("status 75, starting the updater again");
+
+    Path other = tmp.resolve("other");
+    Files.createDirectories(other.resolve("lib"));
+    Files.writeString(other.resolve("lib/node-updater.jar"), "a jar");
+    Files.delete(tmp.resolve("runs.log"));
+    Files.writeString(tmp.resolve("statuses"), "2\n");
+    assertThat(launch(other, "run")).isEqualTo(2);
+    assertThat(runs()).hasSize(1);
+  }
+
+  @Test
+  void updaterCdsOffRunsWithoutAnArchive() throws Exception {
+    Path home = install();
+    ProcessBuilder pb = new ProcessBuilder("sh", Path.of("src/dist/bin/updater").toAbsolutePath().toString(), "run")
+        .redirectErrorStream(true).redirectOutput(tmp.resolve("launcher.log").toFile());
+    pb.environment().put("UPDATER_HOME", home.toString());
+    pb.environment().put("JAVA", fakeJava().toString());
+    pb.environment().put("UPDATER_CDS", "off");
+    pb.environment().remove("JAVA_HOME");
+    Process p = pb.start();
+    assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
+    assertThat(runs()).singleElement().asString().doesNotContain("Archive").endsWith(" run");
+  }
+}

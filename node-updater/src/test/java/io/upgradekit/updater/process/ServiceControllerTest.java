@@ -1,0 +1,76 @@
+package io.upgradekit.updater.process;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.upgradekit.updater.config.UpdaterConfig;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The private port of a started process, as it reports it through UPGRADEKIT_PORT_FILE. */
+@Timeout(60)
+class ServiceControllerTest {
+  @TempDir
+  Path tmp;
+
+  private ServiceController controller;
+
+  @AfterEach
+  void stop() {
+    if (controller != null) {
+      controller.stopAll();
+    }
+  }
+
+  private ServiceController controller(List<String> command) {
+    UpdaterConfig.Service service = new UpdaterConfig.Service(UpdaterConfig.Strategy.RESTART,
+        new UpdaterConfig.ProcessSpec(command, tmp, Map.of()), null, null, null, Duration.ofSeconds(5),
+        Duration.ofMillis(100));
+    controller = new ServiceController(service, tmp.resolve("state/service.json"), tmp.resolve("state/service.log"),
+        tmp, line -> { });
+    return controller;
+  }
+
+  @Test
+  void eachStartedProcessGetsItsOwnPortFileWhichIsReadAndDeletedWhenItStops() throws Exception {
+    // The "service" reports the file it was given, then waits.
+    ServiceController c = controller(List.of("sh", "-c", "echo \"$UPGRADEKIT_PORT_FILE\" > given; exec sleep 30"));
+    c.start("1.0.0");
+    ProcessPort before = c.privatePort("1.0.0");
+    assertThat(before.known()).isFalse();
+    assertThat(before.addressable()).isTrue();
+    assertThat(before.problem()).contains("(1.0.0) has not written its private port to").contains("UPGRADEKIT_PORT_FILE");
+
+    Path given = Path.of(waitForContent(tmp.resolve("given")).strip());
+    assertThat(given.getParent()).isEqualTo(tmp.resolve("state"));
+    assertThat(given.getFileName().toString()).matches("process-[0-9a-f]{12}\\.port");
+    Files.writeString(given, "port?");
+    assertThat(c.privatePort("1.0.0").problem()).contains("wrote 'port?'").contains("not a port number");
+    Files.writeString(given, "41234\n");
+    assertThat(c.privatePort("1.0.0")).isEqualTo(ProcessPort.known("1.0.0", 41234));
+    assertThat(c.privatePort("2.0.0").problem()).isEqualTo("no process of 2.0.0 is running");
+
+    c.stopAll();
+    assertThat(given).doesNotExist();
+    try (Stream<Path> files = Files.list(tmp.resolve("state"))) {
+      assertThat(files.map(f -> f.getFileName().toString())).noneMatch(n -> n.startsWith("process-"));
+    }
+  }
+
+  private static String waitForContent(Path file) throws Exception {
+    for (int i = 0; i < 500; i++) {
+      if (Files.exists(file) && Files.size(file) > 0) {
+        return Files.readString(file);
+      }
+      Thread.sleep(10);
+    }
+    throw new AssertionError(file + " was never written");
+  }
+}
