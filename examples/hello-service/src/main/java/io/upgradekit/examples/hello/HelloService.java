@@ -11,6 +11,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.Properties;
 import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
@@ -114,14 +116,33 @@ public final class HelloService {
    * {@link #QUIET_MILLIS} with nothing in flight, or the drain time is up.
    */
   public void stop() throws Exception {
+    long began = System.nanoTime();
     drain.begin();
     connector.close();
-    long deadline = System.nanoTime() + drainMillis * 1_000_000L;
+    log("draining: listener closed, " + connector.getConnectedEndPoints().size() + " connections open");
+    long deadline = began + drainMillis * 1_000_000L;
     while (System.nanoTime() < deadline && !connector.getConnectedEndPoints().isEmpty()
         && (drain.inFlight() > 0 || drain.quietNanos() < QUIET_MILLIS * 1_000_000L)) {
       Thread.sleep(10);
     }
+    log("drained after " + millisSince(began) + " ms (" + connector.getConnectedEndPoints().size()
+        + " connections left); stopping");
     server.stop();
+    log("stopped " + millisSince(began) + " ms after the drain began");
+  }
+
+  /**
+   * One line on standard output (the updater appends it to {@code state/service.log}), stamped with
+   * the time in milliseconds so that a switch can be timed from the log: when the process listened,
+   * when its drain began and when it stopped.
+   */
+  void log(String message) {
+    System.out.println(Instant.now().truncatedTo(ChronoUnit.MILLIS) + " hello-service " + build.version() + " "
+        + message);
+  }
+
+  private static long millisSince(long nanos) {
+    return (System.nanoTime() - nanos) / 1_000_000;
   }
 
   public void join() throws InterruptedException {
@@ -140,11 +161,10 @@ public final class HelloService {
         System.err.println("hello-service: drain failed: " + e);
       }
     }, "drain"));
-    System.out.printf("hello-service %s listening on %s:%d%s (pid %d)%n", build.version(), settings.bind(),
-        service.port(), service.privatePort() < 0 ? "" : " and privately on 127.0.0.1:" + service.privatePort(),
-        ProcessHandle.current().pid());
+    service.log("listening on " + settings.bind() + ":" + service.port()
+        + (service.privatePort() < 0 ? "" : " and privately on 127.0.0.1:" + service.privatePort())
+        + " (pid " + ProcessHandle.current().pid() + ")");
     service.join();
-    System.out.printf("hello-service %s stopped%n", build.version());
   }
 
   /** What the build baked in: the release version, the greeting, and whether health passes. */
