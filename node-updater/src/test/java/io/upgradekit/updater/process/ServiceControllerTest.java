@@ -64,6 +64,29 @@ class ServiceControllerTest {
     }
   }
 
+  @Test
+  void aProcessThisJvmDidNotStartIsStoppedAndSeenGone() throws Exception {
+    // As after an update, when the updater runs in a fresh JVM: the service is not its child.
+    Path pidFile = tmp.resolve("service.pid");
+    List<String> lines = new java.util.concurrent.CopyOnWriteArrayList<>();
+    UpdaterConfig.Service service = new UpdaterConfig.Service(UpdaterConfig.Strategy.RESTART, null,
+        List.of("sh", "-c", "sleep 60 >/dev/null 2>&1 & echo $! > service.pid"), null, pidFile, Duration.ofSeconds(5),
+        Duration.ofMillis(100));
+    ServiceController c = new ServiceController(service, tmp.resolve("state/service.json"),
+        tmp.resolve("state/service.log"), tmp, lines::add);
+    c.start("1.0.0");
+    long pid = Long.parseLong(waitForContent(pidFile).strip());
+    ProcessHandle sleeper = ProcessHandle.of(pid).orElseThrow();
+    assertThat(sleeper.parent().map(ProcessHandle::pid)).isNotEqualTo(java.util.Optional.of(ProcessHandle.current().pid()));
+    assertThat(c.isRunning()).isTrue();
+
+    c.stopAll();
+
+    assertThat(sleeper.isAlive()).isFalse();
+    assertThat(c.isRunning()).isFalse();
+    assertThat(lines).contains("stopped pid " + pid);
+  }
+
   private static String waitForContent(Path file) throws Exception {
     for (int i = 0; i < 500; i++) {
       if (Files.exists(file) && Files.size(file) > 0) {
