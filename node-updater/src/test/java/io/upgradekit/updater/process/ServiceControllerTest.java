@@ -65,26 +65,31 @@ class ServiceControllerTest {
   }
 
   @Test
-  void aProcessThisJvmDidNotStartIsStoppedAndSeenGone() throws Exception {
-    // As after an update, when the updater runs in a fresh JVM: the service is not its child.
+  void aStoppedServiceThatNobodyReapsCountsAsGone() throws Exception {
+    // As after an update, when the updater runs in a fresh JVM: the service is not its child, and
+    // once it exits it stays a zombie until its parent (here a sleep that never waits) reaps it.
     Path pidFile = tmp.resolve("service.pid");
     List<String> lines = new java.util.concurrent.CopyOnWriteArrayList<>();
     UpdaterConfig.Service service = new UpdaterConfig.Service(UpdaterConfig.Strategy.RESTART, null,
-        List.of("sh", "-c", "sleep 60 >/dev/null 2>&1 & echo $! > service.pid"), null, pidFile, Duration.ofSeconds(5),
-        Duration.ofMillis(100));
+        List.of("sh", "-c", "(sh -c 'sleep 60 & echo $! > service.pid; exec sleep 120' >/dev/null 2>&1 &)"), null,
+        pidFile, Duration.ofSeconds(5), Duration.ofMillis(100));
     ServiceController c = new ServiceController(service, tmp.resolve("state/service.json"),
         tmp.resolve("state/service.log"), tmp, lines::add);
     c.start("1.0.0");
     long pid = Long.parseLong(waitForContent(pidFile).strip());
-    ProcessHandle sleeper = ProcessHandle.of(pid).orElseThrow();
-    assertThat(sleeper.parent().map(ProcessHandle::pid)).isNotEqualTo(java.util.Optional.of(ProcessHandle.current().pid()));
-    assertThat(c.isRunning()).isTrue();
+    ProcessHandle serviceProcess = ProcessHandle.of(pid).orElseThrow();
+    ProcessHandle nonReaper = serviceProcess.parent().orElseThrow();
+    try {
+      assertThat(nonReaper.pid()).isNotEqualTo(ProcessHandle.current().pid());
+      assertThat(c.isRunning()).isTrue();
 
-    c.stopAll();
+      c.stopAll(); // before: STOP_FAILED, "still running after SIGKILL", as the JDK counts a zombie alive
 
-    assertThat(sleeper.isAlive()).isFalse();
-    assertThat(c.isRunning()).isFalse();
-    assertThat(lines).contains("stopped pid " + pid);
+      assertThat(lines).contains("stopped pid " + pid).noneMatch(l -> l.contains("killing"));
+      assertThat(Files.readString(Path.of("/proc/" + pid + "/stat"))).as("still a zombie").contains(") Z ");
+    } finally {
+      nonReaper.destroyForcibly();
+    }
   }
 
   private static String waitForContent(Path file) throws Exception {
