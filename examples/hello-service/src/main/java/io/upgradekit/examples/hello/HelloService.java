@@ -1,5 +1,6 @@
 package io.upgradekit.examples.hello;
 
+import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.Reader;
@@ -169,23 +170,29 @@ public final class HelloService {
    * Whether a socket listens on {@code port} (any address), from Linux's {@code /proc/net/tcp} and
    * {@code tcp6}: after this process closed its own listener, that is another version sharing the
    * port ({@code SO_REUSEPORT}). True when it cannot tell (no {@code /proc}): the careful answer.
+   * The kernel lists listening sockets before all others (kernels before 4.4 put each listener's
+   * half-open connections, SYN_RECV, right after it), so the reading stops at the first socket in
+   * another state: under load the tables hold tens of thousands of connections in TIME_WAIT.
    */
   static boolean othersListenOn(int port) {
-    String hexPort = String.format(Locale.ROOT, ":%04X", port);
+    String hexPort = String.format(Locale.ROOT, ":%04X ", port);
     boolean readable = false;
     for (String table : List.of("/proc/net/tcp", "/proc/net/tcp6")) {
-      List<String> lines;
-      try {
-        lines = Files.readAllLines(Path.of(table), StandardCharsets.US_ASCII);
-      } catch (IOException e) {
-        continue;
-      }
-      readable = true;
-      for (String line : lines) {
-        String[] f = line.trim().split("\\s+"); // sl local_address rem_address st ...
-        if (f.length > 3 && f[1].endsWith(hexPort) && f[3].equals("0A")) { // 0A: TCP_LISTEN
-          return true;
+      try (BufferedReader reader = Files.newBufferedReader(Path.of(table), StandardCharsets.US_ASCII)) {
+        readable = true;
+        reader.readLine(); // the header
+        for (String line = reader.readLine(); line != null; line = reader.readLine()) {
+          // "  sl  local_address rem_address   st ...": "0: 0100007F:1F90 00000000:0000 0A ..."
+          String[] f = line.trim().split(" +", 5);
+          if (f.length < 4 || !(f[3].equals("0A") || f[3].equals("03"))) { // TCP_LISTEN, TCP_SYN_RECV
+            break;
+          }
+          if (f[3].equals("0A") && (f[1] + " ").endsWith(hexPort)) {
+            return true;
+          }
         }
+      } catch (IOException e) {
+        // not Linux, or no such table
       }
     }
     return !readable;
