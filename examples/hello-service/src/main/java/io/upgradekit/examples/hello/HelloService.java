@@ -160,8 +160,8 @@ public final class HelloService {
     while (System.nanoTime() < deadline && drain.inFlight() > 0) { // e.g. a metrics request on the private port
       Thread.sleep(10);
     }
-    int idle = closeConnections(connector) + (privateConnector == null ? 0 : closeConnections(privateConnector));
-    log("drained after " + millisSince(began) + " ms (" + idle + " idle connections closed); stopping");
+    int left = closeConnections(connector) + (privateConnector == null ? 0 : closeConnections(privateConnector));
+    log("drained after " + millisSince(began) + " ms (closed the " + left + " connections left); stopping");
     server.stop();
     log("stopped " + millisSince(began) + " ms after the drain began");
   }
