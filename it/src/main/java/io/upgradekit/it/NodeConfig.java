@@ -58,23 +58,17 @@ public record NodeConfig(
   /**
    * Which port the health check and the metrics watch ask.
    *
-   * <p>{@link #SERVICE_PORT}: the shared service port. During an {@code overlap} switch both
-   * versions answer there, so the check cannot tell them apart. {@link #PROCESS_PORT}: the
-   * updater's {@code {processPort}} placeholder, a loopback port each process writes to the file
-   * named by {@code UPGRADEKIT_PORT_FILE}, so the check reaches exactly the process it starts. It
-   * needs an updater and hello-service that support it (branch {@code updater-finish}).
+   * <p>{@link #PROCESS_PORT} (the default): the updater's {@code {processPort}} placeholder, a
+   * loopback port each process it starts writes to the file named by {@code UPGRADEKIT_PORT_FILE},
+   * so every check reaches exactly the process it is about: the new one at START, the old one for
+   * the baseline. {@link #SERVICE_PORT}: the shared service port, as for a service that cannot
+   * write a port file. During an {@code overlap} switch both versions answer there, so the START
+   * check may be answered by the old process, which is then drained before the new one listens
+   * (refused connections; see docs/end-to-end.md, "Measured").
    */
   public enum HealthTarget {
-    SERVICE_PORT,
     PROCESS_PORT,
-    /**
-     * A {@code health.command} (bash, no other tool) that asks {@code /health} on the shared service
-     * port and passes only when the answer is {@code 2xx} from the version {@code current} names. In
-     * an {@code overlap} switch the old process fails it until the new one answers, so the updater
-     * drains the old process only once the new one really serves; the metrics watch still uses the
-     * shared port. For an updater without {@link #PROCESS_PORT}.
-     */
-    CURRENT_VERSION
+    SERVICE_PORT
   }
 
   public NodeConfig {
@@ -90,11 +84,12 @@ public record NodeConfig(
   }
 
   /**
-   * Test and demo defaults: poll every 1 s ± 200 ms, health every 250 ms, a 3 s watch window
-   * sampled every second, 15 s to stop, no rollout gate.
+   * Test and demo defaults: per-process health and metrics checks ({@code {processPort}}), poll
+   * every 1 s ± 200 ms, health every 250 ms, a 3 s watch window sampled every second, 15 s to
+   * stop, no rollout gate.
    */
   public static NodeConfig defaults(String nodeId, Strategy strategy, int servicePort) {
-    return new NodeConfig(nodeId, strategy, servicePort, HealthTarget.SERVICE_PORT, Duration.ofSeconds(1),
+    return new NodeConfig(nodeId, strategy, servicePort, HealthTarget.PROCESS_PORT, Duration.ofSeconds(1),
         Duration.ofMillis(200), Duration.ofMillis(250), Duration.ofSeconds(3), Duration.ofSeconds(1),
         Duration.ofSeconds(15), false, "default", Map.of());
   }
@@ -145,7 +140,7 @@ public record NodeConfig(
    */
   public String toYaml(URI repository, Path trustRoot, Path home, Path credentialFile) {
     String checkBase = switch (healthTarget) {
-      case SERVICE_PORT, CURRENT_VERSION -> "http://127.0.0.1:" + servicePort;
+      case SERVICE_PORT -> "http://127.0.0.1:" + servicePort;
       case PROCESS_PORT -> "http://127.0.0.1:{processPort}";
     };
     StringBuilder y = new StringBuilder();
@@ -182,12 +177,7 @@ public record NodeConfig(
           .append('\n'));
     }
     y.append("health:\n");
-    if (healthTarget == HealthTarget.CURRENT_VERSION) {
-      y.append("  command: [\"/bin/bash\", \"-c\", ").append(q(CURRENT_VERSION_CHECK)).append(", \"health-check\", ")
-          .append(q(home.toString())).append(", ").append(q(Integer.toString(servicePort))).append("]\n");
-    } else {
-      y.append("  url: ").append(q(checkBase + "/health")).append('\n');
-    }
+    y.append("  url: ").append(q(checkBase + "/health")).append('\n');
     y.append("  timeout: 2s\n");
     y.append("  attempts: ").append(Math.max(1, (int) (30_000 / Math.max(1, healthInterval.toMillis())))).append('\n');
     y.append("  interval: ").append(d(healthInterval)).append('\n');
@@ -209,17 +199,6 @@ public record NodeConfig(
     }
     return y.toString();
   }
-
-  /**
-   * {@link HealthTarget#CURRENT_VERSION}'s script ({@code $1} the home, {@code $2} the port): one
-   * {@code GET /health} over bash's {@code /dev/tcp}; healthy when the status is 2xx and the body is
-   * hello-service's {@code ok <version>} for the version {@code current} links to.
-   */
-  static final String CURRENT_VERSION_CHECK = "want=$(basename \"$(readlink \"$1/current\")\") || exit 1; "
-      + "exec 3<>/dev/tcp/127.0.0.1/$2 || exit 1; "
-      + "printf 'GET /health HTTP/1.1\\r\\nHost: 127.0.0.1\\r\\nConnection: close\\r\\n\\r\\n' >&3; "
-      + "answer=$(cat <&3); "
-      + "[[ $answer == 'HTTP/1.1 2'* && $answer == *$'\\r\\n\\r\\n'\"ok $want\" ]]";
 
   private static String d(Duration duration) {
     long ms = duration.toMillis();

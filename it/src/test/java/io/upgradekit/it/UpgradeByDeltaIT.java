@@ -26,8 +26,9 @@ import org.junit.jupiter.api.Timeout;
  * The smoke test of the harness and of the product's main path: hello-service released with the
  * real {@code mvn package upgrade:release}, served by repo-server, installed on three nodes (one
  * {@code restart}, two {@code overlap}) as a full package, then upgraded to 2.0.0 by delta while a
- * load generator runs. Every view agrees: the daemons' result lines, {@code status --json}, {@code
- * history --json}, the services' answers, repo-server's access log and {@code /v1/status}. Then
+ * load generator runs, the {@code overlap} nodes failing no request. Every view agrees: the daemons'
+ * result lines, {@code status --json}, {@code history --json}, the services' answers, repo-server's
+ * access log and {@code /v1/status}. Then
  * {@code mvn upgrade:verify} passes on the repository the two releases went to, and fails with
  * {@code HASH_MISMATCH} naming the blob once one blob's bytes are flipped. The load's numbers and
  * the verify runs go to {@code target/e2e-results/UpgradeByDeltaIT.json}.
@@ -105,9 +106,13 @@ class UpgradeByDeltaIT {
         assertThat(seen.lastFromVersion()).isEqualTo("1.0.0");
         assertThat(seen.reports()).isEqualTo(2);
 
-        // The load reached every node before and after its switch.
+        // The load reached every node before and after its switch; the overlap nodes (health checked on
+        // each process's own port, {processPort}) failed none of it.
         LoadReport.Stats stats = report.target(node.id());
         assertThat(stats.versions()).containsKeys("1.0.0", "2.0.0");
+        if (node.config().strategy() == Strategy.OVERLAP) {
+          assertThat(stats.failed()).as(node.id() + " (overlap): failed requests; " + stats.failureSummary()).isZero();
+        }
       }
       assertThat(report.overall().succeeded()).isPositive();
 

@@ -3,7 +3,6 @@ package io.upgradekit.it;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.upgradekit.it.NodeConfig.HealthTarget;
 import io.upgradekit.it.NodeConfig.Strategy;
 import io.upgradekit.it.load.LoadGenerator;
 import io.upgradekit.it.load.LoadReport;
@@ -105,14 +104,12 @@ class UpgradeScenariosIT {
     releaser = new LibraryReleaser(artifacts.helloDist(), ws.dir("releases"), key, repository.toString(), null,
         ws.logs().resolve("releases.log"));
     releaser.release(HelloBuild.of("1.0.0"));
-    // The overlap nodes' health check must reach the new process, not the old one on the same port
-    // (see NodeConfig.HealthTarget); with the plain URL the old process answers it and is drained too early.
+    // Health and metrics checks through {processPort} (NodeConfig's default): the overlap nodes' START
+    // check reaches the new process, not the old one that shares the service port.
     fleet = Fleet.start(ws, artifacts, repository, List.of(
         NodeConfig.defaults("node-1", Strategy.RESTART, Ports.freeLoopbackPort()),
-        NodeConfig.defaults("node-2", Strategy.OVERLAP, Ports.freeLoopbackPort())
-            .withHealthTarget(HealthTarget.CURRENT_VERSION),
-        NodeConfig.defaults("node-3", Strategy.OVERLAP, Ports.freeLoopbackPort())
-            .withHealthTarget(HealthTarget.CURRENT_VERSION)));
+        NodeConfig.defaults("node-2", Strategy.OVERLAP, Ports.freeLoopbackPort()),
+        NodeConfig.defaults("node-3", Strategy.OVERLAP, Ports.freeLoopbackPort())));
     fleet.startDaemons();
     fleet.awaitCommitted("1.0.0", WAIT);
     results.section("setup").put("secondsToInstall100", (System.nanoTime() - started) / 1e9);

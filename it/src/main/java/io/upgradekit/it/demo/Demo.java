@@ -46,15 +46,13 @@ public final class Demo {
   private static final Duration WAIT = Duration.ofMinutes(3);
   private static final Pattern KEY_ID = Pattern.compile("Created signing key ([0-9a-f]{12})");
 
-  record Options(Path work, boolean keep, int rate, int firstPhase, long startedAtMillis,
-      NodeConfig.HealthTarget healthTarget) {
+  record Options(Path work, boolean keep, int rate, int firstPhase, long startedAtMillis) {
     static Options parse(String[] args) {
       Path work = null;
       boolean keep = false;
       int rate = 200;
       int first = 1;
       long started = System.currentTimeMillis();
-      NodeConfig.HealthTarget health = NodeConfig.HealthTarget.SERVICE_PORT;
       for (int i = 0; i < args.length; i++) {
         switch (args[i]) {
           case "--work" -> work = Path.of(value(args, ++i, "--work"));
@@ -62,8 +60,6 @@ public final class Demo {
           case "--rate" -> rate = Integer.parseInt(value(args, ++i, "--rate"));
           case "--first-phase" -> first = Integer.parseInt(value(args, ++i, "--first-phase"));
           case "--started-at" -> started = Long.parseLong(value(args, ++i, "--started-at"));
-          // Needs an updater with per-process health checks ({processPort}); see NodeConfig.HealthTarget.
-          case "--process-health" -> health = NodeConfig.HealthTarget.PROCESS_PORT;
           default -> throw new IllegalArgumentException("unknown option " + args[i]
               + "; use --work DIR, --keep, --rate N");
         }
@@ -71,7 +67,7 @@ public final class Demo {
       if (rate < 1 || rate > 5000) {
         throw new IllegalArgumentException("--rate must be 1..5000 requests per second");
       }
-      return new Options(work, keep, rate, first, started, health);
+      return new Options(work, keep, rate, first, started);
     }
 
     private static String value(String[] args, int i, String option) {
@@ -150,8 +146,7 @@ public final class Demo {
     List<NodeConfig> configs = List.of(
         NodeConfig.defaults("node-1", Strategy.RESTART, Ports.freeLoopbackPort()),
         NodeConfig.defaults("node-2", Strategy.OVERLAP, Ports.freeLoopbackPort()),
-        NodeConfig.defaults("node-3", Strategy.OVERLAP, Ports.freeLoopbackPort()))
-        .stream().map(c -> c.withHealthTarget(options.healthTarget())).toList();
+        NodeConfig.defaults("node-3", Strategy.OVERLAP, Ports.freeLoopbackPort()));
     out.phase("Start repo-server and set up 3 nodes");
     Fleet fleet = Fleet.start(ws, artifacts, repository, configs, RepoServer.Options.defaults());
     out.done();
@@ -291,13 +286,6 @@ public final class Demo {
     if (!failureKinds.isEmpty()) {
       out.line("  Failed requests by kind:");
       failureKinds.forEach((node, kind) -> out.line(String.format(Locale.ROOT, "  %-12s%s", node, kind)));
-    }
-    boolean sharedPortOverlapFailed = nodes.stream().anyMatch(n -> n.config().strategy() == Strategy.OVERLAP
-        && n.config().healthTarget() == NodeConfig.HealthTarget.SERVICE_PORT && report.target(n.id()).failed() > 0);
-    if (sharedPortOverlapFailed) {
-      out.line("  The overlap nodes check health on the shared service port, where the old version answers");
-      out.line("  too, so the updater may drain the old one before the new one listens. Per-process health");
-      out.line("  checks ({processPort} in health.url) close that gap.");
     }
     if (report.overall().lateStarts() > 0) {
       out.line("  The load generator fell behind: " + report.overall().lateStarts()

@@ -64,6 +64,34 @@ class ServiceControllerTest {
     }
   }
 
+  @Test
+  void aStoppedServiceThatNobodyReapsCountsAsGone() throws Exception {
+    // As after an update, when the updater runs in a fresh JVM: the service is not its child, and
+    // once it exits it stays a zombie until its parent (here a sleep that never waits) reaps it.
+    Path pidFile = tmp.resolve("service.pid");
+    List<String> lines = new java.util.concurrent.CopyOnWriteArrayList<>();
+    UpdaterConfig.Service service = new UpdaterConfig.Service(UpdaterConfig.Strategy.RESTART, null,
+        List.of("sh", "-c", "(sh -c 'sleep 60 & echo $! > service.pid; exec sleep 120' >/dev/null 2>&1 &)"), null,
+        pidFile, Duration.ofSeconds(5), Duration.ofMillis(100));
+    ServiceController c = new ServiceController(service, tmp.resolve("state/service.json"),
+        tmp.resolve("state/service.log"), tmp, lines::add);
+    c.start("1.0.0");
+    long pid = Long.parseLong(waitForContent(pidFile).strip());
+    ProcessHandle serviceProcess = ProcessHandle.of(pid).orElseThrow();
+    ProcessHandle nonReaper = serviceProcess.parent().orElseThrow();
+    try {
+      assertThat(nonReaper.pid()).isNotEqualTo(ProcessHandle.current().pid());
+      assertThat(c.isRunning()).isTrue();
+
+      c.stopAll(); // before: STOP_FAILED, "still running after SIGKILL", as the JDK counts a zombie alive
+
+      assertThat(lines).contains("stopped pid " + pid).noneMatch(l -> l.contains("killing"));
+      assertThat(Files.readString(Path.of("/proc/" + pid + "/stat"))).as("still a zombie").contains(") Z ");
+    } finally {
+      nonReaper.destroyForcibly();
+    }
+  }
+
   private static String waitForContent(Path file) throws Exception {
     for (int i = 0; i < 500; i++) {
       if (Files.exists(file) && Files.size(file) > 0) {

@@ -120,6 +120,8 @@ class HelloServiceTest {
       String request = "GET / HTTP/1.1\r\nHost: test\r\n\r\n";
       out.write(request.getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
       assertThat(readResponse(in)).startsWith("HTTP/1.1 200").doesNotContainIgnoringCase("connection: close");
+      // The next version listens beside it (overlap): the old one waits for its keep-alive clients.
+      start(port, new HelloService.BuildInfo("2.0.0", "Hello", true), 0);
 
       CompletableFuture<Void> stopping = CompletableFuture.runAsync(() -> {
         try {
@@ -128,7 +130,7 @@ class HelloServiceTest {
           throw new IllegalStateException(e);
         }
       });
-      waitUntilRefused(port); // the listening socket is closed first
+      waitUntilOnlyAnswers(port, "Hello 2.0.0\n"); // the listening socket is closed first
       assertThat(stopping).isNotDone(); // ...but the open connection is still served
 
       out.write(request.getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
@@ -136,6 +138,40 @@ class HelloServiceTest {
           .endsWith("Hello 1.0.0\n");
       assertThat(in.read()).as("the server closes the connection after that response").isEqualTo(-1);
       stopping.get(5, java.util.concurrent.TimeUnit.SECONDS);
+    }
+  }
+
+  @Test
+  void tellsWhetherAnotherProcessListensOnItsPort() throws Exception {
+    int unused;
+    try (ServerSocket probe = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      unused = probe.getLocalPort();
+    }
+    assertThat(HelloService.othersListenOn(unused)).isFalse();
+    HelloService old = start(0, V1, 0);
+    int port = old.port();
+    assertThat(HelloService.othersListenOn(port)).isTrue();
+    start(port, new HelloService.BuildInfo("2.0.0", "Hello", true), 0);
+    old.stop();
+    assertThat(HelloService.othersListenOn(port)).as("the next version still listens").isTrue();
+  }
+
+  @Test
+  void aloneOnItsPortItClosesAnIdleKeepAliveConnectionInsteadOfWaitingForIt() throws Exception {
+    HelloService service = start(0, V1, 0);
+    int port = service.port();
+    try (java.net.Socket socket = new java.net.Socket("127.0.0.1", port)) {
+      socket.setSoTimeout(5000);
+      var in = new java.io.BufferedReader(new java.io.InputStreamReader(socket.getInputStream(),
+          java.nio.charset.StandardCharsets.ISO_8859_1));
+      socket.getOutputStream().write("GET / HTTP/1.1\r\nHost: test\r\n\r\n"
+          .getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+      assertThat(readResponse(in)).startsWith("HTTP/1.1 200");
+
+      service.stop(); // a restart: nobody else on the port, so no keep-alive client is waited for
+
+      assertThat(in.read()).as("the idle connection was closed by the stop").isEqualTo(-1);
+      assertThat(HelloService.othersListenOn(port)).isFalse();
     }
   }
 
@@ -155,15 +191,16 @@ class HelloServiceTest {
     return head + "\n" + new String(body);
   }
 
-  private static void waitUntilRefused(int port) throws Exception {
-    for (int i = 0; i < 200; i++) {
-      try (java.net.Socket probe = new java.net.Socket("127.0.0.1", port)) {
+  /** Until 20 new connections in a row are answered with {@code body}: the other listener has closed. */
+  private void waitUntilOnlyAnswers(int port, String body) throws Exception {
+    int inARow = 0;
+    for (int i = 0; i < 500 && inARow < 20; i++) {
+      inARow = get(port, "/").body().equals(body) ? inARow + 1 : 0;
+      if (inARow == 0) {
         Thread.sleep(10);
-      } catch (java.net.ConnectException refused) {
-        return;
       }
     }
-    throw new AssertionError("the listening socket stayed open while draining");
+    assertThat(inARow).as("new connections answered by " + body.strip() + " only").isEqualTo(20);
   }
 
   private void waitForInFlight(int port) throws Exception {
