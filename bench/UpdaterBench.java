@@ -108,7 +108,9 @@ public final class UpdaterBench {
     bench.buildReleases(helloTree, Math.max(rounds, referenceRounds) + 1);
     String documented = documentedFlags(dist.resolve("bin/updater"));
     System.out.println();
-    System.out.println("bin/updater's JVM flags: " + documented + " (MALLOC_ARENA_MAX=2)");
+    System.out.println("bin/updater's JVM flags: " + documented + " (" + launcherDefault(dist.resolve("bin/updater"),
+        "export MALLOC_ARENA_MAX=") + ", fresh JVM after " + launcherDefault(dist.resolve("bin/updater"),
+        "export UPGRADEKIT_FRESH_JVM_POLLS=") + " polls)");
     for (String strategy : System.getenv().getOrDefault("BENCH_STRATEGIES", "restart overlap").split("\\s+")) {
       if (!strategy.isEmpty()) {
         bench.target(strategy, strategy, null, rounds);
@@ -556,6 +558,17 @@ public final class UpdaterBench {
     for (String line : Files.readAllLines(launcher)) {
       if (line.startsWith("UPDATER_JAVA_OPTS=")) {
         return line.substring(line.indexOf(":-") + 2, line.lastIndexOf('}'));
+      }
+    }
+    return "?";
+  }
+
+  /** "NAME=default" of a launcher line {@code prefix${VAR:-default}}. */
+  private static String launcherDefault(Path launcher, String prefix) throws IOException {
+    for (String line : Files.readAllLines(launcher)) {
+      if (line.startsWith(prefix)) {
+        String name = prefix.substring(prefix.indexOf(' ') + 1, prefix.length() - 1);
+        return name + "=" + line.substring(line.indexOf(":-") + 2, line.lastIndexOf('}'));
       }
     }
     return "?";

@@ -18,9 +18,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.function.Consumer;
 
 /**
@@ -70,7 +68,7 @@ public final class ServiceController {
     if (config.process() != null) {
       return !alive(record()).isEmpty();
     }
-    return pidFromFile().map(pid -> ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)).orElse(false);
+    return pidFromFile().map(pid -> ProcessHandle.of(pid).map(h -> !exited(h)).orElse(false)).orElse(false);
   }
 
   /** Versions of the recorded processes that are alive. */
@@ -258,16 +256,40 @@ public final class ServiceController {
     }
   }
 
+  /**
+   * Waits for the process to exit, checking every {@value #EXIT_POLL_MILLIS} ms. Not {@code
+   * onExit()}: for a process this JVM did not start (the service started by an earlier updater JVM,
+   * or adopted) the JDK checks only every 300 ms and more, and it counts an exited process that its
+   * parent has not reaped yet as alive.
+   */
   private static boolean waitExit(ProcessHandle handle, Duration timeout) {
-    try {
-      handle.onExit().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    long end = System.nanoTime() + timeout.toNanos();
+    while (!exited(handle)) {
+      if (System.nanoTime() - end >= 0) {
+        return false;
+      }
+      try {
+        Thread.sleep(EXIT_POLL_MILLIS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return exited(handle);
+      }
+    }
+    return true;
+  }
+
+  private static final long EXIT_POLL_MILLIS = 20;
+
+  /** Gone, or a zombie: exited, only not reaped yet by its parent (state Z in /proc/<pid>/stat). */
+  private static boolean exited(ProcessHandle handle) {
+    if (!handle.isAlive()) {
       return true;
-    } catch (TimeoutException e) {
-      return !handle.isAlive();
-    } catch (ExecutionException e) {
-      return !handle.isAlive();
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
+    }
+    try {
+      String stat = Files.readString(Path.of("/proc", Long.toString(handle.pid()), "stat"), StandardCharsets.US_ASCII);
+      int close = stat.lastIndexOf(')'); // the command name may contain anything, even ')'
+      return close > 0 && close + 2 < stat.length() && stat.charAt(close + 2) == 'Z';
+    } catch (IOException e) {
       return !handle.isAlive();
     }
   }
@@ -289,7 +311,7 @@ public final class ServiceController {
     List<ServiceRecord.RunningProcess> out = new ArrayList<>();
     for (ServiceRecord.RunningProcess p : record.processes()) {
       Optional<ProcessHandle> handle = ProcessHandle.of(p.pid());
-      if (handle.isPresent() && handle.get().isAlive()
+      if (handle.isPresent() && !exited(handle.get())
           && (p.startedAt() == null || p.startedAt().equals(startInstant(handle.get())))) {
         out.add(p);
       }

@@ -1,6 +1,7 @@
 package io.upgradekit.updater.process;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.upgradekit.updater.config.UpdaterConfig;
 import java.nio.file.Files;
@@ -62,6 +63,25 @@ class ServiceControllerTest {
     try (Stream<Path> files = Files.list(tmp.resolve("state"))) {
       assertThat(files.map(f -> f.getFileName().toString())).noneMatch(n -> n.startsWith("process-"));
     }
+  }
+
+  @Test
+  void anExitedProcessThatNobodyReapedYetIsNotRunning() throws Exception {
+    // "sleep 0.2" exits while its parent (a "sleep 3" that never waits) keeps it as a zombie.
+    Path pidFile = tmp.resolve("service.pid");
+    UpdaterConfig.Service service = new UpdaterConfig.Service(UpdaterConfig.Strategy.RESTART, null,
+        List.of("sh", "-c", "(sleep 0.2 & echo $! > " + pidFile + "; exec sleep 3) &"), List.of("true"), pidFile,
+        Duration.ofSeconds(5), Duration.ZERO);
+    ServiceController c = new ServiceController(service, tmp.resolve("state/service.json"),
+        tmp.resolve("state/service.log"), tmp, line -> { });
+    c.start("1.0.0");
+    long pid = Long.parseLong(waitForContent(pidFile).strip());
+    Thread.sleep(700);
+    ProcessHandle zombie = ProcessHandle.of(pid).orElse(null);
+    assumeTrue(zombie != null && zombie.isAlive(), "no zombie: this system reaped the process at once");
+    assertThat(Files.readString(Path.of("/proc/" + pid + "/stat"))).contains(") Z ");
+
+    assertThat(c.isRunning()).isFalse();
   }
 
   private static String waitForContent(Path file) throws Exception {
