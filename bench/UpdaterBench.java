@@ -52,13 +52,15 @@ import java.util.zip.ZipOutputStream;
  * the served repository), and measures until the service answers with it and until the updater
  * verified it (its COMMIT began), split by state from the event's history; a client sends {@code
  * GET /} on a fresh connection every ~5 ms meanwhile and counts failures. The daemon's idle RSS is
- * read from /proc just before each round (and after its first polls, before any update in that
- * process). Prints Markdown tables.
+ * read from /proc after its first polls, and before each later round (bin/updater starts a fresh
+ * JVM after each update: this is that JVM after two polls); after the overlap rounds it is sampled
+ * for a while longer. Prints Markdown tables.
  *
  * <p>Usage (see bench/updater.sh): {@code UpdaterBench WORK ROUNDS UPDATER_TARBALL REPO_SERVER_JAR
  * HELLO_TREE}. Environment: {@code BENCH_STRATEGIES} (default "restart overlap"), {@code
  * BENCH_REFERENCE_ROUNDS} (rounds of the reference target with the JVM's default flags, default 2; 0
- * skips it).
+ * skips it), {@code BENCH_LONG_IDLE} (seconds of idle RSS sampling after the overlap rounds, default
+ * 300; 0 skips it).
  */
 public final class UpdaterBench {
   private static final String APP = "hello";
@@ -66,8 +68,8 @@ public final class UpdaterBench {
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final HttpClient HTTP = HttpClient.newBuilder()
       .version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(2)).build();
-  /** Idle time after the last round before the last RSS reading (documented flags only). */
-  private static final int LONG_IDLE_SECONDS = Integer.parseInt(System.getenv().getOrDefault("BENCH_LONG_IDLE", "120"));
+  /** Idle time after the last round, sampling RSS (overlap with the documented flags only). */
+  private static final int LONG_IDLE_SECONDS = Integer.parseInt(System.getenv().getOrDefault("BENCH_LONG_IDLE", "300"));
   private static final List<String> STATES = List.of("RESOLVE", "DOWNLOAD", "STAGE", "GATE", "STOP", "SWITCH",
       "START", "VERIFY", "COMMIT");
 
@@ -106,7 +108,9 @@ public final class UpdaterBench {
     bench.buildReleases(helloTree, Math.max(rounds, referenceRounds) + 1);
     String documented = documentedFlags(dist.resolve("bin/updater"));
     System.out.println();
-    System.out.println("bin/updater's JVM flags: " + documented + " (MALLOC_ARENA_MAX=2)");
+    System.out.println("bin/updater's JVM flags: " + documented + " (" + launcherDefault(dist.resolve("bin/updater"),
+        "export MALLOC_ARENA_MAX=") + ", fresh JVM after " + launcherDefault(dist.resolve("bin/updater"),
+        "export UPGRADEKIT_FRESH_JVM_POLLS=") + " polls)");
     for (String strategy : System.getenv().getOrDefault("BENCH_STRATEGIES", "restart overlap").split("\\s+")) {
       if (!strategy.isEmpty()) {
         bench.target(strategy, strategy, null, rounds);
@@ -278,9 +282,23 @@ public final class UpdaterBench {
       double afterUpdates = rssMb(jvm(launcher));
       idle.add(afterUpdates);
       String longIdle = "-";
-      if (env == null && LONG_IDLE_SECONDS > 0) {
-        Thread.sleep(LONG_IDLE_SECONDS * 1000L);
-        longIdle = String.format(Locale.ROOT, "%.1f", rssMb(jvm(launcher)));
+      if (env == null && LONG_IDLE_SECONDS > 0 && strategy.equals("overlap")) {
+        // The idle agent over many polls: compiled code grows until the fresh JVM after
+        // UPDATER_FRESH_JVM_POLLS polls. Sampled every 5 s: the highest and the mean.
+        List<Double> samples = new ArrayList<>();
+        long end = System.currentTimeMillis() + LONG_IDLE_SECONDS * 1000L;
+        while (System.currentTimeMillis() < end) {
+          Thread.sleep(5000);
+          try {
+            samples.add(rssMb(jvm(launcher)));
+          } catch (IOException | IllegalStateException e) {
+            // between two JVMs
+          }
+        }
+        longIdle = String.format(Locale.ROOT, "%.1f (mean %.1f)", samples.stream().mapToDouble(d -> d).max()
+            .orElse(0), samples.stream().mapToDouble(d -> d).average().orElse(0));
+        int fresh = countOf(read(dir.resolve("daemon.log")), "starting a fresh agent JVM");
+        longIdle += ", " + fresh + " fresh JVMs";
       }
       rssRows.add(String.format(Locale.ROOT, "| %s | %s | %.1f | %.1f | %.1f | %s | %s |", name,
           env == null ? "bin/updater's" : "JVM defaults", polledRss, idle.get(0),
@@ -409,7 +427,7 @@ public final class UpdaterBench {
         + "polls:");
     System.out.println();
     System.out.println("| target | JVM flags | after polls only | after 1 update | highest after 1+ updates | "
-        + "after " + LONG_IDLE_SECONDS + " s more idle | load average before / after |");
+        + "highest in " + LONG_IDLE_SECONDS + " s more idle (1 poll/s) | load average before / after |");
     System.out.println("|---|---|---:|---:|---:|---:|---|");
     rssRows.forEach(System.out::println);
     System.out.println();
@@ -540,6 +558,17 @@ public final class UpdaterBench {
     for (String line : Files.readAllLines(launcher)) {
       if (line.startsWith("UPDATER_JAVA_OPTS=")) {
         return line.substring(line.indexOf(":-") + 2, line.lastIndexOf('}'));
+      }
+    }
+    return "?";
+  }
+
+  /** "NAME=default" of a launcher line {@code prefix${VAR:-default}}. */
+  private static String launcherDefault(Path launcher, String prefix) throws IOException {
+    for (String line : Files.readAllLines(launcher)) {
+      if (line.startsWith(prefix)) {
+        String name = prefix.substring(prefix.indexOf(' ') + 1, prefix.length() - 1);
+        return name + "=" + line.substring(line.indexOf(":-") + 2, line.lastIndexOf('}'));
       }
     }
     return "?";

@@ -7,7 +7,8 @@
 # state, with failed requests under a light load. Results go to docs/performance.md (## node-updater).
 #
 # Usage: bench/updater.sh [ROUNDS]     (default 5; SKIP_BUILD=1 uses the artifacts already built;
-#        BENCH_STRATEGIES="restart overlap", BENCH_REFERENCE_ROUNDS=2 override the defaults)
+#        BENCH_STRATEGIES="restart overlap", BENCH_REFERENCE_ROUNDS=2, BENCH_LONG_IDLE=300 (seconds of
+#        idle sampling after the overlap rounds) override the defaults; KEEP_WORK=1 keeps the files)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-5}

@@ -27,8 +27,9 @@ import picocli.CommandLine.Option;
             + "exponentially after failures and honouring Retry-After. An update interrupted by a crash is "
             + "reconciled on the next start.",
         "Started by bin/updater (which sets UPGRADEKIT_LAUNCHER), the daemon exits with status 75 after an "
-            + "update that committed, rolled back or staged, and bin/updater starts a fresh JVM: the idle agent "
-            + "then holds none of the memory the update used."},
+            + "update that committed, rolled back or staged, and after UPGRADEKIT_FRESH_JVM_POLLS polls, and "
+            + "bin/updater starts a fresh JVM: the idle agent holds none of the memory an update used, and its "
+            + "compiled code does not grow for ever."},
     exitCodeListHeading = "%nExit codes (with --once):%n",
     exitCodeList = {
         "0:done, staged, or up to date",
@@ -89,6 +90,8 @@ public final class RunCommand implements Callable<Integer> {
     }
     Runtime.getRuntime().addShutdownHook(new Thread(this::stopAfterCycle, "updater-shutdown"));
     int failures = 0;
+    int polls = 0;
+    int freshJvmAfterPolls = relaunchedOn75() ? freshJvmAfterPolls() : 0;
     while (!stopping) {
       UpdateEngine.Result result;
       busy = true;
@@ -120,6 +123,14 @@ public final class RunCommand implements Callable<Integer> {
       failures = failed ? failures + 1 : 0;
       Duration wait = nextWait(config.poll(), failures, result.retryAfter());
       sleepDelivering(engine, wait);
+      polls++;
+      if (freshJvmAfterPolls > 0 && polls >= freshJvmAfterPolls && failures == 0 && !stopping) {
+        // Compiled code only grows while the same poll runs again and again; a fresh JVM (a second
+        // of CPU) starts small. The next poll is due now: the fresh JVM polls at once.
+        out.println("starting a fresh agent JVM after " + polls + " polls (bin/updater starts it again on status "
+            + Outcome.REEXEC_STATUS + ")");
+        return Outcome.REEXEC_STATUS;
+      }
     }
     return 0;
   }
@@ -129,6 +140,17 @@ public final class RunCommand implements Callable<Integer> {
 
   private static boolean changedSomething(Outcome outcome) {
     return outcome == Outcome.COMMITTED || outcome == Outcome.ROLLED_BACK || outcome == Outcome.STAGED;
+  }
+
+  /** Set by bin/updater: polls after which the daemon asks for a fresh JVM; 0 or absent: never. */
+  static final String FRESH_JVM_VARIABLE = "UPGRADEKIT_FRESH_JVM_POLLS";
+
+  private static int freshJvmAfterPolls() {
+    try {
+      return Math.max(0, Integer.parseInt(System.getenv().getOrDefault(FRESH_JVM_VARIABLE, "0").strip()));
+    } catch (NumberFormatException e) {
+      return 0;
+    }
   }
 
   private static boolean relaunchedOn75() {

@@ -12,7 +12,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The daemon ({@code run}) as its own JVM: started by bin/updater, it restarts its JVM after an update. */
+/**
+ * The daemon ({@code run}) as its own JVM: started by bin/updater, it asks for a fresh JVM (status
+ * 75) after an update and after a number of polls; started directly, it keeps running.
+ */
 @Timeout(120)
 class DaemonTest {
   private static final String HEALTHY = "healthy=true\n";
@@ -43,11 +46,13 @@ class DaemonTest {
         + "update");
     assertThat(target.servedVersion()).isEqualTo("1.0.0");
 
-    // The fresh JVM polls, finds nothing, and stays.
-    Process polling = target.startUpdaterWith(UNDER_LAUNCHER, null, "run");
-    assertThat(polling.waitFor(4, TimeUnit.SECONDS)).isFalse();
-    polling.destroy();
-    assertThat(polling.waitFor(30, TimeUnit.SECONDS)).isTrue();
+    // The fresh JVM polls and finds nothing; after UPGRADEKIT_FRESH_JVM_POLLS polls it asks for a fresh JVM too.
+    Process polling = target.startUpdaterWith(Map.of(RunCommand.LAUNCHER_VARIABLE, "bin/updater",
+        RunCommand.FRESH_JVM_VARIABLE, "3"), null, "run");
+    assertThat(polling.waitFor(60, TimeUnit.SECONDS)).isTrue();
+    assertThat(polling.exitValue()).isEqualTo(75);
+    assertThat(target.updaterLog()).contains("starting a fresh agent JVM after 3 polls");
+    assertThat(target.updaterLog().split("up to date at 1.0.0", -1)).hasSize(4); // three polls
 
     // Without bin/updater (java -jar ... run) the daemon keeps running after an update.
     target.repo.point("stable", target.repo.publish("2.0.0", 2, TestTarget.files("2.0.0", HEALTHY), "1.0.0"));

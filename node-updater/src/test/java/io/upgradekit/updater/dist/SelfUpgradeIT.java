@@ -66,6 +66,8 @@ class SelfUpgradeIT {
       assertThat(first.output).contains("exiting with status 75").contains("status 75, starting the updater again (versions/1.0.0)");
       assertThat(Files.readSymbolicLink(home.resolve("current"))).isEqualTo(Path.of("versions/1.0.0"));
       assertThat(run(home, config, "--version").output).contains("updater 1.0.0");
+      // bin/updater recorded a class data archive of the jar that ran last (and only of that one).
+      assertThat(archives(home)).singleElement().asString().matches(".*/tmp/node-updater-\\d+\\.jsa");
       assertThat(lastEvent(home)).satisfies(e -> {
         assertThat(e.outcome()).isEqualTo("COMMITTED");
         assertThat(e.toVersion()).isEqualTo("1.0.0");
@@ -143,6 +145,12 @@ class SelfUpgradeIT {
     String output = Files.readString(log);
     System.out.println("$ bin/updater " + String.join(" ", args) + " -> " + p.exitValue() + "\n" + output);
     return new Run(p.exitValue(), output);
+  }
+
+  private static List<Path> archives(Path home) throws IOException {
+    try (Stream<Path> files = Files.list(home.resolve("tmp"))) {
+      return files.filter(f -> f.getFileName().toString().endsWith(".jsa")).toList();
+    }
   }
 
   private static JournalRecord lastEvent(Path home) {
