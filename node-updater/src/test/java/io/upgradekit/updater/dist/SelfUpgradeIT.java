@@ -123,6 +123,50 @@ class SelfUpgradeIT {
     }
   }
 
+  @Test
+  void aSignalToTheLauncherStopsTheAgentJvm() throws Exception {
+    // systemd's KillMode=process signals only bin/updater: the daemon JVM must stop with it.
+    Path home = tmp.resolve("updater");
+    install(distTarball(), home);
+    TestRepo repo = new TestRepo(tmp.resolve("repo"));
+    try (TestRepoServer server = new TestRepoServer(tmp.resolve("repo"))) {
+      Path config = tmp.resolve("updater.yaml");
+      Files.writeString(config, "repository:\n  url: " + server.base() + "\n  trustRoot: " + repo.pinnedRoot()
+          + "\napp: demo\nchannel: stable\nhome: " + home + "\nnode:\n  id: node-1\npoll:\n  interval: 1s\n"
+          + "  jitter: 100ms\nservice:\n  strategy: self\n");
+      ProcessBuilder builder = new ProcessBuilder("sh", home.resolve("bin/updater").toString(), "run")
+          .redirectErrorStream(true).redirectOutput(tmp.resolve("daemon.log").toFile());
+      builder.environment().put("JAVA", ProcessHandle.current().info().command().orElse("java"));
+      builder.environment().put("UPGRADEKIT_CONFIG", config.toString());
+      builder.environment().put("UPDATER_CDS", "off");
+      Process launcher = builder.start();
+      try {
+        ProcessHandle jvm = awaitChildJvm(launcher);
+
+        launcher.destroy(); // SIGTERM to the launcher only
+
+        assertThat(launcher.waitFor(30, TimeUnit.SECONDS)).as(Files.readString(tmp.resolve("daemon.log"))).isTrue();
+        assertThat(launcher.exitValue()).isEqualTo(143);
+        assertThat(jvm.onExit().get(10, TimeUnit.SECONDS).isAlive()).isFalse();
+      } finally {
+        launcher.descendants().forEach(ProcessHandle::destroyForcibly);
+        launcher.destroyForcibly();
+      }
+    }
+  }
+
+  private static ProcessHandle awaitChildJvm(Process launcher) throws InterruptedException {
+    for (int i = 0; i < 300; i++) {
+      var jvm = launcher.children().filter(c -> c.info().command().orElse("").endsWith("java")).findFirst();
+      if (jvm.isPresent()) {
+        Thread.sleep(1000); // let the agent start polling
+        return jvm.get();
+      }
+      Thread.sleep(50);
+    }
+    throw new AssertionError("bin/updater started no JVM");
+  }
+
   private record Run(int status, String output) {}
 
   /** Runs {@code bin/updater} of the installed home as a real process (the launcher's loop included). */

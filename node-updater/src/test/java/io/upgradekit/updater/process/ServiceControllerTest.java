@@ -1,7 +1,6 @@
 package io.upgradekit.updater.process;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.upgradekit.updater.config.UpdaterConfig;
 import java.nio.file.Files;
