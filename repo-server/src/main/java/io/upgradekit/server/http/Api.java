@@ -46,12 +46,6 @@ import org.slf4j.LoggerFactory;
 final class Api {
   private static final Logger LOG = LoggerFactory.getLogger(Api.class);
   private static final int CLAIM_BODY_LIMIT = 4 * 1024;
-  /**
-   * A refused request's body up to this size is read and dropped before the answer: a server that
-   * closes with unread bytes makes the kernel reset the connection, and the client may lose the
-   * answer that says what was wrong (a publisher with a bad token sees "connection reset").
-   */
-  private static final long DISCARD_LIMIT = 8L * 1024 * 1024;
 
   /** The body of {@code POST /v1/claims}. */
   record ClaimRequest(String app, String version, String scope, String node) {}
@@ -128,7 +122,7 @@ final class Api {
             + "; see docs/repo-server.md for the endpoints");
       }
     } catch (UpgradeException e) {
-      afterSmallBody(request, callback, () -> HttpErrors.write(response, callback, e.code(), e.getMessage()));
+      HttpErrors.write(response, callback, e.code(), e.getMessage());
     } catch (IOException | RuntimeException e) {
       LOG.warn("{} {} failed", method, StaticFiles.printable(path), e);
       ErrorCode code = e instanceof IOException ? ErrorCode.IO_ERROR : ErrorCode.INTERNAL_ERROR;
@@ -179,16 +173,6 @@ final class Api {
       metrics.feedback("refused");
       throw e;
     }
-  }
-
-  /** Runs {@code answer} once the request's remaining body is read, if it is small enough to read. */
-  private static void afterSmallBody(Request request, Callback callback, Runnable answer) {
-    long length = request.getLength();
-    if (length <= 0 || length > DISCARD_LIMIT) {
-      answer.run(); // no body, or too large to read: HttpErrors closes the connection for 413
-      return;
-    }
-    Content.Source.consumeAll(request, Callback.from(answer, callback::failed));
   }
 
   private static void published(Response response, Callback callback, PublishService.Outcome outcome) {
