@@ -107,7 +107,9 @@ public final class RunCommand implements Callable<Integer> {
       if (result.outcome() == Outcome.REEXEC) {
         return result.exitCode(); // bin/updater runs the new version, which finishes the update
       }
-      if (changedSomething(result.outcome()) && relaunchedOn75()) {
+      // A self-upgrade ends in this process only when it is the fresh JVM that finished it.
+      if (changedSomething(result.outcome()) && relaunchedOn75()
+          && config.service().strategy() != UpdaterConfig.Strategy.SELF) {
         // A JVM never hands back the classes, compiled code and native memory an update loaded:
         // bin/updater starts a fresh one, which idles as small as an agent that has only polled.
         out.println("restarting the agent after the update to release its memory (bin/updater starts it "

@@ -123,6 +123,35 @@ class LauncherTest {
   }
 
   @Test
+  void aSigtermToTheLauncherStopsTheJvmInsteadOfOrphaningIt() throws Exception {
+    // systemd (KillMode=process) signals only the launcher, the unit's main process.
+    Path home = install();
+    Path java = tmp.resolve("java");
+    Files.writeString(java, "#!/bin/sh\necho $$ > " + tmp.resolve("jvm.pid") + "\nsleep 30 &\n"
+        + "trap 'echo TERM >> " + tmp.resolve("signals.log") + "; kill $!; exit 143' TERM\nwait $!\n");
+    Files.setPosixFilePermissions(java, PosixFilePermissions.fromString("rwxr-xr-x"));
+    ProcessBuilder pb = new ProcessBuilder("sh", Path.of("src/dist/bin/updater").toAbsolutePath().toString(), "run")
+        .redirectErrorStream(true).redirectOutput(tmp.resolve("launcher.log").toFile());
+    pb.environment().put("UPDATER_HOME", home.toString());
+    pb.environment().put("JAVA", java.toString());
+    pb.environment().put("UPDATER_CDS", "off");
+    pb.environment().remove("JAVA_HOME");
+    Process launcher = pb.start();
+    for (int i = 0; i < 500 && !Files.exists(tmp.resolve("jvm.pid")); i++) {
+      Thread.sleep(10);
+    }
+    Thread.sleep(200); // the trap is set
+    long jvm = Long.parseLong(Files.readString(tmp.resolve("jvm.pid")).strip());
+
+    launcher.destroy(); // SIGTERM
+
+    assertThat(launcher.waitFor(20, TimeUnit.SECONDS)).isTrue();
+    assertThat(launcher.exitValue()).isEqualTo(143);
+    assertThat(Files.readString(tmp.resolve("signals.log"))).isEqualTo("TERM\n");
+    assertThat(ProcessHandle.of(jvm).map(ProcessHandle::isAlive).orElse(false)).isFalse();
+  }
+
+  @Test
   void updaterCdsOffRunsWithoutAnArchive() throws Exception {
     Path home = install();
     ProcessBuilder pb = new ProcessBuilder("sh", Path.of("src/dist/bin/updater").toAbsolutePath().toString(), "run")
