@@ -2,6 +2,7 @@ package io.upgradekit.updater.engine;
 
 import io.upgradekit.schema.ErrorCode;
 import io.upgradekit.schema.UpgradeException;
+import io.upgradekit.schema.io.FileTrees;
 import io.upgradekit.schema.json.Json;
 import io.upgradekit.schema.model.BlobRef;
 import io.upgradekit.schema.model.ChannelPointer;
@@ -169,7 +170,7 @@ public final class Resolver {
       // The cache holds what the repository served, verified or not: drop it so a fixed
       // repository is read afresh.
       try {
-        io.upgradekit.updater.engine.Trees.deleteTree(cache);
+        FileTrees.deleteRecursively(cache);
       } catch (IOException ignored) {
         // the next walk overwrites entries
       }

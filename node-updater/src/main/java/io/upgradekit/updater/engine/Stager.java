@@ -2,6 +2,7 @@ package io.upgradekit.updater.engine;
 
 import io.upgradekit.schema.ErrorCode;
 import io.upgradekit.schema.UpgradeException;
+import io.upgradekit.schema.io.FileTrees;
 import io.upgradekit.schema.model.ReleaseManifest;
 import io.upgradekit.updater.journal.StateFiles;
 import java.io.IOException;
@@ -44,7 +45,7 @@ public final class Stager {
           Trees.verify(target, manifest.payload());
           return false;
         } catch (UpgradeException e) {
-          Trees.deleteTree(target); // left by an older, different build of the same version
+          FileTrees.deleteRecursively(target); // left by an older, different build of the same version
           StateFiles.fsyncDirectory(home.versions());
         }
       }
@@ -70,7 +71,7 @@ public final class Stager {
     } finally {
       if (work != null) {
         try {
-          Trees.deleteTree(work);
+          FileTrees.deleteRecursively(work);
         } catch (IOException ignored) {
           // cleanStaging() removes it on the next run
         }
@@ -84,7 +85,7 @@ public final class Stager {
       if (Files.isDirectory(home.staging())) {
         try (var dirs = Files.list(home.staging())) {
           for (Path p : (Iterable<Path>) dirs::iterator) {
-            Trees.deleteTree(p);
+            FileTrees.deleteRecursively(p);
           }
         }
       }

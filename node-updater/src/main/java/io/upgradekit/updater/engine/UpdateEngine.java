@@ -2,6 +2,7 @@ package io.upgradekit.updater.engine;
 
 import io.upgradekit.schema.ErrorCode;
 import io.upgradekit.schema.UpgradeException;
+import io.upgradekit.schema.io.FileTrees;
 import io.upgradekit.schema.model.DocumentType;
 import io.upgradekit.schema.model.Feedback;
 import io.upgradekit.schema.model.ReleaseManifest;
@@ -640,7 +641,7 @@ public final class UpdateEngine {
     for (String v : all) {
       if (!keep.contains(v)) {
         try {
-          Trees.deleteTree(home.version(v));
+          FileTrees.deleteRecursively(home.version(v));
           Files.deleteIfExists(home.releases().resolve(v + ".json"));
           log.accept("pruned version " + v + " (retention " + config.retention() + ")");
         } catch (IOException e) {
@@ -650,7 +651,7 @@ public final class UpdateEngine {
     }
     if (outcome == Outcome.COMMITTED || outcome == Outcome.STAGED) {
       try {
-        Trees.deleteTree(home.cache());
+        FileTrees.deleteRecursively(home.cache());
       } catch (IOException e) {
         log.accept("cannot clear the download cache: " + e.getMessage());
       }
