@@ -29,7 +29,8 @@ if [[ " ${tools[*]} " == *" bsdiff "* ]] && ! command -v bspatch >/dev/null; the
 fi
 
 # The corpus, fetched (and cached) by the shared script; its last line is the cache directory.
-corpus=$("$root/../shared/corpus/fetch.sh" "$@" | tail -n 1)
+# Maven may leave terminal escape codes on that line: strip them.
+corpus=$("$root/../shared/corpus/fetch.sh" "$@" | tail -n 1 | sed 's/\x1b\[[0-9;]*m//g')
 
 jar=$(ls "$root"/node-updater/target/node-updater-*.jar 2>/dev/null | grep -v original | head -n 1 || true)
 if [[ -z "$jar" ]]; then

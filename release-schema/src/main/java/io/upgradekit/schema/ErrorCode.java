@@ -99,7 +99,23 @@ public enum ErrorCode {
   /** The updater was interrupted mid-update; the next start reconciled the target. */
   INTERRUPTED(false),
   /** A manual rollback was asked for, but no earlier complete version is on disk. */
-  NO_PREVIOUS_VERSION(false);
+  NO_PREVIOUS_VERSION(false),
+  /**
+   * A transfer was slower than the minimum rate over its window, or took longer than the total
+   * deadline derived from its signed size; the partial download is kept and resumed next time.
+   */
+  DOWNLOAD_TIMEOUT(false),
+  /** The file system ran out of space while the updater wrote to it; the live version is untouched. */
+  DISK_FULL(false),
+  /**
+   * The updater found its journal or node state damaged, moved the file aside for diagnosis and
+   * rebuilt its state from the file system (the {@code current} link and {@code versions/}).
+   */
+  STATE_RECOVERED(false),
+
+  // Repository server API, continued.
+  /** The credential names a node or publisher whose access was revoked (HTTP 401). */
+  CREDENTIAL_REVOKED(false);
 
   private final boolean refusal;
 
