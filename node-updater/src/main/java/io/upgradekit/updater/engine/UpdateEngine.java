@@ -111,6 +111,16 @@ public final class UpdateEngine {
     return underLock(() -> update(stageOnly));
   }
 
+  /**
+   * The daemon lock, for {@code updater run} without {@code --once}: held for the daemon's whole
+   * life, so a second daemon exits at once even while the first idles between polls.
+   *
+   * @throws UpgradeException LOCKED when another daemon runs for this target
+   */
+  public TargetLock lockDaemon() {
+    return TargetLock.acquireDaemon(home);
+  }
+
   /** Manual rollback to the recorded previous version, under the lock. */
   public Result rollback() {
     return underLock(this::manualRollback);
