@@ -109,7 +109,8 @@ public final class Resolver {
               + running.sequence() + "); the node does not go back to older releases");
         }
         Optional<DeltaRef> delta = manifest.deltaFrom(installed);
-        if (delta.isPresent() && delta.get().fromTreeHash().equals(running.payload().treeHash())) {
+        if (delta.isPresent() && delta.get().fromTreeHash().equals(running.payload().treeHash())
+            && !state.badDeltas().contains(delta.get().blob().sha256())) { // failed to apply here before
           blob = delta.get().blob();
           deltaBase = installed;
         }

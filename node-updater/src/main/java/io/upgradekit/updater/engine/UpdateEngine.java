@@ -199,16 +199,17 @@ public final class UpdateEngine {
       }
 
       run.enter(UpdateState.DOWNLOAD);
-      if (res.blob().size() > config.limits().maxDownloadBytes()) {
-        throw new UpgradeException(ErrorCode.METADATA_TOO_LARGE, "the " + (res.deltaBase() == null ? "package"
-            : "delta") + " of " + target + " is " + res.blob().size() + " bytes, more than limits.maxDownloadSize ("
-            + config.limits().maxDownloadBytes() + ")");
-      }
-      requireFreeDisk(res.blob().size() + manifest.payload().totalSize());
-      Path blob = client.downloadBlob(res.blob(), home.cache(), downloadProgress);
+      Path blob = download(res.blob(), res.deltaBase() == null ? "package" : "delta", manifest);
 
       run.enter(UpdateState.STAGE);
-      new Stager(home, applier).stage(manifest, blob, res.deltaBase());
+      try {
+        new Stager(home, applier).stage(manifest, blob, res.deltaBase());
+      } catch (UpgradeException e) {
+        if (res.deltaBase() == null || !DELTA_FAULTS.contains(e.code())) {
+          throw e;
+        }
+        fallBackToThePackage(run, res, manifest, blob, e);
+      }
       resolver.rememberManifest(target, res.manifestBytes());
       if (stageOnly) {
         return run.end(Outcome.STAGED, null, "staged " + target + "; run again without --stage-only to switch");
@@ -277,6 +278,54 @@ public final class UpdateEngine {
     } catch (RuntimeException e) {
       return fail(run, new UpgradeException(ErrorCode.IO_ERROR, "unexpected failure: " + e, e));
     }
+  }
+
+  /**
+   * Codes with which a delta from the installed tree can fail to apply although the full package
+   * of the same signed release may be fine: the delta names another base, produces another tree, or
+   * is not a valid delta.
+   */
+  private static final java.util.Set<ErrorCode> DELTA_FAULTS =
+      java.util.EnumSet.of(ErrorCode.BASE_MISMATCH, ErrorCode.HASH_MISMATCH, ErrorCode.PATCH_MALFORMED);
+
+  /**
+   * The delta listed for the installed tree did not apply: the failed STAGE is recorded with its
+   * code, the delta is remembered in node state (RESOLVE skips it from now on), and the same
+   * signed manifest's full package is downloaded (same size and free-disk checks) and staged, once.
+   * A failure of the package ends the update as any staging failure does.
+   */
+  private void fallBackToThePackage(Run run, Resolver.Resolution res, ReleaseManifest manifest, Path delta,
+      UpgradeException e) {
+    String sha = res.blob().sha256();
+    NodeState.read(home.nodeFile()).withBadDelta(sha).write(home.nodeFile());
+    try {
+      Files.deleteIfExists(delta);
+    } catch (IOException ignored) {
+      // the cache is cleared after the update anyway
+    }
+    log.accept("the delta from " + res.deltaBase() + " to " + manifest.version() + " (" + sha + ") does not apply ["
+        + e.code() + "]: " + e.getMessage() + "; falling back to the full package of the same release");
+    run.failNext(new UpgradeException(e.code(), "the delta from " + res.deltaBase() + " does not apply: "
+        + e.getMessage() + " (the full package follows; this delta is not tried again on this node)", e));
+    run.enter(UpdateState.DOWNLOAD);
+    run.stepNote = "fallback: the full package, after the delta from " + res.deltaBase() + " failed with " + e.code();
+    Path pkg = download(manifest.packageBlob(), "package", manifest);
+    run.enter(UpdateState.STAGE);
+    run.stepNote = "fallback: staged from the full package";
+    new Stager(home, applier).stage(manifest, pkg, null);
+  }
+
+  /**
+   * DOWNLOAD of one blob of {@code manifest}: the size limit and the free-disk check first (before
+   * any byte), then the resumable, hash-checked download into the cache.
+   */
+  private Path download(io.upgradekit.schema.model.BlobRef blob, String what, ReleaseManifest manifest) {
+    if (blob.size() > config.limits().maxDownloadBytes()) {
+      throw new UpgradeException(ErrorCode.METADATA_TOO_LARGE, "the " + what + " of " + manifest.version() + " is "
+          + blob.size() + " bytes, more than limits.maxDownloadSize (" + config.limits().maxDownloadBytes() + ")");
+    }
+    requireFreeDisk(blob.size() + manifest.payload().totalSize());
+    return client.downloadBlob(blob, home.cache(), downloadProgress);
   }
 
   private Result fail(Run run, UpgradeException e) {
@@ -717,6 +766,8 @@ public final class UpdateEngine {
     Instant stateStart;
     UpgradeException failure;
     String skipNote;
+    /** A sentence for a step that went well but differently than usual (a fallback). */
+    String stepNote;
 
     Run(JournalRecord record) {
       this.record = record;
@@ -735,7 +786,7 @@ public final class UpdateEngine {
       if (state != null) {
         took = Duration.between(stateStart, now);
         outcome = failure != null ? "FAILED" : skipNote != null ? "SKIPPED" : "OK";
-        String message = failure != null ? failure.getMessage() : skipNote;
+        String message = failure != null ? failure.getMessage() : skipNote != null ? skipNote : stepNote;
         if (message != null && message.length() > Feedback.MAX_MESSAGE_LENGTH) {
           message = message.substring(0, Feedback.MAX_MESSAGE_LENGTH);
         }
@@ -750,6 +801,7 @@ public final class UpdateEngine {
       stateStart = now;
       failure = null;
       skipNote = null;
+      stepNote = null;
     }
 
     /** END_ACTION (outcome recorded first, so a crash here finishes the same way), then END. */
