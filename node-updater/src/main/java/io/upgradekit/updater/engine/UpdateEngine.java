@@ -15,9 +15,11 @@ import io.upgradekit.updater.download.RepositoryClient;
 import io.upgradekit.updater.feedback.Outbox;
 import io.upgradekit.updater.health.HealthChecker;
 import io.upgradekit.updater.health.MetricsSampler;
+import io.upgradekit.updater.journal.DiskFull;
 import io.upgradekit.updater.journal.Journal;
 import io.upgradekit.updater.journal.JournalRecord;
 import io.upgradekit.updater.journal.NodeState;
+import io.upgradekit.updater.journal.Quarantine;
 import io.upgradekit.updater.journal.StateFiles;
 import io.upgradekit.updater.process.ServiceController;
 import java.io.IOException;
@@ -68,6 +70,7 @@ public final class UpdateEngine {
   private final HealthChecker health;
   private final MetricsSampler metrics;
   private final Outbox outbox;
+  private final StateRecovery recovery;
 
   public UpdateEngine(UpdaterConfig config, PayloadApplier applier, Clock clock, Consumer<UpdateEvent> listener,
       Consumer<String> log, LongConsumer downloadProgress) {
@@ -86,6 +89,31 @@ public final class UpdateEngine {
     this.health = new HealthChecker(config.health(), home.root(), service::privatePort);
     this.metrics = config.watch() == null ? null : new MetricsSampler(config.watch(), service::privatePort);
     this.outbox = new Outbox(home.outbox(), clock, log);
+    this.recovery = new StateRecovery(config, home, journal, service);
+    // State writes are never starved by payload writes: on a full disk, StateFiles frees the
+    // reserve first, then staging leftovers and the download cache, and retries.
+    DiskFull.register(home.state(), DiskFull.of(() -> DiskFull.releaseReserve(home.state()), this::freePayloadSpace));
+  }
+
+  /** Deletes staging leftovers and the download cache (partial downloads too); true if anything was there. */
+  private boolean freePayloadSpace() {
+    boolean any = false;
+    for (Path dir : List.of(home.staging(), home.cache())) {
+      if (Files.isDirectory(dir)) {
+        try (var entries = Files.list(dir)) {
+          for (Path p : (Iterable<Path>) entries::iterator) {
+            FileTrees.deleteQuietly(p);
+            any = true;
+          }
+        } catch (IOException e) {
+          // nothing more to free here
+        }
+      }
+    }
+    if (any) {
+      log.accept("the disk is full: deleted staging leftovers and the download cache so that state can be written");
+    }
+    return any;
   }
 
   public Home home() {
@@ -137,6 +165,14 @@ public final class UpdateEngine {
     try (lock) {
       Result result;
       try {
+        String noReserve = DiskFull.ensureReserve(home.state());
+        if (noReserve != null) {
+          log.accept(noReserve);
+        }
+        StateRecovery.Findings damaged = recovery.check();
+        if (!damaged.isEmpty()) {
+          recordRecovery(damaged);
+        }
         Result finishedSelfUpgrade = reconcile();
         result = action.get();
         if (finishedSelfUpgrade != null && result.outcome() == Outcome.UP_TO_DATE) {
@@ -172,7 +208,25 @@ public final class UpdateEngine {
     try {
       run.enter(UpdateState.RESOLVE);
       Resolver resolver = new Resolver(config, home, client, clock);
-      Resolver.Resolution res = resolver.resolve(installed, state, s -> s.write(home.nodeFile()));
+      Resolver.Resolution res;
+      try {
+        res = resolver.resolve(installed, state, s -> s.write(home.nodeFile()));
+      } catch (UpgradeException e) {
+        if (!e.code().isRefusal() && e.code() != ErrorCode.IO_ERROR) {
+          throw e; // the network or the server, not this node's copies
+        }
+        // The damage may be in this node's cached or kept metadata: drop it and resolve once more.
+        List<String> dropped = recovery.dropCachedMetadata(installed);
+        if (dropped.isEmpty()) {
+          throw e;
+        }
+        log.accept("RESOLVE failed (" + e + "); " + String.join("; ", dropped) + "; resolving once more");
+        res = resolver.resolve(installed, NodeState.read(home.nodeFile()), s -> s.write(home.nodeFile()));
+        run.stepCode = ErrorCode.STATE_RECOVERED;
+        run.stepNote = "this node's copy of the metadata was unusable (" + e.getMessage() + "): "
+            + String.join("; ", dropped) + "; resolved afresh from the repository";
+        log.accept(ErrorCode.STATE_RECOVERED + ": " + run.stepNote);
+      }
       if (config.gate().rolloutState() && installed != null) {
         String recallTo = new Gate(config, client, clock, log).recallTarget(installed, res.verifier());
         if (recallTo != null && !recallTo.equals(installed)) {
@@ -536,6 +590,56 @@ public final class UpdateEngine {
     }
   }
 
+  // ---------------------------------------------------------------- damaged state
+
+  /**
+   * Records what {@link StateRecovery#check} found as an event of its own (kind {@code recovery},
+   * outcome RECOVERED, code STATE_RECOVERED): in the log, in history, and as a report. When the
+   * journal itself was lost, the event it described may have been interrupted anywhere: staging
+   * leftovers are deleted and exactly the version {@code current} names is left running.
+   */
+  private void recordRecovery(StateRecovery.Findings damaged) {
+    List<String> notes = new ArrayList<>(damaged.notes());
+    String current = home.currentVersion().orElse(null);
+    if (damaged.journalLost()) {
+      new Stager(home, applier).cleanStaging();
+      notes.add(runOnly(current));
+    }
+    String summary = String.join("; ", notes);
+    log.accept(ErrorCode.STATE_RECOVERED + ": " + summary);
+    Run run = new Run(newRecord("recovery", current).withTarget(current, 0));
+    run.enter(UpdateState.BEGIN);
+    run.stepCode = ErrorCode.STATE_RECOVERED;
+    run.stepNote = summary;
+    run.end(Outcome.RECOVERED, ErrorCode.STATE_RECOVERED, "damaged state was moved to state/" + Quarantine.DIRECTORY
+        + "/ and rebuilt from the file system: " + summary);
+  }
+
+  /** Leaves exactly {@code current}'s version running (or nothing, without a current version). */
+  private String runOnly(String current) {
+    if (config.service().strategy() == Strategy.SELF) {
+      return "this updater is the target: the version current names runs";
+    }
+    try {
+      if (current == null) {
+        if (config.service().process() != null) {
+          service.stopAll();
+        }
+        return "no version is installed; no service process is left running";
+      }
+      if (config.service().process() != null) {
+        service.stopAllBut(current);
+      }
+      if (!service.isRunning()) {
+        service.start(current);
+        return "started " + current + ", the version current names";
+      }
+      return current + " (the version current names) runs";
+    } catch (UpgradeException e) {
+      return "could not make sure that " + current + " runs alone: " + e.getMessage();
+    }
+  }
+
   // ---------------------------------------------------------------- crash reconciliation
 
   /**
@@ -562,7 +666,7 @@ public final class UpdateEngine {
     }
     boolean manual = "rollback".equals(rec.kind()) || "recall".equals(rec.kind());
     NodeState state = NodeState.read(home.nodeFile());
-    if (!manual && rec.toVersion() != null && rec.outcome() == null) {
+    if (!manual && "update".equals(rec.kind()) && rec.toVersion() != null && rec.outcome() == null) {
       state = state.withCrash(rec.toVersion());
       if (state.crashes().get(rec.toVersion()) >= config.maxCrashes()) {
         state = state.withBad(rec.toVersion());
@@ -768,6 +872,8 @@ public final class UpdateEngine {
     String skipNote;
     /** A sentence for a step that went well but differently than usual (a fallback). */
     String stepNote;
+    /** A code for such a step (STATE_RECOVERED), or null. */
+    ErrorCode stepCode;
 
     Run(JournalRecord record) {
       this.record = record;
@@ -790,8 +896,9 @@ public final class UpdateEngine {
         if (message != null && message.length() > Feedback.MAX_MESSAGE_LENGTH) {
           message = message.substring(0, Feedback.MAX_MESSAGE_LENGTH);
         }
+        ErrorCode code = failure != null ? failure.code() : stepCode;
         finished = new StepReport(state.name(), stateStart, Math.max(0, took.toMillis()), outcome,
-            failure == null ? null : failure.code().name(), message);
+            code == null ? null : code.name(), message);
       }
       record = record.withState(next.name(), now, finished);
       journal.write(record); // durable before the state's work begins
@@ -802,6 +909,7 @@ public final class UpdateEngine {
       failure = null;
       skipNote = null;
       stepNote = null;
+      stepCode = null;
     }
 
     /** END_ACTION (outcome recorded first, so a crash here finishes the same way), then END. */

@@ -1,6 +1,7 @@
 package io.upgradekit.updater.journal;
 
 import io.upgradekit.schema.json.Json;
+import io.upgradekit.schema.model.Names;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -29,7 +30,31 @@ public record NodeState(
     badReleases = badReleases == null ? List.of() : List.copyOf(badReleases);
     crashes = crashes == null ? Map.of() : Map.copyOf(crashes);
     badDeltas = badDeltas == null ? List.of() : List.copyOf(badDeltas);
+    // A file that parses but holds impossible values is as damaged as one that does not parse.
+    if (previous != null && !Names.isVersion(previous)) {
+      throw new IllegalArgumentException("previous is not a version: " + Names.quote(previous));
+    }
+    if (lastPointerSequence < 0) {
+      throw new IllegalArgumentException("lastPointerSequence is negative");
+    }
+    for (String v : badReleases) {
+      if (!Names.isVersion(v)) {
+        throw new IllegalArgumentException("badReleases holds a non-version: " + Names.quote(v));
+      }
+    }
+    crashes.forEach((v, n) -> {
+      if (!Names.isVersion(v) || n < 0) {
+        throw new IllegalArgumentException("crashes holds " + Names.quote(v) + ": " + n);
+      }
+    });
+    for (String sha : badDeltas) {
+      if (!SHA256.matcher(sha).matches()) {
+        throw new IllegalArgumentException("badDeltas holds a non-hash: " + Names.quote(sha));
+      }
+    }
   }
+
+  private static final java.util.regex.Pattern SHA256 = java.util.regex.Pattern.compile("[0-9a-f]{64}");
 
   public static NodeState empty() {
     return new NodeState(null, 0, null, List.of(), Map.of(), List.of());
@@ -78,6 +103,10 @@ public record NodeState(
     return new NodeState(previous, lastPointerSequence, pointerEtag, badReleases, all, badDeltas);
   }
 
+  /**
+   * @return the node state, or {@link #empty()} when there is none
+   * @throws StateFiles.DamagedStateException when the file cannot be used (the engine rebuilds it)
+   */
   public static NodeState read(Path file) {
     NodeState state = StateFiles.read(file, NodeState.class, "node state");
     return state == null ? empty() : state;
