@@ -183,6 +183,10 @@ public final class UpdateEngine {
         // The target's own state could not be read or written (damaged file, full disk): say which.
         log.accept("error: " + e);
         result = new Result(Outcome.ofFailure(e.code()), e.code(), e.getMessage(), null, null);
+      } catch (RuntimeException e) {
+        // A bug must not become a crash loop of the daemon: this run failed, the next one tries again.
+        log.accept("error: unexpected failure: " + e);
+        result = new Result(Outcome.FAILED, ErrorCode.IO_ERROR, "unexpected failure: " + e, null, null);
       }
       deliverReports(true);
       return result;
