@@ -104,6 +104,10 @@ public final class DiskFull {
    */
   public static String ensureReserve(Path stateDir) {
     Path reserve = stateDir.resolve(RESERVE);
+    if (Files.exists(reserve, java.nio.file.LinkOption.NOFOLLOW_LINKS)
+        && !Files.isRegularFile(reserve, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+      io.upgradekit.schema.io.FileTrees.deleteQuietly(reserve); // ours, and only ballast: no need to keep it
+    }
     if (Files.isRegularFile(reserve)) {
       try {
         if (Files.size(reserve) == RESERVE_BYTES) {
@@ -139,8 +143,8 @@ public final class DiskFull {
   /** The DISK_FULL failure for a state write that did not fit even after freeing space. */
   static UpgradeException stateWriteFailed(Path file, Throwable cause) {
     return new UpgradeException(ErrorCode.DISK_FULL, "the file system of " + file + " is full, even after the "
-        + "updater freed its reserve, staging leftovers and download cache: free some space (logs, old files); "
-        + "nothing live was changed by this failure", cause);
+        + "updater freed its reserve, staging leftovers and download cache: free some space (logs, old files) "
+        + "and run again; the next run reconciles whatever this one could not record", cause);
   }
 
   /** A reclaimer whose steps are these suppliers, in order. */
