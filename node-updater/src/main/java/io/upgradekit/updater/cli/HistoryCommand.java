@@ -51,8 +51,12 @@ public final class HistoryCommand implements Callable<Integer> {
     try {
       Home home = new Home(options.load().home());
       Journal journal = new Journal(home.journal(), home.history());
-      events = new ArrayList<>(journal.history());
-      journal.active().ifPresent(events::add);
+      events = new ArrayList<>(journal.history(note -> err.println("note: " + note)));
+      try {
+        journal.active().ifPresent(events::add);
+      } catch (io.upgradekit.updater.journal.StateFiles.DamagedStateException e) {
+        err.println("note: " + e.getMessage());
+      }
     } catch (UpgradeException e) {
       return ConfigOption.fail(err, e);
     }

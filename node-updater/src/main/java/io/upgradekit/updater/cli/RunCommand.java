@@ -5,6 +5,7 @@ import io.upgradekit.updater.config.UpdaterConfig;
 import io.upgradekit.updater.download.SharedHttp;
 import io.upgradekit.updater.engine.Outcome;
 import io.upgradekit.updater.engine.PayloadApplier;
+import io.upgradekit.updater.engine.TargetLock;
 import io.upgradekit.updater.engine.TransitionMetrics;
 import io.upgradekit.updater.engine.UpdateEngine;
 import io.upgradekit.updater.engine.UpdateEvent;
@@ -26,17 +27,25 @@ import picocli.CommandLine.Option;
         "Without --once it runs until stopped, polling every poll.interval (+/- poll.jitter), backing off "
             + "exponentially after failures and honouring Retry-After. An update interrupted by a crash is "
             + "reconciled on the next start.",
+        "One updater per target: a second 'run' (daemon or --once) that finds another updater working exits at "
+            + "once with status 4, having changed nothing; a second daemon exits with 4 even while the first one "
+            + "idles between polls (it holds state/daemon.lock for its whole life). A 'run --once' or 'rollback' "
+            + "while a daemon idles goes ahead; the daemon polls again after its interval.",
+        "Damaged state files (journal, node state, ...) are moved to state/damaged/ and rebuilt from current "
+            + "and versions/ (STATE_RECOVERED); a full disk is reported as DISK_FULL with the live version "
+            + "untouched. See docs/node-updater.md.",
         "Started by bin/updater (which sets UPGRADEKIT_LAUNCHER), the daemon exits with status 75 after an "
             + "update that committed, rolled back or staged, and after UPGRADEKIT_FRESH_JVM_POLLS polls, and "
             + "bin/updater starts a fresh JVM: the idle agent holds none of the memory an update used, and its "
             + "compiled code does not grow for ever."},
-    exitCodeListHeading = "%nExit codes (with --once):%n",
+    exitCodeListHeading = "%nExit codes (with --once; the daemon exits with 0 when stopped, 2, 4 or 75):%n",
     exitCodeList = {
         "0:done, staged, or up to date",
         "1:failed before the switch (network, disk, gate, stop); nothing live changed",
         "2:usage or configuration error",
         "3:refused: verification failed (signature, hash, expiry, older release); nothing live changed",
-        "4:another updater holds the lock; nothing was written",
+        "4:another updater holds the lock (or, without --once, another daemon runs); this one exited at once "
+            + "and wrote nothing",
         "5:the new version failed after the switch and was rolled back",
         "75:self-upgrade: switched to a new updater version; bin/updater runs it, and it finishes the update. "
             + "Also the daemon's status after an update when bin/updater started it: it starts a fresh JVM"})
@@ -88,7 +97,20 @@ public final class RunCommand implements Callable<Integer> {
       report(result);
       return result.exitCode();
     }
+    TargetLock daemonLock;
+    try {
+      daemonLock = engine.lockDaemon();
+    } catch (UpgradeException e) {
+      return ConfigOption.fail(out, e); // LOCKED: a second daemon exits at once with status 4
+    }
+    try (daemonLock) {
+      return daemon(config, engine);
+    }
+  }
+
+  private int daemon(UpdaterConfig config, UpdateEngine engine) {
     Runtime.getRuntime().addShutdownHook(new Thread(this::stopAfterCycle, "updater-shutdown"));
+    boolean first = true;
     int failures = 0;
     int polls = 0;
     int freshJvmAfterPolls = relaunchedOn75() ? freshJvmAfterPolls() : 0;
@@ -107,6 +129,12 @@ public final class RunCommand implements Callable<Integer> {
       if (result.outcome() == Outcome.REEXEC) {
         return result.exitCode(); // bin/updater runs the new version, which finishes the update
       }
+      if (result.outcome() == Outcome.LOCKED && first) {
+        return result.exitCode(); // another updater was working when this one started: exit at once (4)
+      }
+      // Later, LOCKED means an operator's 'run --once' or 'rollback' holds the update lock while this
+      // daemon idled: not a failure, the next poll comes after the usual interval.
+      first = false;
       // A self-upgrade ends in this process only when it is the fresh JVM that finished it.
       if (changedSomething(result.outcome()) && relaunchedOn75()
           && config.service().strategy() != UpdaterConfig.Strategy.SELF) {

@@ -15,7 +15,8 @@ import picocli.CommandLine.Option;
 @Command(name = "status", mixinStandardHelpOptions = true,
     description = {
         "Shows the target: current and previous version, versions on disk, whether the service runs, an update "
-            + "in progress (or interrupted), the last event, reports waiting for the server, releases marked bad.",
+            + "in progress (or interrupted), the last event, reports waiting for the server, releases marked bad, "
+            + "damaged state files (the next run moves them aside and rebuilds them).",
         "Reads only; takes no lock."},
     exitCodeListHeading = "%nExit codes:%n",
     exitCodeList = {"0:shown", "1:the state could not be read", "2:usage or configuration error"})
@@ -70,6 +71,9 @@ public final class StatusCommand implements Callable<Integer> {
     out.println("pending reports:  " + status.pendingReports());
     if (!status.badReleases().isEmpty()) {
       out.println("bad releases:     " + String.join(", ", status.badReleases()));
+    }
+    for (String d : status.damaged()) {
+      out.println("damaged:          " + d);
     }
     return 0;
   }

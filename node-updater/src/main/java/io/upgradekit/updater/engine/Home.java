@@ -24,6 +24,7 @@ import java.util.Optional;
  *   versions/&lt;v&gt;/                 complete, verified, read-only trees
  *   staging/                      new versions are built here (same file system as versions/)
  *   state/lock                    the update lock (opened by nothing else)
+ *   state/daemon.lock             held by the daemon ({@code run} without {@code --once}) for its life
  *   state/journal.json            the unfinished update, if any
  *   state/history/                finished updates, one file each
  *   state/outbox/                 reports not yet accepted by the server
@@ -31,7 +32,9 @@ import java.util.Optional;
  *   state/trust/                  the newest verified trust root, last trusted sequences, ETag
  *   state/releases/               verified manifests of installed versions
  *   state/service.json            the service's original start parameters and its pid
- *   state/node.json               installed/previous versions, bad releases, crash counts
+ *   state/node.json               previous version, bad releases and deltas, crash counts
+ *   state/reserve                 1 MiB kept free for state writes on a full disk (DiskFull)
+ *   state/damaged/                damaged state files moved aside (the newest 16; Quarantine)
  * </pre>
  */
 public record Home(Path root) {

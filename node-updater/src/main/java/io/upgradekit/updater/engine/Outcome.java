@@ -16,6 +16,11 @@ public enum Outcome {
   STAGED(0),
   /** Verification refused the release or its content; nothing live changed. */
   REFUSED(3),
+  /**
+   * Only as the outcome of a {@code recovery} event in history and feedback: damaged state was
+   * moved aside and rebuilt from the file system (STATE_RECOVERED); the run then went on.
+   */
+  RECOVERED(0),
   /** Another updater holds the lock; nothing was written. */
   LOCKED(4),
   /** A failure after the switch; the previous version runs again. */

@@ -29,7 +29,8 @@ import java.util.Optional;
  * RESOLVE: walks the trust root chain from the pinned root, fetches and verifies the channel
  * pointer (conditionally, with its ETag) and the release manifest it names, refuses releases that
  * are not newer than the installed one, and picks the blob: the delta from the installed version
- * when the release has one for the installed tree, else the full package.
+ * when the release has one for the installed tree (and it did not fail to apply here before), else
+ * the full package.
  */
 public final class Resolver {
   /** What RESOLVE decided. {@code manifest} is null when the node is up to date. */
@@ -109,7 +110,8 @@ public final class Resolver {
               + running.sequence() + "); the node does not go back to older releases");
         }
         Optional<DeltaRef> delta = manifest.deltaFrom(installed);
-        if (delta.isPresent() && delta.get().fromTreeHash().equals(running.payload().treeHash())) {
+        if (delta.isPresent() && delta.get().fromTreeHash().equals(running.payload().treeHash())
+            && !state.badDeltas().contains(delta.get().blob().sha256())) { // failed to apply here before
           blob = delta.get().blob();
           deltaBase = installed;
         }

@@ -4,6 +4,7 @@ import io.upgradekit.schema.ErrorCode;
 import io.upgradekit.schema.UpgradeException;
 import io.upgradekit.schema.io.FileTrees;
 import io.upgradekit.schema.model.ReleaseManifest;
+import io.upgradekit.updater.journal.DiskFull;
 import io.upgradekit.updater.journal.StateFiles;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -32,7 +33,8 @@ public final class Stager {
    *
    * @param baseVersion the installed version the blob is a delta from, or null for the full package
    * @return true if the version was built now, false if a verified copy was already there
-   * @throws UpgradeException HASH_MISMATCH and the delta engine's codes (refusals), STAGE_FAILED, IO_ERROR
+   * @throws UpgradeException HASH_MISMATCH and the delta engine's codes (refusals), DISK_FULL (ENOSPC or
+   *     EDQUOT while writing; the partial tree is deleted first), STAGE_FAILED, IO_ERROR
    */
   public boolean stage(ReleaseManifest manifest, Path blob, String baseVersion) {
     Path target = home.version(manifest.version());
@@ -65,7 +67,23 @@ public final class Stager {
       StateFiles.fsyncDirectory(home.versions());
       StateFiles.fsyncDirectory(home.staging());
       return true;
-    } catch (IOException e) {
+    } catch (IOException | RuntimeException e) {
+      if (DiskFull.isDiskFull(e)) {
+        // The half-built tree (and any other staging leftover) goes before the failure is
+        // recorded, so the journal, history and report have the space they need.
+        try {
+          cleanStaging();
+        } catch (UpgradeException ignored) {
+          // the work directory is deleted below in any case
+        }
+        throw new UpgradeException(ErrorCode.DISK_FULL, "the file system of " + home.root() + " ran out of space "
+            + "while staging " + manifest.version() + " (its tree is " + manifest.payload().totalSize() + " bytes, "
+            + "more on disk with many small files); the partial tree was deleted and the live version is "
+            + "untouched: free some space (old logs, files outside the updater) and run again", e);
+      }
+      if (e instanceof RuntimeException r) {
+        throw r;
+      }
       throw new UpgradeException(ErrorCode.STAGE_FAILED, "cannot stage " + manifest.version() + " in " + target
           + ": " + e, e);
     } finally {

@@ -5,8 +5,10 @@ import io.upgradekit.updater.feedback.Outbox;
 import io.upgradekit.updater.journal.Journal;
 import io.upgradekit.updater.journal.JournalRecord;
 import io.upgradekit.updater.journal.NodeState;
+import io.upgradekit.updater.journal.StateFiles;
 import io.upgradekit.updater.process.ServiceController;
 import java.time.Clock;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -22,6 +24,8 @@ import java.util.List;
  * @param lastEvent the last finished event, or null
  * @param pendingReports reports not yet accepted by the server
  * @param badReleases releases this node will not install again
+ * @param damaged state files that cannot be used, each with what is wrong; the next {@code run}
+ *     moves them to {@code state/damaged/} and rebuilds them (STATE_RECOVERED)
  */
 public record TargetStatus(
     String app,
@@ -33,20 +37,47 @@ public record TargetStatus(
     JournalRecord updateInProgress,
     JournalRecord lastEvent,
     int pendingReports,
-    List<String> badReleases) {
+    List<String> badReleases,
+    List<String> damaged) {
 
+  /** Reads the target's state; damaged files are listed in {@code damaged}, never fatal. */
   public static TargetStatus read(UpdaterConfig config) {
     Home home = new Home(config.home());
-    NodeState state = NodeState.read(home.nodeFile());
+    List<String> damaged = new ArrayList<>();
+    NodeState state;
+    try {
+      state = NodeState.read(home.nodeFile());
+    } catch (StateFiles.DamagedStateException e) {
+      damaged.add(e.getMessage());
+      state = NodeState.empty();
+    }
     Journal journal = new Journal(home.journal(), home.history());
-    List<JournalRecord> history = journal.history();
+    List<JournalRecord> history = journal.history(damaged::add);
+    JournalRecord active = null;
+    try {
+      active = journal.active().orElse(null);
+    } catch (StateFiles.DamagedStateException e) {
+      damaged.add(e.getMessage());
+    }
     ServiceController service = new ServiceController(config.service(), home.serviceFile(),
         home.state().resolve("service.log"), home.root(), line -> { });
-    Boolean running = config.service().process() != null || config.service().pidFile() != null
-        ? service.isRunning() : null;
+    Boolean running = null;
+    if (config.service().process() != null || config.service().pidFile() != null) {
+      try {
+        running = service.isRunning();
+      } catch (StateFiles.DamagedStateException e) {
+        damaged.add(e.getMessage());
+      }
+    }
+    int pending;
+    try {
+      pending = new Outbox(home.outbox(), Clock.systemUTC(), line -> { }).pending().size();
+    } catch (io.upgradekit.schema.UpgradeException e) {
+      damaged.add(e.getMessage());
+      pending = 0;
+    }
     return new TargetStatus(config.app(), config.channel(), home.currentVersion().orElse(null), state.previous(),
-        home.versionsOnDisk(), running, journal.active().orElse(null),
-        history.isEmpty() ? null : history.get(history.size() - 1),
-        new Outbox(home.outbox(), Clock.systemUTC(), line -> { }).pending().size(), state.badReleases());
+        home.versionsOnDisk(), running, active, history.isEmpty() ? null : history.get(history.size() - 1), pending,
+        state.badReleases(), damaged);
   }
 }

@@ -15,9 +15,11 @@ import io.upgradekit.updater.download.RepositoryClient;
 import io.upgradekit.updater.feedback.Outbox;
 import io.upgradekit.updater.health.HealthChecker;
 import io.upgradekit.updater.health.MetricsSampler;
+import io.upgradekit.updater.journal.DiskFull;
 import io.upgradekit.updater.journal.Journal;
 import io.upgradekit.updater.journal.JournalRecord;
 import io.upgradekit.updater.journal.NodeState;
+import io.upgradekit.updater.journal.Quarantine;
 import io.upgradekit.updater.journal.StateFiles;
 import io.upgradekit.updater.process.ServiceController;
 import java.io.IOException;
@@ -68,6 +70,7 @@ public final class UpdateEngine {
   private final HealthChecker health;
   private final MetricsSampler metrics;
   private final Outbox outbox;
+  private final StateRecovery recovery;
 
   public UpdateEngine(UpdaterConfig config, PayloadApplier applier, Clock clock, Consumer<UpdateEvent> listener,
       Consumer<String> log, LongConsumer downloadProgress) {
@@ -86,6 +89,31 @@ public final class UpdateEngine {
     this.health = new HealthChecker(config.health(), home.root(), service::privatePort);
     this.metrics = config.watch() == null ? null : new MetricsSampler(config.watch(), service::privatePort);
     this.outbox = new Outbox(home.outbox(), clock, log);
+    this.recovery = new StateRecovery(config, home, journal, service);
+    // State writes are never starved by payload writes: on a full disk, StateFiles frees the
+    // reserve first, then staging leftovers and the download cache, and retries.
+    DiskFull.register(home.state(), DiskFull.of(() -> DiskFull.releaseReserve(home.state()), this::freePayloadSpace));
+  }
+
+  /** Deletes staging leftovers and the download cache (partial downloads too); true if anything was there. */
+  private boolean freePayloadSpace() {
+    boolean any = false;
+    for (Path dir : List.of(home.staging(), home.cache())) {
+      if (Files.isDirectory(dir)) {
+        try (var entries = Files.list(dir)) {
+          for (Path p : (Iterable<Path>) entries::iterator) {
+            FileTrees.deleteQuietly(p);
+            any = true;
+          }
+        } catch (IOException e) {
+          // nothing more to free here
+        }
+      }
+    }
+    if (any) {
+      log.accept("the disk is full: deleted staging leftovers and the download cache so that state can be written");
+    }
+    return any;
   }
 
   public Home home() {
@@ -111,6 +139,16 @@ public final class UpdateEngine {
     return underLock(() -> update(stageOnly));
   }
 
+  /**
+   * The daemon lock, for {@code updater run} without {@code --once}: held for the daemon's whole
+   * life, so a second daemon exits at once even while the first idles between polls.
+   *
+   * @throws UpgradeException LOCKED when another daemon runs for this target
+   */
+  public TargetLock lockDaemon() {
+    return TargetLock.acquireDaemon(home);
+  }
+
   /** Manual rollback to the recorded previous version, under the lock. */
   public Result rollback() {
     return underLock(this::manualRollback);
@@ -127,6 +165,14 @@ public final class UpdateEngine {
     try (lock) {
       Result result;
       try {
+        String noReserve = DiskFull.ensureReserve(home.state());
+        if (noReserve != null) {
+          log.accept(noReserve);
+        }
+        StateRecovery.Findings damaged = recovery.check();
+        if (!damaged.isEmpty()) {
+          recordRecovery(damaged);
+        }
         Result finishedSelfUpgrade = reconcile();
         result = action.get();
         if (finishedSelfUpgrade != null && result.outcome() == Outcome.UP_TO_DATE) {
@@ -137,6 +183,10 @@ public final class UpdateEngine {
         // The target's own state could not be read or written (damaged file, full disk): say which.
         log.accept("error: " + e);
         result = new Result(Outcome.ofFailure(e.code()), e.code(), e.getMessage(), null, null);
+      } catch (RuntimeException e) {
+        // A bug must not become a crash loop of the daemon: this run failed, the next one tries again.
+        log.accept("error: unexpected failure: " + e);
+        result = new Result(Outcome.FAILED, ErrorCode.IO_ERROR, "unexpected failure: " + e, null, null);
       }
       deliverReports(true);
       return result;
@@ -162,7 +212,25 @@ public final class UpdateEngine {
     try {
       run.enter(UpdateState.RESOLVE);
       Resolver resolver = new Resolver(config, home, client, clock);
-      Resolver.Resolution res = resolver.resolve(installed, state, s -> s.write(home.nodeFile()));
+      Resolver.Resolution res;
+      try {
+        res = resolver.resolve(installed, state, s -> s.write(home.nodeFile()));
+      } catch (UpgradeException e) {
+        if (!e.code().isRefusal() && e.code() != ErrorCode.IO_ERROR) {
+          throw e; // the network or the server, not this node's copies
+        }
+        // The damage may be in this node's cached or kept metadata: drop it and resolve once more.
+        List<String> dropped = recovery.dropCachedMetadata(installed);
+        if (dropped.isEmpty()) {
+          throw e;
+        }
+        log.accept("RESOLVE failed (" + e + "); " + String.join("; ", dropped) + "; resolving once more");
+        res = resolver.resolve(installed, NodeState.read(home.nodeFile()), s -> s.write(home.nodeFile()));
+        run.stepCode = ErrorCode.STATE_RECOVERED;
+        run.stepNote = "this node's copy of the metadata was unusable (" + e.getMessage() + "): "
+            + String.join("; ", dropped) + "; resolved afresh from the repository";
+        log.accept(ErrorCode.STATE_RECOVERED + ": " + run.stepNote);
+      }
       if (config.gate().rolloutState() && installed != null) {
         String recallTo = new Gate(config, client, clock, log).recallTarget(installed, res.verifier());
         if (recallTo != null && !recallTo.equals(installed)) {
@@ -189,16 +257,17 @@ public final class UpdateEngine {
       }
 
       run.enter(UpdateState.DOWNLOAD);
-      if (res.blob().size() > config.limits().maxDownloadBytes()) {
-        throw new UpgradeException(ErrorCode.METADATA_TOO_LARGE, "the " + (res.deltaBase() == null ? "package"
-            : "delta") + " of " + target + " is " + res.blob().size() + " bytes, more than limits.maxDownloadSize ("
-            + config.limits().maxDownloadBytes() + ")");
-      }
-      requireFreeDisk(res.blob().size() + manifest.payload().totalSize());
-      Path blob = client.downloadBlob(res.blob(), home.cache(), downloadProgress);
+      Path blob = download(res.blob(), res.deltaBase() == null ? "package" : "delta", manifest);
 
       run.enter(UpdateState.STAGE);
-      new Stager(home, applier).stage(manifest, blob, res.deltaBase());
+      try {
+        new Stager(home, applier).stage(manifest, blob, res.deltaBase());
+      } catch (UpgradeException e) {
+        if (res.deltaBase() == null || !DELTA_FAULTS.contains(e.code())) {
+          throw e;
+        }
+        fallBackToThePackage(run, res, manifest, blob, e);
+      }
       resolver.rememberManifest(target, res.manifestBytes());
       if (stageOnly) {
         return run.end(Outcome.STAGED, null, "staged " + target + "; run again without --stage-only to switch");
@@ -267,6 +336,54 @@ public final class UpdateEngine {
     } catch (RuntimeException e) {
       return fail(run, new UpgradeException(ErrorCode.IO_ERROR, "unexpected failure: " + e, e));
     }
+  }
+
+  /**
+   * Codes with which a delta from the installed tree can fail to apply although the full package
+   * of the same signed release may be fine: the delta names another base, produces another tree, or
+   * is not a valid delta.
+   */
+  private static final java.util.Set<ErrorCode> DELTA_FAULTS =
+      java.util.EnumSet.of(ErrorCode.BASE_MISMATCH, ErrorCode.HASH_MISMATCH, ErrorCode.PATCH_MALFORMED);
+
+  /**
+   * The delta listed for the installed tree did not apply: the failed STAGE is recorded with its
+   * code, the delta is remembered in node state (RESOLVE skips it from now on), and the same
+   * signed manifest's full package is downloaded (same size and free-disk checks) and staged, once.
+   * A failure of the package ends the update as any staging failure does.
+   */
+  private void fallBackToThePackage(Run run, Resolver.Resolution res, ReleaseManifest manifest, Path delta,
+      UpgradeException e) {
+    String sha = res.blob().sha256();
+    NodeState.read(home.nodeFile()).withBadDelta(sha).write(home.nodeFile());
+    try {
+      Files.deleteIfExists(delta);
+    } catch (IOException ignored) {
+      // the cache is cleared after the update anyway
+    }
+    log.accept("the delta from " + res.deltaBase() + " to " + manifest.version() + " (" + sha + ") does not apply ["
+        + e.code() + "]: " + e.getMessage() + "; falling back to the full package of the same release");
+    run.failNext(new UpgradeException(e.code(), "the delta from " + res.deltaBase() + " does not apply: "
+        + e.getMessage() + " (the full package follows; this delta is not tried again on this node)", e));
+    run.enter(UpdateState.DOWNLOAD);
+    run.stepNote = "fallback: the full package, after the delta from " + res.deltaBase() + " failed with " + e.code();
+    Path pkg = download(manifest.packageBlob(), "package", manifest);
+    run.enter(UpdateState.STAGE);
+    run.stepNote = "fallback: staged from the full package";
+    new Stager(home, applier).stage(manifest, pkg, null);
+  }
+
+  /**
+   * DOWNLOAD of one blob of {@code manifest}: the size limit and the free-disk check first (before
+   * any byte), then the resumable, hash-checked download into the cache.
+   */
+  private Path download(io.upgradekit.schema.model.BlobRef blob, String what, ReleaseManifest manifest) {
+    if (blob.size() > config.limits().maxDownloadBytes()) {
+      throw new UpgradeException(ErrorCode.METADATA_TOO_LARGE, "the " + what + " of " + manifest.version() + " is "
+          + blob.size() + " bytes, more than limits.maxDownloadSize (" + config.limits().maxDownloadBytes() + ")");
+    }
+    requireFreeDisk(blob.size() + manifest.payload().totalSize());
+    return client.downloadBlob(blob, home.cache(), downloadProgress);
   }
 
   private Result fail(Run run, UpgradeException e) {
@@ -477,6 +594,56 @@ public final class UpdateEngine {
     }
   }
 
+  // ---------------------------------------------------------------- damaged state
+
+  /**
+   * Records what {@link StateRecovery#check} found as an event of its own (kind {@code recovery},
+   * outcome RECOVERED, code STATE_RECOVERED): in the log, in history, and as a report. When the
+   * journal itself was lost, the event it described may have been interrupted anywhere: staging
+   * leftovers are deleted and exactly the version {@code current} names is left running.
+   */
+  private void recordRecovery(StateRecovery.Findings damaged) {
+    List<String> notes = new ArrayList<>(damaged.notes());
+    String current = home.currentVersion().orElse(null);
+    if (damaged.journalLost()) {
+      new Stager(home, applier).cleanStaging();
+      notes.add(runOnly(current));
+    }
+    String summary = String.join("; ", notes);
+    log.accept(ErrorCode.STATE_RECOVERED + ": " + summary);
+    Run run = new Run(newRecord("recovery", current).withTarget(current, 0));
+    run.enter(UpdateState.BEGIN);
+    run.stepCode = ErrorCode.STATE_RECOVERED;
+    run.stepNote = summary;
+    run.end(Outcome.RECOVERED, ErrorCode.STATE_RECOVERED, "damaged state was moved to state/" + Quarantine.DIRECTORY
+        + "/ and rebuilt from the file system: " + summary);
+  }
+
+  /** Leaves exactly {@code current}'s version running (or nothing, without a current version). */
+  private String runOnly(String current) {
+    if (config.service().strategy() == Strategy.SELF) {
+      return "this updater is the target: the version current names runs";
+    }
+    try {
+      if (current == null) {
+        if (config.service().process() != null) {
+          service.stopAll();
+        }
+        return "no version is installed; no service process is left running";
+      }
+      if (config.service().process() != null) {
+        service.stopAllBut(current);
+      }
+      if (!service.isRunning()) {
+        service.start(current);
+        return "started " + current + ", the version current names";
+      }
+      return current + " (the version current names) runs";
+    } catch (UpgradeException e) {
+      return "could not make sure that " + current + " runs alone: " + e.getMessage();
+    }
+  }
+
   // ---------------------------------------------------------------- crash reconciliation
 
   /**
@@ -503,7 +670,7 @@ public final class UpdateEngine {
     }
     boolean manual = "rollback".equals(rec.kind()) || "recall".equals(rec.kind());
     NodeState state = NodeState.read(home.nodeFile());
-    if (!manual && rec.toVersion() != null && rec.outcome() == null) {
+    if (!manual && "update".equals(rec.kind()) && rec.toVersion() != null && rec.outcome() == null) {
       state = state.withCrash(rec.toVersion());
       if (state.crashes().get(rec.toVersion()) >= config.maxCrashes()) {
         state = state.withBad(rec.toVersion());
@@ -707,6 +874,10 @@ public final class UpdateEngine {
     Instant stateStart;
     UpgradeException failure;
     String skipNote;
+    /** A sentence for a step that went well but differently than usual (a fallback). */
+    String stepNote;
+    /** A code for such a step (STATE_RECOVERED), or null. */
+    ErrorCode stepCode;
 
     Run(JournalRecord record) {
       this.record = record;
@@ -725,12 +896,13 @@ public final class UpdateEngine {
       if (state != null) {
         took = Duration.between(stateStart, now);
         outcome = failure != null ? "FAILED" : skipNote != null ? "SKIPPED" : "OK";
-        String message = failure != null ? failure.getMessage() : skipNote;
+        String message = failure != null ? failure.getMessage() : skipNote != null ? skipNote : stepNote;
         if (message != null && message.length() > Feedback.MAX_MESSAGE_LENGTH) {
           message = message.substring(0, Feedback.MAX_MESSAGE_LENGTH);
         }
+        ErrorCode code = failure != null ? failure.code() : stepCode;
         finished = new StepReport(state.name(), stateStart, Math.max(0, took.toMillis()), outcome,
-            failure == null ? null : failure.code().name(), message);
+            code == null ? null : code.name(), message);
       }
       record = record.withState(next.name(), now, finished);
       journal.write(record); // durable before the state's work begins
@@ -740,6 +912,8 @@ public final class UpdateEngine {
       stateStart = now;
       failure = null;
       skipNote = null;
+      stepNote = null;
+      stepCode = null;
     }
 
     /** END_ACTION (outcome recorded first, so a crash here finishes the same way), then END. */

@@ -8,14 +8,17 @@ package io.upgradekit.updater.engine;
  *
  * <ol>
  *   <li>{@link #BEGIN}: the target's lock is held (a second updater exits at once with status 4,
- *       having written nothing); an unfinished journal of an earlier run has been reconciled.
+ *       having written nothing); damaged state files were moved aside and rebuilt ({@code
+ *       STATE_RECOVERED}); an unfinished journal of an earlier run has been reconciled.
  *   <li>{@link #RESOLVE}: the trust root chain, channel pointer and release manifest are verified;
  *       the blob (delta from the installed version, else the full package) is chosen; older
  *       releases and releases marked bad on this node are refused.
  *   <li>{@link #DOWNLOAD}: the blob is in the cache, no larger than its signed size, SHA-256
  *       checked. Free disk was checked before the first byte.
  *   <li>{@link #STAGE}: {@code versions/<v>} exists, complete, every file verified against the
- *       manifest, fsynced and read-only. The running version is untouched (it is the backup).
+ *       manifest, fsynced and read-only. The running version is untouched (it is the backup). A
+ *       delta that does not apply is followed, in the same run, by DOWNLOAD and STAGE of the full
+ *       package; a full disk is DISK_FULL with the partial tree deleted.
  *       With {@code --stage-only} the update ends here.
  *   <li>{@link #GATE}: the rollout allows this node to proceed (a claimed slot, or no gate).
  *   <li>{@link #STOP}: the baseline metrics were sampled; with {@code restart} the old process is

@@ -7,6 +7,7 @@ import io.upgradekit.schema.model.DocumentType;
 import io.upgradekit.schema.model.Feedback;
 import io.upgradekit.updater.download.HttpFailure;
 import io.upgradekit.updater.download.RepositoryClient;
+import io.upgradekit.updater.journal.Quarantine;
 import io.upgradekit.updater.journal.StateFiles;
 import java.io.IOException;
 import java.net.URI;
@@ -101,11 +102,16 @@ public final class Outbox {
       byte[] body;
       Feedback report;
       try {
-        body = Files.readAllBytes(file);
+        body = StateFiles.readBytes(file, "report");
+        if (body == null) {
+          continue; // delivered and deleted by another updater meanwhile
+        }
         report = Json.read(body, DocumentType.FEEDBACK, Feedback.class);
-      } catch (IOException | UpgradeException e) {
-        log.accept("dropping unreadable report " + file.getFileName() + ": " + e.getMessage());
-        deleteQuietly(file);
+      } catch (UpgradeException e) {
+        // Damaged on disk: the server would refuse it for ever and block every report behind it.
+        Path aside = new Quarantine(dir.getParent()).moveAside(file);
+        log.accept("moved the damaged report " + file.getFileName() + " out of the outbox ("
+            + (aside == null ? "deleted: it could not be moved" : "kept as " + aside) + "): " + e.getMessage());
         continue;
       }
       Map<String, String> headers = new LinkedHashMap<>();
@@ -154,7 +160,7 @@ public final class Outbox {
     try {
       Files.deleteIfExists(file);
       StateFiles.fsyncDirectory(dir);
-    } catch (IOException e) {
+    } catch (IOException | UpgradeException e) {
       log.accept("cannot delete " + file + ": " + e.getMessage());
     }
   }

@@ -27,7 +27,11 @@ public final class Journal {
     this.historyDir = historyDir;
   }
 
-  /** The unfinished event, if an earlier run left one. */
+  /**
+   * The unfinished event, if an earlier run left one.
+   *
+   * @throws StateFiles.DamagedStateException when the file cannot be used (the engine moves it aside)
+   */
   public Optional<JournalRecord> active() {
     return readRecord(active);
   }
@@ -61,13 +65,30 @@ public final class Journal {
     }
   }
 
-  /** Finished events, oldest first. */
+  /** Finished events, oldest first; damaged entries are skipped. */
   public List<JournalRecord> history() {
+    return history(note -> { });
+  }
+
+  /**
+   * Finished events, oldest first. A damaged entry is skipped with a note (history is a record
+   * of the past: nothing is decided from one lost entry, and the next events are written as usual).
+   */
+  public List<JournalRecord> history(java.util.function.Consumer<String> notes) {
     List<JournalRecord> out = new ArrayList<>();
     for (Path file : historyFiles()) {
-      readRecord(file).ifPresent(out::add);
+      try {
+        readRecord(file).ifPresent(out::add);
+      } catch (StateFiles.DamagedStateException e) {
+        notes.accept("skipped damaged history entry " + file.getFileName() + ": " + e.reason());
+      }
     }
     return out;
+  }
+
+  /** The active record's file. */
+  public Path activeFile() {
+    return active;
   }
 
   private List<Path> historyFiles() {
@@ -87,7 +108,7 @@ public final class Journal {
   private void prune() throws IOException {
     List<Path> files = historyFiles();
     for (int i = 0; i < files.size() - MAX_HISTORY; i++) {
-      Files.deleteIfExists(files.get(i));
+      io.upgradekit.schema.io.FileTrees.deleteQuietly(files.get(i)); // a directory in a file's place too
     }
   }
 

@@ -4,6 +4,7 @@ import io.upgradekit.schema.ErrorCode;
 import io.upgradekit.schema.UpgradeException;
 import io.upgradekit.schema.json.Json;
 import io.upgradekit.updater.config.UpdaterConfig;
+import io.upgradekit.schema.model.Names;
 import io.upgradekit.updater.journal.StateFiles;
 import java.io.File;
 import java.io.IOException;
@@ -403,9 +404,110 @@ public final class ServiceController {
     }
   }
 
-  /** The recorded service, or null. */
+  /**
+   * The recorded service, or null.
+   *
+   * @throws StateFiles.DamagedStateException when {@code state/service.json} cannot be used: not
+   *     JSON, wrong types, or values no updater writes (a version that is no version name, a port
+   *     file outside {@code state/}); the engine moves it aside and calls {@link #rebuild}
+   */
   public ServiceRecord record() {
-    return StateFiles.read(recordFile, ServiceRecord.class, "service record");
+    ServiceRecord record = StateFiles.read(recordFile, ServiceRecord.class, "service record");
+    if (record == null) {
+      return null;
+    }
+    String problem = problemWith(record);
+    if (problem != null) {
+      throw new StateFiles.DamagedStateException(recordFile, "service record", problem, null);
+    }
+    return record;
+  }
+
+  private String problemWith(ServiceRecord record) {
+    if (record.command().isEmpty() || record.command().stream().anyMatch(java.util.Objects::isNull)) {
+      return "its command is empty";
+    }
+    if (record.workingDir() == null) {
+      return "it names no working directory";
+    }
+    for (ServiceRecord.RunningProcess p : record.processes()) {
+      if (p == null || p.pid() <= 0) {
+        return "a process without a valid pid";
+      }
+      if (p.version() == null || !(Names.isVersion(p.version()))) {
+        return "a process of version " + (p.version() == null ? "null" : Names.quote(p.version()));
+      }
+      if (p.portFile() != null && !isOwnPortFile(Path.of(p.portFile()))) {
+        return "a port file outside " + recordFile.toAbsolutePath().getParent() + ": " + Names.quote(p.portFile());
+      }
+    }
+    return null;
+  }
+
+  private boolean isOwnPortFile(Path file) {
+    String name = file.getFileName() == null ? "" : file.getFileName().toString();
+    return file.isAbsolute() && recordFile.toAbsolutePath().getParent().equals(file.getParent())
+        && name.startsWith(PORT_FILE_PREFIX) && name.endsWith(PORT_FILE_SUFFIX);
+  }
+
+  /**
+   * Rebuilds {@code state/service.json} after it was lost or damaged, from the processes
+   * themselves: every process the updater starts carries {@code UPGRADEKIT_PORT_FILE} (a file in
+   * this target's {@code state/}) and {@code UPGRADEKIT_VERSION} in its environment, so {@code
+   * /proc} tells which of them belong to this target, which version each runs, and the exact
+   * command line, working directory and environment to start it with again. Without such a
+   * process nothing is written: the next start uses the configuration (or adopts {@code
+   * service.pidFile}'s process) as on a first start.
+   *
+   * @return the rebuilt record, or null when no process of this target was found
+   */
+  public ServiceRecord rebuild() {
+    if (config.process() == null) {
+      return null;
+    }
+    List<ServiceRecord.RunningProcess> found = new ArrayList<>();
+    ServiceRecord template = null;
+    Instant newest = null;
+    for (ProcessHandle handle : (Iterable<ProcessHandle>) ProcessHandle.allProcesses()::iterator) {
+      Path proc = Path.of("/proc", Long.toString(handle.pid()));
+      Map<String, String> env = new LinkedHashMap<>();
+      List<String> command;
+      String cwd;
+      try {
+        for (String pair : splitNul(Files.readAllBytes(proc.resolve("environ")))) {
+          int eq = pair.indexOf('=');
+          if (eq > 0) {
+            env.put(pair.substring(0, eq), pair.substring(eq + 1));
+          }
+        }
+        String portFile = env.get(ProcessPort.ENVIRONMENT_VARIABLE);
+        String version = env.get("UPGRADEKIT_VERSION");
+        if (portFile == null || version == null || !Names.isVersion(version) || !isOwnPortFile(Path.of(portFile))) {
+          continue;
+        }
+        command = splitNul(Files.readAllBytes(proc.resolve("cmdline")));
+        cwd = Files.readSymbolicLink(proc.resolve("cwd")).toString();
+        if (command.isEmpty()) {
+          continue;
+        }
+        Instant started = startInstant(handle);
+        found.add(new ServiceRecord.RunningProcess(handle.pid(), started, version, portFile));
+        if (template == null || (started != null && (newest == null || started.isAfter(newest)))) {
+          env.remove(ProcessPort.ENVIRONMENT_VARIABLE);
+          env.remove("UPGRADEKIT_VERSION");
+          template = new ServiceRecord(command, cwd, env, List.of());
+          newest = started;
+        }
+      } catch (IOException | RuntimeException e) {
+        // gone meanwhile, or not ours to read
+      }
+    }
+    if (template == null) {
+      return null;
+    }
+    ServiceRecord rebuilt = new ServiceRecord(template.command(), template.workingDir(), template.environment(), found);
+    save(rebuilt);
+    return rebuilt;
   }
 
   private void save(ServiceRecord record) {

@@ -27,6 +27,9 @@ class LauncherTest {
    */
   private Path fakeJava() throws Exception {
     Path java = tmp.resolve("java");
+    if (Files.exists(java)) {
+      return java; // rewritten, its new mtime would name another archive when a second has passed
+    }
     Files.writeString(java, "#!/bin/sh\n"
         + "echo \"$*\" >> " + tmp.resolve("runs.log") + "\n"
         + "for a in \"$@\"; do case \"$a\" in -XX:ArchiveClassesAtExit=*) echo archive > \"${a#*=}\" ;; esac; done\n"
@@ -163,5 +166,36 @@ class LauncherTest {
     Process p = pb.start();
     assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
     assertThat(runs()).singleElement().asString().doesNotContain("Archive").endsWith(" run");
+  }
+
+  @Test
+  void anotherUpdaterWorkingStopsTheLauncherAfterItsRecordingRun() throws Exception {
+    Path home = install();
+    Files.writeString(tmp.resolve("statuses"), "4\n");
+    assertThat(launch(home, "run")).isEqualTo(4);
+    assertThat(runs()).as("no daemon after the recording run said 'locked'").hasSize(1);
+  }
+
+  @Test
+  void aSelfPreviousThatIsNoVersionNameIsNeverFollowed() throws Exception {
+    Path home = install();
+    for (String v : List.of("1.0.0", "2.0.0")) {
+      Files.createDirectories(home.resolve("versions/" + v + "/lib"));
+      Files.writeString(home.resolve("versions/" + v + "/lib/node-updater.jar"), "a jar");
+    }
+    Files.createSymbolicLink(home.resolve("current"), Path.of("versions/2.0.0"));
+    Files.createDirectories(home.resolve("state"));
+    Files.writeString(home.resolve("state/self-previous"), "../..");
+    Files.writeString(tmp.resolve("statuses"), "1\n0\n");
+
+    // The new version "cannot start" (status 1 at once): a damaged self-previous must not be switched to.
+    assertThat(launch(home, "run", "--once")).isEqualTo(1);
+    assertThat(Files.readSymbolicLink(home.resolve("current"))).isEqualTo(Path.of("versions/2.0.0"));
+    assertThat(runs()).hasSize(1);
+
+    Files.writeString(home.resolve("state/self-previous"), "1.0.0");
+    Files.writeString(tmp.resolve("statuses"), "1\n0\n");
+    assertThat(launch(home, "run", "--once")).isZero();
+    assertThat(Files.readSymbolicLink(home.resolve("current"))).isEqualTo(Path.of("versions/1.0.0"));
   }
 }
