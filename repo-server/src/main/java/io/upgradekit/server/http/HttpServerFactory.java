@@ -10,10 +10,14 @@ import io.upgradekit.server.core.PublisherToken;
 import io.upgradekit.server.core.ServerMetrics;
 import io.upgradekit.server.core.TrustStore;
 import io.upgradekit.schema.ErrorCode;
+import io.upgradekit.schema.io.PointerSwap;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.time.Duration;
+import java.util.Collections;
+import java.util.List;
 import org.eclipse.jetty.server.AsyncRequestLogWriter;
 import org.eclipse.jetty.server.CustomRequestLog;
 import org.eclipse.jetty.server.Handler;
@@ -51,7 +55,11 @@ public final class HttpServerFactory {
     int reports = FeedbackService.rebuild(root, fleet, LOG::warn);
     LOG.info("indexed {} feedback reports in {} ms", reports, (System.nanoTime() - started) / 1_000_000);
     ServerMetrics metrics = new ServerMetrics(fleet::nodesByVersion);
-    PublishService publish = new PublishService(root, trust, clock, config.maxBlobBytes());
+    // A pointer swap waits for other publishers within the request: well inside the idle timeout.
+    Duration publishWait = Collections.max(List.of(Duration.ofSeconds(1),
+        Collections.min(List.of(Duration.ofSeconds(20), config.idleTimeout().dividedBy(2)))));
+    PublishService publish = new PublishService(root, trust, clock, config.maxBlobBytes(), PointerSwap.DEFAULT_LEASE,
+        publishWait, LOG::info);
     ClaimService claims = new ClaimService(root, clock, config.claimCapacity());
     FeedbackService feedback = new FeedbackService(root, fleet, config.feedbackQuotaBytes());
     Api api = new Api(publish, claims, feedback, fleet, trust,
