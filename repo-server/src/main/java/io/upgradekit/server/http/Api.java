@@ -122,11 +122,11 @@ final class Api {
             + "; see docs/repo-server.md for the endpoints");
       }
     } catch (UpgradeException e) {
-      HttpErrors.write(response, callback, e.code(), e.getMessage());
+      HttpErrors.write(request, response, callback, e.code(), e.getMessage());
     } catch (IOException | RuntimeException e) {
       LOG.warn("{} {} failed", method, StaticFiles.printable(path), e);
       ErrorCode code = e instanceof IOException ? ErrorCode.IO_ERROR : ErrorCode.INTERNAL_ERROR;
-      HttpErrors.write(response, callback, code, "the request failed on the server ("
+      HttpErrors.write(request, response, callback, code, "the request failed on the server ("
           + e.getClass().getSimpleName() + "); its log has the details");
     }
   }

@@ -98,13 +98,14 @@ public final class HttpServerFactory {
       DoSHandler dos = new DoSHandler(DoSHandler.ID_FROM_REMOTE_ADDRESS,
           new DoSHandler.LeakingBucketTrackerFactory(config.rateLimit()),
           (request, response, callback) -> {
-            HttpErrors.write(response, callback, 429, ErrorCode.RATE_LIMITED, "more than " + config.rateLimit()
+            HttpErrors.write(request, response, callback, 429, ErrorCode.RATE_LIMITED, "more than " + config.rateLimit()
                 + " requests per second from this address; slow down and retry");
             return true;
           }, 10_000);
       dos.setHandler(handler);
       handler = dos;
     }
+    handler = new RequestBodies(handler);
     handler = new MeteredHandler(handler, metrics);
     GracefulHandler graceful = new GracefulHandler(handler);
     // On stop, idle keep-alive connections are closed after this long instead of Jetty's default.
