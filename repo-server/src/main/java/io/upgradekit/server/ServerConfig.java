@@ -1,6 +1,7 @@
 package io.upgradekit.server;
 
 import io.upgradekit.server.core.ClaimCapacity;
+import io.upgradekit.server.core.NodeAccess;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
@@ -29,6 +30,8 @@ import java.util.Objects;
  * @param stopTimeout how long a graceful stop waits for requests in flight
  * @param statusRefresh how often the fleet index is rebuilt from the repository (to include what
  *     other server processes stored); zero never
+ * @param nodeAccessRefresh how long a change of the node access list (revocations) may go unnoticed;
+ *     zero checks on every node request
  */
 public record ServerConfig(
     Path root,
@@ -46,7 +49,8 @@ public record ServerConfig(
     int maxThreads,
     String accessLog,
     Duration stopTimeout,
-    Duration statusRefresh) {
+    Duration statusRefresh,
+    Duration nodeAccessRefresh) {
 
   public static final String DEFAULT_BIND = "127.0.0.1";
   public static final int DEFAULT_PORT = 8080;
@@ -66,6 +70,7 @@ public record ServerConfig(
     Objects.requireNonNull(accessLog, "accessLog");
     Objects.requireNonNull(stopTimeout, "stopTimeout");
     Objects.requireNonNull(statusRefresh, "statusRefresh");
+    Objects.requireNonNull(nodeAccessRefresh, "nodeAccessRefresh");
   }
 
   public static Builder builder(Path root) {
@@ -90,6 +95,7 @@ public record ServerConfig(
     private String accessLog = "log";
     private Duration stopTimeout = Duration.ofSeconds(10);
     private Duration statusRefresh = Duration.ZERO;
+    private Duration nodeAccessRefresh = NodeAccess.DEFAULT_REFRESH;
 
     private Builder(Path root) {
       this.root = root;
@@ -110,11 +116,12 @@ public record ServerConfig(
     public Builder accessLog(String v) { this.accessLog = v; return this; }
     public Builder stopTimeout(Duration v) { this.stopTimeout = v; return this; }
     public Builder statusRefresh(Duration v) { this.statusRefresh = v; return this; }
+    public Builder nodeAccessRefresh(Duration v) { this.nodeAccessRefresh = v; return this; }
 
     public ServerConfig build() {
       return new ServerConfig(root, bind, port, pinnedTrustRoot, publishToken, nodeSecret, claimCapacity,
           feedbackQuotaBytes, maxBlobBytes, rateLimit, idleTimeout, minRequestDataRate, maxThreads, accessLog,
-          stopTimeout, statusRefresh);
+          stopTimeout, statusRefresh, nodeAccessRefresh);
     }
   }
 }

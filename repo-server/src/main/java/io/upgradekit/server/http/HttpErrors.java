@@ -21,7 +21,7 @@ final class HttpErrors {
 
   static int status(ErrorCode code) {
     return switch (code) {
-      case AUTH_REQUIRED -> 401;
+      case AUTH_REQUIRED, CREDENTIAL_REVOKED -> 401;
       case ACCESS_DENIED -> 403;
       case NOT_FOUND -> 404;
       case VERSION_EXISTS, REFERENCE_MISSING, SCOPE_FULL, ROLLBACK_REFUSED -> 409;

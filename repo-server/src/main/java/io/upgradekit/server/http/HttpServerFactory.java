@@ -4,6 +4,7 @@ import io.upgradekit.server.ServerConfig;
 import io.upgradekit.server.core.ClaimService;
 import io.upgradekit.server.core.FeedbackService;
 import io.upgradekit.server.core.FleetIndex;
+import io.upgradekit.server.core.NodeAccess;
 import io.upgradekit.server.core.NodeCredentials;
 import io.upgradekit.server.core.PublishService;
 import io.upgradekit.server.core.PublisherToken;
@@ -64,7 +65,8 @@ public final class HttpServerFactory {
     FeedbackService feedback = new FeedbackService(root, fleet, config.feedbackQuotaBytes());
     Api api = new Api(publish, claims, feedback, fleet, trust,
         config.publishToken() == null ? null : new PublisherToken(config.publishToken()),
-        config.nodeSecret() == null ? null : new NodeCredentials(config.nodeSecret()), metrics, clock);
+        config.nodeSecret() == null ? null : new NodeCredentials(config.nodeSecret(),
+            NodeAccess.open(root, config.nodeAccessRefresh(), System::nanoTime)), metrics, clock);
     if (config.publishToken() == null) {
       LOG.info("publishing is disabled (no publisher token)");
     }
