@@ -38,9 +38,9 @@ class NodeRevocationTest {
     Files.write(release, new byte[] {'{', '}'});
     secretFile = Files.write(secrets.resolve("node-secret"), ServerFixture.NODE_SECRET);
     // Zero: each node request looks at the list, so the test needs no waiting for the refresh delay.
-    server = new ServerFixture(root, b -> b.nodeAccessRefresh(Duration.ZERO).claimCapacity(
+    server = new ServerFixture(root, b -> b.credentialRefresh(Duration.ZERO).claimCapacity(
         new io.upgradekit.server.core.ClaimCapacity(10, java.util.Map.of())));
-    second = new ServerFixture(root, b -> b.nodeAccessRefresh(Duration.ZERO));
+    second = new ServerFixture(root, b -> b.credentialRefresh(Duration.ZERO));
   }
 
   @AfterEach

@@ -6,6 +6,7 @@ import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
 import java.util.Objects;
+import java.util.function.Supplier;
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
 
@@ -16,7 +17,8 @@ import javax.crypto.spec.SecretKeySpec;
  * inputs collide). The server stores nothing per node but the short {@link NodeAccess} list of
  * revoked and re-admitted nodes; an operator derives a node's credential with the {@code
  * node-credential} command and installs it on the node. Rotating the secret revokes every
- * credential at once; {@link NodeAccess} revokes one.
+ * credential at once (a replaced secret file takes effect without a restart); {@link NodeAccess}
+ * revokes one.
  *
  * <p>Thread-safe. A check costs one map lookup and at most two HMACs.
  */
@@ -31,31 +33,47 @@ public final class NodeCredentials {
     REVOKED
   }
 
-  private final SecretKeySpec key;
-  private final ThreadLocal<Mac> macs;
+  /** A thread's MAC, and the secret it was made for. */
+  private record KeyedMac(byte[] secret, Mac mac) {}
+
+  private final Supplier<byte[]> secret;
+  private final ThreadLocal<KeyedMac> macs = new ThreadLocal<>();
   private final NodeAccess access;
 
   /** Credentials of the first generation, nobody revoked (for printing and tests). */
   public NodeCredentials(byte[] secret) {
-    this(secret, null);
+    this(fixed(secret), null);
   }
 
-  /** @param access the revocation list to consult, or null for none */
-  public NodeCredentials(byte[] secret, NodeAccess access) {
-    Objects.requireNonNull(secret, "secret");
-    this.key = new SecretKeySpec(secret.clone(), "HmacSHA256");
-    this.macs = ThreadLocal.withInitial(this::newMac);
+  /**
+   * @param secret gives the current secret, the same array as long as it does not change (a
+   *     {@link WatchedSecret}: a replaced secret file takes effect on the running server)
+   * @param access the revocation list to consult, or null for none
+   */
+  public NodeCredentials(Supplier<byte[]> secret, NodeAccess access) {
+    this.secret = Objects.requireNonNull(secret, "secret");
     this.access = access;
   }
 
-  private Mac newMac() {
-    try {
-      Mac mac = Mac.getInstance("HmacSHA256");
-      mac.init(key);
-      return mac;
-    } catch (GeneralSecurityException e) {
-      throw new IllegalStateException("every Java platform has HmacSHA256", e);
+  private static Supplier<byte[]> fixed(byte[] secret) {
+    byte[] copy = Objects.requireNonNull(secret, "secret").clone();
+    return () -> copy;
+  }
+
+  private Mac mac() {
+    byte[] current = secret.get();
+    KeyedMac keyed = macs.get();
+    if (keyed == null || keyed.secret() != current) {
+      try {
+        Mac mac = Mac.getInstance("HmacSHA256");
+        mac.init(new SecretKeySpec(current, "HmacSHA256"));
+        keyed = new KeyedMac(current, mac);
+        macs.set(keyed);
+      } catch (GeneralSecurityException e) {
+        throw new IllegalStateException("every Java platform has HmacSHA256", e);
+      }
     }
+    return keyed.mac();
   }
 
   /** The first-generation credential of a node (the node id must be valid). */
@@ -107,6 +125,6 @@ public final class NodeCredentials {
 
   private byte[] mac(String node, long generation) {
     String input = generation == 1 ? node : node + "\n" + generation;
-    return macs.get().doFinal(input.getBytes(StandardCharsets.UTF_8));
+    return mac().doFinal(input.getBytes(StandardCharsets.UTF_8));
   }
 }

@@ -10,6 +10,7 @@ import io.upgradekit.server.core.PublishService;
 import io.upgradekit.server.core.PublisherToken;
 import io.upgradekit.server.core.ServerMetrics;
 import io.upgradekit.server.core.TrustStore;
+import io.upgradekit.server.core.WatchedSecret;
 import io.upgradekit.schema.ErrorCode;
 import io.upgradekit.schema.io.PointerSwap;
 import java.io.IOException;
@@ -63,14 +64,12 @@ public final class HttpServerFactory {
         publishWait, LOG::info);
     ClaimService claims = new ClaimService(root, clock, config.claimCapacity());
     FeedbackService feedback = new FeedbackService(root, fleet, config.feedbackQuotaBytes());
-    Api api = new Api(publish, claims, feedback, fleet, trust,
-        config.publishToken() == null ? null : new PublisherToken(config.publishToken()),
-        config.nodeSecret() == null ? null : new NodeCredentials(config.nodeSecret(),
-            NodeAccess.open(root, config.nodeAccessRefresh(), System::nanoTime)), metrics, clock);
-    if (config.publishToken() == null) {
+    Api api = new Api(publish, claims, feedback, fleet, trust, publisherToken(config), nodeCredentials(config, root),
+        metrics, clock);
+    if (config.publishToken() == null && config.publishTokenFile() == null) {
       LOG.info("publishing is disabled (no publisher token)");
     }
-    if (config.nodeSecret() == null) {
+    if (config.nodeSecret() == null && config.nodeSecretFile() == null) {
       LOG.info("node claims and feedback are disabled (no node secret)");
     }
 
@@ -126,6 +125,25 @@ public final class HttpServerFactory {
     LOG.info("serving {} on {}:{} (rate limit {}, idle timeout {})", root, config.bind(), config.port(),
         config.rateLimit() > 0 ? config.rateLimit() + "/s per address" : "off", config.idleTimeout());
     return server;
+  }
+
+  private static PublisherToken publisherToken(ServerConfig config) {
+    if (config.publishTokenFile() != null) {
+      return new PublisherToken(WatchedSecret.open(config.publishTokenFile(), "--publish-token-file",
+          config.credentialRefresh(), System::nanoTime));
+    }
+    return config.publishToken() == null ? null : new PublisherToken(config.publishToken());
+  }
+
+  private static NodeCredentials nodeCredentials(ServerConfig config, Path root) {
+    if (config.nodeSecretFile() == null && config.nodeSecret() == null) {
+      return null;
+    }
+    byte[] fixed = config.nodeSecret() == null ? null : config.nodeSecret().clone();
+    java.util.function.Supplier<byte[]> secret = config.nodeSecretFile() != null
+        ? WatchedSecret.open(config.nodeSecretFile(), "--node-secret-file", config.credentialRefresh(), System::nanoTime)
+        : () -> fixed;
+    return new NodeCredentials(secret, NodeAccess.open(root, config.credentialRefresh(), System::nanoTime));
   }
 
   /** Rebuilds the fleet index from the repository now and then, while the server runs. */

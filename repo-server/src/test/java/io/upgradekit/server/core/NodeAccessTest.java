@@ -24,7 +24,7 @@ class NodeAccessTest {
   @Test
   void aRunningServerSeesARevocationWithinTheRefreshDelay() throws Exception {
     NodeAccess access = NodeAccess.open(root, Duration.ofSeconds(2), nanos::get);
-    NodeCredentials credentials = new NodeCredentials(SECRET, access);
+    NodeCredentials credentials = new NodeCredentials(() -> SECRET, access);
     String web01 = credentials.credentialFor("web-01");
     assertThat(credentials.check("web-01", web01)).isEqualTo(NodeCredentials.Verdict.VALID);
 
@@ -49,7 +49,7 @@ class NodeAccessTest {
   @Test
   void anUnreadableListRefusesNodesUntilItIsFixed() throws Exception {
     NodeAccess access = NodeAccess.open(root, Duration.ZERO, nanos::get);
-    NodeCredentials credentials = new NodeCredentials(SECRET, access);
+    NodeCredentials credentials = new NodeCredentials(() -> SECRET, access);
     String web02 = credentials.credentialFor("web-02");
     NodeAccess.revoke(root, "web-01", null, Clock.systemUTC());
     Path file = root.resolve(NodeAccess.FILE);
