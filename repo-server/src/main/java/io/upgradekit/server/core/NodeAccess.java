@@ -10,11 +10,9 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
-import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -23,7 +21,6 @@ import java.util.Arrays;
 import java.util.Map;
 import java.util.Objects;
 import java.util.TreeMap;
-import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.LongSupplier;
 
 /**
@@ -103,20 +100,10 @@ public final class NodeAccess {
     }
   }
 
-  /** What was read from the file, and which version of the file it was. */
-  private record Snapshot(Map<String, Entry> nodes, Object identity, UpgradeException failure) {}
+  private final WatchedFile<Map<String, Entry>> nodes;
 
-  private final Path file;
-  private final Duration refresh;
-  private final LongSupplier nanoTime;
-  private final ReentrantLock reloading = new ReentrantLock();
-  private volatile Snapshot snapshot;
-  private volatile long nextCheck;
-
-  private NodeAccess(Path file, Duration refresh, LongSupplier nanoTime) {
-    this.file = file;
-    this.refresh = refresh;
-    this.nanoTime = nanoTime;
+  private NodeAccess(WatchedFile<Map<String, Entry>> nodes) {
+    this.nodes = nodes;
   }
 
   /**
@@ -124,19 +111,19 @@ public final class NodeAccess {
    *
    * @param refresh how long a changed file may go unnoticed (zero: checked on every request)
    * @param nanoTime the monotonic clock ({@code System::nanoTime})
-   * @throws UpgradeException IO_ERROR or METADATA_MALFORMED if the file exists but cannot be used
+   * @throws UpgradeException IO_ERROR if the file exists but cannot be used
    */
   public static NodeAccess open(Path root, Duration refresh, LongSupplier nanoTime) {
-    if (refresh.isNegative()) {
-      throw new IllegalArgumentException("refresh must not be negative: " + refresh);
-    }
-    NodeAccess access = new NodeAccess(root.resolve(FILE), refresh, nanoTime);
-    access.snapshot = access.load(null);
-    if (access.snapshot.failure() != null) {
-      throw access.snapshot.failure();
-    }
-    access.nextCheck = nanoTime.getAsLong() + refresh.toNanos();
-    return access;
+    Path file = root.resolve(FILE);
+    return new NodeAccess(new WatchedFile<>(file, refresh, nanoTime, f -> {
+      try {
+        return read(f).nodes();
+      } catch (NoSuchFileException e) {
+        return Map.of();
+      }
+    }, why -> new UpgradeException(ErrorCode.IO_ERROR, "the node access list " + file + " cannot be used (" + why
+        + "), so node requests are refused: restore it from a backup, or rewrite it with 'repo-server"
+        + " node-credential --root DIR --revoke/--readmit'")));
   }
 
   /**
@@ -146,53 +133,7 @@ public final class NodeAccess {
    * @throws UpgradeException IO_ERROR if the file became unreadable or invalid (fail closed)
    */
   public Entry entry(String node) {
-    long now = nanoTime.getAsLong();
-    if (now - nextCheck >= 0 && reloading.tryLock()) {
-      try {
-        if (now - nextCheck >= 0) {
-          snapshot = load(snapshot);
-          nextCheck = now + refresh.toNanos();
-        }
-      } finally {
-        reloading.unlock();
-      }
-    }
-    Snapshot current = snapshot;
-    if (current.failure() != null) {
-      throw current.failure();
-    }
-    return current.nodes().getOrDefault(node, ADMITTED);
-  }
-
-  /** Reads the file again if it changed since {@code previous} (one stat otherwise). */
-  private Snapshot load(Snapshot previous) {
-    BasicFileAttributes attributes;
-    try {
-      attributes = Files.readAttributes(file, BasicFileAttributes.class);
-    } catch (NoSuchFileException e) {
-      return new Snapshot(Map.of(), "absent", null);
-    } catch (IOException e) {
-      return failed(e.toString());
-    }
-    Object identity = Arrays.asList(attributes.fileKey(), attributes.lastModifiedTime(), attributes.size());
-    if (previous != null && previous.failure() == null && identity.equals(previous.identity())) {
-      return previous;
-    }
-    try {
-      return new Snapshot(read(file).nodes(), identity, null);
-    } catch (NoSuchFileException e) {
-      return new Snapshot(Map.of(), "absent", null); // deleted by hand meanwhile
-    } catch (IOException e) {
-      return failed(e.toString());
-    } catch (UpgradeException e) {
-      return failed(e.getMessage());
-    }
-  }
-
-  private Snapshot failed(String why) {
-    return new Snapshot(Map.of(), null, new UpgradeException(ErrorCode.IO_ERROR, "the node access list " + file
-        + " cannot be used (" + why + "), so node requests are refused: restore it from a backup, or fix it with"
-        + " 'repo-server node-credential --root DIR --list'; every change through that command rewrites it whole"));
+    return nodes.get().getOrDefault(node, ADMITTED);
   }
 
   private static Document read(Path file) throws IOException {
