@@ -1,6 +1,7 @@
 package io.upgradekit.server;
 
 import io.upgradekit.server.core.ClaimCapacity;
+import io.upgradekit.server.core.NodeAccess;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
@@ -15,8 +16,11 @@ import java.util.Objects;
  * @param port the port; 0 picks a free one
  * @param pinnedTrustRoot a trust root's bytes to pin (and install if the repository has none), or null
  * @param publishToken the publisher's bearer token, or null to refuse every publication
+ * @param publishTokenFile the file the token came from, or null: watched, so that replacing it
+ *     rotates the token without a restart
  * @param nodeSecret the secret node credentials are derived from, or null to refuse claims and
  *     feedback from nodes
+ * @param nodeSecretFile the file the node secret came from, or null: watched like the token file
  * @param claimCapacity slots per claim scope
  * @param feedbackQuotaBytes feedback bytes stored per node at most
  * @param maxBlobBytes largest blob accepted by {@code PUT /v1/blobs}
@@ -29,6 +33,8 @@ import java.util.Objects;
  * @param stopTimeout how long a graceful stop waits for requests in flight
  * @param statusRefresh how often the fleet index is rebuilt from the repository (to include what
  *     other server processes stored); zero never
+ * @param credentialRefresh how long a change of the node access list (revocations) or of a watched
+ *     secret file may go unnoticed; zero checks on every request
  */
 public record ServerConfig(
     Path root,
@@ -36,7 +42,9 @@ public record ServerConfig(
     int port,
     byte[] pinnedTrustRoot,
     byte[] publishToken,
+    Path publishTokenFile,
     byte[] nodeSecret,
+    Path nodeSecretFile,
     ClaimCapacity claimCapacity,
     long feedbackQuotaBytes,
     long maxBlobBytes,
@@ -46,7 +54,8 @@ public record ServerConfig(
     int maxThreads,
     String accessLog,
     Duration stopTimeout,
-    Duration statusRefresh) {
+    Duration statusRefresh,
+    Duration credentialRefresh) {
 
   public static final String DEFAULT_BIND = "127.0.0.1";
   public static final int DEFAULT_PORT = 8080;
@@ -66,6 +75,7 @@ public record ServerConfig(
     Objects.requireNonNull(accessLog, "accessLog");
     Objects.requireNonNull(stopTimeout, "stopTimeout");
     Objects.requireNonNull(statusRefresh, "statusRefresh");
+    Objects.requireNonNull(credentialRefresh, "credentialRefresh");
   }
 
   public static Builder builder(Path root) {
@@ -79,7 +89,9 @@ public record ServerConfig(
     private int port = DEFAULT_PORT;
     private byte[] pinnedTrustRoot;
     private byte[] publishToken;
+    private Path publishTokenFile;
     private byte[] nodeSecret;
+    private Path nodeSecretFile;
     private ClaimCapacity claimCapacity = new ClaimCapacity(DEFAULT_CLAIM_CAPACITY, Map.of());
     private long feedbackQuotaBytes = DEFAULT_FEEDBACK_QUOTA;
     private long maxBlobBytes = DEFAULT_MAX_BLOB;
@@ -90,6 +102,7 @@ public record ServerConfig(
     private String accessLog = "log";
     private Duration stopTimeout = Duration.ofSeconds(10);
     private Duration statusRefresh = Duration.ZERO;
+    private Duration credentialRefresh = NodeAccess.DEFAULT_REFRESH;
 
     private Builder(Path root) {
       this.root = root;
@@ -99,7 +112,9 @@ public record ServerConfig(
     public Builder port(int v) { this.port = v; return this; }
     public Builder pinnedTrustRoot(byte[] v) { this.pinnedTrustRoot = v; return this; }
     public Builder publishToken(byte[] v) { this.publishToken = v; return this; }
+    public Builder publishTokenFile(Path v) { this.publishTokenFile = v; return this; }
     public Builder nodeSecret(byte[] v) { this.nodeSecret = v; return this; }
+    public Builder nodeSecretFile(Path v) { this.nodeSecretFile = v; return this; }
     public Builder claimCapacity(ClaimCapacity v) { this.claimCapacity = v; return this; }
     public Builder feedbackQuotaBytes(long v) { this.feedbackQuotaBytes = v; return this; }
     public Builder maxBlobBytes(long v) { this.maxBlobBytes = v; return this; }
@@ -110,11 +125,13 @@ public record ServerConfig(
     public Builder accessLog(String v) { this.accessLog = v; return this; }
     public Builder stopTimeout(Duration v) { this.stopTimeout = v; return this; }
     public Builder statusRefresh(Duration v) { this.statusRefresh = v; return this; }
+    public Builder credentialRefresh(Duration v) { this.credentialRefresh = v; return this; }
 
     public ServerConfig build() {
-      return new ServerConfig(root, bind, port, pinnedTrustRoot, publishToken, nodeSecret, claimCapacity,
+      return new ServerConfig(root, bind, port, pinnedTrustRoot, publishToken, publishTokenFile, nodeSecret,
+          nodeSecretFile, claimCapacity,
           feedbackQuotaBytes, maxBlobBytes, rateLimit, idleTimeout, minRequestDataRate, maxThreads, accessLog,
-          stopTimeout, statusRefresh);
+          stopTimeout, statusRefresh, credentialRefresh);
     }
   }
 }

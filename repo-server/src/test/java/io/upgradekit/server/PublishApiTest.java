@@ -115,6 +115,19 @@ class PublishApiTest {
     assertThat(file("blobs")).doesNotExist();
   }
 
+  @Test
+  void aPublisherChecksItsTokenCheaplyBeforeUploading() throws Exception {
+    HttpResponse<String> valid = server.send(server.request("/v1/whoami")
+        .header("Authorization", "Bearer " + ServerFixture.TOKEN).GET().build());
+    assertThat(valid.statusCode()).isEqualTo(200);
+    assertThat(valid.body()).isEqualTo("{\"caller\":\"publisher\",\"maxBlobSize\":" + ServerConfig.DEFAULT_MAX_BLOB + "}");
+    HttpResponse<String> wrong = server.send(server.request("/v1/whoami")
+        .header("Authorization", "Bearer not-the-token-at-all").GET().build());
+    assertThat(wrong.statusCode()).isEqualTo(401);
+    assertThat(wrong.body()).contains("AUTH_REQUIRED");
+    assertThat(server.get("/v1/whoami").statusCode()).isEqualTo(401);
+  }
+
   byte[] publishRelease(String version, long sequence) throws Exception {
     byte[] bytes = TestRepository.randomBytes(2000, sequence);
     assertThat(putBlob(bytes).statusCode()).isIn(200, 201);

@@ -151,14 +151,19 @@ public class ReleaseMojo extends UpgradeMojo {
     }
     Consumer<Event> events = events();
     ReleaseResult result = MojoErrors.run(() -> {
-      ReleaseRequest request = request(events);
-      return new ReleaseBuilder(new SchemaDeltaEngine(events), (location, token) -> Repositories.open(location, token, baseDirectory()),
-          clock, events).release(request);
+      Token token = token();
+      ReleaseRequest request = request(events, token);
+      return new ReleaseBuilder(new SchemaDeltaEngine(events), (location, value) -> Repositories.open(location, value,
+          token.source(), baseDirectory(), message -> events.accept(Event.info(message))), clock, events)
+          .release(request);
     });
     summarize(result);
   }
 
-  private ReleaseRequest request(Consumer<Event> events) {
+  /** The publisher token and where it came from (for error messages, never the value). */
+  private record Token(String value, String source) {}
+
+  private ReleaseRequest request(Consumer<Event> events, Token token) {
     SigningKey key = SigningKeys.load(keyFile == null ? null : keyFile.toPath(),
         environment.get(SigningKeys.ENVIRONMENT_VARIABLE), events);
     Optional<Instant> timestamp = BuildTimestamps.parse(outputTimestamp);
@@ -167,7 +172,7 @@ public class ReleaseMojo extends UpgradeMojo {
           + " time, so rebuilding it gives other bytes. Set <project.build.outputTimestamp> for reproducible releases"));
     }
     Path target = Path.of(project.getBuild().getDirectory(), "upgrade");
-    return new ReleaseRequest(app, version, channel, payloadPath(), repository, token(), key, deltaCount,
+    return new ReleaseRequest(app, version, channel, payloadPath(), repository, token.value(), key, deltaCount,
         timestamp.orElseGet(() -> clock.instant().truncatedTo(java.time.temporal.ChronoUnit.SECONDS)),
         days(manifestExpiryDays), days(pointerExpiryDays), labels, target.resolve("work"),
         target.resolve("release.json"), ReleaseRequest.DEFAULT_POINTER_ATTEMPTS);
@@ -185,9 +190,9 @@ public class ReleaseMojo extends UpgradeMojo {
     return file.toPath();
   }
 
-  private String token() {
+  private Token token() {
     if (repository == null || !Repositories.isUrl(repository)) {
-      return null;
+      return new Token(null, null);
     }
     if (serverId != null && !serverId.isBlank()) {
       Server server = settings == null ? null : settings.getServer(serverId);
@@ -200,9 +205,10 @@ public class ReleaseMojo extends UpgradeMojo {
       for (SettingsProblem problem : decrypted.getProblems()) {
         getLog().warn("settings.xml <server> " + serverId + ": " + problem.getMessage());
       }
-      return decrypted.getServer().getPassword();
+      return new Token(decrypted.getServer().getPassword(), "the <password> of the settings.xml <server> '" + serverId
+          + "' (<serverId>)");
     }
-    return environment.get(TOKEN_VARIABLE);
+    return new Token(environment.get(TOKEN_VARIABLE), "the " + TOKEN_VARIABLE + " environment variable");
   }
 
   private static Duration days(int days) {

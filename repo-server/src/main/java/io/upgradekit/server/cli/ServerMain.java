@@ -211,12 +211,12 @@ public final class ServerMain implements Callable<Integer> {
       }
     }
     if (publishTokenFile != null) {
-      builder.publishToken(Secrets.readFile(publishTokenFile, "--publish-token-file"));
+      builder.publishToken(Secrets.readFile(publishTokenFile, "--publish-token-file")).publishTokenFile(publishTokenFile);
     } else if (System.getenv(TOKEN_ENV) != null) {
       builder.publishToken(Secrets.fromText(System.getenv(TOKEN_ENV), "the " + TOKEN_ENV + " environment variable"));
     }
     if (nodeSecretFile != null) {
-      builder.nodeSecret(Secrets.readFile(nodeSecretFile, "--node-secret-file"));
+      builder.nodeSecret(Secrets.readFile(nodeSecretFile, "--node-secret-file")).nodeSecretFile(nodeSecretFile);
     }
     return builder.build();
   }

@@ -4,6 +4,7 @@ import io.upgradekit.schema.ErrorCode;
 import io.upgradekit.schema.Hashes;
 import io.upgradekit.schema.UpgradeException;
 import io.upgradekit.schema.io.DurableFiles;
+import io.upgradekit.schema.io.PointerSwap;
 import io.upgradekit.schema.json.Json;
 import io.upgradekit.schema.layout.RepositoryLayout;
 import io.upgradekit.schema.model.BlobRef;
@@ -17,19 +18,16 @@ import io.upgradekit.schema.sign.MetadataVerifier;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.nio.channels.FileChannel;
-import java.nio.channels.FileLock;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Consumer;
 
 /**
  * Publication into the repository, in the order that keeps every reader safe: blobs (checked
@@ -42,7 +40,8 @@ import java.util.concurrent.locks.ReentrantLock;
  * valid signatures, so a leaked token cannot inject software.
  *
  * <p>Thread-safe, and safe with several processes sharing one repository: blobs and manifests are
- * created with exclusive links, and pointer swaps hold an OS file lock.
+ * created with exclusive links, and pointer swaps follow {@link PointerSwap} (a sequence claim with
+ * a lease, then compare-and-write under an OS file lock), like the plugin's directory mode.
  */
 public final class PublishService {
   /** What a publication did. */
@@ -61,13 +60,29 @@ public final class PublishService {
   private final TrustStore trust;
   private final Clock clock;
   private final long maxBlobBytes;
-  private final ConcurrentHashMap<Path, ReentrantLock> pointerLocks = new ConcurrentHashMap<>();
+  private final Duration lease;
+  private final Duration maxWait;
+  private final Consumer<String> log;
 
   public PublishService(Path root, TrustStore trust, Clock clock, long maxBlobBytes) {
+    this(root, trust, clock, maxBlobBytes, PointerSwap.DEFAULT_LEASE, Duration.ofSeconds(20), message -> { });
+  }
+
+  /**
+   * @param lease how long this server's sequence claims keep other publishers waiting
+   * @param maxWait how long a pointer swap waits for other publishers (within a request, so below
+   *     the connection's idle timeout)
+   * @param log told when a pointer swap waits for another publisher, and why
+   */
+  public PublishService(Path root, TrustStore trust, Clock clock, long maxBlobBytes, Duration lease,
+      Duration maxWait, Consumer<String> log) {
     this.root = root;
     this.trust = trust;
     this.clock = clock;
     this.maxBlobBytes = maxBlobBytes;
+    this.lease = lease;
+    this.maxWait = maxWait;
+    this.log = log;
   }
 
   public long maxBlobBytes() {
@@ -190,12 +205,12 @@ public final class PublishService {
     String relative = RepositoryLayout.channelPointer(app, channel);
     Path target = RepositoryLayout.resolve(root, relative);
     DurableFiles.createDirectories(target.getParent());
-    ReentrantLock lock = pointerLocks.computeIfAbsent(target, t -> new ReentrantLock());
-    lock.lock();
-    try (FileChannel lockFile = FileChannel.open(target.resolveSibling("." + target.getFileName() + ".lock"),
-            StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-        FileLock ignored = lockFile.lock()) {
-      byte[] current = readIfExists(target);
+    // The plugin's directory mode may publish into this directory too: both claim the sequence and
+    // compare-and-write under the same OS lock (PointerSwap), and a claim left by a publisher that
+    // died expires by itself.
+    PointerSwap swap = new PointerSwap(target, DocumentType.CHANNEL.maxBytes(), lease, maxWait, clock,
+        log);
+    PointerSwap.Check check = current -> {
       checkPrecondition(precondition, current);
       if (current != null) {
         long currentSequence = unverifiedSequence(current);
@@ -204,11 +219,17 @@ public final class PublishService {
               + " is not above the current pointer's " + currentSequence + "; sign it with a higher sequence");
         }
       }
-      DurableFiles.writeAtomically(target, envelope);
-      return new Outcome(current == null, relative, Etags.of(envelope));
-    } finally {
-      lock.unlock();
+      return true;
+    };
+    byte[] before = swap.readDocument();
+    check.stillExpected(before); // refuse what cannot succeed before claiming anything
+    String replaces = before == null ? "none" : Etags.of(before);
+    PointerSwap.Outcome outcome = swap.swap(pointer.sequence(), envelope, replaces, check);
+    if (outcome != PointerSwap.Outcome.SWAPPED) {
+      throw new UpgradeException(ErrorCode.PRECONDITION_FAILED, "another publisher took sequence " + pointer.sequence()
+          + " of the channel over while this request waited; fetch the pointer again and retry");
     }
+    return new Outcome(before == null, relative, Etags.of(envelope));
   }
 
   private static void checkPrecondition(Precondition precondition, byte[] current) {
@@ -238,14 +259,6 @@ public final class PublishService {
   private static long unverifiedSequence(byte[] stored) {
     byte[] payload = Envelopes.parse(stored, DocumentType.CHANNEL).payloadBytes();
     return Json.read(payload, ChannelPointer.class, "channel").sequence();
-  }
-
-  private static byte[] readIfExists(Path file) throws IOException {
-    try {
-      return Files.readAllBytes(file);
-    } catch (NoSuchFileException e) {
-      return null;
-    }
   }
 
   static String printable(String value) {

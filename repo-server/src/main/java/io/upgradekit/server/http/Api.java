@@ -41,6 +41,7 @@ import org.slf4j.LoggerFactory;
  * POST /v1/claims                            node or publisher   {app, version, scope, node}
  * POST /v1/feedback                          node        a feedback report
  * GET  /v1/status                            -           fleet inventory
+ * GET  /v1/whoami                            node or publisher   who the credentials are (a cheap check)
  * </pre>
  */
 final class Api {
@@ -80,6 +81,9 @@ final class Api {
       if (s.length == 3 && s[2].equals("status")) {
         requireMethod(method, HttpMethod.GET);
         ok(response, callback, 200, fleet.status(clock.instant()), null);
+      } else if (s.length == 3 && s[2].equals("whoami")) {
+        requireMethod(method, HttpMethod.GET);
+        whoami(request, response, callback);
       } else if (s.length == 3 && s[2].equals("claims")) {
         requireMethod(method, HttpMethod.POST);
         claim(request, response, callback);
@@ -122,11 +126,11 @@ final class Api {
             + "; see docs/repo-server.md for the endpoints");
       }
     } catch (UpgradeException e) {
-      HttpErrors.write(response, callback, e.code(), e.getMessage());
+      HttpErrors.write(request, response, callback, e.code(), e.getMessage());
     } catch (IOException | RuntimeException e) {
       LOG.warn("{} {} failed", method, StaticFiles.printable(path), e);
       ErrorCode code = e instanceof IOException ? ErrorCode.IO_ERROR : ErrorCode.INTERNAL_ERROR;
-      HttpErrors.write(response, callback, code, "the request failed on the server ("
+      HttpErrors.write(request, response, callback, code, "the request failed on the server ("
           + e.getClass().getSimpleName() + "); its log has the details");
     }
   }
@@ -157,6 +161,24 @@ final class Api {
       metrics.claim(e.code() == ErrorCode.SCOPE_FULL ? "full" : "refused");
       throw e;
     }
+  }
+
+  /** Lets a client check its credentials before it sends anything large; the publisher also learns the limits. */
+  private void whoami(Request request, Response response, Callback callback) {
+    if (request.getHeaders().get(HttpHeader.AUTHORIZATION) == null) {
+      throw new UpgradeException(ErrorCode.AUTH_REQUIRED, "send 'Authorization: Bearer <publisher token>' or"
+          + " 'Authorization: Basic base64(<node>:<credential>)'");
+    }
+    Caller caller = nodeOrPublisher(request);
+    Map<String, Object> view = new LinkedHashMap<>();
+    if (caller.publisher) {
+      view.put("caller", "publisher");
+      view.put("maxBlobSize", publish.maxBlobBytes());
+    } else {
+      view.put("caller", "node");
+      view.put("node", caller.node);
+    }
+    ok(response, callback, 200, view, null);
   }
 
   private void feedback(Request request, Response response, Callback callback) throws IOException {
@@ -260,11 +282,16 @@ final class Api {
     int colon = decoded.indexOf(':');
     String node = colon < 0 ? decoded : decoded.substring(0, colon);
     String credential = colon < 0 ? null : decoded.substring(colon + 1);
-    if (!nodeCredentials.verify(node, credential)) {
-      throw new UpgradeException(ErrorCode.AUTH_REQUIRED, "the credential of node '"
+    switch (nodeCredentials.check(node, credential)) {
+      case VALID -> {
+        return node;
+      }
+      case REVOKED -> throw new UpgradeException(ErrorCode.CREDENTIAL_REVOKED, "the credential of node '" + node
+          + "' was revoked on this server; the operator re-admits the node with 'repo-server node-credential"
+          + " --readmit " + node + "', which prints its new credential to install as node.credential");
+      default -> throw new UpgradeException(ErrorCode.AUTH_REQUIRED, "the credential of node '"
           + StaticFiles.printable(node) + "' is not valid");
     }
-    return node;
   }
 
   private Caller nodeOrPublisher(Request request) {

@@ -8,6 +8,7 @@ import java.util.Map;
 import org.eclipse.jetty.http.HttpField;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.http.PreEncodedHttpField;
+import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
 import org.eclipse.jetty.util.Callback;
 
@@ -20,7 +21,7 @@ final class HttpErrors {
 
   static int status(ErrorCode code) {
     return switch (code) {
-      case AUTH_REQUIRED -> 401;
+      case AUTH_REQUIRED, CREDENTIAL_REVOKED -> 401;
       case ACCESS_DENIED -> 403;
       case NOT_FOUND -> 404;
       case VERSION_EXISTS, REFERENCE_MISSING, SCOPE_FULL, ROLLBACK_REFUSED -> 409;
@@ -53,16 +54,26 @@ final class HttpErrors {
     return Json.canonicalBytes(body);
   }
 
-  static void write(Response response, Callback callback, ErrorCode code, String message) {
-    write(response, callback, status(code), code, message);
+  static void write(Request request, Response response, Callback callback, ErrorCode code, String message) {
+    write(request, response, callback, status(code), code, message);
   }
 
-  static void write(Response response, Callback callback, int status, ErrorCode code, String message) {
+  /**
+   * Answers with an error, after discarding what is left of the request's body (bounded, see
+   * {@link RequestBodies}), so that a client still sending it reads the answer instead of a reset.
+   */
+  static void write(Request request, Response response, Callback callback, int status, ErrorCode code,
+      String message) {
+    RequestBodies.discardThen(request, close -> writeNow(response, callback, status, code, message, close));
+  }
+
+  private static void writeNow(Response response, Callback callback, int status, ErrorCode code, String message,
+      boolean close) {
     response.setStatus(status);
     response.getHeaders().put(JSON);
     response.getHeaders().put(NO_STORE);
-    if (status == 413) {
-      // The rest of the body is not read: the connection cannot carry another request.
+    if (close) {
+      // The rest of the body was not read: the connection cannot carry another request.
       response.getHeaders().put(HttpHeader.CONNECTION, "close");
     }
     if (status == 429) {

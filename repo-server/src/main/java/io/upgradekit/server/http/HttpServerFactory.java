@@ -4,16 +4,22 @@ import io.upgradekit.server.ServerConfig;
 import io.upgradekit.server.core.ClaimService;
 import io.upgradekit.server.core.FeedbackService;
 import io.upgradekit.server.core.FleetIndex;
+import io.upgradekit.server.core.NodeAccess;
 import io.upgradekit.server.core.NodeCredentials;
 import io.upgradekit.server.core.PublishService;
 import io.upgradekit.server.core.PublisherToken;
 import io.upgradekit.server.core.ServerMetrics;
 import io.upgradekit.server.core.TrustStore;
+import io.upgradekit.server.core.WatchedSecret;
 import io.upgradekit.schema.ErrorCode;
+import io.upgradekit.schema.io.PointerSwap;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.time.Duration;
+import java.util.Collections;
+import java.util.List;
 import org.eclipse.jetty.server.AsyncRequestLogWriter;
 import org.eclipse.jetty.server.CustomRequestLog;
 import org.eclipse.jetty.server.Handler;
@@ -51,16 +57,19 @@ public final class HttpServerFactory {
     int reports = FeedbackService.rebuild(root, fleet, LOG::warn);
     LOG.info("indexed {} feedback reports in {} ms", reports, (System.nanoTime() - started) / 1_000_000);
     ServerMetrics metrics = new ServerMetrics(fleet::nodesByVersion);
-    PublishService publish = new PublishService(root, trust, clock, config.maxBlobBytes());
+    // A pointer swap waits for other publishers within the request: well inside the idle timeout.
+    Duration publishWait = Collections.max(List.of(Duration.ofSeconds(1),
+        Collections.min(List.of(Duration.ofSeconds(20), config.idleTimeout().dividedBy(2)))));
+    PublishService publish = new PublishService(root, trust, clock, config.maxBlobBytes(), PointerSwap.DEFAULT_LEASE,
+        publishWait, LOG::info);
     ClaimService claims = new ClaimService(root, clock, config.claimCapacity());
     FeedbackService feedback = new FeedbackService(root, fleet, config.feedbackQuotaBytes());
-    Api api = new Api(publish, claims, feedback, fleet, trust,
-        config.publishToken() == null ? null : new PublisherToken(config.publishToken()),
-        config.nodeSecret() == null ? null : new NodeCredentials(config.nodeSecret()), metrics, clock);
-    if (config.publishToken() == null) {
+    Api api = new Api(publish, claims, feedback, fleet, trust, publisherToken(config), nodeCredentials(config, root),
+        metrics, clock);
+    if (config.publishToken() == null && config.publishTokenFile() == null) {
       LOG.info("publishing is disabled (no publisher token)");
     }
-    if (config.nodeSecret() == null) {
+    if (config.nodeSecret() == null && config.nodeSecretFile() == null) {
       LOG.info("node claims and feedback are disabled (no node secret)");
     }
 
@@ -90,13 +99,14 @@ public final class HttpServerFactory {
       DoSHandler dos = new DoSHandler(DoSHandler.ID_FROM_REMOTE_ADDRESS,
           new DoSHandler.LeakingBucketTrackerFactory(config.rateLimit()),
           (request, response, callback) -> {
-            HttpErrors.write(response, callback, 429, ErrorCode.RATE_LIMITED, "more than " + config.rateLimit()
+            HttpErrors.write(request, response, callback, 429, ErrorCode.RATE_LIMITED, "more than " + config.rateLimit()
                 + " requests per second from this address; slow down and retry");
             return true;
           }, 10_000);
       dos.setHandler(handler);
       handler = dos;
     }
+    handler = new RequestBodies(handler);
     handler = new MeteredHandler(handler, metrics);
     GracefulHandler graceful = new GracefulHandler(handler);
     // On stop, idle keep-alive connections are closed after this long instead of Jetty's default.
@@ -115,6 +125,25 @@ public final class HttpServerFactory {
     LOG.info("serving {} on {}:{} (rate limit {}, idle timeout {})", root, config.bind(), config.port(),
         config.rateLimit() > 0 ? config.rateLimit() + "/s per address" : "off", config.idleTimeout());
     return server;
+  }
+
+  private static PublisherToken publisherToken(ServerConfig config) {
+    if (config.publishTokenFile() != null) {
+      return new PublisherToken(WatchedSecret.open(config.publishTokenFile(), "--publish-token-file",
+          config.credentialRefresh(), System::nanoTime));
+    }
+    return config.publishToken() == null ? null : new PublisherToken(config.publishToken());
+  }
+
+  private static NodeCredentials nodeCredentials(ServerConfig config, Path root) {
+    if (config.nodeSecretFile() == null && config.nodeSecret() == null) {
+      return null;
+    }
+    byte[] fixed = config.nodeSecret() == null ? null : config.nodeSecret().clone();
+    java.util.function.Supplier<byte[]> secret = config.nodeSecretFile() != null
+        ? WatchedSecret.open(config.nodeSecretFile(), "--node-secret-file", config.credentialRefresh(), System::nanoTime)
+        : () -> fixed;
+    return new NodeCredentials(secret, NodeAccess.open(root, config.credentialRefresh(), System::nanoTime));
   }
 
   /** Rebuilds the fleet index from the repository now and then, while the server runs. */

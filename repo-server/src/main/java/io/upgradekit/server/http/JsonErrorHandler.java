@@ -29,7 +29,7 @@ final class JsonErrorHandler extends ErrorHandler {
     // Jetty closes the connection after the errors it produces itself (bad URIs, unread bodies):
     // say so, or a client reusing the connection sees it die.
     response.getHeaders().put(org.eclipse.jetty.http.HttpHeader.CONNECTION, "close");
-    HttpErrors.write(response, callback, status, code, message);
+    HttpErrors.write(request, response, callback, status, code, message);
     return true;
   }
 

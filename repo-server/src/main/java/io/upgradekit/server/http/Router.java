@@ -41,7 +41,7 @@ final class Router extends Handler.Abstract.NonBlocking {
       execute(request, callback, () -> api.handle(request, response, callback, path));
     } else if (path.equals("/metrics")) {
       if (!HttpMethod.GET.is(request.getMethod())) {
-        HttpErrors.write(response, callback, 405, ErrorCode.REQUEST_INVALID, "use GET /metrics");
+        HttpErrors.write(request, response, callback, 405, ErrorCode.REQUEST_INVALID, "use GET /metrics");
         return true;
       }
       byte[] body = metrics.render().getBytes(StandardCharsets.UTF_8);

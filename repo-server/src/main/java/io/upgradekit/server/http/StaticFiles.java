@@ -140,13 +140,13 @@ final class StaticFiles {
     String method = request.getMethod();
     if (!HttpMethod.HEAD.is(method) && !HttpMethod.GET.is(method)) {
       response.getHeaders().put(ALLOW);
-      HttpErrors.write(response, callback, 405, ErrorCode.REQUEST_INVALID,
+      HttpErrors.write(request, response, callback, 405, ErrorCode.REQUEST_INVALID,
           method + " is not allowed on repository files; they are read-only (GET, HEAD); publish through /v1/");
       return true;
     }
     String relative = relative(path);
     if (relative == null) {
-      notFound(response, callback, path);
+      notFound(request, response, callback, path);
       return true;
     }
     Entry entry = cache.get(relative);
@@ -157,7 +157,7 @@ final class StaticFiles {
     try {
       attributes = Files.readAttributes(entry.file, BasicFileAttributes.class);
     } catch (IOException e) {
-      notFound(response, callback, path);
+      notFound(request, response, callback, path);
       return true;
     }
     if (!attributes.isRegularFile() || !entry.isCurrent(attributes)) {
@@ -186,13 +186,13 @@ final class StaticFiles {
     boolean head = HttpMethod.HEAD.is(method);
     if (!head && !HttpMethod.GET.is(method)) {
       response.getHeaders().put(ALLOW);
-      HttpErrors.write(response, callback, 405, ErrorCode.REQUEST_INVALID,
+      HttpErrors.write(request, response, callback, 405, ErrorCode.REQUEST_INVALID,
           method + " is not allowed on repository files; they are read-only (GET, HEAD); publish through /v1/");
       return;
     }
     String relative = relative(path);
     if (relative == null) {
-      notFound(response, callback, path);
+      notFound(request, response, callback, path);
       return;
     }
     Entry entry = cache.get(relative);
@@ -201,11 +201,11 @@ final class StaticFiles {
     try {
       attributes = Files.readAttributes(file, BasicFileAttributes.class);
     } catch (IOException e) {
-      notFound(response, callback, path);
+      notFound(request, response, callback, path);
       return;
     }
     if (!attributes.isRegularFile()) {
-      notFound(response, callback, path);
+      notFound(request, response, callback, path);
       return;
     }
     if (entry == null || !entry.isCurrent(attributes)) {
@@ -227,7 +227,7 @@ final class StaticFiles {
     if (ifMatch != null ? !Etags.listMatches(ifMatch, entry.etag, false)
         : unmodifiedSince >= 0 && entry.lastModifiedMillis > unmodifiedSince) {
       metrics.staticRequest(false);
-      HttpErrors.write(response, callback, 412, ErrorCode.PRECONDITION_FAILED, "the file's ETag is " + entry.etag);
+      HttpErrors.write(request, response, callback, 412, ErrorCode.PRECONDITION_FAILED, "the file's ETag is " + entry.etag);
       return;
     }
     String ifNoneMatch = requestHeaders.get(HttpHeader.IF_NONE_MATCH);
@@ -256,7 +256,7 @@ final class StaticFiles {
       long[] span = ByteRanges.parse(range, entry.size);
       if (span == ByteRanges.UNSATISFIABLE) {
         headers.put(HttpHeader.CONTENT_RANGE, "bytes */" + entry.size);
-        HttpErrors.write(response, callback, 416, ErrorCode.REQUEST_INVALID, "range " + range
+        HttpErrors.write(request, response, callback, 416, ErrorCode.REQUEST_INVALID, "range " + range
             + " is outside the file's " + entry.size + " bytes");
         return;
       }
@@ -347,8 +347,8 @@ final class StaticFiles {
     return TYPES.getOrDefault(name.substring(dot + 1).toLowerCase(Locale.ROOT), OCTET_STREAM);
   }
 
-  private static void notFound(Response response, Callback callback, String path) {
-    HttpErrors.write(response, callback, 404, ErrorCode.NOT_FOUND, "no file at " + printable(path));
+  private static void notFound(Request request, Response response, Callback callback, String path) {
+    HttpErrors.write(request, response, callback, 404, ErrorCode.NOT_FOUND, "no file at " + printable(path));
   }
 
   /**

@@ -44,6 +44,34 @@ class ServerMainTest {
   }
 
   @Test
+  void nodeCredentialRevokesReadmitsAndListsInTheRepository() throws Exception {
+    Path secret = Files.writeString(dir.resolve("secret"), "a-node-secret-of-some-length\n");
+    Path repo = Files.createDirectory(dir.resolve("repo"));
+    NodeCredentials credentials = new NodeCredentials("a-node-secret-of-some-length".getBytes(StandardCharsets.UTF_8));
+
+    assertThat(run("node-credential", "--revoke", "web-01")).isEqualTo(2);
+    assertThat(err.toString()).contains("--revoke needs --root DIR");
+    assertThat(run("node-credential", "--root", repo.toString(), "--revoke", "web-01", "--reason", "stolen")).isZero();
+    assertThat(out.toString()).contains("revoked web-01");
+    assertThat(run("node-credential", "--node-secret-file", secret.toString(), "--root", repo.toString(), "web-01"))
+        .isEqualTo(2);
+    assertThat(err.toString()).contains("web-01 is revoked", "--readmit web-01");
+
+    out.getBuffer().setLength(0);
+    assertThat(run("node-credential", "--root", repo.toString(), "--readmit", "web-01")).isEqualTo(2);
+    assertThat(err.toString()).contains("--readmit needs --node-secret-file");
+    assertThat(run("node-credential", "--node-secret-file", secret.toString(), "--root", repo.toString(),
+        "--readmit", "web-01")).isZero();
+    assertThat(out.toString().trim()).isEqualTo(credentials.credentialFor("web-01", 2));
+
+    out.getBuffer().setLength(0);
+    assertThat(run("node-credential", "--root", repo.toString(), "--list")).isZero();
+    assertThat(out.toString()).contains("web-01", "admitted");
+    assertThat(run("node-credential", "--root", repo.toString(), "--list", "web-02")).isEqualTo(2);
+    assertThat(err.toString()).contains("one of --revoke NODE, --readmit NODE, --list");
+  }
+
+  @Test
   void configurationErrorsNameTheOptionAndExitWith2() throws Exception {
     assertThat(run()).isEqualTo(2);
     assertThat(err.toString()).contains("--root is required");

@@ -4,55 +4,60 @@ import io.upgradekit.schema.ErrorCode;
 import io.upgradekit.schema.Hashes;
 import io.upgradekit.schema.UpgradeException;
 import io.upgradekit.schema.io.DurableFiles;
+import io.upgradekit.schema.io.PointerSwap;
 import io.upgradekit.schema.json.Json;
 import io.upgradekit.schema.layout.RepositoryLayout;
 import io.upgradekit.schema.model.BlobRef;
+import io.upgradekit.schema.model.DocumentType;
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.channels.FileChannel;
-import java.nio.channels.FileLock;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Consumer;
 import java.util.stream.Stream;
 
 /**
  * A repository in a directory (local, or a mount that keeps POSIX rename and link semantics), written
  * only through {@link DurableFiles}.
  *
- * <p>Channel pointers are replaced by compare-and-swap on their sequence: a publisher first claims
- * sequence {@code n} by creating {@code apps/<app>/channels/.<channel>.sequence/<n>} exclusively
- * (hard link; exactly one publisher wins, even across processes and machines sharing the
- * directory), and only the winner renames its pointer into place. The claim file holds the signed
- * pointer, so a publish that died between claim and rename can be finished by hand. The winner
- * compares and renames while holding the OS lock on {@code .<channel>.json.lock} that repo-server's
- * publish API takes for the same swap, so both may publish into one directory. Claim directories
- * and lock files are dot files, which {@link RepositoryLayout#isHidden} static servers never serve.
+ * <p>Channel pointers are replaced by compare-and-swap on their sequence with release-schema's
+ * {@link PointerSwap}, the protocol repo-server's publish API uses too, so both may publish into one
+ * directory: a publisher claims sequence {@code n} by creating {@code
+ * apps/<app>/channels/.<channel>.sequence/<n>} exclusively (a claim with a lease, naming the
+ * process), then compares and renames under the OS lock on {@code .<channel>.json.lock}. A claim
+ * whose publisher died (or whose lease ran out) is taken over by the next publisher, which fences
+ * the old one: a publisher that was only slow finds its claim superseded and writes nothing. Claim
+ * directories and lock files are dot files, which {@link RepositoryLayout#isHidden} static servers
+ * never serve.
  */
 public final class DirectoryRepository implements Repository {
-  /** How long a losing publisher waits for the winner's pointer to appear before giving up. */
-  static final Duration DEFAULT_CLAIM_WAIT = Duration.ofSeconds(30);
-
-  /** File locks are per process; threads of this process queue here first. */
-  private static final ConcurrentHashMap<Path, ReentrantLock> POINTER_LOCKS = new ConcurrentHashMap<>();
-
   private final Path root;
-  private final Duration claimWait;
+  private final Duration lease;
+  private final Duration maxWait;
+  private final Clock clock;
+  private final Consumer<String> progress;
 
   public DirectoryRepository(Path root) {
-    this(root, DEFAULT_CLAIM_WAIT);
+    this(root, s -> { });
   }
 
-  DirectoryRepository(Path root, Duration claimWait) {
+  /** @param progress told when a pointer swap waits for another publisher, and why */
+  public DirectoryRepository(Path root, Consumer<String> progress) {
+    this(root, PointerSwap.DEFAULT_LEASE, PointerSwap.DEFAULT_MAX_WAIT, Clock.systemUTC(), progress);
+  }
+
+  DirectoryRepository(Path root, Duration lease, Duration maxWait, Clock clock, Consumer<String> progress) {
     this.root = Objects.requireNonNull(root, "root").toAbsolutePath().normalize();
-    this.claimWait = Objects.requireNonNull(claimWait, "claimWait");
+    this.lease = Objects.requireNonNull(lease, "lease");
+    this.maxWait = Objects.requireNonNull(maxWait, "maxWait");
+    this.clock = Objects.requireNonNull(clock, "clock");
+    this.progress = Objects.requireNonNull(progress, "progress");
   }
 
   public Path root() {
@@ -117,63 +122,18 @@ public final class DirectoryRepository implements Repository {
   @Override
   public boolean replacePointer(String app, String channel, Stored expected, long expectedSequence,
       byte[] envelope, long newSequence) throws IOException {
-    String pointerPath = RepositoryLayout.channelPointer(app, channel);
-    Path pointer = RepositoryLayout.resolve(root, pointerPath);
-    Path claims = pointer.resolveSibling("." + channel + ".sequence");
-    Path claim = claims.resolve(Long.toString(newSequence));
-    DurableFiles.createDirectories(claims);
-    if (!DurableFiles.createExclusively(claim, envelope)) {
-      awaitOtherPublisher(pointerPath, expected, claim);
-      return false;
-    }
-    // We own newSequence. Another plugin that wrote the pointer since we read it owned a claim too;
-    // repo-server's publish API, which may share this directory, swaps under an OS lock on
-    // .<channel>.json.lock instead, so compare and write under that lock as well.
-    ReentrantLock inProcess = POINTER_LOCKS.computeIfAbsent(pointer, p -> new ReentrantLock());
-    inProcess.lock();
-    try (FileChannel lockFile = FileChannel.open(pointer.resolveSibling("." + pointer.getFileName() + ".lock"),
-            StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-        FileLock ignored = lockFile.lock()) {
-      if (!sameTag(read(pointerPath, Integer.MAX_VALUE), expected)) {
-        return false;
-      }
-      DurableFiles.writeAtomically(pointer, envelope);
-      return true;
-    } finally {
-      inProcess.unlock();
-    }
-  }
-
-  /** Waits, bounded, until the publisher holding the claim has renamed its pointer into place. */
-  private void awaitOtherPublisher(String pointerPath, Stored expected, Path claim) throws IOException {
-    long deadline = System.nanoTime() + claimWait.toNanos();
-    while (true) {
-      if (!sameTag(read(pointerPath, Integer.MAX_VALUE), expected)) {
-        return;
-      }
-      if (System.nanoTime() - deadline > 0) {
-        throw new UpgradeException(ErrorCode.IO_ERROR, "channel pointer " + pointerPath + " in " + root
-            + " is held by another publisher: " + claim + " claims its next sequence, but the pointer has not"
-            + " changed for " + claimWait.toSeconds() + " s. If no other publish is running, that publish died"
-            + " half-way: copy the claim file over the pointer to finish it, or delete the claim file, then"
-            + " run the release again");
-      }
-      try {
-        Thread.sleep(100);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new UpgradeException(ErrorCode.IO_ERROR, "interrupted while waiting for " + pointerPath, e);
-      }
-    }
-  }
-
-  private static boolean sameTag(Stored a, Stored b) {
-    return a == null ? b == null : b != null && a.tag().equals(b.tag());
+    Path pointer = RepositoryLayout.resolve(root, RepositoryLayout.channelPointer(app, channel));
+    DurableFiles.createDirectories(pointer.getParent());
+    String expectedTag = expected == null ? null : expected.tag();
+    PointerSwap swap = new PointerSwap(pointer, DocumentType.CHANNEL.maxBytes(), lease, maxWait, clock, progress);
+    PointerSwap.Outcome outcome = swap.swap(newSequence, envelope, expectedTag == null ? "none" : expectedTag,
+        current -> Objects.equals(current == null ? null : Hashes.sha256(current), expectedTag));
+    return outcome == PointerSwap.Outcome.SWAPPED;
   }
 
   @Override
   public boolean addTrustRoot(long version, byte[] envelope) throws IOException {
-    Json.requireWithinCap(envelope.length, io.upgradekit.schema.model.DocumentType.ROOT);
+    Json.requireWithinCap(envelope.length, DocumentType.ROOT);
     Path current = RepositoryLayout.resolve(root, RepositoryLayout.trustRoot());
     if (version == 1 && Files.exists(current)) {
       return false;

@@ -25,27 +25,59 @@ import java.util.Optional;
  * If-Match} / {@code If-None-Match: *}, {@code PUT /v1/roots/<n>}), authenticated with a bearer
  * token. The server verifies everything again; the token only lets a publisher deliver signed
  * documents.
+ *
+ * <p>Before its first write it checks the token with {@code GET /v1/whoami} (a cheap authenticated
+ * request), so a wrong token fails at once with the fix instead of after uploading large blobs,
+ * and a blob over the server's size limit is refused before it is sent. Uploads send {@code Expect:
+ * 100-continue} where the JDK's client handles a refusal of it (Java 20 and later: on 17 its
+ * {@code expectContinue} hangs on any answer but 100, JDK-8286171); repo-server reads and discards
+ * a refused body of up to 8 MiB, so the refusal reaches the client either way.
  */
 public final class HttpRepository implements Repository {
   private static final Duration TIMEOUT = Duration.ofMinutes(5);
 
+  /** Whether this JVM's HTTP client may send {@code Expect: 100-continue} without hanging on a refusal. */
+  static final boolean EXPECT_CONTINUE = expectContinueWorks(Runtime.version());
+
   /** repo-server's error body. */
   record ErrorBody(String code, String message) {}
 
+  /** repo-server's answer to {@code GET /v1/whoami}. */
+  record Whoami(String caller, Long maxBlobSize) {}
+
   private final URI base;
   private final String token;
+  private final String tokenSource;
   private final HttpClient client;
+  private volatile boolean checked;
+  private volatile long maxBlobSize = Long.MAX_VALUE;
 
   /**
    * @param base the server's URL, e.g. {@code https://updates.example.com/}
    * @param token the publisher token, or null (then only reads work)
    */
   public HttpRepository(URI base, String token) {
+    this(base, token, null);
+  }
+
+  /**
+   * @param base the server's URL, e.g. {@code https://updates.example.com/}
+   * @param token the publisher token, or null (then only reads work)
+   * @param tokenSource where the token came from, for error messages (e.g. {@code the UPGRADE_TOKEN
+   *     environment variable}), or null
+   */
+  public HttpRepository(URI base, String token, String tokenSource) {
     String text = Objects.requireNonNull(base, "base").toString();
     this.base = URI.create(text.endsWith("/") ? text : text + "/");
     this.token = token;
+    this.tokenSource = tokenSource == null ? "the configured publisher token" : tokenSource;
     this.client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(20))
         .followRedirects(HttpClient.Redirect.NORMAL).build();
+  }
+
+  /** JDK-8286171: before Java 20 the client waits for ever after any answer to Expect but 100. */
+  static boolean expectContinueWorks(Runtime.Version version) {
+    return version.feature() >= 20;
   }
 
   @Override
@@ -94,6 +126,12 @@ public final class HttpRepository implements Repository {
       if (head.statusCode() == 200 && length.isPresent() && length.get() == blob.size()) {
         return false;
       }
+    }
+    checkCredentials();
+    if (blob.size() > maxBlobSize) {
+      throw new ConfigurationException(ErrorCode.BODY_TOO_LARGE, "blob " + blob.sha256() + " is " + blob.size()
+          + " bytes, more than the " + maxBlobSize + "-byte limit of repo-server at " + base + ": raise its"
+          + " --max-blob-size, or make the payload smaller");
     }
     HttpResponse<InputStream> response = send(HttpRequest.newBuilder(base.resolve("v1/blobs/" + blob.sha256()))
         .header("Content-Type", "application/octet-stream")
@@ -170,7 +208,51 @@ public final class HttpRepository implements Repository {
     throw new UnsupportedOperationException("an HTTP repository cannot be listed");
   }
 
+  /**
+   * Checks the token with one small authenticated request before the first write, and learns the
+   * server's blob size limit. A server without {@code /v1/whoami} (older than this check) is taken
+   * at its word later.
+   */
+  private void checkCredentials() throws IOException {
+    if (checked) {
+      return;
+    }
+    HttpResponse<InputStream> response = send(HttpRequest.newBuilder(base.resolve("v1/whoami")).GET(), true, false);
+    try (InputStream body = response.body()) {
+      int status = response.statusCode();
+      byte[] text = body.readNBytes(64 * 1024);
+      if (status == 200) {
+        Whoami whoami = Json.read(text, Whoami.class, "whoami answer");
+        if (!"publisher".equals(whoami.caller())) {
+          throw new ConfigurationException(ErrorCode.AUTH_REQUIRED, "repo-server at " + base + " takes the token"
+              + " from " + tokenSource + " for a " + whoami.caller() + "'s credential, not the publisher token");
+        }
+        if (whoami.maxBlobSize() != null) {
+          maxBlobSize = whoami.maxBlobSize();
+        }
+      } else if (status == 401 || status == 403) {
+        ErrorBody error = errorBody(text);
+        throw new ConfigurationException(ErrorCode.AUTH_REQUIRED, "repo-server at " + base + " refused the publisher"
+            + " token from " + tokenSource + " (" + status + (error.code() == null ? "" : " " + error.code())
+            + (error.message() == null ? "" : ": " + error.message()) + "); nothing was uploaded. Put the token the"
+            + " server was started with (the content of its --publish-token-file, or its UPGRADEKIT_PUBLISH_TOKEN)"
+            + " into " + tokenSource);
+      } else if (status != 404) {
+        throw failure(response, text, "GET /v1/whoami");
+      }
+    }
+    checked = true;
+  }
+
   private HttpResponse<InputStream> send(HttpRequest.Builder request, boolean publish) throws IOException {
+    if (publish) {
+      checkCredentials();
+    }
+    return send(request, publish, publish && EXPECT_CONTINUE);
+  }
+
+  private HttpResponse<InputStream> send(HttpRequest.Builder request, boolean publish, boolean expectContinue)
+      throws IOException {
     request.timeout(TIMEOUT);
     if (publish) {
       if (token == null || token.isBlank()) {
@@ -179,6 +261,8 @@ public final class HttpRepository implements Repository {
             + " <password> is the token");
       }
       request.header("Authorization", "Bearer " + token);
+      // Refusals (a wrong token, a full disk) then come before the body is sent.
+      request.expectContinue(expectContinue);
     }
     try {
       return client.send(request.build(), HttpResponse.BodyHandlers.ofInputStream());
@@ -201,8 +285,8 @@ public final class HttpRepository implements Repository {
         + (error.message() == null ? "" : ": " + error.message());
     int status = response.statusCode();
     if (status == 401 || status == 403) {
-      return new ConfigurationException(ErrorCode.AUTH_REQUIRED, text + ". Check the publisher token (UPGRADE_TOKEN,"
-          + " or the <server> that <serverId> names in settings.xml)");
+      return new ConfigurationException(ErrorCode.AUTH_REQUIRED, text + ". Check the publisher token from "
+          + tokenSource);
     }
     ErrorCode known = known(code);
     return new UpgradeException(known == null ? ErrorCode.IO_ERROR : known, text);

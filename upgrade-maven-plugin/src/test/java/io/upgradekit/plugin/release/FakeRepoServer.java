@@ -10,8 +10,10 @@ import java.net.InetSocketAddress;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -25,6 +27,12 @@ final class FakeRepoServer implements AutoCloseable {
 
   final Map<String, byte[]> files = new ConcurrentHashMap<>();
   final AtomicInteger preconditionFailures = new AtomicInteger();
+  /** Every write request: method, path and its Expect header. */
+  final List<Write> writes = new CopyOnWriteArrayList<>();
+  /** What GET /v1/whoami says the blob size limit is; 0 for a server without /v1/whoami. */
+  volatile long maxBlobSize = 1L << 30;
+
+  record Write(String method, String path, String expect) {}
   private final HttpServer server;
 
   FakeRepoServer() throws IOException {
@@ -46,7 +54,8 @@ final class FakeRepoServer implements AutoCloseable {
     try (exchange) {
       String path = exchange.getRequestURI().getPath().substring(1);
       String method = exchange.getRequestMethod();
-      if (method.equals("GET") || method.equals("HEAD")) {
+      boolean api = path.startsWith("v1/");
+      if (!api && (method.equals("GET") || method.equals("HEAD"))) {
         byte[] bytes = files.get(path);
         if (bytes == null) {
           send(exchange, 404, "{\"code\":\"NOT_FOUND\",\"message\":\"no such file\"}");
@@ -58,6 +67,19 @@ final class FakeRepoServer implements AutoCloseable {
           exchange.getResponseBody().write(bytes);
         } else {
           exchange.getResponseHeaders().add("Content-Length", Integer.toString(bytes.length));
+        }
+        return;
+      }
+      if (!method.equals("GET") && !method.equals("HEAD")) {
+        writes.add(new Write(method, path, exchange.getRequestHeaders().getFirst("Expect")));
+      }
+      if (method.equals("GET") && path.equals("v1/whoami")) {
+        if (maxBlobSize == 0) {
+          send(exchange, 404, "{\"code\":\"NOT_FOUND\",\"message\":\"no API here\"}");
+        } else if (("Bearer " + TOKEN).equals(exchange.getRequestHeaders().getFirst("Authorization"))) {
+          send(exchange, 200, "{\"caller\":\"publisher\",\"maxBlobSize\":" + maxBlobSize + "}");
+        } else {
+          send(exchange, 401, "{\"code\":\"AUTH_REQUIRED\",\"message\":\"the publisher token is not valid\"}");
         }
         return;
       }

@@ -102,6 +102,54 @@ class HttpRepositoryTest {
         .hasMessageNotContaining("wrong-secret-value");
   }
 
+  private ReleaseBuilder builder(String tokenSource) {
+    return new ReleaseBuilder(new CopyingEngine(), (location, token) -> Repositories.open(location, token, tokenSource,
+        dir, message -> { }), Fixture.CLOCK, fixture.events::add);
+  }
+
+  @Test
+  void aWrongTokenFailsBeforeAnyUploadNamingTheServerTheTokensSourceAndTheFix() {
+    assertThatThrownBy(() -> builder("the UPGRADE_TOKEN environment variable")
+        .release(request("1.0.0", "wrong-secret-value")))
+        .isInstanceOf(ConfigurationException.class)
+        .hasMessageContaining(server.uri().toString())
+        .hasMessageContaining("refused the publisher token from the UPGRADE_TOKEN environment variable")
+        .hasMessageContaining("--publish-token-file")
+        .hasMessageContaining("nothing was uploaded")
+        .hasMessageNotContaining("wrong-secret-value");
+    assertThat(server.writes).as("not one byte of a blob was sent").isEmpty();
+  }
+
+  @Test
+  void aBlobOverTheServersLimitIsRefusedBeforeItIsSent() {
+    server.maxBlobSize = 10;
+
+    assertThatThrownBy(() -> builder().release(request("1.0.0", FakeRepoServer.TOKEN)))
+        .isInstanceOf(ConfigurationException.class)
+        .hasMessageContaining("--max-blob-size")
+        .satisfies(e -> assertThat(((ConfigurationException) e).code())
+            .isEqualTo(io.upgradekit.schema.ErrorCode.BODY_TOO_LARGE));
+    assertThat(server.writes).isEmpty();
+  }
+
+  @Test
+  void aServerWithoutTheCredentialCheckIsStillPublishedTo() throws IOException {
+    server.maxBlobSize = 0; // answers 404 to GET /v1/whoami, as repo-server before it
+
+    assertThat(builder().release(request("1.0.0", FakeRepoServer.TOKEN)).status())
+        .isEqualTo(ReleaseResult.Status.PUBLISHED);
+  }
+
+  @Test
+  void uploadsAskForContinueWhereTheJdkClientHandlesIt() throws IOException {
+    builder().release(request("1.0.0", FakeRepoServer.TOKEN));
+
+    assertThat(server.writes).isNotEmpty().allSatisfy(write -> assertThat(write.expect())
+        .isEqualTo(HttpRepository.EXPECT_CONTINUE ? "100-continue" : null));
+    assertThat(HttpRepository.expectContinueWorks(Runtime.Version.parse("17.0.15"))).isFalse();
+    assertThat(HttpRepository.expectContinueWorks(Runtime.Version.parse("21.0.2"))).isTrue();
+  }
+
   @Test
   void racingPublishersRetryOnTheNewHeadAfterAPreconditionFailure() throws Exception {
     builder().release(request("1.0.0", FakeRepoServer.TOKEN));

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.upgradekit.schema.ErrorCode;
 import io.upgradekit.schema.UpgradeException;
+import io.upgradekit.schema.io.PointerSwap;
 import io.upgradekit.schema.json.Json;
 import io.upgradekit.schema.layout.RepositoryLayout;
 import io.upgradekit.schema.model.BlobRef;
@@ -315,7 +316,7 @@ class ReleaseBuilderTest {
 
   @Test
   void pointerReplacementIsACompareAndSwapWithExactlyOneWinner() throws Exception {
-    DirectoryRepository repository = new DirectoryRepository(fixture.repository, java.time.Duration.ofSeconds(5));
+    DirectoryRepository repository = new DirectoryRepository(fixture.repository);
     int contenders = 8;
     CountDownLatch start = new CountDownLatch(1);
     ExecutorService pool = Executors.newFixedThreadPool(contenders);
@@ -366,17 +367,33 @@ class ReleaseBuilderTest {
   }
 
   @Test
-  void aClaimWhosePointerNeverAppearsFailsWithTheWayOut() throws IOException {
-    DirectoryRepository repository = new DirectoryRepository(fixture.repository, java.time.Duration.ofMillis(300));
+  void aFreshClaimWhosePointerNeverAppearsFailsNamingItsHolderAndExpiry() throws IOException {
+    DirectoryRepository repository = new DirectoryRepository(fixture.repository, PointerSwap.DEFAULT_LEASE,
+        java.time.Duration.ofMillis(300), java.time.Clock.systemUTC(), s -> { });
     Path claims = fixture.repository.resolve("apps/demo/channels/.stable.sequence");
     Files.createDirectories(claims);
-    Files.writeString(claims.resolve("1"), "a publisher died here");
+    Files.writeString(claims.resolve("1"), "a claim by an earlier plugin, just now");
 
     assertThatThrownBy(() -> repository.replacePointer("demo", "stable", null, 0, new byte[] {1}, 1))
         .isInstanceOf(UpgradeException.class)
-        .hasMessageContaining("held by another publisher")
+        .hasMessageContaining("still claimed by an unknown process")
         .hasMessageContaining(claims.resolve("1").toString())
+        .hasMessageContaining("expires by itself at")
         .satisfies(e -> assertThat(((UpgradeException) e).code()).isEqualTo(ErrorCode.IO_ERROR));
+  }
+
+  @Test
+  void aClaimLeftByAPublishThatDiedLongAgoIsTakenOver() throws IOException {
+    DirectoryRepository repository = new DirectoryRepository(fixture.repository);
+    Path claims = fixture.repository.resolve("apps/demo/channels/.stable.sequence");
+    Files.createDirectories(claims);
+    Files.writeString(claims.resolve("1"), "a publisher died here");
+    Files.setLastModifiedTime(claims.resolve("1"), java.nio.file.attribute.FileTime.from(
+        java.time.Instant.now().minus(java.time.Duration.ofMinutes(10))));
+
+    assertThat(repository.replacePointer("demo", "stable", null, 0, new byte[] {1}, 1)).isTrue();
+    assertThat(fixture.repository.resolve(RepositoryLayout.channelPointer("demo", "stable"))).hasBinaryContent(
+        new byte[] {1});
   }
 
   @Test
