@@ -2,6 +2,7 @@ package io.upgradekit.updater.feedback;
 
 import io.upgradekit.schema.ErrorCode;
 import io.upgradekit.schema.UpgradeException;
+import io.upgradekit.schema.io.BoundedFiles;
 import io.upgradekit.schema.json.Json;
 import io.upgradekit.schema.model.DocumentType;
 import io.upgradekit.schema.model.Feedback;
@@ -101,7 +102,7 @@ public final class Outbox {
       byte[] body;
       Feedback report;
       try {
-        body = Files.readAllBytes(file);
+        body = BoundedFiles.read(file, DocumentType.FEEDBACK.maxBytes()); // what the server accepts
         report = Json.read(body, DocumentType.FEEDBACK, Feedback.class);
       } catch (IOException | UpgradeException e) {
         log.accept("dropping unreadable report " + file.getFileName() + ": " + e.getMessage());

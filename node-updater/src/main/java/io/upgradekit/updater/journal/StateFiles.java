@@ -2,10 +2,10 @@ package io.upgradekit.updater.journal;
 
 import io.upgradekit.schema.ErrorCode;
 import io.upgradekit.schema.UpgradeException;
+import io.upgradekit.schema.io.BoundedFiles;
 import io.upgradekit.schema.io.DurableFiles;
 import io.upgradekit.schema.json.Json;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 
@@ -14,7 +14,11 @@ import java.nio.file.Path;
  * shape), creating missing directories durably first and reporting failures as IO_ERROR.
  */
 public final class StateFiles {
-  private static final int MAX_STATE_BYTES = 4 * 1024 * 1024;
+  /**
+   * The largest state file read back (journal and history records, node state, service record):
+   * real ones are a few kilobytes, and 1 MiB of JSON parses in well under 16 MB of heap.
+   */
+  static final int MAX_STATE_BYTES = 1024 * 1024;
 
   private StateFiles() {}
 
@@ -46,10 +50,10 @@ public final class StateFiles {
   public static <T> T read(Path file, Class<T> type, String what) {
     byte[] bytes;
     try {
-      if (Files.size(file) > MAX_STATE_BYTES) {
-        throw new UpgradeException(ErrorCode.IO_ERROR, file + " is larger than any " + what + "; move it away");
-      }
-      bytes = Files.readAllBytes(file);
+      bytes = BoundedFiles.read(file, MAX_STATE_BYTES);
+    } catch (BoundedFiles.TooLargeException e) {
+      throw new UpgradeException(ErrorCode.IO_ERROR, file + " is larger than any " + what + " (" + MAX_STATE_BYTES
+          + " bytes); move it away and run again: the current link decides what is installed");
     } catch (NoSuchFileException e) {
       return null;
     } catch (IOException e) {
