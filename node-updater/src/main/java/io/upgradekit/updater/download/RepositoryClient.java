@@ -131,7 +131,7 @@ public final class RepositoryClient {
     } catch (CapExceeded e) {
       throw tooLarge(uri, cap);
     } catch (IOException e) {
-      throw transfer.broken(e, null);
+      throw transfer.broken(e);
     }
     return new Fetched(200, out.toByteArray(), response.headers().firstValue("ETag").orElse(null));
   }
@@ -191,7 +191,7 @@ public final class RepositoryClient {
     } catch (CapExceeded e) {
       throw longerThanSigned(uri, size, what, "sent more; the node stopped reading at byte " + (size + 1));
     } catch (IOException e) {
-      throw transfer.broken(e, null);
+      throw transfer.broken(e);
     }
     return new Fetched(200, filled[0] == size ? body : Arrays.copyOf(body, filled[0]), null);
   }
@@ -267,7 +267,7 @@ public final class RepositoryClient {
       throw new UpgradeException(ErrorCode.IO_ERROR, "cannot use the download cache " + cacheDir + ": " + e, e);
     }
     URI uri = under(RepositoryLayout.blob(blob.sha256()));
-    Transfer transfer = new Transfer(uri, blob.size());
+    Transfer transfer = new Transfer(uri, blob.size()).resumable();
     HttpFailure last = null;
     for (int attempt = 1; attempt <= DOWNLOAD_ATTEMPTS; attempt++) {
       try {
@@ -394,7 +394,7 @@ public final class RepositoryClient {
       if (isDiskFull(e, part)) {
         throw writeFailure(e, part, uri, written[0], blob.size()); // opening or truncating the .part
       }
-      throw transfer.broken(e, " (it resumes from the partial file)");
+      throw transfer.broken(e);
     }
   }
 
@@ -547,11 +547,18 @@ public final class RepositoryClient {
     final URI uri;
     final Duration total;
     final long deadline;
+    private boolean resumable;
 
     Transfer(URI uri, long bytes) {
       this.uri = uri;
       this.total = limits.deadlineFor(bytes);
       this.deadline = System.nanoTime() + total.toNanos();
+    }
+
+    /** A blob download: what arrived stays in the partial file, which the next attempt or run resumes. */
+    Transfer resumable() {
+      resumable = true;
+      return this;
     }
 
     long remainingNanos() {
@@ -607,18 +614,18 @@ public final class RepositoryClient {
     }
 
     /** A body read that failed: too slow is DOWNLOAD_TIMEOUT, anything else DOWNLOAD_FAILED. */
-    HttpFailure broken(IOException e, String note) {
+    HttpFailure broken(IOException e) {
       if (e instanceof BodyReader.TooSlow) {
-        return timeout(e.getMessage() + (note == null ? "" : note), e);
+        return timeout(e.getMessage(), e);
       }
       return new HttpFailure(ErrorCode.DOWNLOAD_FAILED, "cannot read " + uri + ": " + e.getMessage()
-          + (note == null ? "" : note), 0, null, e);
+          + (resumable ? " (the download resumes from the partial file)" : ""), 0, null, e);
     }
 
     HttpFailure timeout(String why, Throwable cause) {
-      return new HttpFailure(ErrorCode.DOWNLOAD_TIMEOUT, uri + ": " + why + "; a partial blob download is kept and"
-          + " resumed by the next run. Check the network path to the repository, or lower limits.minDownloadRate for"
-          + " a slow link", 0, null, cause);
+      return new HttpFailure(ErrorCode.DOWNLOAD_TIMEOUT, uri + ": " + why + (resumable ? "; the partial download "
+          + "is kept and the next run resumes it" : "") + ". Check the network path to the repository, or lower "
+          + "limits.minDownloadRate for a slow link", 0, null, cause);
     }
 
     /** Sleeps before a retry; false when the pause would not leave time for the retry. */
