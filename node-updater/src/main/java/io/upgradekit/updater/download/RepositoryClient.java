@@ -357,11 +357,22 @@ public final class RepositoryClient {
           + " bytes; the node read none of them");
     }
     long[] written = {start};
-    try (FileChannel out = FileChannel.open(part, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
-      if (!append) {
-        out.truncate(0);
+    FileChannel file;
+    try {
+      file = FileChannel.open(part, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+    } catch (IOException e) {
+      reader.cancel();
+      throw writeFailure(e, part, uri, start, blob.size());
+    }
+    try (FileChannel out = file) {
+      try {
+        if (!append) {
+          out.truncate(0);
+        }
+        out.position(start);
+      } catch (IOException e) {
+        throw new WriteFailed(e);
       }
-      out.position(start);
       reader.drain(transfer.bounds(), chunk -> {
         if (written[0] + chunk.remaining() > blob.size()) {
           throw new CapExceeded();
@@ -389,12 +400,10 @@ public final class RepositoryClient {
       throw new UpgradeException(ErrorCode.HASH_MISMATCH, uri + " is longer than its signed size of " + blob.size()
           + " bytes; the node stopped reading it");
     } catch (WriteFailed e) {
+      reader.cancel();
       throw writeFailure(e.getCause(), part, uri, written[0], blob.size());
     } catch (IOException e) {
-      if (isDiskFull(e, part)) {
-        throw writeFailure(e, part, uri, written[0], blob.size()); // opening or truncating the .part
-      }
-      throw transfer.broken(e);
+      throw transfer.broken(e); // the network, not the disk: the .part is kept for resuming
     }
   }
 
