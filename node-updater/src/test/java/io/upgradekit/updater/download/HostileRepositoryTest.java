@@ -184,6 +184,21 @@ class HostileRepositoryTest {
     assertNothingLiveChanged();
   }
 
+  @Test
+  void aConnectionClosedMidBodyIsResumedWithRangeAndAServerThatIgnoresRangeIsReadAfresh() throws Exception {
+    installV1(null);
+    Release v2 = publishV2();
+    target.server.on(blobPath(v2)).closeAfter(10_000).times(1); // then: a server without range support
+    target.server.on(blobPath(v2)).ignoreRange().times(1);
+
+    Result r = target.engine().runOnce(false);
+
+    assertThat(r.outcome()).as(r.message()).isEqualTo(Outcome.COMMITTED);
+    List<io.upgradekit.updater.testsupport.RepoSimulator.Request> asked = target.server.requests(blobPath(v2));
+    assertThat(asked).hasSize(2);
+    assertThat(asked.get(1).header("Range")).isEqualTo("bytes=10000-");
+  }
+
   // ------------------------------------------------------------------ time
 
   @Test

@@ -129,12 +129,14 @@ public class RepoSimulator implements AutoCloseable {
   }
 
   /**
-   * A new rule for the answers to one repository path (relative to the base); the newest rule for
-   * a path wins. Configure it with its methods; it applies from now on.
+   * A new rule for the answers to one repository path (relative to the base). A path's rules apply
+   * in the order they were added: the first that has requests left answers (so {@code
+   * on(p).closeAfter(1000).times(1); on(p).ignoreRange();} is a first answer cut short, then
+   * answers that ignore Range). Configure it with its methods; it applies from now on.
    */
   public Rule on(String path) {
     Rule rule = new Rule(path);
-    rules.add(0, rule);
+    rules.add(rule);
     return rule;
   }
 
