@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import io.upgradekit.schema.ErrorCode;
 import io.upgradekit.schema.UpgradeException;
+import io.upgradekit.schema.io.BoundedFiles;
 import io.upgradekit.schema.model.Names;
 import io.upgradekit.updater.config.UpdaterConfig.Strategy;
 import java.io.IOException;
@@ -35,6 +36,8 @@ import java.util.regex.Pattern;
 public final class ConfigLoader {
   /** Configuration files are small; a larger one is a mistake (or an attack on the parser). */
   public static final int MAX_CONFIG_BYTES = 256 * 1024;
+  /** A credential is 64 hex digits; the file may hold a newline or two more. */
+  private static final int MAX_CREDENTIAL_BYTES = 4 * 1024;
 
   private static final Pattern DURATION = Pattern.compile("(\\d+)(ms|s|m|h|d)");
   private static final Pattern SIZE = Pattern.compile("(\\d+)\\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)?");
@@ -54,11 +57,10 @@ public final class ConfigLoader {
     Path absolute = file.toAbsolutePath().normalize();
     byte[] bytes;
     try {
-      if (Files.size(absolute) > MAX_CONFIG_BYTES) {
-        throw new UpgradeException(ErrorCode.CONFIG_INVALID, absolute + " is larger than " + MAX_CONFIG_BYTES
-            + " bytes; a target's configuration is a few dozen lines");
-      }
-      bytes = Files.readAllBytes(absolute);
+      bytes = BoundedFiles.read(absolute, MAX_CONFIG_BYTES);
+    } catch (BoundedFiles.TooLargeException e) {
+      throw new UpgradeException(ErrorCode.CONFIG_INVALID, absolute + " is larger than " + MAX_CONFIG_BYTES
+          + " bytes; a target's configuration is a few dozen lines");
     } catch (NoSuchFileException e) {
       throw new UpgradeException(ErrorCode.CONFIG_INVALID, "configuration file " + absolute
           + " does not exist: pass --config FILE (see the sample config in the distribution's conf/)");
@@ -111,7 +113,8 @@ public final class ConfigLoader {
     }
     if (credentialFile != null) {
       try {
-        credential = Files.readString(credentialFile, StandardCharsets.US_ASCII).strip();
+        credential = new String(BoundedFiles.read(credentialFile, MAX_CREDENTIAL_BYTES), StandardCharsets.US_ASCII)
+            .strip();
       } catch (IOException e) {
         throw error(node.key("credentialFile"), "names " + credentialFile + ", which cannot be read (" + e
             + "): write the credential repo-server issued for node " + nodeId + " into it");
@@ -128,11 +131,14 @@ public final class ConfigLoader {
     }
 
     Obj limits = top.obj("limits", false);
-    limits.allow("maxDownloadSize", "minFreeDisk", "requestTimeout", "stallTimeout");
+    limits.allow("maxDownloadSize", "minFreeDisk", "requestTimeout", "stallTimeout", "minDownloadRate",
+        "minDownloadRateWindow");
     UpdaterConfig.Limits limitsConfig = new UpdaterConfig.Limits(
         size(limits, "maxDownloadSize", 4L << 30), size(limits, "minFreeDisk", 256L << 20),
         positive(limits, "requestTimeout", Duration.ofSeconds(30)),
-        positive(limits, "stallTimeout", Duration.ofSeconds(30)));
+        positive(limits, "stallTimeout", Duration.ofSeconds(30)),
+        rate(limits, "minDownloadRate", UpdaterConfig.Limits.DEFAULT_MIN_DOWNLOAD_RATE),
+        positive(limits, "minDownloadRateWindow", UpdaterConfig.Limits.DEFAULT_MIN_DOWNLOAD_RATE_WINDOW));
 
     int retention = top.integer("retention", 3);
     if (retention < 2) {
@@ -411,15 +417,37 @@ public final class ConfigLoader {
     };
   }
 
+  /** A size per second: {@code 4KiB} or {@code 4KiB/s}; more than 0. */
+  private long rate(Obj obj, String key, long dflt) {
+    String text = obj.scalar(key);
+    if (text == null) {
+      return dflt;
+    }
+    String perSecond = text.strip();
+    if (perSecond.endsWith("/s")) {
+      perSecond = perSecond.substring(0, perSecond.length() - 2).strip();
+    }
+    long rate = parseSize(obj, key, text, perSecond, "not a rate: write bytes per second or a number with a unit, "
+        + "e.g. 4KiB or 1MB/s");
+    if (rate <= 0) {
+      throw error(obj.key(key), "must be more than 0, e.g. 4KiB (per second)");
+    }
+    return rate;
+  }
+
   private long size(Obj obj, String key, long dflt) {
     String text = obj.scalar(key);
     if (text == null) {
       return dflt;
     }
-    Matcher m = SIZE.matcher(text.strip());
+    return parseSize(obj, key, text, text.strip(), "not a size: write bytes or a number with a unit, e.g. 512MB "
+        + "or 2GiB");
+  }
+
+  private long parseSize(Obj obj, String key, String text, String size, String problem) {
+    Matcher m = SIZE.matcher(size);
     if (!m.matches() || m.group(1).length() > 15) {
-      throw error(obj.key(key), "is '" + text + "', not a size: write bytes or a number with a unit, e.g. 512MB "
-          + "or 2GiB");
+      throw error(obj.key(key), "is '" + text + "', " + problem);
     }
     long n = Long.parseLong(m.group(1));
     String unit = m.group(2) == null ? "B" : m.group(2);

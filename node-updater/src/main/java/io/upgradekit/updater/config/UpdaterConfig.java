@@ -87,8 +87,42 @@ public record UpdaterConfig(
    * @param minFreeDiskBytes space that must remain free after download and staging
    * @param requestTimeout connect and response-header timeout
    * @param stallTimeout longest time a body may deliver no byte before the transfer is aborted
+   * @param minDownloadRate bytes per second every transfer must reach over each {@code
+   *     minDownloadRateWindow}; it also sets each transfer's total deadline ({@link #deadlineFor})
+   * @param minDownloadRateWindow the window over which the rate is measured
    */
-  public record Limits(long maxDownloadBytes, long minFreeDiskBytes, Duration requestTimeout, Duration stallTimeout) {}
+  public record Limits(long maxDownloadBytes, long minFreeDiskBytes, Duration requestTimeout, Duration stallTimeout,
+      long minDownloadRate, Duration minDownloadRateWindow) {
+    /** 4 KiB/s: a link slower than this is broken, not slow. */
+    public static final long DEFAULT_MIN_DOWNLOAD_RATE = 4 * 1024;
+    public static final Duration DEFAULT_MIN_DOWNLOAD_RATE_WINDOW = Duration.ofSeconds(60);
+
+    public Limits {
+      Objects.requireNonNull(requestTimeout, "requestTimeout");
+      Objects.requireNonNull(stallTimeout, "stallTimeout");
+      Objects.requireNonNull(minDownloadRateWindow, "minDownloadRateWindow");
+      if (minDownloadRate <= 0 || minDownloadRateWindow.isZero() || minDownloadRateWindow.isNegative()) {
+        throw new IllegalArgumentException("minDownloadRate and minDownloadRateWindow must be positive");
+      }
+    }
+
+    /** The defaults for the two rate limits, with the given sizes and timeouts. */
+    public Limits(long maxDownloadBytes, long minFreeDiskBytes, Duration requestTimeout, Duration stallTimeout) {
+      this(maxDownloadBytes, minFreeDiskBytes, requestTimeout, stallTimeout, DEFAULT_MIN_DOWNLOAD_RATE,
+          DEFAULT_MIN_DOWNLOAD_RATE_WINDOW);
+    }
+
+    /**
+     * The total deadline of a transfer of {@code bytes} (a signed size, or the cap when none is
+     * signed): the request timeout for connecting and the headers, one rate window, and the time
+     * the body takes at exactly the minimum rate. A transfer that keeps the minimum rate always
+     * ends within it.
+     */
+    public Duration deadlineFor(long bytes) {
+      long seconds = Math.max(0, bytes) / minDownloadRate + 1;
+      return requestTimeout.plus(minDownloadRateWindow).plusSeconds(seconds);
+    }
+  }
 
   /** How versions are switched. */
   public enum Strategy {

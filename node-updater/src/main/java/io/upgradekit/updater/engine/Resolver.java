@@ -2,6 +2,7 @@ package io.upgradekit.updater.engine;
 
 import io.upgradekit.schema.ErrorCode;
 import io.upgradekit.schema.UpgradeException;
+import io.upgradekit.schema.io.BoundedFiles;
 import io.upgradekit.schema.io.FileTrees;
 import io.upgradekit.schema.json.Json;
 import io.upgradekit.schema.model.BlobRef;
@@ -64,11 +65,17 @@ public final class Resolver {
 
     Path cachedPointer = home.trust().resolve("channel.json");
     String pointerPath = RepositoryLayout.channelPointer(config.app(), config.channel());
+    // Read before asking: a 304 means "what you have", so it must be there and within the cap.
+    byte[] cached = readCached(cachedPointer, DocumentType.CHANNEL);
     RepositoryClient.Fetched fetched = client.fetch(pointerPath, DocumentType.CHANNEL.maxBytes(),
-        Files.exists(cachedPointer) ? state.pointerEtag() : null);
+        cached != null ? state.pointerEtag() : null);
     byte[] pointerBytes;
     if (fetched.notModified()) {
-      pointerBytes = read(cachedPointer);
+      if (cached == null) {
+        throw new UpgradeException(ErrorCode.DOWNLOAD_FAILED, client.base() + pointerPath + " answered 304 Not "
+            + "Modified to a request without If-None-Match; the repository's server is misbehaving");
+      }
+      pointerBytes = cached;
     } else if (fetched.notFound()) {
       throw new UpgradeException(ErrorCode.DOWNLOAD_FAILED, "the repository has no channel " + config.channel()
           + " for app " + config.app() + " (" + client.base() + pointerPath + "): check app and channel");
@@ -90,8 +97,10 @@ public final class Resolver {
           + ", which failed on this node before; staying on " + installed + " until the channel moves on", verifier);
     }
 
-    RepositoryClient.Fetched manifestFetch = client.fetch(RepositoryLayout.releaseManifest(config.app(), pointer.version()),
-        DocumentType.RELEASE.maxBytes(), null);
+    // The pointer signs the manifest's size: read that much and not one byte more.
+    RepositoryClient.Fetched manifestFetch = client.fetchReferenced(
+        RepositoryLayout.releaseManifest(config.app(), pointer.version()), pointer.manifest(), DocumentType.RELEASE,
+        "the channel pointer (sequence " + pointer.sequence() + ")");
     if (manifestFetch.notFound()) {
       throw new UpgradeException(ErrorCode.METADATA_INCONSISTENT, "the channel points at " + pointer.version()
           + ", whose release manifest is missing from the repository");
@@ -126,7 +135,7 @@ public final class Resolver {
     if (!Files.exists(file)) {
       return Optional.empty();
     }
-    byte[] bytes = read(file);
+    byte[] bytes = read(file, DocumentType.RELEASE.maxBytes(), "release manifest");
     // Verified when it was staged, and kept in the node's own state like versions/ itself: not
     // re-verified, so a later key rotation or expiry does not make the installed release unknown.
     return Optional.of(Json.read(Envelopes.parse(bytes, DocumentType.RELEASE).payloadBytes(), ReleaseManifest.class,
@@ -142,7 +151,11 @@ public final class Resolver {
   public TrustRoot trustRoot() {
     byte[] pinnedBytes;
     try {
-      pinnedBytes = Files.readAllBytes(config.trustRoot());
+      pinnedBytes = BoundedFiles.read(config.trustRoot(), DocumentType.ROOT.maxBytes());
+    } catch (BoundedFiles.TooLargeException e) {
+      throw new UpgradeException(ErrorCode.CONFIG_INVALID, "the pinned trust root " + config.trustRoot()
+          + " (repository.trustRoot) is larger than " + DocumentType.ROOT.maxBytes() + " bytes, the limit for a trust"
+          + " root: it is not a root.json; copy the one from the repository's publisher into place");
     } catch (IOException e) {
       throw new UpgradeException(ErrorCode.CONFIG_INVALID, "cannot read the pinned trust root "
           + config.trustRoot() + " (repository.trustRoot): " + e.getMessage()
@@ -156,8 +169,9 @@ public final class Resolver {
     try {
       return TrustRoots.update(pinned, version -> {
         Path cached = cache.resolve(version + ".root.json");
-        if (Files.exists(cached)) {
-          return Files.readAllBytes(cached);
+        byte[] kept = readCached(cached, DocumentType.ROOT);
+        if (kept != null) {
+          return kept;
         }
         RepositoryClient.Fetched f = client.fetch(RepositoryLayout.trustRoot(version), DocumentType.ROOT.maxBytes(), null);
         if (f.notFound()) {
@@ -180,11 +194,39 @@ public final class Resolver {
     }
   }
 
-  private static byte[] read(Path file) {
+  /**
+   * A file of the node's own state, read back: never more than its type's cap (it may have been
+   * replaced or damaged since the updater wrote it).
+   */
+  private static byte[] read(Path file, int cap, String what) {
     try {
-      return Files.readAllBytes(file);
+      return BoundedFiles.read(file, cap);
+    } catch (BoundedFiles.TooLargeException e) {
+      throw new UpgradeException(ErrorCode.IO_ERROR, file + " is larger than any " + what + " (" + cap + " bytes); "
+          + "the updater did not write it: move it away and run again");
     } catch (NoSuchFileException e) {
       throw new UpgradeException(ErrorCode.IO_ERROR, file + " is missing");
+    } catch (IOException e) {
+      throw new UpgradeException(ErrorCode.IO_ERROR, "cannot read " + file + ": " + e, e);
+    }
+  }
+
+  /**
+   * A cached copy of a repository document (verified again after reading), or null when there is
+   * none or it is over its type's cap: then it is deleted and the repository is asked afresh.
+   */
+  private static byte[] readCached(Path file, DocumentType type) {
+    try {
+      return BoundedFiles.read(file, type.maxBytes());
+    } catch (NoSuchFileException e) {
+      return null;
+    } catch (BoundedFiles.TooLargeException e) {
+      try {
+        Files.deleteIfExists(file);
+      } catch (IOException ignored) {
+        // written over after the next fetch
+      }
+      return null;
     } catch (IOException e) {
       throw new UpgradeException(ErrorCode.IO_ERROR, "cannot read " + file + ": " + e, e);
     }

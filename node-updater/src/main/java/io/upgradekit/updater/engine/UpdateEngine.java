@@ -82,8 +82,7 @@ public final class UpdateEngine {
     this.log = log;
     this.downloadProgress = downloadProgress;
     this.journal = new Journal(home.journal(), home.history());
-    this.client = new RepositoryClient(config.repository(), config.limits().requestTimeout(),
-        config.limits().stallTimeout());
+    this.client = new RepositoryClient(config.repository(), config.limits());
     this.service = new ServiceController(config.service(), home.serviceFile(), home.state().resolve("service.log"),
         home.root(), log);
     this.health = new HealthChecker(config.health(), home.root(), service::privatePort);

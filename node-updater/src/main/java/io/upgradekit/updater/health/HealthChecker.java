@@ -10,6 +10,7 @@ import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -89,18 +90,19 @@ public final class HealthChecker {
       } else {
         url = config.url().fixed();
       }
+      // Completes when the body has been read (and discarded): the timeout bounds headers and body.
+      CompletableFuture<HttpResponse<Void>> exchange = SharedHttp.client(url).sendAsync(
+          HttpRequest.newBuilder(url).timeout(config.timeout()).GET().build(), HttpResponse.BodyHandlers.discarding());
       try {
-        HttpResponse<Void> response = SharedHttp.client(url).sendAsync(
-                HttpRequest.newBuilder(url).timeout(config.timeout()).GET().build(),
-                HttpResponse.BodyHandlers.discarding())
-            .get(config.timeout().toMillis(), TimeUnit.MILLISECONDS);
-        int status = response.statusCode();
+        int status = exchange.get(config.timeout().toMillis(), TimeUnit.MILLISECONDS).statusCode();
         return status >= 200 && status < 300 ? null : url + " answered HTTP " + status;
       } catch (ExecutionException e) {
         return url + " failed: " + (e.getCause() == null ? e : e.getCause());
       } catch (TimeoutException e) {
+        exchange.cancel(true); // else an endless body would be read (and discarded) for ever
         return url + " did not answer within " + config.timeout().toMillis() + " ms";
       } catch (InterruptedException e) {
+        exchange.cancel(true);
         Thread.currentThread().interrupt();
         return "interrupted";
       }

@@ -2,6 +2,7 @@ package io.upgradekit.updater.journal;
 
 import io.upgradekit.schema.ErrorCode;
 import io.upgradekit.schema.UpgradeException;
+import io.upgradekit.schema.io.BoundedFiles;
 import io.upgradekit.schema.io.DurableFiles;
 import io.upgradekit.schema.json.Json;
 import java.io.IOException;
@@ -18,8 +19,11 @@ import java.nio.file.attribute.BasicFileAttributes;
  * what it could (state writes are never starved by payload writes).
  */
 public final class StateFiles {
-  /** Larger than any state file the updater writes; a larger one is damaged. */
-  public static final int MAX_STATE_BYTES = 4 * 1024 * 1024;
+  /**
+   * The largest state file read back (journal and history records, node state, service record):
+   * real ones are a few kilobytes, and 1 MiB of JSON parses in well under 16 MB of heap.
+   */
+  public static final int MAX_STATE_BYTES = 1024 * 1024;
 
   private StateFiles() {}
 
@@ -147,11 +151,11 @@ public final class StateFiles {
       if (attributes.size() == 0) {
         throw new DamagedStateException(file, what, "empty", null);
       }
-      byte[] bytes = Files.readAllBytes(file);
-      if (bytes.length > MAX_STATE_BYTES) {
-        throw new DamagedStateException(file, what, "grew past " + MAX_STATE_BYTES + " bytes while being read", null);
-      }
-      return bytes;
+      // Bounded: the file may grow, or be replaced, between the size check and the read.
+      return BoundedFiles.read(file, MAX_STATE_BYTES);
+    } catch (BoundedFiles.TooLargeException e) {
+      throw new DamagedStateException(file, what, "more than " + MAX_STATE_BYTES + " bytes, larger than any " + what,
+          e);
     } catch (NoSuchFileException e) {
       return null;
     } catch (IOException e) {

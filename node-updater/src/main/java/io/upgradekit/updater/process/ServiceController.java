@@ -2,6 +2,7 @@ package io.upgradekit.updater.process;
 
 import io.upgradekit.schema.ErrorCode;
 import io.upgradekit.schema.UpgradeException;
+import io.upgradekit.schema.io.BoundedFiles;
 import io.upgradekit.schema.json.Json;
 import io.upgradekit.updater.config.UpdaterConfig;
 import io.upgradekit.schema.model.Names;
@@ -48,6 +49,12 @@ public final class ServiceController {
   private static final String PORT_FILE_PREFIX = "process-";
   private static final String PORT_FILE_SUFFIX = ".port";
   private static final java.security.SecureRandom RANDOM = new java.security.SecureRandom();
+  /** A port file or pid file holds one decimal number; anything longer is not one. */
+  private static final int SMALL_FILE_BYTES = 64;
+  /** {@code /proc/<pid>/stat} is one line of a few hundred bytes. */
+  private static final int PROC_STAT_BYTES = 4096;
+  /** A command line or environment read to adopt a process; larger ones are not adopted. */
+  private static final int PROC_ADOPT_BYTES = 256 * 1024;
 
   private final UpdaterConfig.Service config;
   private final Path recordFile;
@@ -144,7 +151,7 @@ public final class ServiceController {
     Path file = Path.of(process.portFile());
     String text;
     try {
-      text = Files.readString(file, StandardCharsets.US_ASCII).strip();
+      text = new String(BoundedFiles.read(file, SMALL_FILE_BYTES), StandardCharsets.US_ASCII).strip();
     } catch (NoSuchFileException e) {
       return ProcessPort.notYet(version, what + " has not written its private port to " + file + " yet: a "
           + "service must bind a loopback port and write its number there when " + ProcessPort.ENVIRONMENT_VARIABLE
@@ -293,8 +300,8 @@ public final class ServiceController {
       return false;
     }
     try {
-      String stat = Files.readString(Path.of("/proc", Long.toString(handle.pid()), "stat"),
-          StandardCharsets.US_ASCII);
+      String stat = new String(BoundedFiles.read(Path.of("/proc", Long.toString(handle.pid()), "stat"),
+          PROC_STAT_BYTES), StandardCharsets.US_ASCII);
       int name = stat.lastIndexOf(')'); // "pid (name) state ...": the name may hold anything
       char state = name >= 0 && name + 2 < stat.length() ? stat.charAt(name + 2) : 'R';
       return state != 'Z' && state != 'X';
@@ -354,10 +361,10 @@ public final class ServiceController {
   private Optional<ServiceRecord> adopt(long pid) {
     Path proc = Path.of("/proc", Long.toString(pid));
     try {
-      List<String> command = splitNul(Files.readAllBytes(proc.resolve("cmdline")));
+      List<String> command = splitNul(BoundedFiles.read(proc.resolve("cmdline"), PROC_ADOPT_BYTES));
       String cwd = Files.readSymbolicLink(proc.resolve("cwd")).toString();
       Map<String, String> env = new LinkedHashMap<>();
-      for (String pair : splitNul(Files.readAllBytes(proc.resolve("environ")))) {
+      for (String pair : splitNul(BoundedFiles.read(proc.resolve("environ"), PROC_ADOPT_BYTES))) {
         int eq = pair.indexOf('=');
         if (eq > 0) {
           env.put(pair.substring(0, eq), pair.substring(eq + 1));
@@ -396,7 +403,8 @@ public final class ServiceController {
       return Optional.empty();
     }
     try {
-      return Optional.of(Long.parseLong(Files.readString(config.pidFile(), StandardCharsets.US_ASCII).strip()));
+      return Optional.of(Long.parseLong(new String(BoundedFiles.read(config.pidFile(), SMALL_FILE_BYTES),
+          StandardCharsets.US_ASCII).strip()));
     } catch (NoSuchFileException | NumberFormatException e) {
       return Optional.empty();
     } catch (IOException e) {

@@ -36,6 +36,8 @@ class ConfigLoaderTest {
     assertThat(c.service().stopTimeout()).isEqualTo(Duration.ofSeconds(30));
     assertThat(c.poll().interval()).isEqualTo(Duration.ofSeconds(60));
     assertThat(c.limits().minFreeDiskBytes()).isEqualTo(256L << 20);
+    assertThat(c.limits().minDownloadRate()).isEqualTo(4096);
+    assertThat(c.limits().minDownloadRateWindow()).isEqualTo(Duration.ofSeconds(60));
     assertThat(c.retention()).isEqualTo(3);
     assertThat(c.feedback().url().toString()).isEqualTo("https://updates.example.com/repo/v1/feedback");
     assertThat(c.watch()).isNull();
@@ -136,5 +138,50 @@ class ConfigLoaderTest {
         .satisfies(e -> assertThat(((UpgradeException) e).code()).isEqualTo(ErrorCode.CONFIG_INVALID))
         .hasMessageStartingWith(key.isEmpty() ? FILE.toString() : FILE + ": " + key)
         .hasMessageContaining(fix);
+  }
+
+  @Test
+  void downloadRateLimitsAreReadAndSetEachTransfersDeadline() {
+    UpdaterConfig c = ConfigLoader.parse(FILE, MINIMAL.replace("health:\n", """
+        limits:
+          requestTimeout: 10s
+          minDownloadRate: 64KiB/s
+          minDownloadRateWindow: 30s
+        health:
+        """));
+    assertThat(c.limits().minDownloadRate()).isEqualTo(64 * 1024);
+    assertThat(c.limits().minDownloadRateWindow()).isEqualTo(Duration.ofSeconds(30));
+    // request timeout + window + size at the minimum rate (+1 s for the rounding)
+    assertThat(c.limits().deadlineFor(640 * 1024)).isEqualTo(Duration.ofSeconds(10 + 30 + 10 + 1));
+    assertThat(ConfigLoader.parse(FILE, MINIMAL.replace("health:\n", "limits:\n  minDownloadRate: 1000\nhealth:\n"))
+        .limits().minDownloadRate()).isEqualTo(1000);
+  }
+
+  @Test
+  void aRateThatIsNotOneNamesTheKeyAndTheFix() {
+    assertThatThrownBy(() -> ConfigLoader.parse(FILE, MINIMAL.replace("health:\n",
+        "limits:\n  minDownloadRate: fast\nhealth:\n")))
+        .isInstanceOf(UpgradeException.class)
+        .hasMessageContaining("limits.minDownloadRate is 'fast', not a rate")
+        .hasMessageContaining("e.g. 4KiB or 1MB/s");
+    assertThatThrownBy(() -> ConfigLoader.parse(FILE, MINIMAL.replace("health:\n",
+        "limits:\n  minDownloadRate: 0\nhealth:\n")))
+        .hasMessageContaining("limits.minDownloadRate must be more than 0");
+    assertThatThrownBy(() -> ConfigLoader.parse(FILE, MINIMAL.replace("health:\n",
+        "limits:\n  minDownloadRateWindow: 0s\nhealth:\n")))
+        .hasMessageContaining("limits.minDownloadRateWindow must be more than 0");
+  }
+
+  @Test
+  void aHugeCredentialFileIsNotReadWhole(@org.junit.jupiter.api.io.TempDir Path tmp) throws Exception {
+    Path credential = tmp.resolve("credential");
+    try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(credential.toFile(), "rw")) {
+      f.setLength(8L << 30); // sparse: reading it whole would need 8 GiB of heap
+    }
+    assertThatThrownBy(() -> ConfigLoader.parse(FILE, MINIMAL.replace("  id: node-1\n",
+        "  id: node-1\n  credentialFile: " + credential + "\n")))
+        .isInstanceOf(UpgradeException.class)
+        .satisfies(e -> assertThat(((UpgradeException) e).code()).isEqualTo(ErrorCode.CONFIG_INVALID))
+        .hasMessageContaining("node.credentialFile names " + credential + ", which cannot be read");
   }
 }

@@ -53,6 +53,10 @@ class ServiceControllerTest {
     assertThat(given.getFileName().toString()).matches("process-[0-9a-f]{12}\\.port");
     Files.writeString(given, "port?");
     assertThat(c.privatePort("1.0.0").problem()).contains("wrote 'port?'").contains("not a port number");
+    try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(given.toFile(), "rw")) {
+      f.setLength(8L << 30); // a port file that never ends is read no further than a port number's length
+    }
+    assertThat(c.privatePort("1.0.0").problem()).contains("cannot read").contains("holds more than 64 bytes");
     Files.writeString(given, "41234\n");
     assertThat(c.privatePort("1.0.0")).isEqualTo(ProcessPort.known("1.0.0", 41234));
     assertThat(c.privatePort("2.0.0").problem()).isEqualTo("no process of 2.0.0 is running");

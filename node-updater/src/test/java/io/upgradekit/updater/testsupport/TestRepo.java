@@ -136,6 +136,17 @@ public final class TestRepo {
     write(RepositoryLayout.channelPointer("demo", channel), Envelopes.sign(DocumentType.CHANNEL, pointer, List.of(key)));
   }
 
+  /**
+   * Points the channel at a version with a manifest reference of the test's choosing (a size or hash
+   * that differs from the manifest's), signed by the release key.
+   */
+  public void pointWithManifestRef(String channel, String version, BlobRef manifest) {
+    ChannelPointer pointer = ChannelPointer.of("demo", channel, version, ++pointerSequence,
+        Instant.now().plus(Duration.ofDays(1)), manifest, null);
+    write(RepositoryLayout.channelPointer("demo", channel), Envelopes.sign(DocumentType.CHANNEL, pointer,
+        List.of(releaseKey)));
+  }
+
   /** Publishes the rollout state of a release, signed by the rollout key (here: the release key). */
   public void rollout(String version, long sequence, io.upgradekit.schema.model.RolloutState.Action action,
       Instant expires) {

@@ -41,6 +41,8 @@ public final class TestTarget implements AutoCloseable {
   public final int port;
   public final Path configFile;
   public final List<UpdateEvent> events = Collections.synchronizedList(new ArrayList<>());
+  /** Put before the updater's command line (e.g. to enter the mount namespace of a {@link SmallFileSystem}). */
+  public List<String> launcher = List.of();
   private final List<Process> updaters = new ArrayList<>();
   private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
 
@@ -112,7 +114,7 @@ public final class TestTarget implements AutoCloseable {
 
   /** As {@link #startUpdater(String, String...)}, with extra environment variables. */
   public Process startUpdaterWith(Map<String, String> environment, String haltAt, String... args) throws IOException {
-    List<String> command = new ArrayList<>();
+    List<String> command = new ArrayList<>(launcher);
     command.add(javaBinary());
     command.addAll(SMALL_JVM);
     command.addAll(List.of("-cp", System.getProperty("java.class.path"), TestUpdaterMain.class.getName()));

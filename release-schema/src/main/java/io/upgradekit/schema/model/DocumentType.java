@@ -4,10 +4,18 @@ package io.upgradekit.schema.model;
  * The kinds of document the programs exchange, with the role that must sign each (null for
  * unsigned documents, which are authenticated by transport) and the largest size a reader accepts,
  * checked before any parsing.
+ *
+ * <p>The caps are sized for the smallest reader, the node agent, whose heap is 64 MB under {@code
+ * bin/updater}: parsing a signed document takes about nine times its size at the peak (the
+ * envelope, its base64 text, the decoded payload, the signed message, the records), and the agent
+ * holds the installed release's manifest beside the new one. A release manifest costs about 250
+ * bytes per file with 64 deltas (Jetty 12's distribution, 568 files: 145 KB), so the 2 MiB cap
+ * holds about 8,000 files and the agent parses one in under 20 MB of heap. A signer refuses to
+ * produce a larger document ({@link io.upgradekit.schema.sign.Envelopes#sign}).
  */
 public enum DocumentType {
   ROOT("root", Role.ROOT, 256 * 1024),
-  RELEASE("release", Role.RELEASE, 64 * 1024 * 1024),
+  RELEASE("release", Role.RELEASE, 2 * 1024 * 1024),
   CHANNEL("channel", Role.RELEASE, 64 * 1024),
   ROLLOUT("rollout", Role.ROLLOUT, 256 * 1024),
   CLAIM("claim", null, 4 * 1024),

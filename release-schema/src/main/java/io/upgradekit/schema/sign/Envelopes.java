@@ -19,6 +19,8 @@ public final class Envelopes {
    * Encodes the document canonically and signs it with every key.
    *
    * @return the envelope's canonical bytes, ready to store
+   * @throws io.upgradekit.schema.UpgradeException METADATA_TOO_LARGE when the envelope would be over
+   *     the type's cap, which every reader refuses
    */
   public static byte[] sign(DocumentType type, Object document, List<SigningKey> keys) {
     if (type.signingRole() == null) {
@@ -33,7 +35,15 @@ public final class Envelopes {
     for (SigningKey key : keys) {
       signatures.add(new EnvelopeSignature(key.keyId(), Base64.getEncoder().encodeToString(key.sign(message))));
     }
-    return Json.canonicalBytes(SignedEnvelope.of(type.payloadType(), payload, signatures));
+    byte[] envelope = Json.canonicalBytes(SignedEnvelope.of(type.payloadType(), payload, signatures));
+    if (envelope.length > type.maxBytes()) {
+      // Readers refuse it before parsing; publishing it would strand every node.
+      throw new io.upgradekit.schema.UpgradeException(io.upgradekit.schema.ErrorCode.METADATA_TOO_LARGE, "the signed "
+          + type.typeName() + " document would be " + envelope.length + " bytes, more than the " + type.maxBytes()
+          + "-byte limit readers accept for its type" + (type == DocumentType.RELEASE ? " (a manifest costs about 250"
+          + " bytes per file of the payload: ship fewer, larger files, e.g. jars instead of unpacked classes)" : ""));
+    }
+    return envelope;
   }
 
   /**

@@ -203,4 +203,23 @@ class MetadataVerifierTest {
     return Json.canonicalBytes(new SignedEnvelope(type.payloadType(), Base64.getEncoder().encodeToString(payload),
         List.of(new EnvelopeSignature(key.keyId(), sig))));
   }
+
+  @Test
+  void aSignerRefusesADocumentOverItsTypesCapWhichEveryReaderWouldRefuse() {
+    java.util.List<io.upgradekit.schema.model.TreeEntry> files = new java.util.ArrayList<>();
+    for (int i = 0; i < 12_000; i++) { // about 200 bytes each: over the 2 MiB release cap
+      files.add(io.upgradekit.schema.model.TreeEntry.file("lib/module-" + i + "/component-" + i + ".jar", i,
+          io.upgradekit.schema.Hashes.sha256(new byte[] {(byte) i}), false));
+    }
+    var tree = new io.upgradekit.schema.model.PayloadTree(files);
+    ReleaseManifest big = ReleaseManifest.of("shop", "1.2.0", 7, NOW, NEXT_YEAR, tree,
+        new io.upgradekit.schema.model.BlobRef(io.upgradekit.schema.Hashes.sha256(new byte[] {3}), 4242), List.of(),
+        null, null);
+
+    assertCode(() -> Envelopes.sign(DocumentType.RELEASE, big, List.of(RELEASE_A)), ErrorCode.METADATA_TOO_LARGE);
+    assertThat(org.assertj.core.api.Assertions.catchThrowable(
+        () -> Envelopes.sign(DocumentType.RELEASE, big, List.of(RELEASE_A))))
+        .hasMessageContaining("more than the " + DocumentType.RELEASE.maxBytes() + "-byte limit")
+        .hasMessageContaining("bytes per file");
+  }
 }
