@@ -150,6 +150,47 @@ class DeltaHostileTest {
     expectMalformed(abs.build(hashOf()));
   }
 
+  /** Names in a delta follow the same portable rules as manifests and archives (TreePaths). */
+  @Test
+  void namesThatAreNotPortable() throws IOException {
+    for (String name : List.of("C:x", "con.txt", "a\\b", "x.", "LPT1")) {
+      DeltaForge f = new DeltaForge(base).begin(1).path(name);
+      f.index.u8(DeltaFormat.DIRECTORY);
+      expectMalformed(f.build(forgedHash(line("DIRECTORY", name, ""))));
+    }
+    DeltaForge link = new DeltaForge(base).begin(1).path("link");
+    link.index.u8(DeltaFormat.SYMLINK).string("C:x");
+    expectMalformed(link.build(forgedHash(line("SYMLINK", "link", "C:x"))));
+
+    DeltaForge clash = new DeltaForge(base).begin(2).path("README");
+    clash.index.u8(DeltaFormat.DIRECTORY);
+    clash.path("readme");
+    clash.index.u8(DeltaFormat.DIRECTORY);
+    expectMalformed(clash.build(forgedHash(line("DIRECTORY", "README", ""), line("DIRECTORY", "readme", ""))));
+  }
+
+  @Test
+  void aBaseNameThatIsNotOneSafeFileName() throws IOException {
+    for (String name : List.of("../app.jar", "a/b.jar", "C:app.jar", "con.jar", "")) {
+      byte[] bytes = DeltaForge.assemble(DeltaFormat.FLAG_BASE_SINGLE_FILE, name, base, hashOf(), new byte[1],
+          new byte[1], new byte[0]);
+      assertCode(() -> DeltaHeader.read(java.nio.ByteBuffer.wrap(bytes)), ErrorCode.PATCH_MALFORMED);
+    }
+  }
+
+  /**
+   * A tree hash computed the way PayloadTree does, for entries PayloadTree itself refuses: the
+   * delta's index must be refused for its names, not for a hash that does not match.
+   */
+  private static String forgedHash(String... lines) {
+    return Hashes.sha256(String.join("", lines).getBytes(StandardCharsets.UTF_8));
+  }
+
+  private static String line(String type, String path, String target) {
+    // TYPE, path, size 0, no hash, not executable, target (PayloadTree.treeHash()).
+    return type + "\0" + path + "\0" + "0" + "\0" + "" + "\0" + "-" + "\0" + target + "\n";
+  }
+
   @Test
   void linksThatLeadOutside() throws IOException {
     DeltaForge direct = new DeltaForge(base).begin(1).path("link");

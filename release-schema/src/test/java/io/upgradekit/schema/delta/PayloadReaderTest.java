@@ -166,6 +166,30 @@ class PayloadReaderTest {
     Files.delete(dir.resolve("abs"));
   }
 
+  /** The portable path rules (TreePaths) hold for every archive kind, as for manifests and deltas. */
+  @Test
+  void namesThatAreNotPortableAreRefusedInEveryArchive() throws IOException {
+    for (String name : new String[] {"C:x", "app/con.txt", "app/a\\b", "app/x.", "app/Aux", "app/a|b"}) {
+      Path tar = tar("np.tar.gz", new String[] {name, "f", "x"});
+      assertCode(() -> PayloadReader.read(tar, PayloadReader.Options.defaults().withScratch(tmp)),
+          ErrorCode.PAYLOAD_INVALID);
+      Path zip = zip("np.zip", name, "x".getBytes(StandardCharsets.UTF_8), 0100644);
+      assertCode(() -> PayloadReader.read(zip, PayloadReader.Options.defaults().withScratch(tmp)),
+          ErrorCode.PAYLOAD_INVALID);
+    }
+    Path clash = tar("clash.tar.gz", new String[] {"app/README", "f", "1"}, new String[] {"app/readme", "f", "2"});
+    assertCode(() -> PayloadReader.read(clash, PayloadReader.Options.defaults().withScratch(tmp)),
+        ErrorCode.PAYLOAD_INVALID);
+    Path link = tar("link.tar.gz", new String[] {"app/l", "l", "C:x"});
+    assertCode(() -> PayloadReader.read(link, PayloadReader.Options.defaults().withScratch(tmp)),
+        ErrorCode.PAYLOAD_INVALID);
+    Path dir = Files.createDirectory(tmp.resolve("np"));
+    TestTrees.file(dir, "a:b", "x");
+    assertCode(() -> PayloadReader.read(dir), ErrorCode.PAYLOAD_INVALID);
+    Path single = TestTrees.file(tmp, "nul.jar", "x");
+    assertCode(() -> PayloadReader.read(single), ErrorCode.PAYLOAD_INVALID);
+  }
+
   @Test
   void aSingleFileIsAOneFileTree() throws IOException {
     Path jar = TestTrees.file(tmp, "app-1.0.jar", "bytes");
