@@ -31,8 +31,8 @@ public final class ZstdPatchFrom {
   /** The level used by {@link #encode(byte[], byte[])}. */
   public static final int DEFAULT_LEVEL = 19;
 
-  /** zstd's default decoder limit; larger windows need an explicit opt-in on other decoders. */
-  private static final int MAX_WINDOW_LOG = 27;
+  /** The decoders' window cap ({@link ZstdFrameReader#MAX_WINDOW_LOG}), also zstd's default limit. */
+  private static final int MAX_WINDOW_LOG = ZstdFrameReader.MAX_WINDOW_LOG;
 
   private ZstdPatchFrom() {}
 
