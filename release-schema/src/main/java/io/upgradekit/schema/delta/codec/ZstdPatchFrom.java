@@ -82,6 +82,12 @@ public final class ZstdPatchFrom {
    */
   public static void decode(ByteBuffer oldBytes, InputStream patch, long expectedSize, OutputStream out)
       throws IOException {
+    Objects.requireNonNull(patch, "patch");
+    decode(oldBytes, new PatchInput(patch), expectedSize, out);
+  }
+
+  static void decode(ByteBuffer oldBytes, PatchInput patch, long expectedSize, OutputStream out)
+      throws IOException {
     Objects.requireNonNull(oldBytes, "oldBytes");
     if (oldBytes.remaining() == 0) {
       // zstd rejects an empty dictionary; a frame made against empty old needs none.
