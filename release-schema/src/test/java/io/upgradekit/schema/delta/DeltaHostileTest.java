@@ -5,6 +5,7 @@ import static io.upgradekit.schema.delta.TestTrees.file;
 import static io.upgradekit.schema.delta.TestTrees.jar;
 import static io.upgradekit.schema.delta.TestTrees.text;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.fail;
 
 import io.upgradekit.schema.ErrorCode;
@@ -209,6 +210,27 @@ class DeltaHostileTest {
     chain.path("c");
     chain.index.u8(DeltaFormat.SYMLINK).string("a/b/..");
     expectMalformed(chain.build(hashOf(TreeEntry.symlink("a/b", ".."), TreeEntry.symlink("c", "a/b/.."))));
+  }
+
+  /**
+   * Resolving a tree's links is bounded in work too: here every link goes through "h" 40 times,
+   * and "h" walks 340 segments down and back up each time.
+   */
+  @Test
+  void linksThatTakeTooManyStepsToResolve() {
+    List<TreeEntry> links = new java.util.ArrayList<>();
+    links.add(TreeEntry.symlink("h", "x/".repeat(169) + "x" + "/..".repeat(170)));
+    String through = "h/".repeat(39) + "h";
+    int steps = 40 * 341; // per link
+    for (int i = 0; i < TreeShape.MAX_STEPS / steps + 10; i++) {
+      links.add(TreeEntry.symlink(String.format("l%06d", i), through));
+    }
+    assertThatThrownBy(() -> TreeShape.require(new PayloadTree(links), ErrorCode.PATCH_MALFORMED))
+        .isInstanceOfSatisfying(UpgradeException.class, e -> {
+          assertThat(e.code()).isEqualTo(ErrorCode.PATCH_MALFORMED);
+          assertThat(e.getMessage()).contains("steps");
+        });
+    TreeShape.require(new PayloadTree(links.subList(0, 100)), ErrorCode.PATCH_MALFORMED);
   }
 
   @Test
