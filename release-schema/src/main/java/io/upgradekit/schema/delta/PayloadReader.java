@@ -293,11 +293,12 @@ public final class PayloadReader {
         }
         CheckedEntry in = new CheckedEntry(zip.slice(e.dataOffset(), e.dataLength()), e, path);
         if ((e.unixMode() & 0170000) == 0120000) {
-          byte[] target = in.readNBytes(TreePaths.MAX_PATH_LENGTH + 1);
-          if (target.length > TreePaths.MAX_PATH_LENGTH) {
-            throw invalid("link '" + path + "' has a target longer than " + TreePaths.MAX_PATH_LENGTH);
+          byte[] target = in.readNBytes(TreePaths.MAX_PATH_BYTES + 1);
+          if (target.length > TreePaths.MAX_PATH_BYTES) {
+            throw invalid("link '" + path + "' has a target longer than " + TreePaths.MAX_PATH_BYTES + " bytes");
           }
           in.requireComplete();
+          // Bytes that are not UTF-8 decode to U+FFFD, which the path rules refuse.
           unpacker.symlink(path, new String(target, StandardCharsets.UTF_8));
         } else {
           unpacker.file(path, in, (e.unixMode() & 0100) != 0);

@@ -13,6 +13,7 @@ import io.upgradekit.schema.Hashes;
 import io.upgradekit.schema.UpgradeException;
 import io.upgradekit.schema.delta.DeltaApplier.ApplyRequest;
 import io.upgradekit.schema.delta.DeltaBuilder.DiffRequest;
+import io.upgradekit.schema.delta.codec.PatchMethod;
 import io.upgradekit.schema.model.PayloadTree;
 import io.upgradekit.schema.model.TreeEntry;
 import io.upgradekit.schema.model.TreePaths;
@@ -34,11 +35,6 @@ import org.junit.jupiter.api.io.TempDir;
 class DeltaHostileTest {
   private static final Set<ErrorCode> REFUSALS =
       Set.of(ErrorCode.PATCH_MALFORMED, ErrorCode.HASH_MISMATCH, ErrorCode.BASE_MISMATCH);
-
-  /** Method ids as deltas write them. */
-  private static final class PatchMethodIds {
-    static final int ZSTD = io.upgradekit.schema.delta.codec.PatchMethod.ZSTD.id();
-  }
 
   @TempDir Path tmp;
   private Path old;
@@ -348,10 +344,10 @@ class DeltaHostileTest {
     expectMalformed(index(1, link), "link target length");
     ByteWriter patch = new ByteWriter();
     DeltaIndex.writePath(patch, new byte[0], "p");
-    patch.u8(DeltaFormat.PATCH).varint(10).bytes(new byte[32]).varint(0).u8(PatchMethodIds.ZSTD).varint(1 << 30);
+    patch.u8(DeltaFormat.PATCH).varint(10).bytes(new byte[32]).varint(0).u8(PatchMethod.ZSTD.id()).varint(1 << 30);
     expectMalformed(index(1, patch), "data bytes");
     ByteWriter unit = new ByteWriter();
-    unit.varint(base.entries().size()).varint(0).varint(1).u8(0).u8(PatchMethodIds.ZSTD).varint(10).varint(1 << 30);
+    unit.varint(base.entries().size()).varint(0).varint(1).u8(0).u8(PatchMethod.ZSTD.id()).varint(10).varint(1 << 30);
     byte[] u = unit.toByteArray();
     expectMalformed(DeltaForge.assemble(base, hashOf(), u, DeltaForge.compress(u, DeltaFormat.indexDictionary(base)),
         new byte[0]), "data bytes");
