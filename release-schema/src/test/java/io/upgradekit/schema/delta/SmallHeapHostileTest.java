@@ -2,6 +2,7 @@ package io.upgradekit.schema.delta;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.upgradekit.schema.DistributionJvm;
 import io.upgradekit.schema.Hashes;
 import io.upgradekit.schema.delta.DeltaBuilder.DiffRequest;
 import io.upgradekit.schema.delta.codec.FileCodec;

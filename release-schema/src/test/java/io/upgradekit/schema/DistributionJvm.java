@@ -1,4 +1,4 @@
-package io.upgradekit.schema.delta;
+package io.upgradekit.schema;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -18,13 +18,13 @@ import java.util.regex.Pattern;
  * {@code UPDATER_JAVA_OPTS} in node-updater/src/dist/bin/updater: a 64 MiB heap, 256 KiB thread
  * stacks, ...), read from the script itself so that the tests follow it when it changes.
  */
-final class DistributionJvm {
+public final class DistributionJvm {
   private static final Pattern OPTIONS = Pattern.compile("UPDATER_JAVA_OPTS=\\$\\{UPDATER_JAVA_OPTS:-([^}]*)}");
 
   private DistributionJvm() {}
 
   /** The distribution's default JVM options. */
-  static List<String> options() throws IOException {
+  public static List<String> options() throws IOException {
     // The module runs in <repo>/release-schema.
     Path script = Path.of("").toAbsolutePath().getParent().resolve("node-updater/src/dist/bin/updater");
     assertThat(script).as("the node updater's launcher script").isRegularFile();
@@ -36,10 +36,10 @@ final class DistributionJvm {
   }
 
   /** Output (stdout and stderr) and exit status of a finished child. */
-  record Result(int status, String output) {}
+  public record Result(int status, String output) {}
 
   /** Runs {@code main} with the test class path under the distribution's options; at most 120 s. */
-  static Result run(Class<?> main, String... args) throws IOException, InterruptedException {
+  public static Result run(Class<?> main, String... args) throws IOException, InterruptedException {
     List<String> command = new ArrayList<>();
     command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     command.addAll(options());
