@@ -70,7 +70,7 @@ public final class TreePaths {
     if (path.startsWith("/")) {
       throw invalid(path, "is absolute");
     }
-    requireCharacters(path, path);
+    requireCharacters(path, path, false);
     int start = 0;
     while (true) {
       int slash = path.indexOf('/', start);
@@ -97,7 +97,7 @@ public final class TreePaths {
     if (target == null || target.isEmpty() || target.startsWith("/")) {
       throw invalid(linkPath, "links to " + quote(target) + ", which is not a relative path");
     }
-    requireCharacters(linkPath, target);
+    requireCharacters(linkPath, target, true);
     int depth = segments(linkPath) - 1; // segments of the link's directory
     int start = 0;
     while (true) {
@@ -170,10 +170,10 @@ public final class TreePaths {
     return bytes;
   }
 
-  private static void requireCharacters(String path, String value) {
+  /** Rules 3, 4 and 7 (lengths) for a path, or for the link target {@code value} of {@code path}. */
+  private static void requireCharacters(String path, String value, boolean target) {
     if (value.length() > MAX_PATH_LENGTH) {
-      throw invalid(path, (value == path ? "is" : "has a link target") + " longer than " + MAX_PATH_LENGTH
-          + " characters");
+      throw invalid(path, (target ? "has a link target" : "is") + " longer than " + MAX_PATH_LENGTH + " characters");
     }
     for (int i = 0; i < value.length(); i++) {
       char c = value.charAt(i);
@@ -195,15 +195,16 @@ public final class TreePaths {
       }
     }
     if (utf8Length(value) > MAX_PATH_BYTES) {
-      throw invalid(path, "is longer than " + MAX_PATH_BYTES + " bytes of UTF-8");
+      throw invalid(path, (target ? "has a link target" : "is") + " longer than " + MAX_PATH_BYTES + " bytes of UTF-8");
     }
   }
 
+  /** Rules 2, 5, 6 and 7 (segment length) for one segment; a link target's may be '.' or '..'. */
   private static void requireSegment(String path, String value, int start, int end, boolean dotsAllowed) {
     int length = end - start;
     if (length == 0) {
-      throw invalid(path, value == path ? "has an empty segment" : "links to " + quote(value)
-          + ", which has an empty segment");
+      throw invalid(path, dotsAllowed ? "links to " + quote(value) + ", which has an empty segment"
+          : "has an empty segment");
     }
     boolean dots = (length == 1 && value.charAt(start) == '.') || (length == 2 && value.startsWith("..", start));
     if (dots) {
@@ -283,7 +284,7 @@ public final class TreePaths {
       int eb = end(b, sb);
       int fa = end(keyA, ka);
       int fb = end(keyB, kb);
-      if (!keyA.regionMatches(ka, keyB, kb, Math.max(fa - ka, fb - kb)) || fa - ka != fb - kb) {
+      if (fa - ka != fb - kb || !keyA.regionMatches(ka, keyB, kb, fa - ka)) {
         return false; // the folded segments differ: no shared directory from here on
       }
       if (ea - sa != eb - sb || !a.regionMatches(sa, b, sb, ea - sa)) {
