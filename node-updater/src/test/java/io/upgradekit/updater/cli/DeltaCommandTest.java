@@ -4,15 +4,25 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.OutputStream;
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.zip.GZIPOutputStream;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipOutputStream;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
@@ -118,6 +128,104 @@ class DeltaCommandTest {
     assertThat(run("delta", "diff", old.toString(), bad.toString(), tmp.resolve("p").toString()))
         .isEqualTo(ExitCodes.FAILED);
     assertThat(err.toString()).startsWith("PAYLOAD_INVALID: ");
+  }
+
+  /**
+   * The real command, in a JVM with the distribution's options (bin/updater's default
+   * UPDATER_JAVA_OPTS: a 64 MiB heap): a delta whose header claims a 64 MiB index is refused
+   * with status 3 and one PATCH_MALFORMED line, not an OutOfMemoryError.
+   */
+  @Test
+  @Timeout(120)
+  void aForgedIndexLengthIsRefusedInTheDistributionsHeap() throws Exception {
+    Path patch = tmp.resolve("p.delta");
+    assertThat(run("delta", "diff", old.toString(), neu.toString(), patch.toString())).isEqualTo(ExitCodes.OK);
+    byte[] bytes = Files.readAllBytes(patch);
+    ByteBuffer.wrap(bytes).putInt(76, 64 << 20); // the index length after decompression
+    Path forged = Files.write(tmp.resolve("forged.delta"), bytes);
+    Path target = tmp.resolve("out");
+
+    List<String> command = new ArrayList<>();
+    command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    command.addAll(distributionOptions());
+    command.addAll(List.of("-cp", System.getProperty("java.class.path"), UpdaterMain.class.getName(),
+        "delta", "apply", old.toString(), forged.toString(), target.toString()));
+    Process p = new ProcessBuilder(command).redirectOutput(tmp.resolve("stdout").toFile())
+        .redirectError(tmp.resolve("stderr").toFile()).start();
+    assertThat(p.waitFor(100, TimeUnit.SECONDS)).isTrue();
+    String stderr = Files.readString(tmp.resolve("stderr"));
+    assertThat(p.exitValue()).as(stderr).isEqualTo(ExitCodes.REFUSED);
+    assertThat(stderr).startsWith("PATCH_MALFORMED: ").hasLineCount(1).doesNotContain("Error");
+    assertThat(target).doesNotExist();
+  }
+
+  /** bin/updater's default JVM options, read from the script so the test follows it. */
+  private static List<String> distributionOptions() throws IOException {
+    String script = Files.readString(Path.of("src/dist/bin/updater"), StandardCharsets.UTF_8);
+    Matcher m = Pattern.compile("UPDATER_JAVA_OPTS=\\$\\{UPDATER_JAVA_OPTS:-([^}]*)}").matcher(script);
+    assertThat(m.find()).as("UPDATER_JAVA_OPTS in bin/updater").isTrue();
+    List<String> options = List.of(m.group(1).trim().split("\\s+"));
+    assertThat(options).anyMatch(o -> o.startsWith("-Xmx"));
+    return options;
+  }
+
+  /** Hostile inputs to 'delta diff' end in a typed code and status, never a stack trace. */
+  @Test
+  void hostileArchivesGiveATypedCodeNotAStackTrace() throws IOException {
+    // 20,000 chained GNU long-name headers, then an entry named with a drive letter.
+    ByteArrayOutputStream tar = new ByteArrayOutputStream();
+    for (int i = 0; i < 20_000; i++) {
+      tar.writeBytes(tarHeader("././@LongLink", 'L', 2));
+      tar.writeBytes(Arrays.copyOf(new byte[] {'x', 0}, 512));
+    }
+    tar.writeBytes(tarHeader("x", '0', 0));
+    tar.writeBytes(new byte[1024]);
+    for (byte[] archive : List.of(tar.toByteArray(), concat(tarHeader("app/C:x", '0', 0), new byte[1024]))) {
+      Path bad = tmp.resolve("bad-" + archive.length + ".tar.gz");
+      try (OutputStream gz = new GZIPOutputStream(Files.newOutputStream(bad))) {
+        gz.write(archive);
+      }
+      err.getBuffer().setLength(0);
+      assertThat(run("delta", "diff", old.toString(), bad.toString(), tmp.resolve("p").toString()))
+          .isEqualTo(ExitCodes.FAILED);
+      assertThat(err.toString()).startsWith("PAYLOAD_INVALID: ").hasLineCount(1);
+    }
+    Path junk = Files.write(tmp.resolve("junk.delta"), Arrays.copyOf("\u0089UKDELTA".getBytes(StandardCharsets.ISO_8859_1),
+        200));
+    err.getBuffer().setLength(0);
+    assertThat(run("delta", "apply", old.toString(), junk.toString(), tmp.resolve("out").toString()))
+        .isEqualTo(ExitCodes.REFUSED);
+    assertThat(err.toString()).startsWith("PATCH_MALFORMED: ").hasLineCount(1);
+  }
+
+  private static byte[] tarHeader(String name, char type, long size) {
+    byte[] h = new byte[512];
+    byte[] n = name.getBytes(StandardCharsets.UTF_8);
+    System.arraycopy(n, 0, h, 0, n.length);
+    put(h, 100, "0000644");
+    put(h, 124, String.format("%011o", size));
+    h[156] = (byte) type;
+    put(h, 257, "ustar");
+    put(h, 263, "00");
+    Arrays.fill(h, 148, 156, (byte) ' ');
+    int sum = 0;
+    for (byte b : h) {
+      sum += b & 0xff;
+    }
+    put(h, 148, String.format("%06o", sum));
+    h[154] = 0;
+    return h;
+  }
+
+  private static void put(byte[] h, int at, String s) {
+    byte[] b = s.getBytes(StandardCharsets.US_ASCII);
+    System.arraycopy(b, 0, h, at, b.length);
+  }
+
+  private static byte[] concat(byte[] a, byte[] b) {
+    byte[] out = Arrays.copyOf(a, a.length + b.length);
+    System.arraycopy(b, 0, out, a.length, b.length);
+    return out;
   }
 
   @Test

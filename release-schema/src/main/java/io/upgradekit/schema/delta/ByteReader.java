@@ -2,19 +2,28 @@ package io.upgradekit.schema.delta;
 
 import io.upgradekit.schema.ErrorCode;
 import io.upgradekit.schema.UpgradeException;
+import java.io.IOException;
+import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 
 /**
- * Reads a delta's untrusted bytes. Every read is bounds-checked and every count is checked against
- * a cap before anything is allocated from it; any violation is {@link ErrorCode#PATCH_MALFORMED}.
+ * Reads a delta's untrusted bytes, from memory or streamed from a source (a delta's index, as its
+ * zstd frame decodes). Every read is bounds-checked and every count is checked against a cap before
+ * anything is allocated from it; any violation is {@link ErrorCode#PATCH_MALFORMED}. A streamed
+ * reader holds at most {@link #WINDOW} bytes of its source at a time.
  */
 final class ByteReader {
+  /** Largest field a streamed reader can take at once; callers' caps are far below it. */
+  static final int WINDOW = 64 * 1024;
+
   private final byte[] bytes;
-  private final int end;
+  private final InputStream source;
+  private int end;
   private int pos;
+  private boolean sourceEnded;
 
   ByteReader(byte[] bytes) {
     this(bytes, 0, bytes.length);
@@ -24,18 +33,18 @@ final class ByteReader {
     this.bytes = bytes;
     this.pos = offset;
     this.end = offset + length;
+    this.source = null;
   }
 
-  int position() {
-    return pos;
+  /** Reads {@code source} as it goes; reading past its end is truncation. */
+  ByteReader(InputStream source) {
+    this.bytes = new byte[WINDOW];
+    this.source = source;
   }
 
-  int remaining() {
-    return end - pos;
-  }
-
+  /** True once every byte has been read (for a stream: and the stream has ended). */
   boolean atEnd() {
-    return pos == end;
+    return pos == end && !fill(1);
   }
 
   int u8() {
@@ -106,9 +115,36 @@ final class ByteReader {
   }
 
   private void need(int n) {
-    if (n < 0 || n > end - pos) {
+    if (n < 0 || (n > end - pos && !fill(n))) {
       throw malformed("truncated: needs " + n + " more bytes, " + (end - pos) + " left");
     }
+  }
+
+  /** Tops a streamed reader up to at least {@code n} unread bytes; false if the source ends first. */
+  private boolean fill(int n) {
+    if (source == null || n > bytes.length) {
+      return false;
+    }
+    if (end - pos >= n) {
+      return true;
+    }
+    System.arraycopy(bytes, pos, bytes, 0, end - pos);
+    end -= pos;
+    pos = 0;
+    while (end < n && !sourceEnded) {
+      int k;
+      try {
+        k = source.read(bytes, end, bytes.length - end);
+      } catch (IOException e) {
+        throw malformed("cannot be read: " + e.getMessage());
+      }
+      if (k < 0) {
+        sourceEnded = true;
+      } else {
+        end += k;
+      }
+    }
+    return end >= n;
   }
 
   static UpgradeException malformed(String why) {

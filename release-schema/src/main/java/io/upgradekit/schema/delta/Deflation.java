@@ -43,38 +43,75 @@ final class Deflation {
 
   /**
    * Inflates a raw deflate stream that must decode to exactly {@code size} bytes and use all of its
-   * input; returns null otherwise (or when {@code size} exceeds {@code cap}).
+   * input; returns null otherwise (or when {@code size} exceeds {@code cap}). Memory grows with
+   * the bytes that actually come out, not with the size the zip declares.
    */
   static byte[] inflate(ByteBuffer raw, long size, long cap) {
     if (size < 0 || size > cap || size > Integer.MAX_VALUE - 8) {
       return null;
     }
-    byte[] out = new byte[(int) size];
+    BoundedOutput out = BoundedOutput.inMemory(size);
+    return inflateTo(raw, size, out) ? out.toByteArray() : null;
+  }
+
+  /**
+   * Inflates a raw deflate stream onto {@code out}; true if it decoded to exactly {@code size}
+   * bytes and used all of its input (then {@code out} holds them), false otherwise.
+   */
+  static boolean inflateTo(ByteBuffer raw, long size, BoundedOutput out) {
+    if (size < 0 || size > out.remaining()) {
+      return false;
+    }
     Inflater inflater = new Inflater(true);
     try {
       inflater.setInput(raw.duplicate());
-      int n = 0;
+      byte[] chunk = new byte[(int) Math.min(64 * 1024, Math.max(1, size))];
+      long n = 0;
       int stalls = 0;
       while (!inflater.finished()) {
-        if (n == out.length) {
-          // Output is full: the stream must end here (a final empty block may remain).
-          byte[] probe = new byte[1];
-          if (inflater.inflate(probe) != 0 || !inflater.finished()) {
-            return null;
+        if (n == size) {
+          // All expected bytes are out: the stream must end here (a final empty block may remain).
+          if (inflater.inflate(chunk, 0, 1) != 0 || !inflater.finished()) {
+            return false;
           }
           break;
         }
-        int k = inflater.inflate(out, n, out.length - n);
+        int k = inflater.inflate(chunk, 0, (int) Math.min(chunk.length, size - n));
         if (k == 0 && (inflater.needsInput() || inflater.needsDictionary() || ++stalls > 4)) {
-          return null;
+          return false;
         }
+        out.write(chunk, 0, k);
         n += k;
       }
-      return n == out.length && inflater.getRemaining() == 0 ? out : null;
+      return n == size && inflater.getRemaining() == 0;
     } catch (DataFormatException e) {
-      return null;
+      return false;
     } finally {
       inflater.end();
+    }
+  }
+
+  /**
+   * Deflates {@code content}'s remaining bytes at {@code level}, raw (nowrap), in one stream, into
+   * a {@code scratch} buffer; null if the result would exceed {@code cap} bytes.
+   */
+  static ByteBuffer deflate(ByteBuffer content, int level, long cap, Scratch scratch) {
+    Deflater deflater = new Deflater(level, true);
+    try {
+      deflater.setInput(content.duplicate());
+      deflater.finish();
+      BoundedOutput out = scratch.buffer(cap);
+      byte[] chunk = new byte[64 * 1024];
+      while (!deflater.finished()) {
+        int n = deflater.deflate(chunk);
+        if (n > out.remaining()) {
+          return null;
+        }
+        out.write(chunk, 0, n);
+      }
+      return out.toBuffer();
+    } finally {
+      deflater.end();
     }
   }
 

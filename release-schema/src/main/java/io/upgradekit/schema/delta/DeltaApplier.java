@@ -3,6 +3,7 @@ package io.upgradekit.schema.delta;
 import io.upgradekit.schema.ErrorCode;
 import io.upgradekit.schema.Hashes;
 import io.upgradekit.schema.UpgradeException;
+import io.upgradekit.schema.delta.codec.FrameInput;
 import io.upgradekit.schema.io.FileTrees;
 import io.upgradekit.schema.model.PayloadTree;
 import io.upgradekit.schema.model.TreeEntry;
@@ -31,8 +32,6 @@ import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
-import com.github.luben.zstd.ZstdDecompressCtx;
-import com.github.luben.zstd.ZstdDictContentType;
 
 /**
  * Applies a delta to an old payload, producing the new tree in a fresh directory (or, for a
@@ -159,8 +158,7 @@ public final class DeltaApplier {
         throw new UpgradeException(ErrorCode.HASH_MISMATCH, "the delta produces tree " + header.targetTreeHash()
             + ", expected " + options.expectedTargetTreeHash());
       }
-      byte[] index = decompressIndex(delta, header, DeltaFormat.indexDictionary(old.tree()));
-      DeltaIndex.Plan plan = DeltaIndex.parse(index, old.tree(), new DataCursor(header.dataOffset(), delta.limit()));
+      DeltaIndex.Plan plan = readIndex(delta, header, old.tree());
       if (!plan.target().treeHash().equals(header.targetTreeHash())) {
         throw ByteReader.malformed("its index describes tree " + plan.target().treeHash() + ", its header promises "
             + header.targetTreeHash());
@@ -187,9 +185,11 @@ public final class DeltaApplier {
     requireAbsent(out);
     Path parent = DeltaBuilder.absoluteParent(out);
     Path staging = null;
+    Scratch scratch = null;
     try {
       staging = Files.createTempDirectory(parent, "." + out.getFileName() + ".partial-");
-      Work work = new Work(old, delta, staging, options);
+      scratch = Scratch.in(parent, "." + out.getFileName() + ".scratch-");
+      Work work = new Work(old, delta, staging, options, scratch);
       work.run(plan);
       if (singleFile) {
         Files.move(staging.resolve(plan.target().entries().get(0).path()), out, StandardCopyOption.ATOMIC_MOVE);
@@ -207,6 +207,9 @@ public final class DeltaApplier {
       throw new UpgradeException(ErrorCode.IO_ERROR, "cannot write " + out + ": " + e.getMessage(), e);
     } finally {
       FileTrees.deleteQuietly(staging);
+      if (scratch != null) {
+        scratch.close();
+      }
     }
   }
 
@@ -216,6 +219,7 @@ public final class DeltaApplier {
     private final ByteBuffer delta;
     private final Path root;
     private final Options options;
+    private final Scratch scratch;
     private final List<TreeEntry> base;
     private List<TreeEntry> targets;
     final AtomicInteger linked = new AtomicInteger();
@@ -223,11 +227,12 @@ public final class DeltaApplier {
     final AtomicInteger produced = new AtomicInteger();
     final AtomicLong producedBytes = new AtomicLong();
 
-    Work(Payload old, ByteBuffer delta, Path root, Options options) {
+    Work(Payload old, ByteBuffer delta, Path root, Options options, Scratch scratch) {
       this.old = old;
       this.delta = delta;
       this.root = root;
       this.options = options;
+      this.scratch = scratch;
       this.base = old.tree().entries();
     }
 
@@ -286,23 +291,28 @@ public final class DeltaApplier {
       }
     }
 
-    private byte[] meta;
-    private byte[] content;
+    private ByteBuffer meta;
+    private ByteBuffer content;
 
-    /** Builds a group's references from its members' old files and decodes its two streams. */
+    /**
+     * Builds a group's references from its members' old files and decodes its two streams, all in
+     * scratch buffers: the heap holds none of them whole.
+     */
     private void decodeGroup(DeltaIndex.Group group, List<DeltaIndex.Op> members) throws IOException {
-      BoundedOutput metaReference = BoundedOutput.inMemory(DeltaFormat.MAX_META);
-      BoundedOutput contentReference = BoundedOutput.inMemory(DeltaFormat.MAX_CONTENT);
+      BoundedOutput metaReference = scratch.buffer(DeltaFormat.MAX_META);
+      BoundedOutput contentReference = scratch.buffer(DeltaFormat.MAX_CONTENT);
       for (DeltaIndex.Op op : members) {
         if (op.kind() == DeltaFormat.ZIP) {
-          ZipReferences.collect(op.program(), mapOld(op.source()), metaReference, contentReference);
+          ZipReferences.collect(op.program(), mapOld(op.source()), metaReference, contentReference, scratch);
         } else if (op.source() >= 0) {
           contentReference.write(mapOld(op.source()));
         }
       }
-      List<byte[]> streams = Parallel.map(List.of(true, false), options.threads(), isMeta -> isMeta
-          ? Units.decode(group.meta(), ByteBuffer.wrap(metaReference.toByteArray()), delta)
-          : Units.decode(group.content(), ByteBuffer.wrap(contentReference.toByteArray()), delta));
+      ByteBuffer metaBase = metaReference.toBuffer();
+      ByteBuffer contentBase = contentReference.toBuffer();
+      List<ByteBuffer> streams = Parallel.map(List.of(true, false), options.threads(), isMeta -> isMeta
+          ? Units.decode(group.meta(), metaBase, delta, scratch)
+          : Units.decode(group.content(), contentBase, delta, scratch));
       meta = streams.get(0);
       content = streams.get(1);
     }
@@ -343,7 +353,7 @@ public final class DeltaApplier {
         }
         case DeltaFormat.SOLID -> {
           try (HashingFile file = HashingFile.create(target, e.size())) {
-            file.out.write(content, (int) op.contentAt(), (int) e.size());
+            file.out.write(content.slice((int) op.contentAt(), (int) e.size()));
             file.finish(e);
           }
           produced.incrementAndGet();
@@ -355,7 +365,7 @@ public final class DeltaApplier {
             ZipPatcher.apply(op.program(), source,
                 new StreamCursor(meta, (int) op.metaAt(), (int) (op.metaAt() + op.program().totalMeta())),
                 new StreamCursor(content, (int) op.contentAt(), (int) (op.contentAt() + op.program().totalContent())),
-                file.out);
+                file.out, scratch);
             file.finish(e);
           }
           produced.incrementAndGet();
@@ -447,24 +457,18 @@ public final class DeltaApplier {
     }
   }
 
-  private static byte[] decompressIndex(ByteBuffer delta, DeltaHeader header, byte[] dictionary) {
-    byte[] compressed = new byte[header.indexCompressedLength()];
-    delta.get(header.indexOffset(), compressed);
-    byte[] index = new byte[header.indexLength()];
-    try (ZstdDecompressCtx ctx = new ZstdDecompressCtx()) {
-      if (dictionary.length > 0) {
-        ctx.loadDict(dictionary, ZstdDictContentType.RAW_CONTENT);
-      }
-      int n = ctx.decompressByteArray(index, 0, index.length, compressed, 0, compressed.length);
-      if (n != index.length) {
-        throw ByteReader.malformed("index decompresses to " + n + " bytes, the header says " + index.length);
-      }
-      return index;
-    } catch (RuntimeException e) {
-      if (e instanceof UpgradeException u) {
-        throw u;
-      }
-      throw ByteReader.malformed("the index does not decompress (" + e.getMessage() + ")");
+  /**
+   * Parses the index as its frame decodes, straight from the mapped delta: neither the compressed
+   * nor the decompressed index is copied onto the heap, so the header's lengths size nothing.
+   */
+  private static DeltaIndex.Plan readIndex(ByteBuffer delta, DeltaHeader header, PayloadTree base) {
+    ByteBuffer frame = delta.slice(header.indexOffset(), header.indexCompressedLength());
+    try (FrameInput index = FrameInput.open(frame, header.indexLength(), DeltaFormat.indexDictionary(base),
+        "the delta's index")) {
+      DeltaIndex.Plan plan = DeltaIndex.parse(new ByteReader(index), base,
+          new DataCursor(header.dataOffset(), delta.limit()));
+      index.finish();
+      return plan;
     }
   }
 

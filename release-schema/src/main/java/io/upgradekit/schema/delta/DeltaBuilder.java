@@ -189,16 +189,36 @@ public final class DeltaBuilder {
     List<Job> bySize = new ArrayList<>(jobs);
     bySize.sort(Comparator.comparingLong((Job j) -> -j.entry().size()));
     List<Member> analysed = Parallel.map(bySize, request.threads(), job -> {
-      Member m = analyse(job, old, neu, base, request.methods());
+      Member m = analyse(job, old, neu, base, request.methods(), true);
       listener.accept(new DeltaEvent(DeltaEvent.Stage.DIFF, job.entry().path(), done.incrementAndGet(), jobs.size()));
       return m;
     });
+    for (int k = 0; k < bySize.size(); k++) {
+      members[bySize.get(k).index()] = analysed.get(k);
+    }
+    // Readers hold every zip program in memory, so a delta's programs have a joint cap: past it
+    // (in entry order), a zip is patched as a file.
+    long zipOps = 0;
+    for (Job job : jobs) {
+      Member m = members[job.index()];
+      if (m.kind() == DeltaFormat.ZIP) {
+        zipOps += m.zipOps();
+        if (zipOps > DeltaFormat.MAX_ZIP_OPS) {
+          zipOps -= m.zipOps();
+          try {
+            members[job.index()] = analyse(job, old, neu, base, request.methods(), false);
+          } catch (IOException e) {
+            throw new UpgradeException(ErrorCode.IO_ERROR, "cannot read '" + job.entry().path() + "': "
+                + e.getMessage(), e);
+          }
+        }
+      }
+    }
     int patched = 0;
     int rebuilt = 0;
     int full = 0;
     for (int k = 0; k < bySize.size(); k++) {
-      Member m = analysed.get(k);
-      members[bySize.get(k).index()] = m;
+      Member m = members[bySize.get(k).index()];
       if (m.kind() == DeltaFormat.ZIP) {
         rebuilt++;
       } else if (bySize.get(k).source() >= 0) {
@@ -310,9 +330,9 @@ public final class DeltaBuilder {
    * group member's streams and references.
    */
   private record Member(int kind, byte[] op, byte[] blob, byte[] meta, byte[] content, byte[] metaReference,
-      byte[] contentReference, byte[] programBytes) {
+      byte[] contentReference, byte[] programBytes, long zipOps) {
     static Member fixed(int kind, byte[] op) {
-      return new Member(kind, op, null, null, null, null, null, null);
+      return new Member(kind, op, null, null, null, null, null, null, 0);
     }
 
     /** The op bytes with the group number in place (before a zip's program). */
@@ -322,7 +342,7 @@ public final class DeltaBuilder {
       if (programBytes != null) {
         w.bytes(programBytes);
       }
-      return new Member(kind, w.toByteArray(), blob, meta, content, metaReference, contentReference, null);
+      return new Member(kind, w.toByteArray(), blob, meta, content, metaReference, contentReference, null, zipOps);
     }
   }
 
@@ -419,8 +439,8 @@ public final class DeltaBuilder {
 
   private static final byte[] NONE = new byte[0];
 
-  private static Member analyse(Job job, Payload old, Payload neu, PayloadTree base, Set<PatchMethod> methods)
-      throws IOException {
+  private static Member analyse(Job job, Payload old, Payload neu, PayloadTree base, Set<PatchMethod> methods,
+      boolean zips) throws IOException {
     TreeEntry e = job.entry();
     byte[] newBytes = readAll(neu.file(e.path()), e);
     byte[] oldBytes = NONE;
@@ -428,31 +448,42 @@ public final class DeltaBuilder {
     if (job.source() >= 0) {
       TreeEntry source = base.entries().get(job.source());
       oldBytes = readAll(old.file(source.path()), source);
-      ZipDiffer.Built built = ZipDiffer.diff(ByteBuffer.wrap(oldBytes), ByteBuffer.wrap(newBytes));
+      ZipDiffer.Built built = zips ? ZipDiffer.diff(ByteBuffer.wrap(oldBytes), ByteBuffer.wrap(newBytes)) : null;
       if (built != null) {
         ByteWriter op = new ByteWriter(48);
         op.varint(e.size()).bytes(sha).varint(job.source());
         ByteWriter program = new ByteWriter(1024);
         built.program().write(program);
         return new Member(DeltaFormat.ZIP, op.toByteArray(), null, built.meta(), built.content(),
-            built.metaReference(), built.contentReference(), program.toByteArray());
+            built.metaReference(), built.contentReference(), program.toByteArray(), zipOps(built.program()));
       }
     }
     ByteWriter op = new ByteWriter(48);
     op.varint(e.size()).bytes(sha).varint(job.source() + 1L);
     if (newBytes.length > 0 && newBytes.length <= DeltaFormat.MAX_GROUP_FILE
         && oldBytes.length <= DeltaFormat.MAX_GROUP_FILE) {
-      return new Member(DeltaFormat.SOLID, op.toByteArray(), null, NONE, newBytes, NONE, oldBytes, null);
+      return new Member(DeltaFormat.SOLID, op.toByteArray(), null, NONE, newBytes, NONE, oldBytes, null, 0);
     }
     if (newBytes.length == 0) {
       op.u8(0);
-      return new Member(DeltaFormat.PATCH, op.toByteArray(), null, null, null, null, null, null);
+      return new Member(DeltaFormat.PATCH, op.toByteArray(), null, null, null, null, null, null, 0);
     }
     EncodedPatch patch = oldBytes.length == 0
         ? FileCodec.encode(oldBytes, newBytes, EnumSet.of(PatchMethod.ZSTD))
         : FileCodec.encode(oldBytes, newBytes, methods);
     op.u8(patch.method().id()).varint(patch.bytes().length);
-    return new Member(DeltaFormat.PATCH, op.toByteArray(), patch.bytes(), null, null, null, null, null);
+    return new Member(DeltaFormat.PATCH, op.toByteArray(), patch.bytes(), null, null, null, null, null, 0);
+  }
+
+  /** Entries and references of a program and its nested programs, as readers count them. */
+  private static long zipOps(ZipProgram program) {
+    long n = program.ops().size() + program.refs().size();
+    for (ZipProgram.Op op : program.ops()) {
+      if (op instanceof ZipProgram.NestedOp nested) {
+        n += zipOps(nested.program());
+      }
+    }
+    return n;
   }
 
   private static byte[] readAll(Path file, TreeEntry e) throws IOException {

@@ -24,6 +24,8 @@ final class DeltaFormat {
   static final int MAX_GROUPS = 4096;
   /** Largest file the builder puts into a group (larger ones get a patch of their own). */
   static final int MAX_GROUP_FILE = 8 << 20;
+  /** Most zip entries and references all the zip programs of one delta may have together. */
+  static final int MAX_ZIP_OPS = 1 << 18;
   /** Deepest zip nesting rebuilt entry by entry. */
   static final int MAX_ZIP_DEPTH = 3;
   /** Largest file a delta may produce. */

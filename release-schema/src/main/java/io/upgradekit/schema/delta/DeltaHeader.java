@@ -1,6 +1,9 @@
 package io.upgradekit.schema.delta;
 
 import io.upgradekit.schema.Hashes;
+import io.upgradekit.schema.UpgradeException;
+import io.upgradekit.schema.model.Names;
+import io.upgradekit.schema.model.TreePaths;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
@@ -90,6 +93,14 @@ public record DeltaHeader(int flags, String baseTreeHash, String targetTreeHash,
       byte[] name = new byte[n];
       b.get(offset + 2, name);
       baseName = ByteReader.utf8(name, 0, n, "base name");
+      if (baseName.indexOf('/') >= 0) {
+        throw ByteReader.malformed("the base name " + Names.quote(baseName) + " is not a single file name");
+      }
+      try {
+        TreePaths.requireSafe(baseName);
+      } catch (UpgradeException e) {
+        throw ByteReader.malformed("the base name: " + e.getMessage());
+      }
       offset += 2 + n;
     }
     if (compressed > b.limit() - offset) {

@@ -54,8 +54,12 @@ final class DeltaIndex {
   /** @param deflater the builder's {@link Deflation#fingerprint()} if any zip is rebuilt, else 0 */
   record Plan(int deflater, List<Group> groups, List<Op> ops, PayloadTree target) {}
 
-  static Plan parse(byte[] index, PayloadTree base, DataCursor data) {
-    ByteReader in = new ByteReader(index);
+  /**
+   * Reads an index, in memory or as it streams from its frame. What the plan holds is bounded by
+   * the caps (entries, name bytes, zip ops), counted as they are read, so an index that describes
+   * more than a node can hold is refused before it is held, however well it compresses.
+   */
+  static Plan parse(ByteReader in, PayloadTree base, DataCursor data) {
     List<TreeEntry> baseEntries = base.entries();
     int baseCount = in.varintInt(PayloadTree.MAX_ENTRIES, "base entry count");
     if (baseCount != baseEntries.size()) {
@@ -77,11 +81,13 @@ final class DeltaIndex {
     int count = in.varintInt(PayloadTree.MAX_ENTRIES, "entry count");
     List<Op> ops = new ArrayList<>(Math.min(count, 4096));
     List<TreeEntry> entries = new ArrayList<>(Math.min(count, 4096));
+    Budget budget = new Budget();
     byte[] previous = new byte[0];
     String previousPath = null;
     for (int i = 0; i < count; i++) {
       int shared = in.varintInt(previous.length, "shared path prefix");
-      int suffixLength = in.varintInt(TreePaths.MAX_PATH_LENGTH * 4, "path length");
+      int suffixLength = in.varintInt(TreePaths.MAX_PATH_BYTES - shared, "path length");
+      budget.names(shared + suffixLength);
       byte[] suffix = in.bytes(suffixLength);
       byte[] pathBytes = Arrays.copyOf(previous, shared + suffixLength);
       System.arraycopy(suffix, 0, pathBytes, shared, suffixLength);
@@ -101,14 +107,18 @@ final class DeltaIndex {
       try {
         op = switch (kind) {
           case DeltaFormat.DIRECTORY -> Op.simple(TreeEntry.directory(path), kind, -1);
-          case DeltaFormat.SYMLINK -> Op.simple(
-              TreeEntry.symlink(path, in.string(TreePaths.MAX_PATH_LENGTH, "link target")), kind, -1);
+          case DeltaFormat.SYMLINK -> {
+            String target = in.string(TreePaths.MAX_PATH_BYTES, "link target");
+            budget.names(TreePaths.utf8Length(target));
+            yield Op.simple(TreeEntry.symlink(path, target), kind, -1);
+          }
           case DeltaFormat.KEEP -> {
             Integer source = basePaths.get(path);
             if (source == null) {
               throw ByteReader.malformed("'" + path + "' is kept but the base has no such path");
             }
-            yield fromBase(path, kind, source, baseEntries, executable);
+            // The base's own string: an unchanged tree costs no second copy of its paths.
+            yield fromBase(baseEntries.get(source).path(), kind, source, baseEntries, executable);
           }
           case DeltaFormat.COPY -> fromBase(path, kind, in.varintInt(baseCount - 1, "copy source"), baseEntries,
               executable);
@@ -120,7 +130,7 @@ final class DeltaIndex {
             }
             yield Op.simple(TreeEntry.file(path, first.size(), first.sha256(), executable), kind, source);
           }
-          default -> produced(in, data, path, kind, executable, baseEntries, groups, metaUsed, contentUsed);
+          default -> produced(in, data, path, kind, executable, baseEntries, groups, metaUsed, contentUsed, budget);
         };
       } catch (UpgradeException e) {
         if (e.code() == ErrorCode.PATCH_MALFORMED) {
@@ -132,7 +142,7 @@ final class DeltaIndex {
       entries.add(op.entry());
     }
     if (!in.atEnd()) {
-      throw ByteReader.malformed(in.remaining() + " unread bytes after the index's last entry");
+      throw ByteReader.malformed("the index goes on after its last entry");
     }
     if (!data.exhausted()) {
       throw ByteReader.malformed("data bytes that no entry uses");
@@ -162,7 +172,7 @@ final class DeltaIndex {
   }
 
   private static Op produced(ByteReader in, DataCursor data, String path, int kind, boolean executable,
-      List<TreeEntry> base, List<Group> groups, long[] metaUsed, long[] contentUsed) {
+      List<TreeEntry> base, List<Group> groups, long[] metaUsed, long[] contentUsed, Budget budget) {
     long size = in.varint(DeltaFormat.MAX_FILE_SIZE, "size of '" + path + "'");
     String sha = Hashes.hex(in.bytes(32));
     TreeEntry entry = TreeEntry.file(path, size, sha, executable);
@@ -195,7 +205,7 @@ final class DeltaIndex {
       case DeltaFormat.ZIP -> {
         int source = source(in, base, path, false);
         int group = in.varintInt(groups.size() - 1, "group");
-        ZipProgram program = ZipProgram.read(in, size, 0);
+        ZipProgram program = ZipProgram.read(in, size, 0, budget);
         long metaAt = metaUsed[group];
         long contentAt = contentUsed[group];
         metaUsed[group] += program.totalMeta();
@@ -203,6 +213,32 @@ final class DeltaIndex {
         return new Op(entry, kind, source, null, 0, 0, program, group, metaAt, contentAt);
       }
       default -> throw ByteReader.malformed("kind " + kind);
+    }
+  }
+
+  /**
+   * Counts what a plan holds as the index is read: the bytes of its paths and link targets against
+   * {@link PayloadTree#MAX_NAME_BYTES}, the zip programs' ops and references against {@link
+   * DeltaFormat#MAX_ZIP_OPS}.
+   */
+  static final class Budget {
+    private long nameBytes;
+    private long zipOps;
+
+    void names(long bytes) {
+      nameBytes += bytes;
+      if (nameBytes > PayloadTree.MAX_NAME_BYTES) {
+        throw ByteReader.malformed("its paths and link targets take more than " + PayloadTree.MAX_NAME_BYTES
+            + " bytes");
+      }
+    }
+
+    void zipOps(long n) {
+      zipOps += n;
+      if (zipOps > DeltaFormat.MAX_ZIP_OPS) {
+        throw ByteReader.malformed("its zip programs have more than " + DeltaFormat.MAX_ZIP_OPS
+            + " entries and references in all");
+      }
     }
   }
 

@@ -29,8 +29,6 @@ import java.util.zip.CRC32;
 import java.util.zip.GZIPInputStream;
 import java.util.zip.Inflater;
 import java.util.zip.ZipException;
-import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
-import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 
 /**
  * Opens a payload: a directory, a {@code .zip}, a {@code .tar}/{@code .tar.gz}/{@code .tgz}
@@ -246,27 +244,20 @@ public final class PayloadReader {
   private static void untar(Path archive, Path dir, boolean gzip) throws IOException {
     Unpacker unpacker = new Unpacker(dir);
     try (InputStream file = new BufferedInputStream(Files.newInputStream(archive), 1 << 16);
-        InputStream raw = gzip ? new GZIPInputStream(file, 1 << 16) : file;
-        TarArchiveInputStream tar = new TarArchiveInputStream(raw)) {
-      for (TarArchiveEntry e; (e = tar.getNextEntry()) != null; ) {
-        String path = unpacker.path(e.getName());
+        InputStream raw = gzip ? new GZIPInputStream(file, 1 << 16) : file) {
+      TarReader tar = new TarReader(raw, MAX_FILE_SIZE, PayloadTree.MAX_ENTRIES);
+      for (TarReader.Entry e; (e = tar.next()) != null; ) {
+        String path = unpacker.path(e.name());
         if (path == null) {
           continue;
         }
-        if (e.isDirectory()) {
-          unpacker.directory(path);
-        } else if (e.isSymbolicLink()) {
-          unpacker.symlink(path, e.getLinkName());
-        } else if (e.isLink()) {
-          unpacker.hardLink(path, e.getLinkName());
-        } else if (e.isCharacterDevice() || e.isBlockDevice() || e.isFIFO() || e.isSparse() || !e.isFile()) {
-          throw invalid("'" + path + "' is a device, fifo or sparse file");
-        } else {
-          unpacker.file(path, tar, (e.getMode() & 0100) != 0);
+        switch (e.type()) {
+          case DIRECTORY -> unpacker.directory(path);
+          case SYMLINK -> unpacker.symlink(path, e.linkTarget());
+          case HARD_LINK -> unpacker.hardLink(path, e.linkTarget());
+          case FILE -> unpacker.file(path, tar.data(), (e.mode() & 0100) != 0);
         }
       }
-    } catch (IllegalArgumentException e) {
-      throw invalid("not a readable tar archive: " + e.getMessage());
     }
     unpacker.finish();
   }
@@ -283,10 +274,10 @@ public final class PayloadReader {
         throw invalid(archive + " is larger than 2 GiB; unpack it and use the directory");
       }
       ByteBuffer zip = ch.map(FileChannel.MapMode.READ_ONLY, 0, ch.size());
-      ZipLayout layout = ZipLayout.parse(zip);
+      ZipLayout layout = ZipLayout.parse(zip, PayloadTree.MAX_ENTRIES);
       if (layout == null) {
-        throw invalid(archive + " is not a zip archive this reader accepts (no end record, split, or "
-            + "overlapping entries)");
+        throw invalid(archive + " is not a zip archive this reader accepts (no end record, split, "
+            + "overlapping entries, or more than " + PayloadTree.MAX_ENTRIES + " entries)");
       }
       for (ZipLayout.Entry e : layout.entries) {
         String path = unpacker.path(e.name());
@@ -302,11 +293,12 @@ public final class PayloadReader {
         }
         CheckedEntry in = new CheckedEntry(zip.slice(e.dataOffset(), e.dataLength()), e, path);
         if ((e.unixMode() & 0170000) == 0120000) {
-          byte[] target = in.readNBytes(TreePaths.MAX_PATH_LENGTH + 1);
-          if (target.length > TreePaths.MAX_PATH_LENGTH) {
-            throw invalid("link '" + path + "' has a target longer than " + TreePaths.MAX_PATH_LENGTH);
+          byte[] target = in.readNBytes(TreePaths.MAX_PATH_BYTES + 1);
+          if (target.length > TreePaths.MAX_PATH_BYTES) {
+            throw invalid("link '" + path + "' has a target longer than " + TreePaths.MAX_PATH_BYTES + " bytes");
           }
           in.requireComplete();
+          // Bytes that are not UTF-8 decode to U+FFFD, which the path rules refuse.
           unpacker.symlink(path, new String(target, StandardCharsets.UTF_8));
         } else {
           unpacker.file(path, in, (e.unixMode() & 0100) != 0);

@@ -1,19 +1,23 @@
 package io.upgradekit.schema.delta;
 
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+
 /** Consecutive slices of a decoded stream; running past the end means the delta lies. */
 final class StreamCursor {
-  final byte[] bytes;
+  /** The whole stream, little-endian, position 0; read with absolute gets. */
+  final ByteBuffer bytes;
   private int position;
   private final int end;
 
-  StreamCursor(byte[] bytes, int start, int end) {
-    this.bytes = bytes;
+  StreamCursor(ByteBuffer bytes, int start, int end) {
+    this.bytes = bytes.duplicate().order(ByteOrder.LITTLE_ENDIAN);
     this.position = start;
     this.end = end;
   }
 
   static StreamCursor of(byte[] bytes) {
-    return new StreamCursor(bytes, 0, bytes.length);
+    return new StreamCursor(ByteBuffer.wrap(bytes), 0, bytes.length);
   }
 
   /** Consumes {@code n} bytes and returns where they start in {@link #bytes}. */
@@ -35,6 +39,22 @@ final class StreamCursor {
   StreamCursor split(int n) {
     int at = take(n);
     return new StreamCursor(bytes, at, at + n);
+  }
+
+  /** The next {@code n} bytes, consumed, as a buffer of their own. */
+  ByteBuffer slice(int n) {
+    return bytes.slice(take(n), n);
+  }
+
+  /** A copy of {@code n} bytes at {@code at} (a header to de-normalize). */
+  byte[] copy(int at, int n) {
+    byte[] out = new byte[n];
+    bytes.get(at, out);
+    return out;
+  }
+
+  int u16(int at) {
+    return bytes.getShort(at) & 0xffff;
   }
 
   int remaining() {

@@ -5,6 +5,7 @@ import io.upgradekit.schema.UpgradeException;
 import io.upgradekit.schema.model.PayloadTree;
 import io.upgradekit.schema.model.TreeEntry;
 import io.upgradekit.schema.model.TreeEntry.EntryType;
+import io.upgradekit.schema.model.TreePaths;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
@@ -20,6 +21,11 @@ import java.util.Map;
  */
 final class TreeShape {
   private static final int MAX_HOPS = 40;
+  /**
+   * Segments walked to resolve all of a tree's links, at most: a real tree needs a few per link;
+   * a hostile one could otherwise make each of its links walk 40 hops of 512 segments.
+   */
+  static final int MAX_STEPS = 1 << 22;
 
   private TreeShape() {}
 
@@ -38,20 +44,34 @@ final class TreeShape {
         }
       }
     }
+    int[] steps = {0};
     for (TreeEntry e : tree.entries()) {
       if (e.type() == EntryType.SYMLINK) {
-        resolve(e, byPath, code);
+        resolve(e, byPath, code, steps);
       }
     }
   }
 
-  /** Follows the link through the tree's links; throws if any step leaves the tree or it loops. */
-  private static void resolve(TreeEntry link, Map<String, TreeEntry> byPath, ErrorCode code) {
+  /**
+   * Follows the link through the tree's links; throws if any step leaves the tree or it loops.
+   * {@code steps} counts the segments walked for the whole tree, against {@link #MAX_STEPS}.
+   */
+  private static void resolve(TreeEntry link, Map<String, TreeEntry> byPath, ErrorCode code, int[] steps) {
     Deque<String> pending = new ArrayDeque<>();
+    // The current directory, as segments and as a path (with each segment's start, to go up).
     List<String> at = parentOf(link.path());
+    StringBuilder path = new StringBuilder(String.join("/", at));
+    Deque<Integer> starts = new ArrayDeque<>();
+    for (int i = 0, from = 0; i < at.size(); i++) {
+      starts.push(from);
+      from += at.get(i).length() + 1;
+    }
     pushAll(pending, link.target());
     int hops = 0;
     while (!pending.isEmpty()) {
+      if (++steps[0] > MAX_STEPS) {
+        throw new UpgradeException(code, "the tree's links take more than " + MAX_STEPS + " steps to resolve");
+      }
       String segment = pending.pop();
       if (segment.isEmpty() || segment.equals(".")) {
         continue;
@@ -61,15 +81,20 @@ final class TreeShape {
           throw new UpgradeException(code, "link '" + link.path() + "' -> '" + link.target() + "' leads outside the tree");
         }
         at.remove(at.size() - 1);
+        path.setLength(Math.max(0, starts.pop() - 1));
         continue;
       }
+      starts.push(path.length() == 0 ? 0 : path.length() + 1);
+      path.append(path.length() == 0 ? "" : "/").append(segment);
       at.add(segment);
-      TreeEntry hit = byPath.get(String.join("/", at));
+      // No path longer than the cap is in the tree: no need to look.
+      TreeEntry hit = path.length() <= TreePaths.MAX_PATH_LENGTH ? byPath.get(path.toString()) : null;
       if (hit != null && hit.type() == EntryType.SYMLINK) {
         if (++hops > MAX_HOPS) {
           throw new UpgradeException(code, "link '" + link.path() + "' loops through other links");
         }
         at.remove(at.size() - 1);
+        path.setLength(Math.max(0, starts.pop() - 1));
         pushAll(pending, hit.target());
       }
     }

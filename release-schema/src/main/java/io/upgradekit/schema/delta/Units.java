@@ -5,7 +5,6 @@ import io.upgradekit.schema.UpgradeException;
 import io.upgradekit.schema.delta.codec.FileCodec;
 import io.upgradekit.schema.delta.codec.PatchMethod;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
 
@@ -15,14 +14,14 @@ final class Units {
 
   private Units() {}
 
-  /** Decodes {@code unit} (against {@code reference}) into memory. */
-  static byte[] decode(Unit unit, ByteBuffer reference, ByteBuffer data) {
+  /** Decodes {@code unit} (against {@code reference}) into a scratch buffer, read in place. */
+  static ByteBuffer decode(Unit unit, ByteBuffer reference, ByteBuffer data, Scratch scratch) {
     if (unit.decodedLength() > Math.max(DeltaFormat.MAX_META, DeltaFormat.MAX_CONTENT)) {
       throw ByteReader.malformed("a unit of " + unit.decodedLength() + " bytes exceeds the cap");
     }
-    BoundedOutput out = BoundedOutput.inMemory(unit.decodedLength());
+    BoundedOutput out = scratch.buffer(unit.decodedLength());
     decode(unit.method(), unit.decodedLength(), unit.offset(), unit.length(), reference, data, out);
-    return out.toByteArray();
+    return out.toBuffer();
   }
 
   /**
@@ -34,53 +33,15 @@ final class Units {
     if (size == 0) {
       return;
     }
-    InputStream patch = new BufferInputStream(data.slice((int) offset, length));
     try {
-      FileCodec.decode(method, reference == null ? NOTHING : reference.duplicate(), patch, size, out);
+      // In place: the patch is a slice of the mapped delta, never copied onto the heap.
+      FileCodec.decode(method, reference == null ? NOTHING : reference.duplicate(), data.slice((int) offset, length),
+          size, out);
     } catch (UpgradeException e) {
       throw e;
     } catch (IOException | RuntimeException | StackOverflowError e) {
       throw new UpgradeException(ErrorCode.PATCH_MALFORMED, "delta is malformed: a " + method
           + " patch does not decode: " + e, e);
-    }
-  }
-
-  /** An input stream over a buffer's remaining bytes. */
-  static final class BufferInputStream extends InputStream {
-    private final ByteBuffer buffer;
-
-    BufferInputStream(ByteBuffer buffer) {
-      this.buffer = buffer;
-    }
-
-    @Override
-    public int read() {
-      return buffer.hasRemaining() ? buffer.get() & 0xff : -1;
-    }
-
-    @Override
-    public int read(byte[] b, int offset, int length) {
-      if (length == 0) {
-        return 0;
-      }
-      if (!buffer.hasRemaining()) {
-        return -1;
-      }
-      int n = Math.min(length, buffer.remaining());
-      buffer.get(b, offset, n);
-      return n;
-    }
-
-    @Override
-    public int available() {
-      return buffer.remaining();
-    }
-
-    @Override
-    public long skip(long n) {
-      int k = (int) Math.max(0, Math.min(n, buffer.remaining()));
-      buffer.position(buffer.position() + k);
-      return k;
     }
   }
 }

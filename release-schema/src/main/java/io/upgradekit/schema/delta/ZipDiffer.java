@@ -31,9 +31,10 @@ final class ZipDiffer {
     return level + ":" + length + ":" + crc;
   }
 
-  private byte[] deflateKnown(byte[] content, int offset, int length, int level, long cap) {
-    byte[] raw = proven.get(key(level, length, Deflation.crc32(content, offset, length)));
-    return raw != null && raw.length <= cap ? raw : Deflation.deflate(content, offset, length, level, cap);
+  private ByteBuffer deflateKnown(ByteBuffer content, int level, long cap) {
+    byte[] raw = proven.get(key(level, content.remaining(), Deflation.crc32(content)));
+    return raw != null && raw.length <= cap ? ByteBuffer.wrap(raw) : Deflation.deflate(content, level, cap,
+        Scratch.memory());
   }
 
   /**
@@ -156,7 +157,7 @@ final class ZipDiffer {
     ZipProgram program = new ZipProgram(o.entries.size(), n.centralGap, dosTime, newMeta.length, refs, ownContent, ops);
     BoundedOutput metaRef = BoundedOutput.inMemory(DeltaFormat.MAX_META);
     BoundedOutput contentRef = BoundedOutput.inMemory(DeltaFormat.MAX_CONTENT);
-    ZipReferences.collect(program, oldZip, metaRef, contentRef);
+    ZipReferences.collect(program, oldZip, metaRef, contentRef, Scratch.memory());
     Built built = new Built(program, allMeta.toByteArray(), content.toByteArray(), metaRef.toByteArray(),
         contentRef.toByteArray());
     return reproduces(built, oldZip, newZip) ? built : null;
@@ -216,7 +217,7 @@ final class ZipDiffer {
       ZipProgram parsed = ZipProgram.read(new ByteReader(index.toByteArray()), newZip.remaining(), 0);
       BoundedOutput out = BoundedOutput.inMemory(newZip.remaining());
       ZipPatcher.apply(parsed, oldZip, StreamCursor.of(built.meta()), StreamCursor.of(built.content()), out,
-          this::deflateKnown);
+          this::deflateKnown, Scratch.memory());
       return out.position() == newZip.remaining() && ByteBuffer.wrap(out.toByteArray()).equals(newZip.duplicate());
     } catch (RuntimeException e) {
       return false;

@@ -74,14 +74,19 @@ final class ZipLayout {
 
   /** The layout, or null when the bytes are not a zip this engine can take apart exactly. */
   static ZipLayout parse(ByteBuffer zip) {
+    return parse(zip, MAX_ENTRIES);
+  }
+
+  /** As {@link #parse(ByteBuffer)}, for zips of at most {@code maxEntries} entries. */
+  static ZipLayout parse(ByteBuffer zip, int maxEntries) {
     try {
-      return parseOrThrow(zip.duplicate().order(ByteOrder.LITTLE_ENDIAN));
+      return parseOrThrow(zip.duplicate().order(ByteOrder.LITTLE_ENDIAN), Math.min(maxEntries, MAX_ENTRIES));
     } catch (IndexOutOfBoundsException | IllegalArgumentException e) {
       return null;
     }
   }
 
-  private static ZipLayout parseOrThrow(ByteBuffer b) {
+  private static ZipLayout parseOrThrow(ByteBuffer b, int maxEntries) {
     int length = b.limit();
     int end = findEnd(b);
     if (end < 0) {
@@ -106,7 +111,7 @@ final class ZipLayout {
       centralLength = b.getLong((int) zip64End + 40);
       centralOffset = b.getLong((int) zip64End + 48);
     }
-    if (count < 0 || count > MAX_ENTRIES || centralOffset < 0 || centralLength < 0
+    if (count < 0 || count > maxEntries || centralOffset < 0 || centralLength < 0
         || centralOffset + centralLength > end || count * CENTRAL_FIXED > centralLength) {
       return null;
     }

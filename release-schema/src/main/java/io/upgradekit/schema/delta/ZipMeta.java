@@ -54,42 +54,49 @@ final class ZipMeta {
     return layout.fileLength - data;
   }
 
-  /** The normalized metadata of {@code zip}, whose layout is {@code layout}. */
+  /** The normalized metadata of {@code zip}, whose layout is {@code layout}; null above the cap. */
   static byte[] normalize(ByteBuffer buffer, ZipLayout layout, Values values) {
-    ByteBuffer zip = buffer.duplicate().order(ByteOrder.LITTLE_ENDIAN);
     long length = length(layout);
     if (length > DeltaFormat.MAX_META) {
       return null;
     }
-    byte[] out = new byte[(int) length];
-    int o = 0;
+    BoundedOutput out = BoundedOutput.inMemory(length);
+    normalize(buffer, layout, values, out);
+    return out.toByteArray();
+  }
+
+  /**
+   * Writes the normalized metadata of {@code zip} to {@code out}, structure by structure, so it is
+   * never held whole on the heap.
+   */
+  static void normalize(ByteBuffer buffer, ZipLayout layout, Values values, BoundedOutput out) {
+    ByteBuffer zip = buffer.duplicate().order(ByteOrder.LITTLE_ENDIAN);
     int previousEnd = 0;
     for (int i = 0; i < layout.entries.size(); i++) {
       ZipLayout.Entry e = layout.entries.get(i);
-      zip.get(previousEnd, out, o, e.localOffset() - previousEnd);
-      o += e.localOffset() - previousEnd;
-      zip.get(e.localOffset(), out, o, e.localLength());
-      xorLocal(out, o, values, i);
-      o += e.localLength();
-      int dataEnd = e.dataOffset() + e.dataLength();
-      zip.get(dataEnd, out, o, e.descriptorLength());
-      xorDescriptor(out, o, e.descriptorLength(), values, i);
-      o += e.descriptorLength();
+      out.write(zip.slice(previousEnd, e.localOffset() - previousEnd));
+      byte[] local = new byte[e.localLength()];
+      zip.get(e.localOffset(), local);
+      xorLocal(local, 0, values, i);
+      out.write(local, 0, local.length);
+      byte[] descriptor = new byte[e.descriptorLength()];
+      zip.get(e.dataOffset() + e.dataLength(), descriptor);
+      xorDescriptor(descriptor, 0, descriptor.length, values, i);
+      out.write(descriptor, 0, descriptor.length);
       previousEnd = e.end();
     }
-    zip.get(previousEnd, out, o, layout.centralOffset - previousEnd);
-    o += layout.centralOffset - previousEnd;
+    out.write(zip.slice(previousEnd, layout.centralOffset - previousEnd));
     int p = layout.centralOffset;
     for (int i = 0; i < layout.entries.size(); i++) {
       int recordLength = ZipLayout.CENTRAL_FIXED + ZipLayout.u16(zip, p + 28) + ZipLayout.u16(zip, p + 30)
           + ZipLayout.u16(zip, p + 32);
-      zip.get(p, out, o, recordLength);
-      xorCentral(out, o, values, i);
-      o += recordLength;
+      byte[] record = new byte[recordLength];
+      zip.get(p, record);
+      xorCentral(record, 0, values, i);
+      out.write(record, 0, recordLength);
       p += recordLength;
     }
-    zip.get(p, out, o, layout.fileLength - p);
-    return out;
+    out.write(zip.slice(p, layout.fileLength - p));
   }
 
   /** The most frequent date/time of the central directory's records (the smallest on a tie). */

@@ -119,6 +119,11 @@ record ZipProgram(int oldEntryCount, int centralGap, long dosTime, int metaLengt
 
   /** Reads a program; {@code maxOutput} bounds the zip it rebuilds (its signed size, or a cap). */
   static ZipProgram read(ByteReader in, long maxOutput, int depth) {
+    return read(in, maxOutput, depth, new DeltaIndex.Budget());
+  }
+
+  /** As above, counting its ops and references against the index's {@code budget}. */
+  static ZipProgram read(ByteReader in, long maxOutput, int depth, DeltaIndex.Budget budget) {
     if (depth > DeltaFormat.MAX_ZIP_DEPTH) {
       throw ByteReader.malformed("zips nested deeper than " + DeltaFormat.MAX_ZIP_DEPTH);
     }
@@ -129,7 +134,8 @@ record ZipProgram(int oldEntryCount, int centralGap, long dosTime, int metaLengt
     int metaLength = in.varintInt((int) Math.min(maxOutput, DeltaFormat.MAX_META), "zip metadata length");
     int contentLength = in.varintInt(DeltaFormat.MAX_CONTENT, "zip content length");
     int refCount = in.varintInt(oldEntries, "reference count");
-    List<Ref> refs = new ArrayList<>(refCount);
+    budget.zipOps((long) entries + refCount);
+    List<Ref> refs = new ArrayList<>(Math.min(refCount, 4096));
     int previous = -1;
     for (int i = 0; i < refCount; i++) {
       int entry = oldIndex(in, previous, oldEntries, "reference");
@@ -175,7 +181,7 @@ record ZipProgram(int oldEntryCount, int centralGap, long dosTime, int metaLengt
           int entry = oldIndex(in, previousOld, oldEntries, "nested zip's old entry");
           previousOld = entry;
           boolean inflate = flag(in, "nested inflate flag");
-          ZipProgram nested = read(in, level == 0 ? maxOutput : DeltaFormat.MAX_CONTENT, depth + 1);
+          ZipProgram nested = read(in, level == 0 ? maxOutput : DeltaFormat.MAX_CONTENT, depth + 1, budget);
           op = new NestedOp(gap, descriptor, level, entry, inflate, nested);
         }
       }

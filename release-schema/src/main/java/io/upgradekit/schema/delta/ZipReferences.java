@@ -10,13 +10,13 @@ import java.nio.ByteBuffer;
 final class ZipReferences {
   private ZipReferences() {}
 
-  static void collect(ZipProgram program, ByteBuffer oldZip, BoundedOutput meta, BoundedOutput content) {
+  static void collect(ZipProgram program, ByteBuffer oldZip, BoundedOutput meta, BoundedOutput content,
+      Scratch scratch) {
     ZipLayout old = parseOld(oldZip, program);
-    byte[] oldMeta = ZipMeta.normalize(oldZip, old, ZipMeta.Values.declared(oldZip, old));
-    if (oldMeta == null) {
+    if (ZipMeta.length(old) > meta.remaining()) {
       throw ByteReader.malformed("the old zip's metadata exceeds the cap");
     }
-    meta.write(oldMeta, 0, oldMeta.length);
+    ZipMeta.normalize(oldZip, old, ZipMeta.Values.declared(oldZip, old), meta);
     for (ZipProgram.Ref ref : program.refs()) {
       ZipLayout.Entry e = old.entries.get(ref.oldEntry());
       ByteBuffer raw = oldZip.slice(e.dataOffset(), e.dataLength());
@@ -24,18 +24,16 @@ final class ZipReferences {
         if (e.size() > content.remaining()) {
           throw ByteReader.malformed("the content reference exceeds the cap");
         }
-        byte[] inflated = Deflation.inflate(raw, e.size(), DeltaFormat.MAX_CONTENT);
-        if (inflated == null) {
+        if (!Deflation.inflateTo(raw, e.size(), content)) {
           throw ByteReader.malformed("old entry '" + e.name() + "' does not inflate to its declared size");
         }
-        content.write(inflated, 0, inflated.length);
       } else {
         content.write(raw);
       }
     }
     for (ZipProgram.Op op : program.ops()) {
       if (op instanceof ZipProgram.NestedOp nested) {
-        collect(nested.program(), oldInner(old, oldZip, nested), meta, content);
+        collect(nested.program(), oldInner(old, oldZip, nested, scratch), meta, content, scratch);
       }
     }
   }
@@ -53,17 +51,17 @@ final class ZipReferences {
     return old;
   }
 
-  /** The old bytes a nested program rebuilds from: the old entry, inflated if the op says so. */
-  static ByteBuffer oldInner(ZipLayout old, ByteBuffer oldZip, ZipProgram.NestedOp nested) {
+  /** The old bytes a nested program rebuilds from: the old entry, inflated (into scratch) if the op says so. */
+  static ByteBuffer oldInner(ZipLayout old, ByteBuffer oldZip, ZipProgram.NestedOp nested, Scratch scratch) {
     ZipLayout.Entry e = old.entries.get(nested.oldEntry());
     ByteBuffer raw = oldZip.slice(e.dataOffset(), e.dataLength());
     if (!nested.inflateOld()) {
       return raw;
     }
-    byte[] inflated = Deflation.inflate(raw, e.size(), DeltaFormat.MAX_CONTENT);
-    if (inflated == null) {
+    BoundedOutput inflated = scratch.buffer(DeltaFormat.MAX_CONTENT);
+    if (e.size() > DeltaFormat.MAX_CONTENT || !Deflation.inflateTo(raw, e.size(), inflated)) {
       throw ByteReader.malformed("a nested zip's old entry does not inflate within the cap");
     }
-    return ByteBuffer.wrap(inflated);
+    return inflated.toBuffer();
   }
 }

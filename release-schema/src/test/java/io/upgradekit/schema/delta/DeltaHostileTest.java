@@ -5,6 +5,7 @@ import static io.upgradekit.schema.delta.TestTrees.file;
 import static io.upgradekit.schema.delta.TestTrees.jar;
 import static io.upgradekit.schema.delta.TestTrees.text;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.fail;
 
 import io.upgradekit.schema.ErrorCode;
@@ -12,8 +13,10 @@ import io.upgradekit.schema.Hashes;
 import io.upgradekit.schema.UpgradeException;
 import io.upgradekit.schema.delta.DeltaApplier.ApplyRequest;
 import io.upgradekit.schema.delta.DeltaBuilder.DiffRequest;
+import io.upgradekit.schema.delta.codec.PatchMethod;
 import io.upgradekit.schema.model.PayloadTree;
 import io.upgradekit.schema.model.TreeEntry;
+import io.upgradekit.schema.model.TreePaths;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -150,6 +153,47 @@ class DeltaHostileTest {
     expectMalformed(abs.build(hashOf()));
   }
 
+  /** Names in a delta follow the same portable rules as manifests and archives (TreePaths). */
+  @Test
+  void namesThatAreNotPortable() throws IOException {
+    for (String name : List.of("C:x", "con.txt", "a\\b", "x.", "LPT1")) {
+      DeltaForge f = new DeltaForge(base).begin(1).path(name);
+      f.index.u8(DeltaFormat.DIRECTORY);
+      expectMalformed(f.build(forgedHash(line("DIRECTORY", name, ""))));
+    }
+    DeltaForge link = new DeltaForge(base).begin(1).path("link");
+    link.index.u8(DeltaFormat.SYMLINK).string("C:x");
+    expectMalformed(link.build(forgedHash(line("SYMLINK", "link", "C:x"))));
+
+    DeltaForge clash = new DeltaForge(base).begin(2).path("README");
+    clash.index.u8(DeltaFormat.DIRECTORY);
+    clash.path("readme");
+    clash.index.u8(DeltaFormat.DIRECTORY);
+    expectMalformed(clash.build(forgedHash(line("DIRECTORY", "README", ""), line("DIRECTORY", "readme", ""))));
+  }
+
+  @Test
+  void aBaseNameThatIsNotOneSafeFileName() throws IOException {
+    for (String name : List.of("../app.jar", "a/b.jar", "C:app.jar", "con.jar", "")) {
+      byte[] bytes = DeltaForge.assemble(DeltaFormat.FLAG_BASE_SINGLE_FILE, name, base, hashOf(), new byte[1],
+          new byte[1], new byte[0]);
+      assertCode(() -> DeltaHeader.read(java.nio.ByteBuffer.wrap(bytes)), ErrorCode.PATCH_MALFORMED);
+    }
+  }
+
+  /**
+   * A tree hash computed the way PayloadTree does, for entries PayloadTree itself refuses: the
+   * delta's index must be refused for its names, not for a hash that does not match.
+   */
+  private static String forgedHash(String... lines) {
+    return Hashes.sha256(String.join("", lines).getBytes(StandardCharsets.UTF_8));
+  }
+
+  private static String line(String type, String path, String target) {
+    // TYPE, path, size 0, no hash, not executable, target (PayloadTree.treeHash()).
+    return type + "\0" + path + "\0" + "0" + "\0" + "" + "\0" + "-" + "\0" + target + "\n";
+  }
+
   @Test
   void linksThatLeadOutside() throws IOException {
     DeltaForge direct = new DeltaForge(base).begin(1).path("link");
@@ -162,6 +206,27 @@ class DeltaHostileTest {
     chain.path("c");
     chain.index.u8(DeltaFormat.SYMLINK).string("a/b/..");
     expectMalformed(chain.build(hashOf(TreeEntry.symlink("a/b", ".."), TreeEntry.symlink("c", "a/b/.."))));
+  }
+
+  /**
+   * Resolving a tree's links is bounded in work too: here every link goes through "h" 40 times,
+   * and "h" walks 340 segments down and back up each time.
+   */
+  @Test
+  void linksThatTakeTooManyStepsToResolve() {
+    List<TreeEntry> links = new java.util.ArrayList<>();
+    links.add(TreeEntry.symlink("h", "x/".repeat(169) + "x" + "/..".repeat(170)));
+    String through = "h/".repeat(39) + "h";
+    int steps = 40 * 341; // per link
+    for (int i = 0; i < TreeShape.MAX_STEPS / steps + 10; i++) {
+      links.add(TreeEntry.symlink(String.format("l%06d", i), through));
+    }
+    assertThatThrownBy(() -> TreeShape.require(new PayloadTree(links), ErrorCode.PATCH_MALFORMED))
+        .isInstanceOfSatisfying(UpgradeException.class, e -> {
+          assertThat(e.code()).isEqualTo(ErrorCode.PATCH_MALFORMED);
+          assertThat(e.getMessage()).contains("steps");
+        });
+    TreeShape.require(new PayloadTree(links.subList(0, 100)), ErrorCode.PATCH_MALFORMED);
   }
 
   @Test
@@ -205,6 +270,108 @@ class DeltaHostileTest {
     byte[] bad = valid.clone();
     bad[76] = 0x7f;
     expectMalformed(bad);
+  }
+
+  private void expectMalformed(byte[] delta, String why) throws IOException {
+    Path file = Files.write(tmp.resolve("forged.delta"), delta);
+    try {
+      DeltaApplier.apply(ApplyRequest.of(old, file, outDir.resolve("out")));
+      fail("applied a delta that should be refused for: " + why);
+    } catch (UpgradeException e) {
+      assertThat(e.code()).as(e.getMessage()).isEqualTo(ErrorCode.PATCH_MALFORMED);
+      assertThat(e.getMessage()).contains(why);
+    }
+    assertThat(TestTrees.count(outDir)).as("nothing left behind").isEqualTo(1);
+  }
+
+  /** An index of groups (none) and then {@code entries} raw entry bytes. */
+  private byte[] index(int count, ByteWriter entries) {
+    ByteWriter w = new ByteWriter();
+    w.varint(base.entries().size()).varint(0).varint(0).varint(count).bytes(entries.toByteArray());
+    byte[] bytes = w.toByteArray();
+    return DeltaForge.assemble(base, hashOf(), bytes, DeltaForge.compress(bytes, DeltaFormat.indexDictionary(base)),
+        new byte[0]);
+  }
+
+  /** A ZIP entry "z.jar" built from base file 0 whose program starts with these fields. */
+  private byte[] zip(long... programFields) {
+    ByteWriter e = new ByteWriter();
+    DeltaIndex.writePath(e, new byte[0], "z.jar");
+    e.u8(DeltaFormat.ZIP).varint(1000).bytes(new byte[32]).varint(0).varint(0);
+    for (long v : programFields) {
+      e.varint(v);
+    }
+    ByteWriter w = new ByteWriter();
+    w.varint(base.entries().size()).varint(0).varint(1).u8(0).u8(0).varint(1).bytes(e.toByteArray());
+    byte[] bytes = w.toByteArray();
+    return DeltaForge.assemble(base, hashOf(), bytes, DeltaForge.compress(bytes, DeltaFormat.indexDictionary(base)),
+        new byte[0]);
+  }
+
+  /**
+   * Every length a delta carries, forged: each is checked against the bytes that are there and
+   * its cap before anything is allocated or read for it (SmallHeapHostileTest runs the worst of
+   * them in the distribution's heap).
+   */
+  @Test
+  void forgedLengthsInEveryStructure() throws IOException {
+    byte[] valid = validDelta();
+    DeltaHeader header = DeltaHeader.read(java.nio.ByteBuffer.wrap(valid));
+    // Header: the decompressed index length (checked against the frame, which records its size),
+    // the compressed length (against the file), a base name's length (against the file).
+    byte[] indexLength = valid.clone();
+    java.nio.ByteBuffer.wrap(indexLength).putInt(76, header.indexLength() + 1);
+    expectMalformed(indexLength, "claims " + header.indexLength());
+    byte[] compressed = valid.clone();
+    java.nio.ByteBuffer.wrap(compressed).putInt(80, valid.length - DeltaFormat.FIXED_HEADER + 1);
+    expectMalformed(compressed, "past the end");
+    byte[] name = Arrays.copyOf(valid, DeltaFormat.FIXED_HEADER + 2);
+    name[11] |= DeltaFormat.FLAG_BASE_SINGLE_FILE;
+    name[DeltaFormat.FIXED_HEADER] = (byte) 0xff;
+    assertCode(() -> DeltaHeader.read(java.nio.ByteBuffer.wrap(name)), ErrorCode.PATCH_MALFORMED);
+
+    // Index counts and lengths.
+    expectMalformed(index(PayloadTree.MAX_ENTRIES + 1, new ByteWriter()), "entry count");
+    ByteWriter groups = new ByteWriter();
+    groups.varint(base.entries().size()).varint(0).varint(DeltaFormat.MAX_GROUPS + 1);
+    byte[] g = groups.toByteArray();
+    expectMalformed(DeltaForge.assemble(base, hashOf(), g, DeltaForge.compress(g, DeltaFormat.indexDictionary(base)),
+        new byte[0]), "group count");
+    expectMalformed(index(1, new ByteWriter().varint(0).varint(TreePaths.MAX_PATH_BYTES + 1)), "path length");
+    ByteWriter link = new ByteWriter();
+    DeltaIndex.writePath(link, new byte[0], "l");
+    link.u8(DeltaFormat.SYMLINK).varint(TreePaths.MAX_PATH_BYTES + 1);
+    expectMalformed(index(1, link), "link target length");
+    ByteWriter patch = new ByteWriter();
+    DeltaIndex.writePath(patch, new byte[0], "p");
+    patch.u8(DeltaFormat.PATCH).varint(10).bytes(new byte[32]).varint(0).u8(PatchMethod.ZSTD.id()).varint(1 << 30);
+    expectMalformed(index(1, patch), "data bytes");
+    ByteWriter unit = new ByteWriter();
+    unit.varint(base.entries().size()).varint(0).varint(1).u8(0).u8(PatchMethod.ZSTD.id()).varint(10).varint(1 << 30);
+    byte[] u = unit.toByteArray();
+    expectMalformed(DeltaForge.assemble(base, hashOf(), u, DeltaForge.compress(u, DeltaFormat.indexDictionary(base)),
+        new byte[0]), "data bytes");
+
+    // The names of all entries together: many long paths that cost the index almost nothing.
+    ByteWriter names = new ByteWriter();
+    String tail = ("s".repeat(250) + "/").repeat(3) + "s".repeat(250);
+    int n = PayloadTree.MAX_NAME_BYTES / (6 + tail.length()) + 1;
+    byte[] previous = new byte[0];
+    for (int i = 0; i < n; i++) {
+      String path = String.format("%05d/", i) + tail;
+      DeltaIndex.writePath(names, previous, path);
+      previous = path.getBytes(StandardCharsets.UTF_8);
+      names.u8(DeltaFormat.DIRECTORY);
+    }
+    expectMalformed(index(n, names), "paths and link targets take more than");
+
+    // Zip programs: entries, references, metadata and content lengths, the delta-wide budget.
+    expectMalformed(zip(ZipLayout.MAX_ENTRIES + 1), "zip entry count");
+    expectMalformed(zip(0, 3, 0, 0, 0, 0, 4), "reference count");
+    expectMalformed(zip(0, 0, 0, 0, 1001), "zip metadata length");
+    expectMalformed(zip(0, 0, 0, 0, 0, DeltaFormat.MAX_CONTENT + 1), "zip content length");
+    expectMalformed(zip(DeltaFormat.MAX_ZIP_OPS + 1, 0, 0, 0, 0, 0, 0), "zip programs have more than");
+    expectMalformed(zip(1, 0, 0, 0, 0, 5, 0, ZipProgram.OP_STORED, 6), "stored length");
   }
 
   @Test

@@ -2,8 +2,10 @@ package io.upgradekit.schema.delta;
 
 import static io.upgradekit.schema.Fixtures.assertCode;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.upgradekit.schema.ErrorCode;
+import io.upgradekit.schema.UpgradeException;
 import io.upgradekit.schema.model.TreeEntry;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -164,6 +166,82 @@ class PayloadReaderTest {
     TestTrees.symlink(dir, "abs", "/etc");
     assertCode(() -> PayloadReader.read(dir), ErrorCode.PAYLOAD_INVALID);
     Files.delete(dir.resolve("abs"));
+  }
+
+  /** The portable path rules (TreePaths) hold for every archive kind, as for manifests and deltas. */
+  @Test
+  void namesThatAreNotPortableAreRefusedInEveryArchive() throws IOException {
+    for (String name : new String[] {"C:x", "app/con.txt", "app/a\\b", "app/x.", "app/Aux", "app/a|b"}) {
+      Path tar = tar("np.tar.gz", new String[] {name, "f", "x"});
+      assertCode(() -> PayloadReader.read(tar, PayloadReader.Options.defaults().withScratch(tmp)),
+          ErrorCode.PAYLOAD_INVALID);
+      Path zip = zip("np.zip", name, "x".getBytes(StandardCharsets.UTF_8), 0100644);
+      assertCode(() -> PayloadReader.read(zip, PayloadReader.Options.defaults().withScratch(tmp)),
+          ErrorCode.PAYLOAD_INVALID);
+    }
+    Path clash = tar("clash.tar.gz", new String[] {"app/README", "f", "1"}, new String[] {"app/readme", "f", "2"});
+    assertCode(() -> PayloadReader.read(clash, PayloadReader.Options.defaults().withScratch(tmp)),
+        ErrorCode.PAYLOAD_INVALID);
+    Path link = tar("link.tar.gz", new String[] {"app/l", "l", "C:x"});
+    assertCode(() -> PayloadReader.read(link, PayloadReader.Options.defaults().withScratch(tmp)),
+        ErrorCode.PAYLOAD_INVALID);
+    Path dir = Files.createDirectory(tmp.resolve("np"));
+    TestTrees.file(dir, "a:b", "x");
+    assertCode(() -> PayloadReader.read(dir), ErrorCode.PAYLOAD_INVALID);
+    Path single = TestTrees.file(tmp, "nul.jar", "x");
+    assertCode(() -> PayloadReader.read(single), ErrorCode.PAYLOAD_INVALID);
+  }
+
+  /**
+   * Tar headers that lie about lengths, or chain metadata without end: each is refused by its cap
+   * before anything is read or kept for it (the library reader before this one recursed once per
+   * GNU long name, and kept any pax header whole).
+   */
+  @Test
+  void tarHeadersThatLieAreRefusedByTheirCaps() throws IOException {
+    RawTar chain = new RawTar();
+    for (int i = 0; i < 20_000; i++) {
+      chain.header("././@LongLink", 'L', 2).data(new byte[] {'x', 0});
+    }
+    expectInvalidTar("chain", chain.file("x", "x"), "two GNU long names");
+
+    String big = "x".repeat(TarReader.MAX_METADATA);
+    expectInvalidTar("pax", new RawTar().pax("path", "a", "comment", big).file("x", "x"), "more than");
+    expectInvalidTar("long", new RawTar().header("././@LongLink", 'L', 5000).data("a".repeat(5000).getBytes(
+        StandardCharsets.UTF_8)).file("x", "x"),
+        "GNU long name of 5000 bytes");
+    expectInvalidTar("paxsize", new RawTar().pax("size", "99999999999999").file("x", "x"), "bytes, more than");
+    byte[] base256 = new byte[12];
+    base256[0] = (byte) 0x80;
+    base256[1] = 0x7f; // 2^87 and more
+    expectInvalidTar("b256", new RawTar().header("x".getBytes(StandardCharsets.UTF_8), '0', base256, true),
+        "too large");
+    expectInvalidTar("sum", new RawTar().header("x".getBytes(StandardCharsets.UTF_8), '0',
+        "00000000000".getBytes(StandardCharsets.US_ASCII), false), "checksum");
+    expectInvalidTar("utf8", new RawTar().header(new byte[] {'a', (byte) 0xff}, '0',
+        "00000000000".getBytes(StandardCharsets.US_ASCII), true), "UTF-8");
+    expectInvalidTar("sparse", new RawTar().header("x", 'S', 0), "sparse");
+    expectInvalidTar("cut", new RawTar().header("x", '0', 100_000).data(new byte[10]), "ends");
+  }
+
+  private void expectInvalidTar(String name, RawTar tar, String why) throws IOException {
+    Path archive = tar.writeGzip(tmp.resolve(name + ".tar.gz"));
+    assertThatThrownBy(() -> PayloadReader.read(archive, PayloadReader.Options.defaults().withScratch(tmp)))
+        .isInstanceOfSatisfying(UpgradeException.class, e -> {
+          assertThat(e.code()).as(e.getMessage()).isEqualTo(ErrorCode.PAYLOAD_INVALID);
+          assertThat(e.getMessage()).contains(why);
+        });
+  }
+
+  @Test
+  void tarFormatsThatRealToolsWrite() throws IOException {
+    Path archive = new RawTar().pax("path", "app/" + "long-name-".repeat(20) + ".txt").file("ignored", "one")
+        .header("././@LongLink", 'L', 9).data("app/gnu/\0".getBytes(StandardCharsets.UTF_8))
+        .header("ignored", '5', 0).file("app/plain.txt", "two").writeGzip(tmp.resolve("formats.tar.gz"));
+    try (Payload p = PayloadReader.read(archive, PayloadReader.Options.defaults().withScratch(tmp))) {
+      assertThat(p.tree().entries()).extracting(TreeEntry::path)
+          .containsExactly("app/gnu", "app/" + "long-name-".repeat(20) + ".txt", "app/plain.txt");
+    }
   }
 
   @Test

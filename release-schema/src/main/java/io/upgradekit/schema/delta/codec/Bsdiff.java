@@ -469,13 +469,16 @@ public final class Bsdiff {
    */
   public static void decode(ByteBuffer oldBytes, InputStream patch, long expectedSize, OutputStream out)
       throws IOException {
-    Objects.requireNonNull(oldBytes, "oldBytes");
     Objects.requireNonNull(patch, "patch");
+    decode(oldBytes, new PatchInput(patch), expectedSize, out);
+  }
+
+  static void decode(ByteBuffer oldBytes, PatchInput in, long expectedSize, OutputStream out) throws IOException {
+    Objects.requireNonNull(oldBytes, "oldBytes");
     Objects.requireNonNull(out, "out");
     if (expectedSize < 0) {
       throw new IllegalArgumentException("expectedSize " + expectedSize + " is negative");
     }
-    PatchInput in = new PatchInput(patch);
     in.expect(MAGIC, "bsdiff magic");
     int version = in.read();
     if (version != VERSION) {
@@ -504,8 +507,8 @@ public final class Bsdiff {
     // Zero-run coding adds at most two varints per run of eight zeros or more.
     long maxDiff = (flags & FLAG_ZERO_RUNS) != 0 ? bound(expectedSize, 4, 64) : expectedSize;
     checkSectionLength(diffLength, maxDiff, "diff");
-    byte[] control = in.readSection((int) controlLength, "bsdiff control stream");
-    byte[] diff = in.readSection((int) diffLength, "bsdiff diff stream");
+    FrameSource control = in.section((int) controlLength, "bsdiff control stream");
+    FrameSource diff = in.section((int) diffLength, "bsdiff diff stream");
 
     ZstdFrameReader controlReader = null;
     ZstdFrameReader diffReader = null;
@@ -514,11 +517,11 @@ public final class Bsdiff {
     try {
       if (controlLength > 0) {
         controlReader =
-            new ZstdFrameReader(FrameSource.of(control), 1, maxControl, null, "the control stream");
+            new ZstdFrameReader(control, 1, maxControl, null, "the control stream");
       }
       DiffStream.Source diffSource = null;
       if (diffLength > 0) {
-        diffReader = new ZstdFrameReader(FrameSource.of(diff), 1, maxDiff, null, "the diff stream");
+        diffReader = new ZstdFrameReader(diff, 1, maxDiff, null, "the diff stream");
         diffSource =
             (flags & FLAG_ZERO_RUNS) != 0
                 ? DiffStream.zeroRunCoded(diffReader)

@@ -182,9 +182,30 @@ public final class FileCodec {
   public static void decode(
       PatchMethod method, ByteBuffer oldBytes, InputStream patch, long expectedSize, OutputStream out)
       throws IOException {
+    Objects.requireNonNull(patch, "patch");
+    decode(method, oldBytes, new PatchInput(patch), expectedSize, out);
+  }
+
+  /**
+   * As {@link #decode(PatchMethod, ByteBuffer, InputStream, long, OutputStream)}, for a patch held
+   * in a buffer (for example a slice of a memory-mapped delta), which is read in place: its
+   * sections are not copied onto the heap, so heap use is a few fixed buffers whatever the patch
+   * holds.
+   *
+   * @param patch the patch, exactly its remaining bytes; neither modified nor moved
+   */
+  public static void decode(
+      PatchMethod method, ByteBuffer oldBytes, ByteBuffer patch, long expectedSize, OutputStream out)
+      throws IOException {
+    Objects.requireNonNull(patch, "patch");
+    decode(method, oldBytes, new PatchInput(patch), expectedSize, out);
+  }
+
+  private static void decode(
+      PatchMethod method, ByteBuffer oldBytes, PatchInput patch, long expectedSize, OutputStream out)
+      throws IOException {
     Objects.requireNonNull(method, "method");
     Objects.requireNonNull(oldBytes, "oldBytes");
-    Objects.requireNonNull(patch, "patch");
     Objects.requireNonNull(out, "out");
     if (expectedSize < 0) {
       throw new IllegalArgumentException("expectedSize " + expectedSize + " is negative");

@@ -4,8 +4,9 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 
 /**
- * Compressed bytes for a {@link ZstdFrameReader}: an array-backed buffer in read mode (unread bytes
- * between position and limit) that can be topped up.
+ * Compressed bytes for a {@link ZstdFrameReader}: an array-backed or direct (for example
+ * memory-mapped) buffer in read mode (unread bytes between position and limit) that can be topped
+ * up.
  */
 interface FrameSource {
   ByteBuffer buffer();
@@ -30,7 +31,12 @@ interface FrameSource {
 
   /** A source over bytes already in memory. */
   static FrameSource of(byte[] bytes) {
-    ByteBuffer buffer = ByteBuffer.wrap(bytes);
+    return of(ByteBuffer.wrap(bytes));
+  }
+
+  /** A source over a buffer's remaining bytes, read in place (a mapped file is not copied). */
+  static FrameSource of(ByteBuffer bytes) {
+    ByteBuffer buffer = bytes.slice();
     return new FrameSource() {
       @Override
       public ByteBuffer buffer() {

@@ -9,18 +9,27 @@ import java.util.Arrays;
 
 /**
  * Buffered reading of a hostile patch: header fields, length-prefixed sections and, as a {@link
- * FrameSource}, the trailing zstd frame. Never assumes a read fills its buffer, and never allocates
- * more than the bytes that have actually arrived.
+ * FrameSource}, the trailing zstd frame. Reads a stream or a buffer (a patch inside a
+ * memory-mapped delta). Never assumes a read fills its buffer, and never allocates more than the
+ * bytes that have actually arrived; a patch in a buffer is read in place, sections included.
  */
 final class PatchInput implements FrameSource {
   private static final int BUFFER_SIZE = 64 * 1024;
 
   private final InputStream in;
-  private final ByteBuffer buffer = ByteBuffer.wrap(new byte[BUFFER_SIZE]).limit(0);
+  private final ByteBuffer buffer;
   private boolean ended;
 
   PatchInput(InputStream in) {
     this.in = in;
+    this.buffer = ByteBuffer.wrap(new byte[BUFFER_SIZE]).limit(0);
+  }
+
+  /** Reads the buffer's remaining bytes in place; the buffer itself is not moved. */
+  PatchInput(ByteBuffer patch) {
+    this.in = null;
+    this.buffer = patch.slice();
+    this.ended = true;
   }
 
   @Override
@@ -77,10 +86,26 @@ final class PatchInput implements FrameSource {
   }
 
   /**
+   * The next {@code length} bytes as a source of their own, a length that the caller has checked
+   * against its cap: a slice of a buffered patch (no copy), or the bytes read from a stream.
+   */
+  FrameSource section(int length, String what) throws IOException {
+    if (in != null) {
+      return FrameSource.of(readSection(length, what));
+    }
+    if (length > buffer.remaining()) {
+      throw malformed("patch is truncated in its " + what);
+    }
+    ByteBuffer section = buffer.slice(buffer.position(), length);
+    buffer.position(buffer.position() + length);
+    return FrameSource.of(section);
+  }
+
+  /**
    * Reads a section of {@code length} bytes, a length that the caller has checked against its cap.
    * The array grows as bytes arrive, so a lying length costs no more memory than the patch itself.
    */
-  byte[] readSection(int length, String what) throws IOException {
+  private byte[] readSection(int length, String what) throws IOException {
     byte[] out = new byte[Math.min(length, BUFFER_SIZE)];
     int filled = 0;
     while (filled < length) {

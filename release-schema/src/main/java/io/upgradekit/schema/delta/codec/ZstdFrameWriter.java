@@ -42,6 +42,9 @@ final class ZstdFrameWriter implements AutoCloseable {
       ctx.setChecksum(false);
       ctx.setDictID(false);
       ctx.setContentSize(true);
+      if (windowLog > ZstdFrameReader.MAX_WINDOW_LOG) {
+        throw new IllegalArgumentException("window log " + windowLog + " exceeds what decoders accept");
+      }
       if (windowLog > 0) {
         ctx.setWindowLog(windowLog);
         ctx.setEnableLongDistanceMatching(Zstd.ParamSwitch.ENABLE);

@@ -4,7 +4,6 @@ import static io.upgradekit.schema.delta.codec.Malformed.malformed;
 
 import com.github.luben.zstd.ZstdDictDecompress;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.OutputStream;
 import java.util.Objects;
 
@@ -22,14 +21,12 @@ final class ZstdFull {
 
   /** Streams one frame of exactly expectedSize bytes to out; the frame must end the patch. */
   static void decode(
-      InputStream patch, long expectedSize, OutputStream out, ZstdDictDecompress dictionary)
+      PatchInput in, long expectedSize, OutputStream out, ZstdDictDecompress dictionary)
       throws IOException {
-    Objects.requireNonNull(patch, "patch");
     Objects.requireNonNull(out, "out");
     if (expectedSize < 0) {
       throw new IllegalArgumentException("expectedSize " + expectedSize + " is negative");
     }
-    PatchInput in = new PatchInput(patch);
     try (ZstdFrameReader reader = new ZstdFrameReader(in, expectedSize, expectedSize, dictionary, "the zstd frame")) {
       byte[] buffer = new byte[64 * 1024];
       for (int n; (n = reader.read(buffer, 0, buffer.length)) > 0; ) {

@@ -31,8 +31,8 @@ public final class ZstdPatchFrom {
   /** The level used by {@link #encode(byte[], byte[])}. */
   public static final int DEFAULT_LEVEL = 19;
 
-  /** zstd's default decoder limit; larger windows need an explicit opt-in on other decoders. */
-  private static final int MAX_WINDOW_LOG = 27;
+  /** The decoders' window cap ({@link ZstdFrameReader#MAX_WINDOW_LOG}), also zstd's default limit. */
+  private static final int MAX_WINDOW_LOG = ZstdFrameReader.MAX_WINDOW_LOG;
 
   private ZstdPatchFrom() {}
 
@@ -81,6 +81,12 @@ public final class ZstdPatchFrom {
    * @throws IOException if writing {@code out} or reading {@code patch} fails
    */
   public static void decode(ByteBuffer oldBytes, InputStream patch, long expectedSize, OutputStream out)
+      throws IOException {
+    Objects.requireNonNull(patch, "patch");
+    decode(oldBytes, new PatchInput(patch), expectedSize, out);
+  }
+
+  static void decode(ByteBuffer oldBytes, PatchInput patch, long expectedSize, OutputStream out)
       throws IOException {
     Objects.requireNonNull(oldBytes, "oldBytes");
     if (oldBytes.remaining() == 0) {

@@ -57,6 +57,29 @@ class HostilePatchTest {
     }
   }
 
+  /** Patches inside a mapped delta are read in place; they must be checked exactly the same way. */
+  @ParameterizedTest
+  @EnumSource(PatchMethod.class)
+  void patchesReadInPlaceAreCheckedTheSameWay(PatchMethod method) throws IOException {
+    byte[] patch = patch(method);
+    assertThat(TestData.decodeInPlace(method, OLD, patch, NEW.length)).isEqualTo(NEW);
+    for (int length = 0; length < patch.length; length++) {
+      byte[] prefix = Arrays.copyOf(patch, length);
+      assertMalformed(() -> TestData.decodeInPlace(method, OLD, prefix, NEW.length));
+    }
+    assertMalformed(() -> TestData.decodeInPlace(method, OLD, Arrays.copyOf(patch, patch.length + 1), NEW.length));
+    Random random = new Random(method.ordinal());
+    for (int i = 0; i < 300; i++) {
+      byte[] bad = patch.clone();
+      bad[random.nextInt(bad.length)] ^= (byte) (1 << random.nextInt(8));
+      try {
+        assertThat(TestData.decodeInPlace(method, OLD, bad, NEW.length)).hasSize(NEW.length);
+      } catch (UpgradeException e) {
+        assertThat(e.code()).isEqualTo(ErrorCode.PATCH_MALFORMED);
+      }
+    }
+  }
+
   @ParameterizedTest
   @EnumSource(PatchMethod.class)
   void trailingBytesAreMalformed(PatchMethod method) {

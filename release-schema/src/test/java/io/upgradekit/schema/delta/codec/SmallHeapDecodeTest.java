@@ -2,20 +2,21 @@ package io.upgradekit.schema.delta.codec;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.upgradekit.schema.DistributionJvm;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 /**
- * Nodes are small: decoding must stream. Each method decodes a 48 MiB file in a JVM whose whole
- * heap is 32 MiB, which fails if the decoder buffers the output or copies old onto the heap.
+ * Nodes are small: decoding must stream. Each method decodes an 80 MiB file in a JVM with the node
+ * updater's real JVM options (bin/updater: a 64 MiB heap), which fails if the decoder buffers the
+ * output or copies old onto the heap.
  */
 class SmallHeapDecodeTest {
-  private static final int SIZE = 48 << 20;
+  private static final int SIZE = 80 << 20;
 
   @TempDir Path dir;
 
@@ -35,24 +36,10 @@ class SmallHeapDecodeTest {
     Path patchFile = Files.write(dir.resolve("patch"), patch(method, old, nu));
     Path out = dir.resolve("out");
 
-    Process java =
-        new ProcessBuilder(
-                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Xmx32m",
-                "-cp",
-                System.getProperty("java.class.path"),
-                DecodeMain.class.getName(),
-                method.name(),
-                oldFile.toString(),
-                patchFile.toString(),
-                String.valueOf(SIZE),
-                out.toString())
-            .redirectErrorStream(true)
-            .start();
-    String output = new String(java.getInputStream().readAllBytes());
-    assertThat(java.waitFor(60, TimeUnit.SECONDS)).isTrue();
+    DistributionJvm.Result result = DistributionJvm.run(DecodeMain.class, method.name(), oldFile.toString(),
+        patchFile.toString(), String.valueOf(SIZE), out.toString());
 
-    assertThat(java.exitValue()).as(output).isZero();
+    assertThat(result.status()).as(result.output()).isZero();
     assertThat(Files.mismatch(out, dir.resolve("expected"))).isEqualTo(-1L);
   }
 

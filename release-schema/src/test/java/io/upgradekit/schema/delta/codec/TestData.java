@@ -75,6 +75,16 @@ final class TestData {
     return out.toByteArray();
   }
 
+  /** As {@link #decode}, with the patch read in place from a (direct, read-only) buffer. */
+  static byte[] decodeInPlace(PatchMethod method, byte[] old, byte[] patch, long expectedSize)
+      throws IOException {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    ByteBuffer buffer = ByteBuffer.allocateDirect(patch.length).put(patch).flip().asReadOnlyBuffer();
+    FileCodec.decode(method, ByteBuffer.wrap(old).asReadOnlyBuffer(), buffer, expectedSize, out);
+    assert buffer.position() == 0 && buffer.limit() == patch.length;
+    return out.toByteArray();
+  }
+
   /** Builds bsdiff containers from explicit parts, to write patches the encoder never would. */
   static final class BsdiffPatch {
     private final ByteArrayOutputStream control = new ByteArrayOutputStream();
