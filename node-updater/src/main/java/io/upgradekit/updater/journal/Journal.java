@@ -19,6 +19,12 @@ public final class Journal {
   /** Finished events kept in history; older ones are deleted. */
   public static final int MAX_HISTORY = 500;
 
+  /** A history record larger than this is damaged (real ones are a few kilobytes). */
+  static final long MAX_RECORD_BYTES = 256 * 1024;
+
+  /** At most this many bytes of history are read per call, newest first. */
+  static final long HISTORY_READ_BUDGET = 8L * 1024 * 1024;
+
   private final Path active;
   private final Path historyDir;
 
@@ -75,40 +81,78 @@ public final class Journal {
    * of the past: nothing is decided from one lost entry, and the next events are written as usual).
    */
   public List<JournalRecord> history(java.util.function.Consumer<String> notes) {
-    List<JournalRecord> out = new ArrayList<>();
-    for (Path file : historyFiles()) {
+    // Newest first within a byte budget, so that a history filled with huge (hostile or damaged)
+    // records costs bounded memory and time; real records are a few kilobytes.
+    List<JournalRecord> newestFirst = new ArrayList<>();
+    List<Path> files = historyFiles();
+    long budget = HISTORY_READ_BUDGET;
+    for (int i = files.size() - 1; i >= 0; i--) {
+      Path file = files.get(i);
       try {
-        readRecord(file).ifPresent(out::add);
+        long size = Files.size(file);
+        if (size > MAX_RECORD_BYTES) {
+          notes.accept("skipped history entry " + file.getFileName() + ": " + size + " bytes, larger than any "
+              + "record (" + MAX_RECORD_BYTES + ")");
+          continue;
+        }
+        if (size > budget) {
+          notes.accept("older history not shown: " + (i + 1) + " entries beyond the " + HISTORY_READ_BUDGET
+              + "-byte read budget");
+          break;
+        }
+        budget -= size;
+        readRecord(file).ifPresent(newestFirst::add);
       } catch (StateFiles.DamagedStateException e) {
         notes.accept("skipped damaged history entry " + file.getFileName() + ": " + e.reason());
+      } catch (IOException e) {
+        notes.accept("skipped unreadable history entry " + file.getFileName() + ": " + e.getMessage());
       }
     }
-    return out;
+    java.util.Collections.reverse(newestFirst);
+    return newestFirst;
   }
 
-  /** The active record's file. */
   public Path activeFile() {
     return active;
   }
 
+  /** The newest {@link #MAX_HISTORY} history files, oldest first (bounded however many there are). */
   private List<Path> historyFiles() {
-    List<Path> files = new ArrayList<>();
+    return historyFiles(new ArrayList<>());
+  }
+
+  /**
+   * The newest {@link #MAX_HISTORY} history files, oldest first; the names of older ones go to
+   * {@code older}. Memory stays bounded by {@link #MAX_HISTORY} names plus {@code older}.
+   */
+  private List<Path> historyFiles(List<Path> older) {
     if (!Files.isDirectory(historyDir)) {
-      return files;
+      return new ArrayList<>();
     }
+    java.util.PriorityQueue<Path> newest = new java.util.PriorityQueue<>();
     try (DirectoryStream<Path> dir = Files.newDirectoryStream(historyDir, "*.json")) {
-      dir.forEach(files::add);
+      for (Path file : dir) {
+        newest.add(file);
+        if (newest.size() > MAX_HISTORY) {
+          Path oldest = newest.poll();
+          if (older.size() < MAX_HISTORY) {
+            older.add(oldest); // pruned a batch at a time
+          }
+        }
+      }
     } catch (IOException e) {
       throw new UpgradeException(ErrorCode.IO_ERROR, "cannot list " + historyDir + ": " + e, e);
     }
+    List<Path> files = new ArrayList<>(newest);
     files.sort(null);
     return files;
   }
 
   private void prune() throws IOException {
-    List<Path> files = historyFiles();
-    for (int i = 0; i < files.size() - MAX_HISTORY; i++) {
-      io.upgradekit.schema.io.FileTrees.deleteQuietly(files.get(i)); // a directory in a file's place too
+    List<Path> older = new ArrayList<>();
+    historyFiles(older);
+    for (Path file : older) {
+      io.upgradekit.schema.io.FileTrees.deleteQuietly(file); // a directory in a file's place too
     }
   }
 
