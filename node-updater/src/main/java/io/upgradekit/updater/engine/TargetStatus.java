@@ -71,7 +71,7 @@ public record TargetStatus(
     }
     int pending;
     try {
-      pending = new Outbox(home.outbox(), Clock.systemUTC(), line -> { }).pending().size();
+      pending = (int) Math.min(Integer.MAX_VALUE, new Outbox(home.outbox(), Clock.systemUTC(), line -> { }).count());
     } catch (io.upgradekit.schema.UpgradeException e) {
       damaged.add(e.getMessage());
       pending = 0;

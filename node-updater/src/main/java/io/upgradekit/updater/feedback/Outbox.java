@@ -34,6 +34,9 @@ import java.util.function.Consumer;
  * Retry-After} says.
  */
 public final class Outbox {
+  /** Reports sent per delivery round at most; a longer queue drains over several rounds. */
+  public static final int MAX_PER_ROUND = 256;
+
   private static final Duration FIRST_BACKOFF = Duration.ofSeconds(2);
   private static final Duration MAX_BACKOFF = Duration.ofMinutes(10);
 
@@ -58,29 +61,63 @@ public final class Outbox {
     return report.eventId() + "-" + report.sequence();
   }
 
-  /** Reports not yet accepted, oldest first. */
+  /**
+   * Reports not yet accepted, oldest first: at most {@link #MAX_PER_ROUND} of them, so that one
+   * delivery round (each post has its own deadline) ends in bounded time and memory however many
+   * reports piled up; the rest go in later rounds.
+   */
   public List<Path> pending() {
-    List<Path> files = new ArrayList<>();
     if (!Files.isDirectory(dir)) {
-      return files;
+      return new ArrayList<>();
     }
+    // Each file's time is read once: a comparator that read it while sorting would break its
+    // contract when a report is delivered (deleted) by another updater meanwhile.
+    record Entry(Path file, long modified) {}
+    java.util.Comparator<Entry> newestFirst = java.util.Comparator.comparingLong(Entry::modified)
+        .thenComparing(Entry::file).reversed();
+    java.util.PriorityQueue<Entry> oldest = new java.util.PriorityQueue<>(newestFirst);
     try (DirectoryStream<Path> stream = Files.newDirectoryStream(dir, "*.json")) {
       for (Path p : stream) {
-        if (!p.getFileName().toString().startsWith(".")) {
-          files.add(p);
+        if (p.getFileName().toString().startsWith(".")) {
+          continue;
+        }
+        long modified;
+        try {
+          modified = Files.getLastModifiedTime(p).toMillis();
+        } catch (IOException e) {
+          continue; // gone meanwhile
+        }
+        oldest.add(new Entry(p, modified));
+        if (oldest.size() > MAX_PER_ROUND) {
+          oldest.poll(); // drops the newest
         }
       }
     } catch (IOException e) {
       throw new UpgradeException(ErrorCode.IO_ERROR, "cannot list " + dir + ": " + e, e);
     }
-    files.sort((a, b) -> {
-      try {
-        return Files.getLastModifiedTime(a).compareTo(Files.getLastModifiedTime(b));
-      } catch (IOException e) {
-        return a.compareTo(b);
-      }
-    });
+    List<Entry> entries = new ArrayList<>(oldest);
+    entries.sort(newestFirst.reversed());
+    List<Path> files = new ArrayList<>(entries.size());
+    entries.forEach(e -> files.add(e.file()));
     return files;
+  }
+
+  /** How many reports wait in the outbox (all of them, not only the next round's). */
+  public long count() {
+    if (!Files.isDirectory(dir)) {
+      return 0;
+    }
+    long n = 0;
+    try (DirectoryStream<Path> stream = Files.newDirectoryStream(dir, "*.json")) {
+      for (Path p : stream) {
+        if (!p.getFileName().toString().startsWith(".")) {
+          n++;
+        }
+      }
+    } catch (IOException e) {
+      throw new UpgradeException(ErrorCode.IO_ERROR, "cannot list " + dir + ": " + e, e);
+    }
+    return n;
   }
 
   /** When the next delivery attempt may start (after a failure's backoff). */
