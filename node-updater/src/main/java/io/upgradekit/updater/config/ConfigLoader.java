@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import io.upgradekit.schema.ErrorCode;
+import io.upgradekit.schema.Quantities;
 import io.upgradekit.schema.UpgradeException;
 import io.upgradekit.schema.io.BoundedFiles;
 import io.upgradekit.schema.model.Names;
@@ -25,8 +26,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * Reads a target's YAML configuration. Every error is {@link ErrorCode#CONFIG_INVALID} and names
@@ -39,8 +38,6 @@ public final class ConfigLoader {
   /** A credential is 64 hex digits; the file may hold a newline or two more. */
   private static final int MAX_CREDENTIAL_BYTES = 4 * 1024;
 
-  private static final Pattern DURATION = Pattern.compile("(\\d+)(ms|s|m|h|d)");
-  private static final Pattern SIZE = Pattern.compile("(\\d+)\\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)?");
 
   private final Path file;
 
@@ -402,19 +399,11 @@ public final class ConfigLoader {
     if (text == null) {
       return dflt;
     }
-    Matcher m = DURATION.matcher(text.strip());
-    if (!m.matches()) {
-      throw error(obj.key(key), "is '" + text + "', not a duration: write a number with a unit, e.g. 500ms, 30s, "
-          + "5m, 1h or 1d");
+    try {
+      return Quantities.parseDuration(text);
+    } catch (IllegalArgumentException e) {
+      throw error(obj.key(key), "is " + e.getMessage().replaceFirst("^'[^']*' is ", "'" + text + "', "));
     }
-    long n = Long.parseLong(m.group(1));
-    return switch (m.group(2)) {
-      case "ms" -> Duration.ofMillis(n);
-      case "s" -> Duration.ofSeconds(n);
-      case "m" -> Duration.ofMinutes(n);
-      case "h" -> Duration.ofHours(n);
-      default -> Duration.ofDays(n);
-    };
   }
 
   /** A size per second: {@code 4KiB} or {@code 4KiB/s}; more than 0. */
@@ -445,27 +434,11 @@ public final class ConfigLoader {
   }
 
   private long parseSize(Obj obj, String key, String text, String size, String problem) {
-    Matcher m = SIZE.matcher(size);
-    if (!m.matches() || m.group(1).length() > 15) {
-      throw error(obj.key(key), "is '" + text + "', " + problem);
+    try {
+      return Quantities.parseSize(size);
+    } catch (IllegalArgumentException e) {
+      throw error(obj.key(key), "is '" + text + "', " + problem + " (" + Quantities.SIZE_FORMS + ")");
     }
-    long n = Long.parseLong(m.group(1));
-    String unit = m.group(2) == null ? "B" : m.group(2);
-    long factor = switch (unit) {
-      case "KB" -> 1000L;
-      case "MB" -> 1000L * 1000;
-      case "GB" -> 1000L * 1000 * 1000;
-      case "TB" -> 1000L * 1000 * 1000 * 1000;
-      case "KiB" -> 1L << 10;
-      case "MiB" -> 1L << 20;
-      case "GiB" -> 1L << 30;
-      case "TiB" -> 1L << 40;
-      default -> 1L;
-    };
-    if (n > Long.MAX_VALUE / factor) {
-      throw error(obj.key(key), "is '" + text + "', which is too large");
-    }
-    return n * factor;
   }
 
   private UpgradeException error(String key, String problem) {

@@ -71,6 +71,21 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void sizesAndDurationsFollowTheProductsOneGrammar() {
+    // The same forms repo-server's options take (release-schema's Quantities): 64m is 64 MiB.
+    UpdaterConfig c = ConfigLoader.parse(FILE, MINIMAL.replace("health:\n", """
+        limits:
+          maxDownloadSize: 64m
+          minFreeDisk: 512MB
+          requestTimeout: 1d
+        health:
+        """));
+    assertThat(c.limits().maxDownloadBytes()).isEqualTo(64L << 20);
+    assertThat(c.limits().minFreeDiskBytes()).isEqualTo(512_000_000L);
+    assertThat(c.limits().requestTimeout()).isEqualTo(Duration.ofDays(1));
+  }
+
+  @Test
   void errorsNameTheKeyAndTheFix() {
     assertError(MINIMAL.replace("  stopTimeout", "x").replace("service:\n", "service:\n  stopTimeout: 30\n"),
         "service.stopTimeout", "e.g. 500ms, 30s");
