@@ -2,6 +2,7 @@ package io.upgradekit.schema.io;
 
 import static java.nio.charset.StandardCharsets.UTF_8;
 
+import io.upgradekit.schema.ProcessBarrier;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -10,7 +11,6 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CyclicBarrier;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.locks.LockSupport;
 
 /**
  * One contending process of {@link CreateExclusivelyRaceTest}: its threads call {@link
@@ -72,20 +72,9 @@ public final class CreateExclusivelyRaceWorker {
     System.out.flush();
   }
 
-  /** A file-based barrier: each process marks its arrival, then waits for everyone's mark. */
-  private static void awaitAllProcesses(
-      Path sync, int round, int id, int processes, long deadline) {
+  private static void awaitAllProcesses(Path sync, int round, int id, int processes, long deadline) {
     try {
-      Files.createFile(sync.resolve("round-" + round + "-worker-" + id));
-      for (int other = 0; other < processes; other++) {
-        Path mark = sync.resolve("round-" + round + "-worker-" + other);
-        while (!Files.exists(mark)) {
-          if (remainingNanos(deadline) <= 0) {
-            throw new IllegalStateException("timed out waiting for " + mark);
-          }
-          LockSupport.parkNanos(50_000);
-        }
-      }
+      ProcessBarrier.await(sync, round, id, processes, deadline);
     } catch (IOException | RuntimeException e) {
       fail("barrier", e);
     }
@@ -96,9 +85,6 @@ public final class CreateExclusivelyRaceWorker {
   }
 
   private static void fail(String who, Throwable e) {
-    System.err.println(who + " failed:");
-    e.printStackTrace();
-    System.err.flush();
-    Runtime.getRuntime().halt(1);
+    ProcessBarrier.fail(who, e);
   }
 }
