@@ -196,6 +196,16 @@ public final class RepositoryLayout {
   }
 
   /**
+   * The prefix of every node report, to list them all (repo-server rebuilds its fleet index from
+   * them).
+   *
+   * @return {@code feedback/}
+   */
+  public static String allFeedback() {
+    return FEEDBACK + "/";
+  }
+
+  /**
    * The directory that holds the reports of one update event on one node.
    *
    * @param app the application, see {@link Names#requireApp}
