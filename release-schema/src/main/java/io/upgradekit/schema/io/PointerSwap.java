@@ -5,6 +5,7 @@ import com.fasterxml.jackson.annotation.JsonInclude;
 import io.upgradekit.schema.ErrorCode;
 import io.upgradekit.schema.UpgradeException;
 import io.upgradekit.schema.json.Json;
+import io.upgradekit.schema.layout.RepositoryLayout;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -27,9 +28,11 @@ import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
 
 /**
- * Replaces a mutable document (a channel pointer) by compare-and-swap on its sequence, among any
- * number of publishers in any number of processes sharing its directory. The plugin's directory
- * mode and repo-server's publish API both use this protocol, so they may publish into one
+ * Replaces a mutable document (a channel pointer, {@code root.json}) by compare-and-swap on its
+ * sequence, among any number of publishers in any number of processes sharing its directory: the
+ * compare-and-swap of the directory store ({@code io.upgradekit.schema.store.DirectoryStore}).
+ * The plugin's directory mode and repo-server's publish API both write through that store, and
+ * earlier releases of the plugin followed the same protocol, so they may all publish into one
  * directory; a publisher that dies half-way blocks nobody for longer than a lease, and one that
  * was only slow can never overwrite what the next publisher wrote.
  *
@@ -37,9 +40,10 @@ import java.util.function.Consumer;
  *
  * <ol>
  *   <li><b>Claim</b>: create {@code dir/.<name without .json>.sequence/<n>} (attempt 1) or {@code
- *       <n>.<k>} (attempt {@code k}, the fencing number) exclusively ({@link
- *       DurableFiles#createExclusively}), holding a {@link SequenceClaim}: which process (pid, host,
- *       boot id, start time, user), since when, until when its lease runs, and what it replaces.
+ *       <n>.<k>} (attempt {@code k}, the fencing number; {@link RepositoryLayout#sequenceClaim})
+ *       exclusively ({@link DurableFiles#createExclusively}), holding a {@link SequenceClaim}:
+ *       which process (pid, host, boot id, start time, user), since when, until when its lease
+ *       runs, and what it replaces.
  *   <li>If that attempt is taken, the publisher looks at the newest attempt: if the document
  *       changed meanwhile, it stops ({@link Outcome#CHANGED}: read it again and retry on it). If
  *       the holder is alive and its lease runs, it waits (bounded), saying who holds the claim,
@@ -47,12 +51,14 @@ import java.util.function.Consumer;
  *       machine), its lease expired, or it released the claim, the publisher claims the next
  *       attempt: this <em>fences</em> the previous holder.
  *   <li><b>Swap</b>: holding attempt {@code k}, the publisher takes the OS lock on {@code
- *       dir/.<name>.lock} (and a lock per JVM, since OS locks are per process), bounded; under
- *       it, if attempt {@code k+1} exists it was presumed dead and writes nothing ({@link
- *       Outcome#SUPERSEDED}); otherwise the caller's {@link Check} compares the current document
- *       with what it expects, and only then is the new one renamed into place ({@link
- *       DurableFiles#writeAtomically}). A holder that gives up without writing releases its
- *       claim (a released attempt {@code k+1}), so that nobody waits for it.
+ *       dir/.<name>.lock} ({@link RepositoryLayout#swapLock}; and a lock per JVM, since OS locks
+ *       are per process), bounded; under it, if attempt {@code k+1} exists it was presumed dead
+ *       and writes nothing ({@link Outcome#SUPERSEDED}); otherwise the caller's {@link Check}
+ *       compares the current document with what it expects, and only then is the new one renamed
+ *       into place ({@link DurableFiles#writeAtomically}), or, where there was none, linked into
+ *       place ({@link DurableFiles#createExclusively}: a creator that takes no lock may have been
+ *       first, and is never replaced). A holder that gives up without writing releases its claim
+ *       (a released attempt {@code k+1}), so that nobody waits for it.
  * </ol>
  *
  * <p>Why it is safe: the document only changes under the OS lock, after the caller compared it
@@ -240,9 +246,8 @@ public final class PointerSwap {
     }
     this.maxBytes = maxBytes;
     String name = this.document.getFileName().toString();
-    String stem = name.endsWith(".json") ? name.substring(0, name.length() - ".json".length()) : name;
-    this.claims = this.document.resolveSibling("." + stem + ".sequence");
-    this.lockFile = this.document.resolveSibling("." + name + ".lock");
+    this.claims = this.document.resolveSibling(RepositoryLayout.sequenceClaims(name));
+    this.lockFile = this.document.resolveSibling(RepositoryLayout.swapLock(name));
     this.lease = requirePositive(lease, "lease");
     this.maxWait = requirePositive(maxWait, "maxWait");
     this.clock = Objects.requireNonNull(clock, "clock");
@@ -353,8 +358,14 @@ public final class PointerSwap {
         if (Files.exists(claimFile(claim.sequence(), claim.attempt() + 1))) {
           return outcome = Outcome.SUPERSEDED; // presumed dead and taken over: the fence holds
         }
-        if (!check.stillExpected(readDocument())) {
+        byte[] current = readDocument();
+        if (!check.stillExpected(current)) {
           return outcome = Outcome.CHANGED;
+        }
+        if (current == null) {
+          // A first document is linked, not renamed: a creator that does not take this lock
+          // (DurableFiles.createExclusively) may have made it meanwhile, and must not be replaced.
+          return outcome = DurableFiles.createExclusively(document, content) ? Outcome.SWAPPED : Outcome.CHANGED;
         }
         DurableFiles.writeAtomically(document, content);
         return outcome = Outcome.SWAPPED;
@@ -385,7 +396,8 @@ public final class PointerSwap {
   }
 
   private Path claimFile(long sequence, int attempt) {
-    return claims.resolve(attempt == 1 ? Long.toString(sequence) : sequence + "." + attempt);
+    return document.resolveSibling(RepositoryLayout.sequenceClaim(document.getFileName().toString(), sequence,
+        attempt));
   }
 
   /** The newest attempt of {@code sequence}, looking upward from one that exists. */

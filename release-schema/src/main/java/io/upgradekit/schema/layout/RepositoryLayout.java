@@ -36,6 +36,11 @@ import java.util.regex.Pattern;
  * written; channel pointers, rollout state and {@code root.json} are replaced atomically; claims
  * and feedback are created exclusively by repo-server's API. Publication order is blobs, then the
  * manifest, then the pointer, so that a reader never finds a reference to a missing file.
+ *
+ * <p>A directory store keeps the bookkeeping of its compare-and-swap beside each mutable
+ * document, as dot files that no server serves ({@link #isHidden}): {@link #sequenceClaims} and
+ * {@link #swapLock}. Their names are part of the layout because every publisher of one
+ * directory (any release of the plugin, any repo-server process) must agree on them.
  */
 public final class RepositoryLayout {
   /** The current trust root, at the repository's top. */
@@ -191,6 +196,16 @@ public final class RepositoryLayout {
   }
 
   /**
+   * The prefix of every node report, to list them all (repo-server rebuilds its fleet index from
+   * them).
+   *
+   * @return {@code feedback/}
+   */
+  public static String allFeedback() {
+    return FEEDBACK + "/";
+  }
+
+  /**
    * The directory that holds the reports of one update event on one node.
    *
    * @param app the application, see {@link Names#requireApp}
@@ -338,6 +353,61 @@ public final class RepositoryLayout {
       throw escapes(relativePath, "leads outside the repository root");
     }
     return resolved;
+  }
+
+  /**
+   * The hidden directory beside a mutable document in which a directory store's publishers claim
+   * the document's sequence numbers ({@code <n>}, then {@code <n>.<attempt>}), see {@link
+   * io.upgradekit.schema.io.PointerSwap}.
+   *
+   * @param documentPath a '/'-separated path of the document, or just its file name
+   * @return the sibling {@code .<name without .json>.sequence}, e.g. {@code
+   *     apps/a/channels/.stable.sequence} for {@code apps/a/channels/stable.json}
+   */
+  public static String sequenceClaims(String documentPath) {
+    String name = fileName(documentPath);
+    String stem = name.endsWith(JSON) ? name.substring(0, name.length() - JSON.length()) : name;
+    return sibling(documentPath, "." + stem + ".sequence");
+  }
+
+  /**
+   * One claim of a sequence number of a mutable document, see {@link #sequenceClaims}.
+   *
+   * @param documentPath a '/'-separated path of the document, or just its file name
+   * @param sequence the claimed sequence, 0 or more
+   * @param attempt the fencing number, 1 or more: 1 is the first claim of the sequence
+   * @return {@code <sequence claims>/<sequence>} for attempt 1, else {@code
+   *     <sequence claims>/<sequence>.<attempt>}
+   */
+  public static String sequenceClaim(String documentPath, long sequence, int attempt) {
+    if (sequence < 0 || attempt < 1) {
+      throw new IllegalArgumentException("sequence " + sequence + " attempt " + attempt);
+    }
+    return sequenceClaims(documentPath) + "/" + (attempt == 1 ? Long.toString(sequence) : sequence + "." + attempt);
+  }
+
+  /**
+   * The hidden file beside a mutable document whose OS lock a directory store's publishers hold
+   * while they compare and replace the document, see {@link io.upgradekit.schema.io.PointerSwap}.
+   *
+   * @param documentPath a '/'-separated path of the document, or just its file name
+   * @return the sibling {@code .<name>.lock}, e.g. {@code apps/a/channels/.stable.json.lock}
+   */
+  public static String swapLock(String documentPath) {
+    return sibling(documentPath, "." + fileName(documentPath) + ".lock");
+  }
+
+  private static String fileName(String path) {
+    Objects.requireNonNull(path, "path");
+    String name = path.substring(path.lastIndexOf('/') + 1);
+    if (name.isEmpty()) {
+      throw new IllegalArgumentException("'" + path + "' names no document");
+    }
+    return name;
+  }
+
+  private static String sibling(String path, String name) {
+    return path.substring(0, path.lastIndexOf('/') + 1) + name;
   }
 
   private static String appDir(String app) {

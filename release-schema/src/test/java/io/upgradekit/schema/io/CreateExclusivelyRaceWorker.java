@@ -2,20 +2,13 @@ package io.upgradekit.schema.io;
 
 import static java.nio.charset.StandardCharsets.UTF_8;
 
-import java.io.IOException;
-import java.nio.file.Files;
+import io.upgradekit.schema.RaceWorker;
 import java.nio.file.Path;
-import java.util.Queue;
-import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.CyclicBarrier;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.locks.LockSupport;
 
 /**
  * One contending process of {@link CreateExclusivelyRaceTest}: its threads call {@link
  * DurableFiles#createExclusively} on the same path as every thread of every other worker process,
- * round after round, all starting each round together.
+ * round after round, all starting each round together ({@link RaceWorker}).
  *
  * <p>Arguments: work directory, worker id, number of worker processes, threads, rounds, timeout in
  * milliseconds. Prints {@code WON <round> <contender>} for each round one of its threads won,
@@ -27,78 +20,13 @@ public final class CreateExclusivelyRaceWorker {
 
   public static void main(String[] args) throws Exception {
     Path work = Path.of(args[0]);
-    int id = Integer.parseInt(args[1]);
-    int processes = Integer.parseInt(args[2]);
-    int threads = Integer.parseInt(args[3]);
-    int rounds = Integer.parseInt(args[4]);
-    long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(Long.parseLong(args[5]));
     Path claims = work.resolve("claims");
-    Path sync = work.resolve("sync");
-
-    Queue<String> wins = new ConcurrentLinkedQueue<>();
-    AtomicInteger barrierRound = new AtomicInteger();
-    // The last thread of this process to arrive joins the cross-process barrier for the round;
-    // only when every process has arrived are all threads everywhere released together.
-    Runnable acrossProcesses =
-        () -> awaitAllProcesses(sync, barrierRound.getAndIncrement(), id, processes, deadline);
-    CyclicBarrier start = new CyclicBarrier(threads, acrossProcesses);
-
-    Thread[] contenders = new Thread[threads];
-    for (int t = 0; t < threads; t++) {
-      String contender = "worker-" + id + "/thread-" + t;
-      contenders[t] = new Thread(() -> {
-        try {
-          for (int round = 0; round < rounds; round++) {
-            start.await(remainingNanos(deadline), TimeUnit.NANOSECONDS);
-            Path target = claims.resolve("round-" + round + ".json");
-            byte[] content = (contender + " round " + round).getBytes(UTF_8);
-            if (DurableFiles.createExclusively(target, content)) {
-              wins.add("WON " + round + " " + contender);
-            }
-          }
-        } catch (Throwable e) {
-          fail(contender, e);
-        }
-      }, contender);
-      contenders[t].start();
-    }
-    for (Thread contender : contenders) {
-      contender.join();
-    }
-    StringBuilder out = new StringBuilder();
-    wins.forEach(w -> out.append(w).append('\n'));
-    out.append("DONE\n");
-    System.out.print(out);
-    System.out.flush();
-  }
-
-  /** A file-based barrier: each process marks its arrival, then waits for everyone's mark. */
-  private static void awaitAllProcesses(
-      Path sync, int round, int id, int processes, long deadline) {
-    try {
-      Files.createFile(sync.resolve("round-" + round + "-worker-" + id));
-      for (int other = 0; other < processes; other++) {
-        Path mark = sync.resolve("round-" + round + "-worker-" + other);
-        while (!Files.exists(mark)) {
-          if (remainingNanos(deadline) <= 0) {
-            throw new IllegalStateException("timed out waiting for " + mark);
-          }
-          LockSupport.parkNanos(50_000);
-        }
-      }
-    } catch (IOException | RuntimeException e) {
-      fail("barrier", e);
-    }
-  }
-
-  private static long remainingNanos(long deadline) {
-    return deadline - System.nanoTime();
-  }
-
-  private static void fail(String who, Throwable e) {
-    System.err.println(who + " failed:");
-    e.printStackTrace();
-    System.err.flush();
-    Runtime.getRuntime().halt(1);
+    RaceWorker.run(work.resolve("sync"), Integer.parseInt(args[1]), Integer.parseInt(args[2]),
+        Integer.parseInt(args[3]), Integer.parseInt(args[4]), Long.parseLong(args[5]),
+        contender -> (round, together) -> {
+          together.await();
+          Path target = claims.resolve("round-" + round + ".json");
+          return DurableFiles.createExclusively(target, (contender + " round " + round).getBytes(UTF_8));
+        });
   }
 }

@@ -181,6 +181,23 @@ class PointerSwapTest {
   }
 
   @Test
+  void aFirstDocumentCreatedMeanwhileWithoutTheLockIsNeverReplaced() throws Exception {
+    Files.delete(pointer);
+    // The check runs under the lock; a creator that takes no lock (create-if-absent) gets in just then.
+    PointerSwap.Check absentThenCreated = current -> {
+      if (current == null) {
+        DurableFiles.createExclusively(pointer, "created meanwhile".getBytes(UTF_8));
+      }
+      return current == null;
+    };
+    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+    PointerSwap.Held held = swap().claim(1, "none", current -> current == null, deadline).orElseThrow();
+
+    assertThat(held.write("first".getBytes(UTF_8), absentThenCreated, deadline)).isEqualTo(PointerSwap.Outcome.CHANGED);
+    assertThat(pointer).hasContent("created meanwhile");
+  }
+
+  @Test
   void anOversizedDocumentIsRefusedUnread() throws Exception {
     byte[] big = new byte[64 * 1024 + 1];
     Arrays.fill(big, (byte) 'x');

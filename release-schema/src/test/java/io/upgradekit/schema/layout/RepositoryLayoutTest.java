@@ -7,6 +7,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.upgradekit.schema.ErrorCode;
 import io.upgradekit.schema.UpgradeException;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.function.Function;
 import java.util.stream.Stream;
 import org.assertj.core.api.ThrowableAssert.ThrowingCallable;
@@ -43,6 +44,24 @@ class RepositoryLayoutTest {
         .isEqualTo("apps/billing-api/channels/stable.json");
     assertThat(RepositoryLayout.rolloutState("billing-api", "2.0+build.7"))
         .isEqualTo("apps/billing-api/rollout/2.0+build.7.json");
+  }
+
+  @Test
+  void theSwapBookkeepingIsHiddenBesideItsDocument() {
+    String pointer = RepositoryLayout.channelPointer("app", "stable");
+    assertThat(RepositoryLayout.sequenceClaims(pointer)).isEqualTo("apps/app/channels/.stable.sequence");
+    assertThat(RepositoryLayout.sequenceClaim(pointer, 7, 1)).isEqualTo("apps/app/channels/.stable.sequence/7");
+    assertThat(RepositoryLayout.sequenceClaim(pointer, 7, 3)).isEqualTo("apps/app/channels/.stable.sequence/7.3");
+    assertThat(RepositoryLayout.swapLock(pointer)).isEqualTo("apps/app/channels/.stable.json.lock");
+    assertThat(RepositoryLayout.sequenceClaims(RepositoryLayout.trustRoot())).isEqualTo(".root.sequence");
+    assertThat(RepositoryLayout.swapLock("stable.json")).isEqualTo(".stable.json.lock");
+    for (String path : List.of(RepositoryLayout.sequenceClaim(pointer, 7, 3), RepositoryLayout.swapLock(pointer),
+        RepositoryLayout.sequenceClaims(RepositoryLayout.trustRoot()))) {
+      assertThat(RepositoryLayout.isHidden(path)).as(path).isTrue();
+      assertThat(RepositoryLayout.kindOf(path)).as(path).isEqualTo(PathKind.OTHER);
+    }
+    assertThat(RepositoryLayout.allFeedback()).isEqualTo("feedback/");
+    assertThat(RepositoryLayout.feedback("app", "n1", "e1", 0)).startsWith(RepositoryLayout.allFeedback());
   }
 
   @Test

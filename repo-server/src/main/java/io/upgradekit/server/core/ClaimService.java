@@ -2,15 +2,14 @@ package io.upgradekit.server.core;
 
 import io.upgradekit.schema.ErrorCode;
 import io.upgradekit.schema.UpgradeException;
-import io.upgradekit.schema.io.DurableFiles;
 import io.upgradekit.schema.json.Json;
 import io.upgradekit.schema.layout.RepositoryLayout;
 import io.upgradekit.schema.model.Claim;
 import io.upgradekit.schema.model.DocumentType;
 import io.upgradekit.schema.model.Names;
+import io.upgradekit.schema.store.DirectoryStore;
+import io.upgradekit.schema.store.RepositoryStore;
 import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.Optional;
@@ -20,8 +19,8 @@ import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * Rollout slots: a scope (e.g. a wave of one release) has a bounded number of slots, and each is
- * given to exactly one node, by creating {@code slot-<n>.json} exclusively (a hard link, which the
- * operating system refuses if the name exists, also between processes sharing the repository).
+ * given to exactly one node, by creating {@code slot-<n>.json} if absent ({@link
+ * RepositoryStore#create}: exactly one creator wins, also between processes sharing the store).
  *
  * <p>A node that asks again gets its own claim back: after winning a slot, the node's index
  * {@code node-<node>.json} (also created exclusively) records which slot it holds. Requests of one
@@ -48,14 +47,19 @@ public final class ClaimService {
   /** The index file's content: which slot a node holds. */
   public record NodeIndex(String node, int slot) {}
 
-  private final Path root;
+  private final RepositoryStore store;
   private final Clock clock;
   private final ClaimCapacity capacity;
   /** Per scope directory: the lowest slot that may still be free (slots only fill up). */
-  private final ConcurrentHashMap<Path, AtomicInteger> firstFree = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<String, AtomicInteger> firstFree = new ConcurrentHashMap<>();
 
+  /** Claims in the directory store at {@code root}. */
   public ClaimService(Path root, Clock clock, ClaimCapacity capacity) {
-    this.root = root;
+    this(new DirectoryStore(root), clock, capacity);
+  }
+
+  public ClaimService(RepositoryStore store, Clock clock, ClaimCapacity capacity) {
+    this.store = store;
     this.clock = clock;
     this.capacity = capacity;
   }
@@ -71,17 +75,16 @@ public final class ClaimService {
     Names.requireScope(scope);
     Names.requireNodeId(node);
     int slots = capacity.of(scope);
-    if (!Files.exists(RepositoryLayout.resolve(root, RepositoryLayout.releaseManifest(app, version)))) {
+    if (store.stat(RepositoryLayout.releaseManifest(app, version)).isEmpty()) {
       throw new UpgradeException(ErrorCode.NOT_FOUND, app + " " + version + " is not published; nodes claim slots"
           + " for published releases only");
     }
-    Path dir = RepositoryLayout.resolve(root, RepositoryLayout.claimDirectory(app, version, scope));
-    Path index = RepositoryLayout.resolve(root, RepositoryLayout.claimIndex(app, version, scope, node));
+    String dir = RepositoryLayout.claimDirectory(app, version, scope);
+    String index = RepositoryLayout.claimIndex(app, version, scope, node);
     Optional<Claim> held = readHeld(index, app, version, scope, node);
     if (held.isPresent()) {
       return new Result(held.get(), false, slots);
     }
-    DurableFiles.createDirectories(dir);
     AtomicInteger hint = firstFree.computeIfAbsent(dir, d -> new AtomicInteger());
     // Requests of one node are serialized within this process, so that a retry racing its original
     // never wins a second slot; between processes the index decides (see the class comment).
@@ -93,14 +96,14 @@ public final class ClaimService {
         return new Result(held.get(), false, slots);
       }
       for (int attempt = 0; attempt < 3; attempt++) {
-        Optional<Result> allocated = allocate(app, version, scope, node, slots, dir, index, hint);
+        Optional<Result> allocated = allocate(app, version, scope, node, slots, index, hint);
         if (allocated.isPresent()) {
           return allocated.get();
         }
         hint.accumulateAndGet(slots, Math::max);
         Optional<Claim> orphan = findOrphan(app, version, scope, node, slots, hint);
         if (orphan.isPresent()) {
-          DurableFiles.createExclusively(index, Json.canonicalBytes(new NodeIndex(node, orphan.get().slot())));
+          store.create(index, Json.canonicalBytes(new NodeIndex(node, orphan.get().slot())));
           Optional<Claim> recorded = readHeld(index, app, version, scope, node);
           return new Result(recorded.orElse(orphan.get()), false, slots);
         }
@@ -115,24 +118,24 @@ public final class ClaimService {
         + scope + " are taken; retry when the next wave opens");
   }
 
-  private Optional<Result> allocate(String app, String version, String scope, String node, int slots, Path dir,
-      Path index, AtomicInteger hint) throws IOException {
+  private Optional<Result> allocate(String app, String version, String scope, String node, int slots, String index,
+      AtomicInteger hint) throws IOException {
     while (true) {
       // Concurrent requests in this process take distinct candidates, so they do not all write a
-      // temp file for the same slot; the exclusive link still decides, also against other processes.
+      // temp file for the same slot; the exclusive creation still decides, also against other processes.
       int n = hint.getAndIncrement();
       if (n >= slots) {
         hint.accumulateAndGet(slots, Math::min);
         return Optional.empty();
       }
-      Path slot = RepositoryLayout.resolve(root, RepositoryLayout.claimSlot(app, version, scope, n));
-      if (Files.exists(slot)) {
+      String slot = RepositoryLayout.claimSlot(app, version, scope, n);
+      if (store.stat(slot).isPresent()) {
         continue;
       }
       Claim claim = Claim.of(app, version, scope, n, node, clock.instant());
       boolean won;
       try {
-        won = DurableFiles.createExclusively(slot, Json.canonicalBytes(claim));
+        won = store.createOrRead(slot, Json.canonicalBytes(claim), DocumentType.CLAIM.maxBytes()).created();
       } catch (IOException | RuntimeException e) {
         hint.accumulateAndGet(n, Math::min); // the candidate stays free for the next request
         throw e;
@@ -140,41 +143,45 @@ public final class ClaimService {
       if (!won) {
         continue;
       }
-      if (DurableFiles.createExclusively(index, Json.canonicalBytes(new NodeIndex(node, n)))) {
+      RepositoryStore.Created recordedIndex = store.createOrRead(index, Json.canonicalBytes(new NodeIndex(node, n)),
+          DocumentType.CLAIM.maxBytes());
+      if (recordedIndex.created()) {
         return Optional.of(new Result(claim, true, slots));
       }
       // Another request of the same node recorded its index first. If it recorded this very slot
       // (it found the slot while scanning a full scope), the slot stays; otherwise the node holds
       // another slot, and this one is given back so that a node never holds two.
-      NodeIndex recorded = Json.read(Files.readAllBytes(index), NodeIndex.class, "claim index");
+      NodeIndex recorded = Json.read(recordedIndex.stored(), NodeIndex.class, "claim index");
       if (recorded.slot() != n) {
-        Files.deleteIfExists(slot);
-        DurableFiles.fsyncDirectory(dir);
+        store.delete(slot);
         hint.accumulateAndGet(n, Math::min);
       }
       Optional<Claim> held = readHeld(index, app, version, scope, node);
       if (held.isPresent()) {
         return Optional.of(new Result(held.get(), recorded.slot() == n, slots));
       }
-      throw new UpgradeException(ErrorCode.IO_ERROR, "the claim index " + root.relativize(index)
-          + " does not name a slot held by " + node + "; inspect the claim directory");
+      throw new UpgradeException(ErrorCode.IO_ERROR, "the claim index " + index + " does not name a slot held by "
+          + node + "; inspect the claim directory");
     }
   }
 
-  private Optional<Claim> readHeld(Path index, String app, String version, String scope, String node)
+  private Optional<Claim> readHeld(String index, String app, String version, String scope, String node)
       throws IOException {
-    byte[] bytes;
-    try {
-      bytes = Files.readAllBytes(index);
-    } catch (NoSuchFileException e) {
+    Optional<RepositoryStore.Versioned> bytes = store.read(index, DocumentType.CLAIM.maxBytes());
+    if (bytes.isEmpty()) {
       return Optional.empty();
     }
-    NodeIndex entry = Json.read(bytes, NodeIndex.class, "claim index");
-    Path slot = RepositoryLayout.resolve(root, RepositoryLayout.claimSlot(app, version, scope, entry.slot()));
-    Claim claim = Json.read(Files.readAllBytes(slot), DocumentType.CLAIM, Claim.class);
+    NodeIndex entry = Json.read(bytes.get().bytes(), NodeIndex.class, "claim index");
+    String slot = RepositoryLayout.claimSlot(app, version, scope, entry.slot());
+    Optional<RepositoryStore.Versioned> held = store.read(slot, DocumentType.CLAIM.maxBytes());
+    if (held.isEmpty()) {
+      throw new UpgradeException(ErrorCode.IO_ERROR, "the claim index of " + node + " names slot " + entry.slot()
+          + ", which does not exist; inspect " + RepositoryLayout.claimDirectory(app, version, scope));
+    }
+    Claim claim = Json.read(held.get().bytes(), DocumentType.CLAIM, Claim.class);
     if (!claim.node().equals(node)) {
       throw new UpgradeException(ErrorCode.IO_ERROR, "the claim index of " + node + " names slot " + entry.slot()
-          + ", which " + claim.node() + " holds; inspect " + root.relativize(index.getParent()));
+          + ", which " + claim.node() + " holds; inspect " + RepositoryLayout.claimDirectory(app, version, scope));
     }
     return Optional.of(claim);
   }
@@ -187,21 +194,21 @@ public final class ClaimService {
   private Optional<Claim> findOrphan(String app, String version, String scope, String node, int slots,
       AtomicInteger hint) throws IOException {
     for (int n = 0; n < slots; n++) {
-      if (!Files.exists(RepositoryLayout.resolve(root, RepositoryLayout.claimSlot(app, version, scope, n)))) {
+      if (store.stat(RepositoryLayout.claimSlot(app, version, scope, n)).isEmpty()) {
         hint.accumulateAndGet(n, Math::min);
         return Optional.empty();
       }
     }
     for (int n = 0; n < slots; n++) {
-      Path slot = RepositoryLayout.resolve(root, RepositoryLayout.claimSlot(app, version, scope, n));
-      try {
-        Claim claim = Json.read(Files.readAllBytes(slot), DocumentType.CLAIM, Claim.class);
-        if (claim.node().equals(node)) {
-          return Optional.of(claim);
-        }
-      } catch (NoSuchFileException e) {
+      Optional<RepositoryStore.Versioned> slot = store.read(RepositoryLayout.claimSlot(app, version, scope, n),
+          DocumentType.CLAIM.maxBytes());
+      if (slot.isEmpty()) {
         hint.accumulateAndGet(n, Math::min);
         return Optional.empty();
+      }
+      Claim claim = Json.read(slot.get().bytes(), DocumentType.CLAIM, Claim.class);
+      if (claim.node().equals(node)) {
+        return Optional.of(claim);
       }
     }
     return Optional.empty();

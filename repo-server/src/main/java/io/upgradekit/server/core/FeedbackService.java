@@ -2,23 +2,24 @@ package io.upgradekit.server.core;
 
 import io.upgradekit.schema.ErrorCode;
 import io.upgradekit.schema.UpgradeException;
-import io.upgradekit.schema.io.DurableFiles;
 import io.upgradekit.schema.json.Json;
 import io.upgradekit.schema.layout.RepositoryLayout;
 import io.upgradekit.schema.model.DocumentType;
 import io.upgradekit.schema.model.Feedback;
+import io.upgradekit.schema.store.DirectoryStore;
+import io.upgradekit.schema.store.RepositoryStore;
 import java.io.IOException;
-import java.nio.file.FileVisitResult;
-import java.nio.file.Files;
+import java.io.UncheckedIOException;
 import java.nio.file.Path;
-import java.nio.file.SimpleFileVisitor;
-import java.nio.file.attribute.BasicFileAttributes;
+import java.util.Iterator;
+import java.util.Optional;
 import java.util.function.Consumer;
+import java.util.stream.Stream;
 
 /**
- * Node feedback: validated, checked against the authenticated node, stored durably (created
- * exclusively at {@code feedback/<app>/<node>/<eventId>/<sequence>.json}) before the caller
- * answers, once per (event id, sequence): a resent report finds its file and is not stored again.
+ * Node feedback: validated, checked against the authenticated node, stored durably (created once,
+ * {@link RepositoryStore#create}, at {@code feedback/<app>/<node>/<eventId>/<sequence>.json})
+ * before the caller answers, once per (event id, sequence): a resent report finds its file and is not stored again.
  * The stored files are the history per node and, through each report's versions, per release.
  *
  * <p>Thread-safe.
@@ -32,12 +33,17 @@ public final class FeedbackService {
    */
   public record Result(boolean stored, Feedback report, String path) {}
 
-  private final Path root;
+  private final RepositoryStore store;
   private final FleetIndex index;
   private final long quotaBytesPerNode;
 
+  /** Feedback in the directory store at {@code root}. */
   public FeedbackService(Path root, FleetIndex index, long quotaBytesPerNode) {
-    this.root = root;
+    this(new DirectoryStore(root), index, quotaBytesPerNode);
+  }
+
+  public FeedbackService(RepositoryStore store, FleetIndex index, long quotaBytesPerNode) {
+    this.store = store;
     this.index = index;
     this.quotaBytesPerNode = quotaBytesPerNode;
   }
@@ -55,8 +61,7 @@ public final class FeedbackService {
           + " cannot report for node " + report.node() + "; each node reports with its own credential");
     }
     String relative = RepositoryLayout.feedback(report.app(), report.node(), report.eventId(), report.sequence());
-    Path target = RepositoryLayout.resolve(root, relative);
-    if (Files.exists(target)) {
+    if (store.stat(relative).isPresent()) {
       return new Result(false, report, relative);
     }
     long used = index.bytesOf(report.node());
@@ -65,8 +70,7 @@ public final class FeedbackService {
           + " bytes of feedback stored; this report would pass its quota of " + quotaBytesPerNode
           + " bytes (an operator can archive old reports under feedback/, or raise --feedback-quota)");
     }
-    DurableFiles.createDirectories(target.getParent());
-    if (!DurableFiles.createExclusively(target, body)) {
+    if (!store.createOrRead(relative, body, DocumentType.FEEDBACK.maxBytes()).created()) {
       return new Result(false, report, relative);
     }
     index.add(report, body.length);
@@ -74,45 +78,50 @@ public final class FeedbackService {
   }
 
   /**
-   * Reads every stored report into the index (at start). Unreadable files are reported and
-   * skipped; temp and dot files are ignored.
+   * Reads every stored report of the directory store at {@code root} into the index; see {@link
+   * #rebuild(RepositoryStore, FleetIndex, Consumer)}.
+   */
+  public static int rebuild(Path root, FleetIndex index, Consumer<String> warn) throws IOException {
+    return rebuild(new DirectoryStore(root), index, warn);
+  }
+
+  /**
+   * Reads every stored report into the index (at start, and when the status is refreshed). The
+   * reports are listed lazily and read one at a time, each bounded by the feedback size cap.
+   * Unreadable reports, and reports whose content belongs at another path, are reported and
+   * skipped.
    *
    * @return the number of reports read
    */
-  public static int rebuild(Path root, FleetIndex index, Consumer<String> warn) throws IOException {
-    Path feedback = root.resolve("feedback");
-    if (!Files.isDirectory(feedback)) {
-      return 0;
-    }
-    int[] count = {0};
-    Files.walkFileTree(feedback, new SimpleFileVisitor<>() {
-      @Override
-      public FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes attrs) {
-        return dir.getFileName().toString().startsWith(".") ? FileVisitResult.SKIP_SUBTREE : FileVisitResult.CONTINUE;
-      }
-
-      @Override
-      public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) {
-        String name = file.getFileName().toString();
-        if (name.startsWith(".") || !name.endsWith(".json") || !attrs.isRegularFile()) {
-          return FileVisitResult.CONTINUE;
+  public static int rebuild(RepositoryStore store, FleetIndex index, Consumer<String> warn) throws IOException {
+    int count = 0;
+    try (Stream<RepositoryStore.Entry> entries = store.list(RepositoryLayout.allFeedback())) {
+      for (Iterator<RepositoryStore.Entry> it = entries.iterator(); it.hasNext(); ) {
+        String path = it.next().path();
+        if (!path.endsWith(".json")) {
+          continue;
         }
         try {
-          byte[] bytes = Files.readAllBytes(file);
+          Optional<RepositoryStore.Versioned> stored = store.read(path, DocumentType.FEEDBACK.maxBytes());
+          if (stored.isEmpty()) {
+            continue; // archived meanwhile
+          }
+          byte[] bytes = stored.get().bytes();
           Feedback report = Json.read(bytes, DocumentType.FEEDBACK, Feedback.class);
           String expected = RepositoryLayout.feedback(report.app(), report.node(), report.eventId(), report.sequence());
-          if (!root.resolve(expected).normalize().equals(file.normalize())) {
-            warn.accept("skipped " + file + ": its content belongs at " + expected);
+          if (!expected.equals(path)) {
+            warn.accept("skipped " + path + ": its content belongs at " + expected);
           } else {
             index.add(report, bytes.length);
-            count[0]++;
+            count++;
           }
         } catch (IOException | UpgradeException e) {
-          warn.accept("skipped " + file + ": " + e.getMessage());
+          warn.accept("skipped " + path + ": " + e.getMessage());
         }
-        return FileVisitResult.CONTINUE;
       }
-    });
-    return count[0];
+    } catch (UncheckedIOException e) {
+      throw e.getCause();
+    }
+    return count;
   }
 }

@@ -3,7 +3,6 @@ package io.upgradekit.server.core;
 import io.upgradekit.schema.ErrorCode;
 import io.upgradekit.schema.Hashes;
 import io.upgradekit.schema.UpgradeException;
-import io.upgradekit.schema.io.DurableFiles;
 import io.upgradekit.schema.io.PointerSwap;
 import io.upgradekit.schema.json.Json;
 import io.upgradekit.schema.layout.RepositoryLayout;
@@ -15,23 +14,23 @@ import io.upgradekit.schema.model.Names;
 import io.upgradekit.schema.model.ReleaseManifest;
 import io.upgradekit.schema.sign.Envelopes;
 import io.upgradekit.schema.sign.MetadataVerifier;
+import io.upgradekit.schema.store.DirectoryStore;
+import io.upgradekit.schema.store.RepositoryStore;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.security.MessageDigest;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
 import java.util.function.Consumer;
 
 /**
  * Publication into the repository, in the order that keeps every reader safe: blobs (checked
- * against their hash before they are stored), release manifests (signed by the release role of the
+ * against their hash as they are stored), release manifests (signed by the release role of the
  * current trust root; every blob they name present with the right size; immutable), and channel
  * pointers (signed; their manifest present and matching; replaced by compare-and-swap with an
  * increasing sequence).
@@ -39,11 +38,14 @@ import java.util.function.Consumer;
  * <p>The publisher token only lets a client <em>deliver</em> documents: what is stored must carry
  * valid signatures, so a leaked token cannot inject software.
  *
- * <p>Thread-safe, and safe with several processes sharing one repository: blobs and manifests are
- * created with exclusive links, and pointer swaps follow {@link PointerSwap} (a sequence claim with
- * a lease, then compare-and-write under an OS file lock), like the plugin's directory mode.
+ * <p>The rules live here; the storage primitives are release-schema's {@link RepositoryStore}
+ * (the plugin's directory mode writes through the same store, so both may publish into one
+ * directory). Thread-safe, and safe with several processes sharing one store.
  */
 public final class PublishService {
+  /** How often a pointer swap that lost to another publisher is tried again on what it finds. */
+  private static final int MAX_SWAP_ATTEMPTS = 3;
+
   /** What a publication did. */
   public record Outcome(boolean created, String path, String etag) {}
 
@@ -56,19 +58,18 @@ public final class PublishService {
    */
   public record Precondition(String ifMatch, String ifNoneMatch) {}
 
-  private final Path root;
+  private final RepositoryStore store;
   private final TrustStore trust;
   private final Clock clock;
   private final long maxBlobBytes;
-  private final Duration lease;
-  private final Duration maxWait;
-  private final Consumer<String> log;
 
   public PublishService(Path root, TrustStore trust, Clock clock, long maxBlobBytes) {
     this(root, trust, clock, maxBlobBytes, PointerSwap.DEFAULT_LEASE, Duration.ofSeconds(20), message -> { });
   }
 
   /**
+   * Publication into the directory store at {@code root}.
+   *
    * @param lease how long this server's sequence claims keep other publishers waiting
    * @param maxWait how long a pointer swap waits for other publishers (within a request, so below
    *     the connection's idle timeout)
@@ -76,13 +77,14 @@ public final class PublishService {
    */
   public PublishService(Path root, TrustStore trust, Clock clock, long maxBlobBytes, Duration lease,
       Duration maxWait, Consumer<String> log) {
-    this.root = root;
-    this.trust = trust;
-    this.clock = clock;
+    this(new DirectoryStore(root, lease, maxWait, clock, log), trust, clock, maxBlobBytes);
+  }
+
+  public PublishService(RepositoryStore store, TrustStore trust, Clock clock, long maxBlobBytes) {
+    this.store = Objects.requireNonNull(store, "store");
+    this.trust = Objects.requireNonNull(trust, "trust");
+    this.clock = Objects.requireNonNull(clock, "clock");
     this.maxBlobBytes = maxBlobBytes;
-    this.lease = lease;
-    this.maxWait = maxWait;
-    this.log = log;
   }
 
   public long maxBlobBytes() {
@@ -90,8 +92,8 @@ public final class PublishService {
   }
 
   /**
-   * Stores a blob under its hash, hashing while streaming to a temp file and publishing it only if
-   * the hash matches. Idempotent: a blob that exists is not rewritten (the body is still checked).
+   * Stores a blob under its hash, checking the hash as it streams in; nothing is stored if it does
+   * not match. Idempotent: a blob that exists is not rewritten (the body is still checked).
    *
    * @throws UpgradeException HASH_MISMATCH, BODY_TOO_LARGE, NAME_INVALID
    */
@@ -100,31 +102,9 @@ public final class PublishService {
       throw new UpgradeException(ErrorCode.NAME_INVALID, "'" + printable(sha256)
           + "' is not a blob name: it must be the SHA-256 of the content as 64 lowercase hex digits");
     }
-    String relative = RepositoryLayout.blob(sha256);
-    Path target = RepositoryLayout.resolve(root, relative);
     BoundedInputStream in = new BoundedInputStream(body, maxBlobBytes, "the blob");
-    if (Files.exists(target)) {
-      requireHash(sha256, in, OutputStream.nullOutputStream());
-      return new Outcome(false, relative, Etags.quote(sha256));
-    }
-    DurableFiles.createDirectories(target.getParent());
-    // A rename may replace a blob that another upload stored meanwhile: same name, same bytes.
-    DurableFiles.writeAtomically(target, out -> requireHash(sha256, in, out));
-    return new Outcome(true, relative, Etags.quote(sha256));
-  }
-
-  private static void requireHash(String sha256, InputStream in, OutputStream out) throws IOException {
-    MessageDigest digest = Hashes.newSha256();
-    byte[] buffer = new byte[64 * 1024];
-    for (int n; (n = in.read(buffer)) > 0; ) {
-      digest.update(buffer, 0, n);
-      out.write(buffer, 0, n);
-    }
-    String actual = Hashes.hex(digest.digest());
-    if (!actual.equals(sha256)) {
-      throw new UpgradeException(ErrorCode.HASH_MISMATCH, "the uploaded content has SHA-256 " + actual
-          + ", not " + sha256 + " as its URL says; nothing was stored");
-    }
+    boolean created = store.putBlob(sha256, RepositoryStore.UNKNOWN_SIZE, in);
+    return new Outcome(created, RepositoryLayout.blob(sha256), Etags.quote(sha256));
   }
 
   /**
@@ -146,29 +126,22 @@ public final class PublishService {
       requireBlob(blob);
     }
     String relative = RepositoryLayout.releaseManifest(app, version);
-    Path target = RepositoryLayout.resolve(root, relative);
-    DurableFiles.createDirectories(target.getParent());
-    if (DurableFiles.createExclusively(target, envelope)) {
-      return new Outcome(true, relative, Etags.of(envelope));
-    }
-    if (Arrays.equals(Files.readAllBytes(target), envelope)) {
-      return new Outcome(false, relative, Etags.of(envelope));
+    RepositoryStore.Created stored = store.createOrRead(relative, envelope, DocumentType.RELEASE.maxBytes());
+    if (stored.created() || Arrays.equals(stored.stored(), envelope)) {
+      return new Outcome(stored.created(), relative, Etags.of(envelope));
     }
     throw new UpgradeException(ErrorCode.VERSION_EXISTS, app + " " + version
         + " is already published with other content; versions are immutable, release a new version");
   }
 
   private void requireBlob(BlobRef blob) throws IOException {
-    Path file = RepositoryLayout.resolve(root, RepositoryLayout.blob(blob.sha256()));
-    long size;
-    try {
-      size = Files.size(file);
-    } catch (NoSuchFileException e) {
+    Optional<RepositoryStore.Entry> stored = store.stat(RepositoryLayout.blob(blob.sha256()));
+    if (stored.isEmpty()) {
       throw new UpgradeException(ErrorCode.REFERENCE_MISSING, "blob " + blob.sha256()
           + " is not in the repository; upload blobs (PUT /v1/blobs/<sha256>) before the manifest");
     }
-    if (size != blob.size()) {
-      throw new UpgradeException(ErrorCode.REFERENCE_MISSING, "blob " + blob.sha256() + " is " + size
+    if (stored.get().size() != blob.size()) {
+      throw new UpgradeException(ErrorCode.REFERENCE_MISSING, "blob " + blob.sha256() + " is " + stored.get().size()
           + " bytes in the repository, but the manifest says " + blob.size());
     }
   }
@@ -192,44 +165,36 @@ public final class PublishService {
     }
     MetadataVerifier verifier = new MetadataVerifier(trust.current(), clock);
     ChannelPointer pointer = verifier.verifyChannelPointer(envelope, app, channel, 0);
-    Path manifestFile = RepositoryLayout.resolve(root, RepositoryLayout.releaseManifest(app, pointer.version()));
-    byte[] manifest;
-    try {
-      manifest = Files.readAllBytes(manifestFile);
-    } catch (NoSuchFileException e) {
+    Optional<RepositoryStore.Versioned> manifest = store.read(RepositoryLayout.releaseManifest(app, pointer.version()),
+        DocumentType.RELEASE.maxBytes());
+    if (manifest.isEmpty()) {
       throw new UpgradeException(ErrorCode.REFERENCE_MISSING, "the pointer names " + app + " " + pointer.version()
           + ", which is not published; publish its manifest first");
     }
-    verifier.verifyReleaseManifest(manifest, pointer);
+    verifier.verifyReleaseManifest(manifest.get().bytes(), pointer);
 
     String relative = RepositoryLayout.channelPointer(app, channel);
-    Path target = RepositoryLayout.resolve(root, relative);
-    DurableFiles.createDirectories(target.getParent());
-    // The plugin's directory mode may publish into this directory too: both claim the sequence and
-    // compare-and-write under the same OS lock (PointerSwap), and a claim left by a publisher that
-    // died expires by itself.
-    PointerSwap swap = new PointerSwap(target, DocumentType.CHANNEL.maxBytes(), lease, maxWait, clock,
-        log);
-    PointerSwap.Check check = current -> {
-      checkPrecondition(precondition, current);
-      if (current != null) {
-        long currentSequence = unverifiedSequence(current);
+    for (int attempt = 0; attempt < MAX_SWAP_ATTEMPTS; attempt++) {
+      Optional<RepositoryStore.Versioned> current = store.read(relative, DocumentType.CHANNEL.maxBytes());
+      byte[] before = current.map(RepositoryStore.Versioned::bytes).orElse(null);
+      // Refused here, the request never claims anything; what passes is swapped only if the
+      // pointer is still exactly what was checked.
+      checkPrecondition(precondition, before);
+      if (before != null) {
+        long currentSequence = unverifiedSequence(before);
         if (pointer.sequence() <= currentSequence) {
           throw new UpgradeException(ErrorCode.ROLLBACK_REFUSED, "the pointer's sequence " + pointer.sequence()
               + " is not above the current pointer's " + currentSequence + "; sign it with a higher sequence");
         }
       }
-      return true;
-    };
-    byte[] before = swap.readDocument();
-    check.stillExpected(before); // refuse what cannot succeed before claiming anything
-    String replaces = before == null ? "none" : Etags.of(before);
-    PointerSwap.Outcome outcome = swap.swap(pointer.sequence(), envelope, replaces, check);
-    if (outcome != PointerSwap.Outcome.SWAPPED) {
-      throw new UpgradeException(ErrorCode.PRECONDITION_FAILED, "another publisher took sequence " + pointer.sequence()
-          + " of the channel over while this request waited; fetch the pointer again and retry");
+      String expected = current.map(RepositoryStore.Versioned::tag).orElse(null);
+      if (store.compareAndSwap(relative, expected, pointer.sequence(), envelope).written()) {
+        return new Outcome(before == null, relative, Etags.of(envelope));
+      }
+      // Lost to another publisher, or fenced after waiting too long: check again on what is there.
     }
-    return new Outcome(before == null, relative, Etags.of(envelope));
+    throw new UpgradeException(ErrorCode.PRECONDITION_FAILED, "another publisher took sequence " + pointer.sequence()
+        + " of the channel over while this request waited; fetch the pointer again and retry");
   }
 
   private static void checkPrecondition(Precondition precondition, byte[] current) {

@@ -22,7 +22,7 @@ import java.util.Optional;
  * A repository served by repo-server: reads are plain static GETs of {@link RepositoryLayout}
  * paths; writes go through its publish API ({@code PUT /v1/blobs/<sha256>}, {@code PUT
  * /v1/apps/<app>/releases/<version>}, {@code PUT /v1/apps/<app>/channels/<channel>} with {@code
- * If-Match} / {@code If-None-Match: *}, {@code PUT /v1/roots/<n>}), authenticated with a bearer
+ * If-Match} / {@code If-None-Match: *}), authenticated with a bearer
  * token. The server verifies everything again; the token only lets a publisher deliver signed
  * documents.
  *
@@ -190,16 +190,6 @@ public final class HttpRepository implements Repository {
       }
       requireSuccess(response, body, "PUT /v1/apps/" + app + "/channels/" + channel);
       return true;
-    }
-  }
-
-  @Override
-  public boolean addTrustRoot(long version, byte[] envelope) throws IOException {
-    HttpResponse<InputStream> response = send(HttpRequest.newBuilder(base.resolve("v1/roots/" + version))
-        .header("Content-Type", "application/json").PUT(HttpRequest.BodyPublishers.ofByteArray(envelope)), true);
-    try (InputStream body = response.body()) {
-      requireSuccess(response, body, "PUT /v1/roots/" + version);
-      return response.statusCode() == 201;
     }
   }
 

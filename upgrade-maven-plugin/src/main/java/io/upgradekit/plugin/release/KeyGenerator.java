@@ -10,6 +10,7 @@ import io.upgradekit.schema.model.RoleKeys;
 import io.upgradekit.schema.model.TrustRoot;
 import io.upgradekit.schema.sign.Envelopes;
 import io.upgradekit.schema.sign.SigningKey;
+import io.upgradekit.schema.store.TrustRootPublisher;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -121,8 +122,8 @@ public final class KeyGenerator {
     Path root = request.repository().toAbsolutePath();
     try (DirectoryRepository repository = new DirectoryRepository(root)) {
       Files.createDirectories(root);
-      boolean exists = Files.exists(root.resolve(RepositoryLayout.trustRoot()))
-          || Files.exists(root.resolve(RepositoryLayout.trustRoot(1)));
+      boolean exists = repository.store().stat(RepositoryLayout.trustRoot()).isPresent()
+          || repository.store().stat(RepositoryLayout.trustRoot(1)).isPresent();
       if (!exists) {
         return publish(repository, 1, request, key, request.rootKey() == null ? key : request.rootKey(), null);
       }
@@ -172,7 +173,11 @@ public final class KeyGenerator {
     }
     TrustRoot trustRoot = TrustRoot.of(version, clock.instant().plus(request.rootLifetime()), keys, roles);
     byte[] envelope = Envelopes.sign(DocumentType.ROOT, trustRoot, List.of(rootKey));
-    if (!repository.addTrustRoot(version, envelope)) {
+    // The same rules as repo-server's PUT /v1/roots: the new root is verified before it is stored.
+    TrustRootPublisher publisher = new TrustRootPublisher(repository.store(), clock);
+    TrustRootPublisher.Outcome outcome = previous == null ? publisher.install(envelope)
+        : publisher.publishNext(previous, version, envelope);
+    if (outcome != TrustRootPublisher.Outcome.CREATED) {
       events.accept(Event.warning(repository.root() + " got trust root version " + version + " from someone else"
           + " meanwhile; it was left as it is"));
       return 0;

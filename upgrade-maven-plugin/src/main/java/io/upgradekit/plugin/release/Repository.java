@@ -12,8 +12,11 @@ import java.util.Objects;
  * (never replace them), and replace a channel pointer by compare-and-swap. Paths are {@link
  * io.upgradekit.schema.layout.RepositoryLayout}'s.
  *
- * <p>Implementations: {@link DirectoryRepository} (a local or mounted directory) and {@link
- * HttpRepository} (repo-server's publish API). Nothing here trusts what it reads; callers verify.
+ * <p>Implementations: {@link DirectoryRepository} (a local or mounted directory, through
+ * release-schema's {@link io.upgradekit.schema.store.DirectoryStore}, which repo-server writes
+ * through too) and {@link HttpRepository} (repo-server's publish API). Nothing here trusts what it
+ * reads; callers verify. Trust roots are published with release-schema's {@link
+ * io.upgradekit.schema.store.TrustRootPublisher} ({@link KeyGenerator}).
  */
 public interface Repository extends Closeable {
   /** Where the repository is, as the user gave it (for messages and the release summary). */
@@ -62,16 +65,6 @@ public interface Repository extends Closeable {
    */
   boolean replacePointer(String app, String channel, Stored expected, long expectedSequence, byte[] envelope,
       long newSequence) throws IOException;
-
-  /**
-   * Publishes trust root {@code version}: creates {@code roots/<version>.root.json} (never replacing
-   * one), then makes it the current {@code root.json}. Callers sign it so that the chain verifies
-   * ({@link io.upgradekit.schema.sign.TrustRoots#verifyNext}).
-   *
-   * @return false if the repository has that version already (for version 1: any trust root);
-   *     nothing is changed then
-   */
-  boolean addTrustRoot(long version, byte[] envelope) throws IOException;
 
   /**
    * Every file in the repository, as repository-relative paths, for {@code verify}; hidden and

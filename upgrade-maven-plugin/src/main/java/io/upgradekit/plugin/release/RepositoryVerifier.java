@@ -16,6 +16,7 @@ import io.upgradekit.schema.model.TrustRoot;
 import io.upgradekit.schema.sign.MetadataVerifier;
 import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.ArrayList;
@@ -290,7 +291,7 @@ public final class RepositoryVerifier {
 
     private long sizeOf(String path) throws IOException {
       if (repository instanceof DirectoryRepository directory) {
-        return Files.size(RepositoryLayout.resolve(directory.root(), path));
+        return directory.store().stat(path).orElseThrow(() -> new NoSuchFileException(path)).size();
       }
       return referencedSizes.get(path.substring(path.lastIndexOf('/') + 1));
     }

@@ -447,11 +447,6 @@ class ReleaseBuilderTest {
     }
 
     @Override
-    public boolean addTrustRoot(long version, byte[] envelope) throws IOException {
-      return delegate.addTrustRoot(version, envelope);
-    }
-
-    @Override
     public List<String> listFiles() throws IOException {
       return delegate.listFiles();
     }
