@@ -1,6 +1,5 @@
 package io.upgradekit.server;
 
-import io.upgradekit.server.http.HttpServerFactory;
 import java.net.URI;
 import java.time.Clock;
 import java.util.Objects;
