@@ -1,19 +1,23 @@
 package io.upgradekit.it;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import java.util.Iterator;
+import io.upgradekit.schema.UpgradeException;
+import io.upgradekit.schema.api.ApiBody;
+import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
 
 /**
- * repo-server's {@code GET /v1/status}, reduced to what tests compare with the nodes' own view:
- * per node and app, the version it runs and its latest event.
+ * repo-server's {@code GET /v1/status}, read with release-schema's strict reader ({@code
+ * fleet-status}), reduced to what tests compare with the nodes' own view: per node and app, the
+ * version it runs and its latest event.
  *
  * @param nodes per node id, per app
  * @param json the whole document, for anything else
+ * @param document the whole document as read
  */
-public record FleetStatus(Map<String, Map<String, NodeApp>> nodes, String json) {
+public record FleetStatus(Map<String, Map<String, NodeApp>> nodes, String json,
+    io.upgradekit.schema.api.FleetStatus document) {
   public FleetStatus {
     nodes = Map.copyOf(nodes);
   }
@@ -37,22 +41,20 @@ public record FleetStatus(Map<String, Map<String, NodeApp>> nodes, String json) 
   }
 
   static FleetStatus parse(String json) {
-    JsonNode root = JsonSupport.tree(json, "GET /v1/status");
-    Map<String, Map<String, NodeApp>> nodes = new LinkedHashMap<>();
-    JsonNode all = root.path("nodes");
-    for (Iterator<Map.Entry<String, JsonNode>> it = all.fields(); it.hasNext(); ) {
-      Map.Entry<String, JsonNode> node = it.next();
-      Map<String, NodeApp> apps = new LinkedHashMap<>();
-      for (Iterator<Map.Entry<String, JsonNode>> a = node.getValue().path("apps").fields(); a.hasNext(); ) {
-        Map.Entry<String, JsonNode> app = a.next();
-        JsonNode v = app.getValue();
-        JsonNode last = v.path("lastEvent");
-        apps.put(app.getKey(), new NodeApp(JsonSupport.text(v, "currentVersion"), v.path("reports").asInt(),
-            JsonSupport.text(last, "outcome"), JsonSupport.text(last, "fromVersion"),
-            JsonSupport.text(last, "toVersion"), JsonSupport.text(last, "errorCode")));
-      }
-      nodes.put(node.getKey(), apps);
+    io.upgradekit.schema.api.FleetStatus document;
+    try {
+      document = ApiBody.FLEET_STATUS.read(json.getBytes(StandardCharsets.UTF_8));
+    } catch (UpgradeException e) {
+      throw new HarnessException("GET /v1/status is not a fleet status (" + e.code() + ": " + e.getMessage() + ")", e);
     }
-    return new FleetStatus(nodes, json);
+    Map<String, Map<String, NodeApp>> nodes = new LinkedHashMap<>();
+    document.nodes().forEach((id, node) -> {
+      Map<String, NodeApp> apps = new LinkedHashMap<>();
+      node.apps().forEach((app, v) -> apps.put(app, new NodeApp(v.currentVersion(), Math.toIntExact(v.reports()),
+          v.lastEvent().outcome(), v.lastEvent().fromVersion(), v.lastEvent().toVersion(),
+          v.lastEvent().errorCode())));
+      nodes.put(id, apps);
+    });
+    return new FleetStatus(nodes, json, document);
   }
 }

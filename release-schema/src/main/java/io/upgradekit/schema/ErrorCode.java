@@ -72,7 +72,11 @@ public enum ErrorCode {
   INTERNAL_ERROR(false),
 
   // Node updater.
-  /** The updater's configuration file is missing a key or holds a value it cannot use. */
+  /**
+   * A program's configuration is missing a value or holds one it cannot use: the updater's
+   * configuration file, repo-server's options and secret files, the plugin's parameters. Each
+   * program exits with its usage status (2) for it.
+   */
   CONFIG_INVALID(false),
   /** Another updater holds the target's lock; this one changed nothing. */
   LOCKED(false),

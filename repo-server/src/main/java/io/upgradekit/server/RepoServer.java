@@ -1,6 +1,5 @@
 package io.upgradekit.server;
 
-import io.upgradekit.server.http.HttpServerFactory;
 import java.net.URI;
 import java.time.Clock;
 import java.util.Objects;
@@ -21,7 +20,9 @@ public final class RepoServer implements AutoCloseable {
   /**
    * Opens the repository (trust root, feedback index), binds and starts serving.
    *
-   * @throws io.upgradekit.schema.UpgradeException when the repository's trust root does not verify
+   * @throws io.upgradekit.schema.UpgradeException CONFIG_INVALID when the root is not a directory or a
+   *     secret file is unusable, a verification code when the repository's trust root does not
+   *     verify, IO_ERROR when the node access list cannot be read
    * @throws Exception when the port cannot be bound or Jetty fails to start
    */
   public static RepoServer start(ServerConfig config) throws Exception {

@@ -67,7 +67,7 @@ public class KeygenMojo extends UpgradeMojo {
       return null;
     }
     if (repository == null || repository.isBlank()) {
-      throw new ConfigurationException(ErrorCode.NAME_INVALID, "<rootKeyFile> signs a trust root: set <repository>"
+      throw new ConfigurationException(ErrorCode.CONFIG_INVALID, "<rootKeyFile> signs a trust root: set <repository>"
           + " (-Dupgrade.repository=DIR) to the repository it is for");
     }
     Path file = resolve(rootKeyFile.toPath());
@@ -83,7 +83,7 @@ public class KeygenMojo extends UpgradeMojo {
       return null;
     }
     if (Repositories.isUrl(repository)) {
-      throw new ConfigurationException(ErrorCode.NAME_INVALID, "upgrade:keygen writes a trust root only into a"
+      throw new ConfigurationException(ErrorCode.CONFIG_INVALID, "upgrade:keygen writes a trust root only into a"
           + " directory: set <repository> to repo-server's --root directory (or publish roots/1.root.json with"
           + " PUT /v1/roots/1)");
     }

@@ -12,6 +12,8 @@ import org.apache.maven.plugin.MojoFailureException;
  * MojoFailureException} whose message carries the fix; environment failures (I/O, network, a
  * server's own failure or rate limit) are a
  * {@link MojoExecutionException}. Messages start with the error code, as in node feedback.
+ * Configuration mistakes carry {@code CONFIG_INVALID}, the code the updater and repo-server use
+ * for theirs, and fail the build like every code outside the environment's.
  */
 final class MojoErrors {
   private MojoErrors() {}

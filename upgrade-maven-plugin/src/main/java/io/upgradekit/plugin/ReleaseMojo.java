@@ -197,7 +197,7 @@ public class ReleaseMojo extends UpgradeMojo {
     if (serverId != null && !serverId.isBlank()) {
       Server server = settings == null ? null : settings.getServer(serverId);
       if (server == null) {
-        throw new ConfigurationException(ErrorCode.AUTH_REQUIRED, "<serverId> " + serverId + " names no <server> in"
+        throw new ConfigurationException(ErrorCode.CONFIG_INVALID, "<serverId> " + serverId + " names no <server> in"
             + " settings.xml: add <server><id>" + serverId + "</id><password>TOKEN</password></server>, or set "
             + TOKEN_VARIABLE);
       }

@@ -55,7 +55,7 @@ public class VerifyMojo extends UpgradeMojo {
     MavenEvents events = events();
     RepositoryVerifier.Report report = MojoErrors.run(() -> {
       if (repository == null || repository.isBlank()) {
-        throw new ConfigurationException(ErrorCode.NAME_INVALID, "<repository> is not set: run 'mvn upgrade:verify"
+        throw new ConfigurationException(ErrorCode.CONFIG_INVALID, "<repository> is not set: run 'mvn upgrade:verify"
             + " -Dupgrade.repository=DIR'");
       }
       List<String> start = Repositories.isUrl(repository) ? List.of(app + "/" + channel) : List.of();

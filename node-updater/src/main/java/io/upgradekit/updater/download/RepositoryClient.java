@@ -3,6 +3,8 @@ package io.upgradekit.updater.download;
 import io.upgradekit.schema.ErrorCode;
 import io.upgradekit.schema.Hashes;
 import io.upgradekit.schema.UpgradeException;
+import io.upgradekit.schema.api.ApiBody;
+import io.upgradekit.schema.api.ApiError;
 import io.upgradekit.schema.layout.RepositoryLayout;
 import io.upgradekit.schema.model.BlobRef;
 import io.upgradekit.schema.model.DocumentType;
@@ -60,8 +62,8 @@ import java.util.function.LongConsumer;
  */
 public final class RepositoryClient {
   private static final int DOWNLOAD_ATTEMPTS = 3;
-  /** The largest answer read from the server's API (claims, feedback). */
-  static final int ANSWER_CAP = 64 * 1024;
+  /** The largest answer read from the server's API (claims, feedback): an error answer's cap, the largest of them. */
+  static final int ANSWER_CAP = ApiBody.ERROR.maxBytes();
 
   private final URI base;
   private final UpdaterConfig.Limits limits;
@@ -84,6 +86,18 @@ public final class RepositoryClient {
 
     public boolean notFound() {
       return status == 404;
+    }
+
+    /**
+     * The server's error answer to an API request ({@code error}, read strictly), or empty if the
+     * body is not one (a proxy's page, a cut answer).
+     */
+    public Optional<ApiError> error() {
+      try {
+        return Optional.of(ApiBody.ERROR.read(body));
+      } catch (UpgradeException e) {
+        return Optional.empty();
+      }
     }
   }
 

@@ -2,7 +2,9 @@ package io.upgradekit.updater.engine;
 
 import io.upgradekit.schema.ErrorCode;
 import io.upgradekit.schema.UpgradeException;
-import io.upgradekit.schema.json.Json;
+import io.upgradekit.schema.api.ApiBody;
+import io.upgradekit.schema.api.ClaimGrant;
+import io.upgradekit.schema.api.ClaimRequest;
 import io.upgradekit.schema.layout.RepositoryLayout;
 import io.upgradekit.schema.model.DocumentType;
 import io.upgradekit.schema.model.RolloutState;
@@ -15,15 +17,15 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Map;
-import java.util.TreeMap;
 import java.util.function.Consumer;
 
 /**
  * GATE, in two optional parts. With {@code gate.rolloutState}: waits until the release's signed
  * rollout state ({@code apps/<app>/rollout/<version>.json}, rollout role) says {@code proceed};
  * missing or expired state means pause, {@code halt} and {@code recall} close the gate. With
- * {@code gate.claims}: asks repo-server for a rollout slot ({@code POST /v1/claims} with {@code app}, {@code
- * version}, {@code scope} and {@code node}, authenticated as the node) and waits while the server
+ * {@code gate.claims}: asks repo-server for a rollout slot ({@code POST /v1/claims} with a {@code
+ * claim-request}: {@code app}, {@code version}, {@code scope} and {@code node}, authenticated as the
+ * node) and waits while the server
  * says "not yet" (409 SCOPE_FULL, 423, 429, 503; {@code Retry-After} honoured), up to {@code
  * gate.timeout}. 201 (new slot) and 200 (already held) open the gate. Nothing live has changed
  * while waiting.
@@ -132,12 +134,8 @@ final class Gate {
 
   private void claimSlot(String version, Instant deadline) {
     URI url = config.repository().resolve("v1/claims");
-    Map<String, Object> body = new TreeMap<>();
-    body.put("app", config.app());
-    body.put("version", version);
-    body.put("node", config.node().id());
-    body.put("scope", config.gate().scope());
-    byte[] json = Json.canonicalBytes(body);
+    byte[] json = ApiBody.CLAIM_REQUEST.write(
+        new ClaimRequest(config.app(), version, config.gate().scope(), config.node().id()));
     Map<String, String> headers = Map.of("Authorization", config.node().authorization(),
         "X-Upgradekit-Node", config.node().id());
     while (true) {
@@ -147,15 +145,16 @@ final class Gate {
         RepositoryClient.Fetched answer = client.post(url, json, headers);
         int status = answer.status();
         if (status == 200 || status == 201) {
-          log.accept("rollout slot granted for " + version);
+          log.accept("rollout slot granted for " + version + granted(answer.body()));
           return;
         }
+        String error = answer.error().map(e -> " (" + e.code() + ": " + e.message() + ")").orElse("");
         if (status != 409 && status != 423) {
           throw new UpgradeException(ErrorCode.GATE_CLOSED, url + " refused the claim with HTTP " + status
               + (status == 401 || status == 403 ? ": check node.id and node.credential"
-                  : status == 404 ? ": the server does not know release " + version : ""));
+                  : status == 404 ? ": the server does not know release " + version : "") + error);
         }
-        why = "HTTP " + status;
+        why = "HTTP " + status + error;
       } catch (HttpFailure e) {
         why = e.getMessage();
         if (e.retryAfter() != null) {
@@ -163,6 +162,20 @@ final class Gate {
         }
       }
       pause("no rollout slot: " + why, wait, deadline, version);
+    }
+  }
+
+  /**
+   * What a grant says, for the log. The status opens the gate, as it always did: the grant is read
+   * strictly, but one that is not a grant (a proxy's or an older server's body) is noted, not
+   * refused.
+   */
+  private static String granted(byte[] body) {
+    try {
+      ClaimGrant grant = ApiBody.CLAIM_GRANT.read(body);
+      return ": slot " + grant.slot() + " of " + grant.capacity() + " in " + grant.scope();
+    } catch (UpgradeException e) {
+      return " (the answer is not a claim grant: " + e.getMessage() + ")";
     }
   }
 }

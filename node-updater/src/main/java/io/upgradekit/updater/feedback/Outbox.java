@@ -169,7 +169,9 @@ public final class Outbox {
         }
         backoff(null);
         log.accept("the server refused report " + key(report) + " with HTTP " + status
-            + (status == 401 || status == 403 ? ": check node.credential" : "") + "; it stays in the outbox");
+            + (status == 401 || status == 403 ? ": check node.credential" : "")
+            + answer.error().map(e -> " (" + e.code() + ": " + e.message() + ")").orElse("")
+            + "; it stays in the outbox");
         return accepted;
       } catch (HttpFailure e) {
         backoff(e.retryAfter());

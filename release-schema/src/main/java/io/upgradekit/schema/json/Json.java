@@ -104,6 +104,22 @@ public final class Json {
   }
 
   /**
+   * Reads a value that is not one of the stored documents (an API body, see {@code
+   * io.upgradekit.schema.api.ApiBody}) with the strict rules above, after checking its size
+   * against {@code maxBytes}.
+   *
+   * @param what names the document in error messages
+   * @throws UpgradeException METADATA_TOO_LARGE or METADATA_MALFORMED
+   */
+  public static <T> T read(byte[] bytes, int maxBytes, Class<T> type, String what) {
+    if (bytes.length > maxBytes) {
+      throw new UpgradeException(ErrorCode.METADATA_TOO_LARGE, what + " document is " + bytes.length
+          + " bytes, more than the " + maxBytes + "-byte limit for its type");
+    }
+    return read(bytes, type, what);
+  }
+
+  /**
    * Reads a value with the strict rules above but no size cap (the caller has bounded the input).
    *
    * @param what names the document in error messages

@@ -1,6 +1,5 @@
 package io.upgradekit.server.cli;
 
-import io.upgradekit.schema.UpgradeException;
 import io.upgradekit.server.core.NodeAccess;
 import io.upgradekit.server.core.NodeCredentials;
 import io.upgradekit.server.core.Secrets;
@@ -119,13 +118,11 @@ final class NodeCredentialCommand implements Callable<Integer> {
           print(out, node, credentials.credentialFor(node, entry.generation()), nodes.size());
         }
       }
-    } catch (UpgradeException e) {
-      throw usage(e.getMessage());
     } finally {
       out.flush();
       err.flush();
     }
-    return ServerMain.EXIT_OK;
+    return ExitCodes.OK;
   }
 
   private void listNodes(PrintWriter out) throws IOException {

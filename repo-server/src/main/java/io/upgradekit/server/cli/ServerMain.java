@@ -1,5 +1,6 @@
 package io.upgradekit.server.cli;
 
+import io.upgradekit.schema.ErrorCode;
 import io.upgradekit.schema.UpgradeException;
 import io.upgradekit.server.RepoServer;
 import io.upgradekit.server.ServerConfig;
@@ -20,6 +21,7 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 /**
@@ -43,17 +45,11 @@ import picocli.CommandLine.Spec;
       "Secrets are never given on the command line: the publisher token comes from --publish-token-file"
           + " or the UPGRADEKIT_PUBLISH_TOKEN environment variable, the node secret from --node-secret-file.",
       "",
-      "Exit status: 0 stopped normally, 1 failed while running, 2 usage or configuration error.",
+      "Exit status: 0 stopped normally, 1 failed (port taken, I/O error), 2 usage or configuration error"
+          + " (errors are printed as 'repo-server: CODE: what to fix').",
       "Documentation: docs/repo-server.md"
     })
 public final class ServerMain implements Callable<Integer> {
-  /** Stopped normally. */
-  public static final int EXIT_OK = 0;
-  /** Failed while running (e.g. the port is taken). */
-  public static final int EXIT_FAILED = 1;
-  /** Bad options or configuration. */
-  public static final int EXIT_USAGE = 2;
-
   static final String TOKEN_ENV = "UPGRADEKIT_PUBLISH_TOKEN";
 
   @Spec CommandSpec spec;
@@ -139,29 +135,29 @@ public final class ServerMain implements Callable<Integer> {
 
   static CommandLine commandLine() {
     CommandLine line = new CommandLine(new ServerMain());
-    line.setParameterExceptionHandler((e, args) -> {
-      PrintWriter err = e.getCommandLine().getErr();
-      err.println("repo-server: " + e.getMessage());
-      err.println("Run with --help for the options.");
-      return EXIT_USAGE;
-    });
-    line.setExecutionExceptionHandler((e, cmd, parsed) -> {
-      PrintWriter err = cmd.getErr();
-      if (e instanceof UpgradeException || e instanceof UsageError) {
-        err.println("repo-server: " + e.getMessage());
-        if (e instanceof UsageError) {
-          err.println("Run with --help for the options.");
-        }
-        return EXIT_USAGE;
-      }
-      if (e instanceof IOException && e.getCause() instanceof BindException || e instanceof BindException) {
-        err.println("repo-server: cannot listen: " + e.getMessage() + "; pick another --port or --bind");
-        return EXIT_FAILED;
-      }
-      err.println("repo-server: " + e);
-      return EXIT_FAILED;
-    });
+    line.setParameterExceptionHandler((e, args) -> fail(e.getCommandLine().getErr(), e));
+    line.setExecutionExceptionHandler((e, cmd, parsed) -> fail(cmd.getErr(), e));
     return line;
+  }
+
+  /**
+   * Reports a failure on stderr as {@code repo-server: CODE: sentence} and gives its exit status
+   * ({@link ExitCodes}).
+   */
+  static int fail(PrintWriter err, Exception e) {
+    ErrorCode code = ExitCodes.codeOf(e);
+    if (code != null) {
+      err.println("repo-server: " + code + ": " + e.getMessage());
+      if (e instanceof ParameterException || e instanceof UsageError) {
+        err.println("Run with --help for the options.");
+      }
+    } else if (e instanceof IOException && e.getCause() instanceof BindException || e instanceof BindException) {
+      err.println("repo-server: cannot listen: " + e.getMessage() + "; pick another --port or --bind");
+    } else {
+      err.println("repo-server: " + e);
+    }
+    err.flush();
+    return ExitCodes.of(e);
   }
 
   @Override
@@ -171,7 +167,7 @@ public final class ServerMain implements Callable<Integer> {
       LoggerFactory.getLogger("io.upgradekit.server").info("listening on {}", server.uri());
       server.join();
     }
-    return EXIT_OK;
+    return ExitCodes.OK;
   }
 
   ServerConfig config() {
@@ -225,12 +221,12 @@ public final class ServerMain implements Callable<Integer> {
     return new UsageError(message);
   }
 
-  /** A configuration the server cannot start with; the message names the option and the fix. */
-  static final class UsageError extends RuntimeException {
+  /** An option the server cannot start with: CONFIG_INVALID, the message names the option and the fix. */
+  static final class UsageError extends UpgradeException {
     private static final long serialVersionUID = 1L;
 
     UsageError(String message) {
-      super(message);
+      super(ErrorCode.CONFIG_INVALID, message);
     }
   }
 

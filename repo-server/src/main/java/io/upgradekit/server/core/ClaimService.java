@@ -2,6 +2,7 @@ package io.upgradekit.server.core;
 
 import io.upgradekit.schema.ErrorCode;
 import io.upgradekit.schema.UpgradeException;
+import io.upgradekit.schema.api.ClaimRequest;
 import io.upgradekit.schema.json.Json;
 import io.upgradekit.schema.layout.RepositoryLayout;
 import io.upgradekit.schema.model.Claim;
@@ -65,11 +66,25 @@ public final class ClaimService {
   }
 
   /**
-   * Gives the node a slot of the scope, or the one it already holds.
+   * Gives the requested node a slot of the scope, or the one it already holds. A node claims only
+   * for itself; the publisher for any node; no other caller claims.
    *
-   * @throws UpgradeException NAME_INVALID, NOT_FOUND (no such release), SCOPE_FULL
+   * @throws UpgradeException ACCESS_DENIED, NAME_INVALID, NOT_FOUND (no such release), SCOPE_FULL
    */
-  public Result claim(String app, String version, String scope, String node) throws IOException {
+  public Result claim(Caller caller, ClaimRequest request) throws IOException {
+    if (caller instanceof Caller.Node node) {
+      if (!node.id().equals(request.node())) {
+        throw new UpgradeException(ErrorCode.ACCESS_DENIED, "node " + node.id() + " cannot claim for node "
+            + Printable.of(String.valueOf(request.node())));
+      }
+    } else if (!(caller instanceof Caller.Publisher)) {
+      throw new UpgradeException(ErrorCode.ACCESS_DENIED, "a " + caller.role() + " cannot claim rollout slots");
+    }
+    request.requireValidNames();
+    return claim(request.app(), request.version(), request.scope(), request.node());
+  }
+
+  private Result claim(String app, String version, String scope, String node) throws IOException {
     Names.requireApp(app);
     Names.requireVersion(version);
     Names.requireScope(scope);

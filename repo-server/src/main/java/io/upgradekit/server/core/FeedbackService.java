@@ -49,12 +49,13 @@ public final class FeedbackService {
   }
 
   /**
-   * Validates and stores a report sent by {@code authenticatedNode}.
+   * Validates and stores a report sent by {@code caller}: a node reports only for itself.
    *
    * @throws UpgradeException METADATA_MALFORMED, METADATA_TOO_LARGE, NAME_INVALID, ACCESS_DENIED
    *     (the report is another node's), QUOTA_EXCEEDED
    */
-  public Result store(String authenticatedNode, byte[] body) throws IOException {
+  public Result store(Caller.Node caller, byte[] body) throws IOException {
+    String authenticatedNode = caller.id();
     Feedback report = Json.read(body, DocumentType.FEEDBACK, Feedback.class);
     if (!report.node().equals(authenticatedNode)) {
       throw new UpgradeException(ErrorCode.ACCESS_DENIED, "node " + authenticatedNode

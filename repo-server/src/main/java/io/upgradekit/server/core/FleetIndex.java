@@ -1,12 +1,9 @@
 package io.upgradekit.server.core;
 
+import io.upgradekit.schema.api.FleetStatus;
 import io.upgradekit.schema.model.Feedback;
-import io.upgradekit.schema.model.StepReport;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 
@@ -90,83 +87,36 @@ public final class FleetIndex {
     Map<String, Map<String, Integer>> result = new TreeMap<>();
     nodes.values().forEach(node -> node.apps.forEach((app, state) -> {
       String version = currentVersion(state.last);
-      result.computeIfAbsent(app, a -> new TreeMap<>()).merge(version == null ? "none" : version, 1, Integer::sum);
+      result.computeIfAbsent(app, a -> new TreeMap<>())
+          .merge(version == null ? FleetStatus.NO_VERSION : version, 1, Integer::sum);
     }));
     return result;
   }
 
   /**
-   * The status document of {@code GET /v1/status}: per app the releases with how many nodes' latest
-   * event for that release is in which outcome, and nodes by running version; per node, per app,
-   * its version and latest event with its steps, timings and error.
+   * The answer to {@code GET /v1/status}: per app the releases with how many nodes' latest event
+   * for that release is in which outcome, and nodes by running version; per node, per app, its
+   * version and latest event with its steps, timings and error.
    */
-  public synchronized Map<String, Object> status(Instant now) {
-    Map<String, Map<String, Object>> apps = new TreeMap<>();
-    Map<String, Object> nodeViews = new TreeMap<>();
+  public synchronized FleetStatus status(Instant now) {
+    Map<String, Map<String, Map<String, Integer>>> releases = new TreeMap<>();
+    Map<String, Map<String, Integer>> byVersion = new TreeMap<>();
+    Map<String, FleetStatus.Node> nodeViews = new TreeMap<>();
     nodes.forEach((nodeId, node) -> {
-      Map<String, Object> nodeApps = new TreeMap<>();
+      Map<String, FleetStatus.NodeApp> nodeApps = new TreeMap<>();
       node.apps.forEach((app, state) -> {
         Feedback last = state.last;
-        Map<String, Object> appView = apps.computeIfAbsent(app, a -> {
-          Map<String, Object> v = new TreeMap<>();
-          v.put("releases", new TreeMap<String, Map<String, Integer>>());
-          v.put("nodesByVersion", new TreeMap<String, Integer>());
-          return v;
-        });
-        @SuppressWarnings("unchecked")
-        Map<String, Map<String, Integer>> releases = (Map<String, Map<String, Integer>>) appView.get("releases");
-        releases.computeIfAbsent(last.toVersion(), v -> new TreeMap<>()).merge(last.outcome(), 1, Integer::sum);
-        @SuppressWarnings("unchecked")
-        Map<String, Integer> byVersion = (Map<String, Integer>) appView.get("nodesByVersion");
+        releases.computeIfAbsent(app, a -> new TreeMap<>())
+            .computeIfAbsent(last.toVersion(), v -> new TreeMap<>()).merge(last.outcome(), 1, Integer::sum);
         String version = currentVersion(last);
-        byVersion.merge(version == null ? "none" : version, 1, Integer::sum);
-
-        Map<String, Object> view = new LinkedHashMap<>();
-        view.put("currentVersion", version);
-        view.put("reports", state.reports);
-        view.put("lastEvent", eventView(last));
-        nodeApps.put(app, view);
+        byVersion.computeIfAbsent(app, a -> new TreeMap<>())
+            .merge(version == null ? FleetStatus.NO_VERSION : version, 1, Integer::sum);
+        nodeApps.put(app, new FleetStatus.NodeApp(version, state.reports, FleetStatus.Event.of(last)));
       });
-      Map<String, Object> nodeView = new LinkedHashMap<>();
-      nodeView.put("apps", nodeApps);
-      nodeView.put("storedBytes", node.bytes);
-      nodeViews.put(nodeId, nodeView);
+      nodeViews.put(nodeId, new FleetStatus.Node(nodeApps, node.bytes));
     });
-    Map<String, Object> status = new LinkedHashMap<>();
-    status.put("generatedAt", now.toString());
-    status.put("apps", apps);
-    status.put("nodes", nodeViews);
-    return status;
-  }
-
-  private static Map<String, Object> eventView(Feedback f) {
-    Map<String, Object> event = new LinkedHashMap<>();
-    event.put("eventId", f.eventId());
-    event.put("sequence", f.sequence());
-    event.put("fromVersion", f.fromVersion());
-    event.put("toVersion", f.toVersion());
-    event.put("outcome", f.outcome());
-    event.put("finalState", f.finalState());
-    event.put("errorCode", f.errorCode());
-    event.put("message", f.message());
-    event.put("sentAt", f.sentAt().toString());
-    long total = 0;
-    List<Map<String, Object>> steps = new ArrayList<>();
-    for (StepReport step : f.steps()) {
-      Map<String, Object> s = new LinkedHashMap<>();
-      s.put("state", step.state());
-      s.put("startedAt", step.startedAt().toString());
-      s.put("durationMillis", step.durationMillis());
-      s.put("outcome", step.outcome());
-      s.put("errorCode", step.errorCode());
-      s.put("message", step.message());
-      s.values().removeIf(v -> v == null);
-      steps.add(s);
-      total += step.durationMillis();
-    }
-    event.put("durationMillis", total);
-    event.put("steps", steps);
-    event.values().removeIf(v -> v == null);
-    return event;
+    Map<String, FleetStatus.App> apps = new TreeMap<>();
+    releases.forEach((app, perRelease) -> apps.put(app, new FleetStatus.App(perRelease, byVersion.get(app))));
+    return new FleetStatus(now, apps, nodeViews);
   }
 }

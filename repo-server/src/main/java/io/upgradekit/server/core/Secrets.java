@@ -24,21 +24,21 @@ public final class Secrets {
    * echo}) removed.
    *
    * @param option the option that named the file, for the error message
-   * @throws UpgradeException KEY_INVALID if the file is missing, empty, too short or too long
+   * @throws UpgradeException CONFIG_INVALID if the file is missing, empty, too short or too long
    */
   public static byte[] readFile(Path file, String option) {
     String text;
     try {
       if (Files.size(file) > MAX_LENGTH) {
-        throw new UpgradeException(ErrorCode.KEY_INVALID, option + " " + file + " is larger than "
+        throw new UpgradeException(ErrorCode.CONFIG_INVALID, option + " " + file + " is larger than "
             + MAX_LENGTH + " bytes; it should hold one secret line");
       }
       text = Files.readString(file, StandardCharsets.UTF_8);
     } catch (NoSuchFileException e) {
-      throw new UpgradeException(ErrorCode.KEY_INVALID, option + " " + file
+      throw new UpgradeException(ErrorCode.CONFIG_INVALID, option + " " + file
           + " does not exist; create it, e.g. with 'openssl rand -base64 32 > " + file + "' (mode 0600)", e);
     } catch (IOException e) {
-      throw new UpgradeException(ErrorCode.KEY_INVALID, option + " " + file + " cannot be read: " + e.getMessage(), e);
+      throw new UpgradeException(ErrorCode.CONFIG_INVALID, option + " " + file + " cannot be read: " + e.getMessage(), e);
     }
     return fromText(text, option + " " + file);
   }
@@ -51,7 +51,7 @@ public final class Secrets {
   public static byte[] fromText(String text, String what) {
     String secret = text.strip();
     if (secret.length() < MIN_LENGTH) {
-      throw new UpgradeException(ErrorCode.KEY_INVALID, what + " holds " + secret.length()
+      throw new UpgradeException(ErrorCode.CONFIG_INVALID, what + " holds " + secret.length()
           + " characters; a secret needs at least " + MIN_LENGTH + " (use 'openssl rand -base64 32')");
     }
     return secret.getBytes(StandardCharsets.UTF_8);

@@ -31,7 +31,7 @@ public final class WatchedSecret implements Supplier<byte[]> {
    * Reads the secret now.
    *
    * @param option the option that named the file, for messages
-   * @throws UpgradeException KEY_INVALID if the file does not hold a usable secret
+   * @throws UpgradeException CONFIG_INVALID if the file does not hold a usable secret
    */
   public static WatchedSecret open(Path file, String option, Duration refresh, LongSupplier nanoTime) {
     return new WatchedSecret(new WatchedFile<>(file, refresh, nanoTime, f -> Secrets.readFile(f, option),

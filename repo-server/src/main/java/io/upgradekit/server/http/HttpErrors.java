@@ -1,10 +1,9 @@
 package io.upgradekit.server.http;
 
 import io.upgradekit.schema.ErrorCode;
-import io.upgradekit.schema.json.Json;
+import io.upgradekit.schema.api.ApiBody;
+import io.upgradekit.schema.api.ApiError;
 import java.nio.ByteBuffer;
-import java.util.LinkedHashMap;
-import java.util.Map;
 import org.eclipse.jetty.http.HttpField;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.http.PreEncodedHttpField;
@@ -12,7 +11,7 @@ import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
 import org.eclipse.jetty.util.Callback;
 
-/** The API's error bodies, {@code {"code": "...", "message": "..."}}, and code-to-status mapping. */
+/** The API's error bodies ({@link ApiError}: {@code {"code": "...", "message": "..."}}), and code-to-status mapping. */
 final class HttpErrors {
   static final HttpField JSON = new PreEncodedHttpField(HttpHeader.CONTENT_TYPE, "application/json");
   static final HttpField NO_STORE = new PreEncodedHttpField(HttpHeader.CACHE_CONTROL, "no-store");
@@ -48,10 +47,7 @@ final class HttpErrors {
   }
 
   static byte[] body(ErrorCode code, String message) {
-    Map<String, Object> body = new LinkedHashMap<>();
-    body.put("code", code.name());
-    body.put("message", message == null ? code.name() : message);
-    return Json.canonicalBytes(body);
+    return ApiBody.ERROR.write(ApiError.of(code, message));
   }
 
   static void write(Request request, Response response, Callback callback, ErrorCode code, String message) {

@@ -5,6 +5,7 @@ import io.upgradekit.schema.Hashes;
 import io.upgradekit.schema.layout.PathKind;
 import io.upgradekit.schema.layout.RepositoryLayout;
 import io.upgradekit.server.core.Etags;
+import io.upgradekit.server.core.Printable;
 import io.upgradekit.server.core.ServerMetrics;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -388,7 +389,6 @@ final class StaticFiles {
   }
 
   static String printable(String value) {
-    String shown = value.length() > 120 ? value.substring(0, 120) + "..." : value;
-    return shown.replaceAll("[^\\x20-\\x7e]", "?");
+    return Printable.of(value);
   }
 }

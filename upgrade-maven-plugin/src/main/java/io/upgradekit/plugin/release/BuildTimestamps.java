@@ -14,7 +14,7 @@ public final class BuildTimestamps {
    * @param value ISO-8601 with an offset ({@code 2026-11-22T00:00:00Z}) or seconds since the epoch;
    *     null, empty or a single character (Maven's convention for "not set") means none
    * @return the instant, truncated to seconds, or empty
-   * @throws ConfigurationException NAME_INVALID for anything else
+   * @throws ConfigurationException CONFIG_INVALID for anything else
    */
   public static Optional<Instant> parse(String value) {
     if (value == null || value.length() < 2) {
@@ -26,7 +26,7 @@ public final class BuildTimestamps {
       }
       return Optional.of(OffsetDateTime.parse(value).toInstant().truncatedTo(ChronoUnit.SECONDS));
     } catch (NumberFormatException | java.time.DateTimeException e) {
-      throw new ConfigurationException(ErrorCode.NAME_INVALID, "project.build.outputTimestamp '" + value
+      throw new ConfigurationException(ErrorCode.CONFIG_INVALID, "project.build.outputTimestamp '" + value
           + "' is neither ISO-8601 with an offset (2026-11-22T00:00:00Z) nor seconds since the epoch: fix"
           + " <project.build.outputTimestamp> in the pom", e);
     }

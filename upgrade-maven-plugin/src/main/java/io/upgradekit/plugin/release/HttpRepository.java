@@ -3,7 +3,9 @@ package io.upgradekit.plugin.release;
 import io.upgradekit.schema.ErrorCode;
 import io.upgradekit.schema.Hashes;
 import io.upgradekit.schema.UpgradeException;
-import io.upgradekit.schema.json.Json;
+import io.upgradekit.schema.api.ApiBody;
+import io.upgradekit.schema.api.ApiError;
+import io.upgradekit.schema.api.Whoami;
 import io.upgradekit.schema.layout.RepositoryLayout;
 import io.upgradekit.schema.model.BlobRef;
 import java.io.IOException;
@@ -38,12 +40,6 @@ public final class HttpRepository implements Repository {
 
   /** Whether this JVM's HTTP client may send {@code Expect: 100-continue} without hanging on a refusal. */
   static final boolean EXPECT_CONTINUE = expectContinueWorks(Runtime.version());
-
-  /** repo-server's error body. */
-  record ErrorBody(String code, String message) {}
-
-  /** repo-server's answer to {@code GET /v1/whoami}. */
-  record Whoami(String caller, Long maxBlobSize) {}
 
   private final URI base;
   private final String token;
@@ -155,7 +151,7 @@ public final class HttpRepository implements Repository {
       if (response.statusCode() == 200) {
         return envelope; // the server had these exact bytes
       }
-      if (response.statusCode() == 409 && "VERSION_EXISTS".equals(errorCode(body.readNBytes(64 * 1024)))) {
+      if (response.statusCode() == 409 && "VERSION_EXISTS".equals(errorCode(readError(body)))) {
         Stored existing = read(path, io.upgradekit.schema.model.DocumentType.RELEASE.maxBytes());
         if (existing != null) {
           return existing.bytes();
@@ -182,7 +178,7 @@ public final class HttpRepository implements Repository {
         return false; // another publisher's pointer is there now
       }
       if (response.statusCode() == 409) {
-        byte[] text = body.readNBytes(64 * 1024);
+        byte[] text = readError(body);
         if ("ROLLBACK_REFUSED".equals(errorCode(text))) {
           return false; // a pointer with a higher sequence arrived between our read and write
         }
@@ -210,10 +206,10 @@ public final class HttpRepository implements Repository {
     HttpResponse<InputStream> response = send(HttpRequest.newBuilder(base.resolve("v1/whoami")).GET(), true, false);
     try (InputStream body = response.body()) {
       int status = response.statusCode();
-      byte[] text = body.readNBytes(64 * 1024);
+      byte[] text = body.readNBytes(ApiBody.ERROR.maxBytes());
       if (status == 200) {
-        Whoami whoami = Json.read(text, Whoami.class, "whoami answer");
-        if (!"publisher".equals(whoami.caller())) {
+        Whoami whoami = ApiBody.WHOAMI.read(text);
+        if (!Whoami.PUBLISHER.equals(whoami.caller())) {
           throw new ConfigurationException(ErrorCode.AUTH_REQUIRED, "repo-server at " + base + " takes the token"
               + " from " + tokenSource + " for a " + whoami.caller() + "'s credential, not the publisher token");
         }
@@ -221,12 +217,10 @@ public final class HttpRepository implements Repository {
           maxBlobSize = whoami.maxBlobSize();
         }
       } else if (status == 401 || status == 403) {
-        ErrorBody error = errorBody(text);
         throw new ConfigurationException(ErrorCode.AUTH_REQUIRED, "repo-server at " + base + " refused the publisher"
-            + " token from " + tokenSource + " (" + status + (error.code() == null ? "" : " " + error.code())
-            + (error.message() == null ? "" : ": " + error.message()) + "); nothing was uploaded. Put the token the"
-            + " server was started with (the content of its --publish-token-file, or its UPGRADEKIT_PUBLISH_TOKEN)"
-            + " into " + tokenSource);
+            + " token from " + tokenSource + " (" + status + describe(errorBody(text)) + "); nothing was uploaded."
+            + " Put the token the server was started with (the content of its --publish-token-file, or its"
+            + " UPGRADEKIT_PUBLISH_TOKEN) into " + tokenSource);
       } else if (status != 404) {
         throw failure(response, text, "GET /v1/whoami");
       }
@@ -264,45 +258,43 @@ public final class HttpRepository implements Repository {
 
   private void requireSuccess(HttpResponse<InputStream> response, InputStream body, String what) throws IOException {
     if (response.statusCode() / 100 != 2) {
-      throw failure(response, body.readNBytes(64 * 1024), what);
+      throw failure(response, readError(body), what);
     }
   }
 
   private UpgradeException failure(HttpResponse<?> response, byte[] body, String what) {
-    ErrorBody error = errorBody(body);
-    String code = error.code();
-    String text = what + " at " + base + " answered " + response.statusCode() + (code == null ? "" : " " + code)
-        + (error.message() == null ? "" : ": " + error.message());
+    Optional<ApiError> error = errorBody(body);
+    String text = what + " at " + base + " answered " + response.statusCode() + describe(error);
     int status = response.statusCode();
     if (status == 401 || status == 403) {
       return new ConfigurationException(ErrorCode.AUTH_REQUIRED, text + ". Check the publisher token from "
           + tokenSource);
     }
-    ErrorCode known = known(code);
-    return new UpgradeException(known == null ? ErrorCode.IO_ERROR : known, text);
+    // A code this release does not know yet is reported as text, as an I/O failure.
+    return new UpgradeException(error.flatMap(ApiError::knownCode).orElse(ErrorCode.IO_ERROR), text);
+  }
+
+  /** At most an error body's worth of an answer (more is not an error body of repo-server's). */
+  private static byte[] readError(InputStream body) throws IOException {
+    return body.readNBytes(ApiBody.ERROR.maxBytes());
   }
 
   private static String errorCode(byte[] body) {
-    return errorBody(body).code();
+    return errorBody(body).map(ApiError::code).orElse(null);
   }
 
-  private static ErrorBody errorBody(byte[] body) {
+  /** repo-server's error body, or empty for anything else (a proxy's page, ...). */
+  private static Optional<ApiError> errorBody(byte[] body) {
     try {
-      return Json.read(body, ErrorBody.class, "error");
+      return Optional.of(ApiBody.ERROR.read(body));
     } catch (UpgradeException e) {
-      return new ErrorBody(null, null); // not repo-server's JSON (a proxy's page, ...)
+      return Optional.empty();
     }
   }
 
-  private static ErrorCode known(String code) {
-    if (code == null) {
-      return null;
-    }
-    try {
-      return ErrorCode.valueOf(code);
-    } catch (IllegalArgumentException e) {
-      return null; // a code this release-schema does not know yet
-    }
+  /** {@code " CODE: message"}, or nothing without an error body. */
+  private static String describe(Optional<ApiError> error) {
+    return error.map(e -> " " + e.code() + ": " + e.message()).orElse("");
   }
 
   @Override

@@ -69,7 +69,7 @@ public final class KeyGenerator {
             + " -Dupgrade.keyFile=PATH' with the path of the key file to create (keep it outside the project)");
       }
       if (rootLifetime == null || rootLifetime.isNegative() || rootLifetime.isZero()) {
-        throw new ConfigurationException(ErrorCode.NAME_INVALID, "<rootExpiryDays> must be at least 1 day");
+        throw new ConfigurationException(ErrorCode.CONFIG_INVALID, "<rootExpiryDays> must be at least 1 day");
       }
     }
   }

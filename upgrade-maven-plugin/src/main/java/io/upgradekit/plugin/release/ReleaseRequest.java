@@ -62,12 +62,12 @@ public record ReleaseRequest(
           + " main artifact: run 'mvn package upgrade:release', or set <payload> to the file or directory to release");
     }
     if (repository == null || repository.isBlank()) {
-      throw new ConfigurationException(ErrorCode.NAME_INVALID, "<repository> is not set: set <repository> (or"
+      throw new ConfigurationException(ErrorCode.CONFIG_INVALID, "<repository> is not set: set <repository> (or"
           + " -Dupgrade.repository) to a directory path or to repo-server's http(s) URL");
     }
     Objects.requireNonNull(signingKey, "signingKey");
     if (deltaCount < 0 || deltaCount > MAX_DELTA_COUNT) {
-      throw new ConfigurationException(ErrorCode.NAME_INVALID, "<deltaCount> is " + deltaCount + ": it must be"
+      throw new ConfigurationException(ErrorCode.CONFIG_INVALID, "<deltaCount> is " + deltaCount + ": it must be"
           + " between 0 (full package only) and " + MAX_DELTA_COUNT);
     }
     Objects.requireNonNull(created, "created");
@@ -93,14 +93,14 @@ public record ReleaseRequest(
     try {
       check.run();
     } catch (io.upgradekit.schema.UpgradeException e) {
-      throw new ConfigurationException(e.code(), element + ": " + e.getMessage() + "; set " + element
+      throw new ConfigurationException(ErrorCode.CONFIG_INVALID, element + ": " + e.getMessage() + "; set " + element
           + " in the plugin's configuration", e);
     }
   }
 
   private static void positive(String element, Duration lifetime) {
     if (lifetime == null || lifetime.isNegative() || lifetime.isZero()) {
-      throw new ConfigurationException(ErrorCode.NAME_INVALID, element + " must be at least 1 day");
+      throw new ConfigurationException(ErrorCode.CONFIG_INVALID, element + " must be at least 1 day");
     }
   }
 }

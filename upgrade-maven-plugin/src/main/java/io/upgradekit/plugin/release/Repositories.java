@@ -20,7 +20,7 @@ public final class Repositories {
   /**
    * @param location a URL, or a directory path (relative paths resolve against {@code baseDirectory})
    * @param token the bearer token for HTTP, or null
-   * @throws ConfigurationException NAME_INVALID for a malformed URL
+   * @throws ConfigurationException CONFIG_INVALID for a malformed URL
    */
   public static Repository open(String location, String token, Path baseDirectory) {
     return open(location, token, null, baseDirectory, message -> { });
@@ -31,7 +31,7 @@ public final class Repositories {
    * @param token the bearer token for HTTP, or null
    * @param tokenSource where the token came from, for error messages, or null
    * @param progress told when a directory's pointer swap waits for another publisher
-   * @throws ConfigurationException NAME_INVALID for a malformed URL
+   * @throws ConfigurationException CONFIG_INVALID for a malformed URL
    */
   public static Repository open(String location, String token, String tokenSource, Path baseDirectory,
       Consumer<String> progress) {
@@ -39,7 +39,7 @@ public final class Repositories {
       try {
         return new HttpRepository(new URI(location), token, tokenSource);
       } catch (URISyntaxException | IllegalArgumentException e) {
-        throw new ConfigurationException(ErrorCode.NAME_INVALID, "<repository> " + location + " is not a valid URL: "
+        throw new ConfigurationException(ErrorCode.CONFIG_INVALID, "<repository> " + location + " is not a valid URL: "
             + e.getMessage(), e);
       }
     }

@@ -19,12 +19,12 @@ final class RepositoryTrust {
    * The repository's current trust root, reached from {@code roots/1.root.json} by verified
    * rotations. Version 1 may have expired if a later one has not.
    *
-   * @throws UpgradeException IO_ERROR if the repository has none, or a verification code
+   * @throws UpgradeException CONFIG_INVALID if the repository has none, or a verification code
    */
   static TrustRoot load(Repository repository, Clock clock) throws IOException {
     Repository.Stored first = repository.read(RepositoryLayout.trustRoot(1), DocumentType.ROOT.maxBytes());
     if (first == null) {
-      throw new ConfigurationException(ErrorCode.IO_ERROR, "the repository " + repository.location() + " has no trust"
+      throw new ConfigurationException(ErrorCode.CONFIG_INVALID, "the repository " + repository.location() + " has no trust"
           + " root (" + RepositoryLayout.trustRoot(1) + "): create one with 'mvn upgrade:keygen -Dupgrade.keyFile=PATH"
           + " -Dupgrade.repository=" + repository.location() + "', or check <repository>");
     }

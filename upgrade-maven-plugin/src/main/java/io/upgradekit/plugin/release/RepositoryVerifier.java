@@ -149,7 +149,7 @@ public final class RepositoryVerifier {
         return repository.listFiles();
       } catch (UnsupportedOperationException e) {
         if (channelsToWalk.isEmpty()) {
-          throw new ConfigurationException(ErrorCode.NAME_INVALID, repository.location() + " cannot be listed: name"
+          throw new ConfigurationException(ErrorCode.CONFIG_INVALID, repository.location() + " cannot be listed: name"
               + " the channels to start from (<app> and <channel>)");
         }
         return reachable();

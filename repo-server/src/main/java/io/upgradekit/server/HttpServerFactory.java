@@ -1,6 +1,6 @@
-package io.upgradekit.server.http;
+package io.upgradekit.server;
 
-import io.upgradekit.server.ServerConfig;
+import io.upgradekit.server.core.Authenticator;
 import io.upgradekit.server.core.ClaimService;
 import io.upgradekit.server.core.FeedbackService;
 import io.upgradekit.server.core.FleetIndex;
@@ -12,7 +12,10 @@ import io.upgradekit.server.core.ServerMetrics;
 import io.upgradekit.server.core.TrustStore;
 import io.upgradekit.server.core.WatchedSecret;
 import io.upgradekit.schema.ErrorCode;
+import io.upgradekit.schema.UpgradeException;
 import io.upgradekit.schema.io.PointerSwap;
+import io.upgradekit.server.http.Api;
+import io.upgradekit.server.http.Handlers;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -29,26 +32,26 @@ import org.eclipse.jetty.server.RequestLog;
 import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
 import org.eclipse.jetty.server.Slf4jRequestLogWriter;
-import org.eclipse.jetty.server.handler.DoSHandler;
 import org.eclipse.jetty.server.handler.GracefulHandler;
-import org.eclipse.jetty.server.handler.MinimumDataRateHandler;
 import org.eclipse.jetty.util.thread.QueuedThreadPool;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Assembles the Jetty server from a configuration: one connector, the handler chain (graceful
- * shutdown, metrics, rate limit, minimum data rate, router) and JSON error pages.
+ * Assembles the server from a configuration: the core services over the repository, the
+ * authenticator, the API and its handler chain ({@link Handlers}), graceful shutdown, one
+ * connector, the status refresher and the access log. The one place that knows every package:
+ * {@code server.http} and {@code server.core} never depend on this one.
  */
-public final class HttpServerFactory {
+final class HttpServerFactory {
   private static final Logger LOG = LoggerFactory.getLogger("io.upgradekit.server");
 
   private HttpServerFactory() {}
 
-  public static Server create(ServerConfig config, Clock clock) throws IOException {
+  static Server create(ServerConfig config, Clock clock) throws IOException {
     Path root = config.root().toAbsolutePath().normalize();
     if (!Files.isDirectory(root)) {
-      throw new io.upgradekit.schema.UpgradeException(ErrorCode.IO_ERROR, "--root " + root
+      throw new UpgradeException(ErrorCode.CONFIG_INVALID, "--root " + root
           + " is not a directory; create it or point --root at the repository");
     }
     TrustStore trust = TrustStore.open(root, config.pinnedTrustRoot(), clock, LOG::info);
@@ -64,8 +67,8 @@ public final class HttpServerFactory {
         publishWait, LOG::info);
     ClaimService claims = new ClaimService(root, clock, config.claimCapacity());
     FeedbackService feedback = new FeedbackService(root, fleet, config.feedbackQuotaBytes());
-    Api api = new Api(publish, claims, feedback, fleet, trust, publisherToken(config), nodeCredentials(config, root),
-        metrics, clock);
+    Authenticator authenticator = new Authenticator(publisherToken(config), nodeCredentials(config, root));
+    Api api = new Api(publish, claims, feedback, fleet, trust, authenticator, metrics, clock);
     if (config.publishToken() == null && config.publishTokenFile() == null) {
       LOG.info("publishing is disabled (no publisher token)");
     }
@@ -91,28 +94,12 @@ public final class HttpServerFactory {
     connector.setAcceptQueueSize(1024);
     server.addConnector(connector);
 
-    Handler handler = new Router(api, new StaticFiles(root, metrics), metrics);
-    if (config.minRequestDataRate() > 0) {
-      handler = new MinimumDataRateHandler(handler, config.minRequestDataRate(), 0);
-    }
-    if (config.rateLimit() > 0) {
-      DoSHandler dos = new DoSHandler(DoSHandler.ID_FROM_REMOTE_ADDRESS,
-          new DoSHandler.LeakingBucketTrackerFactory(config.rateLimit()),
-          (request, response, callback) -> {
-            HttpErrors.write(request, response, callback, 429, ErrorCode.RATE_LIMITED, "more than " + config.rateLimit()
-                + " requests per second from this address; slow down and retry");
-            return true;
-          }, 10_000);
-      dos.setHandler(handler);
-      handler = dos;
-    }
-    handler = new RequestBodies(handler);
-    handler = new MeteredHandler(handler, metrics);
+    Handler handler = Handlers.chain(api, root, metrics, config.rateLimit(), config.minRequestDataRate());
     GracefulHandler graceful = new GracefulHandler(handler);
     // On stop, idle keep-alive connections are closed after this long instead of Jetty's default.
     graceful.setShutdownIdleTimeout(200);
     server.setHandler(graceful);
-    server.setErrorHandler(new JsonErrorHandler());
+    server.setErrorHandler(Handlers.errorHandler());
     server.setStopTimeout(config.stopTimeout().toMillis());
     server.setStopAtShutdown(true);
     if (!config.statusRefresh().isZero()) {

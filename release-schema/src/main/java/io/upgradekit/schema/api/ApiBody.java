@@ -1,0 +1,106 @@
+package io.upgradekit.schema.api;
+
+import io.upgradekit.schema.json.Json;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * The JSON bodies of repo-server's {@code /v1} API, each with its record, its JSON Schema in this
+ * jar ({@code io/upgradekit/schema/json-schema/<name>.schema.json}, {@code $id
+ * https://upgradekit.io/schema/<name>.schema.json}) and the largest size a reader accepts.
+ *
+ * <p>Every program reads them with {@link #read}: the size is checked before parsing, then the
+ * strict reader of the signed documents ({@link Json}) refuses duplicate members, wrong JSON types,
+ * excessive nesting and trailing content, and the record's constructor checks the values. Every
+ * program writes them with {@link #write}, in the canonical form (members sorted by name), so the
+ * same value always gives the same bytes.
+ *
+ * <p>Signed documents and feedback reports, which also cross the API, are {@link
+ * io.upgradekit.schema.model.DocumentType}s.
+ *
+ * @param <T> the record
+ */
+public final class ApiBody<T> {
+  /** {@code POST /v1/claims}, the request. */
+  public static final ApiBody<ClaimRequest> CLAIM_REQUEST =
+      new ApiBody<>("claim-request", "claim request", ClaimRequest.class, 4 * 1024);
+  /** {@code POST /v1/claims}, the answer (201, 200). */
+  public static final ApiBody<ClaimGrant> CLAIM_GRANT =
+      new ApiBody<>("claim-grant", "claim grant", ClaimGrant.class, 4 * 1024);
+  /** {@code PUT /v1/blobs/...}, {@code /v1/apps/<app>/releases/...}, {@code /v1/apps/<app>/channels/...}: the answer. */
+  public static final ApiBody<PublishResult> PUBLISH_RESULT =
+      new ApiBody<>("publish-result", "publish result", PublishResult.class, 4 * 1024);
+  /** {@code PUT /v1/roots/<n>}: the answer. */
+  public static final ApiBody<TrustRootResult> TRUST_ROOT_RESULT =
+      new ApiBody<>("trust-root-result", "trust root result", TrustRootResult.class, 1024);
+  /** {@code POST /v1/feedback}: the answer (the request is a {@code feedback} document). */
+  public static final ApiBody<FeedbackResult> FEEDBACK_RESULT =
+      new ApiBody<>("feedback-result", "feedback result", FeedbackResult.class, 4 * 1024);
+  /** {@code GET /v1/whoami}: the answer. */
+  public static final ApiBody<Whoami> WHOAMI = new ApiBody<>("whoami", "whoami answer", Whoami.class, 1024);
+  /** Every error answer. */
+  public static final ApiBody<ApiError> ERROR = new ApiBody<>("error", "error", ApiError.class, 64 * 1024);
+  /**
+   * {@code GET /v1/status}: the answer. About 1 KiB per node and app with a typical event, up to
+   * about 150 KiB with an event of 64 steps with long messages: 64 MiB holds a fleet of tens of
+   * thousands of nodes.
+   */
+  public static final ApiBody<FleetStatus> FLEET_STATUS =
+      new ApiBody<>("fleet-status", "fleet status", FleetStatus.class, 64 * 1024 * 1024);
+
+  /** Every body, in the order above. */
+  public static final List<ApiBody<?>> ALL = List.of(CLAIM_REQUEST, CLAIM_GRANT, PUBLISH_RESULT, TRUST_ROOT_RESULT,
+      FEEDBACK_RESULT, WHOAMI, ERROR, FLEET_STATUS);
+
+  private final String name;
+  private final String description;
+  private final Class<T> type;
+  private final int maxBytes;
+
+  private ApiBody(String name, String description, Class<T> type, int maxBytes) {
+    this.name = name;
+    this.description = description;
+    this.type = type;
+    this.maxBytes = maxBytes;
+  }
+
+  /** The schema's name: {@code <name>.schema.json}. */
+  public String name() {
+    return name;
+  }
+
+  /** The record. */
+  public Class<T> type() {
+    return type;
+  }
+
+  /** The largest body a reader accepts, in bytes; checked before parsing. */
+  public int maxBytes() {
+    return maxBytes;
+  }
+
+  /** The schema's resource path in this jar. */
+  public String schemaResource() {
+    return "io/upgradekit/schema/json-schema/" + name + ".schema.json";
+  }
+
+  /**
+   * Reads a body strictly.
+   *
+   * @throws io.upgradekit.schema.UpgradeException METADATA_TOO_LARGE over {@link #maxBytes()},
+   *     METADATA_MALFORMED for anything that is not a valid body of this kind
+   */
+  public T read(byte[] bytes) {
+    return Json.read(Objects.requireNonNull(bytes, "bytes"), maxBytes, type, description);
+  }
+
+  /** The canonical bytes of a body. */
+  public byte[] write(T value) {
+    return Json.canonicalBytes(type.cast(Objects.requireNonNull(value, "value")));
+  }
+
+  @Override
+  public String toString() {
+    return name;
+  }
+}
