@@ -3,6 +3,7 @@ package io.upgradekit.updater.cli;
 import io.upgradekit.schema.UpgradeException;
 import io.upgradekit.updater.config.ConfigLoader;
 import io.upgradekit.updater.config.UpdaterConfig;
+import io.upgradekit.updater.engine.ExitStatus;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import picocli.CommandLine.Option;
@@ -31,6 +32,6 @@ public final class ConfigOption {
   /** Prints "error: CODE: sentence" and maps the code to DESIGN §8's exit status. */
   static int fail(PrintStream err, UpgradeException e) {
     err.println("error: " + e);
-    return ExitCodes.of(e.code());
+    return ExitStatus.of(e.code());
   }
 }

@@ -3,6 +3,7 @@ package io.upgradekit.updater.cli;
 import io.upgradekit.schema.delta.DeltaApplier;
 import io.upgradekit.schema.delta.DeltaBuilder;
 import io.upgradekit.schema.delta.DeltaEvent;
+import io.upgradekit.updater.engine.ExitStatus;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -54,7 +55,7 @@ public final class DeltaCommand {
           patch, r.deltaSize(), newSize, ratio(r.deltaSize(), newSize), r.kept(), r.copied(), r.patched(), r.rebuilt(),
           r.full(), r.elapsed().toNanos() / 1e9);
       out.flush();
-      return ExitCodes.OK;
+      return ExitStatus.OK;
     }
   }
 
@@ -93,7 +94,7 @@ public final class DeltaCommand {
           patch, patchSize, oldPayload, r.target().entries().size(), r.out(), r.linked(), r.copied(), r.produced(),
           r.producedBytes(), r.elapsed().toNanos() / 1e9);
       o.flush();
-      return ExitCodes.OK;
+      return ExitStatus.OK;
     }
   }
 

@@ -2,6 +2,7 @@ package io.upgradekit.updater.cli;
 
 import io.upgradekit.schema.UpgradeException;
 import io.upgradekit.schema.json.Json;
+import io.upgradekit.schema.model.EventNote;
 import io.upgradekit.schema.model.StepReport;
 import io.upgradekit.updater.engine.Home;
 import io.upgradekit.updater.journal.Journal;
@@ -19,7 +20,8 @@ import picocli.CommandLine.Option;
 @Command(name = "history", mixinStandardHelpOptions = true,
     description = {
         "Lists every update event, oldest first, with every step: when it started, how long it took, its "
-            + "outcome, error code and message, plus baseline and watched metrics. An unfinished event is listed "
+            + "outcome, error code and message; the event's notes (waiting at the gate, a regression not acted on, "
+            + "a delta fallback, recovered state); baseline and watched metrics. An unfinished event is listed "
             + "last."},
     exitCodeListHeading = "%nExit codes:%n",
     exitCodeList = {"0:shown", "1:the journal could not be read", "2:usage or configuration error"})
@@ -76,6 +78,10 @@ public final class HistoryCommand implements Callable<Integer> {
         out.printf("    %-10s %-7s %8d ms%s%n", s.state(), s.outcome(), s.durationMillis(),
             (s.errorCode() == null ? "" : "  [" + s.errorCode() + "]") + (s.message() == null ? "" : "  "
                 + s.message()));
+      }
+      for (EventNote n : r.notesShown()) {
+        out.printf("    note %-10s %s%n", n.state(), ("INFO".equals(n.level()) ? ""
+            : n.level().toLowerCase(java.util.Locale.ROOT) + ": ") + n.message());
       }
       if (!r.metrics().isEmpty()) {
         out.println("    metrics: " + r.metrics());

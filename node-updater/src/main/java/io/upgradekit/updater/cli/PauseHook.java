@@ -1,7 +1,7 @@
 package io.upgradekit.updater.cli;
 
-import io.upgradekit.updater.engine.UpdateEvent;
-import io.upgradekit.updater.engine.UpdateState;
+import io.upgradekit.updater.event.AgentEvent;
+import io.upgradekit.updater.event.UpdateState;
 import java.io.PrintStream;
 import java.time.Duration;
 import java.util.Locale;
@@ -24,7 +24,7 @@ final class PauseHook {
   private PauseHook() {}
 
   /** The hook the environment asks for, or a listener that does nothing. */
-  static Consumer<UpdateEvent> fromEnvironment(Map<String, String> environment, PrintStream out) {
+  static Consumer<AgentEvent> fromEnvironment(Map<String, String> environment, PrintStream out) {
     String value = environment.get(VARIABLE);
     if (value == null || value.isBlank()) {
       return event -> { };
@@ -40,7 +40,7 @@ final class PauseHook {
       return event -> { };
     }
     return event -> {
-      if (event.to() == state) {
+      if (event instanceof AgentEvent.Transition t && t.to() == state) {
         out.println("test hook: paused at " + state + " for " + pause.toSeconds() + " s (" + VARIABLE + ")");
         out.flush();
         try {

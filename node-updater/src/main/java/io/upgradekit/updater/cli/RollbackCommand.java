@@ -2,11 +2,11 @@ package io.upgradekit.updater.cli;
 
 import io.upgradekit.schema.UpgradeException;
 import io.upgradekit.updater.config.UpdaterConfig;
-import io.upgradekit.updater.engine.Outcome;
+import io.upgradekit.updater.engine.ExitStatus;
 import io.upgradekit.updater.engine.UpdateEngine;
+import io.upgradekit.updater.event.AgentEvent;
 import java.io.PrintStream;
 import java.time.Clock;
-import io.upgradekit.updater.engine.UpdateEvent;
 import java.util.concurrent.Callable;
 import java.util.function.Consumer;
 import picocli.CommandLine.Command;
@@ -30,14 +30,14 @@ public final class RollbackCommand implements Callable<Integer> {
   ConfigOption options;
 
   private final PrintStream out;
-  private final Consumer<UpdateEvent> extraListener;
+  private final Consumer<AgentEvent> extraListener;
 
   public RollbackCommand() {
     this(System.err, e -> { });
   }
 
   /** For tests and embedders: an extra event listener. */
-  public RollbackCommand(PrintStream out, Consumer<UpdateEvent> extraListener) {
+  public RollbackCommand(PrintStream out, Consumer<AgentEvent> extraListener) {
     this.out = out;
     this.extraListener = extraListener;
   }
@@ -52,9 +52,9 @@ public final class RollbackCommand implements Callable<Integer> {
     }
     Console console = new Console(out, options.quiet);
     UpdateEngine engine = new UpdateEngine(config, PayloadAppliers.standard(), Clock.systemUTC(),
-        console.events().andThen(extraListener), console.log(), console.progress());
+        console.andThen(extraListener));
     UpdateEngine.Result result = engine.rollback();
     out.println((result.code() == null ? "" : "[" + result.code() + "] ") + result.message());
-    return result.outcome() == Outcome.ROLLED_BACK ? 0 : result.exitCode();
+    return ExitStatus.ofManualRollback(result.outcome(), result.code());
   }
 }

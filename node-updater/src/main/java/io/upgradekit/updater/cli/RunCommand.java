@@ -2,18 +2,18 @@ package io.upgradekit.updater.cli;
 
 import io.upgradekit.schema.UpgradeException;
 import io.upgradekit.updater.config.UpdaterConfig;
-import io.upgradekit.updater.download.SharedHttp;
-import io.upgradekit.updater.engine.Outcome;
+import io.upgradekit.updater.engine.Daemon;
+import io.upgradekit.updater.engine.ExitStatus;
 import io.upgradekit.updater.engine.PayloadApplier;
-import io.upgradekit.updater.engine.TargetLock;
+import io.upgradekit.updater.engine.Sleeper;
 import io.upgradekit.updater.engine.TransitionMetrics;
 import io.upgradekit.updater.engine.UpdateEngine;
-import io.upgradekit.updater.engine.UpdateEvent;
+import io.upgradekit.updater.event.AgentEvent;
 import java.io.PrintStream;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Consumer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -63,17 +63,15 @@ public final class RunCommand implements Callable<Integer> {
   Boolean stageOnly;
 
   private final PayloadApplier applier;
-  private final Consumer<UpdateEvent> extraListener;
+  private final Consumer<AgentEvent> extraListener;
   private final PrintStream out;
-  private volatile boolean stopping;
-  private volatile boolean busy;
 
   public RunCommand() {
     this(PayloadAppliers.standard(), e -> { }, System.err);
   }
 
   /** For tests and embedders: a specific applier and an extra event listener. */
-  public RunCommand(PayloadApplier applier, Consumer<UpdateEvent> extraListener, PrintStream out) {
+  public RunCommand(PayloadApplier applier, Consumer<AgentEvent> extraListener, PrintStream out) {
     this.applier = applier;
     this.extraListener = extraListener;
     this.out = out;
@@ -89,88 +87,29 @@ public final class RunCommand implements Callable<Integer> {
     }
     Console console = new Console(out, options.quiet);
     TransitionMetrics metrics = new TransitionMetrics(config.home().resolve("state/metrics.prom"), console.log());
-    Consumer<UpdateEvent> listener = console.events().andThen(metrics).andThen(extraListener);
-    UpdateEngine engine = new UpdateEngine(config, applier, Clock.systemUTC(), listener, console.log(),
-        console.progress());
+    Consumer<AgentEvent> listener = console.andThen(metrics).andThen(extraListener);
+    UpdateEngine engine = new UpdateEngine(config, applier, Clock.systemUTC(), listener);
+    boolean stageOnly = this.stageOnly == null ? config.stageOnly() : this.stageOnly;
     if (once) {
-      UpdateEngine.Result result = engine.runOnce(stageOnly(config));
+      UpdateEngine.Result result = engine.runOnce(stageOnly);
       report(result);
       return result.exitCode();
     }
-    TargetLock daemonLock;
-    try {
-      daemonLock = engine.lockDaemon();
-    } catch (UpgradeException e) {
-      return ConfigOption.fail(out, e); // LOCKED: a second daemon exits at once with status 4
-    }
-    try (daemonLock) {
-      return daemon(config, engine);
-    }
+    Daemon daemon = new Daemon(new Daemon.Options(config.poll(), relaunchedOn75(), freshJvmAfterPolls(),
+        config.service().strategy() == UpdaterConfig.Strategy.SELF), Daemon.agentOf(engine, stageOnly, this::report),
+        Clock.systemUTC(), Sleeper.SYSTEM, new SplittableRandom(), listener);
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> daemon.stop(STOP_GRACE), "updater-shutdown"));
+    return daemon.run();
   }
 
-  private int daemon(UpdaterConfig config, UpdateEngine engine) {
-    Runtime.getRuntime().addShutdownHook(new Thread(this::stopAfterCycle, "updater-shutdown"));
-    boolean first = true;
-    int failures = 0;
-    int polls = 0;
-    int freshJvmAfterPolls = relaunchedOn75() ? freshJvmAfterPolls() : 0;
-    while (!stopping) {
-      UpdateEngine.Result result;
-      busy = true;
-      try {
-        result = engine.runOnce(stageOnly(config));
-        report(result);
-      } catch (UpgradeException e) {
-        out.println("error: " + e);
-        result = new UpdateEngine.Result(Outcome.FAILED, e.code(), e.getMessage(), null, null);
-      } finally {
-        busy = false;
-      }
-      if (result.outcome() == Outcome.REEXEC) {
-        return result.exitCode(); // bin/updater runs the new version, which finishes the update
-      }
-      if (result.outcome() == Outcome.LOCKED && first) {
-        return result.exitCode(); // another updater was working when this one started: exit at once (4)
-      }
-      // Later, LOCKED means an operator's 'run --once' or 'rollback' holds the update lock while this
-      // daemon idled: not a failure, the next poll comes after the usual interval.
-      first = false;
-      // A self-upgrade ends in this process only when it is the fresh JVM that finished it.
-      if (changedSomething(result.outcome()) && relaunchedOn75()
-          && config.service().strategy() != UpdaterConfig.Strategy.SELF) {
-        // A JVM never hands back the classes, compiled code and native memory an update loaded:
-        // bin/updater starts a fresh one, which idles as small as an agent that has only polled.
-        out.println("restarting the agent after the update to release its memory (bin/updater starts it "
-            + "again on status " + Outcome.REEXEC_STATUS + ")");
-        return Outcome.REEXEC_STATUS;
-      }
-      if (result.outcome() != Outcome.UP_TO_DATE) {
-        // An update loads and allocates far more than a poll; hand the heap back while idle.
-        SharedHttp.release();
-        System.gc();
-      }
-      boolean failed = result.outcome() == Outcome.FAILED || result.outcome() == Outcome.REFUSED;
-      failures = failed ? failures + 1 : 0;
-      Duration wait = nextWait(config.poll(), failures, result.retryAfter());
-      sleepDelivering(engine, wait);
-      polls++;
-      if (freshJvmAfterPolls > 0 && polls >= freshJvmAfterPolls && failures == 0 && !stopping) {
-        // Compiled code only grows while the same poll runs again and again; a fresh JVM (a second
-        // of CPU) starts small. The next poll is due now: the fresh JVM polls at once.
-        out.println("starting a fresh agent JVM after " + polls + " polls (bin/updater starts it again on status "
-            + Outcome.REEXEC_STATUS + ")");
-        return Outcome.REEXEC_STATUS;
-      }
-    }
-    return 0;
-  }
+  /**
+   * SIGTERM: no new poll starts, and a running update may finish for this long (below the systemd
+   * unit's TimeoutStopSec). An update cut short is reconciled on the next start.
+   */
+  private static final Duration STOP_GRACE = Duration.ofSeconds(90);
 
   /** The environment variable bin/updater sets: it starts the agent again on status 75. */
   static final String LAUNCHER_VARIABLE = "UPGRADEKIT_LAUNCHER";
-
-  private static boolean changedSomething(Outcome outcome) {
-    return outcome == Outcome.COMMITTED || outcome == Outcome.ROLLED_BACK || outcome == Outcome.STAGED;
-  }
 
   /** Set by bin/updater: polls after which the daemon asks for a fresh JVM; 0 or absent: never. */
   static final String FRESH_JVM_VARIABLE = "UPGRADEKIT_FRESH_JVM_POLLS";
@@ -188,61 +127,11 @@ public final class RunCommand implements Callable<Integer> {
     return launcher != null && !launcher.isBlank();
   }
 
-  /**
-   * SIGTERM: no new poll starts, and a running update may finish (up to {@value #STOP_GRACE_SECONDS}
-   * s, below the systemd unit's TimeoutStopSec). An update cut short is reconciled on the next start.
-   */
-  private void stopAfterCycle() {
-    stopping = true;
-    long end = System.nanoTime() + STOP_GRACE_SECONDS * 1_000_000_000L;
-    while (busy && System.nanoTime() < end) {
-      try {
-        Thread.sleep(100);
-      } catch (InterruptedException e) {
-        return;
-      }
-    }
-  }
-
-  private static final long STOP_GRACE_SECONDS = 90;
-
-  private boolean stageOnly(UpdaterConfig config) {
-    return stageOnly == null ? config.stageOnly() : stageOnly;
-  }
-
-  /** Interval +/- jitter; after failures, interval * 2^n capped at maxBackoff; at least Retry-After. */
-  static Duration nextWait(UpdaterConfig.Poll poll, int failures, Duration retryAfter) {
-    long base = poll.interval().toMillis();
-    if (failures > 0) {
-      base = Math.min(poll.maxBackoff().toMillis(), base << Math.min(failures, 20));
-    }
-    long jitter = poll.jitter().toMillis();
-    long wait = base + (jitter == 0 ? 0 : ThreadLocalRandom.current().nextLong(-jitter, jitter + 1));
-    if (retryAfter != null) {
-      wait = Math.max(wait, retryAfter.toMillis());
-    }
-    return Duration.ofMillis(Math.max(1000, wait));
-  }
-
-  private void sleepDelivering(UpdateEngine engine, Duration wait) {
-    long end = System.nanoTime() + wait.toNanos();
-    while (!stopping && System.nanoTime() < end) {
-      try {
-        Thread.sleep(Math.min(1000, Math.max(1, (end - System.nanoTime()) / 1_000_000)));
-      } catch (InterruptedException e) {
-        return;
-      }
-      if (!engine.outbox().pending().isEmpty()) {
-        engine.deliverReports(false);
-      }
-    }
-  }
-
   private void report(UpdateEngine.Result result) {
     String line = result.outcome().name().toLowerCase(java.util.Locale.ROOT).replace('_', ' ')
         + (result.code() == null ? "" : " [" + result.code() + "]")
         + (result.message() == null ? "" : ": " + result.message());
-    if (result.outcome().exitCode() != 0 || !options.quiet) {
+    if (result.exitCode() != ExitStatus.OK || !options.quiet) {
       out.println(line);
     }
   }

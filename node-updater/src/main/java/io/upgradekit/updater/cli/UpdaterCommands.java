@@ -1,7 +1,7 @@
 package io.upgradekit.updater.cli;
 
 import io.upgradekit.updater.engine.PayloadApplier;
-import io.upgradekit.updater.engine.UpdateEvent;
+import io.upgradekit.updater.event.AgentEvent;
 import java.util.function.Consumer;
 import picocli.CommandLine;
 
@@ -21,7 +21,7 @@ public final class UpdaterCommands {
   }
 
   /** Adds the agent's subcommands with a given applier and extra event listener (tests, embedders). */
-  public static CommandLine addTo(CommandLine root, PayloadApplier applier, Consumer<UpdateEvent> listener) {
+  public static CommandLine addTo(CommandLine root, PayloadApplier applier, Consumer<AgentEvent> listener) {
     return root.addSubcommand("run", new RunCommand(applier, listener, System.err))
         .addSubcommand("status", new StatusCommand())
         .addSubcommand("history", new HistoryCommand())

@@ -1,13 +1,14 @@
 package io.upgradekit.updater.cli;
 
 import io.upgradekit.schema.UpgradeException;
+import io.upgradekit.updater.engine.ExitStatus;
 import java.io.PrintWriter;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 /**
  * The node updater's command line. Commands are thin adapters over library code; failures print
- * {@code CODE: sentence} on stderr and exit with an {@link ExitCodes} status.
+ * {@code CODE: sentence} on stderr and exit with an {@link ExitStatus} status.
  */
 @Command(
     name = "updater",
@@ -34,11 +35,11 @@ public final class UpdaterMain {
     if (e instanceof UpgradeException u) {
       err.println(u.code() + ": " + u.getMessage());
       err.flush();
-      return ExitCodes.of(u.code());
+      return ExitStatus.of(u.code());
     }
     err.println("ERROR: " + e);
     err.flush();
-    return ExitCodes.FAILED;
+    return ExitStatus.FAILED;
   }
 
   private static int usage(CommandLine.ParameterException e, String[] args) {
@@ -47,6 +48,6 @@ public final class UpdaterMain {
     err.println("USAGE: " + e.getMessage());
     err.println("Try '" + cmd.getCommandSpec().qualifiedName() + " --help' for more information.");
     err.flush();
-    return ExitCodes.USAGE;
+    return ExitStatus.USAGE;
   }
 }

@@ -132,7 +132,7 @@ public record UpdaterConfig(
     OVERLAP,
     /**
      * The target is this updater (self-upgrade): after the switch the updater exits with status
-     * {@value io.upgradekit.updater.engine.Outcome#REEXEC_STATUS} and its launcher runs the new
+     * 75 ({@code ExitStatus.RESTART}) and its launcher runs the new
      * {@code current/}, which verifies and commits; if it cannot start, the launcher switches back.
      */
     SELF

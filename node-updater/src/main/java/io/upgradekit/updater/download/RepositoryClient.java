@@ -5,11 +5,11 @@ import io.upgradekit.schema.Hashes;
 import io.upgradekit.schema.UpgradeException;
 import io.upgradekit.schema.api.ApiBody;
 import io.upgradekit.schema.api.ApiError;
+import io.upgradekit.schema.io.DurableFiles;
 import io.upgradekit.schema.layout.RepositoryLayout;
 import io.upgradekit.schema.model.BlobRef;
 import io.upgradekit.schema.model.DocumentType;
 import io.upgradekit.updater.config.UpdaterConfig;
-import io.upgradekit.updater.journal.StateFiles;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.net.URI;
@@ -19,7 +19,6 @@ import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.Arrays;
@@ -311,8 +310,7 @@ public final class RepositoryClient {
         throw new UpgradeException(ErrorCode.HASH_MISMATCH, uri + " has SHA-256 " + actual + ", but the signed "
             + "manifest says " + blob.sha256() + ": the repository holds a damaged or tampered blob");
       }
-      Files.move(part, done, StandardCopyOption.ATOMIC_MOVE);
-      StateFiles.fsyncDirectory(cacheDir);
+      DurableFiles.renameAtomically(part, done);
       return done;
     } catch (IOException e) {
       throw new UpgradeException(ErrorCode.IO_ERROR, "cannot finish " + done + ": " + e, e);

@@ -2,6 +2,7 @@ package io.upgradekit.updater.engine;
 
 import io.upgradekit.schema.ErrorCode;
 import io.upgradekit.schema.UpgradeException;
+import io.upgradekit.schema.io.DurableFiles;
 import io.upgradekit.schema.io.FileTrees;
 import io.upgradekit.schema.model.ReleaseManifest;
 import io.upgradekit.updater.journal.DiskFull;
@@ -9,7 +10,6 @@ import io.upgradekit.updater.journal.StateFiles;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.UUID;
 
 /**
@@ -62,10 +62,13 @@ public final class Stager {
       }
       Trees.verify(work, manifest.payload());
       Trees.sealReadOnly(work);
-      Files.move(work, target, StandardCopyOption.ATOMIC_MOVE);
+      try {
+        DurableFiles.renameAtomically(work, target); // forces versions/ and staging/
+      } catch (UpgradeException e) {
+        throw new UpgradeException(ErrorCode.STAGE_FAILED, "cannot stage " + manifest.version() + ": "
+            + e.getMessage(), e);
+      }
       work = null;
-      StateFiles.fsyncDirectory(home.versions());
-      StateFiles.fsyncDirectory(home.staging());
       return true;
     } catch (IOException | RuntimeException e) {
       if (DiskFull.isDiskFull(e)) {

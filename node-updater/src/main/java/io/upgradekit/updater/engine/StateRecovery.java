@@ -10,6 +10,8 @@ import io.upgradekit.schema.model.Names;
 import io.upgradekit.schema.model.ReleaseManifest;
 import io.upgradekit.schema.sign.Envelopes;
 import io.upgradekit.updater.config.UpdaterConfig;
+import io.upgradekit.updater.event.EventKind;
+import io.upgradekit.updater.event.Outcome;
 import io.upgradekit.updater.journal.Journal;
 import io.upgradekit.updater.journal.JournalRecord;
 import io.upgradekit.updater.journal.NodeState;
@@ -29,7 +31,6 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Objects;
 import java.util.Set;
-import java.util.function.Consumer;
 
 /**
  * Damaged state never stops the updater. The file system ({@code current}, {@code versions/}) is
@@ -72,20 +73,74 @@ final class StateRecovery {
     }
   }
 
-  private static final Set<String> KINDS = Set.of("update", "rollback", "recall", "recovery");
-
+  private final Parts parts;
   private final UpdaterConfig config;
   private final Home home;
   private final Journal journal;
   private final ServiceController service;
   private final Quarantine quarantine;
 
-  StateRecovery(UpdaterConfig config, Home home, Journal journal, ServiceController service) {
-    this.config = config;
-    this.home = home;
-    this.journal = journal;
-    this.service = service;
+  StateRecovery(Parts parts) {
+    this.parts = parts;
+    this.config = parts.config();
+    this.home = parts.home();
+    this.journal = parts.journal();
+    this.service = parts.service();
     this.quarantine = new Quarantine(home.state());
+  }
+
+  /** Checks, and records what it found and did as a {@code recovery} event (see {@link #record}). */
+  void checkAndRecord() {
+    Findings damaged = check();
+    if (!damaged.isEmpty()) {
+      record(damaged);
+    }
+  }
+
+  /**
+   * Records what {@link #check} found as an event of its own (kind {@code recovery}, outcome
+   * RECOVERED, code STATE_RECOVERED): a warning, an entry in history, and a report. When the
+   * journal itself was lost, the event it described may have been interrupted anywhere: staging
+   * leftovers are deleted and exactly the version {@code current} names is left running.
+   */
+  private void record(Findings damaged) {
+    List<String> notes = new ArrayList<>(damaged.notes());
+    String current = home.currentVersion().orElse(null);
+    if (damaged.journalLost()) {
+      parts.stager().cleanStaging();
+      notes.add(runOnly(current));
+    }
+    String summary = String.join("; ", notes);
+    EventRun run = EventRun.start(parts, EventKind.RECOVERY, current, current);
+    parts.events().warn(ErrorCode.STATE_RECOVERED + ": " + summary);
+    run.stepNote(summary, ErrorCode.STATE_RECOVERED);
+    run.end(Outcome.RECOVERED, ErrorCode.STATE_RECOVERED, "damaged state was moved to state/" + Quarantine.DIRECTORY
+        + "/ and rebuilt from the file system: " + summary);
+  }
+
+  /** Leaves exactly {@code current}'s version running (or nothing, without a current version). */
+  private String runOnly(String current) {
+    if (config.service().strategy() == UpdaterConfig.Strategy.SELF) {
+      return "this updater is the target: the version current names runs";
+    }
+    try {
+      if (current == null) {
+        if (config.service().process() != null) {
+          service.stopAll();
+        }
+        return "no version is installed; no service process is left running";
+      }
+      if (config.service().process() != null) {
+        service.stopAllBut(current);
+      }
+      if (!service.isRunning()) {
+        service.start(current);
+        return "started " + current + ", the version current names";
+      }
+      return current + " (the version current names) runs";
+    } catch (UpgradeException e) {
+      return "could not make sure that " + current + " runs alone: " + e.getMessage();
+    }
   }
 
   /** Checks, moves aside and rebuilds; see the class comment. */
@@ -178,24 +233,18 @@ final class StateRecovery {
 
   /**
    * The journal record a crash left must describe something reconcile can act on: known states,
-   * outcomes and codes, version names. A record from a newer updater (after a self-downgrade) with
-   * names this one does not know counts as damaged too.
+   * kinds, outcomes (checked when it is read: they are typed) and codes, version names. A record
+   * from a newer updater (after a self-downgrade) with names this one does not know counts as
+   * damaged too.
    */
   private static void requireUsable(JournalRecord rec, Path file) {
     String problem = null;
     try {
-      UpdateState.valueOf(rec.state());
-      if (rec.outcome() != null) {
-        Outcome.valueOf(rec.outcome());
-      }
       if (rec.errorCode() != null) {
         ErrorCode.valueOf(rec.errorCode());
       }
     } catch (IllegalArgumentException e) {
-      problem = "names a state, outcome or code this updater does not know (" + e.getMessage() + ")";
-    }
-    if (problem == null && (rec.kind() == null || !KINDS.contains(rec.kind()))) {
-      problem = "kind " + (rec.kind() == null ? "null" : Names.quote(rec.kind()));
+      problem = "names a code this updater does not know (" + e.getMessage() + ")";
     }
     for (String v : new String[] {rec.fromVersion(), rec.toVersion()}) {
       if (problem == null && v != null && !Names.isVersion(v)) {
@@ -236,14 +285,14 @@ final class StateRecovery {
     String previous = null;
     Set<String> bad = new LinkedHashSet<>();
     for (JournalRecord e : history) {
-      boolean rolledBack = "ROLLED_BACK".equals(e.outcome());
-      if ("update".equals(e.kind()) && (rolledBack || ErrorCode.CRASH_LOOP.name().equals(e.errorCode()))) {
+      boolean rolledBack = e.outcome() == Outcome.ROLLED_BACK;
+      boolean update = e.kind() == EventKind.UPDATE;
+      if (update && (rolledBack || ErrorCode.CRASH_LOOP.name().equals(e.errorCode()))) {
         bad.add(e.toVersion());
-      } else if (("rollback".equals(e.kind()) || "recall".equals(e.kind())) && rolledBack) {
+      } else if (e.kind().switchesBack() && rolledBack) {
         bad.add(e.fromVersion());
       }
-      boolean switchedToCurrent = ("update".equals(e.kind()) && "COMMITTED".equals(e.outcome()))
-          || (!"update".equals(e.kind()) && rolledBack);
+      boolean switchedToCurrent = (update && e.outcome() == Outcome.COMMITTED) || (!update && rolledBack);
       if (switchedToCurrent && current != null && current.equals(e.toVersion()) && e.fromVersion() != null
           && onDisk.contains(e.fromVersion())) {
         previous = e.fromVersion(); // the newest such event wins

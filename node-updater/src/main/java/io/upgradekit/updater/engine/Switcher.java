@@ -2,19 +2,19 @@ package io.upgradekit.updater.engine;
 
 import io.upgradekit.schema.ErrorCode;
 import io.upgradekit.schema.UpgradeException;
+import io.upgradekit.schema.io.DurableFiles;
 import io.upgradekit.updater.journal.StateFiles;
 import java.io.IOException;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 
 /**
  * The version switch: a new relative link {@code .current.tmp -> versions/<v>} renamed over
- * {@code current}, then the home directory fsynced. rename(2) replaces the link atomically, so a
- * reader (or a crash) sees the old link or the new one, never none. There is no fallback: if the
- * file system cannot rename atomically the switch fails and nothing changed.
+ * {@code current}, then the home directory fsynced ({@link DurableFiles#replaceSymbolicLink}).
+ * rename(2) replaces the link atomically, so a reader (or a crash) sees the old link or the new
+ * one, never none. There is no fallback: if the file system cannot rename atomically the switch
+ * fails and nothing changed.
  */
 public final class Switcher {
   private Switcher() {}
@@ -25,18 +25,12 @@ public final class Switcher {
       throw new UpgradeException(ErrorCode.SWITCH_FAILED, "cannot switch to " + version + ": "
           + home.version(version) + " does not exist");
     }
-    Path temp = home.root().resolve(".current.tmp");
     try {
-      Files.deleteIfExists(temp);
-      Files.createSymbolicLink(temp, Path.of("versions", version));
-      Files.move(temp, home.current(), StandardCopyOption.ATOMIC_MOVE);
-      StateFiles.fsyncDirectory(home.root());
-    } catch (AtomicMoveNotSupportedException e) {
-      deleteQuietly(temp);
+      DurableFiles.replaceSymbolicLink(home.current(), Path.of("versions", version));
+    } catch (UpgradeException e) {
       throw new UpgradeException(ErrorCode.SWITCH_FAILED, "the file system of " + home.root()
           + " cannot rename atomically; the updater never switches versions non-atomically", e);
     } catch (IOException e) {
-      deleteQuietly(temp);
       throw new UpgradeException(ErrorCode.SWITCH_FAILED, "cannot switch " + home.current() + " to " + version
           + ": " + e, e);
     }
@@ -49,14 +43,6 @@ public final class Switcher {
       StateFiles.fsyncDirectory(home.root());
     } catch (IOException e) {
       throw new UpgradeException(ErrorCode.SWITCH_FAILED, "cannot remove " + home.current() + ": " + e, e);
-    }
-  }
-
-  private static void deleteQuietly(Path p) {
-    try {
-      Files.deleteIfExists(p);
-    } catch (IOException ignored) {
-      // a stale .current.tmp is deleted by the next switch
     }
   }
 }

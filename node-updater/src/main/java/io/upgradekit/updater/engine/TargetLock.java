@@ -2,6 +2,7 @@ package io.upgradekit.updater.engine;
 
 import io.upgradekit.schema.ErrorCode;
 import io.upgradekit.schema.UpgradeException;
+import io.upgradekit.schema.io.DurableFiles;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
@@ -10,7 +11,6 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 
 /**
@@ -93,7 +93,7 @@ public final class TargetLock implements AutoCloseable {
     if (Files.exists(file, LinkOption.NOFOLLOW_LINKS) && !Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS)) {
       Path aside = file.resolveSibling(file.getFileName() + ".damaged-" + System.currentTimeMillis());
       try {
-        Files.move(file, aside, StandardCopyOption.ATOMIC_MOVE);
+        DurableFiles.renameAtomically(file, aside);
       } catch (NoSuchFileException e) {
         // another updater moved it first
       }

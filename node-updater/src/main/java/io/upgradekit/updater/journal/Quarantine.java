@@ -1,5 +1,6 @@
 package io.upgradekit.updater.journal;
 
+import io.upgradekit.schema.io.DurableFiles;
 import io.upgradekit.schema.io.FileTrees;
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
@@ -7,7 +8,6 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
@@ -56,8 +56,7 @@ public final class Quarantine {
       Files.createDirectories(dir);
       Path aside = dir.resolve(STAMP.format(Instant.now()) + "-" + COUNTER.incrementAndGet() + "-"
           + file.getFileName());
-      Files.move(file, aside, StandardCopyOption.ATOMIC_MOVE);
-      StateFiles.fsyncDirectory(file.toAbsolutePath().getParent());
+      DurableFiles.renameAtomically(file, aside);
       prune();
       return aside;
     } catch (NoSuchFileException e) {

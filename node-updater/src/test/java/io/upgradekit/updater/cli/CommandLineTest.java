@@ -2,8 +2,8 @@ package io.upgradekit.updater.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.upgradekit.updater.engine.Outcome;
 import io.upgradekit.updater.engine.TargetLock;
+import io.upgradekit.updater.event.Outcome;
 import io.upgradekit.updater.testsupport.FakeApplier;
 import io.upgradekit.updater.testsupport.TestRepo.Release;
 import io.upgradekit.updater.testsupport.TestTarget;
@@ -21,8 +21,8 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine;
 
 @Timeout(120)
 class CommandLineTest {
@@ -85,6 +85,26 @@ class CommandLineTest {
     assertThat(run.code()).isEqualTo(2);
     assertThat(run.err()).contains("CONFIG_INVALID", "repository.url", "https://");
     assertThat(execute("status", "--config", tmp.resolve("missing.yaml").toString()).code()).isEqualTo(2);
+  }
+
+  @Test
+  void anUnreadablePinnedTrustRootEndsRunOnceWithStatus2() throws Exception {
+    target = new TestTarget(tmp, "restart", null);
+    target.repo.point("stable", target.repo.publish("1.0.0", 1, TestTarget.files("1.0.0", "healthy=true\n")));
+    Path missing = tmp.resolve("no-such-root.json");
+    Files.writeString(target.configFile, Files.readString(target.configFile)
+        .replace("trustRoot: " + target.repo.pinnedRoot(), "trustRoot: " + missing));
+
+    // The configuration loads (the file is only read when the run resolves), and still it is the
+    // configuration that must be fixed: status 2 (DESIGN section 8), not 1.
+    Run run = execute("run", "--once", "--config", target.configFile.toString());
+    assertThat(run.code()).as(run.err()).isEqualTo(2);
+    assertThat(run.err()).contains("CONFIG_INVALID", "repository.trustRoot");
+    assertThat(target.runUpdater(null, "run", "--once")).as(target.updaterLog()).isEqualTo(2);
+
+    Files.createDirectories(missing); // unreadable as a file
+    assertThat(execute("run", "--once", "--config", target.configFile.toString()).code()).isEqualTo(2);
+    assertThat(target.homeDirs().currentVersion()).isEmpty();
   }
 
   @Test

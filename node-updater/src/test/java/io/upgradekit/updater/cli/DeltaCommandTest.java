@@ -2,6 +2,7 @@ package io.upgradekit.updater.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.upgradekit.updater.engine.ExitStatus;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -64,12 +65,12 @@ class DeltaCommandTest {
   @Test
   void diffThenApplyReproducesTheNewTree() throws IOException {
     Path patch = tmp.resolve("p.delta");
-    assertThat(run("delta", "diff", old.toString(), neu.toString(), patch.toString())).isEqualTo(ExitCodes.OK);
+    assertThat(run("delta", "diff", old.toString(), neu.toString(), patch.toString())).isEqualTo(ExitStatus.OK);
     assertThat(out.toString()).contains("bytes for a").contains("verified").hasLineCount(1);
     assertThat(err.toString()).isEmpty();
 
     Path target = tmp.resolve("out");
-    assertThat(run("delta", "apply", old.toString(), patch.toString(), target.toString())).isEqualTo(ExitCodes.OK);
+    assertThat(run("delta", "apply", old.toString(), patch.toString(), target.toString())).isEqualTo(ExitStatus.OK);
     assertThat(out.toString()).contains("applied").hasLineCount(2);
     assertThat(Files.readString(target.resolve("README"))).isEqualTo("hello, world\n");
     assertThat(Files.readAllBytes(target.resolve("app-1.1.jar"))).isEqualTo(Files.readAllBytes(neu.resolve("app-1.1.jar")));
@@ -79,10 +80,10 @@ class DeltaCommandTest {
   void singleFilesAndAnExistingDirectoryAsOut() throws IOException {
     Path patch = tmp.resolve("jar.delta");
     assertThat(run("delta", "diff", old.resolve("app-1.0.jar").toString(), neu.resolve("app-1.1.jar").toString(),
-        patch.toString())).isEqualTo(ExitCodes.OK);
+        patch.toString())).isEqualTo(ExitStatus.OK);
     Path into = Files.createDirectory(tmp.resolve("into"));
     assertThat(run("delta", "apply", old.resolve("app-1.0.jar").toString(), patch.toString(), into.toString()))
-        .isEqualTo(ExitCodes.OK);
+        .isEqualTo(ExitStatus.OK);
     assertThat(Files.readAllBytes(into.resolve("app-1.1.jar"))).isEqualTo(Files.readAllBytes(neu.resolve("app-1.1.jar")));
   }
 
@@ -91,7 +92,7 @@ class DeltaCommandTest {
     Path patch = tmp.resolve("p.delta");
     run("delta", "diff", old.toString(), neu.toString(), patch.toString());
     assertThat(run("delta", "apply", neu.toString(), patch.toString(), tmp.resolve("out").toString()))
-        .isEqualTo(ExitCodes.REFUSED);
+        .isEqualTo(ExitStatus.REFUSED);
     assertThat(err.toString()).startsWith("BASE_MISMATCH: ").hasLineCount(1);
     assertThat(tmp.resolve("out")).doesNotExist();
   }
@@ -100,25 +101,25 @@ class DeltaCommandTest {
   void aBrokenPatchIsRefusedWithExitThree() throws IOException {
     Path patch = Files.writeString(tmp.resolve("junk.delta"), "not a delta at all, just text");
     assertThat(run("delta", "apply", old.toString(), patch.toString(), tmp.resolve("out").toString()))
-        .isEqualTo(ExitCodes.REFUSED);
+        .isEqualTo(ExitStatus.REFUSED);
     assertThat(err.toString()).startsWith("PATCH_MALFORMED: ");
   }
 
   @Test
   void usageErrorsExitTwo() throws IOException {
-    assertThat(run("delta", "diff", old.toString())).isEqualTo(ExitCodes.USAGE);
+    assertThat(run("delta", "diff", old.toString())).isEqualTo(ExitStatus.USAGE);
     assertThat(err.toString()).startsWith("USAGE: ").contains("--help");
-    assertThat(run("delta")).isEqualTo(ExitCodes.USAGE);
+    assertThat(run("delta")).isEqualTo(ExitStatus.USAGE);
     assertThat(run("delta", "diff", tmp.resolve("missing").toString(), neu.toString(), tmp.resolve("p").toString()))
-        .isEqualTo(ExitCodes.USAGE);
+        .isEqualTo(ExitStatus.USAGE);
     assertThat(err.toString()).contains("OLD").contains("does not exist");
     Path patch = tmp.resolve("p.delta");
     run("delta", "diff", old.toString(), neu.toString(), patch.toString());
-    assertThat(run("delta", "apply", old.toString(), patch.toString(), neu.toString())).isEqualTo(ExitCodes.USAGE);
+    assertThat(run("delta", "apply", old.toString(), patch.toString(), neu.toString())).isEqualTo(ExitStatus.USAGE);
     assertThat(err.toString()).contains("already exists");
-    assertThat(run("bogus")).isEqualTo(ExitCodes.USAGE);
+    assertThat(run("bogus")).isEqualTo(ExitStatus.USAGE);
     assertThat(run("delta", "diff", old.toString(), neu.toString(), tmp.resolve("no/such/dir/p").toString()))
-        .isEqualTo(ExitCodes.USAGE);
+        .isEqualTo(ExitStatus.USAGE);
     assertThat(err.toString()).contains("does not exist");
   }
 
@@ -126,7 +127,7 @@ class DeltaCommandTest {
   void anUnreadablePayloadExitsOne() throws IOException {
     Path bad = Files.writeString(tmp.resolve("bad.tar.gz"), "not gzip");
     assertThat(run("delta", "diff", old.toString(), bad.toString(), tmp.resolve("p").toString()))
-        .isEqualTo(ExitCodes.FAILED);
+        .isEqualTo(ExitStatus.FAILED);
     assertThat(err.toString()).startsWith("PAYLOAD_INVALID: ");
   }
 
@@ -139,7 +140,7 @@ class DeltaCommandTest {
   @Timeout(120)
   void aForgedIndexLengthIsRefusedInTheDistributionsHeap() throws Exception {
     Path patch = tmp.resolve("p.delta");
-    assertThat(run("delta", "diff", old.toString(), neu.toString(), patch.toString())).isEqualTo(ExitCodes.OK);
+    assertThat(run("delta", "diff", old.toString(), neu.toString(), patch.toString())).isEqualTo(ExitStatus.OK);
     byte[] bytes = Files.readAllBytes(patch);
     ByteBuffer.wrap(bytes).putInt(76, 64 << 20); // the index length after decompression
     Path forged = Files.write(tmp.resolve("forged.delta"), bytes);
@@ -154,7 +155,7 @@ class DeltaCommandTest {
         .redirectError(tmp.resolve("stderr").toFile()).start();
     assertThat(p.waitFor(100, TimeUnit.SECONDS)).isTrue();
     String stderr = Files.readString(tmp.resolve("stderr"));
-    assertThat(p.exitValue()).as(stderr).isEqualTo(ExitCodes.REFUSED);
+    assertThat(p.exitValue()).as(stderr).isEqualTo(ExitStatus.REFUSED);
     assertThat(stderr).startsWith("PATCH_MALFORMED: ").hasLineCount(1).doesNotContain("Error");
     assertThat(target).doesNotExist();
   }
@@ -187,14 +188,14 @@ class DeltaCommandTest {
       }
       err.getBuffer().setLength(0);
       assertThat(run("delta", "diff", old.toString(), bad.toString(), tmp.resolve("p").toString()))
-          .isEqualTo(ExitCodes.FAILED);
+          .isEqualTo(ExitStatus.FAILED);
       assertThat(err.toString()).startsWith("PAYLOAD_INVALID: ").hasLineCount(1);
     }
     Path junk = Files.write(tmp.resolve("junk.delta"), Arrays.copyOf("\u0089UKDELTA".getBytes(StandardCharsets.ISO_8859_1),
         200));
     err.getBuffer().setLength(0);
     assertThat(run("delta", "apply", old.toString(), junk.toString(), tmp.resolve("out").toString()))
-        .isEqualTo(ExitCodes.REFUSED);
+        .isEqualTo(ExitStatus.REFUSED);
     assertThat(err.toString()).startsWith("PATCH_MALFORMED: ").hasLineCount(1);
   }
 
@@ -230,9 +231,9 @@ class DeltaCommandTest {
 
   @Test
   void versionAndHelp() {
-    assertThat(run("--version")).isEqualTo(ExitCodes.OK);
+    assertThat(run("--version")).isEqualTo(ExitStatus.OK);
     assertThat(out.toString()).startsWith("updater ");
-    assertThat(run("delta", "apply", "--help")).isEqualTo(ExitCodes.OK);
+    assertThat(run("delta", "apply", "--help")).isEqualTo(ExitStatus.OK);
     assertThat(out.toString()).contains("OLD").contains("PATCH").contains("OUT");
   }
 }

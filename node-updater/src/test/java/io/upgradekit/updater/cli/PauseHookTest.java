@@ -2,8 +2,8 @@ package io.upgradekit.updater.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.upgradekit.updater.engine.UpdateEvent;
-import io.upgradekit.updater.engine.UpdateState;
+import io.upgradekit.updater.event.AgentEvent;
+import io.upgradekit.updater.event.UpdateState;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -17,8 +17,8 @@ class PauseHookTest {
   private final ByteArrayOutputStream bytes = new ByteArrayOutputStream();
   private final PrintStream out = new PrintStream(bytes, true, StandardCharsets.UTF_8);
 
-  private static UpdateEvent into(UpdateState state) {
-    return new UpdateEvent("e1", null, null, Duration.ZERO, state, null, null, Instant.EPOCH);
+  private static AgentEvent into(UpdateState state) {
+    return new AgentEvent.Transition("e1", null, null, Duration.ZERO, state, null, null, Instant.EPOCH);
   }
 
   private String printed() {
@@ -27,7 +27,7 @@ class PauseHookTest {
 
   @Test
   void unsetDoesNothing() {
-    Consumer<UpdateEvent> hook = PauseHook.fromEnvironment(Map.of(), out);
+    Consumer<AgentEvent> hook = PauseHook.fromEnvironment(Map.of(), out);
     long start = System.nanoTime();
     hook.accept(into(UpdateState.SWITCH));
     assertThat(System.nanoTime() - start).isLessThan(500_000_000L);
@@ -36,7 +36,7 @@ class PauseHookTest {
 
   @Test
   void pausesOnlyAtTheNamedState() {
-    Consumer<UpdateEvent> hook = PauseHook.fromEnvironment(Map.of(PauseHook.VARIABLE, "switch:1"), out);
+    Consumer<AgentEvent> hook = PauseHook.fromEnvironment(Map.of(PauseHook.VARIABLE, "switch:1"), out);
     long start = System.nanoTime();
     hook.accept(into(UpdateState.STAGE));
     assertThat(System.nanoTime() - start).isLessThan(500_000_000L);
@@ -49,7 +49,7 @@ class PauseHookTest {
 
   @Test
   void aBadValueIsIgnoredWithAWarning() {
-    Consumer<UpdateEvent> hook = PauseHook.fromEnvironment(Map.of(PauseHook.VARIABLE, "NOWHERE:x"), out);
+    Consumer<AgentEvent> hook = PauseHook.fromEnvironment(Map.of(PauseHook.VARIABLE, "NOWHERE:x"), out);
     long start = System.nanoTime();
     hook.accept(into(UpdateState.SWITCH));
     assertThat(System.nanoTime() - start).isLessThan(500_000_000L);

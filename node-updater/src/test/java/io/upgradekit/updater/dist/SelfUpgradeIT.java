@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.upgradekit.schema.ErrorCode;
 import io.upgradekit.schema.delta.DeltaBuilder;
 import io.upgradekit.updater.engine.Home;
+import io.upgradekit.updater.event.Outcome;
 import io.upgradekit.updater.journal.Journal;
 import io.upgradekit.updater.journal.JournalRecord;
 import io.upgradekit.updater.journal.NodeState;
@@ -69,7 +70,7 @@ class SelfUpgradeIT {
       // bin/updater recorded a class data archive of the jar that ran last (and only of that one).
       assertThat(archives(home)).singleElement().asString().matches(".*/tmp/node-updater-\\d+\\.jsa");
       assertThat(lastEvent(home)).satisfies(e -> {
-        assertThat(e.outcome()).isEqualTo("COMMITTED");
+        assertThat(e.outcome()).isEqualTo(Outcome.COMMITTED);
         assertThat(e.toVersion()).isEqualTo("1.0.0");
       });
 
@@ -88,7 +89,7 @@ class SelfUpgradeIT {
       assertThat(run(home, config, "status", "--json").output).contains("\"current\":\"2.0.0\"")
           .contains("\"previous\":\"1.0.0\"");
       JournalRecord committed = lastEvent(home);
-      assertThat(committed.outcome()).isEqualTo("COMMITTED");
+      assertThat(committed.outcome()).isEqualTo(Outcome.COMMITTED);
       assertThat(committed.fromVersion()).isEqualTo("1.0.0");
       assertThat(committed.steps()).extracting(s -> s.state()).containsSubsequence("SWITCH", "START", "VERIFY",
           "COMMIT");
@@ -108,7 +109,7 @@ class SelfUpgradeIT {
       assertThat(Files.readSymbolicLink(home.resolve("current"))).isEqualTo(Path.of("versions/2.0.0"));
       assertThat(run(home, config, "--version").output).contains("updater 2.0.0");
       JournalRecord rolledBack = lastEvent(home);
-      assertThat(rolledBack.outcome()).isEqualTo("ROLLED_BACK");
+      assertThat(rolledBack.outcome()).isEqualTo(Outcome.ROLLED_BACK);
       assertThat(rolledBack.errorCode()).isEqualTo(ErrorCode.START_FAILED.name());
       assertThat(rolledBack.toVersion()).isEqualTo("3.0.0");
       assertThat(NodeState.read(new Home(home).nodeFile()).badReleases()).containsExactly("3.0.0");

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.upgradekit.schema.json.Json;
 import io.upgradekit.schema.layout.RepositoryLayout;
+import io.upgradekit.updater.event.Outcome;
 import io.upgradekit.updater.journal.JournalRecord;
 import io.upgradekit.updater.testsupport.SmallFileSystem;
 import io.upgradekit.updater.testsupport.TestRepo.Release;
@@ -90,7 +91,7 @@ class DiskFullTest {
     // history --json, from the updater itself
     JournalRecord event = lastEvent(history());
     assertThat(event.toVersion()).isEqualTo("2.0.0");
-    assertThat(event.outcome()).isEqualTo("FAILED");
+    assertThat(event.outcome()).isEqualTo(Outcome.FAILED);
     assertThat(event.errorCode()).isEqualTo("DISK_FULL");
     assertThat(event.message()).contains("the partial download was deleted");
     assertThat(event.steps()).filteredOn(s -> s.errorCode() != null).singleElement().satisfies(s -> {

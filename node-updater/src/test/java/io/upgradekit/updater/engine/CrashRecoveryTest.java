@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.upgradekit.schema.json.Json;
 import io.upgradekit.schema.model.Feedback;
+import io.upgradekit.updater.event.Outcome;
+import io.upgradekit.updater.event.UpdateState;
 import io.upgradekit.updater.journal.JournalRecord;
 import io.upgradekit.updater.testsupport.TestRepo.Release;
 import io.upgradekit.updater.testsupport.TestTarget;

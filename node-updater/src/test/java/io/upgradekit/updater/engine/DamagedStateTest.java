@@ -8,6 +8,8 @@ import io.upgradekit.schema.ErrorCode;
 import io.upgradekit.schema.json.Json;
 import io.upgradekit.schema.model.Feedback;
 import io.upgradekit.updater.engine.UpdateEngine.Result;
+import io.upgradekit.updater.event.EventKind;
+import io.upgradekit.updater.event.Outcome;
 import io.upgradekit.updater.journal.JournalRecord;
 import io.upgradekit.updater.journal.NodeState;
 import io.upgradekit.updater.journal.Quarantine;
@@ -267,7 +269,7 @@ class DamagedStateTest {
     List<JournalRecord> recoveries = recoveryEvents();
     assertThat(recoveries).as("one recovery event in history").hasSize(1);
     JournalRecord event = recoveries.get(0);
-    assertThat(event.outcome()).isEqualTo("RECOVERED");
+    assertThat(event.outcome()).isEqualTo(Outcome.RECOVERED);
     assertThat(event.errorCode()).isEqualTo(ErrorCode.STATE_RECOVERED.name());
     assertThat(event.message()).contains(name);
     Feedback report = target.server.reports.values().stream()
@@ -275,12 +277,19 @@ class DamagedStateTest {
         .filter(f -> f.eventId().equals(event.eventId())).findFirst().orElseThrow();
     assertThat(report.errorCode()).isEqualTo("STATE_RECOVERED");
     assertThat(report.message()).contains(name);
+    // What was found is a warning of the recovery event, in history and in the report.
+    assertThat(event.notes()).anySatisfy(n -> {
+      assertThat(n.level()).isEqualTo("WARNING");
+      assertThat(n.message()).startsWith("STATE_RECOVERED: ").contains(name);
+    });
+    assertThat(report.notes()).extracting(io.upgradekit.schema.model.EventNote::message)
+        .anyMatch(m -> m.startsWith("STATE_RECOVERED: ") && m.contains(name));
     assertThat(new Quarantine(target.homeDirs().state()).entries()).extracting(p -> p.getFileName().toString())
         .anyMatch(n -> n.endsWith("-" + name));
   }
 
   private List<JournalRecord> recoveryEvents() {
-    return target.engine().journal().history().stream().filter(e -> "recovery".equals(e.kind())).toList();
+    return target.engine().journal().history().stream().filter(e -> e.kind() == EventKind.RECOVERY).toList();
   }
 
   private JournalRecord lastEvent() {

@@ -3,6 +3,7 @@ package io.upgradekit.updater.engine;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.upgradekit.schema.delta.DeltaBuilder;
+import io.upgradekit.updater.event.Outcome;
 import io.upgradekit.updater.testsupport.TestRepo;
 import io.upgradekit.updater.testsupport.TestTarget;
 import java.nio.file.Files;
@@ -52,8 +53,8 @@ class DeltaEngineApplierTest {
 
     TestRepo.Release rel1 = target.repo.publishBuilt("1.0.0", 1, r1.target(), Files.readAllBytes(pkg1), Map.of());
     target.repo.point("stable", rel1);
-    UpdateEngine engine = new UpdateEngine(target.config(), new DeltaEngineApplier(2), Clock.systemUTC(), e -> { },
-        System.out::println, b -> { });
+    UpdateEngine engine = new UpdateEngine(target.config(), new DeltaEngineApplier(2), Clock.systemUTC(),
+        TestTarget.notes(System.out::println));
     UpdateEngine.Result first = engine.runOnce(false);
     assertThat(first.outcome()).as(first.message()).isEqualTo(Outcome.COMMITTED);
     assertThat(target.servedVersion()).isEqualTo("1.0.0");

@@ -6,6 +6,7 @@ import io.upgradekit.schema.ErrorCode;
 import io.upgradekit.schema.delta.DeltaBuilder;
 import io.upgradekit.schema.json.Json;
 import io.upgradekit.schema.model.Feedback;
+import io.upgradekit.updater.event.Outcome;
 import io.upgradekit.updater.journal.JournalRecord;
 import io.upgradekit.updater.journal.NodeState;
 import io.upgradekit.updater.testsupport.TestRepo;
@@ -71,8 +72,8 @@ class DeltaFallbackTest {
     var r1 = DeltaBuilder.diff(DeltaBuilder.DiffRequest.of(null, v1, pkg1));
     TestRepo.Release rel1 = target.repo.publishBuilt("1.0.0", 1, r1.target(), Files.readAllBytes(pkg1), Map.of());
     target.repo.point("stable", rel1);
-    engine = new UpdateEngine(target.config(), new DeltaEngineApplier(2), Clock.systemUTC(), e -> { }, log::add,
-        b -> { });
+    engine = new UpdateEngine(target.config(), new DeltaEngineApplier(2), Clock.systemUTC(),
+        TestTarget.notes(log::add));
     UpdateEngine.Result first = engine.runOnce(false);
     assertThat(first.outcome()).as(first.message()).isEqualTo(Outcome.COMMITTED);
 
@@ -158,7 +159,7 @@ class DeltaFallbackTest {
 
   private void assertFallbackRecorded(ErrorCode code) {
     JournalRecord event = lastEvent();
-    assertThat(event.outcome()).isEqualTo("COMMITTED");
+    assertThat(event.outcome()).isEqualTo(Outcome.COMMITTED);
     assertThat(event.errorCode()).isNull();
     assertThat(steps(event)).containsExactly("BEGIN:OK", "RESOLVE:OK", "DOWNLOAD:OK", "STAGE:FAILED:" + code,
         "DOWNLOAD:OK", "STAGE:OK", "GATE:SKIPPED", "STOP:OK", "SWITCH:OK", "START:OK", "VERIFY:OK", "COMMIT:OK",
@@ -171,6 +172,14 @@ class DeltaFallbackTest {
     assertThat(report.steps()).extracting(s -> s.state() + ":" + s.outcome() + (s.errorCode() == null ? ""
         : ":" + s.errorCode())).containsSubsequence("STAGE:FAILED:" + code, "DOWNLOAD:OK", "STAGE:OK");
     assertThat(String.join("\n", log)).contains("falling back to the full package");
+    // The fallback is a warning in history and in the report too.
+    assertThat(event.notes()).anySatisfy(n -> {
+      assertThat(n.state()).isEqualTo("STAGE");
+      assertThat(n.level()).isEqualTo("WARNING");
+      assertThat(n.message()).contains("falling back to the full package", code.name());
+    });
+    assertThat(report.notes()).extracting(io.upgradekit.schema.model.EventNote::message)
+        .anyMatch(m -> m.contains("falling back to the full package"));
   }
 
   private JournalRecord lastEvent() {

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.upgradekit.schema.ErrorCode;
 import io.upgradekit.schema.delta.DeltaBuilder;
+import io.upgradekit.updater.event.Outcome;
 import io.upgradekit.updater.journal.DiskFull;
 import io.upgradekit.updater.journal.JournalRecord;
 import io.upgradekit.updater.testsupport.TestRepo;
@@ -128,8 +129,8 @@ class DiskFullTest {
       TestRepo.Release rel1 = target.repo.publishBuilt("1.0.0", 1, r1.target(),
           Files.readAllBytes(dir.resolve("src/pkg1")), Map.of());
       target.repo.point("stable", rel1);
-      UpdateEngine engine = new UpdateEngine(target.config(), new DeltaEngineApplier(2), Clock.systemUTC(), e -> { },
-          line -> System.out.println("[updater] " + line), b -> { });
+      UpdateEngine engine = new UpdateEngine(target.config(), new DeltaEngineApplier(2), Clock.systemUTC(),
+          TestTarget.notes(line -> System.out.println("[updater] " + line)));
       assertThat(engine.runOnce(false).outcome()).isEqualTo(Outcome.COMMITTED);
       long pid = target.serviceProcesses().get(0).pid();
       TestRepo.Release rel2 = target.repo.publishBuilt("2.0.0", 2, r2.target(),

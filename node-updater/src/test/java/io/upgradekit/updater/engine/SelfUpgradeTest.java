@@ -4,10 +4,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.upgradekit.schema.ErrorCode;
 import io.upgradekit.updater.config.ConfigLoader;
+import io.upgradekit.updater.event.Outcome;
 import io.upgradekit.updater.journal.NodeState;
 import io.upgradekit.updater.testsupport.FakeApplier;
 import io.upgradekit.updater.testsupport.TestRepo;
 import io.upgradekit.updater.testsupport.TestRepoServer;
+import io.upgradekit.updater.testsupport.TestTarget;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -34,8 +36,8 @@ class SelfUpgradeTest {
     Files.writeString(config, "repository:\n  url: " + server.base() + "\n  trustRoot: " + repo.pinnedRoot()
         + "\napp: demo\nchannel: stable\nhome: " + tmp.resolve("updater-home")
         + "\nnode:\n  id: node-1\nservice:\n  strategy: self\n");
-    return new UpdateEngine(ConfigLoader.load(config), new FakeApplier(), Clock.systemUTC(), e -> { },
-        System.out::println, b -> { });
+    return new UpdateEngine(ConfigLoader.load(config), new FakeApplier(), Clock.systemUTC(),
+        TestTarget.notes(System.out::println));
   }
 
   @Test
@@ -53,7 +55,7 @@ class SelfUpgradeTest {
       assertThat(relaunched.exitCode()).isZero();
       assertThat(engine(repo, server).runOnce(false).outcome()).isEqualTo(Outcome.UP_TO_DATE);
       UpdateEngine e = engine(repo, server);
-      assertThat(e.journal().history()).last().satisfies(r -> assertThat(r.outcome()).isEqualTo("COMMITTED"));
+      assertThat(e.journal().history()).last().satisfies(r -> assertThat(r.outcome()).isEqualTo(Outcome.COMMITTED));
 
       TestRepo.Release v2 = repo.publish("2.0.0", 2, updater("2.0.0"), "1.0.0");
       repo.point("stable", v2);
@@ -69,7 +71,7 @@ class SelfUpgradeTest {
       assertThat(after.exitCode()).isEqualTo(5);
       assertThat(engine(repo, server).runOnce(false).outcome()).isEqualTo(Outcome.UP_TO_DATE); // 2.0.0 is bad now
       assertThat(engine(repo, server).journal().history()).last().satisfies(r -> {
-        assertThat(r.outcome()).isEqualTo("ROLLED_BACK");
+        assertThat(r.outcome()).isEqualTo(Outcome.ROLLED_BACK);
         assertThat(r.errorCode()).isEqualTo(ErrorCode.START_FAILED.name());
       });
       assertThat(NodeState.read(home.nodeFile()).badReleases()).containsExactly("2.0.0");

@@ -3,14 +3,27 @@ package io.upgradekit.updater.engine;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.upgradekit.schema.ErrorCode;
+import io.upgradekit.schema.json.Json;
+import io.upgradekit.schema.layout.RepositoryLayout;
+import io.upgradekit.schema.model.DocumentType;
+import io.upgradekit.schema.model.EventNote;
+import io.upgradekit.schema.model.Feedback;
 import io.upgradekit.schema.sign.SigningKey;
+import io.upgradekit.updater.cli.HistoryCommand;
 import io.upgradekit.updater.engine.UpdateEngine.Result;
+import io.upgradekit.updater.event.AgentEvent;
+import io.upgradekit.updater.event.EventKind;
+import io.upgradekit.updater.event.Outcome;
+import io.upgradekit.updater.event.UpdateState;
 import io.upgradekit.updater.journal.JournalRecord;
 import io.upgradekit.updater.journal.NodeState;
 import io.upgradekit.updater.testsupport.TestLoad;
 import io.upgradekit.updater.testsupport.TestRepo.Release;
 import io.upgradekit.updater.testsupport.TestTarget;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -21,6 +34,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
 
 /** The acceptance list of issue 6 with real files, a real HTTP repository and the real test service. */
 @Timeout(120)
@@ -85,12 +99,12 @@ class UpdateEngineTest {
     JournalRecord event = lastEvent();
     assertThat(event.steps()).extracting(s -> s.state()).containsExactly("BEGIN", "RESOLVE", "DOWNLOAD", "STAGE",
         "GATE", "STOP", "SWITCH", "START", "VERIFY", "COMMIT", "END_ACTION");
-    assertThat(event.outcome()).isEqualTo("COMMITTED");
+    assertThat(event.outcome()).isEqualTo(Outcome.COMMITTED);
     assertThat(NodeState.read(target.homeDirs().nodeFile()).previous()).isEqualTo("1.0.0");
     assertThat(target.server.reports).hasSize(1);
     assertThat(target.server.reports.values().iterator().next()).contains("\"outcome\":\"COMMITTED\"")
         .contains("\"toVersion\":\"2.0.0\"").contains("\"state\":\"SWITCH\"");
-    assertThat(target.events).extracting(UpdateEvent::to).startsWith(UpdateState.BEGIN, UpdateState.RESOLVE)
+    assertThat(target.events).extracting(AgentEvent.Transition::to).startsWith(UpdateState.BEGIN, UpdateState.RESOLVE)
         .endsWith(UpdateState.COMMIT, UpdateState.END_ACTION, UpdateState.END);
 
     int conditional = target.server.notModified.get();
@@ -156,8 +170,8 @@ class UpdateEngineTest {
       new io.upgradekit.updater.testsupport.FakeApplier().apply(blob, base, out, treeHash);
       Files.writeString(out.resolve("app.properties"), "version=2.0.0\nhealthy=true\n# edited\n");
     };
-    UpdateEngine engine = new UpdateEngine(target.config(), sloppy, java.time.Clock.systemUTC(), e -> { },
-        System.out::println, b -> { });
+    UpdateEngine engine = new UpdateEngine(target.config(), sloppy, java.time.Clock.systemUTC(),
+        TestTarget.notes(System.out::println));
 
     Result r = engine.runOnce(false);
 
@@ -355,6 +369,48 @@ class UpdateEngineTest {
     assertThat(r.outcome()).as(r.message()).isEqualTo(Outcome.COMMITTED);
     assertThat(target.servedVersion()).isEqualTo("2.0.0");
     assertThat(lastEvent().metrics()).containsEntry("watch.error_rate", 0.5);
+    // The regression that was not acted on is in history and in the report, not only in the log.
+    assertThat(lastEvent().notes()).anySatisfy(n -> {
+      assertThat(n.state()).isEqualTo("VERIFY");
+      assertThat(n.level()).isEqualTo("WARNING");
+      assertThat(n.message()).startsWith("regression seen, not acted on");
+    });
+    assertThat(onlyReport().notes()).extracting(EventNote::message)
+        .anyMatch(m -> m.startsWith("regression seen, not acted on"));
+  }
+
+  @Test
+  void waitingAtTheRolloutGateIsNotedInHistoryAndInTheReport() throws Exception {
+    installV1("restart", null);
+    target.writeConfig("restart", "gate:\n  rolloutState: true\n  timeout: 30s\n");
+    publishV2(HEALTHY);
+    target.repo.rollout("2.0.0", 1, io.upgradekit.schema.model.RolloutState.Action.PROCEED,
+        Instant.now().plus(Duration.ofHours(1)));
+    // The first look at the rollout state meets a busy server that asks for a second's patience.
+    target.server.on(RepositoryLayout.rolloutState("demo", "2.0.0")).status(503).header("Retry-After", "1")
+        .times(1);
+
+    Result r = target.engine().runOnce(false);
+
+    assertThat(r.outcome()).as(r.message()).isEqualTo(Outcome.COMMITTED);
+    assertThat(lastEvent().notes()).anySatisfy(n -> {
+      assertThat(n.state()).isEqualTo("GATE");
+      assertThat(n.level()).isEqualTo("INFO");
+      assertThat(n.message()).startsWith("waiting at the rollout gate");
+    });
+    assertThat(onlyReport().notes()).extracting(EventNote::message)
+        .anyMatch(m -> m.startsWith("waiting at the rollout gate"));
+    ByteArrayOutputStream text = new ByteArrayOutputStream();
+    int status = new CommandLine(new HistoryCommand(new PrintStream(text, true, StandardCharsets.UTF_8), System.err))
+        .execute("--last", "1", "--config", target.configFile.toString());
+    assertThat(status).isZero();
+    assertThat(text.toString(StandardCharsets.UTF_8)).contains("note GATE       waiting at the rollout gate");
+  }
+
+  private Feedback onlyReport() {
+    assertThat(target.server.reports).hasSize(1);
+    return Json.read(target.server.reports.values().iterator().next().getBytes(StandardCharsets.UTF_8),
+        DocumentType.FEEDBACK, Feedback.class);
   }
 
   @Test
@@ -454,7 +510,7 @@ class UpdateEngineTest {
     assertThat(target.servedVersion()).isEqualTo("1.0.0");
     assertThat(lastEvent().steps()).extracting(st -> st.state() + ":" + st.outcome())
         .containsExactly("BEGIN:OK", "RESOLVE:OK", "DOWNLOAD:OK", "STAGE:OK", "END_ACTION:OK");
-    assertThat(lastEvent().outcome()).isEqualTo("STAGED");
+    assertThat(lastEvent().outcome()).isEqualTo(Outcome.STAGED);
 
     int blobs = target.server.blobRequests.get();
     Result r = target.engine().runOnce(false);
@@ -550,7 +606,7 @@ class UpdateEngineTest {
 
     assertThat(r.outcome()).as(r.message()).isEqualTo(Outcome.ROLLED_BACK);
     assertThat(target.servedVersion()).isEqualTo("1.0.0");
-    assertThat(lastEvent().kind()).isEqualTo("recall");
+    assertThat(lastEvent().kind()).isEqualTo(EventKind.RECALL);
     assertThat(NodeState.read(target.homeDirs().nodeFile()).badReleases()).contains("2.0.0");
     assertThat(target.engine().runOnce(false).outcome()).isEqualTo(Outcome.UP_TO_DATE);
     assertThat(target.servedVersion()).isEqualTo("1.0.0");

@@ -3,6 +3,9 @@ package io.upgradekit.updater.journal;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.upgradekit.schema.json.Json;
+import io.upgradekit.updater.event.EventKind;
+import io.upgradekit.updater.event.Outcome;
+import io.upgradekit.updater.event.UpdateState;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
@@ -22,8 +25,8 @@ class JournalHistoryTest {
 
   private static JournalRecord record(long millis, String message) {
     Instant at = Instant.ofEpochMilli(millis);
-    return new JournalRecord("e" + millis, "app", "node-1", "update", "1.0.0", "2.0.0", 2, "END", at, "COMMITTED",
-        List.of(), null, message, Map.of(), at, at);
+    return new JournalRecord("e" + millis, "app", "node-1", EventKind.UPDATE, "1.0.0", "2.0.0", 2, UpdateState.END, at,
+        Outcome.COMMITTED, List.of(), null, message, Map.of(), List.of(), 0, at, at);
   }
 
   private void writeHistory(long millis, String message) throws Exception {

@@ -4,7 +4,7 @@ import io.upgradekit.updater.config.ConfigLoader;
 import io.upgradekit.updater.config.UpdaterConfig;
 import io.upgradekit.updater.engine.Home;
 import io.upgradekit.updater.engine.UpdateEngine;
-import io.upgradekit.updater.engine.UpdateEvent;
+import io.upgradekit.updater.event.AgentEvent;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.ServerSocket;
@@ -23,6 +23,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 
 /**
  * One managed target for a test: a repository served on loopback, a home directory, a YAML
@@ -40,7 +41,8 @@ public final class TestTarget implements AutoCloseable {
   public final TestRepoServer server;
   public final int port;
   public final Path configFile;
-  public final List<UpdateEvent> events = Collections.synchronizedList(new ArrayList<>());
+  /** The transitions of the engines made by {@link #engine()}. */
+  public final List<AgentEvent.Transition> events = Collections.synchronizedList(new ArrayList<>());
   /** Put before the updater's command line (e.g. to enter the mount namespace of a {@link SmallFileSystem}). */
   public List<String> launcher = List.of();
   private final List<Process> updaters = new ArrayList<>();
@@ -88,10 +90,24 @@ public final class TestTarget implements AutoCloseable {
     return ConfigLoader.load(configFile);
   }
 
-  /** An in-process engine with the test applier; its events land in {@link #events}. */
+  /** An in-process engine with the test applier; its transitions land in {@link #events}, its notes on stdout. */
   public UpdateEngine engine() {
-    return new UpdateEngine(config(), new FakeApplier(), Clock.systemUTC(), events::add,
-        line -> System.out.println("[updater] " + line), b -> { });
+    Consumer<AgentEvent> notes = notes(line -> System.out.println("[updater] " + line));
+    return new UpdateEngine(config(), new FakeApplier(), Clock.systemUTC(), event -> {
+      if (event instanceof AgentEvent.Transition t) {
+        events.add(t);
+      }
+      notes.accept(event);
+    });
+  }
+
+  /** A listener that gives the lines of notes (as the console shows them) to {@code lines}. */
+  public static Consumer<AgentEvent> notes(Consumer<String> lines) {
+    return event -> {
+      if (event instanceof AgentEvent.Note note) {
+        lines.accept(note.describe());
+      }
+    };
   }
 
   public Home homeDirs() {

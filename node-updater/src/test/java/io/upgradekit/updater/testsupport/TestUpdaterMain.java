@@ -1,8 +1,9 @@
 package io.upgradekit.updater.testsupport;
 
 import io.upgradekit.updater.cli.UpdaterCommands;
-import picocli.CommandLine;
+import io.upgradekit.updater.event.AgentEvent;
 import picocli.CommandLine.Command;
+import picocli.CommandLine;
 
 /**
  * The updater's command line as a separate process in tests, with the test payload applier and a
@@ -17,7 +18,7 @@ public final class TestUpdaterMain {
     String haltAt = System.getenv("UPGRADEKIT_TEST_HALT_AT");
     CommandLine cl = new CommandLine(new TestUpdaterMain());
     UpdaterCommands.addTo(cl, new FakeApplier(), event -> {
-      if (event.to().name().equals(haltAt)) {
+      if (event instanceof AgentEvent.Transition t && t.to().name().equals(haltAt)) {
         System.err.println("test hook: halting at " + haltAt);
         System.err.flush();
         Runtime.getRuntime().halt(HALTED);

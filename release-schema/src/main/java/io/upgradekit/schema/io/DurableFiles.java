@@ -42,6 +42,10 @@ import java.util.regex.Pattern;
  *       which fails if the target exists: of several concurrent creators, in one process or many
  *       sharing a directory, exactly one wins and nothing is ever overwritten. For claims. It
  *       never uses {@code ATOMIC_MOVE}, because a POSIX rename silently replaces the target.
+ *   <li>{@link #renameAtomically} publishes what already exists complete under another name (a
+ *       staged directory tree, a finished download) or moves a file aside, and {@link
+ *       #replaceSymbolicLink} switches a symbolic link; both are one {@code rename(2)} followed by
+ *       forcing the directory, never a non-atomic move.
  * </ul>
  *
  * <p>Temp files are dot files named {@code .<target name>.<16 hex digits>.tmp}, so directory
@@ -203,6 +207,86 @@ public final class DurableFiles {
     // durable even if the winner crashed before forcing the directory itself.
     fsyncDirectory(dir);
     return created;
+  }
+
+  /**
+   * Renames {@code source} to {@code target} in one atomic step and forces the directories
+   * involved: for publishing something that already exists complete under a temporary name (a
+   * verified version tree, a finished download, a symbolic link) or moving a file aside. {@code
+   * source} may be a regular file, a directory or a symbolic link; a link is renamed itself, never
+   * followed.
+   *
+   * <p>Like {@code rename(2)}, this replaces an existing {@code target} that is a file, a symbolic
+   * link or an empty directory, so it must not be used to create something exclusively (use
+   * {@link #createExclusively}). A reader sees the old target or the new one, never none. There is
+   * no non-atomic fallback: on a file system that cannot rename atomically, or when the two names
+   * are on different file systems, nothing is renamed and the call fails.
+   *
+   * <p>After the rename, the target's directory is forced, then the source's if it is another one,
+   * so that the rename survives a power cut.
+   *
+   * @param source the existing file, directory or link
+   * @param target its new name
+   * @throws NoSuchFileException if {@code source} or {@code target}'s directory does not exist
+   * @throws java.nio.file.DirectoryNotEmptyException if {@code target} is a non-empty directory
+   * @throws IOException if renaming or forcing a directory fails (if only a force failed, the
+   *     rename has happened but may not survive a power cut)
+   * @throws UpgradeException {@link ErrorCode#IO_ERROR} if the rename cannot be atomic (nothing
+   *     was renamed)
+   */
+  public static void renameAtomically(Path source, Path target) throws IOException {
+    Path from = source.toAbsolutePath();
+    Path to = target.toAbsolutePath();
+    Path fromDir = parentOf(from);
+    Path toDir = parentOf(to);
+    try {
+      Files.move(from, to, StandardCopyOption.ATOMIC_MOVE);
+    } catch (AtomicMoveNotSupportedException e) {
+      throw new UpgradeException(
+          ErrorCode.IO_ERROR,
+          "cannot rename " + from + " to " + to + ": the file system cannot do it atomically (or"
+              + " the two are on different file systems), and a non-atomic move could leave a"
+              + " half-moved tree or no file at all; keep both on one local file system (ext4, xfs,"
+              + " btrfs, APFS, NTFS)",
+          e);
+    }
+    fsyncDirectory(toDir);
+    if (!fromDir.equals(toDir)) {
+      fsyncDirectory(fromDir);
+    }
+  }
+
+  /**
+   * Points the symbolic link {@code link} at {@code target}, atomically and durably: a new link
+   * {@code .<link name>.tmp} is created beside it (a stale one left by a crash is replaced) and
+   * renamed over {@code link} ({@link #renameAtomically}), then the directory is forced. A reader,
+   * or a crash, sees the old link or the new one, never none; there is no non-atomic fallback.
+   *
+   * <p>The temporary name is fixed, not random, so that a script can make the same switch with
+   * {@code ln -s} and {@code mv -T} (the node updater's launcher does); callers therefore serialise
+   * the switches of one link (the node updater holds its target's lock).
+   *
+   * @param link the link to create or replace; its parent directory must exist, and it must not
+   *     be a non-empty directory
+   * @param target what the link points at, as stored in the link (keep it relative so that the
+   *     tree can move)
+   * @throws IOException if the link cannot be created, renamed or its directory forced; the
+   *     temporary link is then deleted and {@code link} is as it was (unless only the force failed)
+   * @throws UpgradeException {@link ErrorCode#IO_ERROR} if the file system cannot rename
+   *     atomically ({@code link} is as it was)
+   */
+  public static void replaceSymbolicLink(Path link, Path target) throws IOException {
+    Objects.requireNonNull(target, "target");
+    Path file = link.toAbsolutePath();
+    Path temp = parentOf(file).resolve("." + file.getFileName() + ".tmp");
+    Files.deleteIfExists(temp);
+    Files.createSymbolicLink(temp, target);
+    try {
+      renameAtomically(temp, file);
+    } catch (Throwable t) {
+      deleteAfterFailure(temp, t);
+      throw t;
+    }
   }
 
   /**

@@ -1,5 +1,6 @@
 package io.upgradekit.schema.model;
 
+import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import java.time.Instant;
 import java.util.List;
@@ -26,6 +27,10 @@ import java.util.regex.Pattern;
  * @param message the failure's sentence, or null
  * @param metrics baseline and watched metrics (e.g. {@code baseline.error_rate}), or null
  * @param sentAt when the node wrote the report
+ * @param notes what the node noted during the event, oldest first (at most {@value #MAX_NOTES});
+ *     null or absent when there are none. Optional and added after the first release of this
+ *     document: a reader that does not know it ignores it (unknown members are skipped), so old
+ *     servers accept reports of new nodes and new servers those of old nodes
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record Feedback(
@@ -42,12 +47,16 @@ public record Feedback(
     String errorCode,
     String message,
     Map<String, Double> metrics,
-    Instant sentAt) {
+    Instant sentAt,
+    List<EventNote> notes) {
   public static final int MAX_STEPS = 64;
+  /** Notes per report at most; a node keeps the first and the newest of a longer series. */
+  public static final int MAX_NOTES = 32;
   public static final int MAX_METRICS = 64;
   public static final int MAX_MESSAGE_LENGTH = 2000;
   private static final Pattern METRIC_NAME = Pattern.compile("[a-zA-Z_:][a-zA-Z0-9_:.]{0,63}");
 
+  @JsonCreator
   public Feedback {
     Checks.type(type, DocumentType.FEEDBACK);
     Names.requireEventId(eventId);
@@ -81,5 +90,19 @@ public record Feedback(
       metrics = Map.copyOf(metrics);
     }
     Checks.required(sentAt, "sentAt");
+    if (notes != null) {
+      if (notes.size() > MAX_NOTES) {
+        throw Checks.malformed("a report carries at most " + MAX_NOTES + " notes");
+      }
+      notes = notes.isEmpty() ? null : List.copyOf(notes);
+    }
+  }
+
+  /** A report without notes (what nodes before notes send). */
+  public Feedback(String type, String eventId, long sequence, String node, String app, String fromVersion,
+      String toVersion, String finalState, String outcome, List<StepReport> steps, String errorCode, String message,
+      Map<String, Double> metrics, Instant sentAt) {
+    this(type, eventId, sequence, node, app, fromVersion, toVersion, finalState, outcome, steps, errorCode, message,
+        metrics, sentAt, null);
   }
 }

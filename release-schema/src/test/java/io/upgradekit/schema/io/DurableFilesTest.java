@@ -334,6 +334,102 @@ class DurableFilesTest {
   }
 
   @Test
+  void renameAtomicallyMovesAFileAndReplacesTheTarget() throws IOException {
+    Path part = Files.writeString(dir.resolve("blob.part"), "complete");
+    Path done = Files.writeString(dir.resolve("blob"), "stale");
+
+    DurableFiles.renameAtomically(part, done);
+
+    assertThat(done).hasContent("complete");
+    assertThat(listing()).containsExactly("blob");
+  }
+
+  @Test
+  void renameAtomicallyMovesADirectoryTreeIntoAnotherDirectory() throws IOException {
+    Path staging = Files.createDirectories(dir.resolve("staging/2.0.0.tmp/lib"));
+    Files.writeString(staging.resolve("app.jar"), "jar");
+    Path versions = Files.createDirectory(dir.resolve("versions"));
+
+    DurableFiles.renameAtomically(staging.getParent(), versions.resolve("2.0.0"));
+
+    assertThat(versions.resolve("2.0.0/lib/app.jar")).hasContent("jar");
+    assertThat(dir.resolve("staging")).isEmptyDirectory();
+  }
+
+  @Test
+  void renameAtomicallyRenamesALinkItselfNotWhatItPointsAt() throws IOException {
+    Path target = Files.writeString(dir.resolve("target"), "x");
+    Path link = Files.createSymbolicLink(dir.resolve("link"), target.getFileName());
+
+    DurableFiles.renameAtomically(link, dir.resolve("renamed"));
+
+    assertThat(Files.readSymbolicLink(dir.resolve("renamed"))).isEqualTo(Path.of("target"));
+    assertThat(target).hasContent("x");
+    assertThat(listing()).containsExactly("renamed", "target");
+  }
+
+  @Test
+  void renameAtomicallyNeverReplacesANonEmptyDirectory() throws IOException {
+    Path source = Files.createDirectory(dir.resolve("new"));
+    Path taken = Files.createDirectory(dir.resolve("taken"));
+    Files.writeString(taken.resolve("inside"), "keep");
+
+    assertThatThrownBy(() -> DurableFiles.renameAtomically(source, taken))
+        .isInstanceOf(IOException.class);
+    assertThat(taken.resolve("inside")).hasContent("keep");
+    assertThat(source).isDirectory();
+  }
+
+  @Test
+  void renameAtomicallyAcrossFileSystemsFailsAndMovesNothing() throws IOException {
+    Path shm = Path.of("/dev/shm");
+    assumeThat(Files.isDirectory(shm) && Files.isWritable(shm)).isTrue();
+    assumeThat(Files.getFileStore(shm)).isNotEqualTo(Files.getFileStore(dir));
+    Path source = Files.writeString(dir.resolve("state.json"), "x");
+    Path elsewhere = shm.resolve("upgradekit-durablefiles-" + ProcessHandle.current().pid());
+
+    try {
+      assertThatThrownBy(() -> DurableFiles.renameAtomically(source, elsewhere))
+          .isInstanceOf(io.upgradekit.schema.UpgradeException.class)
+          .hasMessageContaining("atomically");
+      assertThat(source).hasContent("x");
+      assertThat(elsewhere).doesNotExist();
+    } finally {
+      Files.deleteIfExists(elsewhere);
+    }
+  }
+
+  @Test
+  void replaceSymbolicLinkCreatesThenSwitchesARelativeLink() throws IOException {
+    Files.createDirectories(dir.resolve("versions/1.0.0"));
+    Files.createDirectories(dir.resolve("versions/2.0.0"));
+    Path current = dir.resolve("current");
+
+    DurableFiles.replaceSymbolicLink(current, Path.of("versions", "1.0.0"));
+    assertThat(Files.readSymbolicLink(current)).isEqualTo(Path.of("versions", "1.0.0"));
+
+    DurableFiles.replaceSymbolicLink(current, Path.of("versions", "2.0.0"));
+    assertThat(Files.readSymbolicLink(current)).isEqualTo(Path.of("versions", "2.0.0"));
+    assertThat(listing()).containsExactly("current", "versions");
+  }
+
+  @Test
+  void replaceSymbolicLinkReplacesAStaleTempLinkAndLeavesNoneOnFailure() throws IOException {
+    Path current = dir.resolve("current");
+    Files.createSymbolicLink(dir.resolve(".current.tmp"), Path.of("versions", "stale"));
+
+    DurableFiles.replaceSymbolicLink(current, Path.of("versions", "1.0.0"));
+    assertThat(Files.readSymbolicLink(current)).isEqualTo(Path.of("versions", "1.0.0"));
+    assertThat(listing()).containsExactly("current");
+
+    Path taken = Files.createDirectory(dir.resolve("taken"));
+    Files.writeString(taken.resolve("inside"), "keep");
+    assertThatThrownBy(() -> DurableFiles.replaceSymbolicLink(taken, Path.of("versions", "1.0.0")))
+        .isInstanceOf(IOException.class);
+    assertThat(listing()).containsExactly("current", "taken");
+  }
+
+  @Test
   void deleteStaleTempFilesRemovesOnlyOldTempFiles() throws IOException {
     FileTime old = FileTime.from(Instant.now().minus(Duration.ofHours(2)));
     Path staleTemp = touch(".channel.json.0123456789abcdef.tmp", old);

@@ -59,6 +59,13 @@ class JsonSchemaTest {
     Set<ValidationMessage> errors = schema("feedback").validate(feedback);
     assertThat(errors).isNotEmpty();
 
+    ObjectNode noted = (ObjectNode) MAPPER.readTree(TestVectors.payload(documents.get("feedback")));
+    ObjectNode note = noted.putArray("notes").addObject().put("at", "2026-01-02T03:04:05Z").put("state", "GATE")
+        .put("level", "INFO").put("message", "waiting at the rollout gate");
+    assertThat(schema("feedback").validate(noted)).isEmpty();
+    note.put("message", "x".repeat(1001));
+    assertThat(schema("feedback").validate(noted)).isNotEmpty();
+
     ObjectNode rollout = (ObjectNode) MAPPER.readTree(TestVectors.payload(documents.get("rollout")));
     rollout.put("action", "recall");
     assertThat(schema("rollout").validate(rollout)).isNotEmpty();

@@ -88,4 +88,33 @@ class ModelTest {
     assertCode(() -> new RoleKeys(List.of("a"), 2), ErrorCode.METADATA_MALFORMED);
     assertCode(() -> new RoleKeys(List.of("a", "a"), 1), ErrorCode.METADATA_MALFORMED);
   }
+
+  @Test
+  void feedbackNotesAreOptionalBoundedAndSkippedByReadersThatDoNotKnowThem() {
+    java.time.Instant at = java.time.Instant.parse("2026-01-02T03:04:05Z");
+    List<StepReport> steps = List.of(new StepReport("GATE", at, 5, "OK", null, null));
+    Feedback without = new Feedback("feedback", "evt-1", 1, "node-1", "shop", null, "1.0.0", "END", "COMMITTED",
+        steps, null, null, null, at);
+    assertThat(without.notes()).isNull();
+    assertThat(new String(Json.canonicalBytes(without), StandardCharsets.UTF_8)).doesNotContain("notes");
+
+    EventNote waiting = new EventNote(at, "GATE", "INFO", "waiting at the rollout gate (paused)");
+    Feedback with = new Feedback("feedback", "evt-1", 1, "node-1", "shop", null, "1.0.0", "END", "COMMITTED",
+        steps, null, null, null, at, List.of(waiting));
+    byte[] json = Json.canonicalBytes(with);
+    assertThat(Json.read(json, DocumentType.FEEDBACK, Feedback.class)).isEqualTo(with);
+    assertThat(Json.read(json, DocumentType.FEEDBACK, Feedback.class).notes()).containsExactly(waiting);
+
+    // A reader that does not know notes (an older server) reads the rest of the report.
+    record OldFeedback(String type, String eventId, long sequence, String outcome, List<StepReport> steps) {}
+    assertThat(Json.read(json, OldFeedback.class, "feedback").outcome()).isEqualTo("COMMITTED");
+
+    List<EventNote> tooMany = java.util.Collections.nCopies(Feedback.MAX_NOTES + 1, waiting);
+    assertCode(() -> new Feedback("feedback", "evt-1", 1, "node-1", "shop", null, "1.0.0", "END", "COMMITTED", steps,
+        null, null, null, at, tooMany), ErrorCode.METADATA_MALFORMED);
+    assertCode(() -> new EventNote(at, "GATE", "INFO", "x".repeat(EventNote.MAX_MESSAGE_LENGTH + 1)),
+        ErrorCode.METADATA_MALFORMED);
+    assertCode(() -> new EventNote(at, "gate", "INFO", "lower-case state"), ErrorCode.NAME_INVALID);
+    assertCode(() -> new EventNote(at, "GATE", "INFO", null), ErrorCode.METADATA_MALFORMED);
+  }
 }

@@ -1,50 +1,37 @@
-package io.upgradekit.updater.engine;
+package io.upgradekit.updater.event;
 
 import io.upgradekit.schema.ErrorCode;
 
 /**
- * How an update run ended, with its exit status per DESIGN §8: 0 done or up to date, 2 usage or
- * configuration error, 3 refused (verification failed), 4 another update holds the lock, 5 failed
- * and rolled back, 1 anything else.
+ * How an event (or a call that found nothing to do) ended; the name is what history and the
+ * report say. {@code engine.ExitStatus} maps it to the exit status.
  */
 public enum Outcome {
   /** The channel points at the installed version (or at a release marked bad here). */
-  UP_TO_DATE(0),
+  UP_TO_DATE,
   /** The new version runs and passed verification. */
-  COMMITTED(0),
+  COMMITTED,
   /** {@code --stage-only}: the new version is staged; nothing live changed. */
-  STAGED(0),
+  STAGED,
   /** Verification refused the release or its content; nothing live changed. */
-  REFUSED(3),
+  REFUSED,
   /**
    * Only as the outcome of a {@code recovery} event in history and feedback: damaged state was
    * moved aside and rebuilt from the file system (STATE_RECOVERED); the run then went on.
    */
-  RECOVERED(0),
+  RECOVERED,
   /** Another updater holds the lock; nothing was written. */
-  LOCKED(4),
+  LOCKED,
   /** A failure after the switch; the previous version runs again. */
-  ROLLED_BACK(5),
+  ROLLED_BACK,
   /** Any other failure (network, disk, gate, stop); nothing live changed, or see the report. */
-  FAILED(1),
+  FAILED,
   /**
    * Self-upgrade: the updater switched its own version and must be run again from {@code
-   * current/} (its launcher does that on this status); the new process finishes the update.
+   * current/} (its launcher does that on exit status 75); the new process finishes
+   * the update.
    */
-  REEXEC(Outcome.REEXEC_STATUS);
-
-  /** Exit status that asks {@code bin/updater} to run the new version (EX_TEMPFAIL). */
-  public static final int REEXEC_STATUS = 75;
-
-  private final int exitCode;
-
-  Outcome(int exitCode) {
-    this.exitCode = exitCode;
-  }
-
-  public int exitCode() {
-    return exitCode;
-  }
+  REEXEC;
 
   /** The outcome of a failure with this code before the switch. */
   public static Outcome ofFailure(ErrorCode code) {
