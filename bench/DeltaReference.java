@@ -42,7 +42,7 @@ import java.util.zip.ZipFile;
  * delta, or by hand:
  *
  * <pre>
- *   java bench/DeltaReference.java [--top N] [--jobs J] OLD NEW
+ *   java bench/DeltaReference.java [--top N] [--jobs J] [--exact-names] OLD NEW
  *   java bench/DeltaReference.java --extract PATH PAYLOAD OUT   (copy one nested file out)
  * </pre>
  *
@@ -69,6 +69,13 @@ import java.util.zip.ZipFile;
  * second, tighter figure: one bsdiff over all changed files concatenated (see {@link #grouped}).
  */
 public final class DeltaReference {
+  /**
+   * With {@code --exact-names}: a leaf is paired only with the old leaf at the same path, so every
+   * renamed file counts as new. The difference to the reference is what pairing renamed files is
+   * worth, and a delta close to this figure is one that did not pair them.
+   */
+  static boolean exactNames;
+
   /** Candidates tried with bsdiff when several old leaves share a new leaf's key. */
   static final int CANDIDATES = 3;
   static final Set<String> ZIP_TYPES = Set.of(".zip", ".jar", ".war", ".ear");
@@ -88,6 +95,7 @@ public final class DeltaReference {
       switch (args[i]) {
         case "--top" -> top = Integer.parseInt(args[++i]);
         case "--jobs" -> jobs = Integer.parseInt(args[++i]);
+        case "--exact-names" -> exactNames = true;
         case "--extract" -> {
           extract(args[i + 1], Path.of(args[i + 2]), Path.of(args[i + 3]));
           return;
@@ -96,7 +104,7 @@ public final class DeltaReference {
       }
     }
     if (rest.size() != 2) {
-      System.err.println("usage: java bench/DeltaReference.java [--top N] [--jobs J] OLD NEW\n"
+      System.err.println("usage: java bench/DeltaReference.java [--top N] [--jobs J] [--exact-names] OLD NEW\n"
           + "       java bench/DeltaReference.java --extract PATH PAYLOAD OUT");
       System.exit(2);
     }
@@ -152,7 +160,9 @@ public final class DeltaReference {
       Leaf same = olds.get(n.path());
       List<Leaf> candidates = same != null ? List.of(same)
           : closest(oldByKey.getOrDefault(key(n.path()), List.of()), n.size());
-      if (candidates.isEmpty()) {
+      if (exactNames) {
+        candidates = same != null ? List.of(same) : List.of();
+      } else if (candidates.isEmpty()) {
         candidates = closest(oldByFileKey.getOrDefault(fileKey(n.path()), List.of()), n.size());
       }
       todo.put(n, candidates);
