@@ -54,8 +54,10 @@ import java.util.zip.ZipFile;
  *   <li>nothing if OLD has a leaf with the same content anywhere (unchanged, moved or renamed);
  *   <li>otherwise the smallest C {@code bsdiff} patch against its predecessor: the OLD leaf at the
  *       same path, else the OLD leaves whose path is the same once version numbers and hash-like
- *       name parts are blanked ({@link #key}), else those whose file name alone is ({@link
- *       #fileKey}); of several candidates the {@value #CANDIDATES} closest in size are tried;
+ *       name parts are blanked ({@link #key}), else the same with any 8-character part before
+ *       the extension blanked ({@link #looseKey}), else those whose file name alone matches
+ *       ({@link #fileKey}); of several candidates the {@value #CANDIDATES} closest in size are
+ *       tried, and the smallest patch counts;
  *   <li>its {@code zstd -19} size if it has no predecessor (a new file).
  * </ul>
  *
@@ -146,7 +148,9 @@ public final class DeltaReference {
     // Pairing: each changed or new leaf of NEW against its candidate predecessors in OLD.
     Map<String, List<Leaf>> oldByKey = new HashMap<>();
     Map<String, List<Leaf>> oldByFileKey = new HashMap<>();
+    Map<String, List<Leaf>> oldByLooseKey = new HashMap<>();
     for (Leaf l : olds.values()) {
+      oldByLooseKey.computeIfAbsent(looseKey(l.path()), k -> new ArrayList<>()).add(l);
       oldByKey.computeIfAbsent(key(l.path()), k -> new ArrayList<>()).add(l);
       oldByFileKey.computeIfAbsent(fileKey(l.path()), k -> new ArrayList<>()).add(l);
     }
@@ -163,7 +167,10 @@ public final class DeltaReference {
       if (exactNames) {
         candidates = same != null ? List.of(same) : List.of();
       } else if (candidates.isEmpty()) {
-        candidates = closest(oldByFileKey.getOrDefault(fileKey(n.path()), List.of()), n.size());
+        candidates = closest(oldByLooseKey.getOrDefault(looseKey(n.path()), List.of()), n.size());
+        if (candidates.isEmpty()) {
+          candidates = closest(oldByFileKey.getOrDefault(fileKey(n.path()), List.of()), n.size());
+        }
       }
       todo.put(n, candidates);
     }
@@ -419,6 +426,21 @@ public final class DeltaReference {
       out.append(segmentKey(segment));
     }
     return VERSION.matcher(out).replaceAll("#");
+  }
+
+  /**
+   * Vite and Rollup hashes are 8 base64url characters, and some are letters only with one or two
+   * capitals ({@code ScopeForm-DRR8_ehX.js} -> {@code ScopeForm-Clmbznvz.js},
+   * {@code CreateInitialAccessToken-hwukiPff.js}): no test of the part alone tells them from a
+   * word. When the strict key finds no predecessor, any 8-character part between {@code -} or
+   * {@code .} and the file's extension is blanked too.
+   */
+  static final Pattern LOOSE_HASH = Pattern.compile("(?<=[-.])[A-Za-z0-9_-]{8}(?=\\.[^/]*$)");
+
+  static String looseKey(String path) {
+    int slash = path.lastIndexOf('/');
+    String name = path.substring(slash + 1);
+    return key(path.substring(0, slash + 1) + LOOSE_HASH.matcher(name).replaceAll("*"));
   }
 
   /** The key of the file name alone, for files that moved and changed. */
