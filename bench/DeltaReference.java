@@ -168,8 +168,11 @@ public final class DeltaReference {
         candidates = same != null ? List.of(same) : List.of();
       } else if (candidates.isEmpty()) {
         candidates = closest(oldByLooseKey.getOrDefault(looseKey(n.path()), List.of()), n.size());
-        if (candidates.isEmpty()) {
-          candidates = closest(oldByFileKey.getOrDefault(fileKey(n.path()), List.of()), n.size());
+        // A file that moved and changed, by its name alone: only a name that still says
+        // something once blanked (not "*.js", "#.*.js"), so that unrelated files never meet.
+        String fileKey = fileKey(n.path());
+        if (candidates.isEmpty() && !fileKey.contains("*")) {
+          candidates = closest(oldByFileKey.getOrDefault(fileKey, List.of()), n.size());
         }
       }
       todo.put(n, candidates);
@@ -505,7 +508,13 @@ public final class DeltaReference {
         || marks == 0 && digits == 0 && mixedCase && upper >= 3;
   }
 
-  /** The engine's rule for alphanumeric runs (NameKeys.isHashLike), kept in step by hand. */
+  /**
+   * An alphanumeric run that is a hash wherever it stands: letters and digits mixed, long enough
+   * that a word with a number is unlikely (6 characters with 2 digits, or 8 with one). Unlike the
+   * engine's NameKeys.isHashLike, CamelCase words are not hashes here ({@code RequestTraceHelper},
+   * {@code CodedOutputStream}): blanking them would give unrelated classes one key. Letter-only
+   * hashes are found by their place instead ({@link #HASH_PART}, {@link #looseKey}).
+   */
   static boolean isHashLike(String part) {
     int digits = 0;
     int upper = 0;
@@ -522,7 +531,7 @@ public final class DeltaReference {
     }
     int letters = upper + lower;
     int n = part.length();
-    return letters > 0 && ((n >= 6 && digits >= 2) || (n >= 8 && digits >= 1) || (n >= 8 && upper >= 3 && lower >= 3));
+    return letters > 0 && ((n >= 6 && digits >= 2) || (n >= 8 && digits >= 1));
   }
 
   // ---------------------------------------------------------------------------------------------
