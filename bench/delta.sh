@@ -1,25 +1,40 @@
 #!/usr/bin/env bash
-# Delta benchmark: our tree delta against whole-archive tools on the corpus (../shared/corpus).
+# Delta benchmark: our tree delta against its reference and against whole-archive tools, on the
+# shared corpus (../shared/corpus/pairs.tsv) and the project's own (bench/corpus.tsv).
 #
-#   bench/delta.sh [pair ...]        (default: every pair; RUNS=3 takes the fastest of 3 runs;
-#                                     TOOLS="zstd xdelta3" limits the other tools, default all three)
+#   bench/delta.sh [pair ...]     default: every pair of both lists
 #
-# For every pair it prints one row per tool: delta size, diff and apply wall time, and peak RSS
-# (from /usr/bin/time -v). Ours runs as `java -Xmx2g -jar updater.jar delta diff` and
-# `java -Xmx256m -jar updater.jar delta apply`; the others on the raw archives: bsdiff/bspatch,
-# xdelta3 -9 -S djw, zstd -19 --long=31 --patch-from. A missing tool is skipped and said so.
+# Environment:
+#   RUNS=3            fastest of 3 runs per timed cell (default 1)
+#   TOOLS="zstd"      whole-archive tools to run (default "bsdiff xdelta3 zstd"); zstd's diff time
+#                     is the target ours is held to, so leave it in
+#   WHOLE_MAX_MB=40   bsdiff and xdelta3 on whole archives only up to this new-archive size (C
+#                     bsdiff needs ~17x the archive in memory and minutes per 10 MB); zstd always
+#   DETAILS=DIR       also write DIR/<pair>.reference.md: the reference's biggest contributors
+#   TIMEOUT=3600      seconds before one command is stopped and reported as timed out
+#
+# Per pair: the reference, computed here in the same run by bench/DeltaReference.java (the new
+# archive's changed files, recursively unpacked, each C-bsdiffed against its predecessor found by
+# name with versions and content hashes blanked; new files at their zstd -19 size), then ours:
+# `java -Xmx1g -jar updater.jar delta diff` (a failure such as OutOfMemoryError is reported in
+# the table, not hidden) and `java -Xmx256m ... delta apply` to the raw old archive and to the
+# unpacked old tree (what a node does), then the whole-archive tools: bsdiff/bspatch,
+# xdelta3 -9 -S djw, zstd -19 --long=31 --patch-from. Times and peak RSS from /usr/bin/time -v.
+# A missing tool is skipped and said so. Prints a summary table at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 runs=${RUNS:-1}
-
-# Reference sizes from issue 3: C bsdiff over the changed files of the recursively unpacked trees.
-declare -A reference=([maven-tgz]=90737 [maven-zip]=92107 [jetty-tgz]=337410 [guava-jar]=8229)
+whole_max=$((${WHOLE_MAX_MB:-40} * 1024 * 1024))
+limit=${TIMEOUT:-3600}
 
 say() { printf '%s\n' "$*" >&2; }
 
 [[ -x /usr/bin/time ]] || { say "GNU time (/usr/bin/time) is required: apt-get install -y time"; exit 2; }
 command -v java >/dev/null || { say "java is required"; exit 2; }
+for t in bsdiff zstd; do
+  command -v "$t" >/dev/null || { say "$t is required for the reference: apt-get install -y $t"; exit 2; }
+done
 tools=()
 for t in ${TOOLS:-bsdiff xdelta3 zstd}; do
   if command -v "$t" >/dev/null; then tools+=("$t"); else say "skipping $t: not installed (apt-get install -y $t)"; fi
@@ -28,9 +43,22 @@ if [[ " ${tools[*]} " == *" bsdiff "* ]] && ! command -v bspatch >/dev/null; the
   say "skipping bsdiff: bspatch is missing"; tools=("${tools[@]/bsdiff}")
 fi
 
-# The corpus, fetched (and cached) by the shared script; its last line is the cache directory.
-# Maven may leave terminal escape codes on that line: strip them.
-corpus=$("$root/../shared/corpus/fetch.sh" "$@" | tail -n 1 | sed 's/\x1b\[[0-9;]*m//g')
+# Which list each pair comes from; the fetch scripts print the cache directory on their last line
+# (with Maven's terminal escape codes removed).
+shared_pairs=$(grep -v '^#' "$root/../shared/corpus/pairs.tsv" | cut -f1 | grep . || true)
+own_pairs=$(grep -v '^#' "$root/bench/corpus.tsv" | cut -f1 | grep . || true)
+pairs=("$@")
+((${#pairs[@]})) || mapfile -t pairs < <(printf '%s\n' $shared_pairs $own_pairs)
+want_shared=() want_own=()
+for p in "${pairs[@]}"; do
+  if grep -qx "$p" <<<"$shared_pairs"; then want_shared+=("$p")
+  elif grep -qx "$p" <<<"$own_pairs"; then want_own+=("$p")
+  else say "unknown pair $p: not in ../shared/corpus/pairs.tsv nor bench/corpus.tsv"; exit 2; fi
+done
+strip() { tail -n 1 | sed 's/\x1b\[[0-9;]*[A-Za-z]//g'; }
+corpus=""
+((${#want_shared[@]})) && corpus=$("$root/../shared/corpus/fetch.sh" "${want_shared[@]}" | strip)
+((${#want_own[@]})) && corpus=$("$root/bench/fetch-corpus.sh" "${want_own[@]}" | strip)
 
 jar=$(ls "$root"/node-updater/target/node-updater-*.jar 2>/dev/null | grep -v original | head -n 1 || true)
 if [[ -z "$jar" ]]; then
@@ -38,15 +66,25 @@ if [[ -z "$jar" ]]; then
   ./mvnw -B -q -pl release-schema,node-updater -am package -DskipTests >&2
   jar=$(ls "$root"/node-updater/target/node-updater-*.jar | grep -v original | head -n 1)
 fi
+[[ -z "${DETAILS:-}" ]] || mkdir -p "$DETAILS"
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-# measure CMD...: runs the command $runs times; sets secs (fastest wall time) and rss (its peak RSS, MiB).
+# measure CMD...: runs the command $runs times; sets secs (fastest wall time) and rss (its peak
+# RSS, MiB), or failed (a short reason) if it fails; its output stays in $work/out.
 measure() {
-  secs=""; rss=""
+  secs=""; rss=""; failed=""
   for ((r = 0; r < runs; r++)); do
-    /usr/bin/time -v -o "$work/time" "$@" >"$work/out" 2>&1 || { say "failed: $*"; cat "$work/out" >&2; return 1; }
+    if ! /usr/bin/time -v -o "$work/time" timeout "$limit" "$@" >"$work/out" 2>&1; then
+      if grep -q OutOfMemoryError "$work/out"; then failed="OutOfMemoryError"
+      elif grep -q 'status 124' "$work/time"; then failed="timed out after ${limit} s"
+      else failed="failed: $(grep -m1 -E 'Error|error|ERROR|[A-Z_]{6,}:' "$work/out" | cut -c1-120)"; fi
+      say "$failed: $*"; tail -n 5 "$work/out" >&2
+      local kb; kb=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$work/time")
+      secs=""; rss=$((${kb:-0} / 1024))
+      return 0
+    fi
     local wall kb s
     wall=$(sed -n 's/.*Elapsed (wall clock) time.*: //p' "$work/time")
     kb=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$work/time")
@@ -57,69 +95,104 @@ measure() {
 }
 
 commas() { sed ':a;s/\B[0-9]\{3\}\>/,&/;ta' <<<"$1"; }
+ratio() { awk "BEGIN { if ($2 > 0) printf \"%.2fx\", $1 / $2 }"; }
 
 row() { # tool size diffsecs diffrss applysecs applyrss
-  local ratio vsref
-  ratio=$(awk "BEGIN { printf \"%.2f%%\", 100 * $2 / $newsize }")
-  vsref=$(awk "BEGIN { printf \"%.2fx\", $2 / ${reference[$pair]} }")
-  printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$pair" "$1" "$(commas "$2")" "$ratio" "$vsref" \
-    "$3" "$4" "$5" "$6"
+  local of_new=""
+  [[ "$2" =~ ^[0-9]+$ ]] && of_new=$(awk "BEGIN { printf \"%.2f%%\", 100 * $2 / $newsize }")
+  printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$pair" "$1" "$(commas "$2")" "$of_new" \
+    "$([[ "$2" =~ ^[0-9]+$ ]] && ratio "$2" "$ref")" "$3" "$4" "$5" "$6"
 }
-
-pairs=("$@")
-((${#pairs[@]})) || pairs=(maven-tgz maven-zip jetty-tgz guava-jar)
 
 echo "machine: $(nproc) cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1), $(free -g | awk '/^Mem:/ { print $2 }') GiB RAM; $(java -version 2>&1 | head -n 1); load $(cut -d' ' -f1-3 /proc/loadavg); $(date -u +%Y-%m-%dT%H:%MZ); runs=$runs"
 echo
 echo "| pair | tool | delta bytes | of new | of reference | diff s | diff MiB | apply s | apply MiB |"
 echo "|---|---|---:|---:|---:|---:|---:|---:|---:|"
+summary=()
 for pair in "${pairs[@]}"; do
   old=$(ls "$corpus/$pair"/old.* | grep -v coords | head -n 1)
   new=$(ls "$corpus/$pair"/new.* | grep -v coords | head -n 1)
   newsize=$(stat -c %s "$new")
   echo "| $pair | new archive | $(commas "$newsize") | | | | | | |"
 
-  measure java -Xmx2g -jar "$jar" delta diff "$old" "$new" "$work/ours.delta"
-  ds=$secs; dr=$rss
-  rm -rf "$work/ours.out"
-  measure bash -c 'rm -rf "$3"; exec java -Xmx256m -jar "$0" delta apply "$1" "$2" "$3"' \
-    "$jar" "$old" "$work/ours.delta" "$work/ours.out"
-  row "ours" "$(stat -c %s "$work/ours.delta")" "$ds" "$dr" "$secs" "$rss"
-  rm -rf "$work/ours.out"
+  # The reference, from the same archives in the same run.
+  java "$root/bench/DeltaReference.java" --top 25 "$old" "$new" >"$work/reference"
+  read -r _ ref _ changed newbytes added grouped < <(head -n 1 "$work/reference")
+  [[ -z "${DETAILS:-}" ]] || { echo "# $pair: $(sed -n 2p "$work/reference")"; tail -n +3 "$work/reference"; } \
+    >"$DETAILS/$pair.reference.md"
+  echo "| $pair | reference: C bsdiff per changed file ($changed) + new files at zstd -19 ($added) | $(commas "$ref") | | 1.00x | | | | |"
+  echo "| $pair | (grouped: one C bsdiff over all changed files concatenated + the same new files) | $(commas "$grouped") | | $(ratio "$grouped" "$ref") | | | | |"
 
-  # What a node does: apply to the installed (unpacked) old version, not to the archive.
-  rm -rf "$work/installed" && mkdir -p "$work/installed"
-  installed=$work/installed
-  case $old in
-    *.tar.gz | *.tgz) tar -xzf "$old" -C "$installed" ;;
-    *.zip) if command -v unzip >/dev/null; then unzip -q "$old" -d "$installed"; else installed=""; fi ;;
-    *) cp "$old" "$installed/" && installed=$installed/$(basename "$old") ;;
-  esac
-  if [[ -n "$installed" ]]; then
-    measure bash -c 'rm -rf "$3"; exec java -Xmx256m -jar "$0" delta apply "$1" "$2" "$3"' \
-      "$jar" "$installed" "$work/ours.delta" "$work/ours.out"
-    row "ours, applied to the unpacked old tree" "$(stat -c %s "$work/ours.delta")" "" "" "$secs" "$rss"
+  measure java -Xmx1g -jar "$jar" delta diff "$old" "$new" "$work/ours.delta"
+  if [[ -n "$failed" ]]; then
+    row "ours: $failed (-Xmx1g)" "-" "" "$rss" "" ""
+    summary+=("| $pair | $(commas "$newsize") | $(commas "$ref") | $(commas "$grouped") | $failed (-Xmx1g) | | | | ZSTD | $rss | | | |")
   else
-    say "skipping the unpacked-tree apply of $pair: unzip is not installed"
-  fi
-  rm -rf "$work/ours.out" "$work/installed"
+    ds=$secs; dr=$rss; ours=$(stat -c %s "$work/ours.delta")
+    rm -rf "$work/ours.out"
+    measure bash -c 'rm -rf "$3"; exec java -Xmx256m -jar "$0" delta apply "$1" "$2" "$3"' \
+      "$jar" "$old" "$work/ours.delta" "$work/ours.out"
+    as=${secs:-$failed}; ar=$rss
+    row "ours" "$ours" "$ds" "$dr" "$as" "$ar"
+    rm -rf "$work/ours.out"
 
+    # What a node does: apply to the installed (unpacked) old version, not to the archive.
+    rm -rf "$work/installed" && mkdir -p "$work/installed"
+    installed=$work/installed
+    case $old in
+      *.tar.gz | *.tgz) tar -xzf "$old" -C "$installed" ;;
+      *.zip) if command -v unzip >/dev/null; then unzip -q "$old" -d "$installed"; else installed=""; fi ;;
+      *) cp "$old" "$installed/" && installed=$installed/$(basename "$old") ;;
+    esac
+    ts=""; tr=""
+    if [[ -n "$installed" ]]; then
+      measure bash -c 'rm -rf "$3"; exec java -Xmx256m -jar "$0" delta apply "$1" "$2" "$3"' \
+        "$jar" "$installed" "$work/ours.delta" "$work/ours.out"
+      ts=${secs:-$failed}; tr=$rss
+      row "ours, applied to the unpacked old tree" "$ours" "" "" "$ts" "$tr"
+    else
+      say "skipping the unpacked-tree apply of $pair: unzip is not installed"
+    fi
+    rm -rf "$work/ours.out" "$work/installed"
+    summary+=("| $pair | $(commas "$newsize") | $(commas "$ref") | $(commas "$grouped") | $(commas "$ours") | **$(ratio "$ours" "$ref")** | $(ratio "$ours" "$grouped") | $ds | ZSTD | $dr | $as | $ts | $(( ar > tr ? ar : tr )) |")
+  fi
+  rm -f "$work/ours.delta"
+
+  zs=""
   for t in "${tools[@]}"; do
     [[ -n "$t" ]] || continue
+    if [[ $t != zstd ]] && ((newsize > whole_max)); then
+      say "skipping $t on $pair: the archive is over WHOLE_MAX_MB=${WHOLE_MAX_MB:-40}"
+      continue
+    fi
     case $t in
       bsdiff)
-        measure bsdiff "$old" "$new" "$work/p"; ds=$secs; dr=$rss
-        measure bspatch "$old" "$work/o" "$work/p"; name="bsdiff" ;;
+        measure bsdiff "$old" "$new" "$work/p"; ds=$secs; dr=$rss; df=$failed
+        [[ -n "$df" ]] || measure bspatch "$old" "$work/o" "$work/p"; name="bsdiff" ;;
       xdelta3)
         # -D: the raw archive bytes (xdelta3 would otherwise gunzip .tar.gz inputs itself).
-        measure xdelta3 -9 -S djw -D -f -e -s "$old" "$new" "$work/p"; ds=$secs; dr=$rss
-        measure xdelta3 -D -R -f -d -s "$old" "$work/p" "$work/o"; name="xdelta3 -9 -S djw" ;;
+        measure xdelta3 -9 -S djw -D -f -e -s "$old" "$new" "$work/p"; ds=$secs; dr=$rss; df=$failed
+        [[ -n "$df" ]] || measure xdelta3 -D -R -f -d -s "$old" "$work/p" "$work/o"; name="xdelta3 -9 -S djw" ;;
       zstd)
-        measure zstd -q -f -19 --long=31 --patch-from="$old" "$new" -o "$work/p"; ds=$secs; dr=$rss
-        measure zstd -q -f -d --long=31 --patch-from="$old" "$work/p" -o "$work/o"; name="zstd -19 --long=31 --patch-from" ;;
+        measure zstd -q -f -19 --long=31 --patch-from="$old" "$new" -o "$work/p"; ds=$secs; dr=$rss; df=$failed
+        [[ -n "$df" ]] || measure zstd -q -f -d --long=31 --patch-from="$old" "$work/p" -o "$work/o"
+        name="zstd -19 --long=31 --patch-from"; zs=${ds:-$df} ;;
     esac
-    cmp -s "$work/o" "$new" || { say "$t did not reproduce $pair"; exit 1; }
-    row "$name" "$(stat -c %s "$work/p")" "$ds" "$dr" "$secs" "$rss"
+    if [[ -n "$df" ]]; then
+      row "$name: $df" "-" "" "$dr" "" ""
+    else
+      cmp -s "$work/o" "$new" || { say "$t did not reproduce $pair"; exit 1; }
+      row "$name" "$(stat -c %s "$work/p")" "$ds" "$dr" "$secs" "$rss"
+    fi
     rm -f "$work/p" "$work/o"
   done
+  summary[-1]=${summary[-1]/ZSTD/${zs:-not run}}
 done
+
+echo
+echo "Summary: ours against the reference computed in this run (per-file C bsdiff + new files at zstd -19) and"
+echo "its grouped variant; diff with -Xmx1g, apply with -Xmx256m (to the raw archive / to the unpacked old tree)."
+echo
+echo "| pair | new archive | reference | grouped | ours | ours / reference | ours / grouped | diff s | zstd patch-from diff s | diff MiB | apply s (archive) | apply s (tree) | apply MiB |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+printf '%s\n' "${summary[@]}"
