@@ -5,6 +5,7 @@ import io.upgradekit.schema.delta.DeltaBuilder;
 import io.upgradekit.schema.delta.DeltaEvent;
 import io.upgradekit.schema.delta.Payload;
 import io.upgradekit.schema.delta.PayloadReader;
+import io.upgradekit.schema.io.DurableFiles;
 import io.upgradekit.schema.model.PayloadTree;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -51,7 +52,7 @@ public final class SchemaDeltaEngine implements DeltaEngine {
     Files.createDirectories(scratch);
     try (Payload payload = PayloadReader.read(archive, PayloadReader.Options.defaults().withScratch(scratch))) {
       // The engine unpacks into a private directory it deletes on close: take the tree out first.
-      Files.move(payload.root(), target);
+      DurableFiles.renameAtomically(payload.root(), target);
     }
   }
 

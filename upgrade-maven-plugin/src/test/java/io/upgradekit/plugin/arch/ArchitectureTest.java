@@ -1,0 +1,60 @@
+package io.upgradekit.plugin.arch;
+
+import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
+import static com.tngtech.archunit.library.dependencies.SlicesRuleDefinition.slices;
+
+import com.tngtech.archunit.core.domain.JavaClasses;
+import com.tngtech.archunit.core.importer.ClassFileImporter;
+import com.tngtech.archunit.core.importer.ImportOption;
+import java.nio.file.CopyOption;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.FileAttribute;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The shape of the plugin, as rules the build checks (STYLE.md 14): it depends on release-schema
+ * and no other program, the Mojos are the only classes that know the Maven API (the library in
+ * {@code release} takes one immutable request), there are no package cycles, and nothing renames
+ * or links repository files but release-schema's store.
+ */
+class ArchitectureTest {
+  private static JavaClasses classes;
+
+  @BeforeAll
+  static void importClasses() {
+    classes = new ClassFileImporter().withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
+        .importPackages("io.upgradekit.plugin");
+  }
+
+  @Test
+  void dependsOnNoOtherProgram() {
+    noClasses().should().dependOnClassesThat().resideInAnyPackage("io.upgradekit.updater..", "io.upgradekit.server..",
+        "io.upgradekit.it..", "org.eclipse.jetty..", "picocli..").check(classes);
+  }
+
+  @Test
+  void theLibraryKnowsNoMavenApi() {
+    noClasses().that().resideInAPackage("io.upgradekit.plugin.release..")
+        .should().dependOnClassesThat().resideInAnyPackage("org.apache.maven..", "org.codehaus.plexus..")
+        .check(classes);
+  }
+
+  @Test
+  void hasNoPackageCycles() {
+    slices().matching("io.upgradekit.plugin.(*)..").should().beFreeOfCycles().check(classes);
+  }
+
+  @Test
+  void nothingRenamesOrLinksFilesButTheStore() {
+    // Payloads links the build's artifact into a private scratch tree (never into a repository).
+    noClasses().that().doNotHaveFullyQualifiedName("io.upgradekit.plugin.release.Payloads")
+        .should().callMethod(Files.class, "move", Path.class, Path.class, CopyOption[].class)
+        .orShould().callMethod(Files.class, "createLink", Path.class, Path.class)
+        .orShould().callMethod(Files.class, "createSymbolicLink", Path.class, Path.class, FileAttribute[].class)
+        .orShould().accessField(StandardCopyOption.class, "ATOMIC_MOVE")
+        .check(classes);
+  }
+}
