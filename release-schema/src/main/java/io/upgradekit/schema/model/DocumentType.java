@@ -19,7 +19,9 @@ public enum DocumentType {
   CHANNEL("channel", Role.RELEASE, 64 * 1024),
   ROLLOUT("rollout", Role.ROLLOUT, 256 * 1024),
   CLAIM("claim", null, 4 * 1024),
-  FEEDBACK("feedback", null, 1024 * 1024);
+  FEEDBACK("feedback", null, 1024 * 1024),
+  /** A rollout decision (repo-server's own record; the schedule of a large fleet makes it big). */
+  DECISION("decision", null, 64 * 1024 * 1024);
 
   private final String typeName;
   private final Role signingRole;

@@ -24,7 +24,15 @@ public final class Names {
   /** Feedback event ids (UUIDs, ULIDs and the like): 1 to 64 characters, no dots. */
   public static final String EVENT_ID_PATTERN = "[0-9A-Za-z][0-9A-Za-z_-]{0,63}";
 
+  /** Node label keys ({@code zone}, {@code rack}, {@code group}): lowercase, 1 to 63 characters. */
+  public static final String LABEL_KEY_PATTERN = "[a-z][a-z0-9._-]{0,62}";
+
+  /** Node label values ({@code eu-west-1a}, {@code r12}): 1 to 63 characters, no spaces or quotes. */
+  public static final String LABEL_VALUE_PATTERN = "[0-9A-Za-z][0-9A-Za-z._:-]{0,62}";
+
   private static final Pattern LOWERCASE_NAME = Pattern.compile(LOWERCASE_NAME_PATTERN);
+  private static final Pattern LABEL_KEY = Pattern.compile(LABEL_KEY_PATTERN);
+  private static final Pattern LABEL_VALUE = Pattern.compile(LABEL_VALUE_PATTERN);
   private static final Pattern VERSION = Pattern.compile(VERSION_PATTERN);
   private static final Pattern EVENT_ID = Pattern.compile(EVENT_ID_PATTERN);
 
@@ -123,6 +131,24 @@ public final class Names {
       throw invalid("event id", eventId, EVENT_ID_PATTERN);
     }
     return eventId;
+  }
+
+  /**
+   * Checks a node label's key.
+   *
+   * @throws UpgradeException {@link ErrorCode#NAME_INVALID} unless it matches {@link #LABEL_KEY_PATTERN}
+   */
+  public static String requireLabelKey(String key) {
+    return requireMatch("label key", key, LABEL_KEY);
+  }
+
+  /**
+   * Checks a node label's value.
+   *
+   * @throws UpgradeException {@link ErrorCode#NAME_INVALID} unless it matches {@link #LABEL_VALUE_PATTERN}
+   */
+  public static String requireLabelValue(String value) {
+    return requireMatch("label value", value, LABEL_VALUE);
   }
 
   /**
