@@ -119,7 +119,17 @@ public enum ErrorCode {
 
   // Repository server API, continued.
   /** The credential names a node or publisher whose access was revoked (HTTP 401). */
-  CREDENTIAL_REVOKED(false);
+  CREDENTIAL_REVOKED(false),
+
+  // Rollouts.
+  /** The node's wave is not open yet; it waits at GATE. */
+  WAVE_NOT_OPEN(false),
+  /** The rollout is paused by an operator, or not started, or its state is stale: nodes wait. */
+  ROLLOUT_PAUSED(false),
+  /** The rollout is halted or recalled: no node installs the release. */
+  ROLLOUT_HALTED(false),
+  /** The node's rollout slot went to another holder (it was silent past its lease): it waits again. */
+  LEASE_LOST(false);
 
   private final boolean refusal;
 

@@ -48,9 +48,25 @@ public final class ApiBody<T> {
   public static final ApiBody<FleetStatus> FLEET_STATUS =
       new ApiBody<>("fleet-status", "fleet status", FleetStatus.class, 64 * 1024 * 1024);
 
+  /** {@code POST /v1/heartbeats}, the request. */
+  public static final ApiBody<Heartbeat> HEARTBEAT = new ApiBody<>("heartbeat", "heartbeat", Heartbeat.class, 8 * 1024);
+  /** {@code POST /v1/heartbeats}, the answer. */
+  public static final ApiBody<HeartbeatResult> HEARTBEAT_RESULT =
+      new ApiBody<>("heartbeat-result", "heartbeat result", HeartbeatResult.class, 1024);
+  /** {@code POST /v1/leases}, {@code /v1/leases/confirm}, {@code /v1/leases/release}: the request. */
+  public static final ApiBody<LeaseRequest> LEASE_REQUEST =
+      new ApiBody<>("lease-request", "lease request", LeaseRequest.class, 4 * 1024);
+  /** The answer to a lease request. */
+  public static final ApiBody<LeaseAnswer> LEASE_ANSWER =
+      new ApiBody<>("lease-answer", "lease answer", LeaseAnswer.class, 32 * 1024);
+  /** {@code POST /v1/rollouts/<app>/<version>/actions}: the request. */
+  public static final ApiBody<RolloutAction> ROLLOUT_ACTION =
+      new ApiBody<>("rollout-action", "rollout action", RolloutAction.class, 4 * 1024);
+
   /** Every body, in the order above. */
   public static final List<ApiBody<?>> ALL = List.of(CLAIM_REQUEST, CLAIM_GRANT, PUBLISH_RESULT, TRUST_ROOT_RESULT,
-      FEEDBACK_RESULT, WHOAMI, ERROR, FLEET_STATUS);
+      FEEDBACK_RESULT, WHOAMI, ERROR, FLEET_STATUS, HEARTBEAT, HEARTBEAT_RESULT, LEASE_REQUEST, LEASE_ANSWER,
+      ROLLOUT_ACTION);
 
   private final String name;
   private final String description;

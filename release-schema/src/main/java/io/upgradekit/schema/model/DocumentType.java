@@ -18,6 +18,8 @@ public enum DocumentType {
   RELEASE("release", Role.RELEASE, 2 * 1024 * 1024),
   CHANNEL("channel", Role.RELEASE, 64 * 1024),
   ROLLOUT("rollout", Role.ROLLOUT, 256 * 1024),
+  /** A rollout slot given to one node (repo-server signs it with the rollout key). */
+  LEASE("lease", Role.ROLLOUT, 4 * 1024),
   CLAIM("claim", null, 4 * 1024),
   FEEDBACK("feedback", null, 1024 * 1024),
   /** A rollout decision (repo-server's own record; the schedule of a large fleet makes it big). */

@@ -3,6 +3,7 @@ package io.upgradekit.schema.model;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import java.time.Instant;
+import java.util.Map;
 
 /**
  * The live state of one release's rollout, signed by the rollout role (online, short-lived). It
@@ -15,12 +16,22 @@ import java.time.Instant;
  * @param expires short; after it nodes treat the rollout as paused, never as proceeding
  * @param action what nodes should do now
  * @param openWaves how many waves may upgrade (for {@code proceed}), or null
- * @param recallTo for {@code recall}: the version nodes on this release switch back to, or null
+ * @param recallTo for {@code recall}: the version most nodes on this release came from (each node
+ *     switches back to the version it came from itself; this is the fleet's), or null
+ * @param waves how many waves the rollout has, or null
+ * @param recallFrom during a recall: nodes of this wave and later ones may switch back (waves go back
+ *     in reverse), or null
+ * @param retries nodes an operator let retry after a failure, with a count that grows with every
+ *     retry (a node retries when its count is higher than the one it last acted on), or null
+ * @param decision the sequence of the controller decision this state reflects, or null
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record RolloutState(
     String type, String app, String version, long sequence, Instant expires, Action action, Integer openWaves,
-    String recallTo) implements SignedDocument {
+    String recallTo, Integer waves, Integer recallFrom, Map<String, Integer> retries, Long decision)
+    implements SignedDocument {
+  /** Nodes a state names in {@code retries} at most (the rest retry with a later state). */
+  public static final int MAX_RETRIES = 1000;
 
   public enum Action {
     @JsonProperty("proceed")
@@ -49,6 +60,36 @@ public record RolloutState(
     if (action == Action.RECALL && recallTo == null) {
       throw Checks.malformed("a recall names the version to return to (recallTo)");
     }
+    if (waves != null) {
+      Checks.positive(waves, "waves");
+    }
+    if (recallFrom != null) {
+      Checks.nonNegative(recallFrom, "recallFrom");
+    }
+    if (retries != null) {
+      if (retries.size() > MAX_RETRIES) {
+        throw Checks.malformed("a rollout state names at most " + MAX_RETRIES + " retries");
+      }
+      retries.forEach((node, count) -> {
+        Names.requireNodeId(node);
+        Checks.positive(Checks.required(count, "retry count"), "retry count");
+      });
+      retries = Map.copyOf(retries);
+    }
+    if (decision != null) {
+      Checks.positive(decision, "decision");
+    }
+  }
+
+  /** The eight-argument form of earlier releases. */
+  public RolloutState(String type, String app, String version, long sequence, Instant expires, Action action,
+      Integer openWaves, String recallTo) {
+    this(type, app, version, sequence, expires, action, openWaves, recallTo, null, null, null, null);
+  }
+
+  /** How often an operator let {@code node} retry (0 if never). */
+  public int retriesOf(String node) {
+    return retries == null ? 0 : retries.getOrDefault(node, 0);
   }
 
   @Override

@@ -7,6 +7,7 @@ import io.upgradekit.schema.json.Json;
 import io.upgradekit.schema.model.BlobRef;
 import io.upgradekit.schema.model.ChannelPointer;
 import io.upgradekit.schema.model.DocumentType;
+import io.upgradekit.schema.model.LeaseGrant;
 import io.upgradekit.schema.model.PublicKeyEntry;
 import io.upgradekit.schema.model.ReleaseManifest;
 import io.upgradekit.schema.model.RoleKeys;
@@ -122,6 +123,21 @@ public final class MetadataVerifier {
     requireNotExpired(state, DocumentType.ROLLOUT);
     requireNotOlder(state, lastTrustedSequence, DocumentType.ROLLOUT);
     return state;
+  }
+
+  /**
+   * Verifies a rollout slot grant: rollout role, not expired, for this app, release and node.
+   *
+   * @throws UpgradeException the verification codes; WRONG_TARGET for another app, release or node
+   */
+  public LeaseGrant verifyLeaseGrant(byte[] bytes, String app, String version, String node) {
+    LeaseGrant grant = verifyDocument(bytes, DocumentType.LEASE, LeaseGrant.class);
+    if (!grant.app().equals(app) || !grant.version().equals(version) || !grant.node().equals(node)) {
+      throw new UpgradeException(ErrorCode.WRONG_TARGET, "the slot grant is for " + grant.node() + " on "
+          + grant.app() + " " + grant.version() + ", not " + node + " on " + app + " " + version);
+    }
+    requireNotExpired(grant, DocumentType.LEASE);
+    return grant;
   }
 
   /**

@@ -9,6 +9,7 @@ import static io.upgradekit.schema.Fixtures.pointer;
 import static io.upgradekit.schema.Fixtures.root;
 import static io.upgradekit.schema.Fixtures.signed;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.upgradekit.schema.ErrorCode;
 import io.upgradekit.schema.json.Json;
@@ -196,6 +197,26 @@ class MetadataVerifierTest {
     MetadataVerifier later = new MetadataVerifier(singleKeyRoot,
         java.time.Clock.fixed(NOW.plusSeconds(301), java.time.ZoneOffset.UTC));
     assertCode(() -> later.verifyRolloutState(bytes, "shop", "1.2.0", 0), ErrorCode.METADATA_EXPIRED);
+  }
+
+  @Test
+  void aLeaseGrantIsCheckedForItsNodeReleaseAndExpiry() {
+    io.upgradekit.schema.model.LeaseGrant grant = io.upgradekit.schema.model.LeaseGrant.of("shop", "1.2.0", "web-01",
+        io.upgradekit.schema.model.LeaseGrant.Kind.UPGRADE, 1, 0, 3, NOW, NOW.plusSeconds(60));
+    byte[] bytes = signed(DocumentType.LEASE, grant, RELEASE_A);
+
+    assertThat(verifier.verifyLeaseGrant(bytes, "shop", "1.2.0", "web-01")).isEqualTo(grant);
+    assertCode(() -> verifier.verifyLeaseGrant(bytes, "shop", "1.2.0", "web-02"), ErrorCode.WRONG_TARGET);
+    assertCode(() -> verifier.verifyLeaseGrant(bytes, "shop", "1.3.0", "web-01"), ErrorCode.WRONG_TARGET);
+    MetadataVerifier later = new MetadataVerifier(singleKeyRoot,
+        java.time.Clock.fixed(NOW.plusSeconds(61), java.time.ZoneOffset.UTC));
+    assertCode(() -> later.verifyLeaseGrant(bytes, "shop", "1.2.0", "web-01"), ErrorCode.METADATA_EXPIRED);
+    // A rollout state's signature does not pass as a lease's (domain separation).
+    RolloutState state = new RolloutState("rollout", "shop", "1.2.0", 4, NOW.plusSeconds(300),
+        RolloutState.Action.PROCEED, 1, null);
+    byte[] stateBytes = signed(DocumentType.ROLLOUT, state, RELEASE_A);
+    assertThatThrownBy(() -> verifier.verifyLeaseGrant(stateBytes, "shop", "1.2.0", "web-01"))
+        .isInstanceOf(io.upgradekit.schema.UpgradeException.class);
   }
 
   static byte[] signRaw(DocumentType type, byte[] payload, SigningKey key) {
