@@ -116,6 +116,12 @@ public final class RolloutController {
    */
   Optional<RolloutView> propose(LiveRollouts.Rollout rollout, RolloutView view, Controller.Proposal p, String actor,
       Instant now) throws IOException {
+    return propose(rollout, view, p, actor, null, now);
+  }
+
+  /** As above, for a decision that names a node (an operator's retry). */
+  Optional<RolloutView> propose(LiveRollouts.Rollout rollout, RolloutView view, Controller.Proposal p, String actor,
+      String node, Instant now) throws IOException {
     long sequence = view.lastSequence() + 1;
     Instant at = now.truncatedTo(ChronoUnit.MILLIS);
     RolloutDecision decision;
@@ -126,7 +132,7 @@ public final class RolloutController {
           s.waves(), s.fleet(), s.minAvailable(), s.budget(), s.canary());
     } else {
       decision = RolloutDecision.of(rollout.app(), rollout.version(), sequence, at, actor, p.kind(), p.reason(),
-          p.wave(), null);
+          p.wave(), node);
     }
     Optional<RolloutView> stored = decisions.append(decision);
     if (stored.isPresent()) {
