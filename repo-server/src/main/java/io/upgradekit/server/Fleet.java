@@ -68,6 +68,7 @@ final class Fleet {
     RolloutStates states = key == null ? null : new RolloutStates(store, key, config.rolloutStateTtl());
     RolloutController controller = new RolloutController(live, decisions, leases, inventory, reports, states, clock,
         LOG::info);
+    controller.startNoRolloutBefore(clock.instant().plus(config.rolloutStartDelay()));
     RolloutOperations operations = new RolloutOperations(live, decisions, controller, leases, states, clock);
     HeartbeatService heartbeats = new HeartbeatService(inventory, clock);
     String every = config.controllerInterval().toMillis() + " ms";

@@ -41,6 +41,9 @@ import java.util.Objects;
  * @param rolloutKeyFile the rollout role's private key file, or null to run no rollout controller
  * @param rolloutStateTtl how long a signed rollout state is valid; re-signed at a third of it
  * @param controllerInterval how often the rollout controller looks at every live rollout
+ * @param rolloutStartDelay how long after its start this process waits before it starts a rollout by
+ *     itself, so that the fleet has announced itself first (an operator's {@code rollout start} does
+ *     not wait)
  * @param operatorCredentialsFile the operators' credentials ({@code <name> <role> <token>} lines), or
  *     null to refuse the rollout API
  */
@@ -69,6 +72,7 @@ public record ServerConfig(
     Path rolloutKeyFile,
     Duration rolloutStateTtl,
     Duration controllerInterval,
+    Duration rolloutStartDelay,
     Path operatorCredentialsFile) {
 
   public static final String DEFAULT_BIND = "127.0.0.1";
@@ -83,6 +87,7 @@ public record ServerConfig(
   public static final int DEFAULT_MAX_NODES = 100_000;
   public static final Duration DEFAULT_ROLLOUT_STATE_TTL = Duration.ofMinutes(2);
   public static final Duration DEFAULT_CONTROLLER_INTERVAL = Duration.ofSeconds(2);
+  public static final Duration DEFAULT_ROLLOUT_START_DELAY = Duration.ofSeconds(35);
 
   public ServerConfig {
     Objects.requireNonNull(root, "root");
@@ -95,6 +100,7 @@ public record ServerConfig(
     Objects.requireNonNull(credentialRefresh, "credentialRefresh");
     Objects.requireNonNull(rolloutStateTtl, "rolloutStateTtl");
     Objects.requireNonNull(controllerInterval, "controllerInterval");
+    Objects.requireNonNull(rolloutStartDelay, "rolloutStartDelay");
   }
 
   public static Builder builder(Path root) {
@@ -127,6 +133,7 @@ public record ServerConfig(
     private Path rolloutKeyFile;
     private Duration rolloutStateTtl = DEFAULT_ROLLOUT_STATE_TTL;
     private Duration controllerInterval = DEFAULT_CONTROLLER_INTERVAL;
+    private Duration rolloutStartDelay = DEFAULT_ROLLOUT_START_DELAY;
     private Path operatorCredentialsFile;
 
     private Builder(Path root) {
@@ -156,6 +163,7 @@ public record ServerConfig(
     public Builder rolloutKeyFile(Path v) { this.rolloutKeyFile = v; return this; }
     public Builder rolloutStateTtl(Duration v) { this.rolloutStateTtl = v; return this; }
     public Builder controllerInterval(Duration v) { this.controllerInterval = v; return this; }
+    public Builder rolloutStartDelay(Duration v) { this.rolloutStartDelay = v; return this; }
     public Builder operatorCredentialsFile(Path v) { this.operatorCredentialsFile = v; return this; }
 
     public ServerConfig build() {
@@ -163,7 +171,7 @@ public record ServerConfig(
           nodeSecretFile, claimCapacity,
           feedbackQuotaBytes, maxBlobBytes, rateLimit, idleTimeout, minRequestDataRate, maxThreads, accessLog,
           stopTimeout, statusRefresh, credentialRefresh, maxNodes, instance, rolloutKeyFile, rolloutStateTtl,
-          controllerInterval, operatorCredentialsFile);
+          controllerInterval, rolloutStartDelay, operatorCredentialsFile);
     }
   }
 }

@@ -48,6 +48,7 @@ public final class RolloutController {
   private final Consumer<String> log;
   private final LongAdder taken = new LongAdder();
   private volatile Instant lastTick;
+  private volatile Instant startsFrom = Instant.MIN;
 
   public RolloutController(LiveRollouts rollouts, Decisions decisions, LeaseService leases, Inventory inventory,
       FleetIndex reports, RolloutStates states, Clock clock, Consumer<String> log) {
@@ -59,6 +60,14 @@ public final class RolloutController {
     this.states = states;
     this.clock = clock;
     this.log = log;
+  }
+
+  /**
+   * Starts no rollout by itself before {@code instant} (the fleet announces itself first: a
+   * rollout started on a partial inventory would put most nodes in its last wave).
+   */
+  public void startNoRolloutBefore(Instant instant) {
+    startsFrom = instant;
   }
 
   /** Decisions this process stored. */
@@ -94,6 +103,9 @@ public final class RolloutController {
     RolloutView view = decisions.view(rollout.app(), rollout.version());
     for (int i = 0; i < MAX_DECISIONS_PER_TICK; i++) {
       Instant now = clock.instant();
+      if (view.schedule() == null && now.isBefore(startsFrom)) {
+        break;
+      }
       Optional<Controller.Proposal> proposal = Controller.decide(view, rollout.plan(), snapshot(rollout, view, now),
           now);
       if (proposal.isEmpty()) {

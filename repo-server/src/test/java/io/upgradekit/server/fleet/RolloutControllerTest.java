@@ -156,4 +156,20 @@ class RolloutControllerTest {
     assertThat(stored(root)).extracting(RolloutDecision::kind).containsExactly(RolloutDecision.Kind.BLOCKED,
         RolloutDecision.Kind.START, RolloutDecision.Kind.OPEN_WAVE);
   }
+
+  @Test
+  void aRolloutStartsByItselfOnlyAfterTheStartDelay(@TempDir Path root) throws Exception {
+    RolloutFixture f = new RolloutFixture(root);
+    RolloutFixture.Instance server = f.new Instance();
+    server.controller.startNoRolloutBefore(RolloutFixture.T0.plusSeconds(35));
+    server.heartbeats("1.0", NODES);
+    f.publish("2.0", 2, RolloutFixture.batches(50, 0));
+    server.controller.tick();
+    assertThat(Files.exists(root.resolve(RepositoryLayout.rolloutDecisions("shop", "2.0")))).isFalse();
+    f.clock.advance(Duration.ofSeconds(35));
+    server.heartbeats("1.0", NODES);
+    server.controller.tick();
+    assertThat(stored(root)).extracting(RolloutDecision::kind)
+        .containsExactly(RolloutDecision.Kind.START, RolloutDecision.Kind.OPEN_WAVE);
+  }
 }
