@@ -172,7 +172,36 @@ class RolloutApiTest {
           "upgradekit_rollout_slots_budget{app=\"shop\",version=\"2.0\"} 2");
       FleetStatus status = ApiBody.FLEET_STATUS.read(server.get("/v1/status").body().getBytes(StandardCharsets.UTF_8));
       assertThat(status.controller()).startsWith("the rollout controller runs every 100 ms with rollout key");
+
+      // the operator's commands call the same API
+      Path token = secret(dir, "alice.token", OPERATOR + "\n");
+      String[] target = {"--server", server.uri("/").toString(), "--operator-token-file", token.toString()};
+      java.io.StringWriter out = new java.io.StringWriter();
+      java.io.StringWriter err = new java.io.StringWriter();
+      picocli.CommandLine cli = io.upgradekit.server.cli.ServerMainAccess.commandLine();
+      cli.setOut(new java.io.PrintWriter(out, true));
+      cli.setErr(new java.io.PrintWriter(err, true));
+      assertThat(cli.execute(concat(new String[] {"rollout", "status"}, target))).as(err.toString()).isZero();
+      assertThat(out.toString()).contains("shop", "2.0", "active*", "1/3", "* paused by an operator");
+      out.getBuffer().setLength(0);
+      assertThat(cli.execute(concat(new String[] {"rollout", "status", "--app", "shop", "--version", "2.0"}, target)))
+          .as(err.toString()).isZero();
+      assertThat(out.toString()).contains("shop 2.0: active (paused)", "slots 1 of 2 busy", "1. the canary wave [open]",
+          canary, "updating", "judge: NO_VERDICT", "pause by alice: db maintenance");
+      out.getBuffer().setLength(0);
+      assertThat(cli.execute(concat(new String[] {"rollout", "resume", "--app", "shop", "--version", "2.0", "--reason",
+          "maintenance over"}, target))).as(err.toString()).isZero();
+      assertThat(out.toString()).contains("resume by alice (maintenance over)");
+      assertThat(cli.execute(concat(new String[] {"rollout", "resume", "--app", "shop", "--version", "2.0", "--reason",
+          "again"}, target))).isEqualTo(2);
+      assertThat(err.toString()).contains("REQUEST_INVALID: the action does not apply: it is neither paused nor halted");
     }
+  }
+
+  static String[] concat(String[] a, String[] b) {
+    String[] all = java.util.Arrays.copyOf(a, a.length + b.length);
+    System.arraycopy(b, 0, all, a.length, b.length);
+    return all;
   }
 
   @Test
