@@ -133,7 +133,9 @@ public final class Inventory {
         slot.samples.removeFirst();
       }
     }
-    changes++;
+    if (own) {
+      changes++; // what this process heard itself: its snapshot is due
+    }
     return true;
   }
 
@@ -158,7 +160,7 @@ public final class Inventory {
     }
   }
 
-  /** A number that grows with every change (to tell whether a snapshot is due). */
+  /** A number that grows with every heartbeat this process received (to tell whether a snapshot is due). */
   public synchronized long changes() {
     return changes;
   }

@@ -61,7 +61,7 @@ public final class InventorySync {
   private final Consumer<String> warn;
   private String tag;
   private long sequence;
-  private long writtenChanges = -1;
+  private long writtenChanges;
 
   public InventorySync(RepositoryStore store, Inventory inventory, String instance, Clock clock, Consumer<String> warn) {
     this.store = store;
