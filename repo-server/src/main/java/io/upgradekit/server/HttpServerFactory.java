@@ -6,6 +6,7 @@ import io.upgradekit.server.core.FeedbackService;
 import io.upgradekit.server.core.FleetIndex;
 import io.upgradekit.server.core.NodeAccess;
 import io.upgradekit.server.core.NodeCredentials;
+import io.upgradekit.server.core.OperatorCredentials;
 import io.upgradekit.server.core.PublishService;
 import io.upgradekit.server.core.PublisherToken;
 import io.upgradekit.server.core.ServerMetrics;
@@ -67,14 +68,22 @@ final class HttpServerFactory {
         publishWait, LOG::info);
     ClaimService claims = new ClaimService(root, clock, config.claimCapacity());
     FeedbackService feedback = new FeedbackService(root, fleet, config.feedbackQuotaBytes());
-    Authenticator authenticator = new Authenticator(publisherToken(config), nodeCredentials(config, root));
-    Api api = new Api(publish, claims, feedback, fleet, trust, authenticator, metrics, clock);
+    OperatorCredentials operators = config.operatorCredentialsFile() == null ? null
+        : OperatorCredentials.open(config.operatorCredentialsFile(), config.credentialRefresh(), System::nanoTime);
+    Authenticator authenticator = new Authenticator(publisherToken(config), nodeCredentials(config, root), operators);
+    Fleet rollouts = Fleet.assemble(config, root, trust, fleet, clock);
+    metrics.append(rollouts.metrics);
+    Api api = new Api(publish, claims, feedback, fleet, trust, authenticator, metrics, clock, rollouts.endpoints);
     if (config.publishToken() == null && config.publishTokenFile() == null) {
       LOG.info("publishing is disabled (no publisher token)");
     }
     if (config.nodeSecret() == null && config.nodeSecretFile() == null) {
       LOG.info("node claims and feedback are disabled (no node secret)");
     }
+    if (operators == null) {
+      LOG.info("the rollout API is disabled (no --operator-credentials)");
+    }
+    LOG.info(rollouts.endpoints.controller().get());
 
     QueuedThreadPool threads = new QueuedThreadPool(config.maxThreads(), Math.min(8, config.maxThreads()));
     threads.setName("repo-server");
@@ -102,6 +111,7 @@ final class HttpServerFactory {
     server.setErrorHandler(Handlers.errorHandler());
     server.setStopTimeout(config.stopTimeout().toMillis());
     server.setStopAtShutdown(true);
+    server.addBean(rollouts.loop);
     if (!config.statusRefresh().isZero()) {
       server.addBean(new StatusRefresher(root, fleet, config.statusRefresh()));
     }

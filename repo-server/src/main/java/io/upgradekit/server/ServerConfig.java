@@ -35,6 +35,17 @@ import java.util.Objects;
  *     other server processes stored); zero never
  * @param credentialRefresh how long a change of the node access list (revocations) or of a watched
  *     secret file may go unnoticed; zero checks on every request
+ * @param maxNodes (node, app) entries the heartbeat inventory keeps at most
+ * @param instance this server process's name among the processes sharing the repository (its
+ *     inventory snapshot's name), or null for {@code <host>-<port>}
+ * @param rolloutKeyFile the rollout role's private key file, or null to run no rollout controller
+ * @param rolloutStateTtl how long a signed rollout state is valid; re-signed at a third of it
+ * @param controllerInterval how often the rollout controller looks at every live rollout
+ * @param rolloutStartDelay how long after its start this process waits before it starts a rollout by
+ *     itself, so that the fleet has announced itself first (an operator's {@code rollout start} does
+ *     not wait)
+ * @param operatorCredentialsFile the operators' credentials ({@code <name> <role> <token>} lines), or
+ *     null to refuse the rollout API
  */
 public record ServerConfig(
     Path root,
@@ -55,7 +66,14 @@ public record ServerConfig(
     String accessLog,
     Duration stopTimeout,
     Duration statusRefresh,
-    Duration credentialRefresh) {
+    Duration credentialRefresh,
+    int maxNodes,
+    String instance,
+    Path rolloutKeyFile,
+    Duration rolloutStateTtl,
+    Duration controllerInterval,
+    Duration rolloutStartDelay,
+    Path operatorCredentialsFile) {
 
   public static final String DEFAULT_BIND = "127.0.0.1";
   public static final int DEFAULT_PORT = 8080;
@@ -66,6 +84,10 @@ public record ServerConfig(
   public static final Duration DEFAULT_IDLE_TIMEOUT = Duration.ofSeconds(30);
   public static final long DEFAULT_MIN_DATA_RATE = 0;
   public static final int DEFAULT_MAX_THREADS = 200;
+  public static final int DEFAULT_MAX_NODES = 100_000;
+  public static final Duration DEFAULT_ROLLOUT_STATE_TTL = Duration.ofMinutes(2);
+  public static final Duration DEFAULT_CONTROLLER_INTERVAL = Duration.ofSeconds(2);
+  public static final Duration DEFAULT_ROLLOUT_START_DELAY = Duration.ofSeconds(35);
 
   public ServerConfig {
     Objects.requireNonNull(root, "root");
@@ -76,6 +98,9 @@ public record ServerConfig(
     Objects.requireNonNull(stopTimeout, "stopTimeout");
     Objects.requireNonNull(statusRefresh, "statusRefresh");
     Objects.requireNonNull(credentialRefresh, "credentialRefresh");
+    Objects.requireNonNull(rolloutStateTtl, "rolloutStateTtl");
+    Objects.requireNonNull(controllerInterval, "controllerInterval");
+    Objects.requireNonNull(rolloutStartDelay, "rolloutStartDelay");
   }
 
   public static Builder builder(Path root) {
@@ -103,6 +128,13 @@ public record ServerConfig(
     private Duration stopTimeout = Duration.ofSeconds(10);
     private Duration statusRefresh = Duration.ZERO;
     private Duration credentialRefresh = NodeAccess.DEFAULT_REFRESH;
+    private int maxNodes = DEFAULT_MAX_NODES;
+    private String instance;
+    private Path rolloutKeyFile;
+    private Duration rolloutStateTtl = DEFAULT_ROLLOUT_STATE_TTL;
+    private Duration controllerInterval = DEFAULT_CONTROLLER_INTERVAL;
+    private Duration rolloutStartDelay = DEFAULT_ROLLOUT_START_DELAY;
+    private Path operatorCredentialsFile;
 
     private Builder(Path root) {
       this.root = root;
@@ -126,12 +158,20 @@ public record ServerConfig(
     public Builder stopTimeout(Duration v) { this.stopTimeout = v; return this; }
     public Builder statusRefresh(Duration v) { this.statusRefresh = v; return this; }
     public Builder credentialRefresh(Duration v) { this.credentialRefresh = v; return this; }
+    public Builder maxNodes(int v) { this.maxNodes = v; return this; }
+    public Builder instance(String v) { this.instance = v; return this; }
+    public Builder rolloutKeyFile(Path v) { this.rolloutKeyFile = v; return this; }
+    public Builder rolloutStateTtl(Duration v) { this.rolloutStateTtl = v; return this; }
+    public Builder controllerInterval(Duration v) { this.controllerInterval = v; return this; }
+    public Builder rolloutStartDelay(Duration v) { this.rolloutStartDelay = v; return this; }
+    public Builder operatorCredentialsFile(Path v) { this.operatorCredentialsFile = v; return this; }
 
     public ServerConfig build() {
       return new ServerConfig(root, bind, port, pinnedTrustRoot, publishToken, publishTokenFile, nodeSecret,
           nodeSecretFile, claimCapacity,
           feedbackQuotaBytes, maxBlobBytes, rateLimit, idleTimeout, minRequestDataRate, maxThreads, accessLog,
-          stopTimeout, statusRefresh, credentialRefresh);
+          stopTimeout, statusRefresh, credentialRefresh, maxNodes, instance, rolloutKeyFile, rolloutStateTtl,
+          controllerInterval, rolloutStartDelay, operatorCredentialsFile);
     }
   }
 }

@@ -15,7 +15,9 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The server's packages depend one way: {@code cli} → {@code server} (the assembly and its public
- * start/stop API) → {@code http} (Jetty adapters) → {@code core} (plain Java over release-schema).
+ * start/stop API) → {@code http} (Jetty adapters) → {@code fleet} (heartbeats, leases, the rollout
+ * controller's loop and operations) → {@code core} and {@code rollout} (plain Java over
+ * release-schema; {@code rollout} is the controller's pure logic).
  * Read from the sources' imports, so that a cycle fails the build where it is introduced.
  */
 class PackageDependenciesTest {
@@ -56,8 +58,18 @@ class PackageDependenciesTest {
   }
 
   @Test
-  void theHttpAdaptersDependOnlyOnTheCore() throws IOException {
-    assertThat(references("http")).allMatch(r -> r.contains(" -> core: "));
+  void theHttpAdaptersDependOnlyOnTheCoreAndTheFleetServices() throws IOException {
+    assertThat(references("http")).allMatch(r -> r.contains(" -> core: ") || r.contains(" -> fleet: "));
+  }
+
+  @Test
+  void theFleetServicesDependOnlyOnTheCoreAndTheRolloutLogic() throws IOException {
+    assertThat(references("fleet")).allMatch(r -> r.contains(" -> core: ") || r.contains(" -> rollout: "));
+  }
+
+  @Test
+  void theRolloutLogicDependsOnNoOtherServerPackage() throws IOException {
+    assertThat(references("rollout")).isEmpty();
   }
 
   @Test

@@ -145,6 +145,8 @@ class WireFormatTest {
         + "\"outcome\":\"FAILED\",\"startedAt\":\"%3$s\",\"state\":\"VERIFY\"}]";
     String expected = "{\"apps\":{\"demo\":{\"nodesByVersion\":{\"1.0.0\":1,\"1.1.0\":1,\"none\":1},"
         + "\"releases\":{\"1.1.0\":{\"COMMITTED\":1,\"FAILED\":1,\"ROLLED_BACK\":1}}}},"
+        + "\"controller\":\"no rollout controller: this server was started without --rollout-key-file, so it signs"
+        + " no rollout state and gives no slots\","
         + "\"generatedAt\":\"" + NOW + "\","
         + "\"nodes\":{"
         + "\"node-1\":{\"apps\":{\"demo\":{\"currentVersion\":\"1.1.0\",\"lastEvent\":{\"durationMillis\":6215,"

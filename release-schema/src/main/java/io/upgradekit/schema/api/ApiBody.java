@@ -63,10 +63,17 @@ public final class ApiBody<T> {
   public static final ApiBody<RolloutAction> ROLLOUT_ACTION =
       new ApiBody<>("rollout-action", "rollout action", RolloutAction.class, 4 * 1024);
 
+  /** {@code GET /v1/rollouts}: the answer. */
+  public static final ApiBody<RolloutList> ROLLOUT_LIST =
+      new ApiBody<>("rollout-list", "rollout list", RolloutList.class, 16 * 1024 * 1024);
+  /** {@code GET /v1/rollouts/<app>/<version>}: the answer (a schedule of a large fleet makes it big). */
+  public static final ApiBody<RolloutReport> ROLLOUT_REPORT =
+      new ApiBody<>("rollout-report", "rollout report", RolloutReport.class, 128 * 1024 * 1024);
+
   /** Every body, in the order above. */
   public static final List<ApiBody<?>> ALL = List.of(CLAIM_REQUEST, CLAIM_GRANT, PUBLISH_RESULT, TRUST_ROOT_RESULT,
       FEEDBACK_RESULT, WHOAMI, ERROR, FLEET_STATUS, HEARTBEAT, HEARTBEAT_RESULT, LEASE_REQUEST, LEASE_ANSWER,
-      ROLLOUT_ACTION);
+      ROLLOUT_ACTION, ROLLOUT_LIST, ROLLOUT_REPORT);
 
   private final String name;
   private final String description;

@@ -21,8 +21,11 @@ import java.util.function.Consumer;
  * @param generatedAt when the server built the answer
  * @param apps per app: its releases' outcomes and its nodes by running version
  * @param nodes per node id: what it runs, per app, and its latest event
+ * @param controller a sentence on the rollout controller of the answering server (runs, or why not),
+ *     or null (servers before rollouts)
  */
-public record FleetStatus(Instant generatedAt, Map<String, App> apps, Map<String, Node> nodes) {
+@com.fasterxml.jackson.annotation.JsonInclude(com.fasterxml.jackson.annotation.JsonInclude.Include.NON_NULL)
+public record FleetStatus(Instant generatedAt, Map<String, App> apps, Map<String, Node> nodes, String controller) {
   /** The key of {@link App#nodesByVersion()} for nodes that run no version (a failed first install). */
   public static final String NO_VERSION = "none";
 
@@ -30,6 +33,17 @@ public record FleetStatus(Instant generatedAt, Map<String, App> apps, Map<String
     Wire.required(generatedAt, "generatedAt");
     apps = sorted(apps, "apps", (app, value) -> Names.requireApp(app));
     nodes = sorted(nodes, "nodes", (node, value) -> Names.requireNodeId(node));
+    Wire.text(controller, "controller", 2000);
+  }
+
+  /** A status without the controller's sentence. */
+  public FleetStatus(Instant generatedAt, Map<String, App> apps, Map<String, Node> nodes) {
+    this(generatedAt, apps, nodes, null);
+  }
+
+  /** This status with the answering server's controller sentence. */
+  public FleetStatus withController(String sentence) {
+    return new FleetStatus(generatedAt, apps, nodes, sentence);
   }
 
   /**

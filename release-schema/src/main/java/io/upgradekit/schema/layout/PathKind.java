@@ -22,6 +22,12 @@ public enum PathKind {
   CLAIM,
   /** {@code feedback/...}: node reports, written by repo-server's API; not for caching. */
   FEEDBACK,
+  /** {@code rollouts/<app>/<version>/decisions/<n>.json}: a rollout decision, repo-server's; not served. */
+  DECISION,
+  /** {@code rollouts/<app>/<version>/leases/...}: rollout slot grants and their marks, repo-server's; not served. */
+  LEASE,
+  /** {@code fleet/inventory/<instance>.json}: a server process's inventory snapshot; not served. */
+  INVENTORY,
   /** Anything else, including every malformed, hidden or temp path. */
   OTHER
 }

@@ -25,6 +25,11 @@ import java.util.regex.Pattern;
  * claims/<app>/<version>/<scope>/slot-<n>.json     a claimed rollout slot (n >= 0)
  * claims/<app>/<version>/<scope>/node-<node>.json  a node's claim index
  * feedback/<app>/<node>/<eventId>/<sequence>.json  a node's report (sequence >= 0)
+ * rollouts/<app>/<version>/decisions/<sequence>.json                 a rollout decision (sequence >= 1)
+ * rollouts/<app>/<version>/leases/<kind>/slot-<n>/<generation>.json  a rollout slot's grant (generation >= 1)
+ * rollouts/<app>/<version>/leases/<kind>/slot-<n>/<generation>.confirmed.json  confirmed before STOP
+ * rollouts/<app>/<version>/leases/<kind>/slot-<n>/<generation>.released.json   given back
+ * fleet/inventory/<instance>.json                  one server process's inventory snapshot
  * }</pre>
  *
  * <p>Every name is checked by {@link Names} before a path is built, so a returned path is always
@@ -34,7 +39,8 @@ import java.util.regex.Pattern;
  *
  * <p>Immutable vs mutable: blobs, release manifests and versioned trust roots never change once
  * written; channel pointers, rollout state and {@code root.json} are replaced atomically; claims
- * and feedback are created exclusively by repo-server's API. Publication order is blobs, then the
+ * feedback, rollout decisions and lease files are created exclusively by repo-server's API; inventory snapshots
+ * are replaced atomically, each by the one server process that names it. Publication order is blobs, then the
  * manifest, then the pointer, so that a reader never finds a reference to a missing file.
  *
  * <p>A directory store keeps the bookkeeping of its compare-and-swap beside each mutable
@@ -59,6 +65,13 @@ public final class RepositoryLayout {
   private static final String SLOT_PREFIX = "slot-";
   private static final String NODE_PREFIX = "node-";
   private static final String FEEDBACK = "feedback";
+  private static final String ROLLOUTS = "rollouts";
+  private static final String DECISIONS = "decisions";
+  private static final String LEASES = "leases";
+  private static final String FLEET = "fleet";
+  private static final String INVENTORY = "inventory";
+  private static final String CONFIRMED_SUFFIX = ".confirmed.json";
+  private static final String RELEASED_SUFFIX = ".released.json";
   private static final String JSON = ".json";
 
   /**
@@ -240,6 +253,127 @@ public final class RepositoryLayout {
   }
 
   /**
+   * The directory of one rollout's decisions, to read them in sequence order (1, 2, ... until
+   * the first missing one).
+   *
+   * @return {@code rollouts/<app>/<version>/decisions/}
+   * @throws UpgradeException {@link ErrorCode#NAME_INVALID} if a name is invalid
+   */
+  public static String rolloutDecisions(String app, String version) {
+    return rolloutDir(app, version) + DECISIONS + "/";
+  }
+
+  /**
+   * One decision of a rollout, created exclusively under the next sequence number so that it takes
+   * effect once, whichever server process takes it.
+   *
+   * @param sequence 1 or more
+   * @return {@code rollouts/<app>/<version>/decisions/<sequence>.json}
+   * @throws UpgradeException {@link ErrorCode#NAME_INVALID} if a name is invalid or {@code sequence} is
+   *     less than 1
+   */
+  public static String rolloutDecision(String app, String version, long sequence) {
+    if (sequence < 1) {
+      throw new UpgradeException(ErrorCode.NAME_INVALID, "decision sequence " + sequence
+          + " is invalid: it must be 1 or more");
+    }
+    return rolloutDecisions(app, version) + sequence + JSON;
+  }
+
+  /**
+   * The prefix of every rollout's first decision and more: {@code rollouts/}, to find the rollouts
+   * a repository holds.
+   */
+  public static String allRollouts() {
+    return ROLLOUTS + "/";
+  }
+
+  /**
+   * The directory of one slot of a rollout's leases: the slot's grants, one file per generation
+   * (the fencing number), each created exclusively, with their confirmation and release markers.
+   *
+   * @param kind {@code upgrade} or {@code recall} (a lease kind's JSON name)
+   * @param slot 0 or more
+   * @return {@code rollouts/<app>/<version>/leases/<kind>/slot-<slot>/}
+   * @throws UpgradeException {@link ErrorCode#NAME_INVALID} if a name is invalid or {@code slot} is
+   *     negative
+   */
+  public static String leaseSlot(String app, String version, String kind, int slot) {
+    if (slot < 0) {
+      throw new UpgradeException(ErrorCode.NAME_INVALID, "slot " + slot + " is invalid: it must be 0 or more");
+    }
+    return rolloutDir(app, version) + LEASES + "/" + requireLeaseKind(kind) + "/" + SLOT_PREFIX + slot + "/";
+  }
+
+  /**
+   * One grant of a slot (a signed lease), created exclusively: one holder per slot generation.
+   *
+   * @param generation 1 or more
+   * @return {@code rollouts/<app>/<version>/leases/<kind>/slot-<slot>/<generation>.json}
+   */
+  public static String lease(String app, String version, String kind, int slot, long generation) {
+    return leaseSlot(app, version, kind, slot) + requireGeneration(generation) + JSON;
+  }
+
+  /**
+   * The mark that the holder of a grant confirmed it just before it stopped its service.
+   *
+   * @return {@code rollouts/<app>/<version>/leases/<kind>/slot-<slot>/<generation>.confirmed.json}
+   */
+  public static String leaseConfirmed(String app, String version, String kind, int slot, long generation) {
+    return leaseSlot(app, version, kind, slot) + requireGeneration(generation) + CONFIRMED_SUFFIX;
+  }
+
+  /**
+   * The mark that a grant was given back (its slot is free for the next generation).
+   *
+   * @return {@code rollouts/<app>/<version>/leases/<kind>/slot-<slot>/<generation>.released.json}
+   */
+  public static String leaseReleased(String app, String version, String kind, int slot, long generation) {
+    return leaseSlot(app, version, kind, slot) + requireGeneration(generation) + RELEASED_SUFFIX;
+  }
+
+  /** The prefix of every inventory snapshot: {@code fleet/inventory/}. */
+  public static String inventorySnapshots() {
+    return FLEET + "/" + INVENTORY + "/";
+  }
+
+  /**
+   * One server process's snapshot of the node inventory (heartbeats), which every process on the
+   * repository merges.
+   *
+   * @param instance the server instance, see {@link Names#requireNodeId} (same pattern)
+   * @return {@code fleet/inventory/<instance>.json}
+   */
+  public static String inventorySnapshot(String instance) {
+    if (instance == null || !Names.isLowercaseName(instance)) {
+      throw new UpgradeException(ErrorCode.NAME_INVALID, "server instance " + (instance == null ? "(missing)" : Names.quote(instance))
+          + " must match " + Names.LOWERCASE_NAME_PATTERN);
+    }
+    return inventorySnapshots() + instance + JSON;
+  }
+
+  private static String rolloutDir(String app, String version) {
+    return ROLLOUTS + "/" + Names.requireApp(app) + "/" + Names.requireVersion(version) + "/";
+  }
+
+  private static String requireLeaseKind(String kind) {
+    if (!"upgrade".equals(kind) && !"recall".equals(kind)) {
+      throw new UpgradeException(ErrorCode.NAME_INVALID, "lease kind " + (kind == null ? "(missing)" : Names.quote(kind))
+          + " is invalid: it must be upgrade or recall");
+    }
+    return kind;
+  }
+
+  private static long requireGeneration(long generation) {
+    if (generation < 1) {
+      throw new UpgradeException(ErrorCode.NAME_INVALID, "lease generation " + generation
+          + " is invalid: it must be 1 or more");
+    }
+    return generation;
+  }
+
+  /**
    * Tells what a repository-relative path holds. Only paths exactly as this class builds them are
    * recognised: every name is checked with the same patterns, numbers must be canonical, and a
    * blob's fan-out directory must match its hash. Anything else, including hidden and temp files,
@@ -277,6 +411,12 @@ public final class RepositoryLayout {
                 && Names.isLowercaseName(s[3])
                 && isClaimFileName(s[4])
             ? PathKind.CLAIM
+            : PathKind.OTHER;
+      case ROLLOUTS:
+        return kindOfRolloutPath(s);
+      case FLEET:
+        return s.length == 3 && s[1].equals(INVENTORY) && Names.isLowercaseName(stripSuffix(s[2], JSON))
+            ? PathKind.INVENTORY
             : PathKind.OTHER;
       case FEEDBACK:
         return s.length == 5
@@ -434,6 +574,24 @@ public final class RepositoryLayout {
       default:
         return PathKind.OTHER;
     }
+  }
+
+  /** {@code rollouts/<app>/<version>/decisions/<n>.json} or {@code .../leases/<kind>/slot-<n>/<g>[.confirmed|.released].json}. */
+  private static PathKind kindOfRolloutPath(String[] s) {
+    if (s.length < 5 || !Names.isLowercaseName(s[1]) || !Names.isVersion(s[2])) {
+      return PathKind.OTHER;
+    }
+    if (s.length == 5 && s[3].equals(DECISIONS)) {
+      return parseNumber(stripSuffix(s[4], JSON), 1, Long.MAX_VALUE) ? PathKind.DECISION : PathKind.OTHER;
+    }
+    if (s.length == 7 && s[3].equals(LEASES) && (s[4].equals("upgrade") || s[4].equals("recall"))
+        && parseNumber(stripPrefix(s[5], SLOT_PREFIX), 0, Integer.MAX_VALUE)) {
+      String name = s[6];
+      String stem = name.endsWith(CONFIRMED_SUFFIX) ? stripSuffix(name, CONFIRMED_SUFFIX)
+          : name.endsWith(RELEASED_SUFFIX) ? stripSuffix(name, RELEASED_SUFFIX) : stripSuffix(name, JSON);
+      return parseNumber(stem, 1, Long.MAX_VALUE) ? PathKind.LEASE : PathKind.OTHER;
+    }
+    return PathKind.OTHER;
   }
 
   /** {@code slot-<n>.json} or {@code node-<node>.json}. */

@@ -78,6 +78,30 @@ class RepositoryLayoutTest {
   }
 
   @Test
+  void rolloutDecisionsLeasesAndInventory() {
+    assertThat(RepositoryLayout.rolloutDecisions("shop", "2.0")).isEqualTo("rollouts/shop/2.0/decisions/");
+    assertThat(RepositoryLayout.rolloutDecision("shop", "2.0", 1)).isEqualTo("rollouts/shop/2.0/decisions/1.json");
+    assertThat(RepositoryLayout.rolloutDecision("shop", "2.0", 42))
+        .startsWith(RepositoryLayout.rolloutDecisions("shop", "2.0")).startsWith(RepositoryLayout.allRollouts());
+    assertNameInvalid(() -> RepositoryLayout.rolloutDecision("shop", "2.0", 0), "decision sequence 0");
+    assertThat(RepositoryLayout.leaseSlot("shop", "2.0", "upgrade", 3)).isEqualTo("rollouts/shop/2.0/leases/upgrade/slot-3/");
+    assertThat(RepositoryLayout.lease("shop", "2.0", "recall", 0, 7))
+        .isEqualTo("rollouts/shop/2.0/leases/recall/slot-0/7.json");
+    assertThat(RepositoryLayout.leaseConfirmed("shop", "2.0", "upgrade", 1, 2))
+        .isEqualTo("rollouts/shop/2.0/leases/upgrade/slot-1/2.confirmed.json");
+    assertThat(RepositoryLayout.leaseReleased("shop", "2.0", "upgrade", 1, 2))
+        .isEqualTo("rollouts/shop/2.0/leases/upgrade/slot-1/2.released.json");
+    assertNameInvalid(() -> RepositoryLayout.lease("shop", "2.0", "upgrade", -1, 1), "slot -1");
+    assertNameInvalid(() -> RepositoryLayout.lease("shop", "2.0", "upgrade", 0, 0), "lease generation 0");
+    assertNameInvalid(() -> RepositoryLayout.lease("shop", "2.0", "../x", 0, 1), "lease kind");
+    assertNameInvalid(() -> RepositoryLayout.lease("shop", "2.0", null, 0, 1), "lease kind");
+    assertThat(RepositoryLayout.inventorySnapshot("web-1-8080")).isEqualTo("fleet/inventory/web-1-8080.json")
+        .startsWith(RepositoryLayout.inventorySnapshots());
+    assertNameInvalid(() -> RepositoryLayout.inventorySnapshot("../x"), "server instance");
+    assertNameInvalid(() -> RepositoryLayout.inventorySnapshot(null), "server instance");
+  }
+
+  @Test
   void feedback() {
     assertThat(RepositoryLayout.feedbackDirectory("app", "web-07", "01J9ZQ4K7T_x-1"))
         .isEqualTo("feedback/app/web-07/01J9ZQ4K7T_x-1");
@@ -127,7 +151,9 @@ class RepositoryLayoutTest {
         field("node id", n -> RepositoryLayout.claimIndex("app", "1", "s", n)),
         field("node id", n -> RepositoryLayout.feedback("app", n, "e", 0)),
         field("event id", n -> RepositoryLayout.feedback("app", "n", n, 0)),
-        field("blob hash", RepositoryLayout::blob));
+        field("blob hash", RepositoryLayout::blob),
+        field("app", n -> RepositoryLayout.rolloutDecision(n, "1", 1)),
+        field("version", n -> RepositoryLayout.lease("app", n, "upgrade", 0, 1)));
   }
 
   static Stream<Arguments> badNamesForEachField() {
@@ -258,7 +284,12 @@ class RepositoryLayoutTest {
         Arguments.of(RepositoryLayout.rolloutState("app", "1.0"), PathKind.ROLLOUT_STATE, false),
         Arguments.of(RepositoryLayout.claimSlot("app", "1.0", "all", 12), PathKind.CLAIM, false),
         Arguments.of(RepositoryLayout.claimIndex("app", "1.0", "all", "n1"), PathKind.CLAIM, false),
-        Arguments.of(RepositoryLayout.feedback("app", "n1", "ev", 3), PathKind.FEEDBACK, false));
+        Arguments.of(RepositoryLayout.feedback("app", "n1", "ev", 3), PathKind.FEEDBACK, false),
+        Arguments.of(RepositoryLayout.rolloutDecision("app", "1.0", 3), PathKind.DECISION, false),
+        Arguments.of(RepositoryLayout.lease("app", "1.0", "upgrade", 2, 5), PathKind.LEASE, false),
+        Arguments.of(RepositoryLayout.leaseConfirmed("app", "1.0", "recall", 0, 1), PathKind.LEASE, false),
+        Arguments.of(RepositoryLayout.leaseReleased("app", "1.0", "upgrade", 0, 9), PathKind.LEASE, false),
+        Arguments.of(RepositoryLayout.inventorySnapshot("srv-1"), PathKind.INVENTORY, false));
   }
 
   @ParameterizedTest(name = "{0}")
@@ -301,7 +332,17 @@ class RepositoryLayoutTest {
         "claims/app/1.0/all",
         "feedback/app/n1/ev/-1.json",
         "feedback/app/n1/e.v/1.json",
-        "feedback/app/n1/ev/1.json/x"
+        "feedback/app/n1/ev/1.json/x",
+        "rollouts/app/1.0/decisions/0.json",
+        "rollouts/app/1.0/decisions/01.json",
+        "rollouts/app/1.0/decisions/x.json",
+        "rollouts/app/1.0/leases/other/slot-0/1.json",
+        "rollouts/app/1.0/leases/upgrade/slot-0/0.json",
+        "rollouts/app/1.0/leases/upgrade/slot-0/1.other.json",
+        "rollouts/app/1.0/leases/upgrade/slot-x/1.json",
+        "rollouts/App/1.0/decisions/1.json",
+        "fleet/inventory/Srv.json",
+        "fleet/other/srv.json"
       })
   void kindOfCallsEverythingElseOther(String path) {
     assertThat(RepositoryLayout.kindOf(path)).isEqualTo(PathKind.OTHER);

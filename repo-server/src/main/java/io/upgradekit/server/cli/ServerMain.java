@@ -34,7 +34,7 @@ import picocli.CommandLine.Spec;
     mixinStandardHelpOptions = true,
     versionProvider = ServerMain.Version.class,
     sortOptions = false,
-    subcommands = {NodeCredentialCommand.class},
+    subcommands = {NodeCredentialCommand.class, RolloutCommand.class},
     description = {
       "Serves an Upgradekit repository: the static files under /, the publish, claim and feedback API"
           + " under /v1/, fleet status at /v1/status and Prometheus metrics at /metrics.",
@@ -129,6 +129,42 @@ public final class ServerMain implements Callable<Integer> {
           + " processes on the same --root stored (and count their feedback against quotas). Default: off.")
   Duration statusRefresh;
 
+  @Option(names = "--max-nodes", paramLabel = "N", defaultValue = "" + ServerConfig.DEFAULT_MAX_NODES,
+      description = "Nodes (per app) the heartbeat inventory keeps at most; a new node beyond is refused"
+          + " (QUOTA_EXCEEDED). Default: ${DEFAULT-VALUE}.")
+  int maxNodes;
+
+  @Option(names = "--instance", paramLabel = "NAME",
+      description = "This process's name among the servers of one repository: its inventory snapshot is"
+          + " fleet/inventory/NAME.json. Default: <host>-<port>.")
+  String instance;
+
+  @Option(names = "--rollout-key-file", paramLabel = "FILE",
+      description = "The rollout role's private key (written by 'mvn upgrade:keygen', mode 0600), which the trust"
+          + " root must name under 'rollout'. With it the server runs the rollout controller, signs the rollout"
+          + " state and gives slots; without it, none of that (nodes on releases with a plan wait).")
+  Path rolloutKeyFile;
+
+  @Option(names = "--rollout-state-ttl", paramLabel = "DURATION", defaultValue = "2m", converter = Durations.class,
+      description = "How long a signed rollout state is valid; re-signed at a third of it. A node without a fresh"
+          + " state pauses. Default: ${DEFAULT-VALUE}.")
+  Duration rolloutStateTtl;
+
+  @Option(names = "--controller-interval", paramLabel = "DURATION", defaultValue = "2s", converter = Durations.class,
+      description = "How often the rollout controller looks at every live rollout. Default: ${DEFAULT-VALUE}.")
+  Duration controllerInterval;
+
+  @Option(names = "--rollout-start-delay", paramLabel = "DURATION", defaultValue = "35s", converter = Durations.class,
+      description = "After the server starts, how long it waits before it starts a rollout by itself, so that the"
+          + " nodes have announced themselves (heartbeats) and the waves cover the whole fleet; 'rollout start'"
+          + " does not wait. Default: ${DEFAULT-VALUE}.")
+  Duration rolloutStartDelay;
+
+  @Option(names = "--operator-credentials", paramLabel = "FILE",
+      description = "The operators' credentials, one '<name> operator|viewer <token>' line each (mode 0600):"
+          + " 'operator' may act on rollouts, 'viewer' may read them. Without it the rollout API is refused.")
+  Path operatorCredentials;
+
   public static void main(String[] args) {
     System.exit(commandLine().execute(args));
   }
@@ -196,7 +232,22 @@ public final class ServerMain implements Callable<Integer> {
         .port(port).bind(bind).claimCapacity(capacity).feedbackQuotaBytes(feedbackQuota).maxBlobBytes(maxBlobSize)
         .rateLimit(rateLimit).idleTimeout(idleTimeout).minRequestDataRate(minDataRate).maxThreads(maxThreads)
         .accessLog(accessLog).stopTimeout(stopTimeout)
-        .statusRefresh(statusRefresh == null ? Duration.ZERO : statusRefresh);
+        .statusRefresh(statusRefresh == null ? Duration.ZERO : statusRefresh)
+        .maxNodes(maxNodes).instance(instance).rolloutKeyFile(rolloutKeyFile).rolloutStateTtl(rolloutStateTtl)
+        .controllerInterval(controllerInterval).rolloutStartDelay(rolloutStartDelay).operatorCredentialsFile(operatorCredentials);
+    if (maxNodes < 1) {
+      throw usage("--max-nodes must be at least 1");
+    }
+    if (instance != null && !io.upgradekit.schema.model.Names.isLowercaseName(instance)) {
+      throw usage("--instance '" + instance + "' must match " + io.upgradekit.schema.model.Names.LOWERCASE_NAME_PATTERN);
+    }
+    if (rolloutStateTtl.compareTo(Duration.ofSeconds(10)) < 0) {
+      throw usage("--rollout-state-ttl " + rolloutStateTtl.toSeconds() + "s is too short: give at least 10s");
+    }
+    if (controllerInterval.multipliedBy(3).compareTo(rolloutStateTtl) > 0) {
+      throw usage("--controller-interval must be at most a third of --rollout-state-ttl, so that the state is"
+          + " re-signed before it expires");
+    }
     if (trustRoot != null) {
       try {
         builder.pinnedTrustRoot(Files.readAllBytes(trustRoot));

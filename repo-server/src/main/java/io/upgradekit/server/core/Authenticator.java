@@ -30,14 +30,56 @@ import java.util.Base64;
 public final class Authenticator {
   private final PublisherToken publisherToken;
   private final NodeCredentials nodeCredentials;
+  private final OperatorCredentials operators;
 
   /**
    * @param publisherToken the publisher's token, or null to refuse every publication
    * @param nodeCredentials the node credentials, or null to refuse every node
    */
   public Authenticator(PublisherToken publisherToken, NodeCredentials nodeCredentials) {
+    this(publisherToken, nodeCredentials, null);
+  }
+
+  /** @param operators the operators' credentials, or null to refuse the rollout API */
+  public Authenticator(PublisherToken publisherToken, NodeCredentials nodeCredentials, OperatorCredentials operators) {
     this.publisherToken = publisherToken;
     this.nodeCredentials = nodeCredentials;
+    this.operators = operators;
+  }
+
+  /**
+   * An operator for the rollout API: {@code Bearer <operator token>}. Other valid credentials (a
+   * node's, the publisher's) are ACCESS_DENIED (403); none or an unknown token AUTH_REQUIRED (401);
+   * a viewer asking to act ACCESS_DENIED.
+   *
+   * @param act true for an action (operator role), false to read (viewer or operator)
+   */
+  public Caller.Operator operator(String authorization, boolean act) {
+    if (operators == null) {
+      throw new UpgradeException(ErrorCode.ACCESS_DENIED, "the rollout API is disabled on this server: start it"
+          + " with --operator-credentials FILE");
+    }
+    String token = credentials(authorization, "Bearer");
+    Caller.Operator operator = token == null ? null : operators.match(token);
+    if (operator == null) {
+      boolean other = false;
+      try {
+        other = authorization != null && nodeOrPublisher(authorization) != null;
+      } catch (UpgradeException e) {
+        // not a valid credential of another role either
+      }
+      if (other) {
+        throw new UpgradeException(ErrorCode.ACCESS_DENIED, "rollouts are read and steered with an operator"
+            + " credential, never a node's or the publisher's: send 'Authorization: Bearer <operator token>'");
+      }
+      throw new UpgradeException(ErrorCode.AUTH_REQUIRED, "the rollout API needs 'Authorization: Bearer <operator"
+          + " token>' with a token from the server's --operator-credentials file");
+    }
+    if (act && !operator.mayAct()) {
+      throw new UpgradeException(ErrorCode.ACCESS_DENIED, "operator " + operator.name() + " is a viewer: only the"
+          + " operator role may act on rollouts");
+    }
+    return operator;
   }
 
   /**
@@ -50,6 +92,13 @@ public final class Authenticator {
     if (authorization == null) {
       throw new UpgradeException(ErrorCode.AUTH_REQUIRED, "send 'Authorization: Bearer <publisher token>' or"
           + " 'Authorization: Basic base64(<node>:<credential>)'");
+    }
+    String token = credentials(authorization, "Bearer");
+    if (token != null && operators != null) {
+      Caller.Operator operator = operators.match(token);
+      if (operator != null) {
+        return operator;
+      }
     }
     return nodeOrPublisher(authorization);
   }

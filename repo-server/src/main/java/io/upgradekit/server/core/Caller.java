@@ -12,7 +12,7 @@ import io.upgradekit.schema.model.Names;
  * caller: the services refuse callers they do not know, so a new role can do nothing until it is
  * given something.
  */
-public sealed interface Caller permits Caller.Publisher, Caller.Node {
+public sealed interface Caller permits Caller.Publisher, Caller.Node, Caller.Operator {
   /** The role's name as {@code GET /v1/whoami} answers it. */
   String role();
 
@@ -37,6 +37,33 @@ public sealed interface Caller permits Caller.Publisher, Caller.Node {
     @Override
     public String role() {
       return "node";
+    }
+  }
+
+  /**
+   * An operator, from the operators' credentials: reads rollouts (viewer) or also acts on them
+   * (operator). Never a node's or the publisher's credential.
+   *
+   * @param name recorded as the actor of the operator's actions
+   * @param access what the operator may do
+   */
+  record Operator(String name, Role access) implements Caller {
+    public enum Role {
+      OPERATOR, VIEWER
+    }
+
+    public Operator {
+      Names.requireNodeId(name);
+      java.util.Objects.requireNonNull(access, "access");
+    }
+
+    @Override
+    public String role() {
+      return access == Role.OPERATOR ? "operator" : "viewer";
+    }
+
+    public boolean mayAct() {
+      return access == Role.OPERATOR;
     }
   }
 }

@@ -68,6 +68,13 @@ public final class FleetIndex {
     return report.sentAt().isAfter(last.sentAt());
   }
 
+  /** The node's latest report for {@code app}, or null. */
+  public synchronized Feedback lastReport(String node, String app) {
+    Node n = nodes.get(node);
+    NodeApp state = n == null ? null : n.apps.get(app);
+    return state == null ? null : state.last;
+  }
+
   /** Bytes of feedback stored for a node. */
   public synchronized long bytesOf(String node) {
     Node n = nodes.get(node);

@@ -7,6 +7,8 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermission;
+import java.util.Set;
 
 /**
  * Reads secrets (the publisher token, the node secret) from files, never from command-line values
@@ -41,6 +43,35 @@ public final class Secrets {
       throw new UpgradeException(ErrorCode.CONFIG_INVALID, option + " " + file + " cannot be read: " + e.getMessage(), e);
     }
     return fromText(text, option + " " + file);
+  }
+
+  /**
+   * Refuses a secret file that users other than its owner may read or write (a private key, the
+   * operators' tokens): its content would be theirs. Nothing is checked where the file system has
+   * no POSIX permissions.
+   *
+   * @param option the option that named the file, for the error message
+   * @throws UpgradeException CONFIG_INVALID with the {@code chmod} that fixes it
+   */
+  public static void requireOwnerOnly(Path file, String option) {
+    Set<PosixFilePermission> permissions;
+    try {
+      permissions = Files.getPosixFilePermissions(file);
+    } catch (UnsupportedOperationException e) {
+      return;
+    } catch (NoSuchFileException e) {
+      throw new UpgradeException(ErrorCode.CONFIG_INVALID, option + " " + file + " does not exist", e);
+    } catch (IOException e) {
+      throw new UpgradeException(ErrorCode.CONFIG_INVALID, option + " " + file + " cannot be read: " + e.getMessage(), e);
+    }
+    for (PosixFilePermission p : Set.of(PosixFilePermission.GROUP_READ, PosixFilePermission.GROUP_WRITE,
+        PosixFilePermission.OTHERS_READ, PosixFilePermission.OTHERS_WRITE)) {
+      if (permissions.contains(p)) {
+        throw new UpgradeException(ErrorCode.CONFIG_INVALID, option + " " + file + " may be read or written by"
+            + " other users (mode " + java.nio.file.attribute.PosixFilePermissions.toString(permissions)
+            + "); make it the server user's alone: chmod 600 " + file);
+      }
+    }
   }
 
   /**

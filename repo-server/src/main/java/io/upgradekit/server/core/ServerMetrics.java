@@ -18,6 +18,10 @@ public final class ServerMetrics {
   private final ConcurrentHashMap<String, LongAdder> claims = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, LongAdder> feedback = new ConcurrentHashMap<>();
   private final Supplier<Map<String, Map<String, Integer>>> nodesByVersion;
+  private final ConcurrentHashMap<String, LongAdder> heartbeats = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<String, LongAdder> leases = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<String, LongAdder> rolloutActions = new ConcurrentHashMap<>();
+  private volatile Supplier<String> more = () -> "";
 
   public ServerMetrics(Supplier<Map<String, Map<String, Integer>>> nodesByVersion) {
     this.nodesByVersion = nodesByVersion;
@@ -48,6 +52,26 @@ public final class ServerMetrics {
     feedback.computeIfAbsent(outcome, o -> new LongAdder()).increment();
   }
 
+  /** A heartbeat's outcome: {@code accepted} or {@code refused}. */
+  public void heartbeat(String outcome) {
+    heartbeats.computeIfAbsent(outcome, o -> new LongAdder()).increment();
+  }
+
+  /** A lease call's answer: {@code granted}, {@code wait}, {@code confirmed}, {@code released}, {@code lost}. */
+  public void lease(String outcome) {
+    leases.computeIfAbsent(outcome, o -> new LongAdder()).increment();
+  }
+
+  /** An operator's rollout action that was stored. */
+  public void rolloutAction(String action) {
+    rolloutActions.computeIfAbsent(action, o -> new LongAdder()).increment();
+  }
+
+  /** Further metrics, already in exposition format (the rollouts' gauges), appended to {@link #render()}. */
+  public void append(Supplier<String> rendered) {
+    more = rendered;
+  }
+
   public String render() {
     StringBuilder out = new StringBuilder(2048);
     header(out, "upgradekit_http_requests_total", "counter", "HTTP requests answered, by status code.");
@@ -73,6 +97,16 @@ public final class ServerMetrics {
     nodesByVersion.get().forEach((app, versions) -> versions.forEach((version, n) ->
         out.append("upgradekit_nodes{app=\"").append(app).append("\",version=\"").append(version).append("\"} ")
             .append(n).append('\n')));
+    header(out, "upgradekit_heartbeats_total", "counter", "Heartbeats, by outcome.");
+    new TreeMap<>(heartbeats).forEach((o, n) ->
+        out.append("upgradekit_heartbeats_total{outcome=\"").append(o).append("\"} ").append(n.sum()).append('\n'));
+    header(out, "upgradekit_lease_answers_total", "counter", "Lease requests, by answer.");
+    new TreeMap<>(leases).forEach((o, n) ->
+        out.append("upgradekit_lease_answers_total{status=\"").append(o).append("\"} ").append(n.sum()).append('\n'));
+    header(out, "upgradekit_rollout_actions_total", "counter", "Operator actions stored, by action.");
+    new TreeMap<>(rolloutActions).forEach((o, n) ->
+        out.append("upgradekit_rollout_actions_total{action=\"").append(o).append("\"} ").append(n.sum()).append('\n'));
+    out.append(more.get());
     return out.toString();
   }
 

@@ -6,6 +6,10 @@ import io.upgradekit.schema.api.ApiBody;
 import io.upgradekit.schema.api.ClaimGrant;
 import io.upgradekit.schema.api.ClaimRequest;
 import io.upgradekit.schema.api.FeedbackResult;
+import io.upgradekit.schema.api.LeaseRequest;
+import io.upgradekit.schema.api.RolloutAction;
+import io.upgradekit.schema.json.Json;
+import io.upgradekit.schema.model.Names;
 import io.upgradekit.schema.api.PublishResult;
 import io.upgradekit.schema.api.TrustRootResult;
 import io.upgradekit.schema.api.Whoami;
@@ -20,6 +24,8 @@ import io.upgradekit.server.core.Printable;
 import io.upgradekit.server.core.PublishService;
 import io.upgradekit.server.core.ServerMetrics;
 import io.upgradekit.server.core.TrustStore;
+import io.upgradekit.server.fleet.FleetEndpoints;
+import io.upgradekit.server.fleet.LeaseService;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.time.Clock;
@@ -49,6 +55,10 @@ import org.slf4j.LoggerFactory;
  * POST /v1/feedback                          node        a feedback report
  * GET  /v1/status                            -           fleet inventory
  * GET  /v1/whoami                            node or publisher   who the credentials are (a cheap check)
+ * POST /v1/heartbeats                        node        a heartbeat (the node's own)
+ * POST /v1/leases[/confirm|/release]         node        a lease request (the node's own)
+ * GET  /v1/rollouts[/&lt;app&gt;/&lt;version&gt;]       operator or viewer  the rollouts, one rollout's report
+ * POST /v1/rollouts/&lt;app&gt;/&lt;version&gt;/actions operator    a rollout action (stored as a decision)
  * </pre>
  */
 public final class Api {
@@ -62,9 +72,11 @@ public final class Api {
   private final Authenticator authenticator;
   private final ServerMetrics metrics;
   private final Clock clock;
+  private final FleetEndpoints rollouts;
 
   public Api(PublishService publish, ClaimService claims, FeedbackService feedback, FleetIndex fleet, TrustStore trust,
-      Authenticator authenticator, ServerMetrics metrics, Clock clock) {
+      Authenticator authenticator, ServerMetrics metrics, Clock clock, FleetEndpoints rollouts) {
+    this.rollouts = rollouts;
     this.publish = publish;
     this.claims = claims;
     this.feedback = feedback;
@@ -81,7 +93,35 @@ public final class Api {
     try {
       if (s.length == 3 && s[2].equals("status")) {
         requireMethod(method, HttpMethod.GET);
-        ok(response, callback, 200, ApiBody.FLEET_STATUS.write(fleet.status(clock.instant())), null);
+        ok(response, callback, 200, ApiBody.FLEET_STATUS.write(fleet.status(clock.instant())
+            .withController(rollouts.controller().get())), null);
+      } else if (s.length == 3 && s[2].equals("heartbeats")) {
+        requireMethod(method, HttpMethod.POST);
+        heartbeat(request, response, callback);
+      } else if (s.length >= 3 && s.length <= 4 && s[2].equals("leases")) {
+        requireMethod(method, HttpMethod.POST);
+        lease(request, response, callback, s.length == 3 ? "ask" : s[3]);
+      } else if (s.length == 3 && s[2].equals("rollouts")) {
+        requireMethod(method, HttpMethod.GET);
+        authenticator.operator(authorization(request), false);
+        ok(response, callback, 200, ApiBody.ROLLOUT_LIST.write(rollouts.operations().list()), null);
+      } else if (s.length == 5 && s[2].equals("rollouts")) {
+        requireMethod(method, HttpMethod.GET);
+        authenticator.operator(authorization(request), false);
+        ok(response, callback, 200, ApiBody.ROLLOUT_REPORT.write(rollouts.operations().report(Names.requireApp(s[3]),
+            Names.requireVersion(s[4]))), null);
+      } else if (s.length == 6 && s[2].equals("rollouts") && s[5].equals("actions")) {
+        requireMethod(method, HttpMethod.POST);
+        Caller.Operator operator = authenticator.operator(authorization(request), true);
+        String app = Names.requireApp(s[3]);
+        String version = Names.requireVersion(s[4]);
+        byte[] body = readBody(request, ApiBody.ROLLOUT_ACTION.maxBytes(), "the rollout action");
+        RolloutAction action = ApiBody.ROLLOUT_ACTION.read(body);
+        var acted = rollouts.operations().act(operator, app, version, action);
+        metrics.rolloutAction(action.action().name().toLowerCase(java.util.Locale.ROOT));
+        LOG.info("{} {} {}: {} by {} ({})", app, version, acted.decision().sequence(), acted.decision().kind(),
+            operator.name(), action.reason());
+        ok(response, callback, 201, Json.canonicalBytes(acted.decision()), null);
       } else if (s.length == 3 && s[2].equals("whoami")) {
         requireMethod(method, HttpMethod.GET);
         whoami(request, response, callback);
@@ -175,6 +215,33 @@ public final class Api {
       metrics.feedback("refused");
       throw e;
     }
+  }
+
+  private void heartbeat(Request request, Response response, Callback callback) throws IOException {
+    try {
+      Caller.Node node = authenticator.node(authorization(request));
+      byte[] body = readBody(request, ApiBody.HEARTBEAT.maxBytes(), "the heartbeat");
+      ok(response, callback, 200, ApiBody.HEARTBEAT_RESULT.write(rollouts.heartbeats().accept(node, body)), null);
+      metrics.heartbeat("accepted");
+    } catch (UpgradeException e) {
+      metrics.heartbeat("refused");
+      throw e;
+    }
+  }
+
+  private void lease(Request request, Response response, Callback callback, String what) throws IOException {
+    Caller.Node node = authenticator.node(authorization(request));
+    byte[] body = readBody(request, ApiBody.LEASE_REQUEST.maxBytes(), "the lease request");
+    LeaseRequest lease = ApiBody.LEASE_REQUEST.read(body);
+    LeaseService.Answer answer = switch (what) {
+      case "ask" -> rollouts.leases().ask(node, lease);
+      case "confirm" -> rollouts.leases().confirm(node, lease);
+      case "release" -> rollouts.leases().release(node, lease);
+      default -> throw new UpgradeException(ErrorCode.NOT_FOUND, "no API at /v1/leases/" + Printable.of(what)
+          + "; use /v1/leases, /v1/leases/confirm or /v1/leases/release");
+    };
+    metrics.lease(answer.body().status().name().toLowerCase(java.util.Locale.ROOT));
+    ok(response, callback, answer.status(), ApiBody.LEASE_ANSWER.write(answer.body()), null);
   }
 
   private static void published(Response response, Callback callback, PublishService.Outcome outcome) {

@@ -53,8 +53,8 @@ final class StaticFiles {
   private static final HttpField NOSNIFF = new PreEncodedHttpField("X-Content-Type-Options", "nosniff");
   private static final HttpField ALLOW = new PreEncodedHttpField(HttpHeader.ALLOW, "GET, HEAD");
 
-  /** Top-level directories written by the API: node data, not for the public. */
-  private static final Set<String> PRIVATE = Set.of("claims", "feedback");
+  /** Top-level directories written by the API: node data, rollout decisions and leases, inventory snapshots; not for the public. */
+  private static final Set<String> PRIVATE = Set.of("claims", "feedback", "rollouts", "fleet");
 
   private static final int IN_MEMORY_MAX = 256 * 1024;
   /** Largest body answered on the selector thread; larger ones are written from the pool. */

@@ -42,7 +42,8 @@ class ArchitectureTest {
 
   @Test
   void theCoreKnowsNeitherJettyNorPicocli() {
-    noClasses().that().resideInAnyPackage("io.upgradekit.server.core..", "io.upgradekit.server.rollout..")
+    noClasses().that().resideInAnyPackage("io.upgradekit.server.core..", "io.upgradekit.server.rollout..",
+        "io.upgradekit.server.fleet..")
         .should().dependOnClassesThat().resideInAnyPackage("org.eclipse.jetty..", "picocli..").check(classes);
   }
 

@@ -27,6 +27,28 @@ class ServerMainTest {
   }
 
   @Test
+  void theRolloutCommandsAreAllListedWithTheirOptions() {
+    assertThat(run("rollout", "--help")).isZero();
+    assertThat(out.toString()).contains("status", "start", "pause", "resume", "approve", "halt", "recall", "retry",
+        "--operator-token-file");
+    out.getBuffer().setLength(0);
+    assertThat(run("rollout", "retry", "--help")).isZero();
+    assertThat(out.toString()).contains("--server", "--app", "--version", "--node", "--reason", "--json");
+    assertThat(run("rollout", "pause", "--operator-token-file", "x", "--app", "shop", "--version", "2.0")).isEqualTo(2);
+    assertThat(err.toString()).contains("--reason");
+    out.getBuffer().setLength(0);
+    assertThat(run("--help")).isZero();
+    assertThat(out.toString()).contains("--rollout-key-file", "--rollout-state-ttl", "--controller-interval",
+        "--operator-credentials", "--max-nodes", "--instance", "--rollout-start-delay", "rollout");
+  }
+
+  @Test
+  void theControllerIntervalMustLetTheStateBeReSignedInTime() throws Exception {
+    assertThat(run("--root", dir.toString(), "--controller-interval", "1m", "--rollout-state-ttl", "2m")).isEqualTo(2);
+    assertThat(err.toString()).contains("CONFIG_INVALID", "--controller-interval");
+  }
+
+  @Test
   void nodeCredentialPrintsTheHmacOfTheNodeId() throws Exception {
     Path secret = dir.resolve("secret");
     Files.writeString(secret, "a-node-secret-of-some-length\n");

@@ -1,0 +1,185 @@
+package io.upgradekit.server;
+
+import io.upgradekit.schema.UpgradeException;
+import io.upgradekit.schema.model.TrustRoot;
+import io.upgradekit.schema.store.DirectoryStore;
+import io.upgradekit.server.core.FleetIndex;
+import io.upgradekit.server.core.TrustStore;
+import io.upgradekit.server.fleet.Decisions;
+import io.upgradekit.server.fleet.FleetEndpoints;
+import io.upgradekit.server.fleet.FleetMetrics;
+import io.upgradekit.server.fleet.HeartbeatService;
+import io.upgradekit.server.fleet.Inventory;
+import io.upgradekit.server.fleet.InventorySync;
+import io.upgradekit.server.fleet.LeaseService;
+import io.upgradekit.server.fleet.LiveRollouts;
+import io.upgradekit.server.fleet.RolloutController;
+import io.upgradekit.server.fleet.RolloutKey;
+import io.upgradekit.server.fleet.RolloutOperations;
+import io.upgradekit.server.fleet.RolloutStates;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HexFormat;
+import java.util.Locale;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.eclipse.jetty.util.component.AbstractLifeCycle;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Assembles the fleet layer (inventory, leases, the rollout controller, the operators' views) and
+ * the loop that runs it: the inventory is merged with the other processes' snapshots at start and
+ * every {@value #SYNC_SECONDS} s, and, with a rollout key, the controller runs every {@code
+ * --controller-interval}.
+ */
+final class Fleet {
+  private static final Logger LOG = LoggerFactory.getLogger("io.upgradekit.server.rollout");
+  static final long SYNC_SECONDS = 5;
+
+  final FleetEndpoints endpoints;
+  final FleetMetrics metrics;
+  final Loop loop;
+
+  private Fleet(FleetEndpoints endpoints, FleetMetrics metrics, Loop loop) {
+    this.endpoints = endpoints;
+    this.metrics = metrics;
+    this.loop = loop;
+  }
+
+  static Fleet assemble(ServerConfig config, Path root, TrustStore trust, FleetIndex reports, Clock clock)
+      throws IOException {
+    DirectoryStore store = new DirectoryStore(root);
+    RolloutKey key = config.rolloutKeyFile() == null ? null : RolloutKey.load(config.rolloutKeyFile(), current(trust));
+    Inventory inventory = new Inventory(config.maxNodes());
+    String instance = config.instance() != null ? config.instance() : defaultInstance(config.port());
+    InventorySync sync = new InventorySync(store, inventory, instance, clock, LOG::warn);
+    sync.sync(); // the fleet as the repository knows it, before the first request
+    Decisions decisions = new Decisions(store);
+    LiveRollouts live = new LiveRollouts(store, () -> current(trust), clock, LOG::warn);
+    long retry = Math.max(1, config.controllerInterval().multipliedBy(2).toSeconds());
+    LeaseService leases = new LeaseService(store, decisions, live, inventory, key, clock, retry);
+    RolloutStates states = key == null ? null : new RolloutStates(store, key, config.rolloutStateTtl());
+    RolloutController controller = new RolloutController(live, decisions, leases, inventory, reports, states, clock,
+        LOG::info);
+    controller.startNoRolloutBefore(clock.instant().plus(config.rolloutStartDelay()));
+    RolloutOperations operations = new RolloutOperations(live, decisions, controller, leases, states, clock);
+    HeartbeatService heartbeats = new HeartbeatService(inventory, clock);
+    String every = config.controllerInterval().toMillis() + " ms";
+    java.util.function.Supplier<String> sentence = () -> {
+      if (key == null) {
+        return "no rollout controller: this server was started without --rollout-key-file, so it signs no"
+            + " rollout state and gives no slots";
+      }
+      Instant last = controller.lastTick();
+      return "the rollout controller runs every " + every + " with rollout key " + key.keyId()
+          + (last == null ? "; it has not run yet" : "; last pass " + last);
+    };
+    FleetEndpoints endpoints = new FleetEndpoints(heartbeats, leases, operations, sentence);
+    FleetMetrics metrics = new FleetMetrics(live, decisions, leases, controller, heartbeats, inventory, clock, LOG::warn);
+    return new Fleet(endpoints, metrics, new Loop(sync, key == null ? null : controller, key, trust,
+        config.controllerInterval()));
+  }
+
+  private static TrustRoot current(TrustStore trust) {
+    try {
+      return trust.current();
+    } catch (UpgradeException | IOException e) {
+      return null;
+    }
+  }
+
+  /** {@code <host>-<port>}, or with a random part for an ephemeral port, as a lower-case name. */
+  static String defaultInstance(int port) {
+    String host;
+    try {
+      host = InetAddress.getLocalHost().getHostName();
+    } catch (IOException e) {
+      host = "server";
+    }
+    String suffix = port != 0 ? Integer.toString(port)
+        : HexFormat.of().formatHex(random(4));
+    String name = (host.toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9._-]", "-") + "-" + suffix)
+        .replaceAll("^[^a-z0-9]+", "").replace("..", ".");
+    return name.length() > 63 ? name.substring(name.length() - 63).replaceAll("^[^a-z0-9]+", "") : name;
+  }
+
+  private static byte[] random(int n) {
+    byte[] bytes = new byte[n];
+    new SecureRandom().nextBytes(bytes);
+    return bytes;
+  }
+
+  /** The timers: inventory sync always, the controller with a key. */
+  static final class Loop extends AbstractLifeCycle {
+    private final InventorySync sync;
+    private final RolloutController controller;
+    private final RolloutKey key;
+    private final TrustStore trust;
+    private final Duration every;
+    private ScheduledExecutorService timer;
+    private volatile boolean warnedUntrusted;
+
+    Loop(InventorySync sync, RolloutController controller, RolloutKey key, TrustStore trust, Duration every) {
+      this.sync = sync;
+      this.controller = controller;
+      this.key = key;
+      this.trust = trust;
+      this.every = every;
+    }
+
+    @Override
+    protected void doStart() {
+      timer = Executors.newScheduledThreadPool(2, r -> {
+        Thread t = new Thread(r, "fleet");
+        t.setDaemon(true);
+        return t;
+      });
+      timer.scheduleWithFixedDelay(() -> {
+        try {
+          sync.sync();
+        } catch (IOException | RuntimeException e) {
+          LOG.warn("the inventory snapshot failed", e);
+        }
+      }, SYNC_SECONDS, SYNC_SECONDS, TimeUnit.SECONDS);
+      if (controller != null) {
+        long millis = Math.max(100, every.toMillis());
+        timer.scheduleWithFixedDelay(this::tick, 0, millis, TimeUnit.MILLISECONDS);
+      }
+    }
+
+    private void tick() {
+      try {
+        if (!key.trustedBy(current(trust))) {
+          if (!warnedUntrusted) {
+            LOG.error("the trust root no longer names rollout key {}: the controller stops signing; nodes pause"
+                + " until the server has a rollout key the trust root names", key.keyId());
+            warnedUntrusted = true;
+          }
+          return;
+        }
+        warnedUntrusted = false;
+        controller.tick();
+      } catch (IOException | RuntimeException e) {
+        LOG.warn("the rollout controller's pass failed", e);
+      }
+    }
+
+    @Override
+    protected void doStop() throws Exception {
+      timer.shutdownNow();
+      timer.awaitTermination(5, TimeUnit.SECONDS);
+      try {
+        sync.sync(); // the last heartbeats, for the next start
+      } catch (IOException | RuntimeException e) {
+        LOG.warn("the last inventory snapshot failed", e);
+      }
+    }
+  }
+}

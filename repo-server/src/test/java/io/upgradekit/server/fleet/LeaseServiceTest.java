@@ -1,0 +1,238 @@
+package io.upgradekit.server.fleet;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.upgradekit.schema.ErrorCode;
+import io.upgradekit.schema.UpgradeException;
+import io.upgradekit.schema.api.LeaseAnswer;
+import io.upgradekit.schema.api.LeaseRequest;
+import io.upgradekit.schema.layout.RepositoryLayout;
+import io.upgradekit.schema.model.LeaseGrant;
+import io.upgradekit.schema.model.RolloutDecision;
+import io.upgradekit.schema.model.RolloutPlan;
+import io.upgradekit.schema.sign.MetadataVerifier;
+import io.upgradekit.server.core.Caller;
+import io.upgradekit.server.rollout.Controller;
+import io.upgradekit.server.rollout.FleetSnapshot;
+import io.upgradekit.server.rollout.RolloutView;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class LeaseServiceTest {
+  static final String[] NODES = {"n1", "n2", "n3", "n4", "n5", "n6", "n7", "n8"};
+
+  /** One wave of everyone, at most 2 updating at once (8 nodes, 75% stay available). */
+  static RolloutPlan oneWaveBudgetTwo() {
+    return new RolloutPlan(null, RolloutPlan.Strategy.ALL, 75, 0L, null);
+  }
+
+  static LeaseRequest ask(String node) {
+    return LeaseRequest.ask("shop", "2.0", node, LeaseGrant.Kind.UPGRADE);
+  }
+
+  static LeaseRequest call(LeaseGrant g, String outcome) {
+    return new LeaseRequest("shop", "2.0", g.node(), g.kind(), g.slot(), g.generation(), outcome);
+  }
+
+  LeaseGrant grant(RolloutFixture f, LeaseAnswer answer, String node) {
+    assertThat(answer.status()).as(answer.message()).isEqualTo(LeaseAnswer.Status.GRANTED);
+    return new MetadataVerifier(f.trust, f.clock).verifyLeaseGrant(answer.grant().getBytes(StandardCharsets.UTF_8),
+        "shop", "2.0", node);
+  }
+
+  RolloutFixture.Instance started(RolloutFixture f, RolloutPlan plan) throws Exception {
+    RolloutFixture.Instance server = f.new Instance();
+    server.heartbeats("1.0", NODES);
+    f.publish("2.0", 2, plan);
+    server.controller.tick();
+    return server;
+  }
+
+  @Test
+  void aNodeWaitsForItsWaveThenGetsASignedGrantAndTheSameOneWhenItAsksAgain(@TempDir Path root) throws Exception {
+    RolloutFixture f = new RolloutFixture(root);
+    RolloutFixture.Instance server = started(f, RolloutFixture.batches(75, 60));
+    RolloutView view = server.decisions.view("shop", "2.0");
+    String canary = view.schedule().waves().get(0).get(0);
+    String later = view.schedule().waves().get(2).get(0);
+
+    LeaseAnswer waiting = server.leases.ask(new Caller.Node(later), ask(later)).body();
+    assertThat(waiting.status()).isEqualTo(LeaseAnswer.Status.WAIT);
+    assertThat(waiting.code()).isEqualTo("WAVE_NOT_OPEN");
+    assertThat(waiting.message()).isEqualTo("waiting for wave 3 of " + view.schedule().size());
+    assertThat(waiting.wave()).isEqualTo(2);
+    assertThat(waiting.openWaves()).isEqualTo(1);
+
+    LeaseAnswer answer = server.leases.ask(new Caller.Node(canary), ask(canary)).body();
+    LeaseGrant g = grant(f, answer, canary);
+    assertThat(g.wave()).isZero();
+    assertThat(g.slot()).isZero();
+    assertThat(g.generation()).isEqualTo(1);
+    assertThat(g.expires()).isEqualTo(RolloutFixture.T0.plus(LeaseService.CONFIRM_WINDOW));
+    assertThat(server.leases.ask(new Caller.Node(canary), ask(canary)).body().grant()).isEqualTo(answer.grant());
+    assertThat(server.leases.granted()).isEqualTo(1);
+  }
+
+  @Test
+  void theBudgetCountsSlotsHeldAndNodesDown(@TempDir Path root) throws Exception {
+    RolloutFixture f = new RolloutFixture(root);
+    RolloutFixture.Instance server = started(f, oneWaveBudgetTwo());
+    grant(f, server.leases.ask(new Caller.Node("n1"), ask("n1")).body(), "n1");
+    grant(f, server.leases.ask(new Caller.Node("n2"), ask("n2")).body(), "n2");
+    LeaseAnswer full = server.leases.ask(new Caller.Node("n3"), ask("n3")).body();
+    assertThat(full.code()).isEqualTo("SCOPE_FULL");
+    assertThat(full.message()).isEqualTo("waiting for a slot: 2 of 2 busy");
+    assertThat(full.busy()).isEqualTo(2);
+    assertThat(full.retryAfterSeconds()).isEqualTo(4);
+
+    // n1 gives its slot back, but n8 goes silent: a node down uses up the budget as well
+    LeaseGrant n1 = new MetadataVerifier(f.trust, f.clock).verifyLeaseGrant(server.leases.ask(new Caller.Node("n1"),
+        ask("n1")).body().grant().getBytes(StandardCharsets.UTF_8), "shop", "2.0", "n1");
+    assertThat(server.leases.release(new Caller.Node("n1"), call(n1, "COMMITTED")).body().status())
+        .isEqualTo(LeaseAnswer.Status.RELEASED);
+    f.clock.advance(Duration.ofSeconds(31));
+    server.heartbeats("1.0", "n1", "n2", "n3", "n4", "n5", "n6", "n7");
+    LeaseAnswer down = server.leases.ask(new Caller.Node("n3"), ask("n3")).body();
+    assertThat(down.code()).isEqualTo("SCOPE_FULL");
+    assertThat(down.message()).startsWith("waiting for a slot: 2 of 2 busy (1 nodes down");
+    server.heartbeats("1.0", "n8");
+    LeaseGrant n3 = grant(f, server.leases.ask(new Caller.Node("n3"), ask("n3")).body(), "n3");
+    assertThat(n3.slot()).isZero();
+    assertThat(n3.generation()).as("the slot's next holder").isEqualTo(2);
+  }
+
+  @Test
+  void noSlotIsGivenTwiceByTwoServersUnderConcurrentRequests(@TempDir Path root) throws Exception {
+    RolloutFixture f = new RolloutFixture(root);
+    RolloutFixture.Instance a = started(f, oneWaveBudgetTwo());
+    RolloutFixture.Instance b = f.new Instance();
+    b.heartbeats("1.0", NODES);
+    Set<String> granted = ConcurrentHashMap.newKeySet();
+    ExecutorService threads = Executors.newFixedThreadPool(8);
+    try {
+      CountDownLatch go = new CountDownLatch(1);
+      List<Future<?>> calls = new ArrayList<>();
+      for (int i = 0; i < NODES.length; i++) {
+        RolloutFixture.Instance server = i % 2 == 0 ? a : b;
+        String node = NODES[i];
+        calls.add(threads.submit(() -> {
+          go.await();
+          LeaseAnswer answer = server.leases.ask(new Caller.Node(node), ask(node)).body();
+          if (answer.status() == LeaseAnswer.Status.GRANTED) {
+            granted.add(node);
+          }
+          return null;
+        }));
+      }
+      go.countDown();
+      for (Future<?> call : calls) {
+        call.get(30, TimeUnit.SECONDS);
+      }
+    } finally {
+      threads.shutdownNow();
+    }
+    assertThat(granted).hasSizeBetween(1, 2);
+    for (int slot = 0; slot < 2; slot++) {
+      assertThat(Files.exists(root.resolve(RepositoryLayout.lease("shop", "2.0", "upgrade", slot, 2)))).isFalse();
+    }
+    assertThat(Files.exists(root.resolve(RepositoryLayout.leaseSlot("shop", "2.0", "upgrade", 2)))).isFalse();
+  }
+
+  @Test
+  void anUnconfirmedGrantExpiresAndItsHolderIsFencedOff(@TempDir Path root) throws Exception {
+    RolloutFixture f = new RolloutFixture(root);
+    RolloutFixture.Instance server = started(f, oneWaveBudgetTwo());
+    LeaseGrant n1 = grant(f, server.leases.ask(new Caller.Node("n1"), ask("n1")).body(), "n1");
+    grant(f, server.leases.ask(new Caller.Node("n2"), ask("n2")).body(), "n2");
+    f.clock.advance(LeaseService.CONFIRM_WINDOW.plusSeconds(1));
+    server.heartbeats("1.0", NODES);
+    LeaseGrant n3 = grant(f, server.leases.ask(new Caller.Node("n3"), ask("n3")).body(), "n3");
+    assertThat(n3.slot()).isEqualTo(n1.slot());
+    assertThat(n3.generation()).isEqualTo(2);
+    LeaseService.Answer late = server.leases.confirm(new Caller.Node("n1"), call(n1, null));
+    assertThat(late.status()).isEqualTo(409);
+    assertThat(late.body().status()).isEqualTo(LeaseAnswer.Status.LOST);
+    assertThat(late.body().code()).isEqualTo("LEASE_LOST");
+    assertThat(server.leases.release(new Caller.Node("n1"), call(n1, "ROLLED_BACK")).status()).isEqualTo(409);
+    assertThat(server.leases.confirm(new Caller.Node("n3"), call(n3, null)).body().status())
+        .isEqualTo(LeaseAnswer.Status.CONFIRMED);
+    assertThat(server.leases.expired()).as("n1's slot taken over").isEqualTo(1);
+  }
+
+  @Test
+  void aConfirmedHolderThatGoesSilentLosesItsSlotAndCountsAsFailed(@TempDir Path root) throws Exception {
+    RolloutFixture f = new RolloutFixture(root);
+    RolloutFixture.Instance server = started(f, oneWaveBudgetTwo());
+    LeaseGrant n1 = grant(f, server.leases.ask(new Caller.Node("n1"), ask("n1")).body(), "n1");
+    assertThat(server.leases.confirm(new Caller.Node("n1"), call(n1, null)).body().status())
+        .isEqualTo(LeaseAnswer.Status.CONFIRMED);
+    f.clock.advance(Duration.ofSeconds(29)); // heartbeats every 10 s: 3 intervals are 30 s
+    server.heartbeats("1.0", "n2", "n3", "n4", "n5", "n6", "n7", "n8");
+    LiveRollouts.Rollout rollout = server.rollouts.get("shop", "2.0").orElseThrow();
+    RolloutView view = server.decisions.view("shop", "2.0");
+    assertThat(server.controller.snapshot(rollout, view, f.clock.instant()).nodes())
+        .filteredOn(n -> n.id().equals("n1")).singleElement().satisfies(n -> assertThat(n.updating()).isTrue());
+    f.clock.advance(Duration.ofSeconds(2));
+    FleetSnapshot.NodeFacts facts = server.controller.snapshot(rollout, view, f.clock.instant()).nodes().stream()
+        .filter(n -> n.id().equals("n1")).findFirst().orElseThrow();
+    assertThat(facts.lostSlot()).isTrue();
+    assertThat(Controller.tally(view, server.controller.snapshot(rollout, view, f.clock.instant()), 0).failedNodes())
+        .contains("n1");
+    assertThat(server.leases.confirm(new Caller.Node("n1"), call(n1, null)).status()).isEqualTo(409);
+  }
+
+  @Test
+  void pausedHaltedAndRecalledRolloutsMakeNodesWaitAndRecallLeasesGoByWave(@TempDir Path root) throws Exception {
+    RolloutFixture f = new RolloutFixture(root);
+    RolloutFixture.Instance server = started(f, oneWaveBudgetTwo());
+    LiveRollouts.Rollout rollout = server.rollouts.get("shop", "2.0").orElseThrow();
+    RolloutView view = server.decisions.view("shop", "2.0");
+    server.controller.propose(rollout, view, Controller.Proposal.class.cast(
+        new Controller.Proposal(RolloutDecision.Kind.PAUSE, "maintenance", null, null)), "alice", f.clock.instant());
+    assertThat(server.leases.ask(new Caller.Node("n1"), ask("n1")).body().code()).isEqualTo("ROLLOUT_PAUSED");
+    view = server.decisions.view("shop", "2.0");
+    server.controller.propose(rollout, view, new Controller.Proposal(RolloutDecision.Kind.HALT, "bad", null, null),
+        "alice", f.clock.instant());
+    assertThat(server.leases.ask(new Caller.Node("n1"), ask("n1")).body().code()).isEqualTo("ROLLOUT_HALTED");
+    LeaseRequest recall = LeaseRequest.ask("shop", "2.0", "n1", LeaseGrant.Kind.RECALL);
+    assertThat(server.leases.ask(new Caller.Node("n1"), recall).body().code()).isEqualTo("ROLLOUT_PAUSED");
+    view = server.decisions.view("shop", "2.0");
+    server.controller.propose(rollout, view, new Controller.Proposal(RolloutDecision.Kind.RECALL, "bad", 0, null),
+        "alice", f.clock.instant());
+    LeaseGrant g = grant(f, server.leases.ask(new Caller.Node("n1"), recall).body(), "n1");
+    assertThat(g.kind()).isEqualTo(LeaseGrant.Kind.RECALL);
+    assertThat(Files.exists(root.resolve(RepositoryLayout.lease("shop", "2.0", "recall", 0, 1)))).isTrue();
+  }
+
+  @Test
+  void aNodeActsOnlyForItselfAndOnlyOnItsOwnSlot(@TempDir Path root) throws Exception {
+    RolloutFixture f = new RolloutFixture(root);
+    RolloutFixture.Instance server = started(f, oneWaveBudgetTwo());
+    assertThatThrownBy(() -> server.leases.ask(new Caller.Node("n2"), ask("n1")))
+        .isInstanceOfSatisfying(UpgradeException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.ACCESS_DENIED));
+    LeaseGrant n1 = grant(f, server.leases.ask(new Caller.Node("n1"), ask("n1")).body(), "n1");
+    LeaseRequest forged = new LeaseRequest("shop", "2.0", "n2", LeaseGrant.Kind.UPGRADE, n1.slot(), n1.generation(),
+        "COMMITTED");
+    assertThatThrownBy(() -> server.leases.release(new Caller.Node("n2"), forged))
+        .isInstanceOfSatisfying(UpgradeException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.ACCESS_DENIED));
+    assertThatThrownBy(() -> server.leases.ask(new Caller.Node("n1"), LeaseRequest.ask("shop", "9.9", "n1",
+        LeaseGrant.Kind.UPGRADE)))
+        .isInstanceOfSatisfying(UpgradeException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.NOT_FOUND));
+    RolloutFixture.Instance keyless = f.new Instance(false);
+    assertThat(keyless.leases.ask(new Caller.Node("n3"), ask("n3")).body().code()).isEqualTo("ROLLOUT_PAUSED");
+  }
+}
