@@ -16,7 +16,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
@@ -65,6 +67,8 @@ public final class UpdateEngine {
   private final Parts parts;
   private final Rollbacks rollbacks;
   private final StateRecovery recovery;
+  /** Whether a kept release manifest carries a rollout plan, by version: read once per engine. */
+  private final Map<String, Boolean> plans = new HashMap<>();
 
   /** An engine that waits with {@link Sleeper#SYSTEM}. */
   public UpdateEngine(UpdaterConfig config, PayloadApplier applier, Clock clock, Consumer<AgentEvent> listener) {
@@ -109,7 +113,7 @@ public final class UpdateEngine {
    *     unless told otherwise
    */
   public Result runOnce(boolean stageOnly) {
-    return underLock(() -> new UpdateFlow(parts, rollbacks, recovery).run(stageOnly));
+    return underLock(() -> new UpdateFlow(parts, rollbacks, recovery, plans).run(stageOnly));
   }
 
   /** Manual rollback to the recorded previous version, under the lock. */
@@ -151,7 +155,10 @@ public final class UpdateEngine {
         }
         recovery.checkAndRecord();
         Result finishedSelfUpgrade = new Reconciler(parts, rollbacks).reconcile();
+        RolloutGate rollout = new RolloutGate(parts);
+        rollout.releaseHeld(); // a slot kept by an event that ended (or a crash ended) goes back first
         result = action.get();
+        rollout.releaseHeld();
         if (finishedSelfUpgrade != null && result.outcome() == Outcome.UP_TO_DATE) {
           // This process is the relaunch of the one that switched: its status is the update's.
           result = finishedSelfUpgrade;
