@@ -69,6 +69,7 @@ public final class UpdateEngine {
   private final StateRecovery recovery;
   /** Whether a kept release manifest carries a rollout plan, by version: read once per engine. */
   private final Map<String, Boolean> plans = new HashMap<>();
+  private final Heartbeats heartbeats;
 
   /** An engine that waits with {@link Sleeper#SYSTEM}. */
   public UpdateEngine(UpdaterConfig config, PayloadApplier applier, Clock clock, Consumer<AgentEvent> listener) {
@@ -80,7 +81,10 @@ public final class UpdateEngine {
    */
   public UpdateEngine(UpdaterConfig config, PayloadApplier applier, Clock clock, Sleeper sleeper,
       Consumer<AgentEvent> listener) {
-    this.parts = Parts.of(Objects.requireNonNull(config, "config"), applier, clock, sleeper, listener);
+    Heartbeats.Watch watch = new Heartbeats.Watch();
+    this.parts = Parts.of(Objects.requireNonNull(config, "config"), applier, clock, sleeper,
+        Objects.requireNonNull(listener, "listener").andThen(watch));
+    this.heartbeats = new Heartbeats(parts, watch);
     Home home = parts.home();
     this.rollbacks = new Rollbacks(parts);
     this.recovery = new StateRecovery(parts);
@@ -103,6 +107,14 @@ public final class UpdateEngine {
 
   public Outbox outbox() {
     return parts.outbox();
+  }
+
+  /**
+   * This target's heartbeats (not started): {@code updater run} starts them for its whole life,
+   * daemon or {@code --once}, so that repo-server hears the node and its rollout slot stays alive.
+   */
+  public Heartbeats heartbeats() {
+    return heartbeats;
   }
 
   /**
