@@ -94,7 +94,7 @@ public final class RunCommand implements Callable<Integer> {
     UpdateEngine engine = new UpdateEngine(config, applier, Clock.systemUTC(), listener);
     boolean stageOnly = this.stageOnly == null ? config.stageOnly() : this.stageOnly;
     try (Heartbeats heartbeats = engine.heartbeats()) {
-      heartbeats.start(); // also for --once: an update holds its rollout slot through VERIFY by them
+      heartbeats.start(); // from the first poll under the lock; also for --once: a slot is held by them
       if (once) {
         UpdateEngine.Result result = engine.runOnce(stageOnly);
         report(result);

@@ -63,10 +63,15 @@ public final class Heartbeats implements AutoCloseable {
   static final class Watch implements Consumer<AgentEvent> {
     private volatile String state = "IDLE";
     private final Object signal = new Object();
+    private volatile Heartbeats owner;
 
     @Override
     public void accept(AgentEvent event) {
       if (event instanceof AgentEvent.Transition t) {
+        Heartbeats h = owner;
+        if (h != null) {
+          h.launchIfArmed(); // the first transition is made under the update lock
+        }
         String next = reported(t.to());
         if (!next.equals(state)) {
           state = next;
@@ -106,12 +111,14 @@ public final class Heartbeats implements AutoCloseable {
   private String lastSentState;
   private Record record;
   private Thread thread;
+  private boolean armed;
   private volatile boolean closed;
 
   Heartbeats(Parts parts, Watch watch) {
     this.parts = parts;
     this.config = parts.config();
     this.watch = watch;
+    watch.owner = this;
     this.clock = parts.clock();
     UpdaterConfig.Limits limits = config.limits();
     Duration half = config.heartbeat().interval().dividedBy(2);
@@ -144,13 +151,21 @@ public final class Heartbeats implements AutoCloseable {
     return config.node().credential() != null;
   }
 
-  /** Starts the sender thread (a daemon thread); does nothing without a credential. */
+  /**
+   * Starts the heartbeats with this engine's first event, that is once it holds the update lock:
+   * an updater that finds another one working exits having sent and written nothing. Does nothing
+   * without a credential.
+   */
   public synchronized void start() {
     if (!enabled()) {
       parts.events().info("no heartbeats: node.credential is not set (repo-server hears only nodes it knows)");
       return;
     }
-    if (thread != null) {
+    armed = true;
+  }
+
+  private synchronized void launchIfArmed() {
+    if (!armed || thread != null || closed) {
       return;
     }
     thread = new Thread(this::loop, "updater-heartbeats");

@@ -182,8 +182,9 @@ final class RolloutGate {
       try {
         answer = post("v1/leases", LeaseRequest.ask(config.app(), version, config.node().id(), kind), true);
       } catch (HttpFailure e) {
-        return new Wait(e.code(), "repo-server did not answer the slot request (" + e.getMessage() + ")",
-            e.retryAfter());
+        // An unreachable controller pauses the rollout for this node; it is no failure of the node.
+        return new Wait(ErrorCode.ROLLOUT_PAUSED, "repo-server did not answer the slot request ("
+            + e.getMessage() + ")", e.retryAfter());
       }
       NodeState node = NodeState.read(parts.home().nodeFile());
       if (answer.wave() != null && !answer.wave().equals(node.rollout(version).wave())) {

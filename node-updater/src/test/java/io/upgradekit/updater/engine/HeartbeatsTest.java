@@ -183,7 +183,7 @@ class HeartbeatsTest {
   }
 
   @Test
-  void failuresAreCountedInStatusAndTheThreadSendsWithoutBeingAsked() throws Exception {
+  void failuresAreCountedInStatusAndTheThreadSendsOnceTheEngineWorks() throws Exception {
     server.on("v1/heartbeats").status(503).times(2);
     Heartbeats heartbeats = heartbeats();
     assertThat(heartbeats.tick()).isTrue();
@@ -205,6 +205,9 @@ class HeartbeatsTest {
     clock.now = clock.now.plusSeconds(30);
     try (heartbeats) {
       heartbeats.start();
+      Thread.sleep(100);
+      assertThat(fleet.heartbeats).as("none before the engine holds the lock").hasSize(before);
+      heartbeats.watch().accept(entering(UpdateState.BEGIN)); // what the engine's first poll emits
       long end = System.nanoTime() + Duration.ofSeconds(10).toNanos();
       while (fleet.heartbeats.size() == before && System.nanoTime() < end) {
         Thread.sleep(20);
