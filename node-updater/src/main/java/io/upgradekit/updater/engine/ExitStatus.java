@@ -41,9 +41,9 @@ public final class ExitStatus {
 
   /**
    * The status of a command that ended with {@code outcome}: 0 for the outcomes that are done, 3
-   * for a refusal, 4 when locked, 5 when rolled back, 6 when the rollout makes the node wait, 75 for a re-exec, and for a failure 2 when
-   * its code is CONFIG_INVALID (the configuration, e.g. an unreadable pinned trust root, must be
-   * fixed), else 1.
+   * for a refusal, 4 when locked, 5 when rolled back, 6 when the rollout makes the node wait, 75
+   * for a re-exec, and for a failure 2 when its code is CONFIG_INVALID (the configuration, e.g. an
+   * unreadable pinned trust root, must be fixed), else 1.
    *
    * @param code the failure's code, or null
    */

@@ -95,22 +95,13 @@ final class RolloutGate {
           + "is a pause)", observed.retryAfter());
     }
     RolloutState state = observed.state();
-    switch (state.action()) {
-      case PAUSE -> {
-        return new Wait(ErrorCode.ROLLOUT_PAUSED, "the rollout of " + version + " is paused", null);
-      }
-      case HALT -> {
-        return new Wait(ErrorCode.ROLLOUT_HALTED, "the rollout of " + version + " is halted: " + version
-            + " is not installed here", null);
-      }
-      case RECALL -> {
-        return new Wait(ErrorCode.ROLLOUT_HALTED, version + " is recalled: it is not installed here", null);
-      }
-      case PROCEED -> {
-        return lease(run, version, LeaseGrant.Kind.UPGRADE, state, verifier, beforeConfirm);
-      }
-      default -> throw new IllegalStateException("unknown rollout action " + state.action());
-    }
+    return switch (state.action()) {
+      case PAUSE -> new Wait(ErrorCode.ROLLOUT_PAUSED, "the rollout of " + version + " is paused", null);
+      case HALT -> new Wait(ErrorCode.ROLLOUT_HALTED, "the rollout of " + version + " is halted: " + version
+          + " is not installed here", null);
+      case RECALL -> new Wait(ErrorCode.ROLLOUT_HALTED, version + " is recalled: it is not installed here", null);
+      case PROCEED -> lease(run, version, LeaseGrant.Kind.UPGRADE, state, verifier, beforeConfirm);
+    };
   }
 
   /**
@@ -291,7 +282,10 @@ final class RolloutGate {
     return new Observed(state, null, null);
   }
 
-  /** The grant, verified: rollout role, not expired, this node, app and release, the kind asked, a wave the state opened. */
+  /**
+   * The grant, verified: rollout role, not expired, this node, app and release, the kind asked, a
+   * wave the state opened (upgrade) or recalls (recall).
+   */
   private LeaseGrant verify(String envelope, String version, LeaseGrant.Kind kind, RolloutState state,
       MetadataVerifier verifier) {
     LeaseGrant grant = verifier.verifyLeaseGrant(envelope.getBytes(StandardCharsets.UTF_8), config.app(),
@@ -322,6 +316,7 @@ final class RolloutGate {
    * @throws UpgradeException GATE_CLOSED when the server refuses the node or the call
    */
   private LeaseAnswer post(String endpoint, LeaseRequest request, boolean ask) {
+    requireCredential(request.version()); // a slot kept from before the credential was removed too
     URI url = config.repository().resolve(endpoint);
     Map<String, String> headers = new LinkedHashMap<>();
     headers.put("X-Upgradekit-Node", config.node().id());
