@@ -4,6 +4,7 @@ import io.upgradekit.schema.UpgradeException;
 import io.upgradekit.updater.config.UpdaterConfig;
 import io.upgradekit.updater.engine.Daemon;
 import io.upgradekit.updater.engine.ExitStatus;
+import io.upgradekit.updater.engine.Heartbeats;
 import io.upgradekit.updater.engine.PayloadApplier;
 import io.upgradekit.updater.engine.Sleeper;
 import io.upgradekit.updater.engine.TransitionMetrics;
@@ -47,6 +48,8 @@ import picocli.CommandLine.Option;
         "4:another updater holds the lock (or, without --once, another daemon runs); this one exited at once "
             + "and wrote nothing",
         "5:the new version failed after the switch and was rolled back",
+        "6:the release's rollout makes this node wait (its wave is not open, no slot is free, the rollout is "
+            + "paused or halted, its state is stale); nothing live changed: run again later (status says why)",
         "75:self-upgrade: switched to a new updater version; bin/updater runs it, and it finishes the update. "
             + "Also the daemon's status after an update when bin/updater started it: it starts a fresh JVM"})
 public final class RunCommand implements Callable<Integer> {
@@ -90,16 +93,19 @@ public final class RunCommand implements Callable<Integer> {
     Consumer<AgentEvent> listener = console.andThen(metrics).andThen(extraListener);
     UpdateEngine engine = new UpdateEngine(config, applier, Clock.systemUTC(), listener);
     boolean stageOnly = this.stageOnly == null ? config.stageOnly() : this.stageOnly;
-    if (once) {
-      UpdateEngine.Result result = engine.runOnce(stageOnly);
-      report(result);
-      return result.exitCode();
+    try (Heartbeats heartbeats = engine.heartbeats()) {
+      heartbeats.start(); // from the first poll under the lock; also for --once: a slot is held by them
+      if (once) {
+        UpdateEngine.Result result = engine.runOnce(stageOnly);
+        report(result);
+        return result.exitCode();
+      }
+      Daemon daemon = new Daemon(new Daemon.Options(config.poll(), relaunchedOn75(), freshJvmAfterPolls(),
+          config.service().strategy() == UpdaterConfig.Strategy.SELF), Daemon.agentOf(engine, stageOnly,
+          this::report), Clock.systemUTC(), Sleeper.SYSTEM, new SplittableRandom(), listener);
+      Runtime.getRuntime().addShutdownHook(new Thread(() -> daemon.stop(STOP_GRACE), "updater-shutdown"));
+      return daemon.run();
     }
-    Daemon daemon = new Daemon(new Daemon.Options(config.poll(), relaunchedOn75(), freshJvmAfterPolls(),
-        config.service().strategy() == UpdaterConfig.Strategy.SELF), Daemon.agentOf(engine, stageOnly, this::report),
-        Clock.systemUTC(), Sleeper.SYSTEM, new SplittableRandom(), listener);
-    Runtime.getRuntime().addShutdownHook(new Thread(() -> daemon.stop(STOP_GRACE), "updater-shutdown"));
-    return daemon.run();
   }
 
   /**
@@ -130,7 +136,9 @@ public final class RunCommand implements Callable<Integer> {
   private void report(UpdateEngine.Result result) {
     String line = result.outcome().name().toLowerCase(java.util.Locale.ROOT).replace('_', ' ')
         + (result.code() == null ? "" : " [" + result.code() + "]")
-        + (result.message() == null ? "" : ": " + result.message());
+        + (result.message() == null ? "" : ": " + result.message())
+        + (result.outcome() == io.upgradekit.updater.event.Outcome.WAITING && result.retryAfter() != null
+            ? " (the server asks again in " + result.retryAfter().toSeconds() + " s)" : "");
     if (result.exitCode() != ExitStatus.OK || !options.quiet) {
       out.println(line);
     }

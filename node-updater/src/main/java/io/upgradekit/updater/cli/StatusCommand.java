@@ -2,7 +2,9 @@ package io.upgradekit.updater.cli;
 
 import io.upgradekit.schema.UpgradeException;
 import io.upgradekit.schema.json.Json;
+import io.upgradekit.updater.engine.Heartbeats;
 import io.upgradekit.updater.engine.TargetStatus;
+import io.upgradekit.updater.journal.NodeState;
 import io.upgradekit.updater.journal.JournalRecord;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -16,7 +18,8 @@ import picocli.CommandLine.Option;
     description = {
         "Shows the target: current and previous version, versions on disk, whether the service runs, an update "
             + "in progress (or interrupted), the last event, reports waiting for the server, releases marked bad, "
-            + "damaged state files (the next run moves them aside and rebuilds them).",
+            + "damaged state files (the next run moves them aside and rebuilds them); what a release's rollout makes "
+            + "this node wait for, the rollout slot it holds, and failed heartbeats.",
         "Reads only; takes no lock."},
     exitCodeListHeading = "%nExit codes:%n",
     exitCodeList = {"0:shown", "1:the state could not be read", "2:usage or configuration error"})
@@ -67,6 +70,23 @@ public final class StatusCommand implements Callable<Integer> {
       JournalRecord r = status.lastEvent();
       out.println("last event:       " + r.outcome() + " " + orNone(r.fromVersion()) + " -> " + orNone(r.toVersion())
           + " at " + r.endedAt() + (r.errorCode() == null ? "" : " [" + r.errorCode() + "] " + r.message()));
+    }
+    if (status.waiting() != null) {
+      NodeState.Wait w = status.waiting();
+      out.println("waiting:          " + w.message() + " [" + w.code() + "] (" + w.kind() + " of " + w.version()
+          + ", since " + w.since() + ")");
+    }
+    if (status.lease() != null) {
+      NodeState.Lease l = status.lease();
+      out.println("rollout slot:     " + l.slot() + " (generation " + l.generation() + ", wave " + (l.wave() + 1)
+          + ") for the " + l.kind() + " of " + l.version() + (l.outcome() != null ? ", to be returned ("
+          + l.outcome() + ")" : l.confirmed() ? ", confirmed" : ", not confirmed yet"));
+    }
+    if (status.heartbeats() != null) {
+      Heartbeats.Record h = status.heartbeats();
+      out.println("heartbeats:       " + (h.failedInARow() > 0 ? h.failedInARow() + " failed in a row (last at "
+          + h.lastFailureAt() + ": " + h.lastFailure() + "); " : "") + h.failed() + " failed in all"
+          + (h.lastSentAt() == null ? "" : "; one got through at " + h.lastSentAt()));
     }
     out.println("pending reports:  " + status.pendingReports());
     if (!status.badReleases().isEmpty()) {

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import io.upgradekit.schema.ErrorCode;
 import io.upgradekit.schema.Quantities;
 import io.upgradekit.schema.UpgradeException;
+import io.upgradekit.schema.api.Heartbeat;
 import io.upgradekit.schema.io.BoundedFiles;
 import io.upgradekit.schema.model.Names;
 import io.upgradekit.updater.config.UpdaterConfig.Strategy;
@@ -87,7 +88,7 @@ public final class ConfigLoader {
     }
     Obj top = new Obj(root, "");
     top.allow("repository", "app", "channel", "home", "node", "poll", "limits", "retention", "stageOnly",
-        "maxCrashes", "service", "health", "watch", "gate", "feedback");
+        "maxCrashes", "service", "health", "watch", "gate", "feedback", "heartbeat");
 
     Obj repo = top.obj("repository", true);
     repo.allow("url", "trustRoot");
@@ -101,8 +102,9 @@ public final class ConfigLoader {
     Path home = path(top, "home", true);
 
     Obj node = top.obj("node", true);
-    node.allow("id", "credential", "credentialFile");
+    node.allow("id", "credential", "credentialFile", "labels");
     String nodeId = name(node, "id", Names::requireNodeId);
+    Map<String, String> labels = labels(node, "labels");
     String credential = node.string("credential", false);
     Path credentialFile = path(node, "credentialFile", false);
     if (credential != null && credentialFile != null) {
@@ -185,13 +187,22 @@ public final class ConfigLoader {
         feedbackUrl = repository.resolve("v1/feedback");
       }
     }
+    Obj heartbeat = top.obj("heartbeat", false);
+    heartbeat.allow("interval");
+    Duration heartbeatInterval = duration(heartbeat, "interval", UpdaterConfig.Heartbeat.DEFAULT_INTERVAL);
+    if (heartbeatInterval.compareTo(Duration.ofSeconds(1)) < 0
+        || heartbeatInterval.compareTo(Duration.ofSeconds(Heartbeat.MAX_INTERVAL_SECONDS)) > 0) {
+      throw error(heartbeat.key("interval"), "is " + heartbeat.scalar("interval") + ": write a duration from 1s to "
+          + "1h (repo-server counts a node unavailable after three intervals without a heartbeat), e.g. 30s");
+    }
     if (gateConfig.claims() && credential == null) {
       throw error(top.key("gate.claims"), "needs node.credential or node.credentialFile: the server only gives "
           + "rollout slots to nodes it knows");
     }
-    return new UpdaterConfig(file, repository, trustRoot, app, channel, home, new UpdaterConfig.Node(nodeId, credential),
-        pollConfig, limitsConfig, retention, stageOnly, maxCrashes, service, health, watch, gateConfig,
-        new UpdaterConfig.Feedback(feedbackUrl));
+    return new UpdaterConfig(file, repository, trustRoot, app, channel, home,
+        new UpdaterConfig.Node(nodeId, credential, labels), pollConfig, limitsConfig, retention, stageOnly, maxCrashes,
+        service, health, watch, gateConfig, new UpdaterConfig.Feedback(feedbackUrl),
+        new UpdaterConfig.Heartbeat(heartbeatInterval));
   }
 
   private UpdaterConfig.Service service(Obj s) {
@@ -311,6 +322,47 @@ public final class ConfigLoader {
       throw error(obj.key(key), "is '" + value + "', not a valid name: use lowercase letters, digits, '.', '_' "
           + "and '-' (for example my-service)");
     }
+  }
+
+  /**
+   * {@code node.labels}: {@code zone=a,rack=3} (or a mapping {@code {zone: a, rack: "3"}}), each key
+   * and value by release-schema's label rules, at most {@link Heartbeat#MAX_LABELS}.
+   */
+  private Map<String, String> labels(Obj obj, String key) {
+    Map<String, String> out = new LinkedHashMap<>();
+    if (obj.isMapping(key)) {
+      out.putAll(obj.stringMap(key));
+    } else {
+      String text = obj.scalar(key);
+      if (text == null || text.isBlank()) {
+        return Map.of();
+      }
+      for (String pair : text.split(",", -1)) {
+        int eq = pair.indexOf('=');
+        if (eq < 0) {
+          throw error(obj.key(key), "is '" + text + "': '" + pair.strip() + "' is not key=value; write the labels as "
+              + "key=value pairs separated by commas, e.g. zone=eu-west-1a,rack=r12");
+        }
+        String k = pair.substring(0, eq).strip();
+        if (out.put(k, pair.substring(eq + 1).strip()) != null) {
+          throw error(obj.key(key), "names the label '" + k + "' twice: keep one");
+        }
+      }
+    }
+    if (out.size() > Heartbeat.MAX_LABELS) {
+      throw error(obj.key(key), "has " + out.size() + " labels; a node carries at most " + Heartbeat.MAX_LABELS);
+    }
+    out.forEach((k, v) -> {
+      if (!k.matches(Names.LABEL_KEY_PATTERN)) {
+        throw error(obj.key(key), "has the label key '" + k + "': a key is a lowercase letter, then up to 62 "
+            + "lowercase letters, digits, '.', '_' or '-' (e.g. zone)");
+      }
+      if (!v.matches(Names.LABEL_VALUE_PATTERN)) {
+        throw error(obj.key(key), "has '" + v + "' as the value of " + k + ": a value is a letter or digit, then up "
+            + "to 62 letters, digits, '.', '_', ':' or '-' (e.g. eu-west-1a)");
+      }
+    });
+    return out;
   }
 
   private URI httpUri(Obj obj, String key, boolean required) {
@@ -458,6 +510,10 @@ public final class ConfigLoader {
 
     boolean present() {
       return node != null;
+    }
+
+    boolean isMapping(String key) {
+      return node != null && node.has(key) && node.get(key).isObject();
     }
 
     boolean has(String key) {

@@ -17,7 +17,7 @@ import java.util.Objects;
  * @param app the app this target runs
  * @param channel the channel it follows
  * @param home the target's home: {@code versions/}, the {@code current} link, {@code state/}
- * @param node this node's id and credential
+ * @param node this node's id, credential and labels
  * @param poll poll interval, jitter and backoff
  * @param limits caps and the minimum free disk
  * @param retention how many complete versions to keep on disk (at least 2: current and previous)
@@ -28,6 +28,7 @@ import java.util.Objects;
  * @param watch the metrics watch window after the health check, or null when disabled
  * @param gate the rollout gate
  * @param feedback where reports go
+ * @param heartbeat how often the node announces itself to repo-server
  */
 public record UpdaterConfig(
     Path file,
@@ -46,7 +47,8 @@ public record UpdaterConfig(
     Health health,
     Watch watch,
     Gate gate,
-    Feedback feedback) {
+    Feedback feedback,
+    Heartbeat heartbeat) {
 
   public UpdaterConfig {
     Objects.requireNonNull(repository, "repository");
@@ -61,10 +63,25 @@ public record UpdaterConfig(
     Objects.requireNonNull(health, "health");
     Objects.requireNonNull(gate, "gate");
     Objects.requireNonNull(feedback, "feedback");
+    Objects.requireNonNull(heartbeat, "heartbeat");
   }
 
-  /** @param credential HMAC-SHA256(server secret, node id) as the server issued it, or null */
-  public record Node(String id, String credential) {
+  /**
+   * @param credential HMAC-SHA256(server secret, node id) as the server issued it, or null
+   * @param labels free-form {@code key=value} labels ({@code node.labels}) the node's heartbeats
+   *     carry, for the rollout's waves (e.g. one zone per wave); checked by release-schema's label
+   *     rules
+   */
+  public record Node(String id, String credential, Map<String, String> labels) {
+    public Node {
+      Objects.requireNonNull(id, "id");
+      labels = labels == null ? Map.of() : Map.copyOf(labels);
+    }
+
+    public Node(String id, String credential) {
+      this(id, credential, Map.of());
+    }
+
     /**
      * The {@code Authorization} header value repo-server expects from a node: {@code Basic
      * base64(<node>:<credential>)}, or null without a credential.
@@ -76,7 +93,7 @@ public record UpdaterConfig(
 
     @Override
     public String toString() {
-      return "Node[id=" + id + ", credential=" + (credential == null ? "none" : "***") + "]";
+      return "Node[id=" + id + ", credential=" + (credential == null ? "none" : "***") + ", labels=" + labels + "]";
     }
   }
 
@@ -245,4 +262,21 @@ public record UpdaterConfig(
 
   /** @param url where reports are posted, or null to keep them only in history */
   public record Feedback(URI url) {}
+
+  /**
+   * @param interval how often the node sends {@code POST /v1/heartbeats} (also at each change of
+   *     its update state); repo-server counts it unavailable after three intervals without one
+   */
+  public record Heartbeat(Duration interval) {
+    public static final Duration DEFAULT_INTERVAL = Duration.ofSeconds(30);
+
+    public Heartbeat {
+      Objects.requireNonNull(interval, "interval");
+    }
+
+    /** The interval in whole seconds (rounded up), as the heartbeat tells the server. */
+    public long intervalSeconds() {
+      return Math.max(1, (interval.toMillis() + 999) / 1000);
+    }
+  }
 }

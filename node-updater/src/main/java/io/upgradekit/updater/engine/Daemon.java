@@ -16,7 +16,8 @@ import java.util.random.RandomGenerator;
 /**
  * The agent's daemon ({@code updater run} without {@code --once}): holds the daemon lock for its
  * whole life, polls, waits between polls (interval ± jitter; after failures the interval doubled
- * per failure up to {@code poll.maxBackoff}; at least the server's {@code Retry-After}), delivers
+ * per failure up to {@code poll.maxBackoff}; at least the server's {@code Retry-After}; while a
+ * rollout makes the node wait, the server's {@code retryAfterSeconds} when it gave one), delivers
  * queued reports while it waits, and decides when its JVM should be replaced by a fresh one. Time
  * and randomness are injected, so the loop is tested without waiting.
  *
@@ -157,12 +158,15 @@ public final class Daemon {
             + "starts it again on status " + ExitStatus.RESTART + ")");
         return ExitStatus.RESTART;
       }
-      if (result.outcome() != Outcome.UP_TO_DATE) {
+      boolean waiting = result.outcome() == Outcome.WAITING;
+      if (result.outcome() != Outcome.UP_TO_DATE && !waiting) {
         agent.releaseMemory(); // an update loads and allocates far more than a poll
       }
       boolean failed = result.outcome() == Outcome.FAILED || result.outcome() == Outcome.REFUSED;
       failures = failed ? failures + 1 : 0;
-      waitDelivering(nextWait(options.poll(), failures, result.retryAfter(), random));
+      // Waiting for the rollout is not a failure: ask again when the server said, else after the interval.
+      waitDelivering(waiting && result.retryAfter() != null ? atLeastMinWait(result.retryAfter())
+          : nextWait(options.poll(), failures, result.retryAfter(), random));
       polls++;
       if (options.freshJvmAfterPolls() > 0 && polls >= options.freshJvmAfterPolls() && failures == 0 && !stopping) {
         // Compiled code only grows while the same poll runs again and again; a fresh JVM (a second
@@ -207,6 +211,10 @@ public final class Daemon {
       wait = Math.max(wait, retryAfter.toMillis());
     }
     return Duration.ofMillis(Math.max(MIN_WAIT.toMillis(), wait));
+  }
+
+  private static Duration atLeastMinWait(Duration wait) {
+    return wait.compareTo(MIN_WAIT) < 0 ? MIN_WAIT : wait;
   }
 
   /** Waits {@code wait} in slices, delivering queued reports between them, until then or a stop. */

@@ -13,6 +13,7 @@ import io.upgradekit.updater.event.Outcome;
 import io.upgradekit.updater.event.StepOutcome;
 import io.upgradekit.updater.event.UpdateState;
 import io.upgradekit.updater.journal.JournalRecord;
+import io.upgradekit.updater.journal.NodeState;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
@@ -175,9 +176,14 @@ final class EventRun {
    * again).
    */
   void finishEndAction(Outcome outcome) {
-    new Pruner(parts).prune(outcome);
-    boolean reportable = record.toVersion() != null
-        || (record.errorCode() != null && !record.errorCode().equals(ErrorCode.INTERRUPTED.name()));
+    boolean waiting = outcome == Outcome.WAITING;
+    if (!waiting) {
+      new Pruner(parts).prune(outcome); // a wait keeps the staged version
+    }
+    settleLease(outcome);
+    // A wait is the server's own answer; reported, it would count as a failed node.
+    boolean reportable = !waiting && (record.toVersion() != null
+        || (record.errorCode() != null && !record.errorCode().equals(ErrorCode.INTERRUPTED.name())));
     if (reportable && parts.config().feedback().url() != null) {
       parts.outbox().put(report(outcome));
     }
@@ -187,6 +193,19 @@ final class EventRun {
     record = record.withOutcome(outcome, parts.clock().instant());
     parts.journal().finish(record);
     parts.events().deactivate(this);
+  }
+
+  /**
+   * The rollout slot this event holds (kept in node state) gets the event's outcome, which the
+   * engine returns it with once the event is over ({@link RolloutGate#releaseHeld()}); also for an
+   * event a crash interrupted and reconciliation finished.
+   */
+  private void settleLease(Outcome outcome) {
+    NodeState node = NodeState.read(parts.home().nodeFile());
+    NodeState.Lease lease = node.lease();
+    if (lease != null && lease.outcome() == null && lease.eventId().equals(record.eventId())) {
+      node.withLease(lease.withOutcome(outcome.name())).write(parts.home().nodeFile());
+    }
   }
 
   /** The event ends without history: a poll that found nothing to do. */

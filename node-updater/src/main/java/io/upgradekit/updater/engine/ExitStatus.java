@@ -22,6 +22,11 @@ public final class ExitStatus {
   /** The new version failed after the switch and was rolled back. */
   public static final int ROLLED_BACK = 5;
   /**
+   * The release's rollout makes this node wait (wave not open, no slot free, paused, halted, stale
+   * state); nothing live changed. {@code status} says why; run again later.
+   */
+  public static final int WAITING = 6;
+  /**
    * "Start me again" (EX_TEMPFAIL), handled by {@code bin/updater}: a self-upgrade switched to a
    * new updater version, or the daemon asks for a fresh JVM.
    */
@@ -36,9 +41,9 @@ public final class ExitStatus {
 
   /**
    * The status of a command that ended with {@code outcome}: 0 for the outcomes that are done, 3
-   * for a refusal, 4 when locked, 5 when rolled back, 75 for a re-exec, and for a failure 2 when
-   * its code is CONFIG_INVALID (the configuration, e.g. an unreadable pinned trust root, must be
-   * fixed), else 1.
+   * for a refusal, 4 when locked, 5 when rolled back, 6 when the rollout makes the node wait, 75
+   * for a re-exec, and for a failure 2 when its code is CONFIG_INVALID (the configuration, e.g. an
+   * unreadable pinned trust root, must be fixed), else 1.
    *
    * @param code the failure's code, or null
    */
@@ -48,6 +53,7 @@ public final class ExitStatus {
       case REFUSED, FAILED -> code == ErrorCode.CONFIG_INVALID ? USAGE : outcome == Outcome.REFUSED ? REFUSED : FAILED;
       case LOCKED -> LOCKED;
       case ROLLED_BACK -> ROLLED_BACK;
+      case WAITING -> WAITING;
       case REEXEC -> RESTART;
     };
   }

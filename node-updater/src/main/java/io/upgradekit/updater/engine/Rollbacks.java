@@ -61,16 +61,21 @@ final class Rollbacks {
   /**
    * The rollout recalled the installed release (found in RESOLVE): the event becomes a {@code
    * recall} and switches back to {@code to}, like a manual rollback.
+   *
+   * @param reason why the rollout recalls it, or null; noted as "recalled: <reason>" (history and report)
    */
-  Result recall(EventRun run, String installed, String to) {
+  Result recall(EventRun run, String installed, String to, String reason) {
     run.kind(EventKind.RECALL);
     run.target(to, 0);
-    if (!parts.home().versionsOnDisk().contains(to)) {
+    if (to == null || !parts.home().versionsOnDisk().contains(to)) {
       return refuse(run, new UpgradeException(ErrorCode.NO_PREVIOUS_VERSION, "the rollout recalled " + installed
           + " to " + to + ", which is not on this node's disk (on disk: " + parts.home().versionsOnDisk() + ")"));
     }
-    return switchBack(run, installed, to, "the rollout recalled " + installed + "; back on " + to,
-        "recall to " + to + " failed: ");
+    if (reason != null) {
+      parts.events().info("recalled: " + reason);
+    }
+    return switchBack(run, installed, to, "the rollout recalled " + installed + (reason == null ? "" : " (" + reason
+        + ")") + "; back on " + to, "recall to " + to + " failed: ");
   }
 
   /** ROLLBACK to {@code to}; {@code installed} is marked bad and becomes the previous version. */

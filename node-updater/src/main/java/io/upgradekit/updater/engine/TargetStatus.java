@@ -26,6 +26,9 @@ import java.util.List;
  * @param badReleases releases this node will not install again
  * @param damaged state files that cannot be used, each with what is wrong; the next {@code run}
  *     moves them to {@code state/damaged/} and rebuilds them (STATE_RECOVERED)
+ * @param waiting what the rollout makes this node wait for ("waiting for wave 3 of 5"), or null
+ * @param lease the rollout slot this node holds (or still has to return), or null
+ * @param heartbeats heartbeat failures (null when the node sends none: no credential)
  */
 public record TargetStatus(
     String app,
@@ -38,7 +41,10 @@ public record TargetStatus(
     JournalRecord lastEvent,
     int pendingReports,
     List<String> badReleases,
-    List<String> damaged) {
+    List<String> damaged,
+    NodeState.Wait waiting,
+    NodeState.Lease lease,
+    Heartbeats.Record heartbeats) {
 
   /** Reads the target's state; damaged files are listed in {@code damaged}, never fatal. */
   public static TargetStatus read(UpdaterConfig config) {
@@ -78,6 +84,7 @@ public record TargetStatus(
     }
     return new TargetStatus(config.app(), config.channel(), home.currentVersion().orElse(null), state.previous(),
         home.versionsOnDisk(), running, active, history.isEmpty() ? null : history.get(history.size() - 1), pending,
-        state.badReleases(), damaged);
+        state.badReleases(), damaged, state.waiting(), state.lease(),
+        config.node().credential() == null ? null : Heartbeats.read(home.state()));
   }
 }

@@ -16,7 +16,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
@@ -65,6 +67,9 @@ public final class UpdateEngine {
   private final Parts parts;
   private final Rollbacks rollbacks;
   private final StateRecovery recovery;
+  /** Whether a kept release manifest carries a rollout plan, by version: read once per engine. */
+  private final Map<String, Boolean> plans = new HashMap<>();
+  private final Heartbeats heartbeats;
 
   /** An engine that waits with {@link Sleeper#SYSTEM}. */
   public UpdateEngine(UpdaterConfig config, PayloadApplier applier, Clock clock, Consumer<AgentEvent> listener) {
@@ -76,7 +81,10 @@ public final class UpdateEngine {
    */
   public UpdateEngine(UpdaterConfig config, PayloadApplier applier, Clock clock, Sleeper sleeper,
       Consumer<AgentEvent> listener) {
-    this.parts = Parts.of(Objects.requireNonNull(config, "config"), applier, clock, sleeper, listener);
+    Heartbeats.Watch watch = new Heartbeats.Watch();
+    this.parts = Parts.of(Objects.requireNonNull(config, "config"), applier, clock, sleeper,
+        Objects.requireNonNull(listener, "listener").andThen(watch));
+    this.heartbeats = new Heartbeats(parts, watch);
     Home home = parts.home();
     this.rollbacks = new Rollbacks(parts);
     this.recovery = new StateRecovery(parts);
@@ -102,6 +110,14 @@ public final class UpdateEngine {
   }
 
   /**
+   * This target's heartbeats (not started): {@code updater run} starts them for its whole life,
+   * daemon or {@code --once}, so that repo-server hears the node and its rollout slot stays alive.
+   */
+  public Heartbeats heartbeats() {
+    return heartbeats;
+  }
+
+  /**
    * One update: lock, recover, reconcile, resolve, and if the channel moved, the whole state
    * machine. Then delivers queued reports.
    *
@@ -109,7 +125,7 @@ public final class UpdateEngine {
    *     unless told otherwise
    */
   public Result runOnce(boolean stageOnly) {
-    return underLock(() -> new UpdateFlow(parts, rollbacks, recovery).run(stageOnly));
+    return underLock(() -> new UpdateFlow(parts, rollbacks, recovery, plans).run(stageOnly));
   }
 
   /** Manual rollback to the recorded previous version, under the lock. */
@@ -151,7 +167,10 @@ public final class UpdateEngine {
         }
         recovery.checkAndRecord();
         Result finishedSelfUpgrade = new Reconciler(parts, rollbacks).reconcile();
+        RolloutGate rollout = new RolloutGate(parts);
+        rollout.releaseHeld(); // a slot kept by an event that ended (or a crash ended) goes back first
         result = action.get();
+        rollout.releaseHeld();
         if (finishedSelfUpgrade != null && result.outcome() == Outcome.UP_TO_DATE) {
           // This process is the relaunch of the one that switched: its status is the update's.
           result = finishedSelfUpgrade;

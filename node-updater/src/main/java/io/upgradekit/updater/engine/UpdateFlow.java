@@ -3,7 +3,10 @@ package io.upgradekit.updater.engine;
 import io.upgradekit.schema.ErrorCode;
 import io.upgradekit.schema.UpgradeException;
 import io.upgradekit.schema.model.BlobRef;
+import io.upgradekit.schema.model.LeaseGrant;
 import io.upgradekit.schema.model.ReleaseManifest;
+import io.upgradekit.schema.model.RolloutState;
+import io.upgradekit.schema.sign.MetadataVerifier;
 import io.upgradekit.updater.config.UpdaterConfig;
 import io.upgradekit.updater.config.UpdaterConfig.Strategy;
 import io.upgradekit.updater.download.HttpFailure;
@@ -44,9 +47,12 @@ final class UpdateFlow {
   private final ServiceController service;
   private final Rollbacks rollbacks;
   private final StateRecovery recovery;
+  private final Map<String, Boolean> plans;
 
-  UpdateFlow(Parts parts, Rollbacks rollbacks, StateRecovery recovery) {
+  /** @param plans whether a kept release manifest carries a rollout plan, by version (the engine's memory) */
+  UpdateFlow(Parts parts, Rollbacks rollbacks, StateRecovery recovery, Map<String, Boolean> plans) {
     this.parts = parts;
+    this.plans = plans;
     this.config = parts.config();
     this.home = parts.home();
     this.service = parts.service();
@@ -58,24 +64,33 @@ final class UpdateFlow {
   Result run(boolean stageOnly) {
     String installed = home.currentVersion().orElse(null);
     EventRun run = EventRun.start(parts, EventKind.UPDATE, installed, null);
+    Result result;
     try {
-      return update(run, installed, stageOnly);
+      result = update(run, installed, stageOnly);
     } catch (UpgradeException e) {
-      return fail(run, e);
+      result = fail(run, e);
     } catch (RuntimeException e) {
-      return fail(run, new UpgradeException(ErrorCode.IO_ERROR, "unexpected failure: " + e, e));
+      result = fail(run, new UpgradeException(ErrorCode.IO_ERROR, "unexpected failure: " + e, e));
     }
+    if (result.outcome() != Outcome.WAITING) {
+      NodeState node = NodeState.read(home.nodeFile());
+      if (node.waiting() != null) {
+        node.withWaiting(null).write(home.nodeFile()); // the wait is over, whichever way
+      }
+    }
+    return result;
   }
 
   private Result update(EventRun run, String installed, boolean stageOnly) {
     run.enter(UpdateState.RESOLVE);
     Resolver resolver = new Resolver(config, home, parts.client(), parts.clock());
     Resolver.Resolution res = resolve(run, resolver, installed);
-    if (config.gate().rolloutState() && installed != null) {
-      String recallTo = gate().recallTarget(installed, res.verifier());
-      if (recallTo != null && !recallTo.equals(installed)) {
-        return rollbacks.recall(run, installed, recallTo);
-      }
+    Result recalled = recallIfOrdered(run, resolver, installed, res.verifier());
+    if (recalled != null) {
+      return recalled;
+    }
+    if (res.upToDate() && retryAllowed(resolver, res)) {
+      res = resolve(run, resolver, installed);
     }
     if (res.upToDate()) {
       run.discard();
@@ -95,25 +110,46 @@ final class UpdateFlow {
           + " times while installing " + target + "; the release is marked bad on this node");
     }
 
-    run.enter(UpdateState.DOWNLOAD);
-    Path blob = download(res.blob(), res.deltaBase() == null ? "package" : "delta", manifest);
+    boolean planned = manifest.rollout() != null;
+    // While the rollout makes the node wait, each poll asks again; the version it staged for that
+    // wait is not downloaded and verified on every poll, but verified once more before its slot
+    // is confirmed.
+    NodeState.Wait waiting = planned ? NodeState.read(home.nodeFile()).waiting() : null;
+    boolean stagedForTheWait = waiting != null && waiting.version().equals(target) && waiting.kind().equals("upgrade")
+        && home.versionsOnDisk().contains(target) && !stageOnly;
+    if (stagedForTheWait) {
+      run.enter(UpdateState.DOWNLOAD);
+      run.skip("staged by an earlier run; waiting for the rollout");
+      run.enter(UpdateState.STAGE);
+      run.skip("versions/" + target + " was staged by an earlier run; it is verified again before the slot is "
+          + "confirmed");
+    } else {
+      run.enter(UpdateState.DOWNLOAD);
+      Path blob = download(res.blob(), res.deltaBase() == null ? "package" : "delta", manifest);
 
-    run.enter(UpdateState.STAGE);
-    try {
-      parts.stager().stage(manifest, blob, res.deltaBase());
-    } catch (UpgradeException e) {
-      if (res.deltaBase() == null || !DELTA_FAULTS.contains(e.code())) {
-        throw e;
+      run.enter(UpdateState.STAGE);
+      try {
+        parts.stager().stage(manifest, blob, res.deltaBase());
+      } catch (UpgradeException e) {
+        if (res.deltaBase() == null || !DELTA_FAULTS.contains(e.code())) {
+          throw e;
+        }
+        fallBackToThePackage(run, res, manifest, blob, e);
       }
-      fallBackToThePackage(run, res, manifest, blob, e);
+      resolver.rememberManifest(target, res.manifestBytes());
     }
-    resolver.rememberManifest(target, res.manifestBytes());
     if (stageOnly) {
       return run.end(Outcome.STAGED, null, "staged " + target + "; run again without --stage-only to switch");
     }
 
     run.enter(UpdateState.GATE);
-    if (config.gate().claims() || config.gate().rolloutState()) {
+    if (planned) {
+      Runnable beforeConfirm = stagedForTheWait ? () -> verifyStaged(manifest) : () -> { };
+      RolloutGate.Decision decision = rollout().upgrade(run, target, res.verifier(), beforeConfirm);
+      if (decision instanceof RolloutGate.Wait wait) {
+        return waiting(run, target, "upgrade", wait);
+      }
+    } else if (config.gate().claims() || config.gate().rolloutState()) {
       gate().await(target, res.verifier());
     } else {
       run.skip("no rollout gate configured");
@@ -191,6 +227,116 @@ final class UpdateFlow {
 
   private Gate gate() {
     return new Gate(config, parts.client(), parts.clock(), parts.events().info());
+  }
+
+  private RolloutGate rollout() {
+    return new RolloutGate(parts);
+  }
+
+  /**
+   * A recall of the installed release, when its signed rollout state orders one: for a release
+   * with a plan, with a recall slot (asked when this node's wave is in the recall), back to the
+   * version this node came from; with {@code gate.rolloutState} for a release without a plan, to
+   * the state's {@code recallTo} as before. Null when nothing is ordered.
+   */
+  private Result recallIfOrdered(EventRun run, Resolver resolver, String installed, MetadataVerifier verifier) {
+    if (installed == null) {
+      return null;
+    }
+    if (!hasPlan(resolver, installed)) {
+      if (config.gate().rolloutState()) {
+        String recallTo = gate().recallTarget(installed, verifier);
+        if (recallTo != null && !recallTo.equals(installed)) {
+          return rollbacks.recall(run, installed, recallTo, null);
+        }
+      }
+      return null;
+    }
+    RolloutState order = rollout().recallOrder(installed, verifier);
+    if (order == null) {
+      return null;
+    }
+    String previous = NodeState.read(home.nodeFile()).previous();
+    List<String> onDisk = home.versionsOnDisk();
+    // Each node goes back to the version it came from; the state's recallTo is the fleet's.
+    String to = previous != null && onDisk.contains(previous) ? previous : order.recallTo();
+    if (to.equals(installed) || !onDisk.contains(to)) {
+      return rollbacks.recall(run, installed, to, null); // refused: nothing to go back to
+    }
+    run.kind(EventKind.RECALL);
+    run.target(to, 0);
+    RolloutGate.Wait notYet = rollout().recallNotYet(installed, order);
+    if (notYet != null) {
+      return waiting(run, installed, "recall", notYet);
+    }
+    RolloutGate.Decision decision = rollout().lease(run, installed, LeaseGrant.Kind.RECALL, order, verifier, () -> { });
+    if (decision instanceof RolloutGate.Wait wait) {
+      return waiting(run, installed, "recall", wait);
+    }
+    String reason = ((RolloutGate.Go) decision).reason();
+    return rollbacks.recall(run, installed, to, reason == null || reason.isBlank()
+        ? "the rollout of " + installed + " was recalled (rollout state " + order.sequence() + ")" : reason);
+  }
+
+  /**
+   * The channel points at a release that failed here (so RESOLVE found nothing to do): with a
+   * plan, the rollout's operator may let this node try it again ({@link RolloutGate#retry}).
+   */
+  private boolean retryAllowed(Resolver resolver, Resolver.Resolution res) {
+    String pointed = res.pointer().version();
+    if (!NodeState.read(home.nodeFile()).badReleases().contains(pointed) || !hasPlan(resolver, pointed)) {
+      return false;
+    }
+    return rollout().retry(pointed, res.verifier());
+  }
+
+  /** Whether the kept manifest of {@code version} (verified when it was staged) carries a rollout plan. */
+  private boolean hasPlan(Resolver resolver, String version) {
+    Boolean known = plans.get(version);
+    if (known != null) {
+      return known;
+    }
+    try {
+      // Parsed once per engine: a manifest may be 2 MiB, and the daemon polls every minute.
+      Boolean planned = resolver.installedManifest(version).map(m -> m.rollout() != null).orElse(null);
+      if (planned != null) {
+        plans.put(version, planned);
+      }
+      return planned != null && planned;
+    } catch (UpgradeException e) {
+      parts.events().warn("cannot read the kept manifest of " + version + " (" + e.getMessage() + "); its rollout "
+          + "is not followed in this run");
+      return false;
+    }
+  }
+
+  /**
+   * The rollout makes the node wait: nothing live changed. History gets the wait only when its
+   * reason changed since the last poll (a poll with the same answer leaves no entry); node state
+   * keeps it for {@code status}. Not reported to the server, whose answer it is.
+   */
+  private Result waiting(EventRun run, String version, String kind, RolloutGate.Wait wait) {
+    NodeState node = NodeState.read(home.nodeFile());
+    NodeState.Wait now = new NodeState.Wait(version, kind, wait.code().name(), wait.message(), parts.clock().instant());
+    String next = wait.retryAfter() == null ? "" : "; asking again in " + wait.retryAfter().toSeconds() + " s";
+    if (now.sameAs(node.waiting())) {
+      run.discard();
+      return new Result(Outcome.WAITING, wait.code(), wait.message(), version, wait.retryAfter());
+    }
+    node.withWaiting(now).write(home.nodeFile());
+    parts.events().info(wait.message() + " [" + wait.code() + "]" + next);
+    run.stepNote(wait.message(), wait.code());
+    Result r = run.end(Outcome.WAITING, wait.code(), wait.message());
+    return new Result(r.outcome(), r.code(), r.message(), r.version(), wait.retryAfter());
+  }
+
+  /** The version staged by an earlier run, checked once more before the slot is confirmed. */
+  private void verifyStaged(ReleaseManifest manifest) {
+    try {
+      Trees.verify(home.version(manifest.version()), manifest.payload());
+    } catch (IOException e) {
+      throw new UpgradeException(ErrorCode.IO_ERROR, "cannot verify versions/" + manifest.version() + ": " + e, e);
+    }
   }
 
   /** STOP's first part: the baseline of the running version, for the watch window. */

@@ -27,6 +27,13 @@ public enum Outcome {
   /** Any other failure (network, disk, gate, stop); nothing live changed, or see the report. */
   FAILED,
   /**
+   * The release's rollout makes this node wait at GATE (its wave is not open, no slot is free, the
+   * rollout is paused or halted, its state is stale); nothing live changed, the staged version stays,
+   * and the next poll asks again. Not a failure, and not reported to the server (its answers are the
+   * reason); history records it once per change of reason.
+   */
+  WAITING,
+  /**
    * Self-upgrade: the updater switched its own version and must be run again from {@code
    * current/} (its launcher does that on exit status 75); the new process finishes
    * the update.

@@ -44,6 +44,49 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void heartbeatsEveryThirtySecondsWithoutLabelsByDefault() {
+    UpdaterConfig c = ConfigLoader.parse(FILE, MINIMAL);
+    assertThat(c.heartbeat().interval()).isEqualTo(Duration.ofSeconds(30));
+    assertThat(c.heartbeat().intervalSeconds()).isEqualTo(30);
+    assertThat(c.node().labels()).isEmpty();
+  }
+
+  @Test
+  void nodeLabelsAreReadAsPairsOrAsAMapping() {
+    UpdaterConfig pairs = ConfigLoader.parse(FILE, MINIMAL.replace("  id: node-1\n",
+        "  id: node-1\n  labels: zone=eu-west-1a, rack=3\nheartbeat:\n  interval: 1500ms\n"));
+    assertThat(pairs.node().labels()).isEqualTo(java.util.Map.of("zone", "eu-west-1a", "rack", "3"));
+    assertThat(pairs.heartbeat().intervalSeconds()).isEqualTo(2); // rounded up for the server
+    UpdaterConfig mapping = ConfigLoader.parse(FILE, MINIMAL.replace("  id: node-1\n",
+        "  id: node-1\n  labels:\n    zone: a\n    rack: 3\n"));
+    assertThat(mapping.node().labels()).containsEntry("zone", "a").containsEntry("rack", "3");
+  }
+
+  @Test
+  void badLabelsAndHeartbeatIntervalsAreRefusedWithTheFix() {
+    assertInvalid(MINIMAL.replace("  id: node-1\n", "  id: node-1\n  labels: zone\n"),
+        "node.labels is 'zone': 'zone' is not key=value");
+    assertInvalid(MINIMAL.replace("  id: node-1\n", "  id: node-1\n  labels: Zone=a\n"),
+        "node.labels has the label key 'Zone'");
+    assertInvalid(MINIMAL.replace("  id: node-1\n", "  id: node-1\n  labels: zone=a b\n"),
+        "node.labels has 'a b' as the value of zone");
+    assertInvalid(MINIMAL.replace("  id: node-1\n", "  id: node-1\n  labels: zone=a,zone=b\n"),
+        "node.labels names the label 'zone' twice");
+    assertInvalid(MINIMAL + "heartbeat:\n  interval: 500ms\n", "heartbeat.interval is 500ms: write a duration from 1s "
+        + "to 1h");
+    assertInvalid(MINIMAL + "heartbeat:\n  interval: 2h\n", "heartbeat.interval is 2h");
+    assertInvalid(MINIMAL + "heartbeat:\n  interval: often\n", "heartbeat.interval is 'often'");
+    assertInvalid(MINIMAL + "heartbeat:\n  every: 30s\n", "heartbeat.every is not a known key");
+  }
+
+  private static void assertInvalid(String yaml, String message) {
+    assertThatThrownBy(() -> ConfigLoader.parse(FILE, yaml)).isInstanceOfSatisfying(UpgradeException.class, e -> {
+      assertThat(e.code()).isEqualTo(ErrorCode.CONFIG_INVALID);
+      assertThat(e.getMessage()).contains(message);
+    });
+  }
+
+  @Test
   void fullConfigIsRead() {
     UpdaterConfig c = ConfigLoader.parse(FILE, MINIMAL.replace("health:\n", """
         limits:

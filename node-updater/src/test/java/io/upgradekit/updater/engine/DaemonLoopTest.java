@@ -167,6 +167,24 @@ class DaemonLoopTest {
   }
 
   @Test
+  void waitingForTheRolloutIsNoFailureAndAsksAgainWhenTheServerSaid() {
+    Result waiting = new Result(Outcome.WAITING, ErrorCode.WAVE_NOT_OPEN, "waiting for wave 3 of 5", "2.0.0",
+        Duration.ofSeconds(5));
+    ScriptedAgent agent = new ScriptedAgent(clock).then(Outcome.FAILED).then(d -> waiting).then(d -> waiting)
+        .then(d -> new Result(Outcome.WAITING, ErrorCode.ROLLOUT_PAUSED, "paused", "2.0.0", null))
+        .then(Outcome.FAILED);
+
+    daemon(agent).run();
+
+    // After the failure, the backoff's two minutes; a wait is asked again after the server's five
+    // seconds (sooner than the interval), without the failure's backoff; a wait without a time
+    // waits the interval; the next failure starts the backoff afresh.
+    assertThat(agent.waits()).containsExactly(Duration.ofMinutes(2), Duration.ofSeconds(5), Duration.ofSeconds(5),
+        Duration.ofSeconds(60), Duration.ofMinutes(2));
+    assertThat(agent.memoryReleases).isEqualTo(2); // the failures; a wait allocates no more than a poll
+  }
+
+  @Test
   void retryAfterIsAMinimumNotAReplacement() {
     ScriptedAgent agent = new ScriptedAgent(clock)
         .then(d -> new Result(Outcome.FAILED, ErrorCode.DOWNLOAD_FAILED, "503", null, Duration.ofMinutes(30)))

@@ -363,6 +363,7 @@ class UpdateEngineTest {
     Release v2 = target.repo.publish("2.0.0", 2, TestTarget.files("2.0.0", "healthy=true\nerrorRate=0.5\nlatency=1.5\n"),
         plan, "1.0.0");
     target.repo.point("stable", v2);
+    new io.upgradekit.updater.testsupport.FakeRolloutServer(target.repo, target.server, "2.0.0").proceed(1);
 
     Result r = target.engine().runOnce(false);
 

@@ -99,6 +99,20 @@ public class RepoSimulator implements AutoCloseable {
   /** When set, blob GETs send this many bytes (a resumed one: none) and then stall. */
   public volatile int stallAfterBytes = -1;
 
+  /** A test's own answer to an API path (leases, heartbeats): status, body, extra headers. */
+  public record ApiReply(int status, byte[] body, Map<String, String> headers) {
+    public static ApiReply json(int status, byte[] body) {
+      return new ApiReply(status, body, Map.of("Content-Type", "application/json"));
+    }
+  }
+
+  private final Map<String, java.util.function.Function<Request, ApiReply>> api = new ConcurrentHashMap<>();
+
+  /** Answers POSTs (and GETs) to {@code path} (relative to the base, e.g. {@code v1/leases}) with {@code handler}. */
+  public void api(String path, java.util.function.Function<Request, ApiReply> handler) {
+    api.put(path, handler);
+  }
+
   public RepoSimulator(Path root) throws IOException {
     this(root, 0);
   }
@@ -336,6 +350,12 @@ public class RepoSimulator implements AutoCloseable {
       answer = new Answer();
       answer.status = claimStatus;
       answer.body = "{}".getBytes(StandardCharsets.UTF_8);
+    } else if (api.containsKey(rel)) {
+      ApiReply reply = api.get(rel).apply(recorded);
+      answer = new Answer();
+      answer.status = reply.status();
+      answer.body = reply.body();
+      answer.headers.putAll(reply.headers());
     } else {
       answer = file(rel, recorded, rule);
     }

@@ -34,6 +34,8 @@ public final class TestRepo {
   private final Path dir;
   private final SigningKey rootKey = SigningKey.generate();
   private SigningKey releaseKey = SigningKey.generate();
+  /** The rollout role's key (repo-server's online key): rollout states and lease grants. */
+  private final SigningKey rolloutKey = SigningKey.generate();
   private final Map<String, Release> releases = new HashMap<>();
   private long pointerSequence;
 
@@ -46,10 +48,11 @@ public final class TestRepo {
     Map<String, PublicKeyEntry> keys = new TreeMap<>();
     keys.put(rootKey.keyId(), entry(rootKey));
     keys.put(releaseKey.keyId(), entry(releaseKey));
+    keys.put(rolloutKey.keyId(), entry(rolloutKey));
     Map<Role, RoleKeys> roles = new HashMap<>();
     roles.put(Role.ROOT, roleKeys(rootKey));
     roles.put(Role.RELEASE, roleKeys(releaseKey));
-    roles.put(Role.ROLLOUT, roleKeys(releaseKey));
+    roles.put(Role.ROLLOUT, roleKeys(rolloutKey));
     TrustRoot root = TrustRoot.of(version, Instant.now().plus(Duration.ofDays(365)), keys, roles);
     return Envelopes.sign(DocumentType.ROOT, root, List.of(rootKey));
   }
@@ -70,6 +73,15 @@ public final class TestRepo {
 
   public SigningKey releaseKey() {
     return releaseKey;
+  }
+
+  public SigningKey rolloutKey() {
+    return rolloutKey;
+  }
+
+  /** Writes a file into the repository directory (as a publisher or repo-server would). */
+  public void put(String relative, byte[] bytes) {
+    write(relative, bytes);
   }
 
   public Path dir() {
@@ -147,13 +159,13 @@ public final class TestRepo {
         List.of(releaseKey)));
   }
 
-  /** Publishes the rollout state of a release, signed by the rollout key (here: the release key). */
+  /** Publishes the rollout state of a release, signed by the rollout key. */
   public void rollout(String version, long sequence, io.upgradekit.schema.model.RolloutState.Action action,
       Instant expires) {
     var state = new io.upgradekit.schema.model.RolloutState(DocumentType.ROLLOUT.typeName(), "demo", version, sequence,
         expires, action, null, action == io.upgradekit.schema.model.RolloutState.Action.RECALL ? "1.0.0" : null);
     write(RepositoryLayout.rolloutState("demo", version), Envelopes.sign(DocumentType.ROLLOUT, state,
-        List.of(releaseKey)));
+        List.of(rolloutKey)));
   }
 
   public Path blobFile(BlobRef blob) {

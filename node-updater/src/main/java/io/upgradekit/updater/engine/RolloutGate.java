@@ -1,0 +1,408 @@
+package io.upgradekit.updater.engine;
+
+import io.upgradekit.schema.ErrorCode;
+import io.upgradekit.schema.UpgradeException;
+import io.upgradekit.schema.api.ApiBody;
+import io.upgradekit.schema.api.LeaseAnswer;
+import io.upgradekit.schema.api.LeaseRequest;
+import io.upgradekit.schema.layout.RepositoryLayout;
+import io.upgradekit.schema.model.DocumentType;
+import io.upgradekit.schema.model.LeaseGrant;
+import io.upgradekit.schema.model.RolloutState;
+import io.upgradekit.schema.sign.MetadataVerifier;
+import io.upgradekit.updater.config.UpdaterConfig;
+import io.upgradekit.updater.download.HttpFailure;
+import io.upgradekit.updater.download.RepositoryClient;
+import io.upgradekit.updater.journal.JournalRecord;
+import io.upgradekit.updater.journal.NodeState;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * GATE for a release whose signed manifest carries a rollout plan (docs/rollouts.md, "On the
+ * node"), and the recall and retry orders of the rollout state. The node obeys only what the
+ * rollout role signed:
+ *
+ * <ol>
+ *   <li>the release's rollout state ({@code apps/<app>/rollout/<version>.json}): verified, its
+ *       sequence never below the one this node trusted last (kept in {@code state/node.json});
+ *       missing, expired or unreachable state is a pause, never a go; {@code halt} and {@code
+ *       recall} mean "not installed";
+ *   <li>{@code POST /v1/leases} as the node: {@code wait} (with why and when to ask again) or
+ *       {@code granted} with a signed {@link LeaseGrant}, verified (rollout role, this node, app,
+ *       release, kind, a wave the state opened);
+ *   <li>the grant is kept in node state (so that a restarted updater returns it), then {@code POST
+ *       /v1/leases/confirm} just before anything live changes: {@code lost} goes back to asking,
+ *       nothing changed;
+ *   <li>after the event ended ({@link EventRun} writes its outcome into the kept lease), {@link
+ *       #releaseHeld()} returns it: {@code POST /v1/leases/release} with the outcome.
+ * </ol>
+ *
+ * Waiting is an answer, not a failure: the caller ends the run as {@link
+ * io.upgradekit.updater.event.Outcome#WAITING}.
+ */
+final class RolloutGate {
+  /** Asks per run when repo-server says the slot was lost before the confirmation. */
+  static final int ASKS_PER_RUN = 3;
+
+  /** What GATE (or a recall) decided. */
+  sealed interface Decision permits Go, Wait {}
+
+  /**
+   * A confirmed slot: go on.
+   *
+   * @param reason the server's sentence with the grant (for a recall: why it recalls), or null
+   */
+  record Go(NodeState.Lease lease, String reason) implements Decision {}
+
+  /**
+   * Wait; nothing live changed.
+   *
+   * @param retryAfter when the server asked to be asked again, or null (the poll interval)
+   */
+  record Wait(ErrorCode code, String message, Duration retryAfter) implements Decision {}
+
+  /** The verified rollout state, or why there is none to obey (a pause). */
+  record Observed(RolloutState state, String pause, Duration retryAfter) {}
+
+  private final Parts parts;
+  private final UpdaterConfig config;
+
+  RolloutGate(Parts parts) {
+    this.parts = parts;
+    this.config = parts.config();
+  }
+
+  /**
+   * GATE of an upgrade to {@code version}: the state must say {@code proceed}, then a slot is asked,
+   * verified, kept and confirmed. {@code beforeConfirm} runs between the grant and the confirmation
+   * (the last checks before anything live changes).
+   *
+   * @throws UpgradeException a refusal (forged, replayed or inconsistent state or grant), CONFIG_INVALID
+   *     without a node credential, GATE_CLOSED when the server refuses the node; DOWNLOAD_FAILED
+   *     when the confirmation cannot be sent (the kept grant is returned after the event)
+   */
+  Decision upgrade(EventRun run, String version, MetadataVerifier verifier, Runnable beforeConfirm) {
+    requireCredential(version);
+    Observed observed = state(version, verifier);
+    if (observed.state() == null) {
+      return new Wait(ErrorCode.ROLLOUT_PAUSED, observed.pause() + ": waiting (a stale or missing rollout state "
+          + "is a pause)", observed.retryAfter());
+    }
+    RolloutState state = observed.state();
+    return switch (state.action()) {
+      case PAUSE -> new Wait(ErrorCode.ROLLOUT_PAUSED, "the rollout of " + version + " is paused", null);
+      case HALT -> new Wait(ErrorCode.ROLLOUT_HALTED, "the rollout of " + version + " is halted: " + version
+          + " is not installed here", null);
+      case RECALL -> new Wait(ErrorCode.ROLLOUT_HALTED, version + " is recalled: it is not installed here", null);
+      case PROCEED -> lease(run, version, LeaseGrant.Kind.UPGRADE, state, verifier, beforeConfirm);
+    };
+  }
+
+  /**
+   * The recall order of the installed release: its verified state when it says {@code recall}, else
+   * null. Never an order from stale, missing or unverifiable state: those are noted and ignored.
+   */
+  RolloutState recallOrder(String installed, MetadataVerifier verifier) {
+    Observed observed;
+    try {
+      observed = state(installed, verifier);
+    } catch (UpgradeException e) {
+      parts.events().warn("the rollout state of the installed " + installed + " is not trusted, so it orders "
+          + "nothing [" + e.code() + "]: " + e.getMessage());
+      return null;
+    }
+    RolloutState state = observed.state();
+    return state != null && state.action() == RolloutState.Action.RECALL ? state : null;
+  }
+
+  /**
+   * Whether this node's wave is not yet in the recall, which goes back from the last wave: null when
+   * it is (or the node does not know its wave: the server decides), else why it waits.
+   */
+  Wait recallNotYet(String installed, RolloutState state) {
+    Integer wave = NodeState.read(parts.home().nodeFile()).rollout(installed).wave();
+    if (wave == null || state.recallFrom() == null || wave >= state.recallFrom()) {
+      return null;
+    }
+    return new Wait(ErrorCode.WAVE_NOT_OPEN, "waiting for the recall of " + installed + " to reach wave " + (wave + 1)
+        + (state.waves() == null ? "" : " of " + state.waves()) + " (it goes back from the last wave; now at wave "
+        + (state.recallFrom() + 1) + ")", null);
+  }
+
+  /**
+   * A release that failed here may be tried again when the operator's retry count for this node in
+   * its verified rollout state is higher than the one this node last acted on: then it is taken off
+   * the bad list (with its crash count) and the new count is kept. Only for releases with a plan.
+   */
+  boolean retry(String version, MetadataVerifier verifier) {
+    RolloutState state;
+    try {
+      state = state(version, verifier).state();
+    } catch (UpgradeException e) {
+      parts.events().warn("the rollout state of " + version + " is not trusted, so it orders no retry ["
+          + e.code() + "]: " + e.getMessage());
+      return false;
+    }
+    NodeState node = NodeState.read(parts.home().nodeFile());
+    int count = state == null ? 0 : state.retriesOf(config.node().id());
+    if (count <= node.rollout(version).retriesActedOn()) {
+      return false;
+    }
+    node.withoutBad(version).withRetriesActedOn(version, count).write(parts.home().nodeFile());
+    parts.events().info("the rollout lets this node try " + version + " again (retry " + count + "); it failed "
+        + "here before");
+    return true;
+  }
+
+  /**
+   * Asks for a slot of {@code kind} until one is confirmed, the server says wait, or {@link
+   * #ASKS_PER_RUN} grants were lost before their confirmation.
+   */
+  Decision lease(EventRun run, String version, LeaseGrant.Kind kind, RolloutState state, MetadataVerifier verifier,
+      Runnable beforeConfirm) {
+    requireCredential(version);
+    String what = kind == LeaseGrant.Kind.RECALL ? "recall" : "upgrade";
+    for (int ask = 1; ; ask++) {
+      LeaseAnswer answer;
+      try {
+        answer = post("v1/leases", LeaseRequest.ask(config.app(), version, config.node().id(), kind), true);
+      } catch (HttpFailure e) {
+        // An unreachable controller pauses the rollout for this node; it is no failure of the node.
+        return new Wait(ErrorCode.ROLLOUT_PAUSED, "repo-server did not answer the slot request ("
+            + e.getMessage() + ")", e.retryAfter());
+      }
+      NodeState node = NodeState.read(parts.home().nodeFile());
+      if (answer.wave() != null && !answer.wave().equals(node.rollout(version).wave())) {
+        node.withWave(version, answer.wave()).write(parts.home().nodeFile());
+      }
+      if (answer.status() != LeaseAnswer.Status.GRANTED) {
+        return waitOf(answer, version);
+      }
+      LeaseGrant grant = verify(answer.grant(), version, kind, state, verifier);
+      NodeState.Lease lease = new NodeState.Lease(run.eventId(), version, what, grant.wave(), grant.slot(),
+          grant.generation(), false, null);
+      // Kept before it is used: an updater restarted after a crash from here on returns it.
+      NodeState.read(parts.home().nodeFile()).withLease(lease).withWave(version, grant.wave())
+          .write(parts.home().nodeFile());
+      parts.events().info("rollout slot " + grant.slot() + " (generation " + grant.generation() + ", wave "
+          + (grant.wave() + 1) + ") granted for the " + what + " of " + version);
+      beforeConfirm.run();
+      LeaseAnswer confirmed = post("v1/leases/confirm", held(lease, null), false);
+      if (confirmed.status() == LeaseAnswer.Status.CONFIRMED) {
+        NodeState.Lease sure = lease.confirm();
+        NodeState.read(parts.home().nodeFile()).withLease(sure).write(parts.home().nodeFile());
+        parts.events().info("rollout slot " + grant.slot() + " confirmed; going on with the " + what + " of "
+            + version);
+        return new Go(sure, answer.message());
+      }
+      // The slot went to another holder before this node changed anything: ask again.
+      NodeState.read(parts.home().nodeFile()).withLease(null).write(parts.home().nodeFile());
+      String lost = "rollout slot " + grant.slot() + " (generation " + grant.generation() + ") was lost before "
+          + "anything live changed (" + orCode(confirmed) + ")";
+      if (ask >= ASKS_PER_RUN) {
+        return new Wait(ErrorCode.LEASE_LOST, lost + "; asking again later", retryAfter(confirmed));
+      }
+      parts.events().warn(lost + "; asking again");
+    }
+  }
+
+  /**
+   * Returns the kept slot once its event has ended (its outcome is in the lease), or a slot whose
+   * event is gone (a damaged journal: returned as FAILED). Kept when repo-server cannot be reached
+   * (the next run tries again); forgotten when the server took it back or refuses the call for good.
+   */
+  void releaseHeld() {
+    NodeState node = NodeState.read(parts.home().nodeFile());
+    NodeState.Lease lease = node.lease();
+    if (lease == null) {
+      return;
+    }
+    String outcome = lease.outcome();
+    if (outcome == null) {
+      Optional<JournalRecord> active = parts.journal().active();
+      if (active.isPresent() && active.get().eventId().equals(lease.eventId())) {
+        return; // its event is still to be finished
+      }
+      outcome = "FAILED";
+    }
+    try {
+      LeaseAnswer answer = post("v1/leases/release", held(lease, outcome), false);
+      parts.events().info("rollout slot " + lease.slot() + " of " + lease.version() + " returned (" + outcome + ")"
+          + (answer.status() == LeaseAnswer.Status.RELEASED ? "" : ": " + orCode(answer)));
+    } catch (HttpFailure e) {
+      parts.events().warn("rollout slot " + lease.slot() + " of " + lease.version() + " could not be returned yet ("
+          + e.getMessage() + "); the next run tries again");
+      return;
+    } catch (UpgradeException e) {
+      parts.events().warn("repo-server refused the return of rollout slot " + lease.slot() + " of "
+          + lease.version() + " [" + e.code() + "]: " + e.getMessage() + "; it is forgotten here (the server "
+          + "frees it when its lease runs out)");
+    }
+    NodeState.read(parts.home().nodeFile()).withLease(null).write(parts.home().nodeFile());
+  }
+
+  /**
+   * Fetches and verifies the rollout state of {@code version}; the sequence trusted is kept. Missing,
+   * expired or unreachable state comes back as a pause.
+   *
+   * @throws UpgradeException a refusal: forged, replayed (older sequence), for another release, too large
+   */
+  Observed state(String version, MetadataVerifier verifier) {
+    RepositoryClient.Fetched fetched;
+    try {
+      fetched = parts.client().fetch(RepositoryLayout.rolloutState(config.app(), version),
+          DocumentType.ROLLOUT.maxBytes(), null);
+    } catch (HttpFailure e) {
+      return new Observed(null, "the rollout state of " + version + " cannot be read (" + e.getMessage() + ")",
+          e.retryAfter());
+    }
+    if (fetched.notFound()) {
+      return new Observed(null, "no rollout state is published for " + version + " yet", null);
+    }
+    NodeState node = NodeState.read(parts.home().nodeFile());
+    long trusted = node.rollout(version).sequence();
+    RolloutState state;
+    try {
+      state = verifier.verifyRolloutState(fetched.body(), config.app(), version, trusted);
+    } catch (UpgradeException e) {
+      if (e.code() == ErrorCode.METADATA_EXPIRED) {
+        return new Observed(null, "the rollout state of " + version + " is stale (" + e.getMessage() + ")", null);
+      }
+      throw e;
+    }
+    if (state.sequence() > trusted) {
+      node.withRolloutSequence(version, state.sequence()).write(parts.home().nodeFile());
+    }
+    return new Observed(state, null, null);
+  }
+
+  /**
+   * The grant, verified: rollout role, not expired, this node, app and release, the kind asked, a
+   * wave the state opened (upgrade) or recalls (recall).
+   */
+  private LeaseGrant verify(String envelope, String version, LeaseGrant.Kind kind, RolloutState state,
+      MetadataVerifier verifier) {
+    LeaseGrant grant = verifier.verifyLeaseGrant(envelope.getBytes(StandardCharsets.UTF_8), config.app(),
+        version, config.node().id());
+    if (grant.kind() != kind) {
+      throw new UpgradeException(ErrorCode.METADATA_INCONSISTENT, "repo-server granted a " + name(grant.kind())
+          + " slot where this node asked for a " + name(kind) + " slot");
+    }
+    if (kind == LeaseGrant.Kind.UPGRADE && (state.openWaves() == null || grant.wave() >= state.openWaves())) {
+      throw new UpgradeException(ErrorCode.METADATA_INCONSISTENT, "the slot grant is for wave " + (grant.wave() + 1)
+          + ", but the signed rollout state (sequence " + state.sequence() + ") opens " + state.openWaves()
+          + " wave(s); the grant is not obeyed");
+    }
+    if (kind == LeaseGrant.Kind.RECALL && state.recallFrom() != null && grant.wave() < state.recallFrom()) {
+      throw new UpgradeException(ErrorCode.METADATA_INCONSISTENT, "the recall slot is for wave " + (grant.wave() + 1)
+          + ", but the signed rollout state recalls from wave " + (state.recallFrom() + 1) + " on");
+    }
+    return grant;
+  }
+
+  /**
+   * One lease call, as the node. 200 (or 201) carries a {@code lease-answer}, read strictly; 409 is
+   * "lost" for a confirmation or a return ({@code LEASE_LOST}: a newer holder has the slot) and
+   * "wait" for a request; 404 means the server has no rollout of the release (yet): a pause.
+   *
+   * @param ask a request for a slot (else a confirmation or a return)
+   * @throws HttpFailure no answer, 429 or 5xx
+   * @throws UpgradeException GATE_CLOSED when the server refuses the node or the call
+   */
+  private LeaseAnswer post(String endpoint, LeaseRequest request, boolean ask) {
+    requireCredential(request.version()); // a slot kept from before the credential was removed too
+    URI url = config.repository().resolve(endpoint);
+    Map<String, String> headers = new LinkedHashMap<>();
+    headers.put("X-Upgradekit-Node", config.node().id());
+    headers.put("Authorization", config.node().authorization());
+    RepositoryClient.Fetched answer = parts.client().post(url, ApiBody.LEASE_REQUEST.write(request), headers);
+    int status = answer.status();
+    if (status == 200 || status == 201) {
+      return ApiBody.LEASE_ANSWER.read(answer.body());
+    }
+    String code = answer.error().map(e -> e.code()).orElse(null);
+    String message = answer.error().map(e -> e.message()).orElse(null);
+    if (status == 409) {
+      return ask ? new LeaseAnswer(LeaseAnswer.Status.WAIT, code == null ? ErrorCode.SCOPE_FULL.name() : code,
+          message, null, null, null, null, null, null, null)
+          : new LeaseAnswer(LeaseAnswer.Status.LOST, ErrorCode.LEASE_LOST.name(), message, null, null, null, null,
+              null, null, null);
+    }
+    if (status == 404) {
+      return ask ? new LeaseAnswer(LeaseAnswer.Status.WAIT, ErrorCode.ROLLOUT_PAUSED.name(), "repo-server has no "
+          + "rollout of " + request.version() + " (yet)", null, null, null, null, null, null, null)
+          : new LeaseAnswer(LeaseAnswer.Status.LOST, ErrorCode.LEASE_LOST.name(), "repo-server knows no such slot",
+              null, null, null, null, null, null, null);
+    }
+    String error = code == null ? "" : " (" + code + ": " + message + ")";
+    throw new UpgradeException(ErrorCode.GATE_CLOSED, url + " refused the call with HTTP " + status
+        + (status == 401 || status == 403 ? ": check node.id and node.credential" : "") + error);
+  }
+
+  /** A confirmation ({@code outcome} null) or a return of a kept slot. */
+  private LeaseRequest held(NodeState.Lease lease, String outcome) {
+    return new LeaseRequest(config.app(), lease.version(), config.node().id(), kind(lease.kind()), lease.slot(),
+        lease.generation(), outcome);
+  }
+
+  /** Why the server says wait, in the words {@code status} shows. */
+  private static Wait waitOf(LeaseAnswer answer, String version) {
+    ErrorCode code = ErrorCode.ROLLOUT_PAUSED;
+    if (answer.status() == LeaseAnswer.Status.LOST) {
+      code = ErrorCode.LEASE_LOST;
+    } else if (answer.code() != null) {
+      try {
+        code = ErrorCode.valueOf(answer.code());
+      } catch (IllegalArgumentException e) {
+        // a code this updater does not know yet: still a wait
+      }
+    }
+    String message;
+    if (code == ErrorCode.WAVE_NOT_OPEN && answer.wave() != null && answer.waves() != null) {
+      message = "waiting for wave " + (answer.wave() + 1) + " of " + answer.waves();
+    } else if (code == ErrorCode.SCOPE_FULL && answer.busy() != null && answer.budget() != null) {
+      message = "waiting for a slot: " + answer.busy() + " of " + answer.budget() + " busy";
+    } else if (answer.message() != null && !answer.message().isBlank()) {
+      message = answer.message();
+    } else {
+      message = switch (code) {
+        case ROLLOUT_PAUSED -> "the rollout of " + version + " is paused";
+        case ROLLOUT_HALTED -> "the rollout of " + version + " is halted";
+        default -> "waiting for the rollout of " + version + " (" + orCode(answer) + ")";
+      };
+    }
+    return new Wait(code, message, retryAfter(answer));
+  }
+
+  private static Duration retryAfter(LeaseAnswer answer) {
+    return answer.retryAfterSeconds() == null ? null : Duration.ofSeconds(Math.min(answer.retryAfterSeconds(), 3600));
+  }
+
+  private static String orCode(LeaseAnswer answer) {
+    String code = answer.code() == null ? answer.status().name() : answer.code();
+    return answer.message() == null ? code : code + ": " + answer.message();
+  }
+
+  private static LeaseGrant.Kind kind(String name) {
+    return LeaseGrant.Kind.valueOf(name.toUpperCase(Locale.ROOT));
+  }
+
+  private static String name(LeaseGrant.Kind kind) {
+    return kind.name().toLowerCase(Locale.ROOT);
+  }
+
+  /** A release with a plan is installed only with a slot, and only a known node gets one. */
+  private void requireCredential(String version) {
+    if (config.node().credential() == null) {
+      throw new UpgradeException(ErrorCode.CONFIG_INVALID, config.file() + ": release " + version + " carries a "
+          + "rollout plan, so this node must ask repo-server for a slot, which needs node.credential or "
+          + "node.credentialFile (issued by 'repo-server node-credential')");
+    }
+  }
+}
