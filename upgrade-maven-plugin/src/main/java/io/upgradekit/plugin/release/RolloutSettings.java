@@ -254,11 +254,11 @@ public record RolloutSettings(String strategy, String canary, String minAvailabl
         if (text.startsWith("-")) {
           throw setting.invalid("it must not be negative: " + AMOUNT_FORMS);
         }
-        if (TWO_NUMBERS.matcher(text).matches() && text.contains("%")) {
-          throw setting.invalid("give a node count or a percentage, not both: " + AMOUNT_FORMS);
-        }
         if (DECIMAL.matcher(text).matches()) {
           throw setting.invalid("whole numbers only: " + AMOUNT_FORMS);
+        }
+        if (TWO_NUMBERS.matcher(text).matches() && text.contains("%")) {
+          throw setting.invalid("give a node count or a percentage, not both: " + AMOUNT_FORMS);
         }
         throw setting.invalid("not a node count or a percentage: " + AMOUNT_FORMS);
       }
