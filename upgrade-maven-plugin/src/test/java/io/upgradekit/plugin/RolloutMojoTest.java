@@ -31,6 +31,12 @@ class RolloutMojoTest {
   }
 
   @Test
+  @InjectMojo(goal = "release", pom = "src/test/resources/unit/rollout-empty/pom.xml")
+  void anEmptyRolloutElementIsBatchesWithEveryDefault(ReleaseMojo mojo) {
+    assertThat(mojo.rolloutPlan()).isEqualTo(RolloutPlan.of(Strategy.BATCHES));
+  }
+
+  @Test
   @InjectMojo(goal = "release", pom = PLAIN_POM)
   void withoutRolloutOrPropertiesThereIsNoPlan(ReleaseMojo mojo) {
     assertThat(mojo.rollout).isNull();
