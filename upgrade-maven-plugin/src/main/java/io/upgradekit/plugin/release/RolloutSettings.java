@@ -83,7 +83,8 @@ public record RolloutSettings(String strategy, String canary, String minAvailabl
         overrides.put(key, value);
       }
     });
-    if (pom == null && overrides.isEmpty()) {
+    // An empty property only removes a setting: alone, it asks for no plan.
+    if (pom == null && overrides.values().stream().allMatch(value -> value == null || value.isBlank())) {
       return null;
     }
     return new Reader(pom == null ? new RolloutSettings(null, null, null, null, null, null, null, null) : pom,

@@ -121,6 +121,11 @@ class RolloutSettingsTest {
   }
 
   @Test
+  void anEmptyPropertyAloneAsksForNoPlan() {
+    assertThat(RolloutSettings.plan(null, Map.of("upgrade.rollout.canary", ""))).isNull();
+  }
+
+  @Test
   void anUnknownRolloutPropertyIsRefusedWithTheKnownOnes() {
     refused(null, Map.of("upgrade.rollout.stratgy", "canary"), "unknown property upgrade.rollout.stratgy",
         "upgrade.rollout.strategy, upgrade.rollout.canary", "upgrade.rollout.rollbackPolicy.mode");
