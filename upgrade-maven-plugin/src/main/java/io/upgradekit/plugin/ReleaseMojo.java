@@ -6,19 +6,25 @@ import io.upgradekit.plugin.release.Event;
 import io.upgradekit.plugin.release.ReleaseBuilder;
 import io.upgradekit.plugin.release.ReleaseRequest;
 import io.upgradekit.plugin.release.ReleaseResult;
+import io.upgradekit.plugin.release.RolloutSettings;
 import io.upgradekit.plugin.release.SchemaDeltaEngine;
 import io.upgradekit.plugin.release.Repositories;
 import io.upgradekit.plugin.release.SigningKeys;
 import io.upgradekit.plugin.release.Sizes;
 import io.upgradekit.schema.ErrorCode;
+import io.upgradekit.schema.model.RolloutPlan;
 import io.upgradekit.schema.sign.SigningKey;
 import java.io.File;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Properties;
 import java.util.function.Consumer;
 import org.apache.maven.plugin.MojoExecutionException;
 import org.apache.maven.plugin.MojoFailureException;
@@ -124,6 +130,19 @@ public class ReleaseMojo extends UpgradeMojo {
   @Parameter
   Map<String, String> labels;
 
+  /**
+   * How the release rolls out over the fleet, signed into the manifest: {@code <strategy>}, {@code
+   * <canary>}, {@code <minAvailable>}, {@code <bakeTime>}, {@code <maxFailures>}, {@code <approval>},
+   * {@code <rollbackPolicy>} ({@code <mode>}, {@code <errorRateFactor>}, {@code <latencyFactor>},
+   * {@code <window>}, {@code <combine>}) and {@code <waveLabel>}. The properties {@code
+   * upgrade.rollout.strategy}, {@code .canary}, {@code .minAvailable}, {@code .bakeTime}, {@code
+   * .maxFailures}, {@code .approval} and {@code .rollbackPolicy.mode} override their element (an
+   * empty one removes it). Default: none, and no property: nodes install the release as soon as they
+   * see it.
+   */
+  @Parameter
+  Rollout rollout;
+
   /** The project being built (injected; not configurable). */
   @Parameter(defaultValue = "${project}", readonly = true, required = true)
   MavenProject project;
@@ -164,6 +183,7 @@ public class ReleaseMojo extends UpgradeMojo {
   private record Token(String value, String source) {}
 
   private ReleaseRequest request(Consumer<Event> events, Token token) {
+    RolloutPlan plan = rolloutPlan();
     SigningKey key = SigningKeys.load(keyFile == null ? null : keyFile.toPath(),
         environment.get(SigningKeys.ENVIRONMENT_VARIABLE), events);
     Optional<Instant> timestamp = BuildTimestamps.parse(outputTimestamp);
@@ -175,7 +195,30 @@ public class ReleaseMojo extends UpgradeMojo {
     return new ReleaseRequest(app, version, channel, payloadPath(), repository, token.value(), key, deltaCount,
         timestamp.orElseGet(() -> clock.instant().truncatedTo(java.time.temporal.ChronoUnit.SECONDS)),
         days(manifestExpiryDays), days(pointerExpiryDays), labels, target.resolve("work"),
-        target.resolve("release.json"), ReleaseRequest.DEFAULT_POINTER_ATTEMPTS);
+        target.resolve("release.json"), ReleaseRequest.DEFAULT_POINTER_ATTEMPTS, plan);
+  }
+
+  /** The plan from {@code <rollout>} and the {@code upgrade.rollout.*} properties, or null for none. */
+  RolloutPlan rolloutPlan() {
+    return RolloutSettings.plan(rollout == null ? null : rollout.settings(), rolloutProperties());
+  }
+
+  /** The build's {@code upgrade.rollout.*} properties: -D over system properties over the pom's. */
+  private Map<String, String> rolloutProperties() {
+    Map<String, String> properties = new HashMap<>();
+    List<Properties> sources = new ArrayList<>();
+    sources.add(project.getProperties());
+    if (session != null) {
+      sources.add(session.getSystemProperties());
+      sources.add(session.getUserProperties());
+    }
+    for (Properties source : sources) {
+      if (source != null) {
+        source.stringPropertyNames().stream().filter(name -> name.startsWith(RolloutSettings.PROPERTY_PREFIX))
+            .forEach(name -> properties.put(name, source.getProperty(name)));
+      }
+    }
+    return properties;
   }
 
   private Path payloadPath() {
@@ -231,6 +274,8 @@ public class ReleaseMojo extends UpgradeMojo {
     getLog().info(result.verified()
         ? "  verified: every blob was applied and reproduced tree " + result.treeHash().substring(0, 12)
         : "  verified when it was published (tree " + result.treeHash().substring(0, 12) + ")");
+    getLog().info(result.rollout() == null ? "  rollout: no plan (nodes install it as soon as they see it)"
+        : "  rollout: " + RolloutSettings.describe(result.rollout()));
     getLog().info("  summary for CI: " + Path.of(project.getBuild().getDirectory(), "upgrade", "release.json"));
   }
 }

@@ -15,6 +15,7 @@ import io.upgradekit.schema.model.PayloadTree;
 import io.upgradekit.schema.model.ReleaseManifest;
 import io.upgradekit.schema.model.Role;
 import io.upgradekit.schema.model.RoleKeys;
+import io.upgradekit.schema.model.RolloutPlan;
 import io.upgradekit.schema.model.TrustRoot;
 import io.upgradekit.schema.sign.Envelopes;
 import io.upgradekit.schema.sign.MetadataVerifier;
@@ -150,7 +151,7 @@ public final class ReleaseBuilder {
           d.fromVersion(), d.blob(), (double) d.blob().size() / packageSize)).toList();
       return new ReleaseResult(status, request.app(), request.version(), request.channel(), repository.location(),
           manifest.sequence(), moved.sequence(), payload.treeHash(), payload.totalSize(), manifestRef, manifestPath,
-          manifest.packageBlob(), deltaSummary, published.built());
+          manifest.packageBlob(), deltaSummary, published.built(), manifest.rollout());
     }
 
     /** Builds the package and deltas, signs the manifest, publishes blobs then the manifest. */
@@ -164,7 +165,8 @@ public final class ReleaseBuilder {
       List<Built> deltas = buildDeltas(head, tree, payload, packageBlob);
       ReleaseManifest manifest = ReleaseManifest.of(request.app(), request.version(), sequence, request.created(),
           request.created().plus(request.manifestLifetime()), payload, packageBlob,
-          deltas.stream().map(Built::ref).toList(), null, request.labels().isEmpty() ? null : request.labels());
+          deltas.stream().map(Built::ref).toList(), request.rollout(),
+          request.labels().isEmpty() ? null : request.labels());
       byte[] envelope = Envelopes.sign(DocumentType.RELEASE, manifest, List.of(request.signingKey()));
 
       publishBlob(packageBlob, work.resolve("package"), "full package");
@@ -204,7 +206,20 @@ public final class ReleaseBuilder {
             + existing.treeHash().substring(0, 12) + ", this build " + payload.treeHash().substring(0, 12) + ")."
             + " Versions are immutable: release the change under a new <version> (the project version by default)");
       }
+      // The plan is signed into the immutable manifest: a changed plan would silently not apply.
+      if (!Objects.equals(existing.rollout(), request.rollout())) {
+        throw new ConfigurationException(ErrorCode.VERSION_EXISTS, request.app() + " " + request.version()
+            + " is already published in " + repository.location() + " with another rollout plan ("
+            + plan(existing.rollout()) + "; this build: " + plan(request.rollout()) + "). The plan is part of the"
+            + " signed, immutable release: restore the published <rollout> (and upgrade.rollout.* properties), or"
+            + " release the change under a new <version>; a running rollout is steered with repo-server's rollout"
+            + " commands");
+      }
       return existing;
+    }
+
+    private static String plan(RolloutPlan plan) {
+      return plan == null ? "none" : RolloutSettings.describe(plan);
     }
 
     private Head readHead() throws IOException {

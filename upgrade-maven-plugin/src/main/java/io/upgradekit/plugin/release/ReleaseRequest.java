@@ -2,6 +2,7 @@ package io.upgradekit.plugin.release;
 
 import io.upgradekit.schema.ErrorCode;
 import io.upgradekit.schema.model.Names;
+import io.upgradekit.schema.model.RolloutPlan;
 import io.upgradekit.schema.sign.SigningKey;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -11,7 +12,8 @@ import java.util.Objects;
 
 /**
  * Everything one release needs, validated: what to release (app, version, payload), where
- * (repository, channel), how (delta count, lifetimes, timestamps) and with which key.
+ * (repository, channel), how (delta count, lifetimes, timestamps), with which key, and how it
+ * rolls out over the fleet.
  *
  * @param app the app name ({@code <app>})
  * @param version the version to publish ({@code <version>}); immutable once published
@@ -29,6 +31,8 @@ import java.util.Objects;
  * @param workDirectory where each run makes its private scratch directory (e.g. {@code target/upgrade/work})
  * @param summaryFile where to write what was published, for CI (e.g. {@code target/upgrade/release.json})
  * @param pointerAttempts how often to try the channel pointer's compare-and-swap before giving up
+ * @param rollout the rollout plan signed into the manifest ({@code <rollout>}), or null for none: nodes
+ *     install the release as soon as they see it
  */
 public record ReleaseRequest(
     String app,
@@ -45,7 +49,8 @@ public record ReleaseRequest(
     Map<String, String> labels,
     Path workDirectory,
     Path summaryFile,
-    int pointerAttempts) {
+    int pointerAttempts,
+    RolloutPlan rollout) {
   public static final int DEFAULT_DELTA_COUNT = 3;
   public static final Duration DEFAULT_MANIFEST_LIFETIME = Duration.ofDays(1826);
   public static final Duration DEFAULT_POINTER_LIFETIME = Duration.ofDays(365);
@@ -81,12 +86,21 @@ public record ReleaseRequest(
     }
   }
 
+  /** A release without a rollout plan (nodes install it as soon as they see it). */
+  public ReleaseRequest(String app, String version, String channel, Path payload, String repository, String token,
+      SigningKey signingKey, int deltaCount, Instant created, Duration manifestLifetime, Duration pointerLifetime,
+      Map<String, String> labels, Path workDirectory, Path summaryFile, int pointerAttempts) {
+    this(app, version, channel, payload, repository, token, signingKey, deltaCount, created, manifestLifetime,
+        pointerLifetime, labels, workDirectory, summaryFile, pointerAttempts, null);
+  }
+
   /** Secrets stay out of logs, exception messages and debugger views. */
   @Override
   public String toString() {
     return "ReleaseRequest[app=" + app + ", version=" + version + ", channel=" + channel + ", payload=" + payload
         + ", repository=" + repository + ", token=" + (token == null ? "none" : "(set)") + ", key=" + signingKey.keyId()
-        + ", deltaCount=" + deltaCount + ", created=" + created + "]";
+        + ", deltaCount=" + deltaCount + ", created=" + created + ", rollout="
+        + (rollout == null ? "none" : RolloutSettings.describe(rollout)) + "]";
   }
 
   private static void named(String element, Runnable check) {

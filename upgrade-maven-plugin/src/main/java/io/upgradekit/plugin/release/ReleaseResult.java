@@ -1,6 +1,7 @@
 package io.upgradekit.plugin.release;
 
 import io.upgradekit.schema.model.BlobRef;
+import io.upgradekit.schema.model.RolloutPlan;
 import java.util.List;
 import java.util.Objects;
 
@@ -22,6 +23,7 @@ import java.util.Objects;
  * @param deltas the deltas, each verified by applying it
  * @param verified true when this run applied every blob it published and each reproduced the
  *     release's tree (false when it published nothing new: that was proven when it was)
+ * @param rollout the rollout plan the published manifest carries; absent (null) when it has none
  */
 public record ReleaseResult(
     Status status,
@@ -37,7 +39,9 @@ public record ReleaseResult(
     String manifestPath,
     @com.fasterxml.jackson.annotation.JsonProperty("package") BlobRef packageBlob,
     List<Delta> deltas,
-    boolean verified) {
+    boolean verified,
+    @com.fasterxml.jackson.annotation.JsonInclude(com.fasterxml.jackson.annotation.JsonInclude.Include.NON_NULL)
+    RolloutPlan rollout) {
 
   public ReleaseResult {
     Objects.requireNonNull(status, "status");
