@@ -109,21 +109,24 @@ final class NameKeys {
   }
 
   /**
-   * An alphanumeric run that is a hash wherever it stands: letters and digits mixed, long enough
-   * that a word with a number is unlikely (at least 6 characters with 2 digits, or 8 with one).
-   * CamelCase words are not hashes ({@code AddIdentityProvider}, {@code CodedOutputStream}):
-   * blanking them would give unrelated files one key.
+   * An alphanumeric run that is a hash wherever it stands: at least 6 characters in which digits
+   * and letters alternate at least three times ({@code 0a1b2c3d}, {@code C047jAp3}). Words keep
+   * their digits together ({@code AddOAuth2}, {@code Base64Encoder}, {@code Http2ServerConnection},
+   * {@code log4j}) and CamelCase words have none ({@code AddIdentityProvider}): blanking either would
+   * give unrelated files one key.
    */
   static boolean isHashLike(String part) {
-    int digits = 0;
-    for (int i = 0; i < part.length(); i++) {
-      char c = part.charAt(i);
-      if (c >= '0' && c <= '9') {
-        digits++;
+    int transitions = 0;
+    for (int i = 1; i < part.length(); i++) {
+      if (isDigit(part.charAt(i)) != isDigit(part.charAt(i - 1))) {
+        transitions++;
       }
     }
-    int n = part.length();
-    return digits < n && ((n >= 6 && digits >= 2) || (n >= 8 && digits >= 1));
+    return part.length() >= 6 && transitions >= 3;
+  }
+
+  private static boolean isDigit(char c) {
+    return c >= '0' && c <= '9';
   }
 
   private static boolean hasDigitAndLetter(String part) {
