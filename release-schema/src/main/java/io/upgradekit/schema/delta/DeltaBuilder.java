@@ -186,7 +186,8 @@ public final class DeltaBuilder {
     PayloadTree target = neu.tree();
     List<TreeEntry> baseEntries = base.entries();
     List<TreeEntry> targetEntries = target.entries();
-    Pairing pairing = new Pairing(base, target, old.isSingleFile() || neu.isSingleFile());
+    Pairing pairing = new Pairing(base, target, old.isSingleFile() || neu.isSingleFile(),
+        new FileSimilarity(old, neu, base));
 
     // 1. What each entry is: references to old files and earlier entries are decided here; the
     //    rest are jobs for the codec.
@@ -382,6 +383,42 @@ public final class DeltaBuilder {
         Duration.ofNanos(System.nanoTime() - start), fallbacks, contributions);
     listener.accept(new DeltaEvent(DeltaEvent.Stage.DONE, "delta of " + size + " bytes", size, size));
     return result;
+  }
+
+  /** Content similarity of tree files, from sketches computed once per file (files up to the diffed-entry cap). */
+  private static final class FileSimilarity implements Pairing.Similarity {
+    private final Payload old;
+    private final Payload neu;
+    private final PayloadTree base;
+    private final Map<String, Sketch> oldSketches = new HashMap<>();
+    private final Map<String, Sketch> newSketches = new HashMap<>();
+
+    FileSimilarity(Payload old, Payload neu, PayloadTree base) {
+      this.old = old;
+      this.neu = neu;
+      this.base = base;
+    }
+
+    @Override
+    public double of(int oldIndex, TreeEntry newEntry) {
+      TreeEntry o = base.entries().get(oldIndex);
+      Sketch a = sketch(oldSketches, old, o);
+      Sketch b = sketch(newSketches, neu, newEntry);
+      return a == null || b == null ? -1 : a.similarity(b);
+    }
+
+    private static Sketch sketch(Map<String, Sketch> cache, Payload payload, TreeEntry e) {
+      if (e.size() > DeltaFormat.MAX_DIFFED_ENTRY) {
+        return null;
+      }
+      return cache.computeIfAbsent(e.path(), p -> {
+        try {
+          return Sketch.of(map(payload.file(p), e));
+        } catch (IOException x) {
+          throw new UpgradeException(ErrorCode.IO_ERROR, "cannot read '" + p + "': " + x.getMessage(), x);
+        }
+      });
+    }
   }
 
   /** A changed or new file, and the old file it is diffed against (-1: none). */

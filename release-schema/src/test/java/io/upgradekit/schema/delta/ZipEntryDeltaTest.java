@@ -213,4 +213,29 @@ class ZipEntryDeltaTest {
     assertThat(entry(r, "odd.bin").encoding()).isEqualTo("compressed");
     assertThat(entry(r, "a.txt").encoding()).isEqualTo("stream");
   }
+
+  @Test
+  void inATreeAHashPairsFilesOnlyWhenTheirContentAgrees() throws IOException {
+    Path old = tmp.resolve("old");
+    Path neu = tmp.resolve("new");
+    String scope = chunk(20, 300);
+    String index = chunk(21, 300);
+    TestTrees.file(old, "ui/assets/ScopeForm-DRR8_ehX.js", scope);
+    TestTrees.file(neu, "ui/assets/ScopeForm-Clmbznvz.js", scope.replace("const v9=", "const v9b="));
+    TestTrees.file(old, "ui/assets/index-Ab3dEf9h.js", index);
+    TestTrees.file(neu, "ui/assets/index-Bc4eFg0i.js", index.replace("const v3=", "const v3b="));
+    TestTrees.file(old, "ui/assets/index-Cd5fGh1j.js", chunk(22, 300));
+    TestTrees.file(neu, "ui/assets/index-Zz9_kLmN.js", chunk(23, 300));
+    Path delta = tmp.resolve("tree.delta");
+
+    DiffResult r = DeltaBuilder.diff(DiffRequest.of(old, neu, delta).withScratch(tmp));
+    DeltaApplier.apply(ApplyRequest.of(old, delta, tmp.resolve("out")));
+    TestTrees.assertSameTree(tmp.resolve("out"), neu);
+
+    Map<String, String> sources = new LinkedHashMap<>();
+    r.contributions().forEach(c -> sources.put(c.path(), String.valueOf(c.source())));
+    assertThat(sources).containsEntry("ui/assets/ScopeForm-Clmbznvz.js", "ui/assets/ScopeForm-DRR8_ehX.js")
+        .containsEntry("ui/assets/index-Bc4eFg0i.js", "ui/assets/index-Ab3dEf9h.js")
+        .containsEntry("ui/assets/index-Zz9_kLmN.js", "null");
+  }
 }
