@@ -9,11 +9,14 @@ import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.function.Consumer;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
@@ -41,22 +44,59 @@ public final class DeltaCommand {
     @Parameters(index = "2", paramLabel = "PATCH", description = "the delta file to write")
     Path patch;
 
+    @Option(names = "--explain", description = "after the summary, list the largest contributors: every changed "
+        + "file and zip entry, how it was encoded, what it was diffed against, its size and bytes")
+    boolean explain;
+
+    @Option(names = "--top", paramLabel = "N", defaultValue = "25",
+        description = "how many contributors --explain lists (default: ${DEFAULT-VALUE}; 0: all)")
+    int top;
+
     @Override
     public Integer call() throws IOException {
       requireExists(spec, oldPayload, "OLD");
       requireExists(spec, newPayload, "NEW");
       requireParent(spec, patch, "PATCH");
-      DeltaBuilder.DiffResult r = DeltaBuilder.diff(
-          DeltaBuilder.DiffRequest.of(oldPayload, newPayload, patch).withListener(progress(spec)));
+      if (top < 0) {
+        throw new CommandLine.ParameterException(spec.commandLine(), "--top must be 0 (all) or more, not " + top);
+      }
+      DeltaBuilder.DiffResult r = DeltaBuilder.diff(DeltaBuilder.DiffRequest.of(oldPayload, newPayload, patch)
+          .withListener(progress(spec)).withExplain(explain));
       long newSize = payloadSize(newPayload, r.target().totalSize());
       PrintWriter out = spec.commandLine().getOut();
+      int fellBack = r.fallbacks().values().stream().mapToInt(Integer::intValue).sum();
       out.printf("delta %s: %,d bytes for a %,d-byte payload (%s); %d kept, %d moved, %d patched, %d zips rebuilt, "
-              + "%d new; verified; %.2f s%n",
+              + "%d new; %s; verified; %.2f s%n",
           patch, r.deltaSize(), newSize, ratio(r.deltaSize(), newSize), r.kept(), r.copied(), r.patched(), r.rebuilt(),
-          r.full(), r.elapsed().toNanos() / 1e9);
+          r.full(), fellBack == 0 ? "no fallbacks" : fellBack + (fellBack == 1 ? " fallback (" : " fallbacks (")
+              + fallbackReasons(r.fallbacks()) + ")", r.elapsed().toNanos() / 1e9);
+      if (explain) {
+        explain(out, r);
+      }
       out.flush();
       return ExitStatus.OK;
     }
+
+    private void explain(PrintWriter out, DeltaBuilder.DiffResult r) {
+      List<DeltaBuilder.Contribution> all = r.contributions();
+      int n = top == 0 ? all.size() : Math.min(top, all.size());
+      out.printf("largest contributors (%d of %d changed files and zip entries; bytes: exact for patch and own, "
+          + "an estimate of the cost alone for group and stream members, '-' for a zip itself):%n", n, all.size());
+      out.printf("%12s  %-10s  %12s  %s%n", "bytes", "encoding", "size", "path  <- source (paired by) [fallback]");
+      for (DeltaBuilder.Contribution c : all.subList(0, n)) {
+        String bytes = c.encoding().equals("zip") ? "-" : c.bytes() < 0 ? "?" : String.format("%,d", c.bytes());
+        out.printf("%12s  %-10s  %,12d  %s%s%s%n", bytes, c.encoding(), c.size(), c.path(),
+            c.source() == null ? "  <- nothing (new)" : c.source().equals(c.path()) ? ""
+                : "  <- " + c.source() + " (" + c.pairedBy() + ")",
+            c.fallback() == null ? "" : "  [" + c.fallback() + "]");
+      }
+    }
+  }
+
+  private static String fallbackReasons(Map<String, Integer> fallbacks) {
+    StringBuilder s = new StringBuilder();
+    fallbacks.forEach((reason, count) -> s.append(s.length() == 0 ? "" : "; ").append(count).append(" ").append(reason));
+    return s.toString();
   }
 
   @Command(name = "apply", mixinStandardHelpOptions = true,

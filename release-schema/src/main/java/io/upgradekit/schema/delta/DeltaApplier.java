@@ -365,7 +365,8 @@ public final class DeltaApplier {
             ZipPatcher.apply(op.program(), source,
                 new StreamCursor(meta, (int) op.metaAt(), (int) (op.metaAt() + op.program().totalMeta())),
                 new StreamCursor(content, (int) op.contentAt(), (int) (op.contentAt() + op.program().totalContent())),
-                file.out, scratch);
+                file.out, (unit, reference) -> Units.decode(unit, reference, delta, scratch, DeltaFormat.MAX_OWN_ENTRY),
+                scratch);
             file.finish(e);
           }
           produced.incrementAndGet();
@@ -466,7 +467,7 @@ public final class DeltaApplier {
     try (FrameInput index = FrameInput.open(frame, header.indexLength(), DeltaFormat.indexDictionary(base),
         "the delta's index")) {
       DeltaIndex.Plan plan = DeltaIndex.parse(new ByteReader(index), base,
-          new DataCursor(header.dataOffset(), delta.limit()));
+          new DataCursor(header.dataOffset(), delta.limit()), header.version());
       index.finish();
       return plan;
     }

@@ -27,6 +27,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import java.util.TreeMap;
+import java.nio.channels.FileChannel;
+import java.nio.file.StandardOpenOption;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 import com.github.luben.zstd.ZstdCompressCtx;
@@ -56,9 +59,11 @@ public final class DeltaBuilder {
    * @param methods the codec methods the builder may use
    * @param verify whether to prove the delta by applying it before returning
    * @param scratch where to unpack archives and verify (null: next to {@code delta})
+   * @param explain whether to estimate, for {@link DiffResult#contributions()}, what each changed
+   *     file and zip entry that shares a group's codec unit would cost alone (slower)
    */
   public record DiffRequest(Path oldPayload, Path newPayload, Path delta, Consumer<DeltaEvent> listener,
-      int threads, Set<PatchMethod> methods, boolean verify, Path scratch) {
+      int threads, Set<PatchMethod> methods, boolean verify, Path scratch, boolean explain) {
     public DiffRequest {
       Objects.requireNonNull(newPayload, "newPayload");
       Objects.requireNonNull(delta, "delta");
@@ -68,27 +73,31 @@ public final class DeltaBuilder {
     }
 
     public static DiffRequest of(Path oldPayload, Path newPayload, Path delta) {
-      return new DiffRequest(oldPayload, newPayload, delta, null, Parallel.defaultThreads(), null, true, null);
+      return new DiffRequest(oldPayload, newPayload, delta, null, Parallel.defaultThreads(), null, true, null, false);
     }
 
     public DiffRequest withListener(Consumer<DeltaEvent> l) {
-      return new DiffRequest(oldPayload, newPayload, delta, l, threads, methods, verify, scratch);
+      return new DiffRequest(oldPayload, newPayload, delta, l, threads, methods, verify, scratch, explain);
     }
 
     public DiffRequest withThreads(int n) {
-      return new DiffRequest(oldPayload, newPayload, delta, listener, n, methods, verify, scratch);
+      return new DiffRequest(oldPayload, newPayload, delta, listener, n, methods, verify, scratch, explain);
     }
 
     public DiffRequest withMethods(Set<PatchMethod> m) {
-      return new DiffRequest(oldPayload, newPayload, delta, listener, threads, m, verify, scratch);
+      return new DiffRequest(oldPayload, newPayload, delta, listener, threads, m, verify, scratch, explain);
     }
 
     public DiffRequest withVerify(boolean v) {
-      return new DiffRequest(oldPayload, newPayload, delta, listener, threads, methods, v, scratch);
+      return new DiffRequest(oldPayload, newPayload, delta, listener, threads, methods, v, scratch, explain);
+    }
+
+    public DiffRequest withExplain(boolean e) {
+      return new DiffRequest(oldPayload, newPayload, delta, listener, threads, methods, verify, scratch, e);
     }
 
     public DiffRequest withScratch(Path dir) {
-      return new DiffRequest(oldPayload, newPayload, delta, listener, threads, methods, verify, dir);
+      return new DiffRequest(oldPayload, newPayload, delta, listener, threads, methods, verify, dir, explain);
     }
   }
 
@@ -104,9 +113,37 @@ public final class DeltaBuilder {
    * @param rebuilt zips rebuilt entry by entry
    * @param full files shipped whole (compressed)
    * @param elapsed wall time, including verification
+   * @param fallbacks how many zip entries shipped their compressed bytes, and zips were patched as
+   *     whole files, by reason (for example "zip entry: no JDK deflate level reproduces it")
+   * @param contributions every changed file and changed zip entry, largest cost first
    */
   public record DiffResult(long deltaSize, PayloadTree base, PayloadTree target, int kept, int copied,
-      int patched, int rebuilt, int full, Duration elapsed) {}
+      int patched, int rebuilt, int full, Duration elapsed, Map<String, Integer> fallbacks,
+      List<Contribution> contributions) {
+    public DiffResult {
+      fallbacks = Map.copyOf(fallbacks);
+      contributions = List.copyOf(contributions);
+    }
+  }
+
+  /**
+   * How one changed file, or one changed entry of a zip, went into the delta.
+   *
+   * @param path its path; a zip entry as {@code zip-path!/entry} (nested zips likewise)
+   * @param encoding {@code patch} (a patch of its own), {@code group} (a file in a group's codec
+   *     unit), {@code zip} (a zip rebuilt entry by entry; its changed entries follow), {@code stream}
+   *     (a zip entry in a group's unit), {@code own} (a zip entry with a unit of its own), or
+   *     {@code compressed} (a zip entry shipped as its compressed bytes)
+   * @param size its new size (uncompressed for zip entries; compressed for {@code compressed})
+   * @param source what it was diffed against, or null: shipped as new
+   * @param pairedBy how the source was found: {@code path}, {@code name}, {@code version},
+   *     {@code hash}, {@code moved}; null without a source
+   * @param fallback why a zip entry or a zip did not get the usual treatment, or null
+   * @param bytes its bytes in the delta: exact for {@code patch} and {@code own}; for group members
+   *     an estimate of its cost alone when explaining, else -1; for {@code zip} its own units only
+   */
+  public record Contribution(String path, String encoding, long size, String source, String pairedBy,
+      String fallback, long bytes) {}
 
   /**
    * @throws UpgradeException PAYLOAD_INVALID for inputs that cannot be payloads, IO_ERROR for file
@@ -137,7 +174,8 @@ public final class DeltaBuilder {
     try (Payload old = opened[0]; Payload neu = opened[1]) {
       DiffResult result = diff(old, neu, request.delta(), request, listener, scratch);
       return new DiffResult(result.deltaSize(), result.base(), result.target(), result.kept(), result.copied(),
-          result.patched(), result.rebuilt(), result.full(), Duration.ofNanos(System.nanoTime() - start));
+          result.patched(), result.rebuilt(), result.full(), Duration.ofNanos(System.nanoTime() - start),
+          result.fallbacks(), result.contributions());
     }
   }
 
@@ -148,7 +186,8 @@ public final class DeltaBuilder {
     PayloadTree target = neu.tree();
     List<TreeEntry> baseEntries = base.entries();
     List<TreeEntry> targetEntries = target.entries();
-    Pairing pairing = new Pairing(base, target, old.isSingleFile() || neu.isSingleFile());
+    Pairing pairing = new Pairing(base, target, old.isSingleFile() || neu.isSingleFile(),
+        new FileSimilarity(old, neu, base));
 
     // 1. What each entry is: references to old files and earlier entries are decided here; the
     //    rest are jobs for the codec.
@@ -189,7 +228,7 @@ public final class DeltaBuilder {
     List<Job> bySize = new ArrayList<>(jobs);
     bySize.sort(Comparator.comparingLong((Job j) -> -j.entry().size()));
     List<Member> analysed = Parallel.map(bySize, request.threads(), job -> {
-      Member m = analyse(job, old, neu, base, request.methods(), true);
+      Member m = analyse(job, old, neu, base, request, true);
       listener.accept(new DeltaEvent(DeltaEvent.Stage.DIFF, job.entry().path(), done.incrementAndGet(), jobs.size()));
       return m;
     });
@@ -206,7 +245,8 @@ public final class DeltaBuilder {
         if (zipOps > DeltaFormat.MAX_ZIP_OPS) {
           zipOps -= m.zipOps();
           try {
-            members[job.index()] = analyse(job, old, neu, base, request.methods(), false);
+            members[job.index()] = analyse(job, old, neu, base, request, false).withFailure(
+                "its zip programs would exceed the delta's " + DeltaFormat.MAX_ZIP_OPS + " entries");
           } catch (IOException e) {
             throw new UpgradeException(ErrorCode.IO_ERROR, "cannot read '" + job.entry().path() + "': "
                 + e.getMessage(), e);
@@ -217,16 +257,38 @@ public final class DeltaBuilder {
     int patched = 0;
     int rebuilt = 0;
     int full = 0;
+    Map<String, Integer> fallbacks = new TreeMap<>();
+    List<Contribution> contributions = new ArrayList<>();
     for (int k = 0; k < bySize.size(); k++) {
-      Member m = members[bySize.get(k).index()];
+      Job job = bySize.get(k);
+      Member m = members[job.index()];
       if (m.kind() == DeltaFormat.ZIP) {
         rebuilt++;
-      } else if (bySize.get(k).source() >= 0) {
+      } else if (job.source() >= 0) {
         patched++;
       } else {
         full++;
       }
+      if (m.zipFailure() != null) {
+        fallbacks.merge("zip patched as a whole file: " + m.zipFailure(), 1, Integer::sum);
+      }
+      String source = job.source() < 0 ? null : baseEntries.get(job.source()).path();
+      String how = job.source() < 0 ? null : source.equals(job.entry().path()) ? "path" : "name";
+      String encoding = m.kind() == DeltaFormat.ZIP ? "zip" : m.kind() == DeltaFormat.SOLID ? "group" : "patch";
+      long bytes = m.kind() == DeltaFormat.PATCH ? (m.blob() == null ? 0 : m.blob().length)
+          : m.kind() == DeltaFormat.ZIP ? (m.blob() == null ? 0 : m.blob().length) : m.estimate();
+      contributions.add(new Contribution(job.entry().path(), encoding, job.entry().size(), source, how,
+          m.zipFailure(), bytes));
+      for (ZipDiffer.Note n : m.notes()) {
+        String path = job.entry().path() + "!/" + n.name();
+        contributions.add(new Contribution(path, n.encoding(), n.size(),
+            n.oldName() == null ? null : source + "!/" + n.oldName(), n.pairedBy(), n.fallback(), n.patchBytes()));
+        if (n.fallback() != null) {
+          fallbacks.merge("zip entry shipped compressed: " + n.fallback(), 1, Integer::sum);
+        }
+      }
     }
+    contributions.sort(Comparator.comparingLong((Contribution c) -> -(c.bytes() >= 0 ? c.bytes() : c.size())));
 
     // 3. Form groups in entry order within the stream caps, and encode them.
     List<GroupBuilder> groups = new ArrayList<>();
@@ -294,7 +356,9 @@ public final class DeltaBuilder {
     int flags = (old.isSingleFile() ? DeltaFormat.FLAG_BASE_SINGLE_FILE : 0)
         | (neu.isSingleFile() ? DeltaFormat.FLAG_TARGET_SINGLE_FILE : 0);
     String baseName = old.isSingleFile() ? baseEntries.get(0).path() : null;
-    byte[] header = DeltaHeader.write(flags, base.treeHash(), target.treeHash(), indexBytes.length, compressed.length,
+    // Version 1 unless a zip has entries with units of their own, so older updaters take the rest.
+    boolean ownUnits = Arrays.stream(members).anyMatch(m -> m.kind() == DeltaFormat.ZIP && m.blob() != null);
+    byte[] header = DeltaHeader.write(ownUnits ? DeltaFormat.VERSION_OWN_UNITS : DeltaFormat.VERSION, flags, base.treeHash(), target.treeHash(), indexBytes.length, compressed.length,
         baseName);
     long size = writeDelta(deltaPath, header, compressed, blobs, listener);
 
@@ -316,9 +380,45 @@ public final class DeltaBuilder {
       }
     }
     DiffResult result = new DiffResult(size, base, target, kept, copied, patched, rebuilt, full,
-        Duration.ofNanos(System.nanoTime() - start));
+        Duration.ofNanos(System.nanoTime() - start), fallbacks, contributions);
     listener.accept(new DeltaEvent(DeltaEvent.Stage.DONE, "delta of " + size + " bytes", size, size));
     return result;
+  }
+
+  /** Content similarity of tree files, from sketches computed once per file (files up to the diffed-entry cap). */
+  private static final class FileSimilarity implements Pairing.Similarity {
+    private final Payload old;
+    private final Payload neu;
+    private final PayloadTree base;
+    private final Map<String, Sketch> oldSketches = new HashMap<>();
+    private final Map<String, Sketch> newSketches = new HashMap<>();
+
+    FileSimilarity(Payload old, Payload neu, PayloadTree base) {
+      this.old = old;
+      this.neu = neu;
+      this.base = base;
+    }
+
+    @Override
+    public double of(int oldIndex, TreeEntry newEntry) {
+      TreeEntry o = base.entries().get(oldIndex);
+      Sketch a = sketch(oldSketches, old, o);
+      Sketch b = sketch(newSketches, neu, newEntry);
+      return a == null || b == null ? -1 : a.similarity(b);
+    }
+
+    private static Sketch sketch(Map<String, Sketch> cache, Payload payload, TreeEntry e) {
+      if (e.size() > DeltaFormat.MAX_DIFFED_ENTRY) {
+        return null;
+      }
+      return cache.computeIfAbsent(e.path(), p -> {
+        try {
+          return Sketch.of(map(payload.file(p), e));
+        } catch (IOException x) {
+          throw new UpgradeException(ErrorCode.IO_ERROR, "cannot read '" + p + "': " + x.getMessage(), x);
+        }
+      });
+    }
   }
 
   /** A changed or new file, and the old file it is diffed against (-1: none). */
@@ -326,13 +426,35 @@ public final class DeltaBuilder {
 
   /**
    * One target entry as the index will hold it: its kind, its op bytes (after the kind byte; a
-   * group member's bytes lack the group number until {@link #inGroup}), a patch of its own, and a
-   * group member's streams and references.
+   * group member's bytes lack the group number until {@link #inGroup}), its data bytes (a patch, or
+   * a zip's own units), and a group member's streams and references; for the report, a zip's notes,
+   * why a zip was patched as a file, and a group file's estimated cost.
    */
   private record Member(int kind, byte[] op, byte[] blob, byte[] meta, byte[] content, byte[] metaReference,
-      byte[] contentReference, byte[] programBytes, long zipOps) {
+      byte[] contentReference, byte[] programBytes, long zipOps, List<ZipDiffer.Note> notes, String zipFailure,
+      long estimate) {
+    Member(int kind, byte[] op, byte[] blob, byte[] meta, byte[] content, byte[] metaReference,
+        byte[] contentReference, byte[] programBytes, long zipOps) {
+      this(kind, op, blob, meta, content, metaReference, contentReference, programBytes, zipOps, List.of(), null, -1);
+    }
+
     static Member fixed(int kind, byte[] op) {
       return new Member(kind, op, null, null, null, null, null, null, 0);
+    }
+
+    Member withFailure(String failure) {
+      return new Member(kind, op, blob, meta, content, metaReference, contentReference, programBytes, zipOps, notes,
+          failure, estimate);
+    }
+
+    Member withNotes(List<ZipDiffer.Note> n) {
+      return new Member(kind, op, blob, meta, content, metaReference, contentReference, programBytes, zipOps, n,
+          zipFailure, estimate);
+    }
+
+    Member withEstimate(long e) {
+      return new Member(kind, op, blob, meta, content, metaReference, contentReference, programBytes, zipOps, notes,
+          zipFailure, e);
     }
 
     /** The op bytes with the group number in place (before a zip's program). */
@@ -342,7 +464,8 @@ public final class DeltaBuilder {
       if (programBytes != null) {
         w.bytes(programBytes);
       }
-      return new Member(kind, w.toByteArray(), blob, meta, content, metaReference, contentReference, null, zipOps);
+      return new Member(kind, w.toByteArray(), blob, meta, content, metaReference, contentReference, null, zipOps,
+          notes, zipFailure, estimate);
     }
   }
 
@@ -439,30 +562,48 @@ public final class DeltaBuilder {
 
   private static final byte[] NONE = new byte[0];
 
-  private static Member analyse(Job job, Payload old, Payload neu, PayloadTree base, Set<PatchMethod> methods,
+  private static Member analyse(Job job, Payload old, Payload neu, PayloadTree base, DiffRequest request,
       boolean zips) throws IOException {
     TreeEntry e = job.entry();
-    byte[] newBytes = readAll(neu.file(e.path()), e);
-    byte[] oldBytes = NONE;
     byte[] sha = HexFormat.of().parseHex(e.sha256());
-    if (job.source() >= 0) {
+    String zipFailure = null;
+    if (job.source() >= 0 && zips) {
       TreeEntry source = base.entries().get(job.source());
-      oldBytes = readAll(old.file(source.path()), source);
-      ZipDiffer.Built built = zips ? ZipDiffer.diff(ByteBuffer.wrap(oldBytes), ByteBuffer.wrap(newBytes)) : null;
+      // Read in place: the heap holds what changed, entry by entry, never the whole zip.
+      ZipDiffer.Result result = ZipDiffer.diff(map(old.file(source.path()), source), map(neu.file(e.path()), e),
+          request.methods(), request.explain());
+      ZipDiffer.Built built = result.built();
       if (built != null) {
         ByteWriter op = new ByteWriter(48);
         op.varint(e.size()).bytes(sha).varint(job.source());
         ByteWriter program = new ByteWriter(1024);
         built.program().write(program);
-        return new Member(DeltaFormat.ZIP, op.toByteArray(), null, built.meta(), built.content(),
-            built.metaReference(), built.contentReference(), program.toByteArray(), zipOps(built.program()));
+        return new Member(DeltaFormat.ZIP, op.toByteArray(), built.ownPatches().length == 0 ? null : built.ownPatches(),
+            built.meta(), built.content(), built.metaReference(), built.contentReference(), program.toByteArray(),
+            zipOps(built.program())).withNotes(built.notes());
       }
+      zipFailure = ZipDiffer.isArchiveName(e.path()) ? result.failure() : null;
+    }
+    return fileMember(job, old, neu, base, request, sha).withFailure(zipFailure);
+  }
+
+  /** A changed file diffed as a whole: in a group if small enough, else a patch of its own. */
+  private static Member fileMember(Job job, Payload old, Payload neu, PayloadTree base, DiffRequest request,
+      byte[] sha) throws IOException {
+    TreeEntry e = job.entry();
+    Set<PatchMethod> methods = request.methods();
+    byte[] newBytes = readAll(neu.file(e.path()), e);
+    byte[] oldBytes = NONE;
+    if (job.source() >= 0) {
+      TreeEntry source = base.entries().get(job.source());
+      oldBytes = readAll(old.file(source.path()), source);
     }
     ByteWriter op = new ByteWriter(48);
     op.varint(e.size()).bytes(sha).varint(job.source() + 1L);
     if (newBytes.length > 0 && newBytes.length <= DeltaFormat.MAX_GROUP_FILE
         && oldBytes.length <= DeltaFormat.MAX_GROUP_FILE) {
-      return new Member(DeltaFormat.SOLID, op.toByteArray(), null, NONE, newBytes, NONE, oldBytes, null, 0);
+      Member m = new Member(DeltaFormat.SOLID, op.toByteArray(), null, NONE, newBytes, NONE, oldBytes, null, 0);
+      return request.explain() ? m.withEstimate(Estimate.of(oldBytes, newBytes)) : m;
     }
     if (newBytes.length == 0) {
       op.u8(0);
@@ -484,6 +625,20 @@ public final class DeltaBuilder {
       }
     }
     return n;
+  }
+
+  /** A file read in place through a memory map (files here are at most 2 GiB, see readAll). */
+  private static ByteBuffer map(Path file, TreeEntry e) throws IOException {
+    if (e.size() > Integer.MAX_VALUE - 8) {
+      throw new UpgradeException(ErrorCode.PAYLOAD_INVALID,
+          "'" + e.path() + "' is " + e.size() + " bytes; deltas handle files up to 2 GiB");
+    }
+    try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+      if (ch.size() != e.size()) {
+        throw new UpgradeException(ErrorCode.IO_ERROR, "'" + e.path() + "' changed while the delta was built");
+      }
+      return ch.map(FileChannel.MapMode.READ_ONLY, 0, e.size());
+    }
   }
 
   private static byte[] readAll(Path file, TreeEntry e) throws IOException {

@@ -5,7 +5,12 @@ import java.nio.charset.StandardCharsets;
 /** Constants of the delta blob format; docs/delta-format.md describes every field. */
 final class DeltaFormat {
   static final byte[] MAGIC = {(byte) 0x89, 'U', 'K', 'D', 'E', 'L', 'T', 'A'};
+  /** The format version a delta is written in when it needs no version-2 feature, so older readers take it. */
   static final int VERSION = 1;
+  /** Version 2 adds zip entries with a codec unit of their own ({@link ZipProgram.OwnOp}). */
+  static final int VERSION_OWN_UNITS = 2;
+  /** The newest version this reader reads; it reads every version from 1 up to it. */
+  static final int MAX_VERSION = 2;
 
   static final int FLAG_BASE_SINGLE_FILE = 1;
   static final int FLAG_TARGET_SINGLE_FILE = 2;
@@ -20,6 +25,14 @@ final class DeltaFormat {
   static final int MAX_META = 16 << 20;
   /** Largest content stream of a group, and largest content reference; also caps a nested zip. */
   static final int MAX_CONTENT = 32 << 20;
+  /** Largest zip entry decoded from a unit of its own (format version 2). */
+  static final int MAX_OWN_ENTRY = 1 << 30;
+  /**
+   * Largest entry (uncompressed) the builder diffs against its predecessor; a larger changed
+   * entry ships its compressed bytes as they are. Bounds the builder's memory by one entry: the
+   * codec needs about ten times the entry (see FileCodec).
+   */
+  static final int MAX_DIFFED_ENTRY = 32 << 20;
   /** Most groups a delta may have. */
   static final int MAX_GROUPS = 4096;
   /** Largest file the builder puts into a group (larger ones get a patch of their own). */

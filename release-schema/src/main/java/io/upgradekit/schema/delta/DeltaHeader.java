@@ -14,6 +14,7 @@ import java.util.HexFormat;
  * The fixed part of a delta: format version, flags, the base and target tree hashes, the index
  * lengths, and (for a single-file base) the base file's name.
  *
+ * @param version the format version, 1 to {@link DeltaFormat#MAX_VERSION}
  * @param flags {@link DeltaFormat} flag bits
  * @param baseTreeHash the tree the delta applies to
  * @param targetTreeHash the tree it produces
@@ -22,7 +23,7 @@ import java.util.HexFormat;
  * @param baseName the single-file base's entry name, or null
  * @param indexOffset where the compressed index starts
  */
-public record DeltaHeader(int flags, String baseTreeHash, String targetTreeHash, int indexLength,
+public record DeltaHeader(int version, int flags, String baseTreeHash, String targetTreeHash, int indexLength,
     int indexCompressedLength, String baseName, int indexOffset) {
 
   public boolean baseIsSingleFile() {
@@ -38,10 +39,10 @@ public record DeltaHeader(int flags, String baseTreeHash, String targetTreeHash,
     return (long) indexOffset + indexCompressedLength;
   }
 
-  static byte[] write(int flags, String base, String target, int indexLength, int compressedLength, String baseName) {
+  static byte[] write(int version, int flags, String base, String target, int indexLength, int compressedLength, String baseName) {
     byte[] name = baseName == null ? new byte[0] : baseName.getBytes(StandardCharsets.UTF_8);
     ByteBuffer b = ByteBuffer.allocate(DeltaFormat.FIXED_HEADER + (baseName == null ? 0 : 2 + name.length));
-    b.put(DeltaFormat.MAGIC).putShort((short) DeltaFormat.VERSION).putShort((short) flags);
+    b.put(DeltaFormat.MAGIC).putShort((short) version).putShort((short) flags);
     b.put(HexBytes.decode(base)).put(HexBytes.decode(target));
     b.putInt(indexLength).putInt(compressedLength);
     if (baseName != null) {
@@ -62,8 +63,9 @@ public record DeltaHeader(int flags, String baseTreeHash, String targetTreeHash,
       throw ByteReader.malformed("not an Upgradekit delta (wrong magic)");
     }
     int version = b.getShort(8) & 0xffff;
-    if (version != DeltaFormat.VERSION) {
-      throw ByteReader.malformed("format version " + version + "; this updater reads version " + DeltaFormat.VERSION);
+    if (version < 1 || version > DeltaFormat.MAX_VERSION) {
+      throw ByteReader.malformed("format version " + version + "; this updater reads versions 1 to "
+          + DeltaFormat.MAX_VERSION + ": update the updater, or take the full package");
     }
     int flags = b.getShort(10) & 0xffff;
     if ((flags & ~DeltaFormat.KNOWN_FLAGS) != 0) {
@@ -106,7 +108,7 @@ public record DeltaHeader(int flags, String baseTreeHash, String targetTreeHash,
     if (compressed > b.limit() - offset) {
       throw ByteReader.malformed("truncated: the index runs past the end of the delta");
     }
-    return new DeltaHeader(flags, base, target, (int) indexLength, (int) compressed, baseName, offset);
+    return new DeltaHeader(version, flags, base, target, (int) indexLength, (int) compressed, baseName, offset);
   }
 
   /** Lowercase hex SHA-256 to its 32 bytes. */

@@ -59,7 +59,7 @@ final class DeltaIndex {
    * the caps (entries, name bytes, zip ops), counted as they are read, so an index that describes
    * more than a node can hold is refused before it is held, however well it compresses.
    */
-  static Plan parse(ByteReader in, PayloadTree base, DataCursor data) {
+  static Plan parse(ByteReader in, PayloadTree base, DataCursor data, int version) {
     List<TreeEntry> baseEntries = base.entries();
     int baseCount = in.varintInt(PayloadTree.MAX_ENTRIES, "base entry count");
     if (baseCount != baseEntries.size()) {
@@ -130,7 +130,8 @@ final class DeltaIndex {
             }
             yield Op.simple(TreeEntry.file(path, first.size(), first.sha256(), executable), kind, source);
           }
-          default -> produced(in, data, path, kind, executable, baseEntries, groups, metaUsed, contentUsed, budget);
+          default -> produced(in, data, path, kind, executable, baseEntries, groups, metaUsed, contentUsed, budget,
+              version);
         };
       } catch (UpgradeException e) {
         if (e.code() == ErrorCode.PATCH_MALFORMED) {
@@ -172,7 +173,7 @@ final class DeltaIndex {
   }
 
   private static Op produced(ByteReader in, DataCursor data, String path, int kind, boolean executable,
-      List<TreeEntry> base, List<Group> groups, long[] metaUsed, long[] contentUsed, Budget budget) {
+      List<TreeEntry> base, List<Group> groups, long[] metaUsed, long[] contentUsed, Budget budget, int version) {
     long size = in.varint(DeltaFormat.MAX_FILE_SIZE, "size of '" + path + "'");
     String sha = Hashes.hex(in.bytes(32));
     TreeEntry entry = TreeEntry.file(path, size, sha, executable);
@@ -205,7 +206,7 @@ final class DeltaIndex {
       case DeltaFormat.ZIP -> {
         int source = source(in, base, path, false);
         int group = in.varintInt(groups.size() - 1, "group");
-        ZipProgram program = ZipProgram.read(in, size, 0, budget);
+        ZipProgram program = ZipProgram.read(in, size, 0, budget, data, version);
         long metaAt = metaUsed[group];
         long contentAt = contentUsed[group];
         metaUsed[group] += program.totalMeta();

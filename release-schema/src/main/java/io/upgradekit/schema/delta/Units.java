@@ -16,7 +16,12 @@ final class Units {
 
   /** Decodes {@code unit} (against {@code reference}) into a scratch buffer, read in place. */
   static ByteBuffer decode(Unit unit, ByteBuffer reference, ByteBuffer data, Scratch scratch) {
-    if (unit.decodedLength() > Math.max(DeltaFormat.MAX_META, DeltaFormat.MAX_CONTENT)) {
+    return decode(unit, reference, data, scratch, Math.max(DeltaFormat.MAX_META, DeltaFormat.MAX_CONTENT));
+  }
+
+  /** As above, for a unit of at most {@code cap} bytes. */
+  static ByteBuffer decode(Unit unit, ByteBuffer reference, ByteBuffer data, Scratch scratch, long cap) {
+    if (unit.decodedLength() > cap) {
       throw ByteReader.malformed("a unit of " + unit.decodedLength() + " bytes exceeds the cap");
     }
     BoundedOutput out = scratch.buffer(unit.decodedLength());

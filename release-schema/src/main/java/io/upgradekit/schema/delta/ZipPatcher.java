@@ -20,15 +20,21 @@ final class ZipPatcher {
     ByteBuffer deflate(ByteBuffer content, int level, long cap);
   }
 
+  /** Decodes an own entry's unit against its reference (null: none). */
+  @FunctionalInterface
+  interface UnitDecoder {
+    ByteBuffer decode(Unit unit, ByteBuffer reference);
+  }
+
   static void apply(ZipProgram program, ByteBuffer oldZip, StreamCursor metaStream, StreamCursor contentStream,
-      BoundedOutput out, Scratch scratch) {
+      BoundedOutput out, UnitDecoder units, Scratch scratch) {
     apply(program, oldZip, metaStream, contentStream, out, (content, level, cap) ->
-        Deflation.deflate(content, level, cap, scratch), scratch);
+        Deflation.deflate(content, level, cap, scratch), units, scratch);
   }
 
   /** As above, with a deflater the builder may answer from what it already proved. */
   static void apply(ZipProgram program, ByteBuffer oldZip, StreamCursor metaStream, StreamCursor contentStream,
-      BoundedOutput out, Deflate deflater, Scratch scratch) {
+      BoundedOutput out, Deflate deflater, UnitDecoder units, Scratch scratch) {
     ZipLayout old = ZipReferences.parseOld(oldZip, program);
     StreamCursor m = metaStream.split(program.metaLength());
     StreamCursor c = contentStream.split(program.contentLength());
@@ -57,12 +63,20 @@ final class ZipPatcher {
           throw ByteReader.malformed("a re-deflated entry exceeds the file's size");
         }
         values.set(i, Deflation.crc32(content), data.remaining(), d.length(), localOffset);
+      } else if (op instanceof ZipProgram.OwnOp own) {
+        ByteBuffer reference = own.source() < 0 ? null : ownReference(old, oldZip, own, scratch);
+        ByteBuffer content = units.decode(own.unit(), reference);
+        data = own.level() == 0 ? content : deflater.deflate(content, own.level(), out.remaining());
+        if (data == null) {
+          throw ByteReader.malformed("a re-deflated entry exceeds the file's size");
+        }
+        values.set(i, Deflation.crc32(content), data.remaining(), content.remaining(), localOffset);
       } else {
         ZipProgram.NestedOp n = (ZipProgram.NestedOp) op;
         ByteBuffer oldInner = ZipReferences.oldInner(old, oldZip, n, scratch);
         BoundedOutput inner = scratch.buffer(
             Math.min(n.level() == 0 ? out.remaining() : Long.MAX_VALUE, DeltaFormat.MAX_CONTENT));
-        apply(n.program(), oldInner, metaStream, contentStream, inner, deflater, scratch);
+        apply(n.program(), oldInner, metaStream, contentStream, inner, deflater, units, scratch);
         ByteBuffer bytes = inner.toBuffer();
         data = n.level() == 0 ? bytes : deflater.deflate(bytes, n.level(), out.remaining());
         if (data == null) {
@@ -91,5 +105,19 @@ final class ZipPatcher {
     if (c.remaining() != 0) {
       throw ByteReader.malformed("a zip's content is longer than its entries");
     }
+  }
+
+  /** The old entry an own entry is decoded against: its raw bytes, or inflated (into scratch). */
+  private static ByteBuffer ownReference(ZipLayout old, ByteBuffer oldZip, ZipProgram.OwnOp own, Scratch scratch) {
+    ZipLayout.Entry e = old.entries.get(own.source());
+    ByteBuffer raw = oldZip.slice(e.dataOffset(), e.dataLength());
+    if (!own.inflateSource()) {
+      return raw;
+    }
+    BoundedOutput inflated = scratch.buffer(DeltaFormat.MAX_OWN_ENTRY);
+    if (e.size() > DeltaFormat.MAX_OWN_ENTRY || !Deflation.inflateTo(raw, e.size(), inflated)) {
+      throw ByteReader.malformed("old entry '" + e.name() + "' does not inflate to its declared size");
+    }
+    return inflated.toBuffer();
   }
 }

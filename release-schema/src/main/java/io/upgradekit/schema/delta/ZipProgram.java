@@ -27,6 +27,8 @@ record ZipProgram(int oldEntryCount, int centralGap, long dosTime, int metaLengt
   static final int OP_STORED = 1;
   static final int OP_DEFLATED = 2;
   static final int OP_NESTED = 3;
+  /** Op header bit (format version 2): a STORED or DEFLATED entry whose bytes are a unit of its own. */
+  static final int OWN = 0x40;
   private static final int[] DESCRIPTOR_LENGTHS = {0, 12, 16, 20, 24};
 
   ZipProgram {
@@ -38,7 +40,7 @@ record ZipProgram(int oldEntryCount, int centralGap, long dosTime, int metaLengt
   record Ref(int oldEntry, boolean inflate) {}
 
   /** What produces one new entry's data; every op also carries the entry's gap and descriptor length. */
-  sealed interface Op permits OldOp, StoredOp, DeflatedOp, NestedOp {
+  sealed interface Op permits OldOp, StoredOp, DeflatedOp, NestedOp, OwnOp {
     int gap();
 
     int descriptor();
@@ -52,6 +54,16 @@ record ZipProgram(int oldEntryCount, int centralGap, long dosTime, int metaLengt
 
   /** The next {@code length} content bytes, deflated (raw) at {@code level}. */
   record DeflatedOp(int gap, int descriptor, int level, int length) implements Op {}
+
+  /**
+   * An entry whose bytes are a codec unit of its own (format version 2), decoded against old entry
+   * {@code source} (-1: none; inflated first when {@code inflateSource}), then stored ({@code level}
+   * 0) or deflated at {@code level}. Entries that do not fit the group's content stream take this
+   * form, so a zip's size never decides whether it is rebuilt entry by entry. {@code patch} holds the
+   * unit's bytes while the builder has them; a reader's op has null and finds them at {@code unit}.
+   */
+  record OwnOp(int gap, int descriptor, int level, int source, boolean inflateSource, Unit unit, byte[] patch)
+      implements Op {}
 
   /**
    * A zip inside the zip, rebuilt by {@code program} against old entry {@code oldEntry} (inflated
@@ -82,6 +94,27 @@ record ZipProgram(int oldEntryCount, int centralGap, long dosTime, int metaLengt
     return n;
   }
 
+  /** Whether this program or a nested one has an {@link OwnOp} (a format version 2 feature). */
+  boolean hasOwnUnits() {
+    for (Op op : ops) {
+      if (op instanceof OwnOp || op instanceof NestedOp nested && nested.program().hasOwnUnits()) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** The own units' patch bytes in the order a reader takes them from the data section (depth first). */
+  void ownPatches(java.io.ByteArrayOutputStream out) {
+    for (Op op : ops) {
+      if (op instanceof OwnOp own) {
+        out.writeBytes(own.patch());
+      } else if (op instanceof NestedOp nested) {
+        nested.program().ownPatches(out);
+      }
+    }
+  }
+
   void write(ByteWriter index) {
     index.varint(ops.size()).varint(oldEntryCount).varint(centralGap).varint(dosTime)
         .varint(metaLength).varint(contentLength);
@@ -96,6 +129,7 @@ record ZipProgram(int oldEntryCount, int centralGap, long dosTime, int metaLengt
       int kind = op instanceof OldOp ? OP_OLD
           : op instanceof StoredOp ? OP_STORED
           : op instanceof DeflatedOp ? OP_DEFLATED
+          : op instanceof OwnOp own ? (own.level() == 0 ? OP_STORED : OP_DEFLATED) | OWN
           : OP_NESTED;
       index.u8(kind | descriptorCode(op.descriptor()) << 2 | (op.gap() != 0 ? 0x20 : 0));
       if (op.gap() != 0) {
@@ -108,6 +142,15 @@ record ZipProgram(int oldEntryCount, int centralGap, long dosTime, int metaLengt
         index.varint(s.length());
       } else if (op instanceof DeflatedOp d) {
         index.u8(d.level()).varint(d.length());
+      } else if (op instanceof OwnOp own) {
+        if (own.level() > 0) {
+          index.u8(own.level());
+        }
+        index.varint(own.source() + 1L);
+        if (own.source() >= 0) {
+          index.u8(own.inflateSource() ? 1 : 0);
+        }
+        index.u8(own.unit().method().id()).varint(own.unit().decodedLength()).varint(own.unit().length());
       } else {
         NestedOp n = (NestedOp) op;
         index.u8(n.level()).signedVarint(n.oldEntry() - (previousOld + 1)).u8(n.inflateOld() ? 1 : 0);
@@ -117,13 +160,13 @@ record ZipProgram(int oldEntryCount, int centralGap, long dosTime, int metaLengt
     }
   }
 
-  /** Reads a program; {@code maxOutput} bounds the zip it rebuilds (its signed size, or a cap). */
-  static ZipProgram read(ByteReader in, long maxOutput, int depth) {
-    return read(in, maxOutput, depth, new DeltaIndex.Budget());
-  }
-
-  /** As above, counting its ops and references against the index's {@code budget}. */
-  static ZipProgram read(ByteReader in, long maxOutput, int depth, DeltaIndex.Budget budget) {
+  /**
+   * Reads a program; {@code maxOutput} bounds the zip it rebuilds (its signed size, or a cap). Its
+   * ops and references count against the index's {@code budget}; own units take their bytes from
+   * {@code data}, and only in a delta of format {@code version} 2 or later.
+   */
+  static ZipProgram read(ByteReader in, long maxOutput, int depth, DeltaIndex.Budget budget, DataCursor data,
+      int version) {
     if (depth > DeltaFormat.MAX_ZIP_DEPTH) {
       throw ByteReader.malformed("zips nested deeper than " + DeltaFormat.MAX_ZIP_DEPTH);
     }
@@ -147,12 +190,28 @@ record ZipProgram(int oldEntryCount, int centralGap, long dosTime, int metaLengt
     long contentUsed = 0;
     for (int i = 0; i < entries; i++) {
       int header = in.u8();
-      if ((header & ~0x3f) != 0 || (header >> 2 & 7) >= DESCRIPTOR_LENGTHS.length) {
-        throw ByteReader.malformed("zip op byte " + header);
+      boolean own = (header & OWN) != 0;
+      if ((header & ~(0x3f | OWN)) != 0 || (header >> 2 & 7) >= DESCRIPTOR_LENGTHS.length
+          || own && (version < 2 || (header & 3) == OP_OLD || (header & 3) == OP_NESTED)) {
+        throw ByteReader.malformed("zip op byte " + header + " in a delta of format version " + version);
       }
       int descriptor = DESCRIPTOR_LENGTHS[header >> 2 & 7];
       int gap = (header & 0x20) != 0 ? in.varintInt(Integer.MAX_VALUE, "gap") : 0;
       Op op;
+      if (own) {
+        int level = (header & 3) == OP_DEFLATED ? in.u8() : 0;
+        if ((header & 3) == OP_DEFLATED && (level < 1 || level > 9)) {
+          throw ByteReader.malformed("deflate level " + level);
+        }
+        int source = in.varintInt(oldEntries, "own entry's old entry") - 1;
+        boolean inflate = source >= 0 && flag(in, "own entry's inflate flag");
+        Unit unit = Unit.read(in, data, DeltaFormat.MAX_OWN_ENTRY, "own zip entry");
+        if (unit.method() == null) {
+          throw ByteReader.malformed("an own zip entry without a unit");
+        }
+        ops.add(new OwnOp(gap, descriptor, level, source, inflate, unit, null));
+        continue;
+      }
       switch (header & 3) {
         case OP_OLD -> {
           int entry = oldIndex(in, previousOld, oldEntries, "old entry");
@@ -181,7 +240,8 @@ record ZipProgram(int oldEntryCount, int centralGap, long dosTime, int metaLengt
           int entry = oldIndex(in, previousOld, oldEntries, "nested zip's old entry");
           previousOld = entry;
           boolean inflate = flag(in, "nested inflate flag");
-          ZipProgram nested = read(in, level == 0 ? maxOutput : DeltaFormat.MAX_CONTENT, depth + 1, budget);
+          ZipProgram nested = read(in, level == 0 ? maxOutput : DeltaFormat.MAX_CONTENT, depth + 1, budget, data,
+              version);
           op = new NestedOp(gap, descriptor, level, entry, inflate, nested);
         }
       }

@@ -47,8 +47,13 @@ final class DeltaForge {
 
   static byte[] assemble(int flags, String baseName, PayloadTree base, String targetHash, byte[] indexBytes,
       byte[] compressed, byte[] data) {
+    return assemble(DeltaFormat.VERSION, flags, baseName, base, targetHash, indexBytes, compressed, data);
+  }
+
+  static byte[] assemble(int version, int flags, String baseName, PayloadTree base, String targetHash,
+      byte[] indexBytes, byte[] compressed, byte[] data) {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
-    out.writeBytes(DeltaHeader.write(flags, base.treeHash(), targetHash, indexBytes.length, compressed.length,
+    out.writeBytes(DeltaHeader.write(version, flags, base.treeHash(), targetHash, indexBytes.length, compressed.length,
         baseName));
     out.writeBytes(compressed);
     out.writeBytes(data);

@@ -73,7 +73,7 @@ class SmallHeapHostileTest {
   void anIndexThatReallyDecompressesTo64MiBIsReadAsItStreams() throws Exception {
     byte[] bomb = DeltaForge.bomb(DeltaFormat.MAX_INDEX);
     ByteArrayOutputStream delta = new ByteArrayOutputStream();
-    delta.writeBytes(DeltaHeader.write(0, PayloadTree.empty().treeHash(), PayloadTree.empty().treeHash(),
+    delta.writeBytes(DeltaHeader.write(DeltaFormat.VERSION, 0, PayloadTree.empty().treeHash(), PayloadTree.empty().treeHash(),
         DeltaFormat.MAX_INDEX, bomb.length, null));
     delta.writeBytes(bomb);
     assertThat(apply(null, delta.toByteArray())).startsWith("PATCH_MALFORMED: ");
