@@ -625,7 +625,15 @@ public final class RepositoryLayout {
     }
   }
 
-  private static void requireRelative(String path) {
+  /**
+   * Checks a repository-relative path lexically, as {@link #resolve} does, for stores that hold
+   * the repository somewhere other than a directory (an object store's keys).
+   *
+   * @param path a '/'-separated relative path
+   * @throws UpgradeException {@link ErrorCode#NAME_INVALID} if the path is empty, absolute, holds a
+   *     control character or a backslash, or has an empty, '.' or '..' segment
+   */
+  public static void requireRelative(String path) {
     if (path == null || path.isEmpty()) {
       throw escapes("", "is empty");
     }

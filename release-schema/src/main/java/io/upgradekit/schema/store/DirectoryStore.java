@@ -130,14 +130,10 @@ public final class DirectoryStore implements RepositoryStore {
 
   @Override
   public boolean putBlob(String sha256, long size, InputStream content) throws IOException {
-    if (!Hashes.isSha256Hex(sha256)) {
-      throw new UpgradeException(ErrorCode.NAME_INVALID, "'" + printable(sha256) + "' is not a blob name: it must"
-          + " be the SHA-256 of the content as 64 lowercase hex digits");
-    }
+    String path = StorePaths.blob(sha256);
     if (size < UNKNOWN_SIZE) {
       throw new IllegalArgumentException("size " + size);
     }
-    String path = RepositoryLayout.blob(sha256);
     Path target = file(path);
     String what = "the content sent for blob " + sha256;
     try {
@@ -176,10 +172,7 @@ public final class DirectoryStore implements RepositoryStore {
 
   @Override
   public Stream<Entry> list(String prefix) throws IOException {
-    Objects.requireNonNull(prefix, "prefix");
-    if (RepositoryLayout.isHidden(prefix)) {
-      throw hidden(prefix);
-    }
+    StorePaths.prefix(prefix);
     int slash = prefix.lastIndexOf('/');
     Path start = slash < 0 ? root : RepositoryLayout.resolve(root, prefix.substring(0, slash));
     if (!Files.isDirectory(start, LinkOption.NOFOLLOW_LINKS)) {
@@ -215,11 +208,7 @@ public final class DirectoryStore implements RepositoryStore {
 
   /** The file of a path; hidden paths belong to the store's bookkeeping and are refused. */
   private Path file(String path) {
-    Path file = RepositoryLayout.resolve(root, path);
-    if (RepositoryLayout.isHidden(path)) {
-      throw hidden(path);
-    }
-    return file;
+    return RepositoryLayout.resolve(root, StorePaths.document(path));
   }
 
   private String relative(Path file) {
@@ -237,18 +226,5 @@ public final class DirectoryStore implements RepositoryStore {
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
-  }
-
-  private static UpgradeException hidden(String path) {
-    return new UpgradeException(ErrorCode.NAME_INVALID, "repository path '" + printable(path) + "' is hidden: names"
-        + " starting with '.' are the store's own (claims, locks, temp files) and never documents");
-  }
-
-  private static String printable(String value) {
-    if (value == null) {
-      return "";
-    }
-    String shown = value.length() > 80 ? value.substring(0, 80) + "..." : value;
-    return shown.replaceAll("[^\\x20-\\x7e]", "?");
   }
 }
