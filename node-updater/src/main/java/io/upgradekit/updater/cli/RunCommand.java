@@ -41,15 +41,15 @@ import picocli.CommandLine.Option;
             + "compiled code does not grow for ever."},
     exitCodeListHeading = "%nExit codes (with --once; the daemon exits with 0 when stopped, 2, 4 or 75):%n",
     exitCodeList = {
-        "0:done, staged, or up to date",
+        "0:done, staged, or up to date; also when the release's rollout makes this node wait (its wave is not "
+            + "open, no slot is free, the rollout is paused or halted, its state is stale): the line printed and "
+            + "status say why; nothing live changed",
         "1:failed before the switch (network, disk, gate, stop); nothing live changed",
         "2:usage or configuration error",
         "3:refused: verification failed (signature, hash, expiry, older release); nothing live changed",
         "4:another updater holds the lock (or, without --once, another daemon runs); this one exited at once "
             + "and wrote nothing",
         "5:the new version failed after the switch and was rolled back",
-        "6:the release's rollout makes this node wait (its wave is not open, no slot is free, the rollout is "
-            + "paused or halted, its state is stale); nothing live changed: run again later (status says why)",
         "75:self-upgrade: switched to a new updater version; bin/updater runs it, and it finishes the update. "
             + "Also the daemon's status after an update when bin/updater started it: it starts a fresh JVM"})
 public final class RunCommand implements Callable<Integer> {
@@ -139,7 +139,9 @@ public final class RunCommand implements Callable<Integer> {
         + (result.message() == null ? "" : ": " + result.message())
         + (result.outcome() == io.upgradekit.updater.event.Outcome.WAITING && result.retryAfter() != null
             ? " (the server asks again in " + result.retryAfter().toSeconds() + " s)" : "");
-    if (result.exitCode() != ExitStatus.OK || !options.quiet) {
+    // A wait exits 0 like "up to date", so its line is printed even when quiet: it is the only sign.
+    if (result.exitCode() != ExitStatus.OK || result.outcome() == io.upgradekit.updater.event.Outcome.WAITING
+        || !options.quiet) {
       out.println(line);
     }
   }

@@ -9,7 +9,12 @@ import io.upgradekit.updater.event.Outcome;
  * nothing else decides a status.
  */
 public final class ExitStatus {
-  /** Done, staged, or already up to date. */
+  /**
+   * Done, staged, or already up to date. A node the release's rollout makes wait (wave not open, no
+   * slot free, paused, halted, stale state) is up to date for now: nothing failed and nothing live
+   * changed, so a timer unit must not count it as a failure; {@code status} and the run's line say
+   * why it waits.
+   */
   public static final int OK = 0;
   /** Anything else: an environment failure (I/O, network, gate, stop) or a bug. */
   public static final int FAILED = 1;
@@ -21,11 +26,6 @@ public final class ExitStatus {
   public static final int LOCKED = 4;
   /** The new version failed after the switch and was rolled back. */
   public static final int ROLLED_BACK = 5;
-  /**
-   * The release's rollout makes this node wait (wave not open, no slot free, paused, halted, stale
-   * state); nothing live changed. {@code status} says why; run again later.
-   */
-  public static final int WAITING = 6;
   /**
    * "Start me again" (EX_TEMPFAIL), handled by {@code bin/updater}: a self-upgrade switched to a
    * new updater version, or the daemon asks for a fresh JVM.
@@ -41,7 +41,7 @@ public final class ExitStatus {
 
   /**
    * The status of a command that ended with {@code outcome}: 0 for the outcomes that are done, 3
-   * for a refusal, 4 when locked, 5 when rolled back, 6 when the rollout makes the node wait, 75
+   * for a refusal, 4 when locked, 5 when rolled back (a rollout's wait is 0), 75
    * for a re-exec, and for a failure 2 when its code is CONFIG_INVALID (the configuration, e.g. an
    * unreadable pinned trust root, must be fixed), else 1.
    *
@@ -49,11 +49,10 @@ public final class ExitStatus {
    */
   public static int of(Outcome outcome, ErrorCode code) {
     return switch (outcome) {
-      case UP_TO_DATE, COMMITTED, STAGED, RECOVERED -> OK;
+      case UP_TO_DATE, COMMITTED, STAGED, RECOVERED, WAITING -> OK;
       case REFUSED, FAILED -> code == ErrorCode.CONFIG_INVALID ? USAGE : outcome == Outcome.REFUSED ? REFUSED : FAILED;
       case LOCKED -> LOCKED;
       case ROLLED_BACK -> ROLLED_BACK;
-      case WAITING -> WAITING;
       case REEXEC -> RESTART;
     };
   }

@@ -181,7 +181,7 @@ class RolloutNodeTest {
     assertThat(r.outcome()).as(r.message()).isEqualTo(Outcome.WAITING);
     assertThat(r.code()).isEqualTo(ErrorCode.WAVE_NOT_OPEN);
     assertThat(r.message()).isEqualTo("waiting for wave 3 of 5");
-    assertThat(r.exitCode()).isEqualTo(ExitStatus.WAITING);
+    assertThat(r.exitCode()).as("a wait is no failure (DESIGN section 8: 0)").isEqualTo(ExitStatus.OK);
     assertThat(r.retryAfter()).isEqualTo(Duration.ofSeconds(7));
     assertThat(current()).isEqualTo("1.0.0");
     assertThat(transitions).doesNotContain("STOP");

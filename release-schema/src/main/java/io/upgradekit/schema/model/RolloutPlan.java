@@ -11,7 +11,8 @@ import java.util.Set;
 /**
  * How a release rolls out over the nodes that follow its channel (DESIGN section 7), carried in the
  * signed release manifest and configured in the pom's {@code <rollout>}. Optional parts are null when
- * absent; {@link #effective()} fills in the documented defaults.
+ * absent; the {@code ...OrDefault} methods and {@link #minAvailable(int)}, {@link #canary(int)} and
+ * {@link #maxFailures(int)} resolve them with the documented defaults.
  *
  * <p>"Nodes or percent" settings are two fields of which at most one is set, so the JSON stays typed:
  * {@code canaryNodes} or {@code canaryPercent}, {@code minAvailableNodes} or {@code
