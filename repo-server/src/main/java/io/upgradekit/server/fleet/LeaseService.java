@@ -254,7 +254,7 @@ public final class LeaseService {
     return out;
   }
 
-  /** A confirmed holder is silent when neither its confirmation nor a heartbeat came within three intervals. */
+  /** A confirmed holder is silent when neither its confirmation nor a heartbeat came within {@link Inventory#silenceAllowed}. */
   private boolean silent(LeaseGrant grant, Instant confirmedAt, Instant now) {
     Inventory.Entry entry = inventory.get(grant.node(), grant.app());
     Instant last = confirmedAt;
@@ -265,7 +265,7 @@ public final class LeaseService {
         last = entry.receivedAt();
       }
     }
-    return !now.isBefore(last.plusSeconds(Inventory.MISSED_INTERVALS * interval));
+    return !now.isBefore(last.plus(Inventory.silenceAllowed(interval)));
   }
 
   /** Nodes of the rollout's fleet that are down or unhealthy without a slot (they use up the budget too). */
