@@ -267,9 +267,12 @@ class LeaseServiceTest {
     LeaseRequest recall = LeaseRequest.ask("shop", "2.0", "n1", LeaseGrant.Kind.RECALL);
     assertThat(server.leases.ask(new Caller.Node("n1"), recall).body().code()).isEqualTo("ROLLOUT_PAUSED");
     view = server.decisions.view("shop", "2.0");
-    server.controller.propose(rollout, view, new Controller.Proposal(RolloutDecision.Kind.RECALL, "bad", 0, null),
-        "alice", f.clock.instant());
-    LeaseGrant g = grant(f, server.leases.ask(new Caller.Node("n1"), recall).body(), "n1");
+    server.controller.propose(rollout, view, new Controller.Proposal(RolloutDecision.Kind.RECALL,
+        "data corruption, ticket 812", 0, null), "alice", f.clock.instant());
+    LeaseAnswer recallGrant = server.leases.ask(new Caller.Node("n1"), recall).body();
+    assertThat(recallGrant.message()).as("the recall's reason, which the node records as 'recalled: <reason>'")
+        .isEqualTo("data corruption, ticket 812");
+    LeaseGrant g = grant(f, recallGrant, "n1");
     assertThat(g.kind()).isEqualTo(LeaseGrant.Kind.RECALL);
     assertThat(Files.exists(root.resolve(RepositoryLayout.lease("shop", "2.0", "recall", 0, 1)))).isTrue();
   }
