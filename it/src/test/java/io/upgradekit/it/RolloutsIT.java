@@ -74,7 +74,8 @@ class RolloutsIT {
   private static final int NODES = 8;
   /** Requests per second per node: a modest load two cores carry beside 8 services and 8 updaters. */
   private static final int RATE_PER_NODE = 25;
-  private static final Duration HEARTBEAT = Duration.ofSeconds(2);
+  /** Heartbeats every 4 s: each is sent within 2 s (half the interval), enough on a busy machine. */
+  private static final Duration HEARTBEAT = Duration.ofSeconds(4);
   private static final Duration WAIT = Duration.ofMinutes(2);
 
   private final E2eResults results = E2eResults.of("RolloutsIT");
@@ -538,9 +539,9 @@ class RolloutsIT {
     String canary;
     Instant published;
     try (LoadGenerator load = fleet.load(RATE_PER_NODE * NODES).build().start()) {
-      // Healthy, and good through its own 5 s watch window; from 15 s after its start half of "/" fails.
-      releaser.release(HelloBuild.of(version).failing(0.5, 15), plan("batches", "1", "75%", "60s", null,
-          new RolloutSettings.Rollback("auto", "3", "20", "5s", null)));
+      // Healthy, and good through its own 8 s watch window; from 20 s after its start half of "/" fails.
+      releaser.release(HelloBuild.of(version).failing(0.5, 20), plan("batches", "1", "75%", "90s", null,
+          new RolloutSettings.Rollback("auto", "3", "20", "8s", null)));
       published = Instant.now();
       RolloutDecision start = awaitDecision(version, Kind.START, null);
       canary = start.waves().get(0).get(0);
