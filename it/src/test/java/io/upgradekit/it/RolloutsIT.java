@@ -133,7 +133,7 @@ class RolloutsIT {
       Scenarios.awaitCommitLine(n, "1.0.0", 0, Duration.ofMinutes(4));
       return true;
     });
-    awaitInventory(fleet.server(), NODES);
+    settle();
     results.section("setup").put("secondsToInstall100", (System.nanoTime() - started) / 1e9);
   }
 
@@ -167,6 +167,7 @@ class RolloutsIT {
   @Test
   @Order(1)
   void batchesKeepThreeQuartersOfTheFleetServing() {
+    settle();
     String version = "2.0.0";
     Map<String, Long> marks = fleet.marks();
     LoadReport report;
@@ -279,6 +280,7 @@ class RolloutsIT {
   @Test
   @Order(2)
   void operatorsApprovePauseHaltAndRetryAFailedNode() {
+    settle();
     String version = "3.0.0";
     RepoServer server = fleet.server();
     Map<String, Long> marks = fleet.marks();
@@ -404,6 +406,7 @@ class RolloutsIT {
   @Test
   @Order(3)
   void aServerKilledMidRolloutContinuesWithoutGivingASlotTwice() {
+    settle();
     String version = "4.0.0";
     Map<String, Long> marks = fleet.marks();
     releaser.release(HelloBuild.of(version), plan("canary", "1", "50%", "1s", null, null));
@@ -484,8 +487,7 @@ class RolloutsIT {
       n.writeConfig(second.url());
       restartDaemon(n, n.config());
     }
-    awaitInventory(second, NODES);
-    awaitInventory(fleet.server(), NODES);
+    settle();
     long decisionsA = decisionsTaken(fleet.server());
     long decisionsB = decisionsTaken(second);
     Map<String, Long> marks = fleet.marks();
@@ -531,6 +533,7 @@ class RolloutsIT {
   @Test
   @Order(5)
   void aReleaseThatGoesBadIsRecalledFromItsCanaryAndNobodyElseInstallsIt() {
+    settle();
     String version = "6.0.0";
     String good = fleet.node("node-1").currentVersion().orElseThrow();
     Map<String, Long> marks = fleet.marks();
@@ -710,6 +713,24 @@ class RolloutsIT {
       return new String(bytes, start, bytes.length - start, StandardCharsets.UTF_8);
     } catch (IOException e) {
       return "";
+    }
+  }
+
+  /**
+   * Waits until every updater polls again (after an update it starts a fresh JVM, and the first time
+   * it records its class-data archive as it exits: seconds without heartbeats on a busy machine)
+   * and the server counts every node available: each scenario starts from a quiet fleet.
+   */
+  private void settle() {
+    Pattern polled = Pattern.compile("^up to date");
+    fleet.forEachNode(n -> {
+      ManagedProcess d = n.daemon().orElseThrow();
+      d.awaitLog(polled, d.logSize(), WAIT);
+      return true;
+    });
+    awaitInventory(fleet.server(), NODES);
+    if (second != null) {
+      awaitInventory(second, NODES);
     }
   }
 
