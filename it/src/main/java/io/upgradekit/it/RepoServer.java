@@ -295,6 +295,29 @@ public final class RepoServer implements AutoCloseable {
     }
   }
 
+  /**
+   * {@code POST /v1/rollouts/<app>/<version>/actions} with {@code name}'s operator token: what
+   * {@code repo-server rollout ACTION} sends, without a JVM start (for actions whose moment
+   * matters). {@code body} is the {@code RolloutAction} JSON.
+   */
+  public HttpAnswer actAsOperator(String name, String app, String version, String body) {
+    HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    URI target = url.resolve("v1/rollouts/" + app + "/" + version + "/actions");
+    try {
+      HttpResponse<String> response = client.send(HttpRequest.newBuilder(target)
+          .header("Authorization", "Bearer " + Files.readString(operatorTokenFile(name), StandardCharsets.US_ASCII).strip())
+          .header("Content-Type", "application/json")
+          .POST(HttpRequest.BodyPublishers.ofString(body)).timeout(Duration.ofSeconds(10)).build(),
+          HttpResponse.BodyHandlers.ofString());
+      return new HttpAnswer(response.statusCode(), response.body());
+    } catch (IOException e) {
+      throw new HarnessException("POST " + target + " failed: " + e, e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new HarnessException("interrupted", e);
+    }
+  }
+
   /** An HTTP answer: its status and body. */
   public record HttpAnswer(int status, String body) {}
 

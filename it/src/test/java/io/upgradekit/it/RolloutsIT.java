@@ -308,8 +308,9 @@ class RolloutsIT {
     Instant approved = operator(server, "approve", version, "the canary looks good").at();
     awaitDecision(version, Kind.OPEN_WAVE, 1);
 
-    // Pause in the middle of the wave: nodes updating finish, nobody starts, until resume.
-    Scenarios.await("a node of wave 2 committed", WAIT, () -> committed(rest, version, marks) >= 1);
+    // Pause in the middle of the wave (as soon as its first node has a slot): nodes updating finish,
+    // nobody starts, until resume.
+    Scenarios.await("a node of wave 2 has a slot", WAIT, () -> !granted(rest, version).isEmpty());
     Instant paused = operator(server, "pause", version, "database maintenance").at();
     assertThat(rolloutReport(server, version).paused()).isTrue();
     String statusText = server.rollout(RepoServer.VIEWER, List.of("status", "--app", APP, "--version", version))
@@ -319,13 +320,16 @@ class RolloutsIT {
     awaitQuiet(version, rest);
     ManagedProcess.sleep(3000); // three polls: no grant while paused
     List<String> pendingAtPause = pending(rest, version);
+    assertThat(pendingAtPause).as("nodes of wave 2 that had not started at the pause").hasSizeGreaterThan(2);
     Instant resumed = operator(server, "resume", version, "maintenance over").at();
 
-    // An operator's halt in the middle of the wave: nobody else installs, who has it keeps it.
-    int committedAtResume = committed(rest, version, marks);
-    Scenarios.await("another node of wave 2 committed after the resume", WAIT,
-        () -> committed(rest, version, marks) > committedAtResume);
-    Instant halted = operator(server, "halt", version, "latency alerts").at();
+    // An operator's halt in the middle of the wave, as soon as the resume let nodes go on (sent
+    // straight to the API: the command's JVM start would let the wave run on meanwhile): nobody
+    // else installs, who has it keeps it.
+    Scenarios.await("a node of wave 2 got a slot after the resume", WAIT,
+        () -> granted(rest, version).size() > NODES - 1 - pendingAtPause.size());
+    RolloutDecision haltDecision = act(server, version, "halt", "latency alerts");
+    Instant halted = haltDecision.at();
     awaitQuiet(version, rest);
     List<String> pendingAtHalt = pending(rest, version);
     assertThat(pendingAtHalt).as("nodes of wave 2 that had not started at the halt").isNotEmpty();
@@ -669,6 +673,20 @@ class RolloutsIT {
       }
     }
     return n;
+  }
+
+  /** Nodes of {@code nodes} that were granted an upgrade slot for {@code version}. */
+  private List<String> granted(List<String> nodes, String version) {
+    List<RolloutFiles.Lease> leases = RolloutFiles.leases(repository, APP, version);
+    return nodes.stream().filter(n -> leases.stream().anyMatch(l -> l.node().equals(n))).toList();
+  }
+
+  /** An operator's action straight through the API ({@link RepoServer#actAsOperator}): the stored decision. */
+  private static RolloutDecision act(RepoServer server, String version, String action, String reason) {
+    RepoServer.HttpAnswer answer = server.actAsOperator(RepoServer.OPERATOR, APP, version,
+        "{\"action\":\"" + action + "\",\"reason\":\"" + reason + "\"}");
+    assertThat(answer.status()).as("POST " + action + ": " + answer.body()).isEqualTo(201);
+    return Json.read(answer.body().getBytes(StandardCharsets.UTF_8), RolloutDecision.class, action + " answer");
   }
 
   /** Nodes of {@code nodes} that were never granted an upgrade slot for {@code version}. */
