@@ -153,6 +153,25 @@ public final class Fleet {
     return server;
   }
 
+  /** {@code kill -9} of repo-server (see {@link RepoServer#kill}); {@link #restartServerAfterKill} brings it back. */
+  public void killServer() {
+    server.kill();
+  }
+
+  /** Starts repo-server again on the same port after {@link #killServer} (owned by the workspace). */
+  public RepoServer restartServerAfterKill() {
+    server = workspace.own(server.restartAfterKill());
+    return server;
+  }
+
+  /**
+   * A second repo-server process on the same repository ({@link RepoServer#another}), owned by the
+   * workspace; nodes keep talking to the first until {@linkplain Node#writeConfig pointed} at it.
+   */
+  public RepoServer startAnotherServer(String instance) {
+    return workspace.own(server.another(instance));
+  }
+
   /** Restarts repo-server on the same port (its old process stopped, the new one owned by the workspace). */
   public RepoServer restartServer() {
     server = workspace.own(server.restart());

@@ -17,8 +17,8 @@ import java.util.zip.ZipOutputStream;
 /**
  * Builds hello-service distribution trees for other versions without running Maven: a copy of the
  * built distribution whose jar carries another {@code build.properties} (version, greeting,
- * healthy), exactly what {@code mvn package -Dupgrade.version=... -Dhello.greeting=...
- * -Dhello.healthy=...} changes. Used by {@link LibraryReleaser}.
+ * healthy, error rate), exactly what {@code mvn package -Dupgrade.version=... -Dhello.greeting=...
+ * -Dhello.healthy=... -Dhello.errorRate=... -Dhello.errorsAfter=...} changes. Used by {@link LibraryReleaser}.
  */
 public final class HelloDistributions {
   static final String BUILD_PROPERTIES = "io/upgradekit/examples/hello/build.properties";
@@ -49,7 +49,7 @@ public final class HelloDistributions {
 
   static String buildProperties(HelloBuild build) {
     return "version=" + escape(build.version()) + "\ngreeting=" + escape(build.greeting()) + "\nhealthy="
-        + build.healthy() + "\n";
+        + build.healthy() + "\nerrorRate=" + build.errorRate() + "\nerrorsAfter=" + build.errorsAfterSeconds() + "\n";
   }
 
   private static Path serviceJar(Path lib) throws IOException {

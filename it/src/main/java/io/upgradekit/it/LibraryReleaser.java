@@ -6,6 +6,7 @@ import io.upgradekit.plugin.release.ReleaseBuilder;
 import io.upgradekit.plugin.release.ReleaseRequest;
 import io.upgradekit.plugin.release.ReleaseResult;
 import io.upgradekit.plugin.release.Repositories;
+import io.upgradekit.plugin.release.RolloutSettings;
 import io.upgradekit.plugin.release.SchemaDeltaEngine;
 import io.upgradekit.plugin.release.SigningKeys;
 import io.upgradekit.schema.sign.SigningKey;
@@ -65,12 +66,21 @@ public final class LibraryReleaser implements Releaser {
 
   /** The tree {@link #release} publishes for {@code build}: {@code workDir/payloads/<version>}. */
   public Path payload(HelloBuild build) {
-    Path tree = workDir.resolve("payloads").resolve(build.version() + (build.healthy() ? "" : "-unhealthy"));
+    Path tree = workDir.resolve("payloads").resolve(build.version() + (build.faulty() ? "-faulty" : ""));
     return Files.exists(tree) ? tree : HelloDistributions.variant(baseDist, tree, build);
   }
 
   @Override
   public ReleaseResult release(HelloBuild build) {
+    return release(build, null);
+  }
+
+  /**
+   * Publishes {@code build} with a rollout plan: {@code rollout} is the pom's {@code <rollout>} as
+   * the plugin reads it (text values such as {@code 75%} and {@code 10s}, checked by the plugin's own
+   * {@link RolloutSettings#plan}); null for a release without a plan (nodes install it at once).
+   */
+  public ReleaseResult release(HelloBuild build, RolloutSettings rollout) {
     Path payload = payload(build);
     try (PrintWriter out = writer(log)) {
       Consumer<Event> events = render(out);
@@ -80,7 +90,7 @@ public final class LibraryReleaser implements Releaser {
           ReleaseRequest.DEFAULT_DELTA_COUNT, Clock.systemUTC().instant().truncatedTo(ChronoUnit.SECONDS),
           ReleaseRequest.DEFAULT_MANIFEST_LIFETIME, ReleaseRequest.DEFAULT_POINTER_LIFETIME, Map.of(),
           target.resolve("work"), target.resolve("release-" + build.version() + ".json"),
-          ReleaseRequest.DEFAULT_POINTER_ATTEMPTS);
+          ReleaseRequest.DEFAULT_POINTER_ATTEMPTS, rollout == null ? null : RolloutSettings.plan(rollout, Map.of()));
       out.println("release " + request);
       return new ReleaseBuilder(new SchemaDeltaEngine(events),
           (location, t) -> Repositories.open(location, t, workDir), Clock.systemUTC(), events).release(request);

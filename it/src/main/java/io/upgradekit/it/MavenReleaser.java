@@ -104,7 +104,8 @@ public final class MavenReleaser implements Releaser {
     List<String> goals = new ArrayList<>(List.of("package", "upgrade:release", "-DskipTests",
         "-Dupgrade.keyFile=" + keyFile, "-Dupgrade.repository=" + repository,
         "-Dupgrade.version=" + build.version(), "-Dhello.greeting=" + build.greeting(),
-        "-Dhello.healthy=" + build.healthy()));
+        "-Dhello.healthy=" + build.healthy(), "-Dhello.errorRate=" + build.errorRate(),
+        "-Dhello.errorsAfter=" + build.errorsAfterSeconds()));
     maven("release-" + build.version(), goals).requireSuccess("mvn package upgrade:release (" + build.version() + ")");
     Path summary = project.resolve("target/upgrade/release.json");
     try {

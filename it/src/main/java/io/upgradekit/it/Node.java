@@ -42,7 +42,8 @@ public final class Node implements AutoCloseable {
   static final Pattern RESULT_LINE = Pattern.compile(
       "^(committed|rolled back|refused|failed|staged)(?: \\[([A-Z0-9_]+)\\])?: (.*)$");
 
-  private final NodeConfig config;
+  private NodeConfig config;
+  private URI repository;
   private final UpdaterInstall updater;
   private final Path directory;
   private final Path logs;
@@ -86,7 +87,8 @@ public final class Node implements AutoCloseable {
   }
 
   /** Rewrites {@code updater.yaml} (e.g. after the server moved); takes effect on the next updater start. */
-  public void writeConfig(URI repository) {
+  public synchronized void writeConfig(URI repository) {
+    this.repository = repository;
     try {
       Files.writeString(configFile(), config.toYaml(repository, directory.resolve("root.json"), home(),
           directory.resolve("credential")), StandardCharsets.UTF_8);
@@ -95,11 +97,28 @@ public final class Node implements AutoCloseable {
     }
   }
 
+  /**
+   * Replaces the configuration (same node id and service port: it is the same node) and rewrites
+   * {@code updater.yaml}; takes effect on the next updater start, like an operator's edit.
+   */
+  public synchronized void reconfigure(NodeConfig newConfig) {
+    if (!newConfig.nodeId().equals(config.nodeId()) || newConfig.servicePort() != config.servicePort()) {
+      throw new IllegalArgumentException("reconfigure keeps the node id and service port: " + newConfig);
+    }
+    config = newConfig;
+    writeConfig(repository);
+  }
+
+  /** The repository URL {@code updater.yaml} names. */
+  public synchronized URI repository() {
+    return repository;
+  }
+
   public String id() {
     return config.nodeId();
   }
 
-  public NodeConfig config() {
+  public synchronized NodeConfig config() {
     return config;
   }
 

@@ -27,6 +27,8 @@ import java.util.TreeMap;
  * @param gateScope {@code gate.scope}
  * @param serviceEnvironment added to the service's environment ({@code service.process.environment}),
  *     e.g. {@code HELLO_EXTRA_LATENCY_MS}
+ * @param heartbeatInterval {@code heartbeat.interval}; null for the updater's default (30 s)
+ * @param labels {@code node.labels} (sent with every heartbeat, e.g. {@code zone=a}); empty for none
  */
 public record NodeConfig(
     String nodeId,
@@ -41,7 +43,9 @@ public record NodeConfig(
     Duration stopTimeout,
     boolean gateClaims,
     String gateScope,
-    Map<String, String> serviceEnvironment) {
+    Map<String, String> serviceEnvironment,
+    Duration heartbeatInterval,
+    Map<String, String> labels) {
 
   /** The updater's switch strategy. */
   public enum Strategy {
@@ -81,6 +85,7 @@ public record NodeConfig(
     Objects.requireNonNull(watchInterval, "watchInterval");
     Objects.requireNonNull(stopTimeout, "stopTimeout");
     serviceEnvironment = serviceEnvironment == null ? Map.of() : Map.copyOf(serviceEnvironment);
+    labels = labels == null ? Map.of() : Map.copyOf(labels);
   }
 
   /**
@@ -91,38 +96,55 @@ public record NodeConfig(
   public static NodeConfig defaults(String nodeId, Strategy strategy, int servicePort) {
     return new NodeConfig(nodeId, strategy, servicePort, HealthTarget.PROCESS_PORT, Duration.ofSeconds(1),
         Duration.ofMillis(200), Duration.ofMillis(250), Duration.ofSeconds(3), Duration.ofSeconds(1),
-        Duration.ofSeconds(15), false, "default", Map.of());
+        Duration.ofSeconds(15), false, "default", Map.of(), null, Map.of());
   }
 
   public NodeConfig withHealthTarget(HealthTarget target) {
     return new NodeConfig(nodeId, strategy, servicePort, target, pollInterval, pollJitter, healthInterval,
-        watchWindow, watchInterval, stopTimeout, gateClaims, gateScope, serviceEnvironment);
+        watchWindow, watchInterval, stopTimeout, gateClaims, gateScope, serviceEnvironment,
+        heartbeatInterval, labels);
   }
 
   public NodeConfig withPoll(Duration interval, Duration jitter) {
     return new NodeConfig(nodeId, strategy, servicePort, healthTarget, interval, jitter, healthInterval,
-        watchWindow, watchInterval, stopTimeout, gateClaims, gateScope, serviceEnvironment);
+        watchWindow, watchInterval, stopTimeout, gateClaims, gateScope, serviceEnvironment,
+        heartbeatInterval, labels);
   }
 
   /** {@code window} null: no watch section at all. */
   public NodeConfig withWatch(Duration window, Duration interval) {
     return new NodeConfig(nodeId, strategy, servicePort, healthTarget, pollInterval, pollJitter, healthInterval,
-        window, interval, stopTimeout, gateClaims, gateScope, serviceEnvironment);
+        window, interval, stopTimeout, gateClaims, gateScope, serviceEnvironment,
+        heartbeatInterval, labels);
   }
 
   public NodeConfig withGateClaims(String scope) {
     return new NodeConfig(nodeId, strategy, servicePort, healthTarget, pollInterval, pollJitter, healthInterval,
-        watchWindow, watchInterval, stopTimeout, true, scope, serviceEnvironment);
+        watchWindow, watchInterval, stopTimeout, true, scope, serviceEnvironment, heartbeatInterval, labels);
   }
 
   public NodeConfig withServiceEnvironment(Map<String, String> environment) {
     return new NodeConfig(nodeId, strategy, servicePort, healthTarget, pollInterval, pollJitter, healthInterval,
-        watchWindow, watchInterval, stopTimeout, gateClaims, gateScope, environment);
+        watchWindow, watchInterval, stopTimeout, gateClaims, gateScope, environment, heartbeatInterval, labels);
   }
 
   public NodeConfig withStopTimeout(Duration timeout) {
     return new NodeConfig(nodeId, strategy, servicePort, healthTarget, pollInterval, pollJitter, healthInterval,
-        watchWindow, watchInterval, timeout, gateClaims, gateScope, serviceEnvironment);
+        watchWindow, watchInterval, timeout, gateClaims, gateScope, serviceEnvironment,
+        heartbeatInterval, labels);
+  }
+
+  /** {@code heartbeat.interval} (repo-server counts the node unavailable after three missed ones). */
+  public NodeConfig withHeartbeat(Duration interval) {
+    return new NodeConfig(nodeId, strategy, servicePort, healthTarget, pollInterval, pollJitter, healthInterval,
+        watchWindow, watchInterval, stopTimeout, gateClaims, gateScope, serviceEnvironment, interval, labels);
+  }
+
+  /** {@code node.labels}. */
+  public NodeConfig withLabels(Map<String, String> newLabels) {
+    return new NodeConfig(nodeId, strategy, servicePort, healthTarget, pollInterval, pollJitter, healthInterval,
+        watchWindow, watchInterval, stopTimeout, gateClaims, gateScope, serviceEnvironment, heartbeatInterval,
+        newLabels);
   }
 
   /** The service's own URL on its shared port. */
@@ -154,6 +176,10 @@ public record NodeConfig(
     y.append("node:\n");
     y.append("  id: ").append(q(nodeId)).append('\n');
     y.append("  credentialFile: ").append(q(credentialFile.toString())).append('\n');
+    if (!labels.isEmpty()) {
+      y.append("  labels:\n");
+      new TreeMap<>(labels).forEach((k, v) -> y.append("    ").append(k).append(": ").append(q(v)).append('\n'));
+    }
     y.append("poll:\n");
     y.append("  interval: ").append(d(pollInterval)).append('\n');
     y.append("  jitter: ").append(d(pollJitter)).append('\n');
@@ -190,6 +216,10 @@ public record NodeConfig(
       y.append("    format: prometheus\n");
       y.append("    errorRate: hello_request_errors_total / hello_requests_total\n");
       y.append("    latency: hello_request_duration_seconds_sum / hello_request_duration_seconds_count\n");
+    }
+    if (heartbeatInterval != null) {
+      y.append("heartbeat:\n");
+      y.append("  interval: ").append(d(heartbeatInterval)).append('\n');
     }
     if (gateClaims) {
       y.append("gate:\n");

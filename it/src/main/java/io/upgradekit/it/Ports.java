@@ -4,23 +4,35 @@ import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
+import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * Free loopback ports for services that need a fixed port before they start (a node's service keeps
- * its port across versions, so the updater's configuration names it). The kernel picks an
- * ephemeral port; it is closed again at once, so another process could take it in between: rare on
- * loopback, and the service's start then fails loudly.
+ * its port across versions, so the updater's configuration names it). The port is tried and closed
+ * again at once, so another process could take it in between; to make that rare it comes from
+ * below Linux's ephemeral range (32768–60999), which the kernel never hands out by itself: an
+ * ephemeral port found free can be taken minutes later by any outgoing connection on a busy
+ * machine (seen: a node's service failing to bind its port during the fleet's first install).
  */
 public final class Ports {
+  /** Ports are drawn from {@code [FIRST, LAST]}. */
+  static final int FIRST = 20_000;
+  static final int LAST = 32_000;
+
   private Ports() {}
 
   public static int freeLoopbackPort() {
-    try (ServerSocket socket = new ServerSocket()) {
-      socket.setReuseAddress(false);
-      socket.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
-      return socket.getLocalPort();
-    } catch (IOException e) {
-      throw new HarnessException("cannot find a free loopback port: " + e, e);
+    IOException last = null;
+    for (int attempt = 0; attempt < 200; attempt++) {
+      int port = ThreadLocalRandom.current().nextInt(FIRST, LAST + 1);
+      try (ServerSocket socket = new ServerSocket()) {
+        socket.setReuseAddress(false);
+        socket.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), port));
+        return socket.getLocalPort();
+      } catch (IOException e) {
+        last = e; // taken: draw another
+      }
     }
+    throw new HarnessException("cannot find a free loopback port in " + FIRST + ".." + LAST + ": " + last, last);
   }
 }

@@ -38,10 +38,17 @@ public final class RepoServer implements AutoCloseable {
    * @param claimCapacity slots per claim scope ({@code --claim-capacity})
    * @param extraArguments more options, as on the command line
    * @param startTimeout how long to wait for the "listening" line
+   * @param rollouts the rollout controller's settings, or null for a server without one
+   * @param instance {@code --instance} (the process's name among the servers of one repository), or null
    */
-  public record Options(int port, int rateLimit, int claimCapacity, List<String> extraArguments, Duration startTimeout) {
+  public record Options(int port, int rateLimit, int claimCapacity, List<String> extraArguments, Duration startTimeout,
+      Rollouts rollouts, String instance) {
     public Options {
       extraArguments = List.copyOf(extraArguments);
+    }
+
+    public Options(int port, int rateLimit, int claimCapacity, List<String> extraArguments, Duration startTimeout) {
+      this(port, rateLimit, claimCapacity, extraArguments, startTimeout, null, null);
     }
 
     public static Options defaults() {
@@ -49,17 +56,60 @@ public final class RepoServer implements AutoCloseable {
     }
 
     public Options withPort(int newPort) {
-      return new Options(newPort, rateLimit, claimCapacity, extraArguments, startTimeout);
+      return new Options(newPort, rateLimit, claimCapacity, extraArguments, startTimeout, rollouts, instance);
     }
 
     public Options withClaimCapacity(int capacity) {
-      return new Options(port, rateLimit, capacity, extraArguments, startTimeout);
+      return new Options(port, rateLimit, capacity, extraArguments, startTimeout, rollouts, instance);
     }
 
     public Options withExtraArguments(List<String> arguments) {
-      return new Options(port, rateLimit, claimCapacity, arguments, startTimeout);
+      return new Options(port, rateLimit, claimCapacity, arguments, startTimeout, rollouts, instance);
+    }
+
+    /** With the rollout controller ({@code --rollout-key-file} and the rest) and the operators' API. */
+    public Options withRollouts(Rollouts settings) {
+      return new Options(port, rateLimit, claimCapacity, extraArguments, startTimeout, settings, instance);
+    }
+
+    public Options withInstance(String name) {
+      return new Options(port, rateLimit, claimCapacity, extraArguments, startTimeout, rollouts, name);
     }
   }
+
+  /**
+   * The rollout controller's options (docs/rollouts.md, "Setting up the server"). The server also
+   * gets {@code --operator-credentials}: an operator {@value #OPERATOR} (acts) and a viewer {@value
+   * #VIEWER} (reads), each with a fresh token ({@link #operatorTokenFile}).
+   *
+   * @param keyFile {@code --rollout-key-file}: a key the trust root's rollout role names (mode 0600)
+   * @param startDelay {@code --rollout-start-delay}
+   * @param controllerInterval {@code --controller-interval}
+   * @param stateTtl {@code --rollout-state-ttl}
+   */
+  public record Rollouts(Path keyFile, Duration startDelay, Duration controllerInterval, Duration stateTtl) {
+    public Rollouts {
+      java.util.Objects.requireNonNull(keyFile, "keyFile");
+      java.util.Objects.requireNonNull(startDelay, "startDelay");
+      java.util.Objects.requireNonNull(controllerInterval, "controllerInterval");
+      java.util.Objects.requireNonNull(stateTtl, "stateTtl");
+    }
+
+    List<String> arguments(Path operators) {
+      return List.of("--rollout-key-file", keyFile.toString(), "--operator-credentials", operators.toString(),
+          "--rollout-start-delay", millis(startDelay), "--controller-interval", millis(controllerInterval),
+          "--rollout-state-ttl", millis(stateTtl));
+    }
+
+    private static String millis(Duration d) {
+      return d.toMillis() + "ms";
+    }
+  }
+
+  /** The operator {@link Rollouts} sets up: may act on rollouts. */
+  public static final String OPERATOR = "ops";
+  /** The viewer {@link Rollouts} sets up: may only read them. */
+  public static final String VIEWER = "watcher";
 
   private final Artifacts artifacts;
   private final Path root;
@@ -94,6 +144,17 @@ public final class RepoServer implements AutoCloseable {
       Files.createDirectories(secrets);
       writeSecret(secrets.resolve("publish-token"));
       writeSecret(secrets.resolve("node-secret"));
+      if (options.rollouts() != null) {
+        writeSecret(secrets.resolve(OPERATOR + ".token"));
+        writeSecret(secrets.resolve(VIEWER + ".token"));
+        Path operators = secrets.resolve("operators");
+        if (!Files.exists(operators)) {
+          Files.createFile(operators, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+          Files.writeString(operators, "# written by the end-to-end harness (RepoServer.Rollouts)\n"
+              + OPERATOR + " operator " + token(secrets, OPERATOR) + "\n"
+              + VIEWER + " viewer " + token(secrets, VIEWER) + "\n", StandardCharsets.US_ASCII);
+        }
+      }
     } catch (IOException e) {
       throw new HarnessException("cannot write the server's secrets into " + secrets + ": " + e, e);
     }
@@ -110,8 +171,20 @@ public final class RepoServer implements AutoCloseable {
         "--rate-limit", Integer.toString(options.rateLimit()),
         "--claim-capacity", Integer.toString(options.claimCapacity()),
         "--stop-timeout", "2s"));
+    if (options.rollouts() != null) {
+      command.addAll(options.rollouts().arguments(secrets.resolve("operators")));
+    }
+    if (options.instance() != null) {
+      command.addAll(List.of("--instance", options.instance()));
+    }
     command.addAll(options.extraArguments());
-    ManagedProcess process = ManagedProcess.start("repo-server", command, Map.of(), root, logs.resolve("repo-server.log"));
+    // One log per process: a restarted (or a second) server must not overwrite the first one's.
+    String name = "repo-server" + (options.instance() == null ? "" : "-" + options.instance());
+    Path log = logs.resolve(name + ".log");
+    for (int n = 2; Files.exists(log); n++) {
+      log = logs.resolve(name + "-" + n + ".log");
+    }
+    ManagedProcess process = ManagedProcess.start(name, command, Map.of(), root, log);
     try {
       Matcher m = process.awaitLog(LISTENING, options.startTimeout());
       return new RepoServer(artifacts, root, secrets, logs, options, process, URI.create(m.group(1)));
@@ -139,6 +212,114 @@ public final class RepoServer implements AutoCloseable {
     ManagedProcess.sleep(downtime.toMillis());
     return launch(artifacts, root, secrets, logs, options.withPort(url.getPort()));
   }
+
+  /**
+   * SIGKILL to the server at once ({@code kill -9}): no shutdown hook runs, nothing is flushed.
+   * {@link #restartAfterKill} starts it again.
+   */
+  public void kill() {
+    process.killSparing(List.of());
+  }
+
+  /** Starts the server again on the same port, root, secrets and options after {@link #kill}. */
+  public RepoServer restartAfterKill() {
+    if (process.isAlive()) {
+      throw new HarnessException(this + " still runs; kill() it first");
+    }
+    return launch(artifacts, root, secrets, logs, options.withPort(url.getPort()));
+  }
+
+  /**
+   * A second server process on the same repository, secrets and options, on its own ephemeral port
+   * and under its own {@code --instance} (several processes of one repository, docs/rollouts.md).
+   */
+  public RepoServer another(String instance) {
+    if (instance.equals(options.instance())) {
+      throw new IllegalArgumentException("a second server needs its own --instance, not " + instance);
+    }
+    return launch(artifacts, root, secrets, logs, options.withPort(0).withInstance(instance));
+  }
+
+  /** The file holding {@code name}'s operator token ({@link #OPERATOR} or {@link #VIEWER}), for {@code --operator-token-file}. */
+  public Path operatorTokenFile(String name) {
+    Path file = secrets.resolve(name + ".token");
+    if (options.rollouts() == null || !Files.exists(file)) {
+      throw new HarnessException(this + " was started without rollouts (Options.withRollouts): it has no operator " + name);
+    }
+    return file;
+  }
+
+  public Options options() {
+    return options;
+  }
+
+  /**
+   * {@code repo-server rollout <arguments> --server URL --operator-token-file F} (the operators'
+   * command, {@code status}, {@code approve}, {@code pause}, ...), as {@code operator}; not required
+   * to succeed (exit 2 is a refused action).
+   */
+  public Command.Result rollout(String operator, List<String> arguments) {
+    List<String> command = new ArrayList<>(List.of(Jvm.java(), "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-jar",
+        artifacts.repoServerJar().toString(), "rollout"));
+    command.addAll(arguments);
+    command.addAll(List.of("--server", url.toString(), "--operator-token-file", operatorTokenFile(operator).toString()));
+    String name = "rollout-" + arguments.get(0) + "-" + ROLLOUT_COMMANDS.incrementAndGet() + ".log";
+    return Command.run(command, Map.of(), root, logs.resolve(name), Duration.ofSeconds(60));
+  }
+
+  private static final java.util.concurrent.atomic.AtomicInteger ROLLOUT_COMMANDS =
+      new java.util.concurrent.atomic.AtomicInteger();
+
+  /**
+   * {@code GET path} with {@code name}'s operator token ({@code Authorization: Bearer}), e.g. {@code
+   * v1/rollouts/hello/2.0.0}: the status and the body.
+   */
+  public HttpAnswer getAsOperator(String name, String path) {
+    String token;
+    try {
+      token = Files.readString(operatorTokenFile(name), StandardCharsets.US_ASCII).strip();
+    } catch (IOException e) {
+      throw new HarnessException("cannot read " + name + "'s token: " + e, e);
+    }
+    HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    try {
+      HttpResponse<String> response = client.send(HttpRequest.newBuilder(url.resolve(path))
+          .header("Authorization", "Bearer " + token).timeout(Duration.ofSeconds(10)).build(),
+          HttpResponse.BodyHandlers.ofString());
+      return new HttpAnswer(response.statusCode(), response.body());
+    } catch (IOException e) {
+      throw new HarnessException("GET " + url.resolve(path) + " failed: " + e, e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new HarnessException("interrupted", e);
+    }
+  }
+
+  /**
+   * {@code POST /v1/rollouts/<app>/<version>/actions} with {@code name}'s operator token: what
+   * {@code repo-server rollout ACTION} sends, without a JVM start (for actions whose moment
+   * matters). {@code body} is the {@code RolloutAction} JSON.
+   */
+  public HttpAnswer actAsOperator(String name, String app, String version, String body) {
+    HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    URI target = url.resolve("v1/rollouts/" + app + "/" + version + "/actions");
+    try {
+      HttpResponse<String> response = client.send(HttpRequest.newBuilder(target)
+          .header("Authorization", "Bearer " + Files.readString(operatorTokenFile(name), StandardCharsets.US_ASCII).strip())
+          .header("Content-Type", "application/json")
+          .POST(HttpRequest.BodyPublishers.ofString(body)).timeout(Duration.ofSeconds(10)).build(),
+          HttpResponse.BodyHandlers.ofString());
+      return new HttpAnswer(response.statusCode(), response.body());
+    } catch (IOException e) {
+      throw new HarnessException("POST " + target + " failed: " + e, e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new HarnessException("interrupted", e);
+    }
+  }
+
+  /** An HTTP answer: its status and body. */
+  public record HttpAnswer(int status, String body) {}
 
   /**
    * The feedback reports stored for {@code node}, read from the repository ({@code
@@ -271,6 +452,10 @@ public final class RepoServer implements AutoCloseable {
   @Override
   public String toString() {
     return "repo-server " + url;
+  }
+
+  private static String token(Path secrets, String name) throws IOException {
+    return Files.readString(secrets.resolve(name + ".token"), StandardCharsets.US_ASCII).strip();
   }
 
   private static void writeSecret(Path file) throws IOException {

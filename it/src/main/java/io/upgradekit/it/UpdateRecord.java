@@ -19,6 +19,7 @@ import java.util.Map;
  * @param errorCode the failure's code, or null
  * @param message the failure's sentence, or null
  * @param metrics baseline and watched metrics
+ * @param notes what was noted during the event (waiting at the rollout gate, {@code recalled: ...}), oldest first
  * @param startedAt when it began
  * @param endedAt when it ended, or null
  */
@@ -33,13 +34,18 @@ public record UpdateRecord(
     String errorCode,
     String message,
     Map<String, Double> metrics,
+    List<Note> notes,
     Instant startedAt,
     Instant endedAt) {
 
   public UpdateRecord {
     steps = steps == null ? List.of() : List.copyOf(steps);
     metrics = metrics == null ? Map.of() : Map.copyOf(metrics);
+    notes = notes == null ? List.of() : List.copyOf(notes);
   }
+
+  /** One note: when, in which state, how loud, what. */
+  public record Note(Instant at, String state, String level, String message) {}
 
   /**
    * One state passed.
@@ -69,6 +75,11 @@ public record UpdateRecord(
       return Duration.between(startedAt, endedAt);
     }
     return Duration.ofMillis(steps.stream().mapToLong(Step::durationMillis).sum());
+  }
+
+  /** When the event entered {@code state} first, or null if it never did. */
+  public Instant stepStart(String state) {
+    return steps.stream().filter(s -> s.state().equals(state)).map(Step::startedAt).findFirst().orElse(null);
   }
 
   /** The states passed, in order. */

@@ -58,6 +58,7 @@ final class Fleet {
     DirectoryStore store = new DirectoryStore(root);
     RolloutKey key = config.rolloutKeyFile() == null ? null : RolloutKey.load(config.rolloutKeyFile(), current(trust));
     Inventory inventory = new Inventory(config.maxNodes());
+    inventory.countSilenceFrom(clock.instant()); // no node could reach this process before it started
     String instance = config.instance() != null ? config.instance() : defaultInstance(config.port());
     InventorySync sync = new InventorySync(store, inventory, instance, clock, LOG::warn);
     sync.sync(); // the fleet as the repository knows it, before the first request

@@ -50,6 +50,12 @@ final class RolloutGate {
   /** Asks per run when repo-server says the slot was lost before the confirmation. */
   static final int ASKS_PER_RUN = 3;
 
+  /**
+   * How soon to ask again when a grant names a wave the signed state does not open yet: repo-server
+   * stores the decision that opens a wave a moment before it signs the state that says so.
+   */
+  static final Duration STATE_BEHIND_RETRY = Duration.ofSeconds(1);
+
   /** What GATE (or a recall) decided. */
   sealed interface Decision permits Go, Wait {}
 
@@ -185,6 +191,19 @@ final class RolloutGate {
         return waitOf(answer, version);
       }
       LeaseGrant grant = verify(answer.grant(), version, kind, state, verifier);
+      if (kind == LeaseGrant.Kind.UPGRADE && !opens(state, grant.wave())) {
+        // The server opened the wave after this node read the state: only a signed state that opens
+        // it lets the grant be obeyed. Read it again; if it still lags, ask again shortly (the server
+        // answers with the same grant): a wait, never a refusal, which would count as a failed node.
+        Observed again = state(version, verifier);
+        if (again.state() == null || again.state().action() != RolloutState.Action.PROCEED
+            || !opens(again.state(), grant.wave())) {
+          return new Wait(ErrorCode.WAVE_NOT_OPEN, "the slot grant is for wave " + (grant.wave() + 1) + ", but the "
+              + "signed rollout state (sequence " + (again.state() == null ? state : again.state()).sequence()
+              + ") does not open it yet; the grant is not obeyed until it does", STATE_BEHIND_RETRY);
+        }
+        state = again.state();
+      }
       NodeState.Lease lease = new NodeState.Lease(run.eventId(), version, what, grant.wave(), grant.slot(),
           grant.generation(), false, null);
       // Kept before it is used: an updater restarted after a crash from here on returns it.
@@ -283,8 +302,9 @@ final class RolloutGate {
   }
 
   /**
-   * The grant, verified: rollout role, not expired, this node, app and release, the kind asked, a
-   * wave the state opened (upgrade) or recalls (recall).
+   * The grant, verified: rollout role, not expired, this node, app and release, the kind asked, and
+   * for a recall a wave the state recalls. Whether the state opens an upgrade grant's wave is
+   * checked by the caller, which may read a newer state.
    */
   private LeaseGrant verify(String envelope, String version, LeaseGrant.Kind kind, RolloutState state,
       MetadataVerifier verifier) {
@@ -294,16 +314,15 @@ final class RolloutGate {
       throw new UpgradeException(ErrorCode.METADATA_INCONSISTENT, "repo-server granted a " + name(grant.kind())
           + " slot where this node asked for a " + name(kind) + " slot");
     }
-    if (kind == LeaseGrant.Kind.UPGRADE && (state.openWaves() == null || grant.wave() >= state.openWaves())) {
-      throw new UpgradeException(ErrorCode.METADATA_INCONSISTENT, "the slot grant is for wave " + (grant.wave() + 1)
-          + ", but the signed rollout state (sequence " + state.sequence() + ") opens " + state.openWaves()
-          + " wave(s); the grant is not obeyed");
-    }
     if (kind == LeaseGrant.Kind.RECALL && state.recallFrom() != null && grant.wave() < state.recallFrom()) {
       throw new UpgradeException(ErrorCode.METADATA_INCONSISTENT, "the recall slot is for wave " + (grant.wave() + 1)
           + ", but the signed rollout state recalls from wave " + (state.recallFrom() + 1) + " on");
     }
     return grant;
+  }
+
+  private static boolean opens(RolloutState state, int wave) {
+    return state.openWaves() != null && wave < state.openWaves();
   }
 
   /**

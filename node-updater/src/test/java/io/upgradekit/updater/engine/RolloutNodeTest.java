@@ -335,12 +335,55 @@ class RolloutNodeTest {
     fleet.free(0);
     fleet.grantTweak = g -> LeaseGrant.of(g.app(), g.version(), g.node(), g.kind(), 3, g.slot(), g.generation(),
         g.issuedAt(), g.expires());
+    server.reports.clear();
     Result wrongWave = run();
-    assertThat(wrongWave.code()).isEqualTo(ErrorCode.METADATA_INCONSISTENT);
-    assertThat(wrongWave.message()).contains("opens 1 wave(s)");
+    // Not obeyed, and no refusal either: the state may just lag the server's decision (next test).
+    assertThat(wrongWave.outcome()).isEqualTo(Outcome.WAITING);
+    assertThat(wrongWave.code()).isEqualTo(ErrorCode.WAVE_NOT_OPEN);
+    assertThat(wrongWave.message()).contains("grant is for wave 4", "does not open it yet");
+    assertThat(wrongWave.retryAfter()).isEqualTo(RolloutGate.STATE_BEHIND_RETRY);
     assertThat(fleet.calls).noneMatch(c -> c.startsWith("confirm"));
+    assertThat(nodeState().lease()).isNull();
     assertThat(current()).isEqualTo("1.0.0");
     assertThat(transitions).doesNotContain("STOP");
+    assertThat(server.reports).as("a wait is not reported").isEmpty();
+  }
+
+  @Test
+  void aGrantForAWaveOpenedAfterTheNodeReadTheStateIsObeyedOnceTheSignedStateOpensIt() {
+    publishV2(false);
+    fleet.wave("node-1", 1, 2);
+    fleet.proceed(1);
+    // The server opens wave 2 while this node's slot request is on its way, and signs the state after the grant.
+    fleet.onAsk = () -> fleet.openWithoutPublishing(2);
+
+    Result behind = run();
+
+    assertThat(behind.outcome()).as("the state it can read still opens 1 wave").isEqualTo(Outcome.WAITING);
+    assertThat(behind.code()).isEqualTo(ErrorCode.WAVE_NOT_OPEN);
+    assertThat(fleet.calls).noneMatch(c -> c.startsWith("confirm"));
+    assertThat(transitions).doesNotContain("STOP");
+
+    fleet.onAsk = () -> { };
+    fleet.proceed(2);
+    Result next = run();
+
+    assertThat(next.outcome()).isEqualTo(Outcome.COMMITTED);
+    assertThat(fleet.calls).as("the same grant, asked for again, then confirmed")
+        .containsSubsequence("grant 0/1", "grant 0/1", "confirm 0/1", "release 0/1 COMMITTED");
+    assertThat(current()).isEqualTo("2.0.0");
+  }
+
+  @Test
+  void aGrantThatArrivesWithTheStateOpeningItsWaveIsObeyedAtOnce() {
+    publishV2(false);
+    fleet.wave("node-1", 1, 2);
+    fleet.proceed(1);
+    // Opened and signed between this node's read of the state and the grant: it reads the state again.
+    fleet.onAsk = () -> fleet.proceed(2);
+
+    assertThat(run().outcome()).isEqualTo(Outcome.COMMITTED);
+    assertThat(fleet.calls).containsOnlyOnce("ask upgrade");
   }
 
   @Test

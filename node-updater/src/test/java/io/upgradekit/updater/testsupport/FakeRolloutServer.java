@@ -56,6 +56,8 @@ public final class FakeRolloutServer {
   /** Signs grants with this key instead of the rollout key (a forgery). */
   public volatile SigningKey grantKey;
   public volatile long retryAfterSeconds = 7;
+  /** Runs when a slot request arrives, before it is answered (the server moving on meanwhile). */
+  public volatile Runnable onAsk = () -> { };
   /** Every call, in order: "ask upgrade", "confirm 0/1", "release 0/1 COMMITTED", "heartbeat GATE". */
   public final List<String> calls = Collections.synchronizedList(new ArrayList<>());
   public final List<Heartbeat> heartbeats = Collections.synchronizedList(new ArrayList<>());
@@ -84,6 +86,12 @@ public final class FakeRolloutServer {
     action = RolloutState.Action.PROCEED;
     openWaves = open;
     publish(Duration.ofMinutes(2));
+  }
+
+  /** Opens {@code open} waves for slot requests without signing a state that says so (the server's decision ahead of its state). */
+  public synchronized void openWithoutPublishing(int open) {
+    action = RolloutState.Action.PROCEED;
+    openWaves = open;
   }
 
   public synchronized void pause() {
@@ -135,6 +143,7 @@ public final class FakeRolloutServer {
   private synchronized RepoSimulator.ApiReply ask(RepoSimulator.Request request) {
     LeaseRequest r = ApiBody.LEASE_REQUEST.read(request.body());
     calls.add("ask " + name(r.kind()));
+    onAsk.run();
     int wave = waveOf.getOrDefault(r.node(), 0);
     boolean recall = r.kind() == LeaseGrant.Kind.RECALL;
     if (recall ? action != RolloutState.Action.RECALL : action != RolloutState.Action.PROCEED) {
@@ -146,6 +155,13 @@ public final class FakeRolloutServer {
     if (recall && recallFrom != null && wave < recallFrom) {
       return answer(wait("WAVE_NOT_OPEN", "the recall has not reached wave " + (wave + 1), wave));
     }
+    for (Map.Entry<Integer, Holder> held : slots.entrySet()) {
+      Holder h = held.getValue();
+      if (h.node().equals(r.node()) && h.kind() == r.kind() && !h.confirmed()) {
+        // As repo-server does: a node that asks again while its grant waits for confirmation gets it again.
+        return answer(granted(r, wave, held.getKey(), h.generation(), recall));
+      }
+    }
     int busy = slots.size() + busyElsewhere;
     if (busy >= budget) {
       return answer(wait("SCOPE_FULL", null, wave));
@@ -156,13 +172,17 @@ public final class FakeRolloutServer {
     }
     long generation = generations.merge(slot, 1L, Long::sum);
     slots.put(slot, new Holder(r.node(), r.version(), r.kind(), generation, false));
+    return answer(granted(r, wave, slot, generation, recall));
+  }
+
+  private LeaseAnswer granted(LeaseRequest r, int wave, int slot, long generation, boolean recall) {
     LeaseGrant grant = grantTweak.apply(LeaseGrant.of("demo", r.version(), r.node(), r.kind(), wave, slot, generation,
         Instant.now(), Instant.now().plusSeconds(60)));
     SigningKey key = grantKey == null ? repo.rolloutKey() : grantKey;
     String envelope = new String(Envelopes.sign(DocumentType.LEASE, grant, List.of(key)), StandardCharsets.UTF_8);
     calls.add("grant " + slot + "/" + generation);
-    return answer(new LeaseAnswer(LeaseAnswer.Status.GRANTED, null, recall ? "the canary's error rate tripled" : null,
-        wave, waves, openWaves, slots.size(), budget, null, envelope));
+    return new LeaseAnswer(LeaseAnswer.Status.GRANTED, null, recall ? "the canary's error rate tripled" : null,
+        wave, waves, openWaves, slots.size(), budget, null, envelope);
   }
 
   private synchronized RepoSimulator.ApiReply confirm(RepoSimulator.Request request) {

@@ -19,8 +19,9 @@ import java.util.function.Predicate;
  * The nodes as their heartbeats describe them (DESIGN section 7, "Inventory"), in memory: per node
  * and app the newest heartbeat, when the server received it, and the error rate and latency samples
  * of the last {@link #sampleWindow()} for the canary judge. A node is <em>available</em> while its
- * newest heartbeat is younger than {@value #MISSED_INTERVALS} of its own intervals, measured on the
- * server's clock (nodes' clocks may be off).
+ * newest heartbeat is younger than {@value #MISSED_INTERVALS} of its own intervals, and at least
+ * {@link #MIN_SILENCE}, measured on the server's clock (nodes' clocks may be off) and never from
+ * before this server process started ({@link #countSilenceFrom}).
  *
  * <p>Bounded: at most {@code maxNodes} (node, app) entries (a new node beyond that is refused with
  * QUOTA_EXCEEDED), at most {@value #MAX_SAMPLES} samples each, and entries not heard of for {@link
@@ -32,6 +33,14 @@ import java.util.function.Predicate;
 public final class Inventory {
   /** Heartbeat intervals a node may miss before it counts as unavailable. */
   public static final int MISSED_INTERVALS = 3;
+
+  /**
+   * The least silence that makes a node unavailable (or a slot's holder silent), whatever its
+   * interval: an updater's heartbeats pause for its JVM's start after every update, and reach the
+   * other server processes of a repository only through their inventory snapshots, up to two sync
+   * periods (10 s) late. Three one-second intervals would count a healthy node as down for that.
+   */
+  public static final Duration MIN_SILENCE = Duration.ofSeconds(20);
 
   /** Judge samples kept per node at most (a node heartbeating at every state change sends more). */
   public static final int MAX_SAMPLES = 64;
@@ -54,9 +63,9 @@ public final class Inventory {
       Objects.requireNonNull(receivedAt, "receivedAt");
     }
 
-    /** Whether the node was heard of within {@value #MISSED_INTERVALS} of its intervals before {@code now}. */
+    /** Whether the node was heard of within {@link #silenceAllowed} of its interval before {@code now}. */
     public boolean available(Instant now) {
-      return now.isBefore(receivedAt.plusSeconds(MISSED_INTERVALS * heartbeat.intervalSeconds()));
+      return now.isBefore(receivedAt.plus(silenceAllowed(heartbeat.intervalSeconds())));
     }
 
     /** Available, and its last heartbeat did not say the service is unhealthy. */
@@ -74,8 +83,15 @@ public final class Inventory {
     final ArrayDeque<Sample> samples = new ArrayDeque<>();
   }
 
+  /** How long a node with heartbeats every {@code intervalSeconds} may be silent and still count as up. */
+  public static Duration silenceAllowed(long intervalSeconds) {
+    Duration missed = Duration.ofSeconds(MISSED_INTERVALS * intervalSeconds);
+    return missed.compareTo(MIN_SILENCE) < 0 ? MIN_SILENCE : missed;
+  }
+
   private final int maxNodes;
   private final Map<Key, Slot> entries = new HashMap<>();
+  private volatile Instant silenceFrom = Instant.MIN;
   private volatile Duration sampleWindow = Duration.ofSeconds(300);
   private long changes;
 
@@ -139,6 +155,16 @@ public final class Inventory {
     return true;
   }
 
+  /**
+   * Counts no silence before {@code instant}, the start of this server process: nodes known from
+   * the snapshots of before a restart could not reach a server that was not running, so each gets a
+   * full allowance from the start to be heard again before it counts as unavailable, or as a silent
+   * holder of a slot. {@link #entries()} (what the snapshots store) keeps the true times.
+   */
+  public void countSilenceFrom(Instant instant) {
+    silenceFrom = Objects.requireNonNull(instant, "instant");
+  }
+
   /** How long judge samples are kept: the longest rollback window of the live rollouts. */
   public Duration sampleWindow() {
     return sampleWindow;
@@ -172,15 +198,22 @@ public final class Inventory {
     return all;
   }
 
-  /** The entries of one app's nodes that follow {@code channel}. */
+  /** The entries of one app's nodes that follow {@code channel} (silence counted as {@link #countSilenceFrom} says). */
   public synchronized List<Entry> nodes(String app, String channel) {
-    return select(e -> e.heartbeat().app().equals(app) && e.heartbeat().channel().equals(channel));
+    List<Entry> out = select(e -> e.heartbeat().app().equals(app) && e.heartbeat().channel().equals(channel));
+    out.replaceAll(this::judged);
+    return out;
   }
 
-  /** The newest entry of {@code node} for {@code app}, or null. */
+  /** The newest entry of {@code node} for {@code app}, or null (silence counted as {@link #countSilenceFrom} says). */
   public synchronized Entry get(String node, String app) {
     Slot slot = entries.get(new Key(node, app));
-    return slot == null ? null : slot.entry;
+    return slot == null ? null : judged(slot.entry);
+  }
+
+  private Entry judged(Entry entry) {
+    Instant from = silenceFrom;
+    return entry.receivedAt().isBefore(from) ? new Entry(entry.heartbeat(), from) : entry;
   }
 
   /** The judge samples of one app's nodes on {@code channel}, each with the version the node ran. */
@@ -203,7 +236,7 @@ public final class Inventory {
   /** Counts of available and unavailable entries (for the metrics). */
   public synchronized int[] availability(Instant now) {
     int[] counts = new int[2];
-    entries.values().forEach(slot -> counts[slot.entry.available(now) ? 0 : 1]++);
+    entries.values().forEach(slot -> counts[judged(slot.entry).available(now) ? 0 : 1]++);
     return counts;
   }
 

@@ -6,6 +6,7 @@ import io.upgradekit.schema.api.LeaseAnswer;
 import io.upgradekit.schema.api.LeaseRequest;
 import io.upgradekit.schema.model.DocumentType;
 import io.upgradekit.schema.model.LeaseGrant;
+import io.upgradekit.schema.model.RolloutDecision;
 import io.upgradekit.server.core.Caller;
 import io.upgradekit.server.rollout.RolloutView;
 import io.upgradekit.server.rollout.Schedule;
@@ -254,7 +255,7 @@ public final class LeaseService {
     return out;
   }
 
-  /** A confirmed holder is silent when neither its confirmation nor a heartbeat came within three intervals. */
+  /** A confirmed holder is silent when neither its confirmation nor a heartbeat came within {@link Inventory#silenceAllowed}. */
   private boolean silent(LeaseGrant grant, Instant confirmedAt, Instant now) {
     Inventory.Entry entry = inventory.get(grant.node(), grant.app());
     Instant last = confirmedAt;
@@ -265,7 +266,7 @@ public final class LeaseService {
         last = entry.receivedAt();
       }
     }
-    return !now.isBefore(last.plusSeconds(Inventory.MISSED_INTERVALS * interval));
+    return !now.isBefore(last.plus(Inventory.silenceAllowed(interval)));
   }
 
   /** Nodes of the rollout's fleet that are down or unhealthy without a slot (they use up the budget too). */
@@ -300,10 +301,25 @@ public final class LeaseService {
     }
   }
 
+  /**
+   * A grant's answer. For a recall slot the message is the recall decision's reason: the node
+   * records it as {@code recalled: <reason>} in its history and report.
+   */
   private LeaseAnswer granted(LeaseGrant grant, byte[] envelope, RolloutView view, Schedule schedule, int wave) {
-    return new LeaseAnswer(LeaseAnswer.Status.GRANTED, null, "slot " + grant.slot() + " granted (generation "
-        + grant.generation() + "); confirm it before " + grant.expires(), wave, schedule.size(), view.openWaves(),
+    String message = grant.kind() == LeaseGrant.Kind.RECALL ? recallReason(view) : "slot " + grant.slot()
+        + " granted (generation " + grant.generation() + "); confirm it before " + grant.expires();
+    return new LeaseAnswer(LeaseAnswer.Status.GRANTED, null, message, wave, schedule.size(), view.openWaves(),
         null, schedule.budget(), null, Leases.text(envelope));
+  }
+
+  private static String recallReason(RolloutView view) {
+    List<RolloutDecision> log = view.log();
+    for (int i = log.size() - 1; i >= 0; i--) {
+      if (log.get(i).kind() == RolloutDecision.Kind.RECALL) {
+        return log.get(i).reason();
+      }
+    }
+    return "the release is recalled";
   }
 
   private static Answer wait(ErrorCode code, String message, RolloutView view, Integer wave, long retryAfter) {

@@ -20,8 +20,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * per generation across processes), {@code <g>.confirmed.json} (created when the holder confirms
  * just before STOP) and {@code <g>.released.json} (created when it gives the slot back). The
  * newest generation is the slot's; a slot is free when its newest grant was released, or expired:
- * not confirmed before its {@code expires}, or confirmed and its holder silent for {@value
- * Inventory#MISSED_INTERVALS} heartbeat intervals.
+ * not confirmed before its {@code expires}, or confirmed and its holder silent for {@link
+ * Inventory#silenceAllowed} (three heartbeat intervals, at least {@link Inventory#MIN_SILENCE}).
  *
  * <p>The highest generation seen per slot is cached (generations only grow), so reading a slot
  * costs a few {@code stat}s; everything that decides is read from the store.

@@ -21,7 +21,8 @@ import java.util.Optional;
  * a decision takes effect once.
  *
  * <p>The gates (DESIGN section 7): wave k+1 opens only when every node of wave k committed or is
- * counted failed (a node that was unavailable and never started does not hold the wave up), its
+ * counted failed (a node that was unavailable and never started does not hold the wave up, as long
+ * as at least one node of the wave committed or failed), its
  * failures are within {@code maxFailures}, the bake time passed since the wave finished with its
  * nodes up and healthy, and, with manual approval, an operator approved wave k+1. Throughout, the
  * canary judge compares upgraded nodes with nodes still on the old version over the same minutes;
@@ -94,7 +95,11 @@ public final class Controller {
     WaveTally tally = tally(view, fleet, current);
     Instant doneAt = view.waveDoneAt(current);
     if (doneAt == null) {
-      if (tally.done()) {
+      // A wave none of whose nodes got to try (all unavailable) is not done: a fleet that went silent
+      // at once (a network split, updaters restarting together) must not pass the canary and every
+      // wave with nobody updated.
+      boolean tried = tally.committed() + tally.failed() > 0 || tally.size() == 0;
+      if (tally.done() && tried) {
         return Optional.of(Proposal.of(Kind.WAVE_DONE, waveName(current, schedule) + " finished: "
             + tally.committed() + " committed, " + tally.failed() + " failed"
             + (tally.skipped() > 0 ? ", " + tally.skipped() + " unavailable and skipped" : "")

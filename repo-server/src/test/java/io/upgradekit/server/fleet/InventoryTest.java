@@ -41,6 +41,40 @@ class InventoryTest {
   }
 
   @Test
+  void shortIntervalsStillAllowTwentySecondsOfSilence() {
+    // An updater's heartbeats pause while it starts a fresh JVM after an update, and reach other
+    // server processes through snapshots up to 10 s late: three 2 s intervals would call it down.
+    Inventory inventory = new Inventory(10);
+    inventory.accept(withInterval(heartbeat("n1", "1.0", T0, 0.0), 2), T0);
+    assertThat(inventory.get("n1", "shop").available(T0.plusSeconds(19))).isTrue();
+    assertThat(inventory.get("n1", "shop").available(T0.plusSeconds(20))).isFalse();
+    assertThat(Inventory.silenceAllowed(2)).isEqualTo(Inventory.MIN_SILENCE);
+    assertThat(Inventory.silenceAllowed(60)).isEqualTo(Duration.ofSeconds(180));
+  }
+
+  @Test
+  void aRestartedServerCountsNoSilenceFromBeforeItStarted() {
+    // Heard at T0, then the server was down for five minutes: the node could not reach it.
+    Inventory inventory = new Inventory(10);
+    inventory.merge(new Inventory.Entry(heartbeat("n1", "1.0", T0, 0.0), T0));
+    Instant restart = T0.plusSeconds(300);
+    inventory.countSilenceFrom(restart);
+    assertThat(inventory.get("n1", "shop").available(restart.plusSeconds(29))).as("a full allowance from the start")
+        .isTrue();
+    assertThat(inventory.nodes("shop", "stable")).singleElement()
+        .satisfies(e -> assertThat(e.available(restart.plusSeconds(29))).isTrue());
+    assertThat(inventory.availability(restart.plusSeconds(29))).containsExactly(1, 0);
+    assertThat(inventory.get("n1", "shop").available(restart.plusSeconds(30))).as("then it is overdue").isFalse();
+    assertThat(inventory.entries()).as("snapshots keep the true time").singleElement()
+        .satisfies(e -> assertThat(e.receivedAt()).isEqualTo(T0));
+  }
+
+  private static Heartbeat withInterval(Heartbeat h, int seconds) {
+    return new Heartbeat(h.node(), h.app(), h.channel(), h.version(), h.labels(), h.state(), h.healthy(), h.errorRate(),
+        h.latency(), seconds, h.sentAt());
+  }
+
+  @Test
   void aNodeSpeaksOnlyForItselfAndTheBodyIsBoundedAndStrict() {
     HeartbeatService service = new HeartbeatService(new Inventory(10), new MutableClock(T0));
     byte[] body = ApiBody.HEARTBEAT.write(heartbeat("n1", "1.0", T0, null));

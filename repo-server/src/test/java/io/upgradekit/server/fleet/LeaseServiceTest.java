@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.upgradekit.schema.ErrorCode;
 import io.upgradekit.schema.UpgradeException;
+import io.upgradekit.schema.api.Heartbeat;
 import io.upgradekit.schema.api.LeaseAnswer;
 import io.upgradekit.schema.api.LeaseRequest;
 import io.upgradekit.schema.layout.RepositoryLayout;
@@ -22,6 +23,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
@@ -113,6 +115,60 @@ class LeaseServiceTest {
     LeaseGrant n3 = grant(f, server.leases.ask(new Caller.Node("n3"), ask("n3")).body(), "n3");
     assertThat(n3.slot()).isZero();
     assertThat(n3.generation()).as("the slot's next holder").isEqualTo(2);
+  }
+
+  @Test
+  void aRestartedServerDoesNotTakeTheSlotOfAHolderThatCouldNotReachIt(@TempDir Path root) throws Exception {
+    RolloutFixture f = new RolloutFixture(root);
+    RolloutFixture.Instance before = started(f, oneWaveBudgetTwo());
+    LeaseGrant n1 = grant(f, before.leases.ask(new Caller.Node("n1"), ask("n1")).body(), "n1");
+    assertThat(before.leases.confirm(new Caller.Node("n1"), call(n1, null)).body().status())
+        .isEqualTo(LeaseAnswer.Status.CONFIRMED);
+    // The server is down for five minutes (n1 updates meanwhile, its heartbeats unanswered), then
+    // starts again, knowing the fleet from its snapshot.
+    f.clock.advance(Duration.ofMinutes(5));
+    RolloutFixture.Instance after = f.new Instance();
+    before.inventory.entries().forEach(after.inventory::merge);
+    after.inventory.countSilenceFrom(f.clock.instant());
+
+    LeaseGrant n2 = grant(f, after.leases.ask(new Caller.Node("n2"), ask("n2")).body(), "n2");
+    assertThat(n2.slot()).as("the free slot").isEqualTo(1);
+    LeaseAnswer n3 = after.leases.ask(new Caller.Node("n3"), ask("n3")).body();
+    assertThat(n3.code()).as("n1 still holds slot 0: " + n3.message()).isEqualTo("SCOPE_FULL");
+    assertThat(after.leases.release(new Caller.Node("n1"), call(n1, "COMMITTED")).body().status())
+        .isEqualTo(LeaseAnswer.Status.RELEASED);
+    assertThat(after.leases.expired()).isZero();
+  }
+
+  @Test
+  void aHolderWithShortHeartbeatsKeepsItsSlotThroughAPauseOfItsHeartbeats(@TempDir Path root) throws Exception {
+    RolloutFixture f = new RolloutFixture(root);
+    RolloutFixture.Instance server = started(f, oneWaveBudgetTwo());
+    everyTwoSeconds(f, server, NODES);
+    LeaseGrant n1 = grant(f, server.leases.ask(new Caller.Node("n1"), ask("n1")).body(), "n1");
+    server.leases.confirm(new Caller.Node("n1"), call(n1, null));
+    LeaseGrant n2 = grant(f, server.leases.ask(new Caller.Node("n2"), ask("n2")).body(), "n2");
+    f.clock.advance(Duration.ofSeconds(12)); // n1: six missed 2 s heartbeats (a JVM start, a snapshot's delay)
+    everyTwoSeconds(f, server, "n2", "n3", "n4", "n5", "n6", "n7", "n8");
+    assertThat(server.leases.confirm(new Caller.Node("n1"), call(n1, null)).body().status()).as("n1 still holds it")
+        .isEqualTo(LeaseAnswer.Status.CONFIRMED);
+    assertThat(server.leases.ask(new Caller.Node("n3"), ask("n3")).body().message())
+        .isEqualTo("waiting for a slot: 2 of 2 busy");
+
+    f.clock.advance(Duration.ofSeconds(8));
+    everyTwoSeconds(f, server, "n2", "n3", "n4", "n5", "n6", "n7", "n8");
+    server.leases.release(new Caller.Node("n2"), call(n2, "COMMITTED"));
+    LeaseGrant taken = grant(f, server.leases.ask(new Caller.Node("n3"), ask("n3")).body(), "n3");
+    assertThat(taken.slot()).as("n1 silent for 20 s: its slot is free (n1, down, counts against the budget)")
+        .isZero();
+    assertThat(taken.generation()).isEqualTo(2);
+  }
+
+  private static void everyTwoSeconds(RolloutFixture f, RolloutFixture.Instance server, String... nodes) {
+    for (String n : nodes) {
+      server.inventory.accept(new Heartbeat(n, "shop", "stable", "1.0", Map.of(), "IDLE", true, 0.0, 0.01, 2,
+          f.clock.instant()), f.clock.instant());
+    }
   }
 
   @Test
@@ -211,9 +267,12 @@ class LeaseServiceTest {
     LeaseRequest recall = LeaseRequest.ask("shop", "2.0", "n1", LeaseGrant.Kind.RECALL);
     assertThat(server.leases.ask(new Caller.Node("n1"), recall).body().code()).isEqualTo("ROLLOUT_PAUSED");
     view = server.decisions.view("shop", "2.0");
-    server.controller.propose(rollout, view, new Controller.Proposal(RolloutDecision.Kind.RECALL, "bad", 0, null),
-        "alice", f.clock.instant());
-    LeaseGrant g = grant(f, server.leases.ask(new Caller.Node("n1"), recall).body(), "n1");
+    server.controller.propose(rollout, view, new Controller.Proposal(RolloutDecision.Kind.RECALL,
+        "data corruption, ticket 812", 0, null), "alice", f.clock.instant());
+    LeaseAnswer recallGrant = server.leases.ask(new Caller.Node("n1"), recall).body();
+    assertThat(recallGrant.message()).as("the recall's reason, which the node records as 'recalled: <reason>'")
+        .isEqualTo("data corruption, ticket 812");
+    LeaseGrant g = grant(f, recallGrant, "n1");
     assertThat(g.kind()).isEqualTo(LeaseGrant.Kind.RECALL);
     assertThat(Files.exists(root.resolve(RepositoryLayout.lease("shop", "2.0", "recall", 0, 1)))).isTrue();
   }

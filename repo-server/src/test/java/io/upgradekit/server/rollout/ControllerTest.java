@@ -266,6 +266,21 @@ class ControllerTest {
   }
 
   @Test
+  void aWaveWhoseNodesAreAllUnavailableWaitsForThem() {
+    fleet(8);
+    RolloutPlan plan = batches(Approval.AUTO, null);
+    step(plan);
+    step(plan);
+    nodes.keySet().forEach(this::down); // the whole fleet silent at once (updaters restarting together)
+
+    assertThat(step(plan)).as("the canary wave, with nobody updated, is not done").isEmpty();
+
+    String canary = view().schedule().waves().get(0).get(0);
+    set(canary, V2, Outcome.COMMITTED);
+    assertThat(step(plan)).get().extracting(RolloutDecision::kind).isEqualTo(Kind.WAVE_DONE);
+  }
+
+  @Test
   void aPlanTheFleetCannotHoldIsBlockedOnceAndStartsWhenItCan() {
     fleet(2);
     RolloutPlan plan = batches(Approval.AUTO, null); // 75% of 2 rounds up to 2: no budget

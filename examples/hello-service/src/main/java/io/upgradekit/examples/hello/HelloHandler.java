@@ -16,12 +16,26 @@ final class HelloHandler extends Handler.Abstract {
   private final Metrics metrics;
   private final double errorRate;
   private final long extraLatencyMillis;
+  /** When the build's own errors begin ({@link System#nanoTime()}), for a build with an error rate. */
+  private final long buildErrorsFromNanos;
 
+  /**
+   * @param errorRate the share of {@code /} answered 500 ({@code HELLO_ERROR_RATE}); a build's own
+   *     {@link HelloService.BuildInfo#errorRate()} replaces it once its {@code errorsAfterSeconds} passed
+   */
   HelloHandler(HelloService.BuildInfo build, Metrics metrics, double errorRate, long extraLatencyMillis) {
     this.build = build;
     this.metrics = metrics;
     this.errorRate = errorRate;
     this.extraLatencyMillis = extraLatencyMillis;
+    this.buildErrorsFromNanos = System.nanoTime() + build.errorsAfterSeconds() * 1_000_000_000L;
+  }
+
+  private double errorRateNow() {
+    if (build.errorRate() > 0 && System.nanoTime() - buildErrorsFromNanos >= 0) {
+      return build.errorRate();
+    }
+    return errorRate;
   }
 
   @Override
@@ -36,7 +50,8 @@ final class HelloHandler extends Handler.Abstract {
         if (extraLatencyMillis > 0) {
           Thread.sleep(extraLatencyMillis);
         }
-        boolean fail = errorRate > 0 && ThreadLocalRandom.current().nextDouble() < errorRate;
+        double rate = errorRateNow();
+        boolean fail = rate > 0 && ThreadLocalRandom.current().nextDouble() < rate;
         status = fail ? HttpStatus.INTERNAL_SERVER_ERROR_500 : HttpStatus.OK_200;
         body = fail ? "injected error\n" : build.greeting() + " " + build.version() + "\n";
       }

@@ -40,7 +40,8 @@ import org.eclipse.jetty.util.thread.QueuedThreadPool;
  * <p>Arguments: {@code --config FILE}, {@code --port N}, {@code --bind ADDR}, {@code --port-file
  * FILE} (writes the bound port, useful with port 0). Environment: {@code HELLO_PORT}, {@code
  * HELLO_BIND}, {@code UPGRADEKIT_PORT_FILE}; for experiments, {@code HELLO_ERROR_RATE} (0–1, share
- * of {@code /} answered 500) and {@code HELLO_EXTRA_LATENCY_MS}.
+ * of {@code /} answered 500) and {@code HELLO_EXTRA_LATENCY_MS}. A build can be bad by itself
+ * ({@link BuildInfo#errorRate()}, from {@code -Dhello.errorRate}).
  */
 public final class HelloService {
   /** Connections without a request for this long are idle keep-alives: closing them is safe. */
@@ -243,8 +244,27 @@ public final class HelloService {
     service.join();
   }
 
-  /** What the build baked in: the release version, the greeting, and whether health passes. */
-  public record BuildInfo(String version, String greeting, boolean healthy) {
+  /**
+   * What the build baked in: the release version, the greeting, whether health passes, and for a
+   * bad release the share of {@code /} answered 500 ({@code hello.errorRate}) from {@code
+   * errorsAfterSeconds} after the start on ({@code hello.errorsAfter}; 0: at once).
+   */
+  public record BuildInfo(String version, String greeting, boolean healthy, double errorRate,
+      long errorsAfterSeconds) {
+    public BuildInfo {
+      if (!(errorRate >= 0 && errorRate <= 1)) {
+        throw new IllegalArgumentException("errorRate must be between 0 and 1, not " + errorRate);
+      }
+      if (errorsAfterSeconds < 0) {
+        throw new IllegalArgumentException("errorsAfter must not be negative, not " + errorsAfterSeconds);
+      }
+    }
+
+    /** A build that fails no request by itself. */
+    public BuildInfo(String version, String greeting, boolean healthy) {
+      this(version, greeting, healthy, 0, 0);
+    }
+
     static BuildInfo load() throws IOException {
       Properties properties = new Properties();
       try (InputStream in = HelloService.class.getResourceAsStream("build.properties")) {
@@ -254,7 +274,9 @@ public final class HelloService {
         properties.load(new java.io.InputStreamReader(in, StandardCharsets.UTF_8));
       }
       return new BuildInfo(properties.getProperty("version"), properties.getProperty("greeting"),
-          Boolean.parseBoolean(properties.getProperty("healthy", "true")));
+          Boolean.parseBoolean(properties.getProperty("healthy", "true")),
+          Double.parseDouble(properties.getProperty("errorRate", "0")),
+          Long.parseLong(properties.getProperty("errorsAfter", "0")));
     }
   }
 

@@ -51,6 +51,20 @@ class HelloServiceTest {
   }
 
   @Test
+  void aBadBuildFailsItsShareOfRequestsOnlyAfterItsDelay() throws Exception {
+    HelloService fails = start(0, new HelloService.BuildInfo("3.0.0", "Hello", true, 1.0, 0), 0);
+    assertThat(get(fails.port(), "/").statusCode()).isEqualTo(500);
+    assertThat(get(fails.port(), "/health").statusCode()).as("a bad build still passes its health check")
+        .isEqualTo(200);
+    assertThat(get(fails.port(), "/metrics").body()).contains("hello_request_errors_total 1");
+
+    HelloService later = start(0, new HelloService.BuildInfo("3.0.0", "Hello", true, 1.0, 1), 0);
+    assertThat(get(later.port(), "/").statusCode()).as("before its errorsAfter").isEqualTo(200);
+    Thread.sleep(1100);
+    assertThat(get(later.port(), "/").statusCode()).as("after its errorsAfter").isEqualTo(500);
+  }
+
+  @Test
   void twoVersionsCanListenOnTheSamePort() throws Exception {
     HelloService old = start(0, V1, 0);
     HelloService next = start(old.port(), new HelloService.BuildInfo("2.0.0", "Hello", true), 0);
