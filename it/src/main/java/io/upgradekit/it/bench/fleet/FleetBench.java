@@ -137,6 +137,9 @@ public final class FleetBench {
         LeaseFiles.Summary disk = options.directoryStore()
             ? LeaseFiles.read(root, BenchRepository.APP, BenchRepository.TO) : null;
         String loadAfter = Files.readString(Path.of("/proc/loadavg")).split(" 1?\\d+/")[0].trim();
+        if (options.nodesCsv() != null) {
+          writeCsv(options.nodesCsv(), sim.outcome());
+        }
         new FleetReport(options, machine, loadBefore, loadAfter, finished, steadySeconds, rolloutSeconds,
             minus(cpu1, cpu0), minus(cpu2, cpu1), own1 - own0, own2 - own1, memory, recorder, sim.outcome(), decisions,
             publishedAt, disk).print(System.out);
@@ -145,6 +148,24 @@ public final class FleetBench {
     } finally {
       servers.forEach(ServerProcess::close);
     }
+  }
+
+  /** Every node's timeline, seconds after the publication (empty when it did not happen). */
+  private static void writeCsv(Path file, Simulator.Outcome outcome) throws IOException {
+    StringBuilder out = new StringBuilder("node,wave,noticed,granted,stopped,healthy,asks,last_wait\n");
+    for (SimNode n : outcome.nodes()) {
+      synchronized (n) {
+        out.append(n.id).append(',').append(n.wave + 1).append(',').append(rel(n.noticedNanos, outcome)).append(',')
+            .append(rel(n.grantedNanos, outcome)).append(',').append(rel(n.stoppedNanos, outcome)).append(',')
+            .append(rel(n.healthyNanos, outcome)).append(',').append(n.asks).append(',')
+            .append(n.lastWait == null ? "" : n.lastWait).append('\n');
+      }
+    }
+    Files.writeString(file, out);
+  }
+
+  private static String rel(long nanos, Simulator.Outcome outcome) {
+    return nanos == 0 ? "" : String.format(Locale.ROOT, "%.2f", (nanos - outcome.publishedNanos()) / 1e9);
   }
 
   private static List<RolloutDecision> decisions(BenchRepository repo, URI server) {

@@ -29,16 +29,17 @@ import java.util.Locale;
  * @param serverJvm the server processes' JVM options
  * @param work where the repository, secrets and logs go
  * @param keep keep {@code work} after the run
+ * @param nodesCsv where to write every node's timeline (CSV), or null
  */
 record FleetOptions(int nodes, int servers, String store, int minAvailablePercent, Duration bake, Duration update,
     Duration poll, Duration pollJitter, Duration heartbeat, Duration steady, Duration timeout, int verifyEvery,
-    Path serverJar, List<String> serverJvm, Path work, boolean keep) {
+    Path serverJar, List<String> serverJvm, Path work, boolean keep, Path nodesCsv) {
 
   static final String USAGE = """
       usage: FleetBench --server-jar JAR [--nodes 1000] [--servers 1] [--store dir|URL]
                         [--min-available 90] [--bake 10s] [--update 5s] [--poll 30s] [--jitter 3s]
                         [--heartbeat 30s] [--steady 30s] [--timeout 10m] [--verify-every 10]
-                        [--server-jvm "-Xmx1g"] [--work DIR] [--keep]""";
+                        [--server-jvm "-Xmx1g"] [--work DIR] [--keep] [--nodes-csv FILE]""";
 
   FleetOptions {
     if (nodes < 2) {
@@ -76,6 +77,7 @@ record FleetOptions(int nodes, int servers, String store, int minAvailablePercen
     List<String> jvm = List.of("-Xms256m", "-Xmx1g");
     Path work = null;
     boolean keep = false;
+    Path nodesCsv = null;
     for (int i = 0; i < args.length; i++) {
       String a = args[i];
       switch (a) {
@@ -95,6 +97,7 @@ record FleetOptions(int nodes, int servers, String store, int minAvailablePercen
         case "--server-jvm" -> jvm = List.of(value(args, ++i, a).trim().split("\\s+"));
         case "--work" -> work = Path.of(value(args, ++i, a));
         case "--keep" -> keep = true;
+        case "--nodes-csv" -> nodesCsv = Path.of(value(args, ++i, a));
         default -> throw new IllegalArgumentException("unknown option " + a + "\n" + USAGE);
       }
     }
@@ -102,7 +105,7 @@ record FleetOptions(int nodes, int servers, String store, int minAvailablePercen
       throw new IllegalArgumentException("--server-jar is required (repo-server/target/repo-server-<v>.jar)\n" + USAGE);
     }
     return new FleetOptions(nodes, servers, store, minAvailable, bake, update, poll, jitter, heartbeat, steady,
-        timeout, verifyEvery, jar, jvm, work, keep);
+        timeout, verifyEvery, jar, jvm, work, keep, nodesCsv);
   }
 
   boolean directoryStore() {

@@ -139,6 +139,11 @@ record FleetReport(FleetOptions options, String machine, String loadBefore, Stri
       }
     }
     out.println();
+    if (!sim.waits().isEmpty()) {
+      out.println("Waits told to the nodes during the rollout (lease answers `wait`): " + String.join("; ",
+          sim.waits().entrySet().stream().map(e -> e.getKey() + " " + e.getValue()).toList()) + ".");
+      out.println();
+    }
     waves(out);
     if (!decisions.isEmpty()) {
       out.println();

@@ -45,6 +45,8 @@ final class SimNode {
   long stoppedNanos;
   long healthyNanos;
   int wave = -1;
+  int asks;
+  String lastWait;
 
   SimNode(int index, String id, String authorization, URI server, Map<String, String> labels) {
     this.index = index;

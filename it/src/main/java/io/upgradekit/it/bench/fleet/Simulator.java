@@ -93,6 +93,7 @@ final class Simulator implements AutoCloseable {
   private final AtomicInteger waves = new AtomicInteger(-1);
   private final AtomicLong bytesIn = new AtomicLong();
   private final AtomicLong bytesOut = new AtomicLong();
+  private final ConcurrentHashMap<String, Waits> waits = new ConcurrentHashMap<>();
   private final List<String> problems = Collections.synchronizedList(new ArrayList<>());
   private final AtomicInteger problemCount = new AtomicInteger();
   private volatile CountDownLatch healthy;
@@ -270,6 +271,9 @@ final class Simulator implements AutoCloseable {
 
   private void ask(SimNode node, String target, RolloutState state) {
     LeaseRequest request = LeaseRequest.ask(BenchRepository.APP, target, node.id, LeaseGrant.Kind.UPGRADE);
+    synchronized (node) {
+      node.asks++;
+    }
     send(node, Endpoint.LEASE, post(node, "v1/leases", ApiBody.LEASE_REQUEST.write(request)), response -> {
       if (response.statusCode() != 200) {
         if (response.statusCode() == 404 || response.statusCode() == 409) {
@@ -290,6 +294,13 @@ final class Simulator implements AutoCloseable {
       }
       if (answer.status() != LeaseAnswer.Status.GRANTED) {
         long retry = answer.retryAfterSeconds() == null ? -1 : Math.max(1, answer.retryAfterSeconds());
+        if (recorder.phase() == Recorder.Phase.ROLLOUT) {
+          waits.computeIfAbsent(String.valueOf(answer.code()), c -> new Waits()).add(retry);
+        }
+        synchronized (node) {
+          node.lastWait = answer.code() + " " + retry + " s at " + String.format(java.util.Locale.ROOT, "%.1f",
+              (System.nanoTime() - publishedNanos) / 1e9);
+        }
         if (retry < 0) {
           nextPoll(node);
         } else {
@@ -442,6 +453,24 @@ final class Simulator implements AutoCloseable {
     });
   }
 
+  /** The waits the nodes were told during the rollout, by code: how many, and the retry-after values. */
+  static final class Waits {
+    private long count;
+    private long sum;
+    private long max;
+
+    synchronized void add(long retry) {
+      count++;
+      sum += Math.max(0, retry);
+      max = Math.max(max, retry);
+    }
+
+    synchronized String describe() {
+      return count + String.format(java.util.Locale.ROOT, " (retry after %.1f s on average, at most %d s)",
+          count == 0 ? 0.0 : (double) sum / count, max);
+    }
+  }
+
   // --- heartbeats --------------------------------------------------------------------------------
 
   private void heartbeatLoop(SimNode node) {
@@ -548,12 +577,18 @@ final class Simulator implements AutoCloseable {
   /** What the simulator saw of the rollout. */
   record Outcome(int budget, int serverBudget, int waves, int maxBetween, int violations, int grants, int lostBeforeStop,
       int doubleGrants, int doubleHolds, int grantsRefused, int problems, List<String> firstProblems, long bytesIn,
-      long bytesOut, List<SimNode> nodes, long publishedNanos) {}
+      long bytesOut, List<SimNode> nodes, long publishedNanos, Map<String, String> waits) {}
 
   Outcome outcome() {
     return new Outcome(budget, serverBudget.get(), waves.get(), maxBetween.get(), violations.get(), grants.get(),
         lost.get(), doubleGrants.get(), doubleHolds.get(), grantsRefused.get(), problemCount.get(),
-        List.copyOf(problems), bytesIn.get(), bytesOut.get(), nodes, publishedNanos);
+        List.copyOf(problems), bytesIn.get(), bytesOut.get(), nodes, publishedNanos, waitsByCode());
+  }
+
+  private Map<String, String> waitsByCode() {
+    Map<String, String> out = new java.util.TreeMap<>();
+    waits.forEach((code, w) -> out.put(code, w.describe()));
+    return out;
   }
 
   /** Authorization header value of a node: {@code Basic base64(node:credential)}. */
