@@ -68,7 +68,7 @@ public final class LeaseService {
   static final long MAX_RETRY_SECONDS = 60;
 
   /** What a node is told to wait past the earliest moment its wave can open (the controller's moment to open it). */
-  static final Duration OPENING_MARGIN = Duration.ofMillis(250);
+  static final Duration OPENING_MARGIN = Duration.ofMillis(500);
 
   /** A lease call's answer and its HTTP status. */
   public record Answer(int status, LeaseAnswer body) {}
@@ -103,6 +103,7 @@ public final class LeaseService {
   private final LongAdder expired = new LongAdder();
   private final ConcurrentHashMap<String, Gate> gates = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, Suspects> suspects = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<String, Set<String>> reservations = new ConcurrentHashMap<>();
   private volatile Runnable onRelease = () -> { };
 
   /**
@@ -196,51 +197,72 @@ public final class LeaseService {
             + " (waves go back in reverse order)", view, wave, 10);
       }
     }
+    String rolloutKey = LiveRollouts.key(request.app(), request.version());
+    Set<String> reserved = reservations.computeIfAbsent(rolloutKey, k -> new HashSet<>());
     for (int attempt = 0; attempt < 5; attempt++) {
-      List<Holding> mine = scan(rollout, schedule, kind, now);
-      List<Holding> other = scan(rollout, schedule, other(kind), now);
-      for (Holding h : mine) {
-        if (h.active() && h.slot().grant().node().equals(request.node())) {
-          return new Answer(200, granted(h.slot().grant(), h.slot().envelope(), view, schedule, wave));
+      Leases.Slot slot;
+      String reservation;
+      // Requests of this process pick their slots one at a time, each a different one, and then sign
+      // and create at once: a herd of nodes at a wave's opening does not race for the same file.
+      synchronized (reserved) {
+        List<Holding> mine = scan(rollout, schedule, kind, now);
+        List<Holding> other = scan(rollout, schedule, other(kind), now);
+        for (Holding h : mine) {
+          if (h.active() && h.slot().grant().node().equals(request.node())) {
+            return new Answer(200, granted(h.slot().grant(), h.slot().envelope(), view, schedule, wave));
+          }
         }
-      }
-      Set<String> holders = new HashSet<>();
-      int held = 0;
-      for (Holding h : concat(mine, other)) {
-        if (h.active()) {
-          held++;
-          holders.add(h.slot().grant().node());
+        Set<String> holders = new HashSet<>();
+        int held = 0;
+        int reservedFree = reserved.size();
+        for (Holding h : concat(mine, other)) {
+          if (h.active()) {
+            held++;
+            holders.add(h.slot().grant().node());
+            if (reserved.contains(reservation(h.slot().grant().kind(), h.slot().slot()))) {
+              reservedFree--; // created already, not yet unreserved: counted once
+            }
+          }
         }
-      }
-      int down = down(rollout, holders, request.node(), now);
-      int busy = held + down;
-      Holding free = mine.stream().filter(h -> !h.active()).findFirst().orElse(null);
-      if (busy >= schedule.budget() || free == null) {
-        return new Answer(200, new LeaseAnswer(LeaseAnswer.Status.WAIT, ErrorCode.SCOPE_FULL.name(),
-            "waiting for a slot: " + busy + " of " + schedule.budget() + " busy"
-                + (down > 0 ? " (" + down + " nodes down or unhealthy count against the budget)" : ""),
-            wave, schedule.size(), view.openWaves(), busy, schedule.budget(), retryAfterSeconds, null));
-      }
-      Leases.Slot slot = free.slot();
-      if (slot.given()) {
-        // A takeover of an expired lease: the table may miss a confirmation made through another process.
-        slot = leases.read(request.app(), request.version(), kind, slot.slot());
-        if (holding(slot, now).active()) {
-          continue;
+        int down = down(rollout, holders, request.node(), now);
+        int busy = held + reservedFree + down;
+        Holding free = mine.stream().filter(h -> !h.active() && !reserved.contains(reservation(kind, h.slot().slot())))
+            .findFirst().orElse(null);
+        if (busy >= schedule.budget() || free == null) {
+          return new Answer(200, new LeaseAnswer(LeaseAnswer.Status.WAIT, ErrorCode.SCOPE_FULL.name(),
+              "waiting for a slot: " + busy + " of " + schedule.budget() + " busy"
+                  + (down > 0 ? " (" + down + " nodes down or unhealthy count against the budget)" : ""),
+              wave, schedule.size(), view.openWaves(), busy, schedule.budget(), retryAfterSeconds, null));
         }
+        slot = free.slot();
+        reservation = reservation(kind, slot.slot());
+        reserved.add(reservation);
       }
-      Instant issued = now.truncatedTo(ChronoUnit.SECONDS);
-      LeaseGrant grant = LeaseGrant.of(request.app(), request.version(), request.node(), kind, wave,
-          slot.slot(), slot.generation() + 1, issued, issued.plus(CONFIRM_WINDOW));
-      byte[] envelope = key.sign(DocumentType.LEASE, grant);
-      if (leases.create(grant, envelope)) {
-        granted.increment();
+      try {
         if (slot.given()) {
-          expired.increment(); // taken over from a holder whose lease ran out
+          // A takeover of an expired lease: the table may miss a confirmation made through another process.
+          slot = leases.read(request.app(), request.version(), kind, slot.slot());
+          if (holding(slot, now).active()) {
+            continue;
+          }
         }
-        return new Answer(200, granted(grant, envelope, view, schedule, wave));
+        Instant issued = now.truncatedTo(ChronoUnit.SECONDS);
+        LeaseGrant grant = LeaseGrant.of(request.app(), request.version(), request.node(), kind, wave,
+            slot.slot(), slot.generation() + 1, issued, issued.plus(CONFIRM_WINDOW));
+        byte[] envelope = key.sign(DocumentType.LEASE, grant);
+        if (leases.create(grant, envelope)) {
+          granted.increment();
+          if (slot.given()) {
+            expired.increment(); // taken over from a holder whose lease ran out
+          }
+          return new Answer(200, granted(grant, envelope, view, schedule, wave));
+        }
+        // Another process took that generation: look again.
+      } finally {
+        synchronized (reserved) {
+          reserved.remove(reservation);
+        }
       }
-      // Another request (here or in another process) took that generation: look again.
     }
     return new Answer(200, new LeaseAnswer(LeaseAnswer.Status.WAIT, ErrorCode.SCOPE_FULL.name(),
         "waiting for a slot: others took the free ones", wave, schedule.size(), view.openWaves(), null,
@@ -249,23 +271,28 @@ public final class LeaseService {
 
   /**
    * When a node of {@code wave}, which is not open, should ask again: when the wave can open at the
-   * earliest. The current wave, when done, opens the next after the bake time left; when not done,
-   * no sooner than a bake time from now; each wave between adds a bake time. Without a bake time
-   * (or when the current wave's bake is over and the next waits for an approval or the controller)
-   * the usual interval.
+   * earliest. The current wave, when done, opens the next after the bake time left (a second when it
+   * is over: the controller opens the next wave at once); when not done, no sooner than a bake time
+   * from now; each wave between adds a bake time. Without a bake time, or when the next wave waits
+   * for an operator's approval, the usual interval.
    */
   long untilOpen(RolloutView view, RolloutPlan plan, int wave, Instant now) {
     int open = view.openWaves();
     long bake = plan.bakeSecondsOrDefault();
-    if (open == 0 || bake == 0) {
+    if (open == 0) {
       return retryAfterSeconds;
     }
     int between = wave - open;
-    Duration earliest = view.waveDoneAt(open - 1) != null
-        ? Controller.bakeLeft(view, plan, now).plusSeconds(between * bake)
-        : Duration.ofSeconds((between + 1) * bake);
-    if (earliest.isZero()) {
+    Duration earliest;
+    if (view.waveDoneAt(open - 1) != null) {
+      earliest = Controller.bakeLeft(view, plan, now).plusSeconds(between * bake);
+      if (earliest.isZero()) {
+        return plan.manualApproval() ? retryAfterSeconds : 1;
+      }
+    } else if (bake == 0) {
       return retryAfterSeconds;
+    } else {
+      earliest = Duration.ofSeconds((between + 1) * bake);
     }
     long seconds = (earliest.plus(OPENING_MARGIN).toMillis() + 999) / 1000;
     return Math.max(1, Math.min(MAX_RETRY_SECONDS, seconds));
@@ -463,6 +490,10 @@ public final class LeaseService {
 
   static String waveName(int wave, Schedule schedule) {
     return wave == 0 && schedule.canary() > 0 ? "the canary wave" : "wave " + (wave + 1) + " of " + schedule.size();
+  }
+
+  private static String reservation(LeaseGrant.Kind kind, int slot) {
+    return kind.name() + " " + slot;
   }
 
   private static LeaseGrant.Kind other(LeaseGrant.Kind kind) {

@@ -44,10 +44,10 @@ public final class RolloutController {
   static final int MAX_DECISIONS_PER_TICK = 8;
 
   /** How often the loop looks whether a pass is due. */
-  public static final long LOOK_MILLIS = 200;
+  public static final long LOOK_MILLIS = 100;
 
   /** The least time between two passes that {@link #wake} asked for (many nodes give slots back at once). */
-  static final Duration WAKE_SPACING = Duration.ofMillis(500);
+  static final Duration WAKE_SPACING = Duration.ofMillis(250);
 
   private final LiveRollouts rollouts;
   private final Decisions decisions;

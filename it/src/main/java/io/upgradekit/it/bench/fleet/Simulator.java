@@ -299,7 +299,7 @@ final class Simulator implements AutoCloseable {
         }
         synchronized (node) {
           node.lastWait = answer.code() + " " + retry + " s at " + String.format(java.util.Locale.ROOT, "%.1f",
-              (System.nanoTime() - publishedNanos) / 1e9);
+              (System.nanoTime() - publishedNanos) / 1e9) + ": " + String.valueOf(answer.message()).replace(',', ';');
         }
         if (retry < 0) {
           nextPoll(node);
