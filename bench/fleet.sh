@@ -60,7 +60,11 @@ if [ "$store" != dir ] && ! "$JAVA" -jar "$JAR" --help 2>&1 | grep -q -- '--stor
   exit 2
 fi
 
-# The simulator: a small heap, the serial collector (its threads would take the cores the servers measure on).
+# The simulator: a small heap, the serial collector (its threads would take the cores the servers measure
+# on). On two cores the common fork-join pool has a parallelism of 1, and then CompletableFuture runs
+# asynchronous stages (the JDK HTTP client completes answers through them) on a new thread each:
+# thousands of threads a second at 10,000 nodes, which starved the simulator, not the server.
 exec "$JAVA" -Xms512m -Xmx1g -XX:+UseSerialGC -Djdk.httpclient.keepalive.timeout=20 \
+  -Djava.util.concurrent.ForkJoinPool.common.parallelism=2 \
   -cp "it/target/classes:$(cat "$cp_file")" io.upgradekit.it.bench.fleet.FleetBench \
   --server-jar "$JAR" ${args[@]+"${args[@]}"}

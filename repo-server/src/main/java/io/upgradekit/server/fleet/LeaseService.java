@@ -130,7 +130,10 @@ public final class LeaseService {
     return expired.sum();
   }
 
-  /** Runs {@code listener} after every slot given back (the controller looks whether a wave is done). */
+  /**
+   * Runs {@code listener} when a slot given back leaves no slot of its rollout held in this
+   * process's tables (the controller looks whether a wave is done).
+   */
   public void onRelease(Runnable listener) {
     onRelease = listener;
   }
@@ -321,6 +324,27 @@ public final class LeaseService {
         null, null, null, null, null));
   }
 
+  /** Whether this process's slot tables show no slot of the rollout held now. */
+  private boolean noneHeld(String app, String version) throws IOException {
+    Optional<LiveRollouts.Rollout> rollout = rollouts.get(app, version);
+    if (rollout.isEmpty()) {
+      return true;
+    }
+    RolloutView view = gate(rollout.get(), clock.instant()).view();
+    if (view.schedule() == null) {
+      return true;
+    }
+    Instant now = clock.instant();
+    for (LeaseGrant.Kind kind : LeaseGrant.Kind.values()) {
+      for (Holding h : scan(rollout.get(), view.schedule(), kind, now)) {
+        if (h.active()) {
+          return false;
+        }
+      }
+    }
+    return true;
+  }
+
   /** {@code POST /v1/leases/release}: after COMMITTED or ROLLED_BACK (also from a restarted updater). */
   public Answer release(Caller.Node caller, LeaseRequest request) throws IOException {
     Leases.Slot slot = held(caller, request, "release");
@@ -329,7 +353,9 @@ public final class LeaseService {
           + ")");
     }
     leases.release(slot, clock.instant(), request.outcome());
-    onRelease.run();
+    if (noneHeld(request.app(), request.version())) {
+      onRelease.run(); // the last slot of this process came back: a wave may be done
+    }
     return new Answer(200, new LeaseAnswer(LeaseAnswer.Status.RELEASED, null, "slot " + request.slot()
         + " given back", slot.grant().wave(), null, null, null, null, null, null));
   }
@@ -447,8 +473,13 @@ public final class LeaseService {
     }
   }
 
+  /**
+   * Whether something read at {@code at} is still fresh at {@code now}. A request's {@code now} may
+   * be a little older than {@code at} (taken before it waited for the lock behind the request that
+   * read it): that is fresh too, or a burst of requests would each read everything again.
+   */
   private static boolean fresh(Instant at, Instant now) {
-    return !now.isBefore(at) && now.isBefore(at.plus(Leases.FRESH_FOR));
+    return now.isBefore(at.plus(Leases.FRESH_FOR)) && now.isAfter(at.minus(Leases.FRESH_FOR));
   }
 
   LiveRollouts.Rollout rollout(String app, String version) throws IOException {

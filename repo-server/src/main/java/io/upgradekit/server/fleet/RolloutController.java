@@ -33,7 +33,7 @@ import java.util.function.Consumer;
  *
  * <p>The loop runs a pass every interval, and sooner when one is due ({@link #tickIfDue}): when a
  * wave's bake time ends (so the next wave opens on time, and nodes told to come back then find it
- * open), and when a node gave its slot back (its wave may be done). Every write of this process
+ * open), and when the last slot held came back (its wave may be done). Every write of this process
  * refreshes the lease service's view of the rollout at once.
  *
  * <p>Not thread-safe: one timer thread calls {@link #tick}; {@link #propose} is for operator
