@@ -132,6 +132,7 @@ public final class FleetBench {
 
         List<RolloutDecision> decisions = decisions(repo, first);
         List<long[]> memory = servers.stream().map(ServerProcess::memoryMiB).toList();
+        List<double[]> pauses = servers.stream().map(ServerProcess::gcPauses).toList();
         sim.close();
         servers.forEach(ServerProcess::close);
         LeaseFiles.Summary disk = options.directoryStore()
@@ -142,7 +143,7 @@ public final class FleetBench {
         }
         new FleetReport(options, machine, loadBefore, loadAfter, finished, steadySeconds, rolloutSeconds,
             minus(cpu1, cpu0), minus(cpu2, cpu1), own1 - own0, own2 - own1, memory, recorder, sim.outcome(), decisions,
-            publishedAt, disk).print(System.out);
+            publishedAt, disk, pauses).print(System.out);
         return finished;
       }
     } finally {

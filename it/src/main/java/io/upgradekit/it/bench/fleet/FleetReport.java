@@ -27,11 +27,13 @@ import java.util.TreeMap;
  * @param decisions the rollout's decisions as the server reports them, oldest first
  * @param publishedAt wall-clock time of the publication
  * @param disk what the lease files on disk say, or null when the store is not a directory
+ * @param gcPauses per process: the collector's pauses over the whole run (count, sum and longest, ms)
  */
 record FleetReport(FleetOptions options, String machine, String loadBefore, String loadAfter, boolean finished,
     double steadySeconds, double rolloutSeconds, List<Long> steadyServerCpuMillis, List<Long> rolloutServerCpuMillis,
     long steadyOwnCpuMillis, long rolloutOwnCpuMillis, List<long[]> serverMemoryMiB, Recorder recorder,
-    Simulator.Outcome sim, List<RolloutDecision> decisions, Instant publishedAt, LeaseFiles.Summary disk) {
+    Simulator.Outcome sim, List<RolloutDecision> decisions, Instant publishedAt, LeaseFiles.Summary disk,
+    List<double[]> gcPauses) {
 
   static final long P99_GOAL_MICROS = 50_000;
 
@@ -117,6 +119,12 @@ record FleetReport(FleetOptions options, String machine, String loadBefore, Stri
       mem.append(mem.length() == 0 ? "" : ", ").append(m[0]).append(" MiB (peak ").append(m[1]).append(")");
     }
     row(out, "server resident memory at the end", mem.toString(), "", "");
+    StringBuilder gc = new StringBuilder();
+    for (double[] p : gcPauses) {
+      gc.append(gc.length() == 0 ? "" : "; ").append(String.format(Locale.ROOT, "%.0f pauses, %.1f s in all, longest %.0f ms",
+          p[0], p[1] / 1000, p[2]));
+    }
+    row(out, "server GC pauses over the whole run", gc.toString(), "", "");
     row(out, "bytes per node per minute, received / sent by the node", String.format(Locale.ROOT, "%.0f / %.0f",
         sim.bytesIn() * 60.0 / n / (rolloutSeconds + steadySeconds), sim.bytesOut() * 60.0 / n
             / (rolloutSeconds + steadySeconds)), "bodies only, idle and rollout together", "");

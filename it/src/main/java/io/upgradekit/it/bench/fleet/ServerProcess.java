@@ -27,11 +27,34 @@ final class ServerProcess implements AutoCloseable {
   final String instance;
   final ManagedProcess process;
   final URI url;
+  final Path gcLog;
 
-  private ServerProcess(String instance, ManagedProcess process, URI url) {
+  private ServerProcess(String instance, ManagedProcess process, URI url, Path gcLog) {
     this.instance = instance;
     this.process = process;
     this.url = url;
+    this.gcLog = gcLog;
+  }
+
+  /** The collector's pauses so far, from its log: their number, their sum and the longest, in ms. */
+  double[] gcPauses() {
+    double count = 0;
+    double sum = 0;
+    double max = 0;
+    try {
+      Matcher m = Pattern.compile("Pause.* (\\d+\\.\\d+)ms$").matcher("");
+      for (String line : Files.readAllLines(gcLog, StandardCharsets.UTF_8)) {
+        if (m.reset(line).find()) {
+          double ms = Double.parseDouble(m.group(1));
+          count++;
+          sum += ms;
+          max = Math.max(max, ms);
+        }
+      }
+    } catch (java.io.IOException e) {
+      return new double[] {0, 0, 0};
+    }
+    return new double[] {count, sum, max};
   }
 
   /**
@@ -45,6 +68,7 @@ final class ServerProcess implements AutoCloseable {
     List<String> command = new ArrayList<>();
     command.add(Jvm.java());
     command.addAll(options.serverJvm());
+    command.add("-Xlog:gc:file=" + logs.resolve(instance + "-gc.log"));
     command.addAll(List.of("-jar", options.serverJar().toString()));
     command.addAll(storeArguments);
     command.addAll(List.of("--port", "0", "--bind", "127.0.0.1",
@@ -63,7 +87,7 @@ final class ServerProcess implements AutoCloseable {
         logs.resolve(instance + ".log"));
     try {
       Matcher m = process.awaitLog(LISTENING, Duration.ofSeconds(90));
-      return new ServerProcess(instance, process, URI.create(m.group(1)));
+      return new ServerProcess(instance, process, URI.create(m.group(1)), logs.resolve(instance + "-gc.log"));
     } catch (RuntimeException e) {
       process.close();
       throw e;
