@@ -70,6 +70,7 @@ final class Fleet {
     RolloutController controller = new RolloutController(live, decisions, leases, inventory, reports, states, clock,
         LOG::info);
     controller.startNoRolloutBefore(clock.instant().plus(config.rolloutStartDelay()));
+    leases.onRelease(controller::wake);
     RolloutOperations operations = new RolloutOperations(live, decisions, controller, leases, states, clock);
     HeartbeatService heartbeats = new HeartbeatService(inventory, clock);
     String every = config.controllerInterval().toMillis() + " ms";
@@ -150,7 +151,8 @@ final class Fleet {
         }
       }, SYNC_SECONDS, SYNC_SECONDS, TimeUnit.SECONDS);
       if (controller != null) {
-        long millis = Math.max(100, every.toMillis());
+        // The controller runs a pass every interval, and sooner when one is due (a bake ends, a slot came back).
+        long millis = Math.min(Math.max(100, every.toMillis()), RolloutController.LOOK_MILLIS);
         timer.scheduleWithFixedDelay(this::tick, 0, millis, TimeUnit.MILLISECONDS);
       }
     }
@@ -166,7 +168,7 @@ final class Fleet {
           return;
         }
         warnedUntrusted = false;
-        controller.tick();
+        controller.tickIfDue(Duration.ofMillis(Math.max(100, every.toMillis())));
       } catch (IOException | RuntimeException e) {
         LOG.warn("the rollout controller's pass failed", e);
       }

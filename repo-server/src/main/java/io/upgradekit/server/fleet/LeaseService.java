@@ -4,10 +4,17 @@ import io.upgradekit.schema.ErrorCode;
 import io.upgradekit.schema.UpgradeException;
 import io.upgradekit.schema.api.LeaseAnswer;
 import io.upgradekit.schema.api.LeaseRequest;
+import io.upgradekit.schema.json.Json;
+import io.upgradekit.schema.layout.RepositoryLayout;
 import io.upgradekit.schema.model.DocumentType;
 import io.upgradekit.schema.model.LeaseGrant;
 import io.upgradekit.schema.model.RolloutDecision;
+import io.upgradekit.schema.model.RolloutPlan;
+import io.upgradekit.schema.model.RolloutState;
+import io.upgradekit.schema.sign.Envelopes;
+import io.upgradekit.schema.store.RepositoryStore;
 import io.upgradekit.server.core.Caller;
+import io.upgradekit.server.rollout.Controller;
 import io.upgradekit.server.rollout.RolloutView;
 import io.upgradekit.server.rollout.Schedule;
 import java.io.IOException;
@@ -20,6 +27,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
@@ -39,6 +47,15 @@ import java.util.concurrent.atomic.LongAdder;
  * grant that expired, is {@code lost} (HTTP 409, {@code LEASE_LOST}). Nothing here is held in
  * memory that decides: the slots' files do.
  *
+ * <p>A request reads no file on the way to a {@code wait}: the slots come from {@link Leases}'
+ * tables, the rollout's decisions and the signed state's open waves from a view, and the nodes down
+ * from a list of suspects, each read again when older than {@link Leases#FRESH_FOR} (the
+ * controller of this process refreshes the view at once after it decided or signed). A wave is
+ * open for grants only when the stored signed state opens it too, so a node never receives a grant
+ * that its copy of the state does not back. A {@code wait} for a wave tells the node to ask again
+ * when the wave can open at the earliest (the bake time left, and a bake time for each wave
+ * between), not every few seconds.
+ *
  * <p>Thread-safe.
  */
 public final class LeaseService {
@@ -47,6 +64,12 @@ public final class LeaseService {
 
   /** Default heartbeat interval assumed for a holder the inventory does not know. */
   static final long DEFAULT_INTERVAL_SECONDS = 30;
+
+  /** The longest a waiting node is told to wait before it asks again. */
+  static final long MAX_RETRY_SECONDS = 60;
+
+  /** What a node is told to wait past the earliest moment its wave can open (the controller's moment to open it). */
+  static final Duration OPENING_MARGIN = Duration.ofMillis(500);
 
   /** A lease call's answer and its HTTP status. */
   public record Answer(int status, LeaseAnswer body) {}
@@ -59,7 +82,18 @@ public final class LeaseService {
    */
   record Holding(Leases.Slot slot, boolean active, boolean lost) {}
 
+  /**
+   * What a request needs to know of a rollout besides its slots, as read at {@code at}.
+   *
+   * @param signedOpen the waves the stored signed state opens (0 without a state)
+   */
+  private record Gate(RolloutView view, int signedOpen, Instant at) {}
+
+  /** The nodes of a rollout's fleet that were down or unhealthy at {@code at}; each is checked again when counted. */
+  private record Suspects(List<String> nodes, Instant at) {}
+
   private final Leases leases;
+  private final RepositoryStore store;
   private final Decisions decisions;
   private final LiveRollouts rollouts;
   private final Inventory inventory;
@@ -68,14 +102,19 @@ public final class LeaseService {
   private final long retryAfterSeconds;
   private final LongAdder granted = new LongAdder();
   private final LongAdder expired = new LongAdder();
+  private final ConcurrentHashMap<String, Gate> gates = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<String, Suspects> suspects = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<String, Set<String>> reservations = new ConcurrentHashMap<>();
+  private volatile Runnable onRelease = () -> { };
 
   /**
    * @param key the rollout key, or null: this server gives no leases (nodes wait)
    * @param retryAfterSeconds what a full budget tells nodes to wait (about two controller intervals)
    */
-  public LeaseService(io.upgradekit.schema.store.RepositoryStore store, Decisions decisions, LiveRollouts rollouts, Inventory inventory, RolloutKey key,
-      Clock clock, long retryAfterSeconds) {
-    this.leases = new Leases(store);
+  public LeaseService(RepositoryStore store, Decisions decisions, LiveRollouts rollouts, Inventory inventory,
+      RolloutKey key, Clock clock, long retryAfterSeconds) {
+    this.leases = new Leases(store, clock);
+    this.store = store;
     this.decisions = decisions;
     this.rollouts = rollouts;
     this.inventory = inventory;
@@ -92,6 +131,19 @@ public final class LeaseService {
     return expired.sum();
   }
 
+  /**
+   * Runs {@code listener} when a slot given back leaves no slot of its rollout held in this
+   * process's tables (the controller looks whether a wave is done).
+   */
+  public void onRelease(Runnable listener) {
+    onRelease = listener;
+  }
+
+  /** The rollout's decisions or signed state changed in this process: the next request reads them again. */
+  void changed(String app, String version) {
+    gates.remove(LiveRollouts.key(app, version));
+  }
+
   /** {@code POST /v1/leases}. */
   public Answer ask(Caller.Node caller, LeaseRequest request) throws IOException {
     requireSelf(caller, request);
@@ -104,12 +156,14 @@ public final class LeaseService {
       return wait(ErrorCode.ROLLOUT_PAUSED, "this server runs no rollout controller (started without"
           + " --rollout-key-file); waiting", null, null, 30);
     }
-    RolloutView view = decisions.view(request.app(), request.version());
     Instant now = clock.instant();
+    Gate gate = gate(rollout, now);
+    RolloutView view = gate.view();
     Schedule schedule = view.schedule();
     if (schedule == null) {
       return wait(ErrorCode.ROLLOUT_PAUSED, "the rollout of " + request.app() + " " + request.version()
-          + " has not started" + (view.blockedReason() == null ? "" : ": " + view.blockedReason()), view, null, 10);
+          + " has not started" + (view.blockedReason() == null ? "" : ": " + view.blockedReason()), view, null,
+          view.blockedReason() == null ? retryAfterSeconds : 10);
     }
     int wave = schedule.waveOf(request.node());
     LeaseGrant.Kind kind = request.kind();
@@ -130,7 +184,13 @@ public final class LeaseService {
       }
       int open = view.status() == RolloutView.Status.COMPLETE ? schedule.size() : view.openWaves();
       if (wave >= open) {
-        return wait(ErrorCode.WAVE_NOT_OPEN, "waiting for " + waveName(wave, schedule), view, wave, 10);
+        return wait(ErrorCode.WAVE_NOT_OPEN, "waiting for " + waveName(wave, schedule), view, wave,
+            untilOpen(view, rollout.plan(), wave, now));
+      }
+      if (wave >= gate.signedOpen()) {
+        // Decided, not yet signed: a grant now would name a wave the node's copy of the state does not open.
+        return wait(ErrorCode.WAVE_NOT_OPEN, "waiting for " + waveName(wave, schedule) + " (it opens now)", view,
+            wave, 1);
       }
     } else {
       if (view.status() != RolloutView.Status.RECALLING && view.status() != RolloutView.Status.RECALLED) {
@@ -141,47 +201,105 @@ public final class LeaseService {
             + " (waves go back in reverse order)", view, wave, 10);
       }
     }
+    String rolloutKey = LiveRollouts.key(request.app(), request.version());
+    Set<String> reserved = reservations.computeIfAbsent(rolloutKey, k -> new HashSet<>());
     for (int attempt = 0; attempt < 5; attempt++) {
-      List<Holding> mine = scan(rollout, schedule, kind, now);
-      List<Holding> other = scan(rollout, schedule, other(kind), now);
-      for (Holding h : mine) {
-        if (h.active() && h.slot().grant().node().equals(request.node())) {
-          return new Answer(200, granted(h.slot().grant(), h.slot().envelope(), view, schedule, wave));
+      Leases.Slot slot;
+      String reservation;
+      // Requests of this process pick their slots one at a time, each a different one, and then sign
+      // and create at once: a herd of nodes at a wave's opening does not race for the same file.
+      synchronized (reserved) {
+        List<Holding> mine = scan(rollout, schedule, kind, now);
+        List<Holding> other = scan(rollout, schedule, other(kind), now);
+        for (Holding h : mine) {
+          if (h.active() && h.slot().grant().node().equals(request.node())) {
+            return new Answer(200, granted(h.slot().grant(), h.slot().envelope(), view, schedule, wave));
+          }
+        }
+        Set<String> holders = new HashSet<>();
+        int held = 0;
+        int reservedFree = reserved.size();
+        for (Holding h : concat(mine, other)) {
+          if (h.active()) {
+            held++;
+            holders.add(h.slot().grant().node());
+            if (reserved.contains(reservation(h.slot().grant().kind(), h.slot().slot()))) {
+              reservedFree--; // created already, not yet unreserved: counted once
+            }
+          }
+        }
+        int down = down(rollout, holders, request.node(), now);
+        int busy = held + reservedFree + down;
+        Holding free = mine.stream().filter(h -> !h.active() && !reserved.contains(reservation(kind, h.slot().slot())))
+            .findFirst().orElse(null);
+        if (busy >= schedule.budget() || free == null) {
+          return new Answer(200, new LeaseAnswer(LeaseAnswer.Status.WAIT, ErrorCode.SCOPE_FULL.name(),
+              "waiting for a slot: " + busy + " of " + schedule.budget() + " busy"
+                  + (down > 0 ? " (" + down + " nodes down or unhealthy count against the budget)" : ""),
+              wave, schedule.size(), view.openWaves(), busy, schedule.budget(), retryAfterSeconds, null));
+        }
+        slot = free.slot();
+        reservation = reservation(kind, slot.slot());
+        reserved.add(reservation);
+      }
+      try {
+        if (slot.given()) {
+          // A takeover of an expired lease: the table may miss a confirmation made through another process.
+          slot = leases.read(request.app(), request.version(), kind, slot.slot());
+          if (holding(slot, now).active()) {
+            continue;
+          }
+        }
+        Instant issued = now.truncatedTo(ChronoUnit.SECONDS);
+        LeaseGrant grant = LeaseGrant.of(request.app(), request.version(), request.node(), kind, wave,
+            slot.slot(), slot.generation() + 1, issued, issued.plus(CONFIRM_WINDOW));
+        byte[] envelope = key.sign(DocumentType.LEASE, grant);
+        if (leases.create(grant, envelope)) {
+          granted.increment();
+          if (slot.given()) {
+            expired.increment(); // taken over from a holder whose lease ran out
+          }
+          return new Answer(200, granted(grant, envelope, view, schedule, wave));
+        }
+        // Another process took that generation: look again.
+      } finally {
+        synchronized (reserved) {
+          reserved.remove(reservation);
         }
       }
-      Set<String> holders = new HashSet<>();
-      int held = 0;
-      for (Holding h : concat(mine, other)) {
-        if (h.active()) {
-          held++;
-          holders.add(h.slot().grant().node());
-        }
-      }
-      int down = down(rollout, holders, request.node(), now);
-      int busy = held + down;
-      Holding free = mine.stream().filter(h -> !h.active()).findFirst().orElse(null);
-      if (busy >= schedule.budget() || free == null) {
-        return new Answer(200, new LeaseAnswer(LeaseAnswer.Status.WAIT, ErrorCode.SCOPE_FULL.name(),
-            "waiting for a slot: " + busy + " of " + schedule.budget() + " busy"
-                + (down > 0 ? " (" + down + " nodes down or unhealthy count against the budget)" : ""),
-            wave, schedule.size(), view.openWaves(), busy, schedule.budget(), retryAfterSeconds, null));
-      }
-      Instant issued = now.truncatedTo(ChronoUnit.SECONDS);
-      LeaseGrant grant = LeaseGrant.of(request.app(), request.version(), request.node(), kind, wave,
-          free.slot().slot(), free.slot().generation() + 1, issued, issued.plus(CONFIRM_WINDOW));
-      byte[] envelope = key.sign(DocumentType.LEASE, grant);
-      if (leases.create(grant, envelope)) {
-        granted.increment();
-        if (free.slot().given()) {
-          expired.increment(); // taken over from a holder whose lease ran out
-        }
-        return new Answer(200, granted(grant, envelope, view, schedule, wave));
-      }
-      // Another request (here or in another process) took that generation: look again.
     }
     return new Answer(200, new LeaseAnswer(LeaseAnswer.Status.WAIT, ErrorCode.SCOPE_FULL.name(),
         "waiting for a slot: others took the free ones", wave, schedule.size(), view.openWaves(), null,
         schedule.budget(), retryAfterSeconds, null));
+  }
+
+  /**
+   * When a node of {@code wave}, which is not open, should ask again: when the wave can open at the
+   * earliest. The current wave, when done, opens the next after the bake time left (a second when it
+   * is over: the controller opens the next wave at once); when not done, no sooner than a bake time
+   * from now; each wave between adds a bake time. Without a bake time, or when the next wave waits
+   * for an operator's approval, the usual interval.
+   */
+  long untilOpen(RolloutView view, RolloutPlan plan, int wave, Instant now) {
+    int open = view.openWaves();
+    long bake = plan.bakeSecondsOrDefault();
+    if (open == 0) {
+      return retryAfterSeconds;
+    }
+    int between = wave - open;
+    Duration earliest;
+    if (view.waveDoneAt(open - 1) != null) {
+      earliest = Controller.bakeLeft(view, plan, now).plusSeconds(between * bake);
+      if (earliest.isZero()) {
+        return plan.manualApproval() ? retryAfterSeconds : 1;
+      }
+    } else if (bake == 0) {
+      return retryAfterSeconds;
+    } else {
+      earliest = Duration.ofSeconds((between + 1) * bake);
+    }
+    long seconds = (earliest.plus(OPENING_MARGIN).toMillis() + 999) / 1000;
+    return Math.max(1, Math.min(MAX_RETRY_SECONDS, seconds));
   }
 
   /** {@code POST /v1/leases/confirm}: just before STOP. */
@@ -201,10 +319,31 @@ public final class LeaseService {
     if (slot.confirmedAt() != null && silent(slot.grant(), slot.confirmedAt(), now)) {
       return lost(request, "the node was silent past its lease");
     }
-    leases.confirm(slot.grant(), now);
+    leases.confirm(slot, now);
     return new Answer(200, new LeaseAnswer(LeaseAnswer.Status.CONFIRMED, null, "slot " + request.slot()
         + " confirmed: hold it until the update is verified, keep sending heartbeats", slot.grant().wave(), null,
         null, null, null, null, null));
+  }
+
+  /** Whether this process's slot tables show no slot of the rollout held now. */
+  private boolean noneHeld(String app, String version) throws IOException {
+    Optional<LiveRollouts.Rollout> rollout = rollouts.get(app, version);
+    if (rollout.isEmpty()) {
+      return true;
+    }
+    RolloutView view = gate(rollout.get(), clock.instant()).view();
+    if (view.schedule() == null) {
+      return true;
+    }
+    Instant now = clock.instant();
+    for (LeaseGrant.Kind kind : LeaseGrant.Kind.values()) {
+      for (Holding h : scan(rollout.get(), view.schedule(), kind, now)) {
+        if (h.active()) {
+          return false;
+        }
+      }
+    }
+    return true;
   }
 
   /** {@code POST /v1/leases/release}: after COMMITTED or ROLLED_BACK (also from a restarted updater). */
@@ -214,7 +353,10 @@ public final class LeaseService {
       return lost(request, "slot " + request.slot() + " went to another holder (generation " + slot.generation()
           + ")");
     }
-    leases.release(slot.grant(), clock.instant(), request.outcome());
+    leases.release(slot, clock.instant(), request.outcome());
+    if (noneHeld(request.app(), request.version())) {
+      onRelease.run(); // the last slot of this process came back: a wave may be done
+    }
     return new Answer(200, new LeaseAnswer(LeaseAnswer.Status.RELEASED, null, "slot " + request.slot()
         + " given back", slot.grant().wave(), null, null, null, null, null, null));
   }
@@ -237,22 +379,25 @@ public final class LeaseService {
     return slot;
   }
 
-  /** The slots of one kind of a rollout, each with whether it is held now. */
+  /** The slots of one kind of a rollout, each with whether it is held now (from the slot table). */
   List<Holding> scan(LiveRollouts.Rollout rollout, Schedule schedule, LeaseGrant.Kind kind, Instant now)
       throws IOException {
     List<Holding> out = new ArrayList<>(schedule.budget());
-    for (int n = 0; n < schedule.budget(); n++) {
-      Leases.Slot slot = leases.read(rollout.app(), rollout.version(), kind, n);
-      if (!slot.given()) {
-        out.add(new Holding(slot, false, false));
-      } else if (slot.confirmedAt() == null) {
-        out.add(new Holding(slot, now.isBefore(slot.grant().expires()), false));
-      } else {
-        boolean silent = silent(slot.grant(), slot.confirmedAt(), now);
-        out.add(new Holding(slot, !silent, silent));
-      }
+    for (Leases.Slot slot : leases.slots(rollout.app(), rollout.version(), kind, schedule.budget())) {
+      out.add(holding(slot, now));
     }
     return out;
+  }
+
+  private Holding holding(Leases.Slot slot, Instant now) {
+    if (!slot.given()) {
+      return new Holding(slot, false, false);
+    }
+    if (slot.confirmedAt() == null) {
+      return new Holding(slot, now.isBefore(slot.grant().expires()), false);
+    }
+    boolean silent = silent(slot.grant(), slot.confirmedAt(), now);
+    return new Holding(slot, !silent, silent);
   }
 
   /** A confirmed holder is silent when neither its confirmation nor a heartbeat came within {@link Inventory#silenceAllowed}. */
@@ -269,18 +414,73 @@ public final class LeaseService {
     return !now.isBefore(last.plus(Inventory.silenceAllowed(interval)));
   }
 
-  /** Nodes of the rollout's fleet that are down or unhealthy without a slot (they use up the budget too). */
+  /**
+   * Nodes of the rollout's fleet that are down or unhealthy without a slot (they use up the budget
+   * too). The fleet is scanned for suspects at most every {@link Leases#FRESH_FOR}; each suspect is
+   * looked up again, so a node that came back counts no more at once.
+   */
   private int down(LiveRollouts.Rollout rollout, Set<String> holders, String asking, Instant now) {
+    String key = LiveRollouts.key(rollout.app(), rollout.version());
+    Suspects known = suspects.get(key);
+    if (known == null || !fresh(known.at(), now)) {
+      List<String> nodes = new ArrayList<>();
+      for (String channel : rollout.channels()) {
+        for (Inventory.Entry e : inventory.nodes(rollout.app(), channel)) {
+          if (!e.healthy(now)) {
+            nodes.add(e.heartbeat().node());
+          }
+        }
+      }
+      known = new Suspects(List.copyOf(nodes), now);
+      suspects.put(key, known);
+    }
     int down = 0;
-    for (String channel : rollout.channels()) {
-      for (Inventory.Entry e : inventory.nodes(rollout.app(), channel)) {
-        String node = e.heartbeat().node();
-        if (!node.equals(asking) && !holders.contains(node) && !e.healthy(now)) {
+    for (String node : known.nodes()) {
+      if (!node.equals(asking) && !holders.contains(node)) {
+        Inventory.Entry e = inventory.get(node, rollout.app());
+        if (e != null && !e.healthy(now)) {
           down++;
         }
       }
     }
     return down;
+  }
+
+  /** The rollout's decisions and signed open waves, read again when older than {@link Leases#FRESH_FOR}. */
+  private Gate gate(LiveRollouts.Rollout rollout, Instant now) throws IOException {
+    String key = LiveRollouts.key(rollout.app(), rollout.version());
+    Gate known = gates.get(key);
+    if (known != null && fresh(known.at(), now)) {
+      return known;
+    }
+    Gate gate = new Gate(decisions.view(rollout.app(), rollout.version()), signedOpen(rollout), now);
+    gates.put(key, gate);
+    return gate;
+  }
+
+  /** The waves the stored signed state opens (this server's own documents: parsed, not verified). */
+  private int signedOpen(LiveRollouts.Rollout rollout) throws IOException {
+    Optional<RepositoryStore.Versioned> stored = store.read(RepositoryLayout.rolloutState(rollout.app(),
+        rollout.version()), DocumentType.ROLLOUT.maxBytes());
+    if (stored.isEmpty()) {
+      return 0;
+    }
+    try {
+      RolloutState state = Json.read(Envelopes.parse(stored.get().bytes(), DocumentType.ROLLOUT).payloadBytes(),
+          RolloutState.class, "rollout state");
+      return state.action() == RolloutState.Action.PROCEED && state.openWaves() != null ? state.openWaves() : 0;
+    } catch (RuntimeException e) {
+      return 0; // damaged: the controller replaces it with its next signature
+    }
+  }
+
+  /**
+   * Whether something read at {@code at} is still fresh at {@code now}. A request's {@code now} may
+   * be a little older than {@code at} (taken before it waited for the lock behind the request that
+   * read it): that is fresh too, or a burst of requests would each read everything again.
+   */
+  private static boolean fresh(Instant at, Instant now) {
+    return now.isBefore(at.plus(Leases.FRESH_FOR)) && now.isAfter(at.minus(Leases.FRESH_FOR));
   }
 
   LiveRollouts.Rollout rollout(String app, String version) throws IOException {
@@ -337,6 +537,10 @@ public final class LeaseService {
 
   static String waveName(int wave, Schedule schedule) {
     return wave == 0 && schedule.canary() > 0 ? "the canary wave" : "wave " + (wave + 1) + " of " + schedule.size();
+  }
+
+  private static String reservation(LeaseGrant.Kind kind, int slot) {
+    return kind.name() + " " + slot;
   }
 
   private static LeaseGrant.Kind other(LeaseGrant.Kind kind) {

@@ -31,12 +31,23 @@ import java.util.function.Consumer;
  * fresh ({@link RolloutStates}). It keeps nothing that decides between ticks, so a restarted or a
  * second server process continues from the repository.
  *
+ * <p>The loop runs a pass every interval, and sooner when one is due ({@link #tickIfDue}): when a
+ * wave's bake time ends (so the next wave opens on time, and nodes told to come back then find it
+ * open), and when the last slot held came back (its wave may be done). Every write of this process
+ * refreshes the lease service's view of the rollout at once.
+ *
  * <p>Not thread-safe: one timer thread calls {@link #tick}; {@link #propose} is for operator
  * actions and is safe beside it (the exclusive create orders them).
  */
 public final class RolloutController {
   /** Decisions taken for one rollout in one tick at most (a start, an open wave, ...). */
   static final int MAX_DECISIONS_PER_TICK = 8;
+
+  /** How often the loop looks whether a pass is due. */
+  public static final long LOOK_MILLIS = 100;
+
+  /** The least time between two passes that {@link #wake} asked for (many nodes give slots back at once). */
+  static final Duration WAKE_SPACING = Duration.ofMillis(250);
 
   private final LiveRollouts rollouts;
   private final Decisions decisions;
@@ -49,6 +60,8 @@ public final class RolloutController {
   private final LongAdder taken = new LongAdder();
   private volatile Instant lastTick;
   private volatile Instant startsFrom = Instant.MIN;
+  private volatile Instant due;
+  private volatile boolean woken;
 
   public RolloutController(LiveRollouts rollouts, Decisions decisions, LeaseService leases, Inventory inventory,
       FleetIndex reports, RolloutStates states, Clock clock, Consumer<String> log) {
@@ -80,23 +93,65 @@ public final class RolloutController {
     return lastTick;
   }
 
+  /** Asks for a pass at the loop's next look (a slot was given back: a wave may be done). */
+  public void wake() {
+    woken = true;
+  }
+
+  /**
+   * A pass if one is due: {@code interval} passed since the last, a bake time ended since the last,
+   * or {@link #wake} was called (at most one such pass per {@link #WAKE_SPACING}). The loop calls
+   * this often (every {@value #LOOK_MILLIS} ms); a look that finds nothing due costs nothing.
+   *
+   * @return whether a pass ran
+   */
+  public boolean tickIfDue(Duration interval) throws IOException {
+    Instant now = clock.instant();
+    Instant last = lastTick;
+    Instant next = due;
+    boolean intervalOver = last == null || now.isBefore(last) || !now.isBefore(last.plus(interval));
+    boolean bakeOver = next != null && !now.isBefore(next) && (last == null || !last.isAfter(next));
+    boolean wokenDue = woken && (last == null || !now.isBefore(last.plus(WAKE_SPACING)));
+    if (!intervalOver && !bakeOver && !wokenDue) {
+      return false;
+    }
+    woken = false;
+    tick();
+    return true;
+  }
+
   /** One pass over every live rollout. */
   public void tick() throws IOException {
     List<LiveRollouts.Rollout> live = rollouts.refresh();
     long window = 300;
+    Instant nextDue = null;
     for (LiveRollouts.Rollout rollout : live) {
       window = Math.max(window, rollout.plan().rollbackOrDefault().windowSecondsOrDefault());
       try {
         RolloutView view = advance(rollout);
-        if (view.lastSequence() > 0) {
-          states.publish(view, clock.instant());
+        if (view.lastSequence() > 0 && states.publish(view, clock.instant()) == RolloutStates.Outcome.WRITTEN) {
+          leases.changed(rollout.app(), rollout.version());
+        }
+        Instant bakeEnds = bakeEnds(view, rollout);
+        if (bakeEnds != null && (nextDue == null || bakeEnds.isBefore(nextDue))) {
+          nextDue = bakeEnds;
         }
       } catch (IOException | RuntimeException e) {
         log.accept("the rollout of " + rollout.app() + " " + rollout.version() + " did not advance: " + e.getMessage());
       }
     }
     inventory.sampleWindow(Duration.ofSeconds(window));
+    due = nextDue;
     lastTick = clock.instant();
+  }
+
+  /** When the bake of the rollout's current wave ends, if it is baking now. */
+  private static Instant bakeEnds(RolloutView view, LiveRollouts.Rollout rollout) {
+    if (view.status() != RolloutView.Status.ACTIVE || view.openWaves() == 0) {
+      return null;
+    }
+    Instant doneAt = view.waveDoneAt(view.openWaves() - 1);
+    return doneAt == null ? null : doneAt.plusSeconds(rollout.plan().bakeSecondsOrDefault());
   }
 
   private RolloutView advance(LiveRollouts.Rollout rollout) throws IOException {
@@ -149,6 +204,7 @@ public final class RolloutController {
     Optional<RolloutView> stored = decisions.append(decision);
     if (stored.isPresent()) {
       taken.increment();
+      leases.changed(rollout.app(), rollout.version());
     }
     return stored;
   }

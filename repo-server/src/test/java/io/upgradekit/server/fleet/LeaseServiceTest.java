@@ -294,4 +294,49 @@ class LeaseServiceTest {
     RolloutFixture.Instance keyless = f.new Instance(false);
     assertThat(keyless.leases.ask(new Caller.Node("n3"), ask("n3")).body().code()).isEqualTo("ROLLOUT_PAUSED");
   }
+
+  @Test
+  void aWaitingNodeIsToldToAskAgainWhenItsWaveCanOpenAndAWaveIsGrantedOnceItsStateIsSigned(@TempDir Path root)
+      throws Exception {
+    RolloutFixture f = new RolloutFixture(root);
+    RolloutFixture.Instance server = started(f, RolloutFixture.batches(75, 20)); // canary, then waves of 2, bake 20 s
+    RolloutView view = server.decisions.view("shop", "2.0");
+    String canary = view.schedule().waves().get(0).get(0);
+    String second = view.schedule().waves().get(1).get(0);
+    String third = view.schedule().waves().get(2).get(0);
+    String fourth = view.schedule().waves().get(3).get(0);
+    // the canary runs: the second wave opens a bake time after it is done at the earliest, the next ones later
+    assertThat(retry(server, second)).isEqualTo(21);
+    assertThat(retry(server, third)).isEqualTo(41);
+    assertThat(retry(server, fourth)).as("at most a minute").isEqualTo(60);
+
+    LeaseGrant g = grant(f, server.leases.ask(new Caller.Node(canary), ask(canary)).body(), canary);
+    server.leases.confirm(new Caller.Node(canary), call(g, null));
+    server.report(RolloutFixture.report(canary, "1.0", "2.0", "COMMITTED", f.clock.instant()));
+    server.heartbeats("2.0", canary);
+    server.leases.release(new Caller.Node(canary), call(g, "COMMITTED"));
+    server.controller.tick(); // wave-done: the bake starts
+    f.clock.advance(Duration.ofSeconds(5));
+    assertThat(retry(server, second)).as("the bake time left").isEqualTo(16);
+    assertThat(retry(server, third)).isEqualTo(36);
+    f.clock.advance(Duration.ofSeconds(15));
+    assertThat(retry(server, second)).as("the bake is over: the controller opens the wave now").isEqualTo(1);
+
+    // Decided but not signed yet: a grant would name a wave the nodes' copy of the state does not open.
+    LiveRollouts.Rollout rollout = server.rollouts.get("shop", "2.0").orElseThrow();
+    server.controller.propose(rollout, server.decisions.view("shop", "2.0"), new Controller.Proposal(
+        RolloutDecision.Kind.OPEN_WAVE, "test", 1, null), "controller", f.clock.instant());
+    LeaseAnswer unsigned = server.leases.ask(new Caller.Node(second), ask(second)).body();
+    assertThat(unsigned.code()).isEqualTo("WAVE_NOT_OPEN");
+    assertThat(unsigned.retryAfterSeconds()).isEqualTo(1);
+    server.controller.tick(); // signs the state that opens wave 2
+    LeaseGrant next = grant(f, server.leases.ask(new Caller.Node(second), ask(second)).body(), second);
+    assertThat(next.wave()).isEqualTo(1);
+  }
+
+  static long retry(RolloutFixture.Instance server, String node) throws Exception {
+    LeaseAnswer answer = server.leases.ask(new Caller.Node(node), ask(node)).body();
+    assertThat(answer.code()).isEqualTo("WAVE_NOT_OPEN");
+    return answer.retryAfterSeconds();
+  }
 }

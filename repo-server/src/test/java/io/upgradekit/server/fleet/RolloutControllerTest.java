@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.upgradekit.schema.json.Json;
 import io.upgradekit.schema.layout.RepositoryLayout;
 import io.upgradekit.schema.model.DocumentType;
+import io.upgradekit.schema.model.LeaseGrant;
 import io.upgradekit.schema.model.RolloutDecision;
 import io.upgradekit.schema.model.RolloutState;
 import io.upgradekit.schema.sign.MetadataVerifier;
@@ -171,5 +172,40 @@ class RolloutControllerTest {
     server.controller.tick();
     assertThat(stored(root)).extracting(RolloutDecision::kind)
         .containsExactly(RolloutDecision.Kind.START, RolloutDecision.Kind.OPEN_WAVE);
+  }
+
+  @Test
+  void theLoopRunsAPassWhenABakeEndsAndWhenASlotComesBackNotOnlyEveryInterval(@TempDir Path root) throws Exception {
+    RolloutFixture f = new RolloutFixture(root);
+    RolloutFixture.Instance server = f.new Instance();
+    server.heartbeats("1.0", NODES);
+    f.publish("2.0", 2, RolloutFixture.batches(50, 30));
+    Duration hour = Duration.ofHours(1); // the interval alone would run no second pass in this test
+    assertThat(server.controller.tickIfDue(hour)).as("the first pass").isTrue();
+    assertThat(server.controller.tickIfDue(hour)).as("nothing due").isFalse();
+
+    RolloutView view = server.decisions.view("shop", "2.0");
+    String canary = view.schedule().waves().get(0).get(0);
+    LeaseGrant g = new MetadataVerifier(f.trust, f.clock).verifyLeaseGrant(server.leases.ask(
+        new io.upgradekit.server.core.Caller.Node(canary), LeaseServiceTest.ask(canary)).body().grant()
+        .getBytes(java.nio.charset.StandardCharsets.UTF_8), "shop", "2.0", canary);
+    server.report(RolloutFixture.report(canary, "1.0", "2.0", "COMMITTED", f.clock.instant()));
+    server.heartbeats("2.0", canary);
+    server.leases.release(new io.upgradekit.server.core.Caller.Node(canary), new io.upgradekit.schema.api.LeaseRequest(
+        "shop", "2.0", canary, g.kind(), g.slot(), g.generation(), "COMMITTED"));
+    server.controller.wake(); // what the server wires to every slot given back
+    assertThat(server.controller.tickIfDue(hour)).as("woken, but a pass ran just now").isFalse();
+    f.clock.advance(RolloutController.WAKE_SPACING);
+    assertThat(server.controller.tickIfDue(hour)).as("woken").isTrue();
+    assertThat(server.decisions.view("shop", "2.0").waveDoneAt(0)).isEqualTo(f.clock.instant());
+
+    f.clock.advance(Duration.ofSeconds(30).minusMillis(1));
+    server.heartbeats("1.0", NODES);
+    server.heartbeats("2.0", canary);
+    assertThat(server.controller.tickIfDue(hour)).as("still baking").isFalse();
+    f.clock.advance(Duration.ofMillis(1));
+    assertThat(server.controller.tickIfDue(hour)).as("the bake ended").isTrue();
+    assertThat(server.decisions.view("shop", "2.0").openWaves()).isEqualTo(2);
+    assertThat(server.controller.tickIfDue(hour)).isFalse();
   }
 }

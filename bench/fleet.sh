@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Fleet benchmark: N simulated nodes speaking the real wire protocol (channel pointer and rollout
+# state polled with ETags, heartbeats, slot leases asked, confirmed and given back, feedback) against
+# real repo-server processes on one repository, through one rollout of a release with a plan.
+# Prints Markdown tables: publication → every node healthy beside the ideal (waves × (update + bake)),
+# budget violations and double grants seen by the simulator, server CPU (from /proc), requests per
+# node per minute, p99 latency per endpoint, and the waves as the nodes lived them.
+# The driver is io.upgradekit.it.bench.fleet.FleetBench (it/). Results: docs/performance.md
+# ("Fleet rollouts") and docs/scaling.md.
+#
+# Usage: bench/fleet.sh [--no-build] [--nodes 1000] [--servers 1] [--store dir|URL]
+#                       [--min-available 90] [--bake 10s] [--update 5s] [--poll 30s] [--jitter 3s]
+#                       [--heartbeat 30s] [--steady 30s] [--timeout 10m] [--verify-every 10]
+#                       [--server-jvm "-Xms256m -Xmx1g"] [--work DIR] [--keep]
+#   --nodes N        simulated nodes (issue 14: 1000; issue 17: 10000)
+#   --servers N      repo-server processes on the one repository; nodes are spread over them
+#   --store S        dir (default: a directory, --root) or a store URL handed to repo-server's
+#                    --store (for the S3 store, once repo-server has that option)
+#   --verify-every N every N-th node verifies its grant's signature (signed states and pointers are
+#                    verified once per distinct content); 1 verifies all
+#   --keep           keep the work directory (repository, secrets, server logs)
+# Runs of 10,000 nodes take about five minutes and most of two cores: not part of any test suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+build=auto
+args=()
+store=dir
+prev=
+for arg in "$@"; do
+  case "$arg" in
+    --no-build) build=never ;;
+    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) args+=("$arg") ;;
+  esac
+  [ "$prev" = --store ] && store=$arg
+  prev=$arg
+done
+
+JAVA=${JAVA_HOME:+$JAVA_HOME/bin/java}
+JAVA=${JAVA:-java}
+cp_file=it/target/classpath.txt
+jar() { ls repo-server/target/repo-server-*.jar 2>/dev/null | grep -v original- | head -1 || true; }
+if [ "$build" = auto ]; then
+  if [ ! -f "$cp_file" ] || [ -z "$(jar)" ] \
+     || [ -n "$(find release-schema repo-server it -path '*/target' -prune -o \( -path '*/src/main/*' -o -name pom.xml \) \
+                -newer "$cp_file" -type f -print -quit)" ]; then
+    echo "building (./mvnw -B -q -pl repo-server,it -am package -DskipTests -Dinvoker.skip -DskipITs) ..." >&2
+    ./mvnw -B -q -o -pl repo-server,it -am package -DskipTests -Dinvoker.skip -DskipITs
+    touch "$cp_file"
+  fi
+fi
+JAR=$(jar)
+if [ ! -f "$cp_file" ] || [ -z "$JAR" ]; then
+  echo "bench/fleet.sh: repo-server or it/ is not built; run without --no-build" >&2
+  exit 1
+fi
+if [ "$store" != dir ] && ! "$JAVA" -jar "$JAR" --help 2>&1 | grep -q -- '--store'; then
+  echo "bench/fleet.sh: --store $store needs a repo-server with the --store option; this one ($JAR) has none" >&2
+  exit 2
+fi
+
+# The simulator: a small heap, the serial collector (its threads would take the cores the servers measure
+# on). On two cores the common fork-join pool has a parallelism of 1, and then CompletableFuture runs
+# asynchronous stages (the JDK HTTP client completes answers through them) on a new thread each:
+# thousands of threads a second at 10,000 nodes, which starved the simulator, not the server.
+exec "$JAVA" -Xms512m -Xmx1g -XX:+UseSerialGC -Djdk.httpclient.keepalive.timeout=20 \
+  -Djava.util.concurrent.ForkJoinPool.common.parallelism=2 \
+  -cp "it/target/classes:$(cat "$cp_file")" io.upgradekit.it.bench.fleet.FleetBench \
+  --server-jar "$JAR" ${args[@]+"${args[@]}"}
