@@ -254,7 +254,9 @@ record ZipProgram(int oldEntryCount, int centralGap, long dosTime, int metaLengt
         }
         int source = in.varintInt(oldEntries, "own entry's old entry") - 1;
         boolean inflate = source >= 0 && flag(in, "own entry's inflate flag");
-        Unit unit = Unit.read(in, data, DeltaFormat.MAX_OWN_ENTRY, "own zip entry");
+        // Stored, the entry's bytes go into the zip as they are: no more than the zip may hold.
+        Unit unit = Unit.read(in, data, level == 0 ? Math.min(maxOutput, DeltaFormat.MAX_OWN_ENTRY)
+            : DeltaFormat.MAX_OWN_ENTRY, "own zip entry");
         if (unit.method() == null) {
           throw ByteReader.malformed("an own zip entry without a unit");
         }
