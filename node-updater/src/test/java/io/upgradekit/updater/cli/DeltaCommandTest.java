@@ -76,6 +76,71 @@ class DeltaCommandTest {
     assertThat(Files.readAllBytes(target.resolve("app-1.1.jar"))).isEqualTo(Files.readAllBytes(neu.resolve("app-1.1.jar")));
   }
 
+  /** Script-like lines of random identifiers (unique per seed), as a bundler's chunk. */
+  private static String chunk(long seed, int lines) {
+    java.util.Random r = new java.util.Random(seed);
+    StringBuilder s = new StringBuilder();
+    for (int i = 0; i < lines; i++) {
+      s.append("const v").append(i).append('=');
+      for (int k = 0; k < 60; k++) {
+        s.append(k % 12 == 11 ? '.' : (char) ('a' + r.nextInt(26)));
+      }
+      s.append(";\n");
+    }
+    return s.toString();
+  }
+
+  private static byte[] uiJar(String asset, String body) throws IOException {
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    try (ZipOutputStream zip = new ZipOutputStream(bytes)) {
+      zip.putNextEntry(new ZipEntry("META-INF/MANIFEST.MF"));
+      zip.write("Manifest-Version: 1.0\n".getBytes(StandardCharsets.UTF_8));
+      zip.putNextEntry(new ZipEntry(asset));
+      zip.write(body.getBytes(StandardCharsets.UTF_8));
+    }
+    return bytes.toByteArray();
+  }
+
+  /**
+   * --explain lists every changed file and zip entry, largest first: how it was encoded, its size,
+   * what it was diffed against and how that was found; --top bounds the list.
+   */
+  @Test
+  void explainListsTheContributorsWithTheirSourcesAndTopBoundsTheList() throws IOException {
+    String body = chunk(5, 400);
+    Files.write(old.resolve("ui-1.0.jar"), uiJar("assets/main-Bla4FTkx.js", body));
+    Files.write(neu.resolve("ui-1.1.jar"), uiJar("assets/main-C047jAp3.js", body.replace("const v7=", "const v7b=")));
+    Path patch = tmp.resolve("p.delta");
+
+    assertThat(run("delta", "diff", "--explain", "--top", "0", old.toString(), neu.toString(), patch.toString()))
+        .isEqualTo(ExitStatus.OK);
+    List<String> lines = out.toString().lines().toList();
+    assertThat(lines.get(0)).contains("verified");
+    // README, the two jars (renamed with the version) and one changed entry in each.
+    assertThat(lines.get(1)).startsWith("largest contributors (5 of 5 changed files and zip entries;");
+    assertThat(lines.get(2)).contains("bytes").contains("encoding").contains("size").contains("<- source (paired by)");
+    assertThat(lines).hasSize(3 + 5);
+    assertThat(lines).anySatisfy(l -> assertThat(l).matches(" *[0-9,]+  stream +[0-9,]+  "
+        + "ui-1\\.1\\.jar!/assets/main-C047jAp3\\.js  <- ui-1\\.0\\.jar!/assets/main-Bla4FTkx\\.js \\(hash\\)"));
+    assertThat(lines).anySatisfy(l -> assertThat(l).matches(" *-  zip +[0-9,]+  ui-1\\.1\\.jar  <- ui-1\\.0\\.jar \\(name\\)"));
+    assertThat(lines).anySatisfy(l -> assertThat(l).matches(" *[0-9,]+  group +13  README"));
+    assertThat(err.toString()).isEmpty();
+
+    out.getBuffer().setLength(0);
+    assertThat(run("delta", "diff", "--explain", "--top", "1", old.toString(), neu.toString(), patch.toString()))
+        .isEqualTo(ExitStatus.OK);
+    assertThat(out.toString().lines().toList()).hasSize(3 + 1).element(1).asString()
+        .startsWith("largest contributors (1 of 5 ");
+
+    out.getBuffer().setLength(0);
+    assertThat(run("delta", "diff", old.toString(), neu.toString(), patch.toString())).isEqualTo(ExitStatus.OK);
+    assertThat(out.toString()).hasLineCount(1).doesNotContain("largest contributors");
+
+    assertThat(run("delta", "diff", "--explain", "--top", "-1", old.toString(), neu.toString(), patch.toString()))
+        .isEqualTo(ExitStatus.USAGE);
+    assertThat(err.toString()).contains("--top must be 0 (all) or more, not -1");
+  }
+
   @Test
   void singleFilesAndAnExistingDirectoryAsOut() throws IOException {
     Path patch = tmp.resolve("jar.delta");

@@ -329,12 +329,14 @@ public final class DeltaApplier {
             linked.incrementAndGet();
             return;
           }
+          // Read, not mapped: a copied file is read once, and a map's pages would stay in the
+          // process until it is collected.
           try (FileChannel in = FileChannel.open(from, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS);
               HashingFile file = HashingFile.create(target, e.size())) {
-            for (long at = 0, size = in.size(); at < size; ) {
-              long n = Math.min(size - at, 64L << 20);
-              file.out.write(in.map(FileChannel.MapMode.READ_ONLY, at, n));
-              at += n;
+            byte[] buffer = new byte[(int) Math.min(Math.max(e.size(), 1), 1 << 20)];
+            ByteBuffer b = ByteBuffer.wrap(buffer);
+            for (int n; (n = in.read(b.clear())) > 0; ) {
+              file.out.write(buffer, 0, n);
             }
             file.finish(e);
           }

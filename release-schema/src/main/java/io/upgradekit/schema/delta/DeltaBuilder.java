@@ -356,10 +356,10 @@ public final class DeltaBuilder {
     int flags = (old.isSingleFile() ? DeltaFormat.FLAG_BASE_SINGLE_FILE : 0)
         | (neu.isSingleFile() ? DeltaFormat.FLAG_TARGET_SINGLE_FILE : 0);
     String baseName = old.isSingleFile() ? baseEntries.get(0).path() : null;
-    // Version 1 unless a zip has entries with units of their own, so older updaters take the rest.
-    boolean ownUnits = Arrays.stream(members).anyMatch(m -> m.kind() == DeltaFormat.ZIP && m.blob() != null);
-    byte[] header = DeltaHeader.write(ownUnits ? DeltaFormat.VERSION_OWN_UNITS : DeltaFormat.VERSION, flags, base.treeHash(), target.treeHash(), indexBytes.length, compressed.length,
-        baseName);
+    // The oldest version that expresses every zip program, so older updaters take the rest.
+    int version = Arrays.stream(members).mapToInt(Member::version).max().orElse(DeltaFormat.VERSION);
+    byte[] header = DeltaHeader.write(version, flags, base.treeHash(), target.treeHash(), indexBytes.length,
+        compressed.length, baseName);
     long size = writeDelta(deltaPath, header, compressed, blobs, listener);
 
     if (request.verify()) {
@@ -427,34 +427,36 @@ public final class DeltaBuilder {
   /**
    * One target entry as the index will hold it: its kind, its op bytes (after the kind byte; a
    * group member's bytes lack the group number until {@link #inGroup}), its data bytes (a patch, or
-   * a zip's own units), and a group member's streams and references; for the report, a zip's notes,
-   * why a zip was patched as a file, and a group file's estimated cost.
+   * a zip's own units), a group member's streams and references, and the oldest format version
+   * that expresses it; for the report, a zip's notes, why a zip was patched as a file, and a group
+   * file's estimated cost.
    */
   private record Member(int kind, byte[] op, byte[] blob, byte[] meta, byte[] content, byte[] metaReference,
-      byte[] contentReference, byte[] programBytes, long zipOps, List<ZipDiffer.Note> notes, String zipFailure,
-      long estimate) {
+      byte[] contentReference, byte[] programBytes, long zipOps, int version, List<ZipDiffer.Note> notes,
+      String zipFailure, long estimate) {
     Member(int kind, byte[] op, byte[] blob, byte[] meta, byte[] content, byte[] metaReference,
-        byte[] contentReference, byte[] programBytes, long zipOps) {
-      this(kind, op, blob, meta, content, metaReference, contentReference, programBytes, zipOps, List.of(), null, -1);
+        byte[] contentReference, byte[] programBytes, long zipOps, int version) {
+      this(kind, op, blob, meta, content, metaReference, contentReference, programBytes, zipOps, version, List.of(),
+          null, -1);
     }
 
     static Member fixed(int kind, byte[] op) {
-      return new Member(kind, op, null, null, null, null, null, null, 0);
+      return new Member(kind, op, null, null, null, null, null, null, 0, DeltaFormat.VERSION);
     }
 
     Member withFailure(String failure) {
-      return new Member(kind, op, blob, meta, content, metaReference, contentReference, programBytes, zipOps, notes,
-          failure, estimate);
+      return new Member(kind, op, blob, meta, content, metaReference, contentReference, programBytes, zipOps, version,
+          notes, failure, estimate);
     }
 
     Member withNotes(List<ZipDiffer.Note> n) {
-      return new Member(kind, op, blob, meta, content, metaReference, contentReference, programBytes, zipOps, n,
-          zipFailure, estimate);
+      return new Member(kind, op, blob, meta, content, metaReference, contentReference, programBytes, zipOps, version,
+          n, zipFailure, estimate);
     }
 
     Member withEstimate(long e) {
-      return new Member(kind, op, blob, meta, content, metaReference, contentReference, programBytes, zipOps, notes,
-          zipFailure, e);
+      return new Member(kind, op, blob, meta, content, metaReference, contentReference, programBytes, zipOps, version,
+          notes, zipFailure, e);
     }
 
     /** The op bytes with the group number in place (before a zip's program). */
@@ -465,7 +467,7 @@ public final class DeltaBuilder {
         w.bytes(programBytes);
       }
       return new Member(kind, w.toByteArray(), blob, meta, content, metaReference, contentReference, null, zipOps,
-          notes, zipFailure, estimate);
+          version, notes, zipFailure, estimate);
     }
   }
 
@@ -580,7 +582,7 @@ public final class DeltaBuilder {
         built.program().write(program);
         return new Member(DeltaFormat.ZIP, op.toByteArray(), built.ownPatches().length == 0 ? null : built.ownPatches(),
             built.meta(), built.content(), built.metaReference(), built.contentReference(), program.toByteArray(),
-            zipOps(built.program())).withNotes(built.notes());
+            zipOps(built.program()), built.program().formatVersion()).withNotes(built.notes());
       }
       zipFailure = ZipDiffer.isArchiveName(e.path()) ? result.failure() : null;
     }
@@ -602,23 +604,29 @@ public final class DeltaBuilder {
     op.varint(e.size()).bytes(sha).varint(job.source() + 1L);
     if (newBytes.length > 0 && newBytes.length <= DeltaFormat.MAX_GROUP_FILE
         && oldBytes.length <= DeltaFormat.MAX_GROUP_FILE) {
-      Member m = new Member(DeltaFormat.SOLID, op.toByteArray(), null, NONE, newBytes, NONE, oldBytes, null, 0);
+      Member m = new Member(DeltaFormat.SOLID, op.toByteArray(), null, NONE, newBytes, NONE, oldBytes, null, 0,
+          DeltaFormat.VERSION);
       return request.explain() ? m.withEstimate(Estimate.of(oldBytes, newBytes)) : m;
     }
     if (newBytes.length == 0) {
       op.u8(0);
-      return new Member(DeltaFormat.PATCH, op.toByteArray(), null, null, null, null, null, null, 0);
+      return new Member(DeltaFormat.PATCH, op.toByteArray(), null, null, null, null, null, null, 0,
+          DeltaFormat.VERSION);
     }
     EncodedPatch patch = oldBytes.length == 0
         ? FileCodec.encode(oldBytes, newBytes, EnumSet.of(PatchMethod.ZSTD))
         : FileCodec.encode(oldBytes, newBytes, methods);
     op.u8(patch.method().id()).varint(patch.bytes().length);
-    return new Member(DeltaFormat.PATCH, op.toByteArray(), patch.bytes(), null, null, null, null, null, 0);
+    return new Member(DeltaFormat.PATCH, op.toByteArray(), patch.bytes(), null, null, null, null, null, 0,
+        DeltaFormat.VERSION);
   }
 
   /** Entries and references of a program and its nested programs, as readers count them. */
   private static long zipOps(ZipProgram program) {
     long n = program.ops().size() + program.refs().size();
+    for (ZipProgram.Ref ref : program.refs()) {
+      n += ref.inner() == null ? 0 : ref.inner().entries().size();
+    }
     for (ZipProgram.Op op : program.ops()) {
       if (op instanceof ZipProgram.NestedOp nested) {
         n += zipOps(nested.program());

@@ -9,8 +9,10 @@ final class DeltaFormat {
   static final int VERSION = 1;
   /** Version 2 adds zip entries with a codec unit of their own ({@link ZipProgram.OwnOp}). */
   static final int VERSION_OWN_UNITS = 2;
+  /** Version 3 adds references into an old nested zip ({@link ZipProgram.Inner}). */
+  static final int VERSION_INNER_REFS = 3;
   /** The newest version this reader reads; it reads every version from 1 up to it. */
-  static final int MAX_VERSION = 2;
+  static final int MAX_VERSION = 3;
 
   static final int FLAG_BASE_SINGLE_FILE = 1;
   static final int FLAG_TARGET_SINGLE_FILE = 2;

@@ -265,7 +265,9 @@ public final class PayloadReader {
   /**
    * Unpacks a zip with the engine's own strict layout parser (the one zip deltas rely on) and the
    * JDK's inflater: stored and deflated entries only, no encryption, every entry checked against
-   * its declared size and CRC-32.
+   * its declared size and CRC-32. The layout is parsed from a memory map, which touches only the
+   * headers; entry data is read through the channel, so the archive's pages are not held mapped
+   * (and counted in the process's memory) until the map is collected.
    */
   private static void unzip(Path archive, Path dir) throws IOException {
     Unpacker unpacker = new Unpacker(dir);
@@ -291,7 +293,7 @@ public final class PayloadReader {
           unpacker.directory(path);
           continue;
         }
-        CheckedEntry in = new CheckedEntry(zip.slice(e.dataOffset(), e.dataLength()), e, path);
+        CheckedEntry in = new CheckedEntry(ch, e, path);
         if ((e.unixMode() & 0170000) == 0120000) {
           byte[] target = in.readNBytes(TreePaths.MAX_PATH_BYTES + 1);
           if (target.length > TreePaths.MAX_PATH_BYTES) {
@@ -311,26 +313,47 @@ public final class PayloadReader {
 
   /** An entry's bytes, inflated if need be, checked against its declared size and CRC-32. */
   private static final class CheckedEntry extends InputStream {
-    private final ByteBuffer raw;
+    private final FileChannel zip;
     private final ZipLayout.Entry entry;
     private final String path;
     private final Inflater inflater;
+    private final ByteBuffer input;
     private final CRC32 crc = new CRC32();
+    /** Next raw byte to read from the archive, and the end of the entry's data. */
+    private long at;
+    private final long end;
     private long count;
 
-    CheckedEntry(ByteBuffer raw, ZipLayout.Entry entry, String path) {
-      this.raw = raw;
+    CheckedEntry(FileChannel zip, ZipLayout.Entry entry, String path) {
+      this.zip = zip;
       this.entry = entry;
       this.path = path;
+      this.at = entry.dataOffset();
+      this.end = at + entry.dataLength();
       if (entry.method() == ZipLayout.METHOD_DEFLATED) {
         inflater = new Inflater(true);
-        inflater.setInput(raw);
+        input = ByteBuffer.allocate((int) Math.min(entry.dataLength(), 64 * 1024));
       } else if (entry.method() == ZipLayout.METHOD_STORED) {
         inflater = null;
+        input = null;
       } else {
         throw invalid("'" + path + "' uses compression method " + entry.method() + "; only stored and deflated "
             + "entries are supported");
       }
+    }
+
+    /** Reads raw bytes at {@code at} into {@code into} (up to the entry's end); false at the end. */
+    private boolean readRaw(ByteBuffer into) throws IOException {
+      if (at == end) {
+        return false;
+      }
+      into.limit((int) Math.min(into.limit(), into.position() + (end - at)));
+      int n = zip.read(into, at);
+      if (n <= 0) {
+        throw new ZipException("'" + path + "' is truncated");
+      }
+      at += n;
+      return true;
     }
 
     @Override
@@ -346,11 +369,11 @@ public final class PayloadReader {
       }
       int n;
       if (inflater == null) {
-        if (!raw.hasRemaining()) {
+        ByteBuffer into = ByteBuffer.wrap(b, offset, length);
+        if (!readRaw(into)) {
           return -1;
         }
-        n = Math.min(length, raw.remaining());
-        raw.get(b, offset, n);
+        n = into.position() - offset;
       } else {
         try {
           n = 0;
@@ -358,8 +381,14 @@ public final class PayloadReader {
             if (inflater.finished()) {
               return -1;
             }
+            if (inflater.needsInput()) {
+              input.clear();
+              if (readRaw(input)) {
+                inflater.setInput(input.flip());
+              }
+            }
             n = inflater.inflate(b, offset, length);
-            if (n == 0 && (inflater.needsInput() || inflater.needsDictionary() || stalls > 4)) {
+            if (n == 0 && (inflater.needsInput() && at == end || inflater.needsDictionary() || stalls > 4)) {
               throw new ZipException("'" + path + "' is truncated");
             }
           }

@@ -6,7 +6,7 @@ import io.upgradekit.schema.UpgradeException;
 import io.upgradekit.schema.model.PayloadTree;
 import io.upgradekit.schema.model.TreeEntry;
 import java.io.IOException;
-import java.nio.MappedByteBuffer;
+import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.FileVisitOption;
 import java.nio.file.FileVisitResult;
@@ -118,16 +118,23 @@ final class TreeScanner {
     }
   }
 
-  /** SHA-256 of a file, read through a memory map; stores the size in {@code size[0]}. */
+  /**
+   * SHA-256 of a file; stores the size in {@code size[0]}. Read, not memory-mapped: a map's pages
+   * stay in the process (and count in its memory) until the map is collected, and a payload's
+   * files are each read once.
+   */
   static String sha256(Path file, long[] size) throws IOException {
     MessageDigest digest = Hashes.newSha256();
     try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
       long length = ch.size();
-      for (long at = 0; at < length; ) {
-        long n = Math.min(length - at, 64L << 20);
-        MappedByteBuffer map = ch.map(FileChannel.MapMode.READ_ONLY, at, n);
-        digest.update(map);
+      ByteBuffer buffer = ByteBuffer.allocate((int) Math.min(Math.max(length, 1), 1 << 20));
+      long at = 0;
+      for (int n; (n = ch.read(buffer.clear(), at)) > 0; ) {
+        digest.update(buffer.flip());
         at += n;
+      }
+      if (at != length) {
+        throw new IOException(file + " changed while it was read");
       }
       size[0] = length;
     }

@@ -17,7 +17,8 @@ import java.util.List;
  * @param centralGap unclaimed bytes between the last entry and the central directory
  * @param dosTime the date/time XOR-ed into every header's date/time field (see {@link ZipMeta})
  * @param metaLength bytes of normalized metadata this zip takes from the meta stream
- * @param refs old entries whose bytes (inflated where flagged) join the content reference
+ * @param refs old entries whose bytes (inflated where flagged) join the content reference; a reference
+ *     into an old nested zip (format version 3) names entries of it instead
  * @param contentLength bytes this zip's stored and re-deflated entries take from the content stream
  * @param ops one per new entry, in file order
  */
@@ -36,8 +37,33 @@ record ZipProgram(int oldEntryCount, int centralGap, long dosTime, int metaLengt
     ops = List.copyOf(ops);
   }
 
-  /** An old entry (file-order index) whose raw bytes, or inflated bytes, join the content reference. */
-  record Ref(int oldEntry, boolean inflate) {}
+  /** Reference flag bit (format version 3): the old entry is a zip, and the reference is entries of it. */
+  static final int INNER = 2;
+
+  /**
+   * An old entry (file-order index) whose raw bytes, or inflated bytes, join the content reference;
+   * or, with {@code inner} (format version 3), an old entry that is itself a zip (inflated first when
+   * {@code inflate}) whose listed entries join it instead. So an entry of a nested zip can be diffed
+   * against its predecessor in another nested zip of the same old zip: a dependency that moved from
+   * one jar of a fat jar into another (zipkin's shaded protobuf classes).
+   */
+  record Ref(int oldEntry, boolean inflate, Inner inner) {
+    Ref(int oldEntry, boolean inflate) {
+      this(oldEntry, inflate, null);
+    }
+  }
+
+  /**
+   * The entries of an old nested zip a reference takes, in order.
+   *
+   * @param oldEntryCount the nested zip's entry count, checked against it at apply time
+   * @param entries its entries (file-order indexes) and whether each is inflated
+   */
+  record Inner(int oldEntryCount, List<Ref> entries) {
+    Inner {
+      entries = List.copyOf(entries);
+    }
+  }
 
   /** What produces one new entry's data; every op also carries the entry's gap and descriptor length. */
   sealed interface Op permits OldOp, StoredOp, DeflatedOp, NestedOp, OwnOp {
@@ -94,14 +120,25 @@ record ZipProgram(int oldEntryCount, int centralGap, long dosTime, int metaLengt
     return n;
   }
 
-  /** Whether this program or a nested one has an {@link OwnOp} (a format version 2 feature). */
-  boolean hasOwnUnits() {
-    for (Op op : ops) {
-      if (op instanceof OwnOp || op instanceof NestedOp nested && nested.program().hasOwnUnits()) {
-        return true;
+  /**
+   * The oldest format version that expresses this program and its nested ones: 3 with a reference
+   * into an old nested zip, 2 with an {@link OwnOp}, else 1.
+   */
+  int formatVersion() {
+    int version = 1;
+    for (Ref ref : refs) {
+      if (ref.inner() != null) {
+        return DeltaFormat.VERSION_INNER_REFS;
       }
     }
-    return false;
+    for (Op op : ops) {
+      if (op instanceof OwnOp) {
+        version = Math.max(version, DeltaFormat.VERSION_OWN_UNITS);
+      } else if (op instanceof NestedOp nested) {
+        version = Math.max(version, nested.program().formatVersion());
+      }
+    }
+    return version;
   }
 
   /** The own units' patch bytes in the order a reader takes them from the data section (depth first). */
@@ -121,8 +158,16 @@ record ZipProgram(int oldEntryCount, int centralGap, long dosTime, int metaLengt
     index.varint(refs.size());
     int previous = -1;
     for (Ref ref : refs) {
-      index.signedVarint(ref.oldEntry() - (previous + 1)).u8(ref.inflate() ? 1 : 0);
+      index.signedVarint(ref.oldEntry() - (previous + 1)).u8((ref.inflate() ? 1 : 0) | (ref.inner() != null ? INNER : 0));
       previous = ref.oldEntry();
+      if (ref.inner() != null) {
+        index.varint(ref.inner().oldEntryCount()).varint(ref.inner().entries().size());
+        int previousInner = -1;
+        for (Ref e : ref.inner().entries()) {
+          index.signedVarint(e.oldEntry() - (previousInner + 1)).u8(e.inflate() ? 1 : 0);
+          previousInner = e.oldEntry();
+        }
+      }
     }
     int previousOld = -1;
     for (Op op : ops) {
@@ -182,8 +227,12 @@ record ZipProgram(int oldEntryCount, int centralGap, long dosTime, int metaLengt
     int previous = -1;
     for (int i = 0; i < refCount; i++) {
       int entry = oldIndex(in, previous, oldEntries, "reference");
-      refs.add(new Ref(entry, flag(in, "reference flag")));
       previous = entry;
+      int flags = in.u8();
+      if (flags > (version >= DeltaFormat.VERSION_INNER_REFS ? (1 | INNER) : 1)) {
+        throw ByteReader.malformed("reference flag " + flags + " in a delta of format version " + version);
+      }
+      refs.add(new Ref(entry, (flags & 1) != 0, (flags & INNER) != 0 ? readInner(in, budget) : null));
     }
     List<Op> ops = new ArrayList<>(Math.min(entries, 4096));
     int previousOld = -1;
@@ -205,7 +254,9 @@ record ZipProgram(int oldEntryCount, int centralGap, long dosTime, int metaLengt
         }
         int source = in.varintInt(oldEntries, "own entry's old entry") - 1;
         boolean inflate = source >= 0 && flag(in, "own entry's inflate flag");
-        Unit unit = Unit.read(in, data, DeltaFormat.MAX_OWN_ENTRY, "own zip entry");
+        // Stored, the entry's bytes go into the zip as they are: no more than the zip may hold.
+        Unit unit = Unit.read(in, data, level == 0 ? Math.min(maxOutput, DeltaFormat.MAX_OWN_ENTRY)
+            : DeltaFormat.MAX_OWN_ENTRY, "own zip entry");
         if (unit.method() == null) {
           throw ByteReader.malformed("an own zip entry without a unit");
         }
@@ -254,6 +305,24 @@ record ZipProgram(int oldEntryCount, int centralGap, long dosTime, int metaLengt
       throw ByteReader.malformed("zip ops use " + contentUsed + " of the zip's " + contentLength + " content bytes");
     }
     return new ZipProgram(oldEntries, centralGap, dosTime, metaLength, refs, contentLength, ops);
+  }
+
+  /** The entries of an old nested zip a reference takes; they count against the delta's zip budget. */
+  private static Inner readInner(ByteReader in, DeltaIndex.Budget budget) {
+    int oldEntries = in.varintInt(ZipLayout.MAX_ENTRIES, "nested reference's old zip entry count");
+    int count = in.varintInt(oldEntries, "nested reference count");
+    if (count == 0) {
+      throw ByteReader.malformed("a reference into a nested zip that names none of its entries");
+    }
+    budget.zipOps(count);
+    List<Ref> entries = new ArrayList<>(Math.min(count, 4096));
+    int previous = -1;
+    for (int i = 0; i < count; i++) {
+      int entry = oldIndex(in, previous, oldEntries, "nested reference");
+      entries.add(new Ref(entry, flag(in, "nested reference flag")));
+      previous = entry;
+    }
+    return new Inner(oldEntries, entries);
   }
 
   private static boolean flag(ByteReader in, String what) {

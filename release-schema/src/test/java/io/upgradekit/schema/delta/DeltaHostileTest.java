@@ -404,9 +404,17 @@ class DeltaHostileTest {
     Path newJar = file(tmp, "nj/app.jar", jar(new String[][] {{"a", "2"}, {"b", new String(text(5, 50))}, {"c", "3"}}));
     Path delta = tmp.resolve("jar.delta");
     DeltaBuilder.diff(DiffRequest.of(oldJar, newJar, delta));
-    byte[] valid = Files.readAllBytes(delta);
+    everyIndexBytePerturbed(oldJar, Files.readAllBytes(delta), Files.readAllBytes(newJar));
+  }
+
+  /**
+   * Applies {@code valid} (a single-file delta for {@code oldJar}) with each byte of its index
+   * moved by +1, -1 and +0x40: each must be refused with a documented code, or still produce
+   * {@code expected}; never another exception, never anything left behind.
+   */
+  private void everyIndexBytePerturbed(Path oldJar, byte[] valid, byte[] expected) throws IOException {
     DeltaHeader header = DeltaHeader.read(java.nio.ByteBuffer.wrap(valid));
-    PayloadTree jarBase = new PayloadTree(List.of(TreeScanner.fileEntry("app.jar", oldJar)));
+    PayloadTree jarBase = new PayloadTree(List.of(TreeScanner.fileEntry(header.baseName(), oldJar)));
     byte[] index = new byte[header.indexLength()];
     try (var ctx = new com.github.luben.zstd.ZstdDecompressCtx()) {
       ctx.loadDict(DeltaFormat.indexDictionary(jarBase), com.github.luben.zstd.ZstdDictContentType.RAW_CONTENT);
@@ -417,22 +425,221 @@ class DeltaHostileTest {
       for (int delta2 : new int[] {1, -1, 0x40}) {
         byte[] bad = index.clone();
         bad[at] += (byte) delta2;
-        byte[] forged = DeltaForge.assemble(header.flags(), header.baseName(), jarBase, header.targetTreeHash(), bad,
-            DeltaForge.compress(bad, DeltaFormat.indexDictionary(jarBase)), data);
-        Path p = Files.write(tmp.resolve("z.delta"), forged);
-        Path out = outDir.resolve("z.jar");
-        try {
-          DeltaApplier.apply(ApplyRequest.of(oldJar, p, out));
-          assertThat(Files.readAllBytes(out)).isEqualTo(Files.readAllBytes(newJar));
-          Files.delete(out);
-        } catch (UpgradeException e) {
-          assertThat(e.code()).as(e.toString()).isIn(REFUSALS);
-        } catch (RuntimeException | Error e) {
-          fail("index byte " + at + " + " + delta2 + ": " + e, e);
-        }
-        assertThat(TestTrees.count(outDir)).isEqualTo(1);
+        byte[] forged = DeltaForge.assemble(header.version(), header.flags(), header.baseName(), jarBase,
+            header.targetTreeHash(), bad, DeltaForge.compress(bad, DeltaFormat.indexDictionary(jarBase)), data);
+        ErrorCode code = applyJar(oldJar, forged, expected);
+        assertThat(code == null || REFUSALS.contains(code)).as("index byte " + at + " + " + delta2).isTrue();
       }
     }
+  }
+
+  /**
+   * Applies a single-file delta to {@code oldJar}: null when it produced {@code expected}, else
+   * the code it was refused with (a documented refusal, nothing left behind; anything else fails).
+   */
+  private ErrorCode applyJar(Path oldJar, byte[] delta, byte[] expected) throws IOException {
+    Path p = Files.write(tmp.resolve("z.delta"), delta);
+    Path out = outDir.resolve("z.jar");
+    try {
+      DeltaApplier.apply(ApplyRequest.of(oldJar, p, out));
+      assertThat(Files.readAllBytes(out)).isEqualTo(expected);
+      Files.delete(out);
+      return null;
+    } catch (UpgradeException e) {
+      assertThat(e.code()).as(e.toString()).isIn(REFUSALS);
+      assertThat(TestTrees.count(outDir)).as("nothing left behind after " + e).isEqualTo(1);
+      return e.code();
+    } catch (RuntimeException | Error e) {
+      throw new AssertionError("not a documented failure: " + e, e);
+    }
+  }
+
+  /** An old jar and its next version: changed deflated and stored entries, a new one, and a changed nested jar. */
+  private static byte[][] jarPair() {
+    byte[] innerOld = jar(new String[][] {{"p/A.class", new String(text(20, 60))}, {"p/B.class", "same"}});
+    byte[] innerNew = jar(new String[][] {{"p/A.class", new String(text(21, 60))}, {"p/B.class", "same"}});
+    byte[][] pair = new byte[2][];
+    for (int v = 0; v < 2; v++) {
+      java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+      try (java.util.zip.ZipOutputStream zip = new java.util.zip.ZipOutputStream(bytes)) {
+        zip.putNextEntry(new java.util.zip.ZipEntry("a.txt"));
+        zip.write(text(v == 0 ? 10 : 11, 40));
+        byte[] stored = TestTrees.random(12 + v, 300);
+        zip.putNextEntry(TestTrees.stored("b.bin", stored));
+        zip.write(stored);
+        byte[] inner = v == 0 ? innerOld : innerNew;
+        zip.putNextEntry(TestTrees.stored("lib/inner.jar", inner));
+        zip.write(inner);
+        zip.putNextEntry(new java.util.zip.ZipEntry("c.txt"));
+        zip.write(text(13, 20));
+        if (v == 1) {
+          zip.putNextEntry(new java.util.zip.ZipEntry("d.txt"));
+          zip.write(text(14, 20));
+        }
+      } catch (IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
+      pair[v] = bytes.toByteArray();
+    }
+    return pair;
+  }
+
+  /**
+   * Format version 2's own entries (a codec unit per zip entry, nested jars' included): the valid
+   * delta applies; cut anywhere, or with any index byte moved, it is refused, never an Error.
+   */
+  @Test
+  void ownEntriesTruncatedOrPerturbedAreRefused() throws IOException {
+    byte[][] jars = jarPair();
+    Path oldJar = file(tmp, "oj/app.jar", jars[0]);
+    byte[] valid = DeltaForge.ownEntries(jars[0], jars[1]);
+    assertThat(DeltaHeader.read(java.nio.ByteBuffer.wrap(valid)).version()).isEqualTo(DeltaFormat.VERSION_OWN_UNITS);
+    assertThat(applyJar(oldJar, valid, jars[1])).isNull();
+    for (int n = 0; n < valid.length; n++) {
+      assertThat(applyJar(oldJar, Arrays.copyOf(valid, n), jars[1])).as("cut at " + n)
+          .isEqualTo(ErrorCode.PATCH_MALFORMED);
+    }
+    assertThat(applyJar(oldJar, Arrays.copyOf(valid, valid.length + 1), jars[1])).as("trailing byte")
+        .isEqualTo(ErrorCode.PATCH_MALFORMED);
+    everyIndexBytePerturbed(oldJar, valid, jars[1]);
+  }
+
+  /**
+   * Format version 3's references into old nested zips, in a delta the builder makes: valid, it
+   * applies; cut anywhere, or with any index byte moved, it is refused, never an Error.
+   */
+  @Test
+  void referencesIntoNestedZipsTruncatedOrPerturbedAreRefused() throws IOException {
+    byte[] moved = text(30, 60);
+    byte[] oldFat = fatJar(new String[][] {{"lib/formats-1.0.jar", "f/W.class"}, {"lib/shaded-1.0.jar", "s_1_0/M.class"}},
+        moved);
+    byte[] changed = moved.clone();
+    changed[100] ^= 1;
+    byte[] newFat = fatJar(new String[][] {{"lib/formats-2.0.jar", "s_2_0/M.class"}}, changed);
+    Path oldJar = file(tmp, "oj/app.jar", oldFat);
+    Path newJar = file(tmp, "nj/app.jar", newFat);
+    Path delta = tmp.resolve("fat.delta");
+    DeltaBuilder.diff(DiffRequest.of(oldJar, newJar, delta));
+    byte[] valid = Files.readAllBytes(delta);
+    assertThat(DeltaHeader.read(java.nio.ByteBuffer.wrap(valid)).version()).isEqualTo(DeltaFormat.VERSION_INNER_REFS);
+    assertThat(applyJar(oldJar, valid, newFat)).isNull();
+    for (int n = 0; n < valid.length; n++) {
+      assertThat(applyJar(oldJar, Arrays.copyOf(valid, n), newFat)).as("cut at " + n)
+          .isEqualTo(ErrorCode.PATCH_MALFORMED);
+    }
+    everyIndexBytePerturbed(oldJar, valid, newFat);
+  }
+
+  /** A fat jar: each {name, entry} a stored nested jar whose one entry holds {@code content}. */
+  private static byte[] fatJar(String[][] nested, byte[] content) {
+    java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+    try (java.util.zip.ZipOutputStream zip = new java.util.zip.ZipOutputStream(bytes)) {
+      for (String[] n : nested) {
+        byte[] inner = jar(new String[][] {{n[1], new String(content, StandardCharsets.UTF_8)}});
+        zip.putNextEntry(TestTrees.stored(n[0], inner));
+        zip.write(inner);
+      }
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+    return bytes.toByteArray();
+  }
+
+  /**
+   * A single-file delta of format {@code version} for a one-entry old jar, whose ZIP entry (1000
+   * bytes) has the program {@code program} writes; the fields before its refs are given.
+   */
+  private byte[] zipProgram(int version, java.util.function.Consumer<ByteWriter> program) {
+    byte[] oldJar = jar(new String[][] {{"a.txt", "one"}});
+    PayloadTree jarBase = DeltaForge.jarTree("app.jar", oldJar);
+    ByteWriter w = new ByteWriter();
+    w.varint(1).varint(0).varint(1).u8(0).u8(0).varint(1);
+    DeltaIndex.writePath(w, new byte[0], "app.jar");
+    w.u8(DeltaFormat.ZIP).varint(1000).bytes(new byte[32]).varint(0).varint(0);
+    program.accept(w);
+    byte[] index = w.toByteArray();
+    return DeltaForge.assemble(version, DeltaFormat.FLAG_BASE_SINGLE_FILE | DeltaFormat.FLAG_TARGET_SINGLE_FILE,
+        "app.jar", jarBase, hashOf(), index, DeltaForge.compress(index, DeltaFormat.indexDictionary(jarBase)),
+        new byte[0]);
+  }
+
+  /** One new entry, one old entry, no gap, time, metadata or content; then {@code refs} references. */
+  private static ByteWriter head(ByteWriter w, int refs) {
+    return w.varint(1).varint(1).varint(0).varint(0).varint(0).varint(0).varint(refs);
+  }
+
+  private void expectMalformedJar(byte[] delta, String why) throws IOException {
+    Path oldJar = file(tmp, "oj/app.jar", jar(new String[][] {{"a.txt", "one"}}));
+    Path file = Files.write(tmp.resolve("forged.delta"), delta);
+    try {
+      DeltaApplier.apply(ApplyRequest.of(oldJar, file, outDir.resolve("out.jar")));
+      fail("applied a delta that should be refused for: " + why);
+    } catch (UpgradeException e) {
+      assertThat(e.code()).as(e.getMessage()).isEqualTo(ErrorCode.PATCH_MALFORMED);
+      assertThat(e.getMessage()).contains(why);
+    } catch (RuntimeException | Error e) {
+      throw new AssertionError("not a documented failure: " + e, e);
+    }
+    assertThat(TestTrees.count(outDir)).as("nothing left behind").isEqualTo(1);
+  }
+
+  /** Every field of an own entry (format version 2), forged: each is checked before it is used. */
+  @Test
+  void forgedOwnEntryFields() throws IOException {
+    int v2 = DeltaFormat.VERSION_OWN_UNITS;
+    int stored = ZipProgram.OWN | ZipProgram.OP_STORED;
+    int deflated = ZipProgram.OWN | ZipProgram.OP_DEFLATED;
+    int zstd = PatchMethod.ZSTD.id();
+    // Patch bytes beyond the data section; a decoded size past the cap, or past the zip it goes into.
+    expectMalformedJar(zipProgram(v2, w -> head(w, 0).u8(stored).varint(0).u8(zstd).varint(10).varint(1 << 30)),
+        "own zip entry needs 1073741824 data bytes, 0 left");
+    expectMalformedJar(zipProgram(v2, w -> head(w, 0).u8(deflated).u8(6).varint(0).u8(zstd)
+        .varint(DeltaFormat.MAX_OWN_ENTRY + 1L).varint(1)), "own zip entry size 1073741825 exceeds 1073741824");
+    expectMalformedJar(zipProgram(v2, w -> head(w, 0).u8(stored).varint(0).u8(zstd).varint(1001).varint(1)),
+        "own zip entry size 1001 exceeds 1000");
+    // No unit, an unknown method, a source that is not an old entry, a bad inflate flag or level.
+    expectMalformedJar(zipProgram(v2, w -> head(w, 0).u8(stored).varint(0).u8(0)), "an own zip entry without a unit");
+    expectMalformedJar(zipProgram(v2, w -> head(w, 0).u8(stored).varint(0).u8(77).varint(10).varint(1)),
+        "unknown patch method 77");
+    expectMalformedJar(zipProgram(v2, w -> head(w, 0).u8(stored).varint(2)), "own entry's old entry 2 exceeds 1");
+    expectMalformedJar(zipProgram(v2, w -> head(w, 0).u8(stored).varint(1).u8(2)), "own entry's inflate flag 2");
+    expectMalformedJar(zipProgram(v2, w -> head(w, 0).u8(deflated).u8(0)), "deflate level 0");
+    expectMalformedJar(zipProgram(v2, w -> head(w, 0).u8(deflated).u8(10)), "deflate level 10");
+    // The own bit on ops that have no unit, and in a delta of a version without own entries.
+    expectMalformedJar(zipProgram(v2, w -> head(w, 0).u8(ZipProgram.OWN | ZipProgram.OP_OLD)), "zip op byte 64");
+    expectMalformedJar(zipProgram(v2, w -> head(w, 0).u8(ZipProgram.OWN | ZipProgram.OP_NESTED)), "zip op byte 67");
+    expectMalformedJar(zipProgram(DeltaFormat.VERSION, w -> head(w, 0).u8(stored).varint(0).u8(zstd).varint(10)
+        .varint(1)), "zip op byte 65 in a delta of format version 1");
+    // An own entry inside zips nested deeper than the format allows.
+    expectMalformedJar(zipProgram(v2, w -> {
+      for (int depth = 0; depth <= DeltaFormat.MAX_ZIP_DEPTH; depth++) {
+        head(w, 0).u8(ZipProgram.OP_NESTED).u8(0).signedVarint(0).u8(0);
+      }
+      head(w, 0).u8(stored).varint(0).u8(zstd).varint(10).varint(1);
+    }), "zips nested deeper than " + DeltaFormat.MAX_ZIP_DEPTH);
+  }
+
+  /** Every field of a reference into an old nested zip (format version 3), forged. */
+  @Test
+  void forgedReferencesIntoNestedZips() throws IOException {
+    int v3 = DeltaFormat.VERSION_INNER_REFS;
+    int inner = ZipProgram.INNER;
+    expectMalformedJar(zipProgram(DeltaFormat.VERSION_OWN_UNITS, w -> head(w, 1).signedVarint(0).u8(inner)),
+        "reference flag 2 in a delta of format version 2");
+    expectMalformedJar(zipProgram(v3, w -> head(w, 1).signedVarint(0).u8(4)), "reference flag 4 in a delta of format version 3");
+    expectMalformedJar(zipProgram(v3, w -> head(w, 1).signedVarint(0).u8(inner).varint(ZipLayout.MAX_ENTRIES + 1L)),
+        "nested reference's old zip entry count");
+    expectMalformedJar(zipProgram(v3, w -> head(w, 1).signedVarint(0).u8(inner).varint(3).varint(0)),
+        "names none of its entries");
+    expectMalformedJar(zipProgram(v3, w -> head(w, 1).signedVarint(0).u8(inner).varint(3).varint(4)),
+        "nested reference count 4 exceeds 3");
+    expectMalformedJar(zipProgram(v3, w -> head(w, 1).signedVarint(0).u8(inner).varint(3).varint(1).signedVarint(3)),
+        "nested reference 3 is not among the old zip's 3 entries");
+    expectMalformedJar(zipProgram(v3, w -> head(w, 1).signedVarint(0).u8(inner).varint(3).varint(1).signedVarint(0)
+        .u8(2)), "nested reference flag 2");
+    // The delta-wide budget counts a reference's entries before they are read.
+    expectMalformedJar(zipProgram(v3, w -> head(w, 1).signedVarint(0).u8(inner).varint(ZipLayout.MAX_ENTRIES)
+        .varint(DeltaFormat.MAX_ZIP_OPS + 1L)), "zip programs have more than");
   }
 
   @Test

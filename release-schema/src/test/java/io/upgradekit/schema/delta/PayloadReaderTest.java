@@ -156,6 +156,40 @@ class PayloadReaderTest {
         ErrorCode.PAYLOAD_INVALID);
   }
 
+  /**
+   * Entry data is read from the archive in chunks: a deflated entry of many chunks unpacks exactly;
+   * one whose deflate stream is damaged in its last chunk, or ends before its end marker, is refused.
+   */
+  @Test
+  void deflatedEntriesOfManyChunksUnpackExactlyAndDamageIsFound() throws IOException {
+    byte[] content = TestTrees.random(9, 400_000); // deflates to stored blocks: ~6 chunks of 64 KiB
+    byte[] text = TestTrees.text(3, 2_000);
+    byte[] good = new RawZip().entry("big.bin", content, RawZip.level(6), new byte[0], "", 0, 0)
+        .entry("t.txt", text, RawZip.level(9), new byte[0], "", 16, 0).bytes();
+    Path ok = Files.write(tmp.resolve("chunks.zip"), good);
+    try (Payload p = PayloadReader.read(ok, PayloadReader.Options.defaults().withScratch(tmp))) {
+      assertThat(Files.readAllBytes(p.file("big.bin"))).isEqualTo(content);
+      assertThat(Files.readAllBytes(p.file("t.txt"))).isEqualTo(text);
+    }
+    ZipLayout layout = ZipLayout.parse(java.nio.ByteBuffer.wrap(good));
+    ZipLayout.Entry big = layout.entries.get(0);
+    byte[] damaged = good.clone();
+    damaged[big.dataOffset() + big.dataLength() - 100] ^= 1;
+    Path bad = Files.write(tmp.resolve("damaged.zip"), damaged);
+    assertCode(() -> PayloadReader.read(bad, PayloadReader.Options.defaults().withScratch(tmp)),
+        ErrorCode.PAYLOAD_INVALID);
+    // The text entry's deflate stream without its last bytes, its sizes still claiming all of it.
+    ZipLayout.Entry t = layout.entries.get(1);
+    byte[] raw = java.util.Arrays.copyOfRange(good, t.dataOffset(), t.dataOffset() + t.dataLength() - 3);
+    java.util.zip.CRC32 crc = new java.util.zip.CRC32();
+    crc.update(text);
+    Path truncated = Files.write(tmp.resolve("truncated.zip"), new RawZip()
+        .entry("big.bin", content, RawZip.level(6), new byte[0], "", 0, 0)
+        .rawEntry("t.txt", raw, text.length, crc.getValue()).bytes());
+    assertCode(() -> PayloadReader.read(truncated, PayloadReader.Options.defaults().withScratch(tmp)),
+        ErrorCode.PAYLOAD_INVALID);
+  }
+
   @Test
   void directoriesWithLinksOutsideAreRefused() throws IOException {
     Path dir = Files.createDirectory(tmp.resolve("dir"));

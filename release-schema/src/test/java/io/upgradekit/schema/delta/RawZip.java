@@ -48,14 +48,26 @@ final class RawZip {
     }
     CRC32 crc = new CRC32();
     crc.update(content);
+    return add(name, data, method, content.length, crc.getValue(), extra, entryComment, descriptor, dosTime);
+  }
+
+  /** A deflated entry whose raw deflate bytes, size and CRC-32 are given as they are (they may lie). */
+  RawZip rawEntry(String name, byte[] deflated, int size, long crc) {
+    return add(name, deflated, 8, size, crc, new byte[0], "", 0, 0);
+  }
+
+  private RawZip add(String name, byte[] data, int method, int size, long crcValue, byte[] extra, String entryComment,
+      int descriptor, int dosTime) {
+    int[] content = {size};
+    long[] crc = {crcValue};
     byte[] nameBytes = name.getBytes(StandardCharsets.UTF_8);
     byte[] commentBytes = entryComment.getBytes(StandardCharsets.UTF_8);
     int offset = out.size();
     int flags = descriptor != 0 ? 8 : 0;
     ByteBuffer local = le(30 + nameBytes.length + extra.length);
     local.putInt(0x04034b50).putShort((short) 20).putShort((short) flags).putShort((short) method).putInt(dosTime);
-    local.putInt(descriptor != 0 ? 0 : (int) crc.getValue());
-    local.putInt(descriptor != 0 ? 0 : data.length).putInt(descriptor != 0 ? 0 : content.length);
+    local.putInt(descriptor != 0 ? 0 : (int) crc[0]);
+    local.putInt(descriptor != 0 ? 0 : data.length).putInt(descriptor != 0 ? 0 : content[0]);
     local.putShort((short) nameBytes.length).putShort((short) extra.length).put(nameBytes).put(extra);
     out.writeBytes(local.array());
     out.writeBytes(data);
@@ -64,12 +76,12 @@ final class RawZip {
       if (descriptor == 16) {
         dd.putInt(0x08074b50);
       }
-      dd.putInt((int) crc.getValue()).putInt(data.length).putInt(content.length);
+      dd.putInt((int) crc[0]).putInt(data.length).putInt(content[0]);
       out.writeBytes(dd.array());
     }
     ByteBuffer c = le(46 + nameBytes.length + extra.length + commentBytes.length);
     c.putInt(0x02014b50).putShort((short) 0x0314).putShort((short) 20).putShort((short) flags).putShort((short) method)
-        .putInt(dosTime).putInt((int) crc.getValue()).putInt(data.length).putInt(content.length)
+        .putInt(dosTime).putInt((int) crc[0]).putInt(data.length).putInt(content[0])
         .putShort((short) nameBytes.length).putShort((short) extra.length).putShort((short) commentBytes.length)
         .putShort((short) 0).putShort((short) 0).putInt(0100644 << 16).putInt(offset)
         .put(nameBytes).put(extra).put(commentBytes);

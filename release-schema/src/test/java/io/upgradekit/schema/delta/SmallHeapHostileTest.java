@@ -133,6 +133,51 @@ class SmallHeapHostileTest {
     assertThat(apply(null, delta)).isEqualTo("OK");
   }
 
+  /**
+   * Format version 2's own entries at their size: a 30 MiB entry decoded from a unit of its own
+   * against its 30 MiB predecessor (inflated first), then re-deflated, in a jar with a changed
+   * nested jar, applies in the distribution's heap and gives the new jar byte for byte. Held on
+   * the heap, the entry and its predecessor alone would nearly fill it.
+   */
+  @Test
+  void ownEntriesNearTheDiffedEntryCapApplyInTheDistributionsHeap() throws Exception {
+    byte[] big = TestTrees.text(40, 720_000);
+    assertThat(big.length).isBetween(28 << 20, DeltaFormat.MAX_DIFFED_ENTRY);
+    byte[] changed = big.clone();
+    for (int at = 1_000; at < changed.length; at += 3_000_000) {
+      changed[at] = (byte) '#';
+    }
+    byte[] oldJar = jar(big, "1");
+    byte[] newJar = jar(changed, "2");
+    byte[] delta = DeltaForge.ownEntries(oldJar, newJar);
+    assertThat(DeltaHeader.read(ByteBuffer.wrap(delta)).version()).isEqualTo(DeltaFormat.VERSION_OWN_UNITS);
+    assertThat(delta.length).isLessThan(20_000);
+
+    Path old = Files.write(tmp.resolve("app.jar"), oldJar);
+    Path file = Files.write(tmp.resolve("own.delta"), delta);
+    Path out = tmp.resolve("out.jar");
+    DistributionJvm.Result r = DistributionJvm.run(HostileMain.class, "apply", old.toString(), file.toString(),
+        out.toString());
+    assertThat(r.status()).as(r.output()).isZero();
+    assertThat(r.output().trim()).isEqualTo("OK");
+    assertThat(Files.readAllBytes(out)).isEqualTo(newJar);
+  }
+
+  /** A jar of a manifest naming {@code version}, {@code data} deflated, and a small nested jar. */
+  private static byte[] jar(byte[] data, String version) throws IOException {
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    try (java.util.zip.ZipOutputStream zip = new java.util.zip.ZipOutputStream(bytes)) {
+      zip.putNextEntry(new java.util.zip.ZipEntry("META-INF/MANIFEST.MF"));
+      zip.write(("Implementation-Version: " + version + "\n").getBytes(StandardCharsets.UTF_8));
+      zip.putNextEntry(new java.util.zip.ZipEntry("data/big.txt"));
+      zip.write(data);
+      byte[] inner = TestTrees.jar(new String[][] {{"V.class", "version " + version}});
+      zip.putNextEntry(TestTrees.stored("lib/inner.jar", inner));
+      zip.write(inner);
+    }
+    return bytes.toByteArray();
+  }
+
   /** A 1 GiB file whose zstd frame asks for a 2^31 window: refused before zstd allocates it. */
   @Test
   void aZstdFrameWithAHugeWindowIsRefusedBeforeDecoding() throws Exception {

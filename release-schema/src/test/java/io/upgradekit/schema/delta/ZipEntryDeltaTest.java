@@ -162,15 +162,15 @@ class ZipEntryDeltaTest {
           assertThat(e.code()).isEqualTo(ErrorCode.PATCH_MALFORMED);
           assertThat(e.getMessage()).contains("format version 1");
         });
-    bytes[9] = 3;
-    Path asV3 = Files.write(tmp.resolve("v3.delta"), bytes);
-    assertThatThrownBy(() -> DeltaApplier.apply(ApplyRequest.of(tmp.resolve("old.jar"), asV3, tmp.resolve("o3"))))
+    bytes[9] = 4;
+    Path asV4 = Files.write(tmp.resolve("v4.delta"), bytes);
+    assertThatThrownBy(() -> DeltaApplier.apply(ApplyRequest.of(tmp.resolve("old.jar"), asV4, tmp.resolve("o4"))))
         .isInstanceOfSatisfying(UpgradeException.class, e -> {
           assertThat(e.code()).isEqualTo(ErrorCode.PATCH_MALFORMED);
-          assertThat(e.getMessage()).contains("format version 3").contains("versions 1 to 2");
+          assertThat(e.getMessage()).contains("format version 4").contains("versions 1 to 3");
         });
     assertThat(tmp.resolve("o1")).doesNotExist();
-    assertThat(tmp.resolve("o3")).doesNotExist();
+    assertThat(tmp.resolve("o4")).doesNotExist();
   }
 
   private static byte[] storedJar(byte[] a, byte[] b, byte[] huge, String version) {
@@ -212,6 +212,79 @@ class ZipEntryDeltaTest {
         .containsExactly(Map.entry("zip entry shipped compressed: no JDK deflate level reproduces it", 1));
     assertThat(entry(r, "odd.bin").encoding()).isEqualTo("compressed");
     assertThat(entry(r, "a.txt").encoding()).isEqualTo("stream");
+  }
+
+  /** A fat jar (Spring Boot layout: nested jars stored) of the given nested jars. */
+  private static byte[] fatJar(Map<String, byte[]> nested) {
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    try (ZipOutputStream zip = new ZipOutputStream(bytes)) {
+      zip.putNextEntry(new ZipEntry("META-INF/MANIFEST.MF"));
+      zip.write("Main-Class: Launcher\n".getBytes(StandardCharsets.UTF_8));
+      zip.closeEntry();
+      for (Map.Entry<String, byte[]> e : nested.entrySet()) {
+        zip.putNextEntry(stored(e.getKey(), e.getValue()));
+        zip.write(e.getValue());
+        zip.closeEntry();
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return bytes.toByteArray();
+  }
+
+  @Test
+  void aDependencyMergedIntoAnotherNestedJarIsDiffedAgainstTheOldJarItCameFrom() throws IOException {
+    // Zipkin 3.4.3 -> 3.4.4: the shaded protobuf classes of prometheus-metrics-shaded-protobuf-1.2.1.jar
+    // (package ..._3_25_3) live inside prometheus-metrics-exposition-formats-1.3.4.jar (..._4_28_3).
+    Map<String, String> oldFormats = new LinkedHashMap<>();
+    Map<String, String> oldShaded = new LinkedHashMap<>();
+    Map<String, String> newFormats = new LinkedHashMap<>();
+    oldFormats.put("formats/Writer.class", chunk(30, 200));
+    newFormats.put("formats/Writer.class", chunk(30, 200).replace("const v5=", "const v5b="));
+    for (int i = 0; i < 6; i++) {
+      String body = chunk(40 + i, 300);
+      oldShaded.put("shaded/protobuf_3_25_3/Message" + i + ".class", body);
+      newFormats.put("shaded/protobuf_4_28_3/Message" + i + ".class", body.replace("const v9=", "const v9b="));
+    }
+    // A new class that is nowhere in the old release, under a name no old nested jar has.
+    newFormats.put("shaded/protobuf_4_28_3/FeatureSupport.class", chunk(50, 300));
+    Map<String, byte[]> oldNested = new LinkedHashMap<>();
+    oldNested.put("BOOT-INF/lib/formats-1.2.1.jar", jar(oldFormats));
+    oldNested.put("BOOT-INF/lib/shaded-protobuf-1.2.1.jar", jar(oldShaded));
+    oldNested.put("BOOT-INF/lib/other-1.0.jar", jar(Map.of("other/A.class", chunk(60, 100))));
+    Map<String, byte[]> newNested = new LinkedHashMap<>();
+    newNested.put("BOOT-INF/lib/formats-1.3.4.jar", jar(newFormats));
+    newNested.put("BOOT-INF/lib/other-1.0.jar", jar(Map.of("other/A.class", chunk(60, 100))));
+    Path delta = tmp.resolve("fat.delta");
+
+    DiffResult r = roundTrip(fatJar(oldNested), fatJar(newNested), delta);
+
+    for (int i = 0; i < 6; i++) {
+      Contribution c = entry(r, "BOOT-INF/lib/formats-1.3.4.jar!/shaded/protobuf_4_28_3/Message" + i + ".class");
+      assertThat(c.source()).isEqualTo("old.jar!/BOOT-INF/lib/shaded-protobuf-1.2.1.jar!/shaded/protobuf_3_25_3/Message"
+          + i + ".class");
+      assertThat(c.pairedBy()).isEqualTo("version");
+    }
+    // Entries paired inside the nested jar are named by the old nested jar's name, not the new one's.
+    assertThat(entry(r, "BOOT-INF/lib/formats-1.3.4.jar!/formats/Writer.class").source())
+        .isEqualTo("old.jar!/BOOT-INF/lib/formats-1.2.1.jar!/formats/Writer.class");
+    assertThat(entry(r, "BOOT-INF/lib/formats-1.3.4.jar!/shaded/protobuf_4_28_3/FeatureSupport.class").source())
+        .isNull();
+    // The moved classes cost next to nothing: the delta is about the new class alone.
+    long newOne = com.github.luben.zstd.Zstd.compress(chunk(50, 300).getBytes(StandardCharsets.UTF_8), 19).length;
+    assertThat(r.deltaSize()).isLessThan(newOne + 3_000);
+    assertThat(DeltaApplier.readHeader(delta).version()).isEqualTo(DeltaFormat.VERSION_INNER_REFS);
+
+    // Read as version 2, where references into nested zips do not exist, the delta is refused.
+    byte[] bytes = Files.readAllBytes(delta);
+    bytes[9] = 2;
+    Path asV2 = Files.write(tmp.resolve("v2.delta"), bytes);
+    assertThatThrownBy(() -> DeltaApplier.apply(ApplyRequest.of(tmp.resolve("old.jar"), asV2, tmp.resolve("o2"))))
+        .isInstanceOfSatisfying(UpgradeException.class, e -> {
+          assertThat(e.code()).isEqualTo(ErrorCode.PATCH_MALFORMED);
+          assertThat(e.getMessage()).contains("reference flag 2 in a delta of format version 2");
+        });
+    assertThat(tmp.resolve("o2")).doesNotExist();
   }
 
   @Test
