@@ -1,0 +1,205 @@
+package io.upgradekit.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.upgradekit.it.NodeConfig.Strategy;
+import io.upgradekit.plugin.release.KeyGenerator;
+import io.upgradekit.plugin.release.ReleaseResult;
+import io.upgradekit.schema.json.Json;
+import io.upgradekit.schema.layout.RepositoryLayout;
+import io.upgradekit.schema.model.Claim;
+import io.upgradekit.schema.store.RepositoryStore;
+import io.upgradekit.store.s3.S3ProxyServer;
+import io.upgradekit.store.s3.S3Store;
+import io.upgradekit.store.s3.S3StoreConfig;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * The repository in an object store, end to end: s3proxy (in this JVM, over HTTP with signatures
+ * checked) holds the repository; the plugin's keygen and release write into it (1.0.0 through the
+ * plugin's library, 2.0.0 through the real {@code mvn package upgrade:release
+ * -Dupgrade.repository=s3://...}); two repo-server processes run on it with {@code --store}; four
+ * nodes, two on each server, take slots ({@code gate.claims}) and upgrade through their server.
+ * While 2.0.0 rolls out, server A is killed with SIGKILL and a new process takes its port. Then
+ * every node runs 2.0.0, each slot of each release is held by exactly one node and no node holds
+ * two (claims created with If-None-Match: * through both servers), every report each node made is
+ * stored once (none lost with the killed server: the nodes' outboxes deliver them to the new
+ * process), and server B's status, which never saw A's nodes' requests, shows all four.
+ */
+class ObjectStoreIT {
+  private static final Duration WAIT = Duration.ofSeconds(100);
+  private static final String BUCKET = "upgradekit-it";
+  private static final String SCOPE = "default";
+
+  @Test
+  @Timeout(value = 3, unit = TimeUnit.MINUTES)
+  void twoServersOnOneStoreSurviveACrashWithoutDoubleClaimsOrLostReports() throws Exception {
+    Artifacts artifacts = Artifacts.locate();
+    String identity = "upgradekit-it";
+    String secret = "upgradekit-it-secret-key";
+    // Every process finds the keys where production finds them: the AWS SDK's default chain.
+    System.setProperty("aws.accessKeyId", identity);
+    System.setProperty("aws.secretAccessKey", secret);
+    Map<String, String> keys = Map.of("AWS_ACCESS_KEY_ID", identity, "AWS_SECRET_ACCESS_KEY", secret);
+    try (Workspace ws = Workspace.create("object-store");
+        S3ProxyServer proxy = S3ProxyServer.start(identity, secret)) {
+      proxy.createBucket(BUCKET, identity, secret);
+      String address = "s3://" + BUCKET + "/fleet?endpoint=" + proxy.endpoint() + "&pathStyle=true";
+      long started = System.nanoTime();
+
+      Path key = ws.dir("keys").resolve("release.pem");
+      KeyGenerator.Result keygen = new KeyGenerator(Clock.systemUTC(), event -> { }).generate(
+          new KeyGenerator.Request(key, address, null, KeyGenerator.DEFAULT_ROOT_LIFETIME));
+      assertThat(keygen.trustRootVersion()).isEqualTo(1);
+      Path trustRoot = ws.dir("trust").resolve("root.json");
+      try (RepositoryStore store = new S3Store(S3StoreConfig.parse(address))) {
+        Files.write(trustRoot, store.read(RepositoryLayout.trustRoot(), 256 * 1024).orElseThrow().bytes());
+      }
+      LibraryReleaser library = new LibraryReleaser(artifacts.helloDist(), ws.dir("library"), key, address, null,
+          ws.logs().resolve("release-library.log"));
+      ReleaseResult v1 = library.release(HelloBuild.of("1.0.0"));
+      assertThat(v1.status()).isEqualTo(ReleaseResult.Status.PUBLISHED);
+
+      RepoServer.Options options = RepoServer.Options.defaults().withClaimCapacity(4).withExtraArguments(List.of(
+          "--store-refresh", "500ms", "--status-refresh", "2s", "--access-log", "off"));
+      Path secrets = ws.dir("server-secrets");
+      RepoServer a = RepoServer.startOnStore(artifacts, address, trustRoot, secrets, ws.logs(), "server-a", keys,
+          options);
+      RepoServer b = ws.own(RepoServer.startOnStore(artifacts, address, trustRoot, secrets, ws.logs(), "server-b",
+          keys, options));
+      List<String> ids = List.of("node-1", "node-2", "node-3", "node-4");
+      Map<String, String> credentials = b.nodeCredentials(ids);
+      UpdaterInstall updater = UpdaterInstall.unpack(artifacts.updaterDist(), ws.dir("node-updater"));
+      List<Node> nodes = new ArrayList<>();
+      for (String id : ids) {
+        RepoServer server = nodes.size() < 2 ? a : b;
+        NodeConfig config = NodeConfig.defaults(id, Strategy.RESTART, Ports.freeLoopbackPort()).withGateClaims(SCOPE);
+        nodes.add(ws.own(Node.create(config, updater, ws.dir("nodes/" + id), server.url(), trustRoot,
+            credentials.get(id), ws.logs())));
+      }
+      nodes.forEach(Node::startDaemon);
+      awaitCommitted(nodes, "1.0.0", Map.of());
+
+      Map<String, Long> marks = new LinkedHashMap<>();
+      nodes.forEach(n -> marks.put(n.id(), n.mark()));
+      MavenReleaser maven = MavenReleaser.create(artifacts, ws.dir("build"), key, address, ws.logs())
+          .withEnvironment(keys);
+      ReleaseResult v2 = maven.release(HelloBuild.of("2.0.0").withGreeting("Hi"));
+      assertThat(v2.status()).isEqualTo(ReleaseResult.Status.PUBLISHED);
+      assertThat(v2.deltas()).extracting(ReleaseResult.Delta::fromVersion).containsExactly("1.0.0");
+
+      // Mid-rollout: the first slot of 2.0.0 is taken, then server A dies without a chance to finish anything.
+      awaitSlots(address, "2.0.0", 1);
+      a.kill();
+      System.out.println("killed " + a + " with SIGKILL after the first 2.0.0 slot was taken");
+      a = ws.own(a.relaunch());
+      awaitCommitted(nodes, "2.0.0", marks);
+      for (Node node : nodes) {
+        assertThat(node.currentVersion()).contains("2.0.0");
+      }
+
+      try (RepositoryStore store = new S3Store(S3StoreConfig.parse(address))) {
+        for (String version : List.of("1.0.0", "2.0.0")) {
+          Map<Integer, String> slots = slots(store, version);
+          assertThat(slots).as("slots of " + version).hasSize(4);
+          assertThat(new TreeSet<>(slots.values())).as("each node holds one slot of " + version)
+              .containsExactlyElementsOf(ids);
+        }
+        Map<String, Set<String>> storedEvents = awaitReports(store, nodes);
+        for (Node node : nodes) {
+          Set<String> events = new TreeSet<>();
+          node.history().forEach(r -> events.add(r.eventId()));
+          assertThat(storedEvents.get(node.id())).as("the reports of " + node.id() + " in the store")
+              .containsAll(events);
+        }
+      }
+      FleetStatus status = awaitStatus(b, ids);
+      for (String id : ids) {
+        assertThat(status.node(id, "hello").orElseThrow().currentVersion()).as(id + " in server B's status")
+            .isEqualTo("2.0.0");
+      }
+      System.out.println("ObjectStoreIT took " + Duration.ofNanos(System.nanoTime() - started).toSeconds() + " s");
+    }
+  }
+
+  private static void awaitCommitted(List<Node> nodes, String version, Map<String, Long> marks) {
+    nodes.parallelStream().forEach(n -> n.awaitCommitted(version, marks.getOrDefault(n.id(), 0L), WAIT));
+  }
+
+  /** The slots of a release's scope: slot number to the node holding it. */
+  private static Map<Integer, String> slots(RepositoryStore store, String version) throws Exception {
+    Map<Integer, String> slots = new TreeMap<>();
+    String directory = RepositoryLayout.claimDirectory("hello", version, SCOPE);
+    List<String> paths;
+    try (Stream<RepositoryStore.Entry> listed = store.list(directory)) {
+      paths = listed.map(RepositoryStore.Entry::path).filter(p -> p.substring(p.lastIndexOf('/') + 1)
+          .startsWith("slot-")).toList();
+    }
+    for (String path : paths) {
+      Claim claim = Json.read(store.read(path, 4096).orElseThrow().bytes(), Claim.class, path);
+      assertThat(slots.put(claim.slot(), claim.node())).as("slot " + claim.slot() + " twice").isNull();
+    }
+    return slots;
+  }
+
+  private static void awaitSlots(String address, String version, int count) throws Exception {
+    long deadline = System.nanoTime() + WAIT.toNanos();
+    try (RepositoryStore store = new S3Store(S3StoreConfig.parse(address))) {
+      while (slots(store, version).size() < count) {
+        if (System.nanoTime() - deadline > 0) {
+          throw new HarnessException("no slot of " + version + " was taken within " + WAIT);
+        }
+        Thread.sleep(100);
+      }
+    }
+  }
+
+  /** Waits until no node has a report left to send; then the events each node's stored reports name. */
+  private static Map<String, Set<String>> awaitReports(RepositoryStore store, List<Node> nodes) throws Exception {
+    long deadline = System.nanoTime() + WAIT.toNanos();
+    while (nodes.stream().anyMatch(n -> n.status().pendingReports() > 0)) {
+      if (System.nanoTime() - deadline > 0) {
+        throw new HarnessException("reports still pending after " + WAIT);
+      }
+      Thread.sleep(250);
+    }
+    Map<String, Set<String>> events = new TreeMap<>();
+    for (Node node : nodes) {
+      try (Stream<RepositoryStore.Entry> listed = store.list("feedback/hello/" + node.id() + "/")) {
+        events.put(node.id(), listed.map(e -> e.path().split("/")[3]).collect(java.util.stream.Collectors
+            .toCollection(TreeSet::new)));
+      }
+    }
+    return events;
+  }
+
+  private static FleetStatus awaitStatus(RepoServer server, List<String> ids) throws Exception {
+    long deadline = System.nanoTime() + WAIT.toNanos();
+    while (true) {
+      FleetStatus status = server.status();
+      if (ids.stream().allMatch(id -> status.node(id, "hello").map(n -> "2.0.0".equals(n.currentVersion()))
+          .orElse(false))) {
+        return status;
+      }
+      if (System.nanoTime() - deadline > 0) {
+        throw new HarnessException(server + " does not show all nodes at 2.0.0 after " + WAIT + ": "
+            + server.statusJson());
+      }
+      Thread.sleep(500);
+    }
+  }
+}
