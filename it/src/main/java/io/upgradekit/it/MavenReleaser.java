@@ -35,12 +35,11 @@ public final class MavenReleaser implements Releaser {
   private final String token;
   private final Path logs;
   private final Path settings;
-  private final Map<String, String> environment;
   private List<String> lastCommand = List.of();
   private int runs;
 
   private MavenReleaser(Artifacts artifacts, Path project, Path keyFile, String repository, String token, Path logs,
-      Path settings, Map<String, String> environment) {
+      Path settings) {
     this.artifacts = artifacts;
     this.project = project;
     this.keyFile = keyFile;
@@ -48,7 +47,6 @@ public final class MavenReleaser implements Releaser {
     this.token = token;
     this.logs = logs;
     this.settings = settings;
-    this.environment = Map.copyOf(environment);
   }
 
   /**
@@ -66,7 +64,7 @@ public final class MavenReleaser implements Releaser {
         settings = workDir.resolve("settings.xml");
         Files.writeString(settings, settingsXml(artifacts.mavenRemoteRepository()), StandardCharsets.UTF_8);
       }
-      return new MavenReleaser(artifacts, project, keyFile, repository, null, logs, settings, Map.of());
+      return new MavenReleaser(artifacts, project, keyFile, repository, null, logs, settings);
     } catch (IOException e) {
       throw new HarnessException("cannot copy " + artifacts.helloProject() + " to " + project + ": " + e, e);
     }
@@ -74,17 +72,12 @@ public final class MavenReleaser implements Releaser {
 
   /** The same, publishing over HTTP with repo-server's publisher token ({@code UPGRADE_TOKEN}). */
   public MavenReleaser withToken(String publishToken) {
-    return new MavenReleaser(artifacts, project, keyFile, repository, publishToken, logs, settings, environment);
-  }
-
-  /** The same, with more environment for Maven (e.g. an object store's AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY). */
-  public MavenReleaser withEnvironment(Map<String, String> more) {
-    return new MavenReleaser(artifacts, project, keyFile, repository, token, logs, settings, more);
+    return new MavenReleaser(artifacts, project, keyFile, repository, publishToken, logs, settings);
   }
 
   /** The same, publishing to another repository (a directory or a URL). */
   public MavenReleaser withRepository(String newRepository) {
-    return new MavenReleaser(artifacts, project, keyFile, newRepository, token, logs, settings, environment);
+    return new MavenReleaser(artifacts, project, keyFile, newRepository, token, logs, settings);
   }
 
   /** The private copy of the example project. */
@@ -141,7 +134,7 @@ public final class MavenReleaser implements Releaser {
       command.addAll(List.of("-s", settings.toString(), "-Dmaven.repo.local=" + artifacts.mavenLocalRepository()));
     }
     command.addAll(arguments);
-    Map<String, String> env = new HashMap<>(environment);
+    Map<String, String> env = new HashMap<>();
     env.put("JAVA_HOME", Jvm.home());
     // C1 only: a short Maven run is mostly start-up, and the machine is shared with the services.
     env.put("MAVEN_OPTS", "-XX:TieredStopAtLevel=1 -Xshare:auto");

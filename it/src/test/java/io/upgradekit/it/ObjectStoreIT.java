@@ -30,9 +30,10 @@ import org.junit.jupiter.api.Timeout;
 
 /**
  * The repository in an object store, end to end: s3proxy (in this JVM, over HTTP with signatures
- * checked) holds the repository; the plugin's keygen and release write into it (1.0.0 through the
- * plugin's library, 2.0.0 through the real {@code mvn package upgrade:release
- * -Dupgrade.repository=s3://...}); two repo-server processes run on it with {@code --store}; four
+ * checked) holds the repository; the plugin's keygen and release write into it (its library, with
+ * the {@code s3://} address a pom's {@code <repository>} takes: a nested Maven run would spend this
+ * test's time budget on resolving the SDK); two repo-server processes run on it with {@code
+ * --store}; four
  * nodes, two on each server, take slots ({@code gate.claims}) and upgrade through their server.
  * While 2.0.0 rolls out, server A is killed with SIGKILL and a new process takes its port. Then
  * every node runs 2.0.0, each slot of each release is held by exactly one node and no node holds
@@ -87,7 +88,8 @@ class ObjectStoreIT {
       List<Node> nodes = new ArrayList<>();
       for (String id : ids) {
         RepoServer server = nodes.size() < 2 ? a : b;
-        NodeConfig config = NodeConfig.defaults(id, Strategy.RESTART, Ports.freeLoopbackPort()).withGateClaims(SCOPE);
+        NodeConfig config = NodeConfig.defaults(id, Strategy.RESTART, Ports.freeLoopbackPort()).withGateClaims(SCOPE)
+            .withWatch(null, Duration.ofSeconds(1)); // the health check only: the store is under test, not the watch
         nodes.add(ws.own(Node.create(config, updater, ws.dir("nodes/" + id), server.url(), trustRoot,
             credentials.get(id), ws.logs())));
       }
@@ -96,9 +98,7 @@ class ObjectStoreIT {
 
       Map<String, Long> marks = new LinkedHashMap<>();
       nodes.forEach(n -> marks.put(n.id(), n.mark()));
-      MavenReleaser maven = MavenReleaser.create(artifacts, ws.dir("build"), key, address, ws.logs())
-          .withEnvironment(keys);
-      ReleaseResult v2 = maven.release(HelloBuild.of("2.0.0").withGreeting("Hi"));
+      ReleaseResult v2 = library.release(HelloBuild.of("2.0.0").withGreeting("Hi"));
       assertThat(v2.status()).isEqualTo(ReleaseResult.Status.PUBLISHED);
       assertThat(v2.deltas()).extracting(ReleaseResult.Delta::fromVersion).containsExactly("1.0.0");
 
