@@ -20,6 +20,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
@@ -150,7 +151,11 @@ class ObjectStoreIT {
           .startsWith("slot-")).toList();
     }
     for (String path : paths) {
-      Claim claim = Json.read(store.read(path, 4096).orElseThrow().bytes(), Claim.class, path);
+      Optional<RepositoryStore.Versioned> stored = store.read(path, 4096);
+      if (stored.isEmpty()) {
+        continue; // given back since it was listed: a node that won two slots at once keeps one
+      }
+      Claim claim = Json.read(stored.get().bytes(), Claim.class, path);
       assertThat(slots.put(claim.slot(), claim.node())).as("slot " + claim.slot() + " twice").isNull();
     }
     return slots;
