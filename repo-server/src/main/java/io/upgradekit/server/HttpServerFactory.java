@@ -106,8 +106,9 @@ final class HttpServerFactory {
     server.addConnector(connector);
 
     Handler handler = repository.root != null
-        ? Handlers.chain(api, repository.root, metrics, config.rateLimit(), config.minRequestDataRate())
-        : Handlers.chain(api, (ObservedStore) store, config.storeRefresh(), LOG::warn, metrics, config.rateLimit(),
+        ? Handlers.chain(api, repository.root, List.of(repository.store, repository.publishStore),
+            config.storeRefresh(), metrics, config.rateLimit(), config.minRequestDataRate())
+        : Handlers.chain(api, repository.store, config.storeRefresh(), LOG::warn, metrics, config.rateLimit(),
             config.minRequestDataRate());
     GracefulHandler graceful = new GracefulHandler(handler);
     // On stop, idle keep-alive connections are closed after this long instead of Jetty's default.
@@ -153,7 +154,7 @@ final class HttpServerFactory {
   }
 
   /**
-   * The repository the server works on: a directory, or a store (an object store) whose writes by
+   * The repository the server works on: a directory or a store (an object store), whose writes by
    * this process are observed (the static files' entries are dropped on them). Closes the store
    * when the server stops.
    */
@@ -161,11 +162,11 @@ final class HttpServerFactory {
     /** The directory, or null for a store. */
     final Path root;
     /** What the services write through. */
-    final RepositoryStore store;
+    final ObservedStore store;
     /** What publications write through: in a directory, a store whose pointer swaps wait at most publishWait. */
-    final RepositoryStore publishStore;
+    final ObservedStore publishStore;
 
-    private Repository(Path root, RepositoryStore store, RepositoryStore publishStore) {
+    private Repository(Path root, ObservedStore store, ObservedStore publishStore) {
       this.root = root;
       this.store = store;
       this.publishStore = publishStore;
@@ -181,8 +182,8 @@ final class HttpServerFactory {
         throw new UpgradeException(ErrorCode.CONFIG_INVALID, "--root " + root
             + " is not a directory; create it or point --root at the repository");
       }
-      return new Repository(root, new DirectoryStore(root), new DirectoryStore(root, PointerSwap.DEFAULT_LEASE,
-          publishWait, clock, LOG::info));
+      return new Repository(root, new ObservedStore(new DirectoryStore(root)), new ObservedStore(new DirectoryStore(root,
+          PointerSwap.DEFAULT_LEASE, publishWait, clock, LOG::info)));
     }
 
     @Override

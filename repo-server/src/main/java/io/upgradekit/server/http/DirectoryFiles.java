@@ -10,19 +10,32 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
+import java.time.Duration;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.LongSupplier;
 import org.eclipse.jetty.io.ByteBufferPool;
 import org.eclipse.jetty.io.Content;
 
 /**
- * The static files of a repository directory. Per file an entry keyed by path, validated on every
- * request against the file's key, modification time and size (one {@code stat}), so a 304 never
- * reads or hashes content and a file replaced on disk (by the API, the plugin's directory mode or
- * rsync) is served fresh at once. Small files are kept in memory, large immutable ones
- * memory-mapped; anything else is streamed from the file.
+ * The static files of a repository directory. Per file an entry keyed by path, so a 304 never reads
+ * or hashes content:
+ *
+ * <ul>
+ *   <li>an entry of a file that may change (a channel pointer, {@code root.json}, rollout state) is
+ *       checked against the file's key, modification time and size (one {@code stat}) when it is
+ *       older than {@code refresh}: a file replaced on disk by another process (the plugin's
+ *       directory mode, rsync) is served within {@code refresh}, and between checks a poll costs a
+ *       map lookup and no system call;
+ *   <li>an entry of a file that never changes (blobs, release manifests, versioned trust roots) is
+ *       not checked again;
+ *   <li>this process's own writes through the store drop the entry at once ({@link #invalidate}).
+ * </ul>
+ *
+ * <p>Small files are kept in memory, large immutable ones memory-mapped; anything else is streamed
+ * from the file.
  */
 final class DirectoryFiles implements StaticFiles.Source {
   private static final int IN_MEMORY_MAX = 256 * 1024;
@@ -33,21 +46,58 @@ final class DirectoryFiles implements StaticFiles.Source {
   private static final int STREAM_BUFFER = 128 * 1024;
 
   private final Path root;
+  private final long refreshNanos;
+  private final LongSupplier nanoTime;
   private final ConcurrentHashMap<String, Cached> cache = new ConcurrentHashMap<>();
   private final AtomicLong heapUsed = new AtomicLong();
   private final AtomicLong mapped = new AtomicLong();
 
-  DirectoryFiles(Path root) {
+  /**
+   * @param refresh how long an entry of a file that may change is used before the file is checked
+   *     again; zero checks on every request
+   */
+  DirectoryFiles(Path root, Duration refresh, LongSupplier nanoTime) {
     this.root = root.toAbsolutePath().normalize();
+    this.refreshNanos = refresh.toNanos();
+    this.nanoTime = nanoTime;
   }
 
-  /** An entry with the file version it describes. */
-  private record Cached(StaticFiles.Entry entry, Path file, Object fileKey, long modifiedNanos, long heapBytes,
-      long mappedBytes) {
+  /** An entry with the file version it describes, and until when it is used without a check. */
+  private static final class Cached {
+    final StaticFiles.Entry entry;
+    final Path file;
+    final Object fileKey;
+    final long modifiedNanos;
+    final long heapBytes;
+    final long mappedBytes;
+    final boolean immutable;
+    volatile long checkAt;
+
+    Cached(StaticFiles.Entry entry, Path file, BasicFileAttributes attributes, long heapBytes, long mappedBytes,
+        boolean immutable, long checkAt) {
+      this.entry = entry;
+      this.file = file;
+      this.fileKey = attributes.fileKey();
+      this.modifiedNanos = attributes.lastModifiedTime().to(TimeUnit.NANOSECONDS);
+      this.heapBytes = heapBytes;
+      this.mappedBytes = mappedBytes;
+      this.immutable = immutable;
+      this.checkAt = checkAt;
+    }
+
     boolean isCurrent(BasicFileAttributes attributes) {
       return attributes.size() == entry.size
           && attributes.lastModifiedTime().to(TimeUnit.NANOSECONDS) == modifiedNanos
           && Objects.equals(attributes.fileKey(), fileKey);
+    }
+  }
+
+  /** Forgets what is known about {@code path}: this process just wrote it. */
+  void invalidate(String path) {
+    Cached old = cache.remove(path);
+    if (old != null) {
+      heapUsed.addAndGet(-old.heapBytes);
+      mapped.addAndGet(-old.mappedBytes);
     }
   }
 
@@ -57,13 +107,21 @@ final class DirectoryFiles implements StaticFiles.Source {
     if (cached == null) {
       return null;
     }
+    long now = nanoTime.getAsLong();
+    if (cached.immutable || now - cached.checkAt < 0) {
+      return cached.entry;
+    }
     BasicFileAttributes attributes;
     try {
       attributes = Files.readAttributes(cached.file, BasicFileAttributes.class);
     } catch (IOException e) {
       return StaticFiles.Entry.ABSENT;
     }
-    return attributes.isRegularFile() && cached.isCurrent(attributes) ? cached.entry : null;
+    if (!attributes.isRegularFile() || !cached.isCurrent(attributes)) {
+      return null;
+    }
+    cached.checkAt = now + refreshNanos;
+    return cached.entry;
   }
 
   @Override
@@ -126,8 +184,8 @@ final class DirectoryFiles implements StaticFiles.Source {
       heapUsed.set(0);
       mapped.set(0);
     }
-    Cached old = cache.put(relative, new Cached(entry, file, attributes.fileKey(),
-        attributes.lastModifiedTime().to(TimeUnit.NANOSECONDS), heap, map));
+    Cached old = cache.put(relative, new Cached(entry, file, attributes, heap, map,
+        RepositoryLayout.isImmutable(relative), nanoTime.getAsLong() + refreshNanos));
     if (old != null) {
       heapUsed.addAndGet(-old.heapBytes);
       mapped.addAndGet(-old.mappedBytes);

@@ -5,6 +5,7 @@ import io.upgradekit.server.core.ObservedStore;
 import io.upgradekit.server.core.ServerMetrics;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.function.Consumer;
 import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.server.handler.DoSHandler;
@@ -20,13 +21,18 @@ public final class Handlers {
   private Handlers() {}
 
   /**
-   * The handler chain over {@code api} and the repository directory at {@code root}.
+   * The handler chain over {@code api} and the repository directory at {@code root}: what is known
+   * about a file that may change is checked again after {@code refresh} (one {@code stat}), and
+   * dropped on this process's own writes through {@code writers} (see {@link DirectoryFiles}).
    *
    * @param rateLimit requests per second per client address before 429; 0 disables the limit
    * @param minRequestDataRate bytes per second a request body must arrive at, at least; 0 disables
    */
-  public static Handler chain(Api api, Path root, ServerMetrics metrics, int rateLimit, long minRequestDataRate) {
-    return chain(api, new DirectoryFiles(root), metrics, rateLimit, minRequestDataRate);
+  public static Handler chain(Api api, Path root, List<ObservedStore> writers, Duration refresh,
+      ServerMetrics metrics, int rateLimit, long minRequestDataRate) {
+    DirectoryFiles files = new DirectoryFiles(root, refresh, System::nanoTime);
+    writers.forEach(writer -> writer.onWrite(files::invalidate));
+    return chain(api, files, metrics, rateLimit, minRequestDataRate);
   }
 
   /**
