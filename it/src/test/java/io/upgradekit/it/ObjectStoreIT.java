@@ -24,6 +24,7 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -127,8 +128,13 @@ class ObjectStoreIT {
     }
   }
 
+  /**
+   * Waits until every node committed {@code version}; failed attempts before that are expected (a
+   * download from the killed server), and the node tries again at its next poll.
+   */
   private static void awaitCommitted(List<Node> nodes, String version) {
-    nodes.parallelStream().forEach(n -> n.awaitCommitted(version, 0L, WAIT));
+    Pattern committed = Pattern.compile("^committed: now running " + Pattern.quote(version) + "$");
+    nodes.parallelStream().forEach(n -> n.daemon().orElseThrow().awaitLog(committed, WAIT));
   }
 
   /** The slots of a release's scope: slot number to the node holding it. */
