@@ -90,7 +90,8 @@ class ObjectStoreIT {
       List<Node> nodes = new ArrayList<>();
       for (String id : ids) {
         RepoServer server = nodes.size() < 2 ? a : b; // A: node-1 and node-2, B: node-3
-        NodeConfig config = NodeConfig.defaults(id, Strategy.RESTART, Ports.freeLoopbackPort()).withGateClaims(SCOPE)
+        NodeConfig config = NodeConfig.defaults(id, Strategy.RESTART, Ports.freeLoopbackPortBelowEphemeralRange())
+            .withGateClaims(SCOPE)
             .withWatch(null, Duration.ofSeconds(1)); // the health check only: the store is under test, not the watch
         nodes.add(ws.own(Node.create(config, updater, ws.dir("nodes/" + id), server.url(), trustRoot,
             credentials.get(id), ws.logs())));
