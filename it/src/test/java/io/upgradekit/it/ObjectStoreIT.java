@@ -25,6 +25,7 @@ import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
+import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -112,12 +113,10 @@ class ObjectStoreIT {
         Map<Integer, String> slots = slots(store, VERSION);
         assertThat(slots).as("slots of " + VERSION).hasSize(3);
         assertThat(new TreeSet<>(slots.values())).as("each node holds one slot").containsExactlyElementsOf(ids);
-        Map<String, Set<String>> storedEvents = awaitReports(store, nodes);
+        Map<String, Set<String>> events = awaitReportsSent(nodes);
         for (Node node : nodes) {
-          Set<String> events = new TreeSet<>();
-          node.history().forEach(r -> events.add(r.eventId()));
-          assertThat(storedEvents.get(node.id())).as("the reports of " + node.id() + " in the store")
-              .containsAll(events);
+          assertThat(storedEvents(store, node.id())).as("the reports of " + node.id() + " in the store")
+              .containsAll(events.get(node.id()));
         }
       }
       FleetStatus status = awaitStatus(b, ids);
@@ -170,23 +169,32 @@ class ObjectStoreIT {
     }
   }
 
-  /** Waits until no node has a report left to send; then the events each node's stored reports name. */
-  private static Map<String, Set<String>> awaitReports(RepositoryStore store, List<Node> nodes) throws Exception {
-    long deadline = System.nanoTime() + WAIT.toNanos();
-    while (nodes.stream().anyMatch(n -> n.status().pendingReports() > 0)) {
-      if (System.nanoTime() - deadline > 0) {
-        throw new HarnessException("reports still pending after " + WAIT);
+  /**
+   * Waits until no node has a report left to send (each node asked in parallel: every question is
+   * an updater process); then the events in each node's history.
+   */
+  private static Map<String, Set<String>> awaitReportsSent(List<Node> nodes) {
+    Map<String, Set<String>> events = new java.util.concurrent.ConcurrentHashMap<>();
+    nodes.parallelStream().forEach(node -> {
+      long deadline = System.nanoTime() + WAIT.toNanos();
+      while (node.status().pendingReports() > 0) {
+        if (System.nanoTime() - deadline > 0) {
+          throw new HarnessException(node.id() + " still has reports to send after " + WAIT);
+        }
+        ManagedProcess.sleep(250);
       }
-      Thread.sleep(250);
-    }
-    Map<String, Set<String>> events = new TreeMap<>();
-    for (Node node : nodes) {
-      try (Stream<RepositoryStore.Entry> listed = store.list("feedback/hello/" + node.id() + "/")) {
-        events.put(node.id(), listed.map(e -> e.path().split("/")[3]).collect(java.util.stream.Collectors
-            .toCollection(TreeSet::new)));
-      }
-    }
+      Set<String> ids = new TreeSet<>();
+      node.history().forEach(r -> ids.add(r.eventId()));
+      events.put(node.id(), ids);
+    });
     return events;
+  }
+
+  /** The events that a node's reports in the store name ({@code feedback/hello/<node>/<eventId>/...}). */
+  private static Set<String> storedEvents(RepositoryStore store, String node) throws Exception {
+    try (Stream<RepositoryStore.Entry> listed = store.list("feedback/hello/" + node + "/")) {
+      return listed.map(e -> e.path().split("/")[3]).collect(Collectors.toCollection(TreeSet::new));
+    }
   }
 
   private static FleetStatus awaitStatus(RepoServer server, List<String> ids) throws Exception {
