@@ -243,7 +243,7 @@ public final class ServerMain implements Callable<Integer> {
       }
     }
     if (storeRefresh.isNegative() || storeRefresh.compareTo(Duration.ofMinutes(10)) > 0) {
-      throw usage("--store-refresh " + storeRefresh + " is out of range: give 0s to 10m (e.g. 1s)");
+      throw usage("--store-refresh " + storeRefresh + " is out of range: give 1ms to 10m (e.g. 1s)");
     }
     if (port < 0 || port > 65535) {
       throw usage("--port " + port + " is not a port number (0-65535)");
