@@ -35,4 +35,25 @@ public final class Ports {
     }
     throw new HarnessException("cannot find a free loopback port in " + FIRST + ".." + LAST + ": " + last, last);
   }
+
+  /**
+   * A free loopback port below Linux's ephemeral range (32768 and up), for a service started later
+   * in a test whose processes open many outgoing connections (an object store's client does, one
+   * per request at times): each takes an ephemeral port, and one of them can take a port {@link
+   * #freeLoopbackPort} gave out before the service binds it.
+   */
+  public static int freeLoopbackPortBelowEphemeralRange() {
+    int start = 20_000 + java.util.concurrent.ThreadLocalRandom.current().nextInt(12_000);
+    for (int i = 0; i < 12_000; i++) {
+      int port = 20_000 + (start - 20_000 + i) % 12_000;
+      try (ServerSocket socket = new ServerSocket()) {
+        socket.setReuseAddress(false);
+        socket.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), port));
+        return port;
+      } catch (IOException e) {
+        // taken: the next one
+      }
+    }
+    throw new HarnessException("no free loopback port between 20000 and 31999");
+  }
 }

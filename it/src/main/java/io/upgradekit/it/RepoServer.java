@@ -22,9 +22,10 @@ import java.util.regex.Pattern;
 
 /**
  * repo-server as a process: {@code java -jar repo-server.jar --root DIR --port 0} on 127.0.0.1
- * with a fresh publisher token and node secret, its trust root pinned. The port the kernel chose is
- * read from the log line {@code listening on http://127.0.0.1:PORT/}. Node credentials come from
- * the server's own {@code node-credential} command.
+ * (or {@code --store s3://...}: {@link #startOnStore}) with a fresh publisher token and node secret,
+ * its trust root pinned. The port the kernel chose is read from the log line {@code listening on
+ * http://127.0.0.1:PORT/}. Node credentials come from the server's own {@code node-credential}
+ * command.
  */
 public final class RepoServer implements AutoCloseable {
   private static final Pattern LISTENING = Pattern.compile("listening on (http://\\S+/)");
@@ -111,18 +112,28 @@ public final class RepoServer implements AutoCloseable {
   /** The viewer {@link Rollouts} sets up: may only read them. */
   public static final String VIEWER = "watcher";
 
+  /**
+   * Where a server process keeps its repository and log.
+   *
+   * @param root the repository directory, or null for a store
+   * @param store the store address ({@code --store}), or null for a directory
+   * @param trustRoot the trust root to pin
+   * @param environment added to the process's environment (the store's keys)
+   */
+  private record Place(Path root, String store, Path trustRoot, Map<String, String> environment) {}
+
   private final Artifacts artifacts;
-  private final Path root;
+  private final Place place;
   private final Path secrets;
   private final Path logs;
   private final Options options;
   private final ManagedProcess process;
   private final URI url;
 
-  private RepoServer(Artifacts artifacts, Path root, Path secrets, Path logs, Options options, ManagedProcess process,
+  private RepoServer(Artifacts artifacts, Place place, Path secrets, Path logs, Options options, ManagedProcess process,
       URI url) {
     this.artifacts = artifacts;
-    this.root = root;
+    this.place = place;
     this.secrets = secrets;
     this.logs = logs;
     this.options = options;
@@ -140,6 +151,28 @@ public final class RepoServer implements AutoCloseable {
       throw new HarnessException(root + " has no root.json: create the release key and trust root first"
           + " (Releasers.keygen or mvn upgrade:keygen)");
     }
+    writeSecrets(secrets, options);
+    return launch(artifacts, new Place(root, null, trustRoot, Map.of()), secrets, logs, options);
+  }
+
+  /**
+   * Starts a server on the repository in an object store ({@code --store ADDRESS}), which must hold
+   * a trust root; {@code trustRoot} is the copy to pin. Servers given the same {@code secrets}
+   * share the publisher token and the node secret, as the servers of one store behind a load
+   * balancer would.
+   *
+   * @param name the process's {@code --instance} (its log is {@code logs/repo-server-<name>.log})
+   * @param environment added to the process's environment: the store's keys
+   *     ({@code AWS_ACCESS_KEY_ID}, {@code AWS_SECRET_ACCESS_KEY})
+   */
+  public static RepoServer startOnStore(Artifacts artifacts, String store, Path trustRoot, Path secrets, Path logs,
+      String name, Map<String, String> environment, Options options) {
+    writeSecrets(secrets, options);
+    return launch(artifacts, new Place(null, store, trustRoot, Map.copyOf(environment)), secrets, logs,
+        options.withInstance(name));
+  }
+
+  private static void writeSecrets(Path secrets, Options options) {
     try {
       Files.createDirectories(secrets);
       writeSecret(secrets.resolve("publish-token"));
@@ -158,14 +191,14 @@ public final class RepoServer implements AutoCloseable {
     } catch (IOException e) {
       throw new HarnessException("cannot write the server's secrets into " + secrets + ": " + e, e);
     }
-    return launch(artifacts, root, secrets, logs, options);
   }
 
-  private static RepoServer launch(Artifacts artifacts, Path root, Path secrets, Path logs, Options options) {
+  private static RepoServer launch(Artifacts artifacts, Place place, Path secrets, Path logs, Options options) {
     List<String> command = new ArrayList<>(List.of(Jvm.java(), "-Xmx256m", "-XX:+UseSerialGC", "-jar",
-        artifacts.repoServerJar().toString(),
-        "--root", root.toString(), "--port", Integer.toString(options.port()), "--bind", "127.0.0.1",
-        "--trust-root", root.resolve("root.json").toString(),
+        artifacts.repoServerJar().toString()));
+    command.addAll(place.root() != null ? List.of("--root", place.root().toString()) : List.of("--store", place.store()));
+    command.addAll(List.of("--port", Integer.toString(options.port()), "--bind", "127.0.0.1",
+        "--trust-root", place.trustRoot().toString(),
         "--publish-token-file", secrets.resolve("publish-token").toString(),
         "--node-secret-file", secrets.resolve("node-secret").toString(),
         "--rate-limit", Integer.toString(options.rateLimit()),
@@ -184,10 +217,11 @@ public final class RepoServer implements AutoCloseable {
     for (int n = 2; Files.exists(log); n++) {
       log = logs.resolve(name + "-" + n + ".log");
     }
-    ManagedProcess process = ManagedProcess.start(name, command, Map.of(), root, log);
+    ManagedProcess process = ManagedProcess.start(name, command, place.environment(), workingDirectory(place, secrets),
+        log);
     try {
       Matcher m = process.awaitLog(LISTENING, options.startTimeout());
-      return new RepoServer(artifacts, root, secrets, logs, options, process, URI.create(m.group(1)));
+      return new RepoServer(artifacts, place, secrets, logs, options, process, URI.create(m.group(1)));
     } catch (RuntimeException e) {
       process.close();
       throw e;
@@ -200,7 +234,7 @@ public final class RepoServer implements AutoCloseable {
    */
   public RepoServer restart() {
     process.stop(Duration.ofSeconds(10));
-    return launch(artifacts, root, secrets, logs, options.withPort(url.getPort()));
+    return launch(artifacts, place, secrets, logs, options.withPort(url.getPort()));
   }
 
   /**
@@ -210,7 +244,11 @@ public final class RepoServer implements AutoCloseable {
   public RepoServer restart(Duration downtime) {
     process.stop(Duration.ofSeconds(10));
     ManagedProcess.sleep(downtime.toMillis());
-    return launch(artifacts, root, secrets, logs, options.withPort(url.getPort()));
+    return launch(artifacts, place, secrets, logs, options.withPort(url.getPort()));
+  }
+
+  private static Path workingDirectory(Place place, Path secrets) {
+    return place.root() != null ? place.root() : secrets;
   }
 
   /**
@@ -226,7 +264,7 @@ public final class RepoServer implements AutoCloseable {
     if (process.isAlive()) {
       throw new HarnessException(this + " still runs; kill() it first");
     }
-    return launch(artifacts, root, secrets, logs, options.withPort(url.getPort()));
+    return launch(artifacts, place, secrets, logs, options.withPort(url.getPort()));
   }
 
   /**
@@ -237,7 +275,7 @@ public final class RepoServer implements AutoCloseable {
     if (instance.equals(options.instance())) {
       throw new IllegalArgumentException("a second server needs its own --instance, not " + instance);
     }
-    return launch(artifacts, root, secrets, logs, options.withPort(0).withInstance(instance));
+    return launch(artifacts, place, secrets, logs, options.withPort(0).withInstance(instance));
   }
 
   /** The file holding {@code name}'s operator token ({@link #OPERATOR} or {@link #VIEWER}), for {@code --operator-token-file}. */
@@ -264,7 +302,7 @@ public final class RepoServer implements AutoCloseable {
     command.addAll(arguments);
     command.addAll(List.of("--server", url.toString(), "--operator-token-file", operatorTokenFile(operator).toString()));
     String name = "rollout-" + arguments.get(0) + "-" + ROLLOUT_COMMANDS.incrementAndGet() + ".log";
-    return Command.run(command, Map.of(), root, logs.resolve(name), Duration.ofSeconds(60));
+    return Command.run(command, Map.of(), workingDirectory(place, secrets), logs.resolve(name), Duration.ofSeconds(60));
   }
 
   private static final java.util.concurrent.atomic.AtomicInteger ROLLOUT_COMMANDS =
@@ -326,7 +364,7 @@ public final class RepoServer implements AutoCloseable {
    * feedback/<app>/<node>/<eventId>/<sequence>.json}): per event id, the stored file names.
    */
   public Map<String, List<String>> storedReports(String app, String node) {
-    Path dir = root.resolve("feedback").resolve(app).resolve(node);
+    Path dir = root().resolve("feedback").resolve(app).resolve(node);
     Map<String, List<String>> out = new TreeMap<>();
     if (!Files.isDirectory(dir)) {
       return out;
@@ -349,8 +387,9 @@ public final class RepoServer implements AutoCloseable {
     return url;
   }
 
+  /** The repository directory; null for a server on a store. */
   public Path root() {
-    return root;
+    return place.root();
   }
 
   public ManagedProcess process() {
@@ -372,7 +411,8 @@ public final class RepoServer implements AutoCloseable {
         artifacts.repoServerJar().toString(), "node-credential", "--node-secret-file",
         secrets.resolve("node-secret").toString()));
     command.addAll(nodes);
-    Command.Result result = Command.run(command, Map.of(), root, logs.resolve("node-credential.log"),
+    Command.Result result = Command.run(command, Map.of(), workingDirectory(place, secrets),
+        logs.resolve("node-credential.log"),
         Duration.ofSeconds(60)).requireSuccess("repo-server node-credential");
     Map<String, String> out = new LinkedHashMap<>();
     List<String> lines = result.stdout().lines().filter(l -> !l.isBlank()).toList();

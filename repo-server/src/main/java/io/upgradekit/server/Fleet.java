@@ -2,7 +2,7 @@ package io.upgradekit.server;
 
 import io.upgradekit.schema.UpgradeException;
 import io.upgradekit.schema.model.TrustRoot;
-import io.upgradekit.schema.store.DirectoryStore;
+import io.upgradekit.schema.store.RepositoryStore;
 import io.upgradekit.server.core.FleetIndex;
 import io.upgradekit.server.core.TrustStore;
 import io.upgradekit.server.fleet.Decisions;
@@ -19,7 +19,6 @@ import io.upgradekit.server.fleet.RolloutOperations;
 import io.upgradekit.server.fleet.RolloutStates;
 import java.io.IOException;
 import java.net.InetAddress;
-import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
@@ -53,9 +52,8 @@ final class Fleet {
     this.loop = loop;
   }
 
-  static Fleet assemble(ServerConfig config, Path root, TrustStore trust, FleetIndex reports, Clock clock)
+  static Fleet assemble(ServerConfig config, RepositoryStore store, TrustStore trust, FleetIndex reports, Clock clock)
       throws IOException {
-    DirectoryStore store = new DirectoryStore(root);
     RolloutKey key = config.rolloutKeyFile() == null ? null : RolloutKey.load(config.rolloutKeyFile(), current(trust));
     Inventory inventory = new Inventory(config.maxNodes());
     inventory.countSilenceFrom(clock.instant()); // no node could reach this process before it started

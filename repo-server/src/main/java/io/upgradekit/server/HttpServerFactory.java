@@ -6,6 +6,7 @@ import io.upgradekit.server.core.FeedbackService;
 import io.upgradekit.server.core.FleetIndex;
 import io.upgradekit.server.core.NodeAccess;
 import io.upgradekit.server.core.NodeCredentials;
+import io.upgradekit.server.core.ObservedStore;
 import io.upgradekit.server.core.OperatorCredentials;
 import io.upgradekit.server.core.PublishService;
 import io.upgradekit.server.core.PublisherToken;
@@ -15,6 +16,10 @@ import io.upgradekit.server.core.WatchedSecret;
 import io.upgradekit.schema.ErrorCode;
 import io.upgradekit.schema.UpgradeException;
 import io.upgradekit.schema.io.PointerSwap;
+import io.upgradekit.schema.store.DirectoryStore;
+import io.upgradekit.schema.store.RepositoryStore;
+import io.upgradekit.store.s3.S3Store;
+import io.upgradekit.store.s3.S3StoreConfig;
 import io.upgradekit.server.http.Api;
 import io.upgradekit.server.http.Handlers;
 import java.io.IOException;
@@ -50,28 +55,25 @@ final class HttpServerFactory {
   private HttpServerFactory() {}
 
   static Server create(ServerConfig config, Clock clock) throws IOException {
-    Path root = config.root().toAbsolutePath().normalize();
-    if (!Files.isDirectory(root)) {
-      throw new UpgradeException(ErrorCode.CONFIG_INVALID, "--root " + root
-          + " is not a directory; create it or point --root at the repository");
-    }
-    TrustStore trust = TrustStore.open(root, config.pinnedTrustRoot(), clock, LOG::info);
-    FleetIndex fleet = new FleetIndex();
-    long started = System.nanoTime();
-    int reports = FeedbackService.rebuild(root, fleet, LOG::warn);
-    LOG.info("indexed {} feedback reports in {} ms", reports, (System.nanoTime() - started) / 1_000_000);
-    ServerMetrics metrics = new ServerMetrics(fleet::nodesByVersion);
     // A pointer swap waits for other publishers within the request: well inside the idle timeout.
     Duration publishWait = Collections.max(List.of(Duration.ofSeconds(1),
         Collections.min(List.of(Duration.ofSeconds(20), config.idleTimeout().dividedBy(2)))));
-    PublishService publish = new PublishService(root, trust, clock, config.maxBlobBytes(), PointerSwap.DEFAULT_LEASE,
-        publishWait, LOG::info);
-    ClaimService claims = new ClaimService(root, clock, config.claimCapacity());
-    FeedbackService feedback = new FeedbackService(root, fleet, config.feedbackQuotaBytes());
+    Repository repository = Repository.open(config, clock, publishWait);
+    RepositoryStore store = repository.store;
+    TrustStore trust = TrustStore.open(store, config.pinnedTrustRoot(), clock, LOG::info);
+    FleetIndex fleet = new FleetIndex();
+    long started = System.nanoTime();
+    int reports = FeedbackService.rebuild(store, fleet, LOG::warn);
+    LOG.info("indexed {} feedback reports in {} ms", reports, (System.nanoTime() - started) / 1_000_000);
+    ServerMetrics metrics = new ServerMetrics(fleet::nodesByVersion);
+    PublishService publish = new PublishService(repository.publishStore, trust, clock, config.maxBlobBytes());
+    ClaimService claims = new ClaimService(store, clock, config.claimCapacity());
+    FeedbackService feedback = new FeedbackService(store, fleet, config.feedbackQuotaBytes());
     OperatorCredentials operators = config.operatorCredentialsFile() == null ? null
         : OperatorCredentials.open(config.operatorCredentialsFile(), config.credentialRefresh(), System::nanoTime);
-    Authenticator authenticator = new Authenticator(publisherToken(config), nodeCredentials(config, root), operators);
-    Fleet rollouts = Fleet.assemble(config, root, trust, fleet, clock);
+    Authenticator authenticator = new Authenticator(publisherToken(config), nodeCredentials(config, repository),
+        operators);
+    Fleet rollouts = Fleet.assemble(config, store, trust, fleet, clock);
     metrics.append(rollouts.metrics);
     Api api = new Api(publish, claims, feedback, fleet, trust, authenticator, metrics, clock, rollouts.endpoints);
     if (config.publishToken() == null && config.publishTokenFile() == null) {
@@ -107,7 +109,11 @@ final class HttpServerFactory {
     connector.setAcceptQueueSize(1024);
     server.addConnector(connector);
 
-    Handler handler = Handlers.chain(api, root, metrics, config.rateLimit(), config.minRequestDataRate());
+    Handler handler = repository.root != null
+        ? Handlers.chain(api, repository.root, List.of(repository.store, repository.publishStore),
+            config.storeRefresh(), metrics, config.rateLimit(), config.minRequestDataRate())
+        : Handlers.chain(api, repository.store, config.storeRefresh(), LOG::warn, metrics, config.rateLimit(),
+            config.minRequestDataRate());
     GracefulHandler graceful = new GracefulHandler(handler);
     // On stop, idle keep-alive connections are closed after this long instead of Jetty's default.
     graceful.setShutdownIdleTimeout(200);
@@ -115,15 +121,16 @@ final class HttpServerFactory {
     server.setErrorHandler(Handlers.errorHandler());
     server.setStopTimeout(config.stopTimeout().toMillis());
     server.setStopAtShutdown(true);
+    server.addBean(repository); // stopped after the fleet loop, whose last inventory snapshot needs the store
     server.addBean(rollouts.loop);
     if (!config.statusRefresh().isZero()) {
-      server.addBean(new StatusRefresher(root, fleet, config.statusRefresh()));
+      server.addBean(new StatusRefresher(store, fleet, config.statusRefresh()));
     }
     RequestLog log = requestLog(config.accessLog());
     if (log != null) {
       server.setRequestLog(log);
     }
-    LOG.info("serving {} on {}:{} (rate limit {}, idle timeout {})", root, config.bind(), config.port(),
+    LOG.info("serving {} on {}:{} (rate limit {}, idle timeout {})", store.location(), config.bind(), config.port(),
         config.rateLimit() > 0 ? config.rateLimit() + "/s per address" : "off", config.idleTimeout());
     return server;
   }
@@ -136,7 +143,7 @@ final class HttpServerFactory {
     return config.publishToken() == null ? null : new PublisherToken(config.publishToken());
   }
 
-  private static NodeCredentials nodeCredentials(ServerConfig config, Path root) {
+  private static NodeCredentials nodeCredentials(ServerConfig config, Repository repository) {
     if (config.nodeSecretFile() == null && config.nodeSecret() == null) {
       return null;
     }
@@ -144,17 +151,59 @@ final class HttpServerFactory {
     java.util.function.Supplier<byte[]> secret = config.nodeSecretFile() != null
         ? WatchedSecret.open(config.nodeSecretFile(), "--node-secret-file", config.credentialRefresh(), System::nanoTime)
         : () -> fixed;
-    return new NodeCredentials(secret, NodeAccess.open(root, config.credentialRefresh(), System::nanoTime));
+    NodeAccess access = repository.root != null
+        ? NodeAccess.open(repository.root, config.credentialRefresh(), System::nanoTime)
+        : NodeAccess.open(repository.store, config.credentialRefresh(), System::nanoTime);
+    return new NodeCredentials(secret, access);
+  }
+
+  /**
+   * The repository the server works on: a directory or a store (an object store), whose writes by
+   * this process are observed (the static files' entries are dropped on them). Closes the store
+   * when the server stops.
+   */
+  private static final class Repository extends org.eclipse.jetty.util.component.AbstractLifeCycle {
+    /** The directory, or null for a store. */
+    final Path root;
+    /** What the services write through. */
+    final ObservedStore store;
+    /** What publications write through: in a directory, a store whose pointer swaps wait at most publishWait. */
+    final ObservedStore publishStore;
+
+    private Repository(Path root, ObservedStore store, ObservedStore publishStore) {
+      this.root = root;
+      this.store = store;
+      this.publishStore = publishStore;
+    }
+
+    static Repository open(ServerConfig config, Clock clock, Duration publishWait) {
+      if (config.store() != null) {
+        ObservedStore store = new ObservedStore(new S3Store(S3StoreConfig.parse(config.store())));
+        return new Repository(null, store, store);
+      }
+      Path root = config.root().toAbsolutePath().normalize();
+      if (!Files.isDirectory(root)) {
+        throw new UpgradeException(ErrorCode.CONFIG_INVALID, "--root " + root
+            + " is not a directory; create it or point --root at the repository");
+      }
+      return new Repository(root, new ObservedStore(new DirectoryStore(root)), new ObservedStore(new DirectoryStore(root,
+          PointerSwap.DEFAULT_LEASE, publishWait, clock, LOG::info)));
+    }
+
+    @Override
+    protected void doStop() throws IOException {
+      store.close();
+    }
   }
 
   /** Rebuilds the fleet index from the repository now and then, while the server runs. */
   private static final class StatusRefresher extends org.eclipse.jetty.util.component.AbstractLifeCycle {
-    private final Path root;
+    private final RepositoryStore root;
     private final FleetIndex fleet;
     private final java.time.Duration every;
     private java.util.concurrent.ScheduledExecutorService timer;
 
-    StatusRefresher(Path root, FleetIndex fleet, java.time.Duration every) {
+    StatusRefresher(RepositoryStore root, FleetIndex fleet, java.time.Duration every) {
       this.root = root;
       this.fleet = fleet;
       this.every = every;

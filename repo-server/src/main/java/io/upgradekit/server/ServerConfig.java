@@ -8,10 +8,17 @@ import java.util.Map;
 import java.util.Objects;
 
 /**
- * Everything the server is started with. Build one with {@link #builder(Path)}; unset parts take
+ * Everything the server is started with. Build one with {@link #builder(Path)} (a repository
+ * directory) or {@link #builderForStore(String)} (a repository in an object store); unset parts take
  * the documented defaults.
  *
- * @param root the repository directory, served read-only under {@code /}
+ * @param root the repository directory, served read-only under {@code /}; null when {@code store}
+ *     is given
+ * @param store the address of the repository in an object store ({@code s3://<bucket>/<prefix>?...},
+ *     see repository-s3's {@code S3StoreConfig}), or null for the directory {@code root}
+ * @param storeRefresh with {@code store}: how long what the server knows about a file that may
+ *     change (a channel pointer, rollout state, a file that is not there) is used before it is read
+ *     from the store again: the bound on how late this server serves another process's write
  * @param bind the address to listen on
  * @param port the port; 0 picks a free one
  * @param pinnedTrustRoot a trust root's bytes to pin (and install if the repository has none), or null
@@ -49,6 +56,8 @@ import java.util.Objects;
  */
 public record ServerConfig(
     Path root,
+    String store,
+    Duration storeRefresh,
     String bind,
     int port,
     byte[] pinnedTrustRoot,
@@ -88,9 +97,13 @@ public record ServerConfig(
   public static final Duration DEFAULT_ROLLOUT_STATE_TTL = Duration.ofMinutes(2);
   public static final Duration DEFAULT_CONTROLLER_INTERVAL = Duration.ofSeconds(2);
   public static final Duration DEFAULT_ROLLOUT_START_DELAY = Duration.ofSeconds(35);
+  public static final Duration DEFAULT_STORE_REFRESH = Duration.ofSeconds(1);
 
   public ServerConfig {
-    Objects.requireNonNull(root, "root");
+    if ((root == null) == (store == null)) {
+      throw new IllegalArgumentException("a server serves either a directory (root) or a store");
+    }
+    Objects.requireNonNull(storeRefresh, "storeRefresh");
     Objects.requireNonNull(bind, "bind");
     Objects.requireNonNull(claimCapacity, "claimCapacity");
     Objects.requireNonNull(idleTimeout, "idleTimeout");
@@ -104,12 +117,19 @@ public record ServerConfig(
   }
 
   public static Builder builder(Path root) {
-    return new Builder(root);
+    return new Builder(Objects.requireNonNull(root, "root"), null);
+  }
+
+  /** A configuration for a repository in an object store, e.g. {@code s3://releases/fleet?endpoint=...}. */
+  public static Builder builderForStore(String store) {
+    return new Builder(null, Objects.requireNonNull(store, "store"));
   }
 
   /** A builder; every setter is optional. */
   public static final class Builder {
     private final Path root;
+    private final String store;
+    private Duration storeRefresh = DEFAULT_STORE_REFRESH;
     private String bind = DEFAULT_BIND;
     private int port = DEFAULT_PORT;
     private byte[] pinnedTrustRoot;
@@ -136,10 +156,12 @@ public record ServerConfig(
     private Duration rolloutStartDelay = DEFAULT_ROLLOUT_START_DELAY;
     private Path operatorCredentialsFile;
 
-    private Builder(Path root) {
+    private Builder(Path root, String store) {
       this.root = root;
+      this.store = store;
     }
 
+    public Builder storeRefresh(Duration v) { this.storeRefresh = v; return this; }
     public Builder bind(String v) { this.bind = v; return this; }
     public Builder port(int v) { this.port = v; return this; }
     public Builder pinnedTrustRoot(byte[] v) { this.pinnedTrustRoot = v; return this; }
@@ -167,7 +189,7 @@ public record ServerConfig(
     public Builder operatorCredentialsFile(Path v) { this.operatorCredentialsFile = v; return this; }
 
     public ServerConfig build() {
-      return new ServerConfig(root, bind, port, pinnedTrustRoot, publishToken, publishTokenFile, nodeSecret,
+      return new ServerConfig(root, store, storeRefresh, bind, port, pinnedTrustRoot, publishToken, publishTokenFile, nodeSecret,
           nodeSecretFile, claimCapacity,
           feedbackQuotaBytes, maxBlobBytes, rateLimit, idleTimeout, minRequestDataRate, maxThreads, accessLog,
           stopTimeout, statusRefresh, credentialRefresh, maxNodes, instance, rolloutKeyFile, rolloutStateTtl,

@@ -161,6 +161,9 @@ class PublishApiTest {
     HttpResponse<String> swapped = server.put("/v1/apps/demo/channels/stable", p2, "If-Match", etag1);
     assertThat(swapped.statusCode()).as(swapped.body()).isEqualTo(200);
     assertThat(file("apps/demo/channels/stable.json")).hasBinaryContent(p2);
+    // The server's own write is served at once, though it answered the old pointer a moment ago.
+    assertThat(server.get("/apps/demo/channels/stable.json").headers().firstValue("ETag"))
+        .isEqualTo(swapped.headers().firstValue("ETag"));
 
     byte[] dangling = repo.pointer("demo", "stable", "9.9.9", 3, m2);
     HttpResponse<String> missing = server.put("/v1/apps/demo/channels/stable", dangling, "If-Match",

@@ -23,8 +23,18 @@ final class ServerFixture implements AutoCloseable {
   final HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
   ServerFixture(Path root, UnaryOperator<ServerConfig.Builder> customize) throws Exception {
+    this(root, ServerConfig.builder(root), customize);
+  }
+
+  /** A server on a repository in an object store ({@code --store ADDRESS}). */
+  ServerFixture(String store, UnaryOperator<ServerConfig.Builder> customize) throws Exception {
+    this(null, ServerConfig.builderForStore(store), customize);
+  }
+
+  private ServerFixture(Path root, ServerConfig.Builder builder, UnaryOperator<ServerConfig.Builder> customize)
+      throws Exception {
     this.root = root;
-    ServerConfig.Builder builder = ServerConfig.builder(root).port(0).bind("127.0.0.1").accessLog("off").rateLimit(0)
+    builder.port(0).bind("127.0.0.1").accessLog("off").rateLimit(0)
         .publishToken(TOKEN.getBytes(StandardCharsets.UTF_8)).nodeSecret(NODE_SECRET)
         .stopTimeout(Duration.ofSeconds(2));
     this.server = RepoServer.start(customize.apply(builder).build());

@@ -18,9 +18,9 @@ import org.apache.maven.plugins.annotations.Parameter;
 /**
  * Creates an Ed25519 release key: {@code <keyFile>} (private and public PEM blocks, mode 0600) and
  * {@code <keyFile>.pub}, and prints its key id. Never overwrites a key. With {@code <repository>}
- * naming a directory without a trust root, also writes the repository's first trust root ({@code
- * root.json} and {@code roots/1.root.json}) naming this key for the root, release and rollout roles,
- * so a new user starts from nothing with {@code keygen} then {@code release}.
+ * naming a directory or a bucket without a trust root, also writes the repository's first trust
+ * root ({@code root.json} and {@code roots/1.root.json}) naming this key for the root, release and
+ * rollout roles, so a new user starts from nothing with {@code keygen} then {@code release}.
  */
 @Mojo(name = "keygen", requiresProject = false, threadSafe = true)
 public class KeygenMojo extends UpgradeMojo {
@@ -29,8 +29,9 @@ public class KeygenMojo extends UpgradeMojo {
   File keyFile;
 
   /**
-   * A directory repository to give a first trust root naming the new key, if it has none yet
-   * (relative paths resolve against the current directory). Optional; no default.
+   * A repository to give a first trust root naming the new key, if it has none yet: a directory
+   * (relative paths resolve against the current directory) or the {@code s3://<bucket>/<prefix>}
+   * address of a bucket (see {@code release}'s {@code <repository>}). Optional; no default.
    */
   @Parameter(property = "upgrade.repository")
   String repository;
@@ -58,7 +59,7 @@ public class KeygenMojo extends UpgradeMojo {
   void run() throws MojoExecutionException, MojoFailureException {
     MavenEvents events = events();
     MojoErrors.run(() -> new KeyGenerator(clock, events).generate(new KeyGenerator.Request(
-        keyFile == null ? null : resolve(keyFile.toPath()), repositoryPath(), rootKey(),
+        keyFile == null ? null : resolve(keyFile.toPath()), repositoryLocation(), rootKey(),
         Duration.ofDays(rootExpiryDays))));
   }
 
@@ -78,15 +79,15 @@ public class KeygenMojo extends UpgradeMojo {
     return SigningKeys.load(file, null, events());
   }
 
-  private Path repositoryPath() {
+  private String repositoryLocation() {
     if (repository == null || repository.isBlank()) {
       return null;
     }
     if (Repositories.isUrl(repository)) {
       throw new ConfigurationException(ErrorCode.CONFIG_INVALID, "upgrade:keygen writes a trust root only into a"
-          + " directory: set <repository> to repo-server's --root directory (or publish roots/1.root.json with"
-          + " PUT /v1/roots/1)");
+          + " directory or a bucket: set <repository> to repo-server's --root directory or --store address (or"
+          + " publish roots/1.root.json with PUT /v1/roots/1)");
     }
-    return resolve(Path.of(repository));
+    return Repositories.isObjectStore(repository) ? repository : resolve(Path.of(repository)).toString();
   }
 }

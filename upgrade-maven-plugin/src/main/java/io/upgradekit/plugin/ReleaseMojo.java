@@ -43,7 +43,7 @@ import org.apache.maven.settings.crypto.SettingsDecryptionResult;
 /**
  * Publishes the build as a signed release: the full package, binary deltas from the channel's
  * latest releases (each applied to prove it), a signed release manifest and a new signed channel
- * pointer, in that order, into a directory or a repo-server. Writes {@code
+ * pointer, in that order, into a directory, a bucket or a repo-server. Writes {@code
  * target/upgrade/release.json}. Versions are immutable: the same content again changes nothing,
  * other content under a published version fails.
  */
@@ -53,8 +53,13 @@ public class ReleaseMojo extends UpgradeMojo {
   static final String TOKEN_VARIABLE = "UPGRADE_TOKEN";
 
   /**
-   * Where to publish: a directory (relative paths resolve against the project's base directory) or
-   * the {@code http(s)://} URL of a repo-server. No default.
+   * Where to publish: a directory (relative paths resolve against the project's base directory),
+   * the {@code http(s)://} URL of a repo-server, or a bucket of an S3-compatible object store,
+   * written directly: {@code s3://<bucket>[/<prefix>][?endpoint=<url>&region=<name>&pathStyle=true]}
+   * ({@code endpoint} and {@code pathStyle=true} for stores other than AWS, e.g. Ceph RGW or MinIO).
+   * The store's credentials come only from the AWS SDK's default chain ({@code AWS_ACCESS_KEY_ID}
+   * and {@code AWS_SECRET_ACCESS_KEY}, {@code AWS_PROFILE}, the instance's role), never from the
+   * pom. No default.
    */
   @Parameter(property = "upgrade.repository")
   String repository;

@@ -25,7 +25,8 @@ import org.apache.maven.plugins.annotations.Parameter;
 public class VerifyMojo extends UpgradeMojo {
   /**
    * The repository to check: a directory (relative to the project, or to the current directory
-   * without one), or repo-server's {@code http(s)://} URL. No default.
+   * without one), a bucket ({@code s3://<bucket>/<prefix>?...}, listed like a directory), or
+   * repo-server's {@code http(s)://} URL. No default.
    */
   @Parameter(property = "upgrade.repository")
   String repository;

@@ -82,6 +82,28 @@ public interface RepositoryStore extends Closeable {
   Optional<InputStream> open(String path) throws IOException;
 
   /**
+   * Opens a file from byte {@code offset} on (a resumed download, a range request). By default the
+   * first {@code offset} bytes are skipped; an object store asks for the range instead.
+   *
+   * @return the stream, or empty if there is no such file
+   */
+  default Optional<InputStream> open(String path, long offset) throws IOException {
+    if (offset < 0) {
+      throw new IllegalArgumentException("offset " + offset);
+    }
+    Optional<InputStream> opened = open(path);
+    if (opened.isPresent() && offset > 0) {
+      try {
+        opened.get().skipNBytes(offset);
+      } catch (IOException e) {
+        opened.get().close();
+        throw e;
+      }
+    }
+    return opened;
+  }
+
+  /**
    * Stores a blob under {@link io.upgradekit.schema.layout.RepositoryLayout#blob}{@code (sha256)},
    * hashing it while it streams in: content whose SHA-256 (or, when {@code size} is given, size)
    * differs is refused, and nothing is stored. At most {@code size + 1} bytes are read when the

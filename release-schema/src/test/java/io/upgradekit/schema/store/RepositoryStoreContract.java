@@ -194,6 +194,22 @@ public abstract class RepositoryStoreContract {
   }
 
   @Test
+  void aBlobOpensFromAnOffset() throws IOException {
+    byte[] blob = new byte[70_000];
+    new Random(3).nextBytes(blob);
+    String sha = Hashes.sha256(blob);
+    store().putBlob(sha, blob.length, new ByteArrayInputStream(blob));
+
+    try (InputStream in = store().open(RepositoryLayout.blob(sha), 65_536).orElseThrow()) {
+      assertThat(in.readAllBytes()).isEqualTo(java.util.Arrays.copyOfRange(blob, 65_536, blob.length));
+    }
+    try (InputStream in = store().open(RepositoryLayout.blob(sha), 0).orElseThrow()) {
+      assertThat(in.readAllBytes()).isEqualTo(blob);
+    }
+    assertThat(store().open(RepositoryLayout.blob("0".repeat(64)), 10)).isEmpty();
+  }
+
+  @Test
   void aBlobThatDoesNotMatchItsHashOrSizeStoresNothing() throws IOException {
     byte[] blob = bytes("the real content");
     String sha = Hashes.sha256(blob);

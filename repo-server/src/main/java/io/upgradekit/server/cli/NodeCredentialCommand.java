@@ -1,8 +1,12 @@
 package io.upgradekit.server.cli;
 
+import io.upgradekit.schema.UpgradeException;
+import io.upgradekit.schema.store.RepositoryStore;
 import io.upgradekit.server.core.NodeAccess;
 import io.upgradekit.server.core.NodeCredentials;
 import io.upgradekit.server.core.Secrets;
+import io.upgradekit.store.s3.S3Store;
+import io.upgradekit.store.s3.S3StoreConfig;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -37,6 +41,7 @@ import picocli.CommandLine.Spec;
       "  node-credential --root DIR --revoke NODE [--reason TEXT]",
       "  node-credential --root DIR --node-secret-file FILE --readmit NODE",
       "  node-credential --root DIR --list",
+      "  (--store s3://<bucket>/<prefix>?... instead of --root DIR for a repository in a bucket)",
       "",
       "Revoking refuses the node's credential (401 CREDENTIAL_REVOKED) on every server of the repository"
           + " within 2 s, without a restart; re-admitting gives the node its next credential generation (printed)"
@@ -55,6 +60,11 @@ final class NodeCredentialCommand implements Callable<Integer> {
           + " (.access/nodes.json). Needed to revoke, re-admit and list; when printing, gives each node's"
           + " current generation (without it, the first generation's credential is printed).")
   Path root;
+
+  @Option(names = "--store", paramLabel = "ADDRESS",
+      description = "Instead of --root: the repository in a bucket (s3://<bucket>/<prefix>?..., as the servers'"
+          + " --store), where the list is " + NodeAccess.STORE_PATH + ".")
+  String store;
 
   @Option(names = "--revoke", paramLabel = "NODE", description = "Refuse this node's credential from now on.")
   List<String> revoke = new ArrayList<>();
@@ -87,22 +97,25 @@ final class NodeCredentialCommand implements Callable<Integer> {
     if (root != null && !Files.isDirectory(root)) {
       throw usage("--root " + root + " is not a directory; give the repository directory the servers serve");
     }
+    if (root != null && store != null) {
+      throw usage("--root and --store both name a repository: give the one the servers serve");
+    }
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
-    try {
+    try (Access access = access()) {
       if (list) {
-        listNodes(out);
+        listNodes(out, require(access, "--list"));
       } else if (!revoke.isEmpty()) {
         for (String node : revoke) {
-          NodeAccess.Entry entry = NodeAccess.revoke(requireRoot("--revoke"), node, reason, clock);
+          NodeAccess.Entry entry = require(access, "--revoke").revoke(node, reason, clock);
           out.println("revoked " + node + " (credential generation " + entry.generation() + ") since "
-              + entry.changedAt() + "; servers on " + root + " refuse it within "
+              + entry.changedAt() + "; servers on " + access.where() + " refuse it within "
               + NodeAccess.DEFAULT_REFRESH.toSeconds() + " s. Re-admit it with --readmit " + node);
         }
       } else if (!readmit.isEmpty()) {
         NodeCredentials credentials = credentials("--readmit");
         for (String node : readmit) {
-          NodeAccess.Entry entry = NodeAccess.readmit(requireRoot("--readmit"), node, clock);
+          NodeAccess.Entry entry = require(access, "--readmit").readmit(node, clock);
           print(out, node, credentials.credentialFor(node, entry.generation()), readmit.size());
           err.println("re-admitted " + node + " with credential generation " + entry.generation()
               + ": install the credential printed on the node; its earlier credentials stay refused");
@@ -110,7 +123,7 @@ final class NodeCredentialCommand implements Callable<Integer> {
       } else {
         NodeCredentials credentials = credentials("printing a credential");
         for (String node : nodes) {
-          NodeAccess.Entry entry = root == null ? NodeAccess.ADMITTED : NodeAccess.current(root, node);
+          NodeAccess.Entry entry = access == null ? NodeAccess.ADMITTED : access.current(node);
           if (entry.revoked()) {
             throw usage("node " + node + " is revoked (since " + entry.changedAt() + "): re-admit it with --readmit "
                 + node + ", which prints its new credential");
@@ -125,11 +138,11 @@ final class NodeCredentialCommand implements Callable<Integer> {
     return ExitCodes.OK;
   }
 
-  private void listNodes(PrintWriter out) throws IOException {
-    Map<String, NodeAccess.Entry> entries = NodeAccess.list(requireRoot("--list"));
+  private void listNodes(PrintWriter out, Access access) throws IOException {
+    Map<String, NodeAccess.Entry> entries = access.list();
     if (entries.isEmpty()) {
-      out.println("no node was revoked or re-admitted in " + root + ": every node's first-generation credential"
-          + " is admitted");
+      out.println("no node was revoked or re-admitted in " + access.where() + ": every node's first-generation"
+          + " credential is admitted");
       return;
     }
     out.println(String.format("%-24s %10s  %-8s  %-20s  %s", "NODE", "GENERATION", "STATE", "CHANGED", "REASON"));
@@ -142,11 +155,53 @@ final class NodeCredentialCommand implements Callable<Integer> {
     out.println(count == 1 ? credential : node + " " + credential);
   }
 
-  private Path requireRoot(String what) {
-    if (root == null) {
-      throw usage(what + " needs --root DIR, the repository directory the servers serve");
+  private Access require(Access access, String what) {
+    if (access == null) {
+      throw usage(what + " needs --root DIR (or --store ADDRESS), the repository the servers serve");
     }
-    return root;
+    return access;
+  }
+
+  /** The node access list of the repository given (--root or --store), or null without either. */
+  private Access access() {
+    if (store != null) {
+      try {
+        return new Access(null, new S3Store(S3StoreConfig.parse(store)));
+      } catch (UpgradeException e) {
+        throw usage("--store: " + e.getMessage());
+      }
+    }
+    return root == null ? null : new Access(root, null);
+  }
+
+  /** The list in a directory or a store. */
+  private record Access(Path root, RepositoryStore store) implements AutoCloseable {
+    String where() {
+      return root != null ? root.toString() : store.location();
+    }
+
+    Map<String, NodeAccess.Entry> list() throws IOException {
+      return root != null ? NodeAccess.list(root) : NodeAccess.list(store);
+    }
+
+    NodeAccess.Entry current(String node) throws IOException {
+      return root != null ? NodeAccess.current(root, node) : NodeAccess.current(store, node);
+    }
+
+    NodeAccess.Entry revoke(String node, String reason, Clock clock) throws IOException {
+      return root != null ? NodeAccess.revoke(root, node, reason, clock) : NodeAccess.revoke(store, node, reason, clock);
+    }
+
+    NodeAccess.Entry readmit(String node, Clock clock) throws IOException {
+      return root != null ? NodeAccess.readmit(root, node, clock) : NodeAccess.readmit(store, node, clock);
+    }
+
+    @Override
+    public void close() throws IOException {
+      if (store != null) {
+        store.close();
+      }
+    }
   }
 
   private NodeCredentials credentials(String what) {

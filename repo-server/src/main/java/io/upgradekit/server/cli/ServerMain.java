@@ -6,6 +6,7 @@ import io.upgradekit.server.RepoServer;
 import io.upgradekit.server.ServerConfig;
 import io.upgradekit.server.core.ClaimCapacity;
 import io.upgradekit.server.core.Secrets;
+import io.upgradekit.store.s3.S3StoreConfig;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.net.BindException;
@@ -25,7 +26,7 @@ import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code java -jar repo-server.jar --root DIR [options]}: serves a repository. Reads options,
+ * {@code java -jar repo-server.jar --root DIR|--store ADDRESS [options]}: serves a repository. Reads options,
  * builds one {@link ServerConfig}, starts {@link RepoServer} and waits for it to stop (SIGTERM or
  * Ctrl-C stop it gracefully).
  */
@@ -51,11 +52,27 @@ import picocli.CommandLine.Spec;
     })
 public final class ServerMain implements Callable<Integer> {
   static final String TOKEN_ENV = "UPGRADEKIT_PUBLISH_TOKEN";
+  /** With --store, the servers sharing it see each other's feedback in the status this late at most. */
+  static final Duration DEFAULT_STORE_STATUS_REFRESH = Duration.ofSeconds(30);
 
   @Spec CommandSpec spec;
 
-  @Option(names = "--root", paramLabel = "DIR", description = "The repository directory (required).")
+  @Option(names = "--root", paramLabel = "DIR",
+      description = "The repository directory (the default kind of repository; this or --store is required).")
   Path root;
+
+  @Option(names = "--store", paramLabel = "ADDRESS",
+      description = "Instead of --root: the repository in a bucket of an S3-compatible object store,"
+          + " s3://<bucket>[/<prefix>][?endpoint=<url>&region=<name>&pathStyle=true] (see docs/object-storage.md)."
+          + " Credentials come only from the AWS SDK's default chain (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY,"
+          + " AWS_PROFILE, the instance's role). Several servers may share one store.")
+  String store;
+
+  @Option(names = "--store-refresh", paramLabel = "DURATION", defaultValue = "1s", converter = Durations.class,
+      description = "With --store: how long what the server knows about a file that may change (a channel pointer,"
+          + " rollout state, a missing file) is used before it is read from the store again; the bound on how late"
+          + " another server's write is served. Default: ${DEFAULT-VALUE}.")
+  Duration storeRefresh;
 
   @Option(names = "--port", paramLabel = "PORT", defaultValue = "" + ServerConfig.DEFAULT_PORT,
       description = "Port to listen on; 0 picks a free one. Default: ${DEFAULT-VALUE}.")
@@ -126,7 +143,8 @@ public final class ServerMain implements Callable<Integer> {
 
   @Option(names = "--status-refresh", paramLabel = "DURATION", converter = Durations.class,
       description = "Rebuild the fleet status from the repository this often, to include what other server"
-          + " processes on the same --root stored (and count their feedback against quotas). Default: off.")
+          + " processes on the same --root or --store stored (and count their feedback against quotas). Default: off"
+          + " with --root, 30s with --store.")
   Duration statusRefresh;
 
   @Option(names = "--max-nodes", paramLabel = "N", defaultValue = "" + ServerConfig.DEFAULT_MAX_NODES,
@@ -207,11 +225,25 @@ public final class ServerMain implements Callable<Integer> {
   }
 
   ServerConfig config() {
-    if (root == null) {
-      throw usage("--root is required: give the repository directory, e.g. --root /srv/upgradekit");
+    if (root == null && store == null) {
+      throw usage("--root is required: give the repository directory, e.g. --root /srv/upgradekit (or a bucket with"
+          + " --store s3://<bucket>/<prefix>)");
     }
-    if (!Files.isDirectory(root)) {
+    if (root != null && store != null) {
+      throw usage("--root and --store both name a repository: give one of them");
+    }
+    if (root != null && !Files.isDirectory(root)) {
       throw usage("--root " + root + " is not a directory; create it first (mkdir -p " + root + ")");
+    }
+    if (store != null) {
+      try {
+        S3StoreConfig.parse(store);
+      } catch (UpgradeException e) {
+        throw usage("--store: " + e.getMessage());
+      }
+    }
+    if (storeRefresh.isNegative() || storeRefresh.compareTo(Duration.ofMinutes(10)) > 0) {
+      throw usage("--store-refresh " + storeRefresh + " is out of range: give 1ms to 10m (e.g. 1s)");
     }
     if (port < 0 || port > 65535) {
       throw usage("--port " + port + " is not a port number (0-65535)");
@@ -228,11 +260,12 @@ public final class ServerMain implements Callable<Integer> {
     } catch (IllegalArgumentException e) {
       throw usage("--claim-capacity/--scope-capacity: " + e.getMessage());
     }
-    ServerConfig.Builder builder = ServerConfig.builder(root)
+    ServerConfig.Builder builder = (store != null ? ServerConfig.builderForStore(store) : ServerConfig.builder(root))
+        .storeRefresh(storeRefresh)
         .port(port).bind(bind).claimCapacity(capacity).feedbackQuotaBytes(feedbackQuota).maxBlobBytes(maxBlobSize)
         .rateLimit(rateLimit).idleTimeout(idleTimeout).minRequestDataRate(minDataRate).maxThreads(maxThreads)
         .accessLog(accessLog).stopTimeout(stopTimeout)
-        .statusRefresh(statusRefresh == null ? Duration.ZERO : statusRefresh)
+        .statusRefresh(statusRefresh != null ? statusRefresh : store != null ? DEFAULT_STORE_STATUS_REFRESH : Duration.ZERO)
         .maxNodes(maxNodes).instance(instance).rolloutKeyFile(rolloutKeyFile).rolloutStateTtl(rolloutStateTtl)
         .controllerInterval(controllerInterval).rolloutStartDelay(rolloutStartDelay).operatorCredentialsFile(operatorCredentials);
     if (maxNodes < 1) {

@@ -6,6 +6,7 @@ import io.upgradekit.schema.UpgradeException;
 import io.upgradekit.schema.io.DurableFiles;
 import io.upgradekit.schema.json.Json;
 import io.upgradekit.schema.model.Names;
+import io.upgradekit.schema.store.RepositoryStore;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -20,8 +21,10 @@ import java.time.temporal.ChronoUnit;
 import java.util.Arrays;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.TreeMap;
 import java.util.function.LongSupplier;
+import java.util.function.Supplier;
 
 /**
  * Which node credentials the server accepts beyond the secret: per node, a <em>generation</em> (the
@@ -44,6 +47,13 @@ import java.util.function.LongSupplier;
 public final class NodeAccess {
   /** The document's place in the repository. */
   public static final String FILE = ".access/nodes.json";
+
+  /**
+   * The document's place in a repository in an object store, which has no hidden paths: under the
+   * API's private {@code fleet/} directory, which repo-server never serves (keep the bucket itself
+   * private too).
+   */
+  public static final String STORE_PATH = "fleet/access/nodes.json";
 
   /** The document's {@code type}. */
   public static final String TYPE = "node-access";
@@ -100,9 +110,9 @@ public final class NodeAccess {
     }
   }
 
-  private final WatchedFile<Map<String, Entry>> nodes;
+  private final Supplier<Map<String, Entry>> nodes;
 
-  private NodeAccess(WatchedFile<Map<String, Entry>> nodes) {
+  private NodeAccess(Supplier<Map<String, Entry>> nodes) {
     this.nodes = nodes;
   }
 
@@ -124,6 +134,21 @@ public final class NodeAccess {
     }, why -> new UpgradeException(ErrorCode.IO_ERROR, "the node access list " + file + " cannot be used (" + why
         + "), so node requests are refused: restore it from a backup, or rewrite it with 'repo-server"
         + " node-credential --root DIR --revoke/--readmit'")));
+  }
+
+  /**
+   * Reads the list of a repository in a store (an object store) for a server: {@value #STORE_PATH},
+   * read again at most once per {@code refresh}.
+   *
+   * @throws UpgradeException IO_ERROR if the document exists but cannot be used, or the store cannot
+   *     be read
+   */
+  public static NodeAccess open(RepositoryStore store, Duration refresh, LongSupplier nanoTime) {
+    return new NodeAccess(new WatchedDocument<>(store, STORE_PATH, MAX_BYTES, refresh, nanoTime,
+        bytes -> bytes == null ? Map.of() : Json.read(bytes, Document.class, "node access list").nodes(),
+        why -> new UpgradeException(ErrorCode.IO_ERROR, "the node access list " + STORE_PATH + " in "
+            + store.location() + " cannot be used (" + why + "), so node requests are refused: rewrite it with"
+            + " 'repo-server node-credential --store ADDRESS --revoke/--readmit', or restore it")));
   }
 
   /**
@@ -195,6 +220,50 @@ public final class NodeAccess {
 
   private interface Change {
     Entry apply(Entry old);
+  }
+
+  /** Every listed node's entry in a repository in a store, by node id. */
+  public static Map<String, Entry> list(RepositoryStore store) throws IOException {
+    Optional<RepositoryStore.Versioned> read = store.read(STORE_PATH, MAX_BYTES);
+    return read.isEmpty() ? new TreeMap<>()
+        : new TreeMap<>(Json.read(read.get().bytes(), Document.class, "node access list").nodes());
+  }
+
+  /** A node's entry as the store's list says now. */
+  public static Entry current(RepositoryStore store, String node) throws IOException {
+    Names.requireNodeId(node);
+    return list(store).getOrDefault(node, ADMITTED);
+  }
+
+  /** {@link #revoke(Path, String, String, Clock)} in a repository in a store. */
+  public static Entry revoke(RepositoryStore store, String node, String reason, Clock clock) throws IOException {
+    return change(store, node, old -> old.revoked() ? old
+        : new Entry(old.generation(), true, clock.instant().truncatedTo(ChronoUnit.SECONDS), reason));
+  }
+
+  /** {@link #readmit(Path, String, Clock)} in a repository in a store. */
+  public static Entry readmit(RepositoryStore store, String node, Clock clock) throws IOException {
+    return change(store, node, old -> new Entry(old.generation() + 1, false,
+        clock.instant().truncatedTo(ChronoUnit.SECONDS), null));
+  }
+
+  /** Read, change, compare-and-swap; again from the new version when another command was first. */
+  private static Entry change(RepositoryStore store, String node, Change change) throws IOException {
+    Names.requireNodeId(node);
+    for (int attempt = 0; attempt < 10; attempt++) {
+      Optional<RepositoryStore.Versioned> read = store.read(STORE_PATH, MAX_BYTES);
+      Map<String, Entry> nodes = read.isEmpty() ? new TreeMap<>()
+          : new TreeMap<>(Json.read(read.get().bytes(), Document.class, "node access list").nodes());
+      Entry updated = change.apply(nodes.getOrDefault(node, ADMITTED));
+      nodes.put(node, updated);
+      RepositoryStore.Write write = store.compareAndSwap(STORE_PATH, read.map(RepositoryStore.Versioned::tag)
+          .orElse(null), 0, Json.canonicalBytes(new Document(TYPE, nodes)));
+      if (write.written()) {
+        return updated;
+      }
+    }
+    throw new UpgradeException(ErrorCode.IO_ERROR, "the node access list " + STORE_PATH + " in " + store.location()
+        + " kept changing while it was updated (10 attempts): other node-credential commands are running; retry");
   }
 
   private static Entry change(Path root, String node, Change change) throws IOException {

@@ -1,49 +1,36 @@
 package io.upgradekit.server.http;
 
 import io.upgradekit.schema.ErrorCode;
-import io.upgradekit.schema.Hashes;
-import io.upgradekit.schema.layout.PathKind;
 import io.upgradekit.schema.layout.RepositoryLayout;
 import io.upgradekit.server.core.Etags;
 import io.upgradekit.server.core.Printable;
 import io.upgradekit.server.core.ServerMetrics;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Objects;
 import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
 import org.eclipse.jetty.http.DateGenerator;
 import org.eclipse.jetty.http.HttpField;
 import org.eclipse.jetty.http.HttpFields;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.http.HttpMethod;
 import org.eclipse.jetty.http.PreEncodedHttpField;
-import org.eclipse.jetty.io.ByteBufferPool;
-import org.eclipse.jetty.io.Content;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
 import org.eclipse.jetty.util.Callback;
 
 /**
- * Serves the repository directory read-only: strong ETags (the content's SHA-256; a blob's is its
- * name), {@code Last-Modified}, conditional requests answered 304, single byte ranges (resumed
- * downloads), caching by kind ({@code immutable} for what never changes: hash-named blobs,
- * release manifests and versioned trust roots; {@code no-cache} for pointers, rollout state,
- * {@code root.json} and the rest), no directory listings, and never dot files, temp files, claims or feedback.
+ * Serves the repository read-only: strong ETags (the content's SHA-256; a blob's is its name),
+ * {@code Last-Modified} where the source knows it, conditional requests answered 304, single byte
+ * ranges (resumed downloads), caching by kind ({@code immutable} for what never changes: hash-named
+ * blobs, release manifests and versioned trust roots; {@code no-cache} for pointers, rollout
+ * state, {@code root.json} and the rest), no directory listings, and never dot files, temp files,
+ * claims or feedback.
  *
- * <p>Per file the server keeps an entry keyed by path and validated on every request against the
- * file's key, modification time and size (one {@code stat}), so the 304 path never reads or hashes
- * content. Small files are kept in memory, large immutable ones memory-mapped; anything else is
- * streamed.
+ * <p>The files come from a {@link Source}: the repository directory ({@link DirectoryFiles}) or the
+ * repository store ({@link StoreFiles}, an object store). Either keeps per file an {@link Entry}
+ * (ETag, headers, small content in memory), so the 304 path never reads or hashes content.
  */
 final class StaticFiles {
   static final HttpField IMMUTABLE =
@@ -56,14 +43,8 @@ final class StaticFiles {
   /** Top-level directories written by the API: node data, rollout decisions and leases, inventory snapshots; not for the public. */
   private static final Set<String> PRIVATE = Set.of("claims", "feedback", "rollouts", "fleet");
 
-  private static final int IN_MEMORY_MAX = 256 * 1024;
   /** Largest body answered on the selector thread; larger ones are written from the pool. */
   private static final int INLINE_MAX = 64 * 1024;
-  private static final long HEAP_BUDGET = 128L << 20;
-  private static final long MAP_MAX = 1L << 30;
-  private static final long MAP_BUDGET = 16L << 30;
-  private static final int MAX_ENTRIES = 100_000;
-  private static final int STREAM_BUFFER = 128 * 1024;
 
   private static final Map<String, HttpField> TYPES = Map.ofEntries(
       type("json", "application/json"),
@@ -81,61 +62,90 @@ final class StaticFiles {
   private static final HttpField OCTET_STREAM =
       new PreEncodedHttpField(HttpHeader.CONTENT_TYPE, "application/octet-stream");
 
-  private final Path root;
-  private final ServerMetrics metrics;
-  private final ConcurrentHashMap<String, Entry> cache = new ConcurrentHashMap<>();
-  private final AtomicLong heapUsed = new AtomicLong();
-  private final AtomicLong mapped = new AtomicLong();
+  /** Where the served files come from, and what is known about them. */
+  interface Source {
+    /**
+     * The entry of a file if it is known without blocking (from memory, or at most one {@code
+     * stat}): {@link Entry#ABSENT} if there is known to be no such file, null if the caller must
+     * ask {@link #lookup} on a thread that may block.
+     */
+    Entry cached(String relative);
 
-  StaticFiles(Path root, ServerMetrics metrics) {
-    this.root = root.toAbsolutePath().normalize();
-    this.metrics = metrics;
+    /** The entry of a file, loading it if needed (may block); null if there is no such file. */
+    Entry lookup(String relative) throws IOException;
   }
 
-  /** What the server knows about one file version. */
-  private static final class Entry {
-    final Path file;
-    final Object fileKey;
-    final long modifiedNanos;
+  /** Writes part of a file that is not held in memory; runs on a thread that may block. */
+  interface Body {
+    void send(Request request, Response response, Callback callback, long start, long length) throws IOException;
+  }
+
+  /** What the server knows about one version of one file. */
+  static final class Entry {
+    /** The entry of a file that is known not to exist. */
+    static final Entry ABSENT = new Entry();
+
     final long size;
     final String etag;
     final HttpField etagField;
+    /** Null when the source knows no modification time (an object store's differs per copy). */
     final HttpField lastModified;
+    /** Whole seconds, or -1 when unknown. */
     final long lastModifiedMillis;
     final HttpField contentType;
     final HttpField cacheControl;
+    /** The whole content, or null: {@link #body} streams it. */
     final ByteBuffer content;
-    final long heapBytes;
-    final long mappedBytes;
+    final Body body;
 
-    Entry(Path file, BasicFileAttributes attributes, long size, String sha256, HttpField contentType,
-        HttpField cacheControl, ByteBuffer content, long heapBytes, long mappedBytes) {
-      this.file = file;
-      this.fileKey = attributes.fileKey();
-      this.modifiedNanos = attributes.lastModifiedTime().to(TimeUnit.NANOSECONDS);
+    /**
+     * @param relative the repository path (for the content type and the caching class)
+     * @param sha256 the content's SHA-256 (a blob's name)
+     * @param lastModifiedMillis the modification time, or -1 if unknown
+     * @param content the content (read-only), or null
+     * @param body how to stream the content when {@code content} is null
+     */
+    Entry(String relative, long size, String sha256, long lastModifiedMillis, ByteBuffer content, Body body) {
+      if ((content == null) == (body == null)) {
+        throw new IllegalArgumentException("an entry has either its content or a body");
+      }
       this.size = size;
       this.etag = Etags.quote(sha256);
       this.etagField = new PreEncodedHttpField(HttpHeader.ETAG, etag);
-      this.lastModifiedMillis = attributes.lastModifiedTime().toMillis() / 1000 * 1000;
-      this.lastModified = new PreEncodedHttpField(HttpHeader.LAST_MODIFIED, DateGenerator.formatDate(lastModifiedMillis));
-      this.contentType = contentType;
-      this.cacheControl = cacheControl;
+      this.lastModifiedMillis = lastModifiedMillis < 0 ? -1 : lastModifiedMillis / 1000 * 1000;
+      this.lastModified = lastModifiedMillis < 0 ? null
+          : new PreEncodedHttpField(HttpHeader.LAST_MODIFIED, DateGenerator.formatDate(this.lastModifiedMillis));
+      this.contentType = contentType(relative.substring(relative.lastIndexOf('/') + 1));
+      this.cacheControl = RepositoryLayout.isImmutable(relative) ? IMMUTABLE : NO_CACHE;
       this.content = content;
-      this.heapBytes = heapBytes;
-      this.mappedBytes = mappedBytes;
+      this.body = body;
     }
 
-    boolean isCurrent(BasicFileAttributes attributes) {
-      return attributes.size() == size
-          && attributes.lastModifiedTime().to(TimeUnit.NANOSECONDS) == modifiedNanos
-          && Objects.equals(attributes.fileKey(), fileKey);
+    private Entry() {
+      size = 0;
+      etag = null;
+      etagField = null;
+      lastModified = null;
+      lastModifiedMillis = -1;
+      contentType = null;
+      cacheControl = null;
+      content = null;
+      body = null;
     }
+  }
+
+  private final Source source;
+  private final ServerMetrics metrics;
+
+  StaticFiles(Source source, ServerMetrics metrics) {
+    this.source = source;
+    this.metrics = metrics;
   }
 
   /**
    * Answers a request without blocking if it can: a method other than GET and HEAD, a path that is
-   * never served, or a file whose cache entry is current. Otherwise returns false, and the caller
-   * runs {@link #handle} on a thread that may block (to read and hash the file).
+   * never served, or a file whose entry is known. Otherwise returns false, and the caller runs
+   * {@link #handle} on a thread that may block (to load the file, or to stream it).
    */
   boolean handleCached(Request request, Response response, Callback callback, String path) {
     String method = request.getMethod();
@@ -150,35 +160,28 @@ final class StaticFiles {
       notFound(request, response, callback, path);
       return true;
     }
-    Entry entry = cache.get(relative);
+    Entry entry = source.cached(relative);
     if (entry == null) {
       return false;
     }
-    BasicFileAttributes attributes;
-    try {
-      attributes = Files.readAttributes(entry.file, BasicFileAttributes.class);
-    } catch (IOException e) {
+    if (entry == Entry.ABSENT) {
       notFound(request, response, callback, path);
       return true;
     }
-    if (!attributes.isRegularFile() || !entry.isCurrent(attributes)) {
-      return false;
-    }
     boolean head = HttpMethod.HEAD.is(method);
-    if (!head && entry.size > INLINE_MAX && !isConditional(request)) {
-      return false; // a large body: write it from a pool thread, the selector serves the small ones
+    if (!head && !notModified(request.getHeaders(), entry) && (entry.content == null || entry.size > INLINE_MAX)) {
+      return false; // a body that is large or streamed: write it from a pool thread, the selector serves the rest
     }
-    serve(request, response, callback, entry, head);
+    try {
+      serve(request, response, callback, entry, head);
+    } catch (IOException e) {
+      callback.failed(e); // not reached: a body that is streamed is never sent from here
+    }
     return true;
   }
 
-  private static boolean isConditional(Request request) {
-    HttpFields headers = request.getHeaders();
-    return headers.contains(HttpHeader.IF_NONE_MATCH) || headers.contains(HttpHeader.IF_MODIFIED_SINCE);
-  }
-
   /**
-   * Answers a request for a repository path, loading the file into the cache if needed (may block).
+   * Answers a request for a repository path, loading the file if needed (may block).
    *
    * @param path the decoded request path, starting with '/'
    */
@@ -196,49 +199,47 @@ final class StaticFiles {
       notFound(request, response, callback, path);
       return;
     }
-    Entry entry = cache.get(relative);
-    Path file = entry != null ? entry.file : root.resolve(relative);
-    BasicFileAttributes attributes;
-    try {
-      attributes = Files.readAttributes(file, BasicFileAttributes.class);
-    } catch (IOException e) {
+    Entry entry = source.lookup(relative);
+    if (entry == null || entry == Entry.ABSENT) {
       notFound(request, response, callback, path);
       return;
-    }
-    if (!attributes.isRegularFile()) {
-      notFound(request, response, callback, path);
-      return;
-    }
-    if (entry == null || !entry.isCurrent(attributes)) {
-      entry = load(relative, file, attributes);
     }
     serve(request, response, callback, entry, head);
   }
 
-  private void serve(Request request, Response response, Callback callback, Entry entry, boolean head) {
+  /** Whether {@code If-None-Match} (or, without it, {@code If-Modified-Since}) holds for the entry: a 304. */
+  private static boolean notModified(HttpFields requestHeaders, Entry entry) {
+    String ifNoneMatch = requestHeaders.get(HttpHeader.IF_NONE_MATCH);
+    if (ifNoneMatch != null) {
+      return Etags.listMatches(ifNoneMatch, entry.etag, true);
+    }
+    if (entry.lastModifiedMillis < 0) {
+      return false;
+    }
+    long modifiedSince = requestHeaders.getDateField(HttpHeader.IF_MODIFIED_SINCE.asString());
+    return modifiedSince >= 0 && entry.lastModifiedMillis <= modifiedSince;
+  }
+
+  private void serve(Request request, Response response, Callback callback, Entry entry, boolean head)
+      throws IOException {
     HttpFields requestHeaders = request.getHeaders();
     HttpFields.Mutable headers = response.getHeaders();
     headers.put(entry.etagField);
-    headers.put(entry.lastModified);
+    if (entry.lastModified != null) {
+      headers.put(entry.lastModified);
+    }
     headers.put(entry.cacheControl);
     headers.put(ACCEPT_RANGES);
 
     String ifMatch = requestHeaders.get(HttpHeader.IF_MATCH);
     long unmodifiedSince = ifMatch != null ? -1 : requestHeaders.getDateField(HttpHeader.IF_UNMODIFIED_SINCE.asString());
     if (ifMatch != null ? !Etags.listMatches(ifMatch, entry.etag, false)
-        : unmodifiedSince >= 0 && entry.lastModifiedMillis > unmodifiedSince) {
+        : unmodifiedSince >= 0 && (entry.lastModifiedMillis < 0 || entry.lastModifiedMillis > unmodifiedSince)) {
       metrics.staticRequest(false);
       HttpErrors.write(request, response, callback, 412, ErrorCode.PRECONDITION_FAILED, "the file's ETag is " + entry.etag);
       return;
     }
-    String ifNoneMatch = requestHeaders.get(HttpHeader.IF_NONE_MATCH);
-    boolean notModified;
-    if (ifNoneMatch != null) {
-      notModified = Etags.listMatches(ifNoneMatch, entry.etag, true);
-    } else {
-      long modifiedSince = requestHeaders.getDateField(HttpHeader.IF_MODIFIED_SINCE.asString());
-      notModified = modifiedSince >= 0 && entry.lastModifiedMillis <= modifiedSince;
-    }
+    boolean notModified = notModified(requestHeaders, entry);
     metrics.staticRequest(notModified);
     if (notModified) {
       response.setStatus(304);
@@ -274,9 +275,7 @@ final class StaticFiles {
     } else if (entry.content != null) {
       response.write(true, entry.content.slice((int) start, (int) length), callback);
     } else {
-      ByteBufferPool.Sized pool = new ByteBufferPool.Sized(request.getComponents().getByteBufferPool(), true,
-          STREAM_BUFFER);
-      Content.copy(Content.Source.from(pool, entry.file, start, length), response, callback);
+      entry.body.send(request, response, callback, start, length);
     }
   }
 
@@ -288,56 +287,11 @@ final class StaticFiles {
     if (value.startsWith("\"")) {
       return value.equals(entry.etag);
     }
-    if (value.startsWith("W/")) {
+    if (value.startsWith("W/") || entry.lastModifiedMillis < 0) {
       return false;
     }
     long date = DateParsing.parse(value);
     return date >= 0 && date == entry.lastModifiedMillis;
-  }
-
-  private Entry load(String relative, Path file, BasicFileAttributes attributes) throws IOException {
-    PathKind kind = RepositoryLayout.kindOf(relative);
-    String name = file.getFileName().toString();
-    HttpField cacheControl = RepositoryLayout.isImmutable(relative) ? IMMUTABLE : NO_CACHE;
-    HttpField contentType = contentType(name);
-    long size = attributes.size();
-    ByteBuffer content = null;
-    long heap = 0;
-    long map = 0;
-    String sha256;
-    if (size <= IN_MEMORY_MAX) {
-      byte[] bytes = Files.readAllBytes(file);
-      size = bytes.length;
-      sha256 = kind == PathKind.BLOB ? name : Hashes.sha256(bytes);
-      if (heapUsed.addAndGet(bytes.length) <= HEAP_BUDGET) {
-        content = ByteBuffer.wrap(bytes).asReadOnlyBuffer();
-        heap = bytes.length;
-      } else {
-        heapUsed.addAndGet(-bytes.length);
-      }
-    } else {
-      sha256 = kind == PathKind.BLOB ? name : Hashes.sha256(file);
-      if (RepositoryLayout.isImmutable(relative) && size <= MAP_MAX && mapped.addAndGet(size) <= MAP_BUDGET) {
-        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
-          content = channel.map(FileChannel.MapMode.READ_ONLY, 0, size).asReadOnlyBuffer();
-          map = size;
-        }
-      } else if (RepositoryLayout.isImmutable(relative) && size <= MAP_MAX) {
-        mapped.addAndGet(-size);
-      }
-    }
-    Entry entry = new Entry(file, attributes, size, sha256, contentType, cacheControl, content, heap, map);
-    if (cache.size() >= MAX_ENTRIES) {
-      cache.clear();
-      heapUsed.set(0);
-      mapped.set(0);
-    }
-    Entry old = cache.put(relative, entry);
-    if (old != null) {
-      heapUsed.addAndGet(-old.heapBytes);
-      mapped.addAndGet(-old.mappedBytes);
-    }
-    return entry;
   }
 
   private static HttpField contentType(String name) {

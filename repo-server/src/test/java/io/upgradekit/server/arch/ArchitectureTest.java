@@ -35,6 +35,20 @@ class ArchitectureTest {
         "io.upgradekit.it..", "org.apache.maven..").check(classes);
   }
 
+  /**
+   * repository-s3 is a library beside release-schema, so the server may use it; but only where the
+   * server is assembled (and the command line, which opens a store for node-credential): the core,
+   * the fleet layer and the HTTP adapters see release-schema's RepositoryStore only, and nothing
+   * outside repository-s3 touches the AWS SDK.
+   */
+  @Test
+  void onlyTheAssemblyKnowsTheObjectStore() {
+    noClasses().that().resideInAnyPackage("io.upgradekit.server.core..", "io.upgradekit.server.fleet..",
+        "io.upgradekit.server.rollout..", "io.upgradekit.server.http..")
+        .should().dependOnClassesThat().resideInAnyPackage("io.upgradekit.store.s3..").check(classes);
+    noClasses().should().dependOnClassesThat().resideInAnyPackage("software.amazon..").check(classes);
+  }
+
   @Test
   void hasNoPackageCycles() {
     slices().matching("io.upgradekit.server.(*)..").should().beFreeOfCycles().check(classes);

@@ -43,6 +43,35 @@ class ServerMainTest {
   }
 
   @Test
+  void aStoreIsNamedOnceAndByAValidAddress() {
+    assertThat(run("--root", dir.toString(), "--store", "s3://bucket/repo")).isEqualTo(2);
+    assertThat(err.toString()).contains("CONFIG_INVALID", "--root and --store");
+    err.getBuffer().setLength(0);
+    assertThat(run("--store", "s3://Bad_Bucket/repo")).isEqualTo(2);
+    assertThat(err.toString()).contains("CONFIG_INVALID", "--store", "bucket");
+    err.getBuffer().setLength(0);
+    assertThat(run("--store", "s3://key:secret@bucket/repo")).isEqualTo(2);
+    assertThat(err.toString()).contains("default chain").doesNotContain("key:secret");
+    err.getBuffer().setLength(0);
+    assertThat(run("--store", "s3://bucket/repo", "--store-refresh", "1h")).isEqualTo(2);
+    assertThat(err.toString()).contains("--store-refresh");
+    err.getBuffer().setLength(0);
+    assertThat(run("node-credential", "--root", dir.toString(), "--store", "s3://bucket/repo", "--list")).isEqualTo(2);
+    assertThat(err.toString()).contains("--root and --store");
+  }
+
+  @Test
+  void withAStoreTheStatusIsRefreshedByDefault() {
+    ServerMain main = new ServerMain();
+    new CommandLine(main).parseArgs("--store", "s3://bucket/repo?endpoint=http://127.0.0.1:9&pathStyle=true");
+    ServerConfig config = main.config();
+    assertThat(config.store()).isEqualTo("s3://bucket/repo?endpoint=http://127.0.0.1:9&pathStyle=true");
+    assertThat(config.root()).isNull();
+    assertThat(config.statusRefresh()).isEqualTo(Duration.ofSeconds(30));
+    assertThat(config.storeRefresh()).isEqualTo(Duration.ofSeconds(1));
+  }
+
+  @Test
   void theControllerIntervalMustLetTheStateBeReSignedInTime() throws Exception {
     assertThat(run("--root", dir.toString(), "--controller-interval", "1m", "--rollout-state-ttl", "2m")).isEqualTo(2);
     assertThat(err.toString()).contains("CONFIG_INVALID", "--controller-interval");

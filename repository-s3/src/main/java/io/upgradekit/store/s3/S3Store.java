@@ -219,6 +219,29 @@ public final class S3Store implements RepositoryStore {
     }
   }
 
+  /** A {@code GET} with {@code Range: bytes=<offset>-}; past the end, an empty stream. */
+  @Override
+  public Optional<InputStream> open(String path, long offset) throws IOException {
+    if (offset < 0) {
+      throw new IllegalArgumentException("offset " + offset);
+    }
+    if (offset == 0) {
+      return open(path);
+    }
+    String key = key(StorePaths.document(path));
+    try {
+      return Optional.of(client.getObject(b -> b.bucket(config.bucket()).key(key).range("bytes=" + offset + "-")));
+    } catch (SdkException e) {
+      if (notFound(e)) {
+        return Optional.empty();
+      }
+      if (e instanceof S3Exception s3 && s3.statusCode() == 416) {
+        return Optional.of(InputStream.nullInputStream()); // at or past the end: nothing left to read
+      }
+      throw failure("read", key, e);
+    }
+  }
+
   @Override
   public boolean putBlob(String sha256, long size, InputStream content) throws IOException {
     String path = StorePaths.blob(sha256);

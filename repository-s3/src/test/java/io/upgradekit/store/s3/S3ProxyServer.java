@@ -7,14 +7,26 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Properties;
 import java.util.concurrent.TimeUnit;
+import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
+import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
+import software.amazon.awssdk.core.checksums.RequestChecksumCalculation;
+import software.amazon.awssdk.core.checksums.ResponseChecksumValidation;
+import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
+import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.services.s3.S3Client;
+import software.amazon.awssdk.services.s3.model.S3Exception;
 
 /**
  * s3proxy (Maven Central's self-contained jar, copied by the build to {@code target/s3proxy}) on
  * 127.0.0.1 with an ephemeral port and its in-memory backend, checking AWS signatures with the
  * given keys. It runs in this JVM in a class loader of its own, so none of its many libraries
  * meets the test's, and is driven by reflection for the same reason.
+ *
+ * <p>Public in the test-jar for the programs' tests that publish into and serve from a bucket (the
+ * plugin, repo-server, the end-to-end tests): their builds copy the jar the same way and pass its
+ * path as the system property {@code s3proxy.jar}.
  */
-final class S3ProxyServer implements AutoCloseable {
+public final class S3ProxyServer implements AutoCloseable {
   private final URLClassLoader loader;
   private final Object proxy;
   private final URI endpoint;
@@ -25,7 +37,12 @@ final class S3ProxyServer implements AutoCloseable {
     this.endpoint = endpoint;
   }
 
-  static S3ProxyServer start(String identity, String credential) throws Exception {
+  /**
+   * Starts s3proxy checking signatures made with this access key and secret.
+   *
+   * @throws IllegalStateException if the jar is missing or s3proxy does not start within 30 s
+   */
+  public static S3ProxyServer start(String identity, String credential) throws Exception {
     Path jar = Path.of(System.getProperty("s3proxy.jar", "target/s3proxy/s3proxy.jar"));
     if (!Files.isRegularFile(jar)) {
       throw new IllegalStateException(jar + " is missing: run the tests through Maven, which copies it there");
@@ -69,10 +86,31 @@ final class S3ProxyServer implements AutoCloseable {
     }
   }
 
-  URI endpoint() {
+  /** {@code http://127.0.0.1:<port>}. */
+  public URI endpoint() {
     return endpoint;
   }
 
+  /** Creates a bucket (an S3 client with the given keys; a bucket that is there already is fine). */
+  public void createBucket(String bucket, String identity, String credential) {
+    try (S3Client client = S3Client.builder()
+        .endpointOverride(endpoint)
+        .region(Region.US_EAST_1)
+        .forcePathStyle(true)
+        .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create(identity, credential)))
+        .httpClient(UrlConnectionHttpClient.create())
+        .requestChecksumCalculation(RequestChecksumCalculation.WHEN_REQUIRED)
+        .responseChecksumValidation(ResponseChecksumValidation.WHEN_REQUIRED)
+        .build()) {
+      client.createBucket(b -> b.bucket(bucket));
+    } catch (S3Exception e) {
+      if (e.statusCode() != 409) { // there already: BucketAlreadyOwnedByYou
+        throw e;
+      }
+    }
+  }
+
+  /** Stops s3proxy; everything it held is gone (its backend is in memory). */
   @Override
   public void close() throws Exception {
     try {

@@ -32,8 +32,9 @@ import java.util.Objects;
 import java.util.function.Consumer;
 
 /**
- * Creates a release key, and optionally the first trust root of a new directory repository, so that
- * a new user starts from nothing with two commands ({@code keygen}, then {@code release}).
+ * Creates a release key, and optionally the first trust root of a new repository (a directory or a
+ * bucket), so that a new user starts from nothing with two commands ({@code keygen}, then {@code
+ * release}).
  *
  * <p>The key file holds both PEM blocks (private and public) and is created with mode 0600 from its
  * first byte (never written wider and narrowed later); the public key goes beside it as {@code
@@ -54,7 +55,8 @@ public final class KeyGenerator {
    * What to create.
    *
    * @param keyFile the private key file ({@code <keyFile>}); {@code <keyFile>.pub} gets the public key
-   * @param repository a directory repository to give a trust root naming the new key, or null
+   * @param repository a repository to give a trust root naming the new key: a directory or an
+   *     {@code s3://} store address (see {@link Repositories#openStore}); or null
    * @param rootKey the offline root key ({@code <rootKeyFile>}), or null. Without it the new key
    *     holds every role of a new repository's first trust root. With it, the root key keeps the
    *     root role and the new key gets the release and rollout roles: in a new repository's first
@@ -62,7 +64,12 @@ public final class KeyGenerator {
    *     version (a rotation of the release key)
    * @param rootLifetime how long the trust root is valid
    */
-  public record Request(Path keyFile, Path repository, SigningKey rootKey, Duration rootLifetime) {
+  public record Request(Path keyFile, String repository, SigningKey rootKey, Duration rootLifetime) {
+    /** A request for a directory repository (or none). */
+    public Request(Path keyFile, Path repository, SigningKey rootKey, Duration rootLifetime) {
+      this(keyFile, repository == null ? null : repository.toAbsolutePath().toString(), rootKey, rootLifetime);
+    }
+
     public Request {
       if (keyFile == null) {
         throw new ConfigurationException(ErrorCode.KEY_INVALID, "<keyFile> is not set: run 'mvn upgrade:keygen"
@@ -119,30 +126,37 @@ public final class KeyGenerator {
   }
 
   private long writeTrustRoot(Request request, SigningKey key) {
-    Path root = request.repository().toAbsolutePath();
-    try (DirectoryRepository repository = new DirectoryRepository(root)) {
-      Files.createDirectories(root);
+    String where = request.repository();
+    if (!Repositories.isObjectStore(where)) {
+      try {
+        Files.createDirectories(Path.of(where));
+      } catch (IOException e) {
+        throw new UpgradeException(ErrorCode.IO_ERROR, "cannot create the repository directory " + where + ": " + e, e);
+      }
+    }
+    try (StoreRepository repository = Repositories.openStore(where, Path.of("").toAbsolutePath(), message -> { })) {
       boolean exists = repository.store().stat(RepositoryLayout.trustRoot()).isPresent()
           || repository.store().stat(RepositoryLayout.trustRoot(1)).isPresent();
       if (!exists) {
         return publish(repository, 1, request, key, request.rootKey() == null ? key : request.rootKey(), null);
       }
       if (request.rootKey() == null) {
-        events.accept(Event.warning(root + " has a trust root already; it was left as it is. To make the new key"
-            + " its release key, run keygen again with <rootKeyFile> set to the repository's root key"
-            + " (see docs/maven-plugin.md, key management)"));
+        events.accept(Event.warning(repository.location() + " has a trust root already; it was left as it is. To"
+            + " make the new key its release key, run keygen again with <rootKeyFile> set to the repository's root"
+            + " key (see docs/maven-plugin.md, key management)"));
         return 0;
       }
       TrustRoot current = RepositoryTrust.load(repository, clock);
       RoleKeys rootRole = current.role(Role.ROOT);
       if (!rootRole.keyIds().contains(request.rootKey().keyId()) || rootRole.threshold() != 1) {
         throw new ConfigurationException(ErrorCode.SIGNATURE_INVALID, "<rootKeyFile> holds key "
-            + request.rootKey().keyId() + ", which cannot sign the next trust root of " + root + " alone (its root"
-            + " keys: " + rootRole.keyIds() + ", threshold " + rootRole.threshold() + "): use the repository's root key");
+            + request.rootKey().keyId() + ", which cannot sign the next trust root of " + repository.location()
+            + " alone (its root keys: " + rootRole.keyIds() + ", threshold " + rootRole.threshold() + "): use the"
+            + " repository's root key");
       }
       return publish(repository, current.version() + 1, request, key, request.rootKey(), current);
     } catch (IOException e) {
-      throw new UpgradeException(ErrorCode.IO_ERROR, "cannot write the trust root into " + root + ": " + e, e);
+      throw new UpgradeException(ErrorCode.IO_ERROR, "cannot write the trust root into " + where + ": " + e, e);
     }
   }
 
@@ -153,7 +167,7 @@ public final class KeyGenerator {
    * key} to the release role, next to the previous release keys, so that releases they signed stay
    * valid; removing a leaked key is a rotation of its own (see docs/maven-plugin.md).
    */
-  private long publish(DirectoryRepository repository, long version, Request request, SigningKey key,
+  private long publish(StoreRepository repository, long version, Request request, SigningKey key,
       SigningKey rootKey, TrustRoot previous) throws IOException {
     Map<String, PublicKeyEntry> keys = new java.util.HashMap<>();
     Map<Role, RoleKeys> roles = new EnumMap<>(Role.class);
@@ -178,7 +192,7 @@ public final class KeyGenerator {
     TrustRootPublisher.Outcome outcome = previous == null ? publisher.install(envelope)
         : publisher.publishNext(previous, version, envelope);
     if (outcome != TrustRootPublisher.Outcome.CREATED) {
-      events.accept(Event.warning(repository.root() + " got trust root version " + version + " from someone else"
+      events.accept(Event.warning(repository.location() + " got trust root version " + version + " from someone else"
           + " meanwhile; it was left as it is"));
       return 0;
     }
@@ -187,7 +201,7 @@ public final class KeyGenerator {
             + "... holds the root role"
         : "is added to the release role (now " + roles.get(Role.RELEASE).keyIds().size() + " key(s))";
     events.accept(Event.info("Created trust root version " + version + " in "
-        + repository.root().resolve(RepositoryLayout.trustRoot(version)) + ": key " + key.keyId().substring(0, 16)
+        + repository.location() + "/" + RepositoryLayout.trustRoot(version) + ": key " + key.keyId().substring(0, 16)
         + "... " + roleText + ", until " + trustRoot.expires()));
     return version;
   }

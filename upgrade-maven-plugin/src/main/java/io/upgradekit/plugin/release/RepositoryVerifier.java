@@ -290,8 +290,8 @@ public final class RepositoryVerifier {
     }
 
     private long sizeOf(String path) throws IOException {
-      if (repository instanceof DirectoryRepository directory) {
-        return directory.store().stat(path).orElseThrow(() -> new NoSuchFileException(path)).size();
+      if (repository instanceof StoreRepository store) {
+        return store.sizeOf(path).orElseThrow(() -> new NoSuchFileException(path));
       }
       return referencedSizes.get(path.substring(path.lastIndexOf('/') + 1));
     }

@@ -42,6 +42,18 @@ class ArchitectureTest {
         .check(classes);
   }
 
+  /**
+   * repository-s3 is a library beside release-schema, so the plugin may publish into a bucket; one
+   * class opens the store ({@code Repositories}), everything else sees release-schema's
+   * RepositoryStore, and nothing outside repository-s3 touches the AWS SDK.
+   */
+  @Test
+  void onlyRepositoriesOpensTheObjectStore() {
+    noClasses().that().doNotHaveFullyQualifiedName("io.upgradekit.plugin.release.Repositories")
+        .should().dependOnClassesThat().resideInAnyPackage("io.upgradekit.store.s3..").check(classes);
+    noClasses().should().dependOnClassesThat().resideInAnyPackage("software.amazon..").check(classes);
+  }
+
   @Test
   void hasNoPackageCycles() {
     slices().matching("io.upgradekit.plugin.(*)..").should().beFreeOfCycles().check(classes);

@@ -45,7 +45,7 @@ class ConfigurationMistakesTest {
 
   @Test
   void keygenParameters() {
-    configInvalid(() -> new KeyGenerator.Request(dir.resolve("key"), null, null, Duration.ZERO), "<rootExpiryDays>");
+    configInvalid(() -> new KeyGenerator.Request(dir.resolve("key"), (Path) null, null, Duration.ZERO), "<rootExpiryDays>");
   }
 
   @Test
