@@ -17,13 +17,14 @@ public final class Handlers {
   private Handlers() {}
 
   /**
-   * The handler chain over {@code api} and the repository at {@code root}.
+   * The handler chain over {@code api}, the {@code dashboard} and the repository at {@code root}.
    *
    * @param rateLimit requests per second per client address before 429; 0 disables the limit
    * @param minRequestDataRate bytes per second a request body must arrive at, at least; 0 disables
    */
-  public static Handler chain(Api api, Path root, ServerMetrics metrics, int rateLimit, long minRequestDataRate) {
-    Handler handler = new Router(api, new StaticFiles(root, metrics), metrics);
+  public static Handler chain(Api api, Dashboard dashboard, Path root, ServerMetrics metrics, int rateLimit,
+      long minRequestDataRate) {
+    Handler handler = new Router(api, dashboard, new StaticFiles(root, metrics), metrics);
     if (minRequestDataRate > 0) {
       handler = new MinimumDataRateHandler(handler, minRequestDataRate, 0);
     }
