@@ -274,18 +274,20 @@
     { action: 'recall', label: 'Recall', help: 'Halts, and every node on the release switches back to the version it came from, wave by wave.', applies: (r) => ['active', 'halted', 'complete'].includes(r.status) && !!r.fromVersion, danger: true },
     { action: 'retry', label: 'Retry a node', help: 'The node\'s last failure no longer counts; it tries again.', applies: (r) => r.waves.length > 0, node: true },
   ];
+  // The buttons are made once and then only enabled or disabled, so that a poll never replaces
+  // the button under the operator's pointer.
   function renderButtons(box, r, app, version) {
-    clear(box);
     if (!mayAct()) {
-      box.appendChild(h('span', { class: 'hint', text: 'You are a viewer: actions need the operator role.' }));
+      if (!box.firstChild) box.appendChild(h('span', { class: 'hint', text: 'You are a viewer: actions need the operator role.' }));
       return;
     }
-    for (const a of ACTIONS) {
-      box.appendChild(h('button', {
-        type: 'button', id: 'action-' + a.action, class: a.danger ? 'danger' : null, disabled: !a.applies(r),
-        onclick: () => askAction(a, app, version),
-      }, a.label));
+    if (!box.firstChild) {
+      for (const a of ACTIONS) {
+        box.appendChild(h('button', { type: 'button', id: 'action-' + a.action, class: a.danger ? 'danger' : null,
+          onclick: () => askAction(a, app, version) }, a.label));
+      }
     }
+    for (const a of ACTIONS) $('action-' + a.action).disabled = !a.applies(r);
   }
   function askAction(a, app, version, node) {
     const dialog = $('action-dialog');
@@ -476,7 +478,7 @@
           h('div', {}, h('span', { class: 'label', text: 'update state' }), a.state || '—'),
           h('div', {}, h('span', { class: 'label', text: 'last heartbeat' }), a.lastHeartbeat ? time(a.lastHeartbeat) : 'never'),
           h('div', {}, h('span', { class: 'label', text: 'error rate / latency' }), num(a.errorRate, 4) + ' / ' + num(a.latency, 3) + ' s'),
-          h('div', { class: 'labels' }, h('span', { class: 'label', text: 'labels' }), Object.entries(a.labels).map(([k, v]) => h('span', { text: k + '=' + v })))));
+          h('div', {}, h('span', { class: 'label', text: 'labels' }), h('span', { class: 'labels' }, Object.entries(a.labels).map(([k, v]) => h('span', { text: k + '=' + v }))))));
       }
       clear(events);
       if (n.events.length === 0) events.appendChild(h('p', { class: 'hint', text: 'No reported event yet.' }));
@@ -532,7 +534,7 @@
             h('td', {}, r.deltas.length ? r.deltas.map((d) => h('div', { text: 'from ' + d.fromVersion + ': ' + bytes(d.size) })) : '—'),
             h('td', {}, r.keyIds.map(shortKey)), h('td', {}, time(r.expires)), h('td', { text: r.channels.join(', ') || '—' }),
             h('td', {}, r.rollout ? ['#' + r.rollout.sequence + ' ' + r.rollout.action + ', expires ', time(r.rollout.expires)] : r.strategy ? 'plan: ' + r.strategy : '—'),
-            h('td', { class: 'warning', text: [r.warning, r.rollout && r.rollout.warning].filter(Boolean).join('; ') })))))));
+            h('td', { class: 'warning', text: [r.warning, r.rollout && r.rollout.warning].filter(Boolean).join('; ') }))))));
         if (a.moreReleases) card.appendChild(h('p', { class: 'hint', text: a.moreReleases + ' older releases are not listed.' }));
       }
     }, (e) => showError(box, e));
