@@ -312,6 +312,31 @@ class DashboardApiTest {
         assertThat(r.strategy()).isEqualTo("batches");
         assertThat(r.channels()).containsExactly("stable");
       });
+
+      // the command line reads the same endpoints
+      Path token = RolloutApiTest.secret(dir, "bob.token", VIEWER + "\n");
+      String[] target = {"--server", server.uri("/").toString(), "--operator-token-file", token.toString()};
+      java.io.StringWriter out = new java.io.StringWriter();
+      java.io.StringWriter err = new java.io.StringWriter();
+      picocli.CommandLine cli = io.upgradekit.server.cli.ServerMainAccess.commandLine();
+      cli.setOut(new java.io.PrintWriter(out, true));
+      cli.setErr(new java.io.PrintWriter(err, true));
+      assertThat(cli.execute(RolloutApiTest.concat(new String[] {"fleet", "inventory", "--label", "zone=a"}, target)))
+          .as(err.toString()).isZero();
+      assertThat(out.toString()).contains("shop: 1.0 (3) 2.0 (1)", "n1", "n3", "1-2 of 2 matching (4 in all)")
+          .doesNotContain("n2 ");
+      out.getBuffer().setLength(0);
+      assertThat(cli.execute(RolloutApiTest.concat(new String[] {"fleet", "node", "n2"}, target))).as(err.toString())
+          .isZero();
+      assertThat(out.toString()).contains("node n2", "shop 1.0 -> 2.0: ROLLED_BACK", "HEALTH_CHECK_FAILED",
+          "what to do:", "VERIFY");
+      out.getBuffer().setLength(0);
+      assertThat(cli.execute(RolloutApiTest.concat(new String[] {"fleet", "releases"}, target))).as(err.toString())
+          .isZero();
+      assertThat(out.toString()).contains("trust root 1", "channel stable -> 2.0", "WARNING: the pointer expires in");
+      assertThat(cli.execute(RolloutApiTest.concat(new String[] {"fleet", "inventory", "--status", "bogus"}, target)))
+          .isEqualTo(2);
+      assertThat(err.toString()).contains("REQUEST_INVALID: status 'bogus' is not one of");
     }
   }
 

@@ -34,7 +34,7 @@ import picocli.CommandLine.Spec;
     mixinStandardHelpOptions = true,
     versionProvider = ServerMain.Version.class,
     sortOptions = false,
-    subcommands = {NodeCredentialCommand.class, RolloutCommand.class},
+    subcommands = {NodeCredentialCommand.class, RolloutCommand.class, FleetCommand.class},
     description = {
       "Serves an Upgradekit repository: the static files under /, the publish, claim and feedback API"
           + " under /v1/, fleet status at /v1/status and Prometheus metrics at /metrics.",
