@@ -103,6 +103,7 @@
     let ticks = 0;
     async function tick() {
       if (mine !== route || !session) return;
+      if (document.hidden) { setTimeout(tick, ms); return; } // a background tab costs the server nothing
       try {
         const data = await api('GET', typeof url === 'function' ? url() : url);
         if (mine !== route) return;
