@@ -81,7 +81,7 @@ class DashboardBrowserIT {
     List<Thread> nodes = new ArrayList<>();
     WebDriver[] opened = new WebDriver[1];
     try (ServerFixture server = new ServerFixture(root, b -> b.rolloutKeyFile(key).operatorCredentialsFile(operators)
-        .controllerInterval(Duration.ofMillis(250)).rolloutStartDelay(Duration.ofSeconds(2)).instance("browser"))) {
+        .controllerInterval(Duration.ofMillis(250)).rolloutStartDelay(Duration.ofMinutes(10)).instance("browser"))) {
       for (int i = 0; i < NODES.length; i++) {
         SimulatedNode node = new SimulatedNode(server, repo, NODES[i], i, stop);
         Thread t = new Thread(node::run, "node-" + NODES[i]);
@@ -113,8 +113,15 @@ class DashboardBrowserIT {
       browser.findElement(By.id("login-button")).click();
       waitFor(browser, By.cssSelector("a.rollout-link"));
       click(browser, By.cssSelector("a.rollout-link"));
-      waitFor(browser, By.cssSelector(".wave[data-wave='0']"));
       js.executeScript("window.__sameDocument = 'no reload since'");
+      // the rollout waits for the operator: the server starts it by itself only after --rollout-start-delay
+      until(browser, Duration.ofSeconds(20), "the rollout not started, with its start button",
+          () -> browser.findElement(By.id("rollout-status")).getText().contains("not-started")
+              && browser.findElement(By.id("action-start")).isEnabled());
+      click(browser, By.id("action-start"));
+      waitFor(browser, By.id("action-reason")).sendKeys("the fleet has announced itself");
+      browser.findElement(By.id("action-submit")).click();
+      waitFor(browser, By.cssSelector(".wave[data-wave='0']"));
 
       // the rollout advances on the page: the canary passes and the next wave opens and updates
       until(browser, Duration.ofSeconds(45), "the canary wave passed and wave 2 updates",
@@ -133,7 +140,7 @@ class DashboardBrowserIT {
       until(browser, Duration.ofSeconds(15), "the rollout halted",
           () -> browser.findElement(By.id("rollout-status")).getText().contains("halted"));
       assertThat(browser.findElement(By.id("action-log")).getText()).contains("halt", "alice",
-          "latency alerts on <b>web</b>");
+          "latency alerts on <b>web</b>", "start", "the fleet has announced itself");
       assertThat(js.executeScript("return window.__sameDocument")).isEqualTo("no reload since");
       until(browser, Duration.ofSeconds(10), "the judge's charts drawn",
           () -> !browser.findElements(By.cssSelector("#charts [data-chart='ErrorRate'] path.upgraded")).isEmpty());
@@ -395,7 +402,7 @@ class DashboardBrowserIT {
       post("/v1/leases/confirm", ApiBody.LEASE_REQUEST.write(confirm));
       Instant started = Instant.now().truncatedTo(ChronoUnit.MILLIS);
       List<StepReport> steps = new ArrayList<>();
-      long stepMillis = grant.wave() == 0 ? 700 : 3000; // the canary is quick; later waves take long enough to halt
+      long stepMillis = grant.wave() == 0 ? 700 : 3500; // the canary is quick; later waves take long enough to halt
       for (String s : List.of("STOP", "SWITCH", "START", "VERIFY")) {
         state = s;
         Instant at = Instant.now().truncatedTo(ChronoUnit.MILLIS);

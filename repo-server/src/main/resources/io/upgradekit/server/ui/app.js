@@ -268,6 +268,7 @@
   }
 
   const ACTIONS = [
+    { action: 'start', label: 'Start now', help: 'Starts the rollout now with the fleet as known (the server starts it by itself after --rollout-start-delay).', applies: (r) => r.status === 'not-started' || r.status === 'blocked' },
     { action: 'pause', label: 'Pause', help: 'No node starts an update; running ones finish.', applies: (r) => (r.status === 'active' || r.status === 'complete') && !r.paused },
     { action: 'resume', label: 'Resume', help: 'Undoes a pause or a halt.', applies: (r) => r.paused || r.status === 'halted' },
     { action: 'approve', label: 'Approve next wave', help: 'Lets the next wave open once its gate passes (manual approval).', applies: (r) => r.status === 'active' && r.openWaves < r.waves.length },
