@@ -8,6 +8,7 @@ import io.upgradekit.server.core.TrustStore;
 import io.upgradekit.server.fleet.Decisions;
 import io.upgradekit.server.fleet.FleetEndpoints;
 import io.upgradekit.server.fleet.FleetMetrics;
+import io.upgradekit.server.fleet.FleetViews;
 import io.upgradekit.server.fleet.HeartbeatService;
 import io.upgradekit.server.fleet.Inventory;
 import io.upgradekit.server.fleet.InventorySync;
@@ -81,7 +82,8 @@ final class Fleet {
       return "the rollout controller runs every " + every + " with rollout key " + key.keyId()
           + (last == null ? "; it has not run yet" : "; last pass " + last);
     };
-    FleetEndpoints endpoints = new FleetEndpoints(heartbeats, leases, operations, sentence);
+    FleetViews views = new FleetViews(inventory, reports, store, leases, clock);
+    FleetEndpoints endpoints = new FleetEndpoints(heartbeats, leases, operations, views, sentence);
     FleetMetrics metrics = new FleetMetrics(live, decisions, leases, controller, heartbeats, inventory, clock, LOG::warn);
     return new Fleet(endpoints, metrics, new Loop(sync, key == null ? null : controller, key, trust,
         config.controllerInterval()));

@@ -10,6 +10,11 @@ import io.upgradekit.server.core.ObservedStore;
 import io.upgradekit.server.core.OperatorCredentials;
 import io.upgradekit.server.core.PublishService;
 import io.upgradekit.server.core.PublisherToken;
+import io.upgradekit.server.core.ReleaseCatalog;
+import io.upgradekit.server.core.Sessions;
+import io.upgradekit.schema.store.DirectoryStore;
+import io.upgradekit.server.http.Dashboard;
+import io.upgradekit.server.http.OperatorAccess;
 import io.upgradekit.server.core.ServerMetrics;
 import io.upgradekit.server.core.TrustStore;
 import io.upgradekit.server.core.WatchedSecret;
@@ -75,7 +80,11 @@ final class HttpServerFactory {
         operators);
     Fleet rollouts = Fleet.assemble(config, store, trust, fleet, clock);
     metrics.append(rollouts.metrics);
-    Api api = new Api(publish, claims, feedback, fleet, trust, authenticator, metrics, clock, rollouts.endpoints);
+    Sessions sessions = config.dashboard() ? new Sessions(clock, config.sessionTimeout(), Sessions.DEFAULT_MAX_SESSIONS)
+        : null;
+    ReleaseCatalog releases = new ReleaseCatalog(store, trust, clock, config.rolloutStateTtl());
+    Api api = new Api(publish, claims, feedback, fleet, trust, authenticator, metrics, clock, rollouts.endpoints,
+        new OperatorAccess(authenticator, operators, sessions), releases);
     if (config.publishToken() == null && config.publishTokenFile() == null) {
       LOG.info("publishing is disabled (no publisher token)");
     }
@@ -84,6 +93,14 @@ final class HttpServerFactory {
     }
     if (operators == null) {
       LOG.info("the rollout API is disabled (no --operator-credentials)");
+    }
+    if (!config.dashboard()) {
+      LOG.info("the dashboard is off (--dashboard off)");
+    } else if (operators != null) {
+      LOG.info("the dashboard is at /ui/ (operators log in with their token; put TLS in front beyond a trusted"
+          + " network)");
+    } else {
+      LOG.info("the dashboard is at /ui/, but nobody can log in without --operator-credentials");
     }
     LOG.info(rollouts.endpoints.controller().get());
 
@@ -109,11 +126,12 @@ final class HttpServerFactory {
     connector.setAcceptQueueSize(1024);
     server.addConnector(connector);
 
+    Dashboard dashboard = new Dashboard(config.dashboard());
     Handler handler = repository.root != null
-        ? Handlers.chain(api, repository.root, List.of(repository.store, repository.publishStore),
+        ? Handlers.chain(api, dashboard, repository.root, List.of(repository.store, repository.publishStore),
             config.storeRefresh(), metrics, config.rateLimit(), config.minRequestDataRate())
-        : Handlers.chain(api, repository.store, config.storeRefresh(), LOG::warn, metrics, config.rateLimit(),
-            config.minRequestDataRate());
+        : Handlers.chain(api, dashboard, repository.store, config.storeRefresh(), LOG::warn, metrics,
+            config.rateLimit(), config.minRequestDataRate());
     GracefulHandler graceful = new GracefulHandler(handler);
     // On stop, idle keep-alive connections are closed after this long instead of Jetty's default.
     graceful.setShutdownIdleTimeout(200);

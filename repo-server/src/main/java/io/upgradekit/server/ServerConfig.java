@@ -53,6 +53,8 @@ import java.util.Objects;
  *     not wait)
  * @param operatorCredentialsFile the operators' credentials ({@code <name> <role> <token>} lines), or
  *     null to refuse the rollout API
+ * @param dashboard whether the operators' dashboard is served at {@code /ui/} (and operators may log in)
+ * @param sessionTimeout how long a dashboard session lasts without a request
  */
 public record ServerConfig(
     Path root,
@@ -82,7 +84,9 @@ public record ServerConfig(
     Duration rolloutStateTtl,
     Duration controllerInterval,
     Duration rolloutStartDelay,
-    Path operatorCredentialsFile) {
+    Path operatorCredentialsFile,
+    boolean dashboard,
+    Duration sessionTimeout) {
 
   public static final String DEFAULT_BIND = "127.0.0.1";
   public static final int DEFAULT_PORT = 8080;
@@ -98,6 +102,7 @@ public record ServerConfig(
   public static final Duration DEFAULT_CONTROLLER_INTERVAL = Duration.ofSeconds(2);
   public static final Duration DEFAULT_ROLLOUT_START_DELAY = Duration.ofSeconds(35);
   public static final Duration DEFAULT_STORE_REFRESH = Duration.ofSeconds(1);
+  public static final Duration DEFAULT_SESSION_TIMEOUT = Duration.ofMinutes(30);
 
   public ServerConfig {
     if ((root == null) == (store == null)) {
@@ -114,6 +119,7 @@ public record ServerConfig(
     Objects.requireNonNull(rolloutStateTtl, "rolloutStateTtl");
     Objects.requireNonNull(controllerInterval, "controllerInterval");
     Objects.requireNonNull(rolloutStartDelay, "rolloutStartDelay");
+    Objects.requireNonNull(sessionTimeout, "sessionTimeout");
   }
 
   public static Builder builder(Path root) {
@@ -155,6 +161,8 @@ public record ServerConfig(
     private Duration controllerInterval = DEFAULT_CONTROLLER_INTERVAL;
     private Duration rolloutStartDelay = DEFAULT_ROLLOUT_START_DELAY;
     private Path operatorCredentialsFile;
+    private boolean dashboard = true;
+    private Duration sessionTimeout = DEFAULT_SESSION_TIMEOUT;
 
     private Builder(Path root, String store) {
       this.root = root;
@@ -187,13 +195,15 @@ public record ServerConfig(
     public Builder controllerInterval(Duration v) { this.controllerInterval = v; return this; }
     public Builder rolloutStartDelay(Duration v) { this.rolloutStartDelay = v; return this; }
     public Builder operatorCredentialsFile(Path v) { this.operatorCredentialsFile = v; return this; }
+    public Builder dashboard(boolean v) { this.dashboard = v; return this; }
+    public Builder sessionTimeout(Duration v) { this.sessionTimeout = v; return this; }
 
     public ServerConfig build() {
       return new ServerConfig(root, store, storeRefresh, bind, port, pinnedTrustRoot, publishToken, publishTokenFile, nodeSecret,
           nodeSecretFile, claimCapacity,
           feedbackQuotaBytes, maxBlobBytes, rateLimit, idleTimeout, minRequestDataRate, maxThreads, accessLog,
           stopTimeout, statusRefresh, credentialRefresh, maxNodes, instance, rolloutKeyFile, rolloutStateTtl,
-          controllerInterval, rolloutStartDelay, operatorCredentialsFile);
+          controllerInterval, rolloutStartDelay, operatorCredentialsFile, dashboard, sessionTimeout);
     }
   }
 }

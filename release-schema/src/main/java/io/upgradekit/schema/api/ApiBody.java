@@ -70,10 +70,32 @@ public final class ApiBody<T> {
   public static final ApiBody<RolloutReport> ROLLOUT_REPORT =
       new ApiBody<>("rollout-report", "rollout report", RolloutReport.class, 128 * 1024 * 1024);
 
+  /** {@code GET /v1/rollouts/<app>/<version>/series}: the answer. */
+  public static final ApiBody<RolloutSeries> ROLLOUT_SERIES =
+      new ApiBody<>("rollout-series", "rollout series", RolloutSeries.class, 256 * 1024);
+  /** {@code GET /v1/inventory}: the answer (one page of at most 500 nodes). */
+  public static final ApiBody<InventoryPage> INVENTORY_PAGE =
+      new ApiBody<>("inventory-page", "inventory page", InventoryPage.class, 8 * 1024 * 1024);
+  /**
+   * {@code GET /v1/nodes/<node>}: the answer. Up to 200 events of up to 64 steps with long messages;
+   * typical answers are a few KiB per event.
+   */
+  public static final ApiBody<NodeHistory> NODE_HISTORY =
+      new ApiBody<>("node-history", "node history", NodeHistory.class, 64 * 1024 * 1024);
+  /** {@code GET /v1/releases}: the answer. */
+  public static final ApiBody<ReleaseOverview> RELEASE_OVERVIEW =
+      new ApiBody<>("release-overview", "release overview", ReleaseOverview.class, 32 * 1024 * 1024);
+  /** {@code POST /v1/sessions}: the request (a dashboard login). */
+  public static final ApiBody<SessionRequest> SESSION_REQUEST =
+      new ApiBody<>("session-request", "session request", SessionRequest.class, 4 * 1024);
+  /** {@code POST /v1/sessions}, {@code GET /v1/sessions/current}: the answer. */
+  public static final ApiBody<Session> SESSION = new ApiBody<>("session", "session", Session.class, 4 * 1024);
+
   /** Every body, in the order above. */
   public static final List<ApiBody<?>> ALL = List.of(CLAIM_REQUEST, CLAIM_GRANT, PUBLISH_RESULT, TRUST_ROOT_RESULT,
       FEEDBACK_RESULT, WHOAMI, ERROR, FLEET_STATUS, HEARTBEAT, HEARTBEAT_RESULT, LEASE_REQUEST, LEASE_ANSWER,
-      ROLLOUT_ACTION, ROLLOUT_LIST, ROLLOUT_REPORT);
+      ROLLOUT_ACTION, ROLLOUT_LIST, ROLLOUT_REPORT, ROLLOUT_SERIES, INVENTORY_PAGE, NODE_HISTORY, RELEASE_OVERVIEW,
+      SESSION_REQUEST, SESSION);
 
   private final String name;
   private final String description;

@@ -144,6 +144,25 @@ class ApiBodyTest {
     bad.add(new Bad(ApiBody.FLEET_STATUS, "a step without a state",
         o -> ((ObjectNode) ((ArrayNode) o.get("nodes").get("web-01").get("apps").get("shop").get("lastEvent")
             .get("steps")).get(0)).remove("state")));
+    bad.add(new Bad(ApiBody.SESSION_REQUEST, "no token", o -> o.remove("token")));
+    bad.add(new Bad(ApiBody.SESSION, "a role that does not exist", o -> o.put("role", "root")));
+    bad.add(new Bad(ApiBody.SESSION, "a short CSRF token", o -> o.put("csrfToken", "abc")));
+    bad.add(new Bad(ApiBody.INVENTORY_PAGE, "a page over the limit", o -> o.put("limit", 501)));
+    bad.add(new Bad(ApiBody.INVENTORY_PAGE, "markup in a label",
+        o -> ((ObjectNode) ((ObjectNode) o.get("nodes").get(0)).get("labels")).put("zone", "<script>alert(1)</script>")));
+    bad.add(new Bad(ApiBody.INVENTORY_PAGE, "a hostile node id",
+        o -> ((ObjectNode) o.get("nodes").get(0)).put("node", "<img src=x>")));
+    bad.add(new Bad(ApiBody.NODE_HISTORY, "a step without an outcome",
+        o -> ((ObjectNode) o.get("events").get(0).get("steps").get(0)).remove("outcome")));
+    bad.add(new Bad(ApiBody.NODE_HISTORY, "an endless fix",
+        o -> ((ObjectNode) o.get("events").get(0)).put("fix", "x".repeat(3000))));
+    bad.add(new Bad(ApiBody.ROLLOUT_SERIES, "a factor of 0", o -> o.put("errorRateFactor", 0)));
+    bad.add(new Bad(ApiBody.ROLLOUT_SERIES, "a point without its time",
+        o -> ((ObjectNode) o.get("points").get(0)).remove("at")));
+    bad.add(new Bad(ApiBody.RELEASE_OVERVIEW, "a key id that is not one",
+        o -> ((ArrayNode) o.get("apps").get(0).get("channels").get(0).get("keyIds")).add("../x")));
+    bad.add(new Bad(ApiBody.RELEASE_OVERVIEW, "a negative package size",
+        o -> ((ObjectNode) o.get("apps").get(0).get("releases").get(0)).put("packageSize", -1)));
     return bad;
   }
 

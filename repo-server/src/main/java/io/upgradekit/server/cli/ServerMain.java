@@ -35,7 +35,7 @@ import picocli.CommandLine.Spec;
     mixinStandardHelpOptions = true,
     versionProvider = ServerMain.Version.class,
     sortOptions = false,
-    subcommands = {NodeCredentialCommand.class, RolloutCommand.class},
+    subcommands = {NodeCredentialCommand.class, RolloutCommand.class, FleetCommand.class},
     description = {
       "Serves an Upgradekit repository: the static files under /, the publish, claim and feedback API"
           + " under /v1/, fleet status at /v1/status and Prometheus metrics at /metrics.",
@@ -183,6 +183,16 @@ public final class ServerMain implements Callable<Integer> {
           + " 'operator' may act on rollouts, 'viewer' may read them. Without it the rollout API is refused.")
   Path operatorCredentials;
 
+  @Option(names = "--dashboard", paramLabel = "on|off", defaultValue = "on",
+      description = "Serve the operators' dashboard at /ui/ (operators log in with their token from"
+          + " --operator-credentials; put TLS in front beyond a trusted network). Default: ${DEFAULT-VALUE}.")
+  String dashboard;
+
+  @Option(names = "--session-timeout", paramLabel = "DURATION", defaultValue = "30m", converter = Durations.class,
+      description = "A dashboard session without a request for this long ends (12 h after the login at the"
+          + " latest). Default: ${DEFAULT-VALUE}.")
+  Duration sessionTimeout;
+
   public static void main(String[] args) {
     System.exit(commandLine().execute(args));
   }
@@ -271,6 +281,13 @@ public final class ServerMain implements Callable<Integer> {
     if (maxNodes < 1) {
       throw usage("--max-nodes must be at least 1");
     }
+    if (!dashboard.equals("on") && !dashboard.equals("off")) {
+      throw usage("--dashboard must be on or off, not '" + dashboard + "'");
+    }
+    if (sessionTimeout.compareTo(Duration.ofMinutes(1)) < 0 || sessionTimeout.compareTo(Duration.ofHours(12)) > 0) {
+      throw usage("--session-timeout must be between 1m and 12h");
+    }
+    builder.dashboard(dashboard.equals("on")).sessionTimeout(sessionTimeout);
     if (instance != null && !io.upgradekit.schema.model.Names.isLowercaseName(instance)) {
       throw usage("--instance '" + instance + "' must match " + io.upgradekit.schema.model.Names.LOWERCASE_NAME_PATTERN);
     }

@@ -75,6 +75,19 @@ public final class FleetIndex {
     return state == null ? null : state.last;
   }
 
+  /** The latest report of every (node, app), for the inventory's nodes that only report. */
+  public synchronized java.util.List<Feedback> latestReports() {
+    java.util.List<Feedback> all = new java.util.ArrayList<>();
+    nodes.values().forEach(node -> node.apps.values().forEach(app -> all.add(app.last)));
+    return all;
+  }
+
+  /** The apps a node reported on, sorted. */
+  public synchronized java.util.List<String> appsOf(String node) {
+    Node n = nodes.get(node);
+    return n == null ? java.util.List.of() : java.util.List.copyOf(n.apps.keySet());
+  }
+
   /** Bytes of feedback stored for a node. */
   public synchronized long bytesOf(String node) {
     Node n = nodes.get(node);

@@ -94,7 +94,20 @@ public final class OperatorCredentials {
 
   /** The operator whose token this is, or null. */
   public Caller.Operator match(String token) {
-    byte[] presented = Hashes.newSha256().digest(token.getBytes(StandardCharsets.UTF_8));
+    return matchDigest(digest(token));
+  }
+
+  /** The digest a token is compared by (what a dashboard session keeps instead of the token). */
+  public static byte[] digest(String token) {
+    return Hashes.newSha256().digest(token.getBytes(StandardCharsets.UTF_8));
+  }
+
+  /**
+   * The operator whose token has this {@link #digest}, as the file says now, or null: a session
+   * checks its operator again on every request, so removing the line (or changing the role) takes
+   * effect on open sessions within the refresh delay.
+   */
+  public Caller.Operator matchDigest(byte[] presented) {
     Caller.Operator found = null;
     for (Line line : lines.get()) {
       if (MessageDigest.isEqual(line.digest(), presented) && found == null) {

@@ -24,7 +24,13 @@ import io.upgradekit.server.core.Printable;
 import io.upgradekit.server.core.PublishService;
 import io.upgradekit.server.core.ServerMetrics;
 import io.upgradekit.server.core.TrustStore;
+import io.upgradekit.server.core.ReleaseCatalog;
 import io.upgradekit.server.fleet.FleetEndpoints;
+import io.upgradekit.server.fleet.FleetViews;
+import io.upgradekit.server.fleet.InventoryQuery;
+import io.upgradekit.schema.api.NodeHistory;
+import io.upgradekit.schema.api.RolloutReport;
+import org.eclipse.jetty.util.Fields;
 import io.upgradekit.server.fleet.LeaseService;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -58,8 +64,17 @@ import org.slf4j.LoggerFactory;
  * POST /v1/heartbeats                        node        a heartbeat (the node's own)
  * POST /v1/leases[/confirm|/release]         node        a lease request (the node's own)
  * GET  /v1/rollouts[/&lt;app&gt;/&lt;version&gt;]       operator or viewer  the rollouts, one rollout's report
+ * GET  /v1/rollouts/&lt;app&gt;/&lt;version&gt;/series  operator or viewer  the canary judge's figures over time
  * POST /v1/rollouts/&lt;app&gt;/&lt;version&gt;/actions operator    a rollout action (stored as a decision)
+ * GET  /v1/inventory?...                     operator or viewer  one page of the fleet, filtered and sorted
+ * GET  /v1/nodes/&lt;node&gt;                      operator or viewer  a node's entries and events with step trails
+ * GET  /v1/releases                          operator or viewer  channels, releases, sizes, signatures, expiry
+ * POST /v1/sessions, GET|DELETE /v1/sessions/current   the dashboard's login, session and logout
  * </pre>
+ *
+ * <p>Operators authenticate with a bearer token or the dashboard's session cookie ({@link
+ * OperatorAccess}). The read answers of the operator endpoints carry an ETag, and answer 304 to an
+ * {@code If-None-Match} that names it, so that polling them costs little while nothing changes.
  */
 public final class Api {
   private static final Logger LOG = LoggerFactory.getLogger(Api.class);
@@ -73,10 +88,15 @@ public final class Api {
   private final ServerMetrics metrics;
   private final Clock clock;
   private final FleetEndpoints rollouts;
+  private final OperatorAccess operators;
+  private final ReleaseCatalog releases;
 
   public Api(PublishService publish, ClaimService claims, FeedbackService feedback, FleetIndex fleet, TrustStore trust,
-      Authenticator authenticator, ServerMetrics metrics, Clock clock, FleetEndpoints rollouts) {
+      Authenticator authenticator, ServerMetrics metrics, Clock clock, FleetEndpoints rollouts,
+      OperatorAccess operators, ReleaseCatalog releases) {
     this.rollouts = rollouts;
+    this.operators = operators;
+    this.releases = releases;
     this.publish = publish;
     this.claims = claims;
     this.feedback = feedback;
@@ -103,16 +123,55 @@ public final class Api {
         lease(request, response, callback, s.length == 3 ? "ask" : s[3]);
       } else if (s.length == 3 && s[2].equals("rollouts")) {
         requireMethod(method, HttpMethod.GET);
-        authenticator.operator(authorization(request), false);
-        ok(response, callback, 200, ApiBody.ROLLOUT_LIST.write(rollouts.operations().list()), null);
+        operators.operator(request, false);
+        read(request, response, callback, ApiBody.ROLLOUT_LIST.write(rollouts.operations().list()));
       } else if (s.length == 5 && s[2].equals("rollouts")) {
         requireMethod(method, HttpMethod.GET);
-        authenticator.operator(authorization(request), false);
-        ok(response, callback, 200, ApiBody.ROLLOUT_REPORT.write(rollouts.operations().report(Names.requireApp(s[3]),
-            Names.requireVersion(s[4]))), null);
+        operators.operator(request, false);
+        RolloutReport report = rollouts.operations().report(Names.requireApp(s[3]), Names.requireVersion(s[4]));
+        String perWave = Request.extractQueryParameters(request).getValue("nodesPerWave");
+        if (perWave != null) {
+          report = FleetViews.limitNodes(report, count(perWave, "nodesPerWave", 1, 1_000_000));
+        }
+        read(request, response, callback, ApiBody.ROLLOUT_REPORT.write(report));
+      } else if (s.length == 6 && s[2].equals("rollouts") && s[5].equals("series")) {
+        requireMethod(method, HttpMethod.GET);
+        operators.operator(request, false);
+        read(request, response, callback, ApiBody.ROLLOUT_SERIES.write(rollouts.views().series(
+            Names.requireApp(s[3]), Names.requireVersion(s[4]))));
+      } else if (s.length == 3 && s[2].equals("inventory")) {
+        requireMethod(method, HttpMethod.GET);
+        operators.operator(request, false);
+        Fields query = Request.extractQueryParameters(request);
+        read(request, response, callback, ApiBody.INVENTORY_PAGE.write(rollouts.views().inventory(
+            InventoryQuery.parse(query::getValue))));
+      } else if (s.length == 4 && s[2].equals("nodes")) {
+        requireMethod(method, HttpMethod.GET);
+        operators.operator(request, false);
+        String events = Request.extractQueryParameters(request).getValue("events");
+        read(request, response, callback, ApiBody.NODE_HISTORY.write(rollouts.views().node(Names.requireNodeId(s[3]),
+            events == null ? FleetViews.DEFAULT_EVENTS : count(events, "events", 1, NodeHistory.MAX_EVENTS))));
+      } else if (s.length == 3 && s[2].equals("releases")) {
+        requireMethod(method, HttpMethod.GET);
+        operators.operator(request, false);
+        read(request, response, callback, ApiBody.RELEASE_OVERVIEW.write(releases.overview()));
+      } else if (s.length == 3 && s[2].equals("sessions")) {
+        requireMethod(method, HttpMethod.POST);
+        byte[] body = readBody(request, ApiBody.SESSION_REQUEST.maxBytes(), "the login");
+        ok(response, callback, 201, ApiBody.SESSION.write(operators.login(request, response, body)), null);
+      } else if (s.length == 4 && s[2].equals("sessions") && s[3].equals("current")) {
+        if (HttpMethod.DELETE.is(method)) {
+          operators.logout(request, response);
+          response.setStatus(204);
+          response.getHeaders().put(HttpErrors.NO_STORE);
+          callback.succeeded();
+        } else {
+          requireMethod(method, HttpMethod.GET);
+          ok(response, callback, 200, ApiBody.SESSION.write(operators.current(request)), null);
+        }
       } else if (s.length == 6 && s[2].equals("rollouts") && s[5].equals("actions")) {
         requireMethod(method, HttpMethod.POST);
-        Caller.Operator operator = authenticator.operator(authorization(request), true);
+        Caller.Operator operator = operators.operator(request, true);
         String app = Names.requireApp(s[3]);
         String version = Names.requireVersion(s[4]);
         byte[] body = readBody(request, ApiBody.ROLLOUT_ACTION.maxBytes(), "the rollout action");
@@ -249,10 +308,32 @@ public final class Api {
     ok(response, callback, outcome.created() ? 201 : 200, ApiBody.PUBLISH_RESULT.write(result), outcome.etag());
   }
 
+  /** A read answer with its ETag, or 304 when the client holds it already. */
+  private static void read(Request request, Response response, Callback callback, byte[] bytes) {
+    String etag = Conditional.etag(bytes);
+    if (Conditional.notModified(request, etag)) {
+      response.setStatus(304);
+      response.getHeaders().put(HttpErrors.NO_STORE);
+      response.getHeaders().put(HttpHeader.ETAG, etag);
+      callback.succeeded();
+      return;
+    }
+    ok(response, callback, 200, bytes, etag);
+  }
+
+  private static int count(String text, String name, int min, int max) {
+    if (!text.matches("[0-9]{1,9}") || Integer.parseInt(text) < min || Integer.parseInt(text) > max) {
+      throw new UpgradeException(ErrorCode.REQUEST_INVALID, name + " must be a number from " + min + " to " + max
+          + ", not '" + Printable.of(text) + "'");
+    }
+    return Integer.parseInt(text);
+  }
+
   private static void ok(Response response, Callback callback, int status, byte[] bytes, String etag) {
     response.setStatus(status);
     response.getHeaders().put(HttpErrors.JSON);
     response.getHeaders().put(HttpErrors.NO_STORE);
+    response.getHeaders().put(HttpErrors.NOSNIFF);
     if (etag != null) {
       response.getHeaders().put(HttpHeader.ETAG, etag);
     }

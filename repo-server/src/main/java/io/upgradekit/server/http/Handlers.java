@@ -21,37 +21,37 @@ public final class Handlers {
   private Handlers() {}
 
   /**
-   * The handler chain over {@code api} and the repository directory at {@code root}: what is known
-   * about a file that may change is checked again after {@code refresh} (one {@code stat}), and
-   * dropped on this process's own writes through {@code writers} (see {@link DirectoryFiles}).
+   * The handler chain over {@code api}, the {@code dashboard} and the repository directory at
+   * {@code root}: what is known about a file that may change is checked again after {@code
+   * refresh} (one {@code stat}), and dropped on this process's own writes through {@code writers} (see {@link DirectoryFiles}).
    *
    * @param rateLimit requests per second per client address before 429; 0 disables the limit
    * @param minRequestDataRate bytes per second a request body must arrive at, at least; 0 disables
    */
-  public static Handler chain(Api api, Path root, List<ObservedStore> writers, Duration refresh,
-      ServerMetrics metrics, int rateLimit, long minRequestDataRate) {
+  public static Handler chain(Api api, Dashboard dashboard, Path root, List<ObservedStore> writers,
+      Duration refresh, ServerMetrics metrics, int rateLimit, long minRequestDataRate) {
     DirectoryFiles files = new DirectoryFiles(root, refresh, System::nanoTime);
     writers.forEach(writer -> writer.onWrite(files::invalidate));
-    return chain(api, files, metrics, rateLimit, minRequestDataRate);
+    return chain(api, dashboard, files, metrics, rateLimit, minRequestDataRate);
   }
 
   /**
-   * The handler chain over {@code api} and the repository in {@code store} (an object store): the
-   * static files come from the store, what is known about them is dropped on this process's own
-   * writes through {@code store} and looked up again after {@code maxAge} (see {@link StoreFiles}).
+   * The handler chain over {@code api}, the {@code dashboard} and the repository in {@code store}
+   * (an object store): the static files come from the store, what is known about them is dropped on
+   * this process's own writes through {@code store} and looked up again after {@code maxAge} (see {@link StoreFiles}).
    *
    * @param warn told when the store cannot be reached and a known version is served instead
    */
-  public static Handler chain(Api api, ObservedStore store, Duration maxAge, Consumer<String> warn,
-      ServerMetrics metrics, int rateLimit, long minRequestDataRate) {
+  public static Handler chain(Api api, Dashboard dashboard, ObservedStore store, Duration maxAge,
+      Consumer<String> warn, ServerMetrics metrics, int rateLimit, long minRequestDataRate) {
     StoreFiles files = new StoreFiles(store, maxAge, System::nanoTime, warn);
     store.onWrite(files::invalidate);
-    return chain(api, files, metrics, rateLimit, minRequestDataRate);
+    return chain(api, dashboard, files, metrics, rateLimit, minRequestDataRate);
   }
 
-  private static Handler chain(Api api, StaticFiles.Source files, ServerMetrics metrics, int rateLimit,
-      long minRequestDataRate) {
-    Handler handler = new Router(api, new StaticFiles(files, metrics), metrics);
+  private static Handler chain(Api api, Dashboard dashboard, StaticFiles.Source files, ServerMetrics metrics,
+      int rateLimit, long minRequestDataRate) {
+    Handler handler = new Router(api, dashboard, new StaticFiles(files, metrics), metrics);
     if (minRequestDataRate > 0) {
       handler = new MinimumDataRateHandler(handler, minRequestDataRate, 0);
     }

@@ -15,6 +15,8 @@ import org.eclipse.jetty.util.Callback;
 final class HttpErrors {
   static final HttpField JSON = new PreEncodedHttpField(HttpHeader.CONTENT_TYPE, "application/json");
   static final HttpField NO_STORE = new PreEncodedHttpField(HttpHeader.CACHE_CONTROL, "no-store");
+  /** A browser must never take an answer for anything but JSON (it may quote what nodes sent). */
+  static final HttpField NOSNIFF = new PreEncodedHttpField("X-Content-Type-Options", "nosniff");
 
   private HttpErrors() {}
 
@@ -68,6 +70,7 @@ final class HttpErrors {
     response.setStatus(status);
     response.getHeaders().put(JSON);
     response.getHeaders().put(NO_STORE);
+    response.getHeaders().put(NOSNIFF);
     if (close) {
       // The rest of the body was not read: the connection cannot carry another request.
       response.getHeaders().put(HttpHeader.CONNECTION, "close");

@@ -14,7 +14,8 @@ import org.eclipse.jetty.server.Response;
 import org.eclipse.jetty.util.Callback;
 
 /**
- * Sends {@code /v1/...} to the API, {@code /metrics} to the metrics, everything else to the files.
+ * Sends {@code /v1/...} to the API, {@code /metrics} to the metrics, {@code /ui/} to the dashboard,
+ * everything else to the files.
  *
  * <p>Declared non-blocking, so that Jetty answers static requests on the thread that parsed them
  * (no hand-off: a 304 costs a cache lookup and one {@code stat}). Everything that may block (the
@@ -25,11 +26,13 @@ final class Router extends Handler.Abstract.NonBlocking {
       new PreEncodedHttpField(HttpHeader.CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8");
 
   private final Api api;
+  private final Dashboard dashboard;
   private final StaticFiles files;
   private final ServerMetrics metrics;
 
-  Router(Api api, StaticFiles files, ServerMetrics metrics) {
+  Router(Api api, Dashboard dashboard, StaticFiles files, ServerMetrics metrics) {
     this.api = api;
+    this.dashboard = dashboard;
     this.files = files;
     this.metrics = metrics;
   }
@@ -39,6 +42,8 @@ final class Router extends Handler.Abstract.NonBlocking {
     String path = Request.getPathInContext(request);
     if (path.startsWith("/v1/")) {
       execute(request, callback, () -> api.handle(request, response, callback, path));
+    } else if (Dashboard.owns(path)) {
+      dashboard.handle(request, response, callback, path);
     } else if (path.equals("/metrics")) {
       if (!HttpMethod.GET.is(request.getMethod())) {
         HttpErrors.write(request, response, callback, 405, ErrorCode.REQUEST_INVALID, "use GET /metrics");
