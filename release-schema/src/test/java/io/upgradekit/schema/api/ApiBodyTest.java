@@ -144,6 +144,11 @@ class ApiBodyTest {
     bad.add(new Bad(ApiBody.FLEET_STATUS, "a step without a state",
         o -> ((ObjectNode) ((ArrayNode) o.get("nodes").get("web-01").get("apps").get("shop").get("lastEvent")
             .get("steps")).get(0)).remove("state")));
+    bad.add(new Bad(ApiBody.INVENTORY, "another type", o -> o.put("type", "rollout")));
+    bad.add(new Bad(ApiBody.INVENTORY, "an entry without its reception time",
+        o -> ((ObjectNode) o.get("nodes").get(0)).remove("receivedAt")));
+    bad.add(new Bad(ApiBody.INVENTORY, "a hostile node id",
+        o -> ((ObjectNode) o.get("nodes").get(0).get("heartbeat")).put("node", "../x")));
     return bad;
   }
 
