@@ -16,12 +16,9 @@ import java.io.File;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Properties;
 import java.util.function.Consumer;
 import org.apache.maven.plugin.MojoExecutionException;
 import org.apache.maven.plugin.MojoFailureException;
@@ -132,25 +129,7 @@ public class ReleaseMojo extends PublishingMojo {
 
   /** The plan from {@code <rollout>} and the {@code upgrade.rollout.*} properties, or null for none. */
   RolloutPlan rolloutPlan() {
-    return RolloutSettings.plan(rollout == null ? null : rollout.settings(), rolloutProperties());
-  }
-
-  /** The build's {@code upgrade.rollout.*} properties: -D over system properties over the pom's. */
-  private Map<String, String> rolloutProperties() {
-    Map<String, String> properties = new HashMap<>();
-    List<Properties> sources = new ArrayList<>();
-    sources.add(project.getProperties());
-    if (session != null) {
-      sources.add(session.getSystemProperties());
-      sources.add(session.getUserProperties());
-    }
-    for (Properties source : sources) {
-      if (source != null) {
-        source.stringPropertyNames().stream().filter(name -> name.startsWith(RolloutSettings.PROPERTY_PREFIX))
-            .forEach(name -> properties.put(name, source.getProperty(name)));
-      }
-    }
-    return properties;
+    return RolloutSettings.plan(rollout == null ? null : rollout.settings(), rolloutProperties(project));
   }
 
   private Path payloadPath() {
