@@ -27,19 +27,19 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.stream.Stream;
 
 /** A directory repository with a trust root and its release key, and signed releases of any app. */
-final class SetFixture {
-  static final Instant NOW = Instant.parse("2026-11-22T12:00:00Z");
-  static final Instant BUILT = Instant.parse("2026-11-22T00:00:00Z");
-  static final Clock CLOCK = Clock.fixed(NOW, ZoneOffset.UTC);
-  static final RolloutPlan PLAN = new RolloutPlan(null, RolloutPlan.Strategy.BATCHES, 50, 120L, null, null, 1, null,
+public final class SetFixture {
+  public static final Instant NOW = Instant.parse("2026-11-22T12:00:00Z");
+  public static final Instant BUILT = Instant.parse("2026-11-22T00:00:00Z");
+  public static final Clock CLOCK = Clock.fixed(NOW, ZoneOffset.UTC);
+  public static final RolloutPlan PLAN = new RolloutPlan(null, RolloutPlan.Strategy.BATCHES, 50, 120L, null, null, 1, null,
       null, null, null, null);
 
-  final Path dir;
-  final Path repository;
-  final SigningKey key;
-  final List<Event> events = new CopyOnWriteArrayList<>();
+  public final Path dir;
+  public final Path repository;
+  public final SigningKey key;
+  public final List<Event> events = new CopyOnWriteArrayList<>();
 
-  SetFixture(Path dir) throws IOException {
+  public SetFixture(Path dir) throws IOException {
     this.dir = dir;
     this.repository = dir.resolve("repo");
     Path keyFile = dir.resolve("keys/release.pem");
@@ -49,11 +49,11 @@ final class SetFixture {
   }
 
   /** Publishes a signed release manifest of {@code app} (its blobs are not needed by a set). */
-  void release(String app, String version, RolloutPlan plan) throws IOException {
+  public void release(String app, String version, RolloutPlan plan) throws IOException {
     release(app, version, plan, key);
   }
 
-  void release(String app, String version, RolloutPlan plan, SigningKey signer) throws IOException {
+  public void release(String app, String version, RolloutPlan plan, SigningKey signer) throws IOException {
     byte[] content = (app + " " + version).getBytes(StandardCharsets.UTF_8);
     PayloadTree tree = new PayloadTree(List.of(TreeEntry.file(app + ".jar", content.length, Hashes.sha256(content),
         false)));
@@ -64,7 +64,7 @@ final class SetFixture {
   }
 
   /** The four components of the example, each released at v2 with a plan. */
-  void releaseFour() throws IOException {
+  public void releaseFour() throws IOException {
     for (String app : List.of("database", "cache", "api", "gateway")) {
       release(app, "v2", PLAN);
     }
@@ -81,7 +81,7 @@ final class SetFixture {
   }
 
   /** Every file of the repository with its content, to prove nothing changed. */
-  Map<String, String> snapshot() throws IOException {
+  public Map<String, String> snapshot() throws IOException {
     Map<String, String> files = new TreeMap<>();
     try (Stream<Path> walk = Files.walk(repository)) {
       for (Path file : walk.filter(Files::isRegularFile).toList()) {
