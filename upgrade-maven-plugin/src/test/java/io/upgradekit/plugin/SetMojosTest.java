@@ -123,5 +123,4 @@ class SetMojosTest {
     assertThatThrownBy(mojo::execute).isInstanceOf(MojoFailureException.class)
         .hasMessageContaining("the preview found 1 problem(s)");
   }
-
 }
