@@ -129,7 +129,24 @@ public enum ErrorCode {
   /** The rollout is halted or recalled: no node installs the release. */
   ROLLOUT_HALTED(false),
   /** The node's rollout slot went to another holder (it was silent past its lease): it waits again. */
-  LEASE_LOST(false);
+  LEASE_LOST(false),
+
+  // Release sets (several components in dependency order).
+  /** A release set whose components depend on each other in a cycle (no order could satisfy it). */
+  SET_CYCLE(true),
+  /** A release set's {@code depends_on} or contract names a component the set does not list. */
+  SET_UNKNOWN_COMPONENT(true),
+  /** A release set lists one component twice. */
+  SET_DUPLICATE_COMPONENT(true),
+  /** A release set (or its descriptor) beyond a documented cap: components, dependencies, contracts, bytes. */
+  SET_TOO_LARGE(true),
+  /**
+   * A compatibility contract that is malformed, or that the set can never meet (the required
+   * component's version in the set is outside the range, or the set does not order it first).
+   */
+  CONTRACT_INVALID(true),
+  /** A compatibility contract that the fleet does not meet yet: the component waits (at GATE on a node). */
+  CONTRACT_UNMET(false);
 
   private final boolean refusal;
 

@@ -99,6 +99,52 @@ class PublishApiTest {
   }
 
   @Test
+  void aReleaseSetNeedsAValidSignatureAndItsComponentsReleases() throws Exception {
+    java.time.Instant now = java.time.Instant.now();
+    io.upgradekit.schema.model.ReleaseSet set = io.upgradekit.schema.model.ReleaseSet.of("shop", "1", 1, now,
+        now.plusSeconds(3600), List.of(new io.upgradekit.schema.model.ReleaseSet.Component("demo", "1.0.0", null),
+            new io.upgradekit.schema.model.ReleaseSet.Component("other", "2.0.0", List.of("demo"))),
+        io.upgradekit.schema.model.ReleaseSet.Strategy.ROLLING, io.upgradekit.schema.model.ReleaseSet.Rollback.AUTO,
+        null);
+    byte[] envelope = Envelopes.sign(DocumentType.RELEASE_SET, set, List.of(repo.releaseKey));
+    byte[] otherManifest = publishRelease("1.0.0", 1);
+    assertThat(otherManifest).isNotEmpty();
+
+    HttpResponse<String> missing = server.put("/v1/sets/shop/1", envelope);
+    assertThat(missing.statusCode()).isEqualTo(409);
+    assertThat(missing.body()).contains("REFERENCE_MISSING", "other 2.0.0").doesNotContain("demo 1.0.0");
+    assertThat(file("sets/shop/1.json")).doesNotExist();
+
+    byte[] bytes = TestRepository.randomBytes(2000, 99);
+    assertThat(putBlob(bytes).statusCode()).isIn(200, 201);
+    assertThat(server.put("/v1/apps/other/releases/2.0.0", repo.manifest("other", "2.0.0", 1, bytes)).statusCode())
+        .isEqualTo(201);
+    HttpResponse<String> forged = server.put("/v1/sets/shop/1", Envelopes.sign(DocumentType.RELEASE_SET, set,
+        List.of(SigningKey.generate())));
+    assertThat(forged.statusCode()).isEqualTo(400);
+    assertThat(forged.body()).contains("SIGNATURE_INVALID");
+    assertThat(server.put("/v1/sets/shop/2", envelope).body()).contains("METADATA_INCONSISTENT");
+
+    HttpResponse<String> created = server.put("/v1/sets/shop/1", envelope);
+    assertThat(created.statusCode()).as(created.body()).isEqualTo(201);
+    assertThat(file("sets/shop/1.json")).hasBinaryContent(envelope);
+    assertThat(server.put("/v1/sets/shop/1", envelope).statusCode()).isEqualTo(200);
+    HttpResponse<String> served = server.get("/sets/shop/1.json");
+    assertThat(served.statusCode()).isEqualTo(200);
+    assertThat(served.headers().firstValue("Cache-Control").orElse("")).contains("immutable");
+
+    io.upgradekit.schema.model.ReleaseSet changed = io.upgradekit.schema.model.ReleaseSet.of("shop", "1", 1, now,
+        now.plusSeconds(3600), List.of(new io.upgradekit.schema.model.ReleaseSet.Component("demo", "1.0.0", null)),
+        io.upgradekit.schema.model.ReleaseSet.Strategy.ROLLING, io.upgradekit.schema.model.ReleaseSet.Rollback.AUTO,
+        null);
+    HttpResponse<String> immutable = server.put("/v1/sets/shop/1", Envelopes.sign(DocumentType.RELEASE_SET, changed,
+        List.of(repo.releaseKey)));
+    assertThat(immutable.statusCode()).isEqualTo(409);
+    assertThat(immutable.body()).contains("VERSION_EXISTS");
+    assertThat(file("sets/shop/1.json")).hasBinaryContent(envelope);
+  }
+
+  @Test
   void publishingNeedsTheToken() throws Exception {
     HttpResponse<String> none = server.send(server.request("/v1/blobs/" + pkgHash)
         .PUT(HttpRequest.BodyPublishers.ofByteArray(pkg)).build());

@@ -1,6 +1,5 @@
 package io.upgradekit.plugin;
 
-import io.upgradekit.plugin.release.BuildTimestamps;
 import io.upgradekit.plugin.release.ConfigurationException;
 import io.upgradekit.plugin.release.Event;
 import io.upgradekit.plugin.release.ReleaseBuilder;
@@ -9,7 +8,6 @@ import io.upgradekit.plugin.release.ReleaseResult;
 import io.upgradekit.plugin.release.RolloutSettings;
 import io.upgradekit.plugin.release.SchemaDeltaEngine;
 import io.upgradekit.plugin.release.Repositories;
-import io.upgradekit.plugin.release.SigningKeys;
 import io.upgradekit.plugin.release.Sizes;
 import io.upgradekit.schema.ErrorCode;
 import io.upgradekit.schema.model.RolloutPlan;
@@ -18,27 +16,14 @@ import java.io.File;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
-import java.util.HashMap;
-import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Optional;
-import java.util.Properties;
 import java.util.function.Consumer;
 import org.apache.maven.plugin.MojoExecutionException;
 import org.apache.maven.plugin.MojoFailureException;
-import org.apache.maven.plugins.annotations.Component;
 import org.apache.maven.plugins.annotations.LifecyclePhase;
 import org.apache.maven.plugins.annotations.Mojo;
 import org.apache.maven.plugins.annotations.Parameter;
-import org.apache.maven.project.MavenProject;
-import org.apache.maven.settings.Server;
-import org.apache.maven.settings.Settings;
-import org.apache.maven.settings.building.SettingsProblem;
-import org.apache.maven.settings.crypto.DefaultSettingsDecryptionRequest;
-import org.apache.maven.settings.crypto.SettingsDecrypter;
-import org.apache.maven.settings.crypto.SettingsDecryptionResult;
 
 /**
  * Publishes the build as a signed release: the full package, binary deltas from the channel's
@@ -48,30 +33,7 @@ import org.apache.maven.settings.crypto.SettingsDecryptionResult;
  * other content under a published version fails.
  */
 @Mojo(name = "release", defaultPhase = LifecyclePhase.DEPLOY, threadSafe = true)
-public class ReleaseMojo extends UpgradeMojo {
-  /** Environment variable with the publisher token for an HTTP repository. */
-  static final String TOKEN_VARIABLE = "UPGRADE_TOKEN";
-
-  /**
-   * Where to publish: a directory (relative paths resolve against the project's base directory),
-   * the {@code http(s)://} URL of a repo-server, or a bucket of an S3-compatible object store,
-   * written directly: {@code s3://<bucket>[/<prefix>][?endpoint=<url>&region=<name>&pathStyle=true]}
-   * ({@code endpoint} and {@code pathStyle=true} for stores other than AWS, e.g. Ceph RGW or MinIO).
-   * The store's credentials come only from the AWS SDK's default chain ({@code AWS_ACCESS_KEY_ID}
-   * and {@code AWS_SECRET_ACCESS_KEY}, {@code AWS_PROFILE}, the instance's role), never from the
-   * pom. No default.
-   */
-  @Parameter(property = "upgrade.repository")
-  String repository;
-
-  /**
-   * The release key file written by {@code upgrade:keygen} (both PEM blocks). If it is not set, or
-   * the file does not exist and {@code UPGRADE_SIGNING_KEY} is set, the key is read from that
-   * environment variable instead (CI secrets). Keep the file outside the project. No default.
-   */
-  @Parameter(property = "upgrade.keyFile")
-  File keyFile;
-
+public class ReleaseMojo extends PublishingMojo {
   /** The app's name in the repository: lowercase letters, digits, '.', '_', '-'. Default: the artifactId. */
   @Parameter(property = "upgrade.app", defaultValue = "${project.artifactId}")
   String app;
@@ -115,22 +77,6 @@ public class ReleaseMojo extends UpgradeMojo {
   @Parameter(property = "upgrade.pointerExpiryDays", defaultValue = "365")
   int pointerExpiryDays;
 
-  /**
-   * For an HTTP repository: the id of a {@code settings.xml} {@code <server>} whose {@code
-   * <password>} is the publisher token (may be encrypted with {@code mvn --encrypt-password}).
-   * Without it, the token is read from the {@code UPGRADE_TOKEN} environment variable. No default.
-   */
-  @Parameter(property = "upgrade.serverId")
-  String serverId;
-
-  /**
-   * The release's timestamp (manifest {@code created}; expiries count from it), so that the same
-   * build gives the same bytes. ISO-8601 or epoch seconds. Default: {@code
-   * project.build.outputTimestamp}; the current time if that is not set.
-   */
-  @Parameter(defaultValue = "${project.build.outputTimestamp}")
-  String outputTimestamp;
-
   /** Free-form build information signed into the manifest (e.g. commit, CI job). Default: none. */
   @Parameter
   Map<String, String> labels;
@@ -147,20 +93,6 @@ public class ReleaseMojo extends UpgradeMojo {
    */
   @Parameter
   Rollout rollout;
-
-  /** The project being built (injected; not configurable). */
-  @Parameter(defaultValue = "${project}", readonly = true, required = true)
-  MavenProject project;
-
-  /** The user's settings, for {@code <serverId>} (injected; not configurable). */
-  @Parameter(defaultValue = "${settings}", readonly = true)
-  Settings settings;
-
-  @Component
-  SettingsDecrypter settingsDecrypter;
-
-  /** The process environment; replaced in tests. */
-  Map<String, String> environment = System.getenv();
 
   @Override
   String goal() {
@@ -184,46 +116,19 @@ public class ReleaseMojo extends UpgradeMojo {
     summarize(result);
   }
 
-  /** The publisher token and where it came from (for error messages, never the value). */
-  private record Token(String value, String source) {}
-
   private ReleaseRequest request(Consumer<Event> events, Token token) {
     RolloutPlan plan = rolloutPlan();
-    SigningKey key = SigningKeys.load(keyFile == null ? null : keyFile.toPath(),
-        environment.get(SigningKeys.ENVIRONMENT_VARIABLE), events);
-    Optional<Instant> timestamp = BuildTimestamps.parse(outputTimestamp);
-    if (timestamp.isEmpty()) {
-      events.accept(Event.warning("project.build.outputTimestamp is not set: the release is stamped with the current"
-          + " time, so rebuilding it gives other bytes. Set <project.build.outputTimestamp> for reproducible releases"));
-    }
+    SigningKey key = signingKey(events);
+    Instant timestamp = timestamp(events);
     Path target = Path.of(project.getBuild().getDirectory(), "upgrade");
     return new ReleaseRequest(app, version, channel, payloadPath(), repository, token.value(), key, deltaCount,
-        timestamp.orElseGet(() -> clock.instant().truncatedTo(java.time.temporal.ChronoUnit.SECONDS)),
-        days(manifestExpiryDays), days(pointerExpiryDays), labels, target.resolve("work"),
+        timestamp, days(manifestExpiryDays), days(pointerExpiryDays), labels, target.resolve("work"),
         target.resolve("release.json"), ReleaseRequest.DEFAULT_POINTER_ATTEMPTS, plan);
   }
 
   /** The plan from {@code <rollout>} and the {@code upgrade.rollout.*} properties, or null for none. */
   RolloutPlan rolloutPlan() {
-    return RolloutSettings.plan(rollout == null ? null : rollout.settings(), rolloutProperties());
-  }
-
-  /** The build's {@code upgrade.rollout.*} properties: -D over system properties over the pom's. */
-  private Map<String, String> rolloutProperties() {
-    Map<String, String> properties = new HashMap<>();
-    List<Properties> sources = new ArrayList<>();
-    sources.add(project.getProperties());
-    if (session != null) {
-      sources.add(session.getSystemProperties());
-      sources.add(session.getUserProperties());
-    }
-    for (Properties source : sources) {
-      if (source != null) {
-        source.stringPropertyNames().stream().filter(name -> name.startsWith(RolloutSettings.PROPERTY_PREFIX))
-            .forEach(name -> properties.put(name, source.getProperty(name)));
-      }
-    }
-    return properties;
+    return RolloutSettings.plan(rollout == null ? null : rollout.settings(), rolloutProperties(project));
   }
 
   private Path payloadPath() {
@@ -236,27 +141,6 @@ public class ReleaseMojo extends UpgradeMojo {
           + " release: run 'mvn package upgrade:release', or set <payload> to the file or directory to release");
     }
     return file.toPath();
-  }
-
-  private Token token() {
-    if (repository == null || !Repositories.isUrl(repository)) {
-      return new Token(null, null);
-    }
-    if (serverId != null && !serverId.isBlank()) {
-      Server server = settings == null ? null : settings.getServer(serverId);
-      if (server == null) {
-        throw new ConfigurationException(ErrorCode.CONFIG_INVALID, "<serverId> " + serverId + " names no <server> in"
-            + " settings.xml: add <server><id>" + serverId + "</id><password>TOKEN</password></server>, or set "
-            + TOKEN_VARIABLE);
-      }
-      SettingsDecryptionResult decrypted = settingsDecrypter.decrypt(new DefaultSettingsDecryptionRequest(server));
-      for (SettingsProblem problem : decrypted.getProblems()) {
-        getLog().warn("settings.xml <server> " + serverId + ": " + problem.getMessage());
-      }
-      return new Token(decrypted.getServer().getPassword(), "the <password> of the settings.xml <server> '" + serverId
-          + "' (<serverId>)");
-    }
-    return new Token(environment.get(TOKEN_VARIABLE), "the " + TOKEN_VARIABLE + " environment variable");
   }
 
   private static Duration days(int days) {

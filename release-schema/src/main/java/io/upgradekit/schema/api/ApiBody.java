@@ -90,12 +90,18 @@ public final class ApiBody<T> {
       new ApiBody<>("session-request", "session request", SessionRequest.class, 4 * 1024);
   /** {@code POST /v1/sessions}, {@code GET /v1/sessions/current}: the answer. */
   public static final ApiBody<Session> SESSION = new ApiBody<>("session", "session", Session.class, 4 * 1024);
+  /**
+   * The fleet inventory: a server's snapshot {@code fleet/inventory/<instance>.json}, which {@code
+   * upgrade:plan} reads (about 500 bytes per node and app: 64 MiB holds over 100,000).
+   */
+  public static final ApiBody<InventorySnapshot> INVENTORY =
+      new ApiBody<>("inventory", "inventory snapshot", InventorySnapshot.class, 64 * 1024 * 1024);
 
   /** Every body, in the order above. */
   public static final List<ApiBody<?>> ALL = List.of(CLAIM_REQUEST, CLAIM_GRANT, PUBLISH_RESULT, TRUST_ROOT_RESULT,
       FEEDBACK_RESULT, WHOAMI, ERROR, FLEET_STATUS, HEARTBEAT, HEARTBEAT_RESULT, LEASE_REQUEST, LEASE_ANSWER,
       ROLLOUT_ACTION, ROLLOUT_LIST, ROLLOUT_REPORT, ROLLOUT_SERIES, INVENTORY_PAGE, NODE_HISTORY, RELEASE_OVERVIEW,
-      SESSION_REQUEST, SESSION);
+      SESSION_REQUEST, SESSION, INVENTORY);
 
   private final String name;
   private final String description;

@@ -9,6 +9,8 @@ public enum PathKind {
   BLOB,
   /** {@code apps/<app>/releases/<version>/release.json}: immutable once published. */
   RELEASE_MANIFEST,
+  /** {@code sets/<name>/<version>.json}: a signed release set; immutable once published, cache forever. */
+  RELEASE_SET,
   /** {@code apps/<app>/channels/<channel>.json}: mutable, replaced atomically; revalidate. */
   CHANNEL_POINTER,
   /** {@code apps/<app>/rollout/<version>.json}: mutable and short-lived; revalidate. */

@@ -22,6 +22,7 @@ import java.util.regex.Pattern;
  * apps/<app>/releases/<version>/release.json       signed release manifest
  * apps/<app>/channels/<channel>.json               signed channel pointer
  * apps/<app>/rollout/<version>.json                signed rollout state
+ * sets/<name>/<version>.json                       signed release set (components in dependency order)
  * claims/<app>/<version>/<scope>/slot-<n>.json     a claimed rollout slot (n >= 0)
  * claims/<app>/<version>/<scope>/node-<node>.json  a node's claim index
  * feedback/<app>/<node>/<eventId>/<sequence>.json  a node's report (sequence >= 0)
@@ -37,8 +38,8 @@ import java.util.regex.Pattern;
  * wherever it is resolved. Paths are Strings because they are used as URL paths as much as file
  * paths; {@link #resolve} turns one into a file path.
  *
- * <p>Immutable vs mutable: blobs, release manifests and versioned trust roots never change once
- * written; channel pointers, rollout state and {@code root.json} are replaced atomically; claims
+ * <p>Immutable vs mutable: blobs, release manifests, release sets and versioned trust roots never
+ * change once written; channel pointers, rollout state and {@code root.json} are replaced atomically; claims
  * feedback, rollout decisions and lease files are created exclusively by repo-server's API; inventory snapshots
  * are replaced atomically, each by the one server process that names it. Publication order is blobs, then the
  * manifest, then the pointer, so that a reader never finds a reference to a missing file.
@@ -61,6 +62,7 @@ public final class RepositoryLayout {
   private static final String RELEASE_JSON = "release.json";
   private static final String CHANNELS = "channels";
   private static final String ROLLOUT = "rollout";
+  private static final String SETS = "sets";
   private static final String CLAIMS = "claims";
   private static final String SLOT_PREFIX = "slot-";
   private static final String NODE_PREFIX = "node-";
@@ -156,6 +158,27 @@ public final class RepositoryLayout {
    */
   public static String rolloutState(String app, String version) {
     return appDir(app) + ROLLOUT + "/" + Names.requireVersion(version) + JSON;
+  }
+
+  /**
+   * A signed release set (components in dependency order, DESIGN 7b); immutable once published.
+   *
+   * @param name the set, see {@link Names#requireSetName}
+   * @param version the set's version, see {@link Names#requireVersion}
+   * @return {@code sets/<name>/<version>.json}
+   * @throws UpgradeException {@link ErrorCode#NAME_INVALID} if a name is invalid
+   */
+  public static String releaseSet(String name, String version) {
+    return SETS + "/" + Names.requireSetName(name) + "/" + Names.requireVersion(version) + JSON;
+  }
+
+  /**
+   * The prefix of every version of one release set, to list them.
+   *
+   * @return {@code sets/<name>/}
+   */
+  public static String releaseSets(String name) {
+    return SETS + "/" + Names.requireSetName(name) + "/";
   }
 
   /**
@@ -404,6 +427,10 @@ public final class RepositoryLayout {
             : PathKind.OTHER;
       case APPS:
         return kindOfAppPath(s);
+      case SETS:
+        return s.length == 3 && Names.isLowercaseName(s[1]) && Names.isVersion(stripSuffix(s[2], JSON))
+            ? PathKind.RELEASE_SET
+            : PathKind.OTHER;
       case CLAIMS:
         return s.length == 5
                 && Names.isLowercaseName(s[1])
@@ -441,7 +468,7 @@ public final class RepositoryLayout {
    */
   public static boolean isImmutable(String relativePath) {
     return switch (kindOf(relativePath)) {
-      case BLOB, RELEASE_MANIFEST -> true;
+      case BLOB, RELEASE_MANIFEST, RELEASE_SET -> true;
       case TRUST_ROOT -> !TRUST_ROOT.equals(relativePath);
       default -> false;
     };

@@ -17,6 +17,11 @@ public enum DocumentType {
   ROOT("root", Role.ROOT, 256 * 1024),
   RELEASE("release", Role.RELEASE, 2 * 1024 * 1024),
   CHANNEL("channel", Role.RELEASE, 64 * 1024),
+  /**
+   * A release set: components in dependency order (DESIGN 7b). 256 components with 64 dependencies
+   * each and 256 contracts stay under 1 MiB.
+   */
+  RELEASE_SET("release-set", Role.RELEASE, 1024 * 1024),
   ROLLOUT("rollout", Role.ROLLOUT, 256 * 1024),
   /** A rollout slot given to one node (repo-server signs it with the rollout key). */
   LEASE("lease", Role.ROLLOUT, 4 * 1024),

@@ -134,6 +134,18 @@ public final class Names {
   }
 
   /**
+   * Checks a release set's name.
+   *
+   * @param name the name, e.g. {@code shop}
+   * @return {@code name}
+   * @throws UpgradeException {@link ErrorCode#NAME_INVALID} unless it matches {@link
+   *     #LOWERCASE_NAME_PATTERN} without {@code ..}
+   */
+  public static String requireSetName(String name) {
+    return requireLowercaseName("set name", name);
+  }
+
+  /**
    * Checks a node label's key.
    *
    * @throws UpgradeException {@link ErrorCode#NAME_INVALID} unless it matches {@link #LABEL_KEY_PATTERN}

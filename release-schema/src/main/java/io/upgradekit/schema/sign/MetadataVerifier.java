@@ -10,6 +10,7 @@ import io.upgradekit.schema.model.DocumentType;
 import io.upgradekit.schema.model.LeaseGrant;
 import io.upgradekit.schema.model.PublicKeyEntry;
 import io.upgradekit.schema.model.ReleaseManifest;
+import io.upgradekit.schema.model.ReleaseSet;
 import io.upgradekit.schema.model.RoleKeys;
 import io.upgradekit.schema.model.RolloutState;
 import io.upgradekit.schema.model.SignedDocument;
@@ -108,6 +109,26 @@ public final class MetadataVerifier {
     }
     requireNotExpired(manifest, DocumentType.RELEASE);
     return manifest;
+  }
+
+  /**
+   * Verifies a release set: release role, the set's rules (its constructor), not expired, and the
+   * name and version it was fetched under ({@code sets/<name>/<version>.json}).
+   *
+   * @throws UpgradeException the verification codes; WRONG_TARGET for another set, METADATA_INCONSISTENT
+   *     for another version of it
+   */
+  public ReleaseSet verifyReleaseSet(byte[] bytes, String name, String version) {
+    ReleaseSet set = verifyDocument(bytes, DocumentType.RELEASE_SET, ReleaseSet.class);
+    if (!set.name().equals(name)) {
+      throw new UpgradeException(ErrorCode.WRONG_TARGET, "the release set is " + set.name() + ", not " + name);
+    }
+    if (!set.version().equals(version)) {
+      throw new UpgradeException(ErrorCode.METADATA_INCONSISTENT, "the release set is version " + set.version()
+          + ", but " + version + " was referenced");
+    }
+    requireNotExpired(set, DocumentType.RELEASE_SET);
+    return set;
   }
 
   /**

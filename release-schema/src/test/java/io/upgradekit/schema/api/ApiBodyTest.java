@@ -163,6 +163,11 @@ class ApiBodyTest {
         o -> ((ArrayNode) o.get("apps").get(0).get("channels").get(0).get("keyIds")).add("../x")));
     bad.add(new Bad(ApiBody.RELEASE_OVERVIEW, "a negative package size",
         o -> ((ObjectNode) o.get("apps").get(0).get("releases").get(0)).put("packageSize", -1)));
+    bad.add(new Bad(ApiBody.INVENTORY, "another type", o -> o.put("type", "rollout")));
+    bad.add(new Bad(ApiBody.INVENTORY, "an entry without its reception time",
+        o -> ((ObjectNode) o.get("nodes").get(0)).remove("receivedAt")));
+    bad.add(new Bad(ApiBody.INVENTORY, "a hostile node id",
+        o -> ((ObjectNode) o.get("nodes").get(0).get("heartbeat")).put("node", "../x")));
     return bad;
   }
 

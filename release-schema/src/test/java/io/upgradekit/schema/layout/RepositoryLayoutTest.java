@@ -47,6 +47,16 @@ class RepositoryLayoutTest {
   }
 
   @Test
+  void releaseSets() {
+    assertThat(RepositoryLayout.releaseSet("shop", "2026.11-RC1")).isEqualTo("sets/shop/2026.11-RC1.json");
+    assertThat(RepositoryLayout.releaseSets("shop")).isEqualTo("sets/shop/");
+    assertThat(RepositoryLayout.releaseSet("shop", "1")).startsWith(RepositoryLayout.releaseSets("shop"));
+    assertNameInvalid(() -> RepositoryLayout.releaseSet("Shop", "1"), "set name 'Shop'");
+    assertNameInvalid(() -> RepositoryLayout.releaseSet("../x", "1"), "set name");
+    assertNameInvalid(() -> RepositoryLayout.releaseSet("shop", "1/2"), "version");
+  }
+
+  @Test
   void theSwapBookkeepingIsHiddenBesideItsDocument() {
     String pointer = RepositoryLayout.channelPointer("app", "stable");
     assertThat(RepositoryLayout.sequenceClaims(pointer)).isEqualTo("apps/app/channels/.stable.sequence");
@@ -281,6 +291,7 @@ class RepositoryLayoutTest {
         Arguments.of(
             RepositoryLayout.releaseManifest("app", "1.0.json"), PathKind.RELEASE_MANIFEST, true),
         Arguments.of(RepositoryLayout.channelPointer("app", "stable"), PathKind.CHANNEL_POINTER, false),
+        Arguments.of(RepositoryLayout.releaseSet("shop", "2.0"), PathKind.RELEASE_SET, true),
         Arguments.of(RepositoryLayout.rolloutState("app", "1.0"), PathKind.ROLLOUT_STATE, false),
         Arguments.of(RepositoryLayout.claimSlot("app", "1.0", "all", 12), PathKind.CLAIM, false),
         Arguments.of(RepositoryLayout.claimIndex("app", "1.0", "all", "n1"), PathKind.CLAIM, false),
@@ -342,6 +353,11 @@ class RepositoryLayoutTest {
         "rollouts/app/1.0/leases/upgrade/slot-x/1.json",
         "rollouts/App/1.0/decisions/1.json",
         "fleet/inventory/Srv.json",
+        "sets/shop/2.0",
+        "sets/Shop/2.0.json",
+        "sets/shop/1..0.json",
+        "sets/shop/releases/2.0.json",
+        "sets/shop.json",
         "fleet/other/srv.json"
       })
   void kindOfCallsEverythingElseOther(String path) {

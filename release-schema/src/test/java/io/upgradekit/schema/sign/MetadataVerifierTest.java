@@ -200,6 +200,27 @@ class MetadataVerifierTest {
   }
 
   @Test
+  void aReleaseSetIsCheckedForItsRoleNameVersionAndExpiry() {
+    io.upgradekit.schema.model.ReleaseSet set = io.upgradekit.schema.model.ReleaseSet.of("shop", "7", 3, NOW,
+        NOW.plusSeconds(600), List.of(new io.upgradekit.schema.model.ReleaseSet.Component("db", "2", null),
+            new io.upgradekit.schema.model.ReleaseSet.Component("api", "2", List.of("db"))),
+        io.upgradekit.schema.model.ReleaseSet.Strategy.ROLLING, io.upgradekit.schema.model.ReleaseSet.Rollback.AUTO,
+        null);
+    byte[] bytes = signed(DocumentType.RELEASE_SET, set, RELEASE_A);
+
+    assertThat(verifier.verifyReleaseSet(bytes, "shop", "7")).isEqualTo(set);
+    assertCode(() -> verifier.verifyReleaseSet(bytes, "other", "7"), ErrorCode.WRONG_TARGET);
+    assertCode(() -> verifier.verifyReleaseSet(bytes, "shop", "8"), ErrorCode.METADATA_INCONSISTENT);
+    assertCode(() -> verifier.verifyReleaseSet(signed(DocumentType.RELEASE_SET, set, STRANGER), "shop", "7"),
+        ErrorCode.SIGNATURE_INVALID);
+    MetadataVerifier later = new MetadataVerifier(singleKeyRoot,
+        java.time.Clock.fixed(NOW.plusSeconds(601), java.time.ZoneOffset.UTC));
+    assertCode(() -> later.verifyReleaseSet(bytes, "shop", "7"), ErrorCode.METADATA_EXPIRED);
+    // A release manifest's signature does not pass as a set's (domain separation).
+    assertCode(() -> verifier.verifyReleaseSet(manifestBytes, "shop", "7"), ErrorCode.METADATA_MALFORMED);
+  }
+
+  @Test
   void aLeaseGrantIsCheckedForItsNodeReleaseAndExpiry() {
     io.upgradekit.schema.model.LeaseGrant grant = io.upgradekit.schema.model.LeaseGrant.of("shop", "1.2.0", "web-01",
         io.upgradekit.schema.model.LeaseGrant.Kind.UPGRADE, 1, 0, 3, NOW, NOW.plusSeconds(60));

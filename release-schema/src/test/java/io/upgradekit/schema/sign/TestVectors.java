@@ -11,6 +11,7 @@ import io.upgradekit.schema.model.Feedback;
 import io.upgradekit.schema.model.PayloadTree;
 import io.upgradekit.schema.model.PublicKeyEntry;
 import io.upgradekit.schema.model.ReleaseManifest;
+import io.upgradekit.schema.model.ReleaseSet;
 import io.upgradekit.schema.model.Role;
 import io.upgradekit.schema.model.RoleKeys;
 import io.upgradekit.schema.model.RolloutPlan;
@@ -60,6 +61,13 @@ public final class TestVectors {
     byte[] releaseEnvelope = Envelopes.sign(DocumentType.RELEASE, release, List.of(key));
     documents.put("channel", ChannelPointer.of("hello-service", "stable", "1.0.0", 3, EXPIRES,
         new BlobRef(Hashes.sha256(releaseEnvelope), releaseEnvelope.length), List.of("0.9.0")));
+    documents.put("release-set", ReleaseSet.of("shop", "2026.11", 1795305600L, CREATED, EXPIRES, List.of(
+        new ReleaseSet.Component("database", "2.0.0", List.of()),
+        new ReleaseSet.Component("cache", "2.0.0", List.of("database")),
+        new ReleaseSet.Component("api", "2.1.0", List.of("cache")),
+        new ReleaseSet.Component("gateway", "2.0.3", List.of("api"))),
+        ReleaseSet.Strategy.ROLLING, ReleaseSet.Rollback.AUTO,
+        List.of(ReleaseSet.Contract.parse("api 2.x requires cache >= 2.0"))));
     documents.put("rollout", new RolloutState("rollout", "hello-service", "1.0.0", 1, EXPIRES,
         RolloutState.Action.PROCEED, 1, null));
     documents.put("claim", Claim.of("hello-service", "1.0.0", "wave-1", 0, "node-01", CREATED));
@@ -71,8 +79,14 @@ public final class TestVectors {
     return documents;
   }
 
+  /** The document type whose type name ({@code release-set}) a vector file is named after. */
   public static DocumentType typeOf(String name) {
-    return DocumentType.valueOf(name.toUpperCase(java.util.Locale.ROOT));
+    for (DocumentType type : DocumentType.values()) {
+      if (type.typeName().equals(name)) {
+        return type;
+      }
+    }
+    throw new IllegalArgumentException("no document type " + name);
   }
 
   /** The envelope bytes of a signed document type, signed with the RFC 8032 key. */

@@ -12,6 +12,7 @@ import io.upgradekit.schema.model.DeltaRef;
 import io.upgradekit.schema.model.DocumentType;
 import io.upgradekit.schema.model.Names;
 import io.upgradekit.schema.model.ReleaseManifest;
+import io.upgradekit.schema.model.ReleaseSet;
 import io.upgradekit.schema.sign.Envelopes;
 import io.upgradekit.schema.sign.MetadataVerifier;
 import io.upgradekit.schema.store.DirectoryStore;
@@ -132,6 +133,37 @@ public final class PublishService {
     }
     throw new UpgradeException(ErrorCode.VERSION_EXISTS, app + " " + version
         + " is already published with other content; versions are immutable, release a new version");
+  }
+
+  /**
+   * Stores a release set ({@code sets/<name>/<version>.json}) after verifying it (release role, the
+   * set's rules) and that the repository holds every component's release; immutable like a release.
+   *
+   * @throws UpgradeException REFERENCE_MISSING (a component's release is not published), VERSION_EXISTS
+   *     (another set under this version), the verification codes
+   */
+  public Outcome putReleaseSet(String name, String version, byte[] envelope) throws IOException {
+    Names.requireSetName(name);
+    Names.requireVersion(version);
+    MetadataVerifier verifier = new MetadataVerifier(trust.current(), clock);
+    ReleaseSet set = verifier.verifyReleaseSet(envelope, name, version);
+    List<String> missing = new ArrayList<>();
+    for (ReleaseSet.Component c : set.components()) {
+      if (store.stat(RepositoryLayout.releaseManifest(c.app(), c.version())).isEmpty()) {
+        missing.add(c.app() + " " + c.version());
+      }
+    }
+    if (!missing.isEmpty()) {
+      throw new UpgradeException(ErrorCode.REFERENCE_MISSING, "release set " + name + " " + version + " names"
+          + " releases this repository does not hold: " + String.join(", ", missing) + "; publish them first");
+    }
+    String relative = RepositoryLayout.releaseSet(name, version);
+    RepositoryStore.Created stored = store.createOrRead(relative, envelope, DocumentType.RELEASE_SET.maxBytes());
+    if (stored.created() || Arrays.equals(stored.stored(), envelope)) {
+      return new Outcome(stored.created(), relative, Etags.of(envelope));
+    }
+    throw new UpgradeException(ErrorCode.VERSION_EXISTS, "release set " + name + " " + version
+        + " is already published with other content; sets are immutable, publish a new version");
   }
 
   private void requireBlob(BlobRef blob) throws IOException {

@@ -56,6 +56,7 @@ import org.slf4j.LoggerFactory;
  * PUT  /v1/blobs/&lt;sha256&gt;                    publisher   blob bytes
  * PUT  /v1/apps/&lt;app&gt;/releases/&lt;version&gt;    publisher   signed release manifest envelope
  * PUT  /v1/apps/&lt;app&gt;/channels/&lt;channel&gt;    publisher   signed channel pointer (If-Match / If-None-Match: *)
+ * PUT  /v1/sets/&lt;name&gt;/&lt;version&gt;           publisher   signed release set (its components' releases published)
  * PUT  /v1/roots/&lt;n&gt;                         publisher   signed trust root version n
  * POST /v1/claims                            node or publisher   {app, version, scope, node}
  * POST /v1/feedback                          node        a feedback report
@@ -211,6 +212,11 @@ public final class Api {
         PublishService.Precondition precondition = new PublishService.Precondition(
             request.getHeaders().get(HttpHeader.IF_MATCH), request.getHeaders().get(HttpHeader.IF_NONE_MATCH));
         published(response, callback, publish.putChannel(s[3], s[5], body, precondition));
+      } else if (s.length == 5 && s[2].equals("sets")) {
+        requireMethod(method, HttpMethod.PUT);
+        authenticator.publisher(authorization(request));
+        byte[] body = readBody(request, DocumentType.RELEASE_SET.maxBytes(), "the release set");
+        published(response, callback, publish.putReleaseSet(s[3], s[4], body));
       } else if (s.length == 4 && s[2].equals("roots")) {
         requireMethod(method, HttpMethod.PUT);
         authenticator.publisher(authorization(request));

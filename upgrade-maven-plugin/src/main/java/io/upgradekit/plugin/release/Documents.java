@@ -13,14 +13,14 @@ import io.upgradekit.schema.sign.MetadataVerifier;
  * methods, but without the expiry check: a publisher builds deltas from old releases and replaces
  * old pointers whether or not they have expired; {@code verify} reports expiry on its own.
  */
-final class Documents {
+public final class Documents {
   private Documents() {}
 
   /**
    * @param expected the manifest file's hash and size as a pointer references it, or null
    * @throws UpgradeException with the verification codes of {@link MetadataVerifier}
    */
-  static ReleaseManifest manifest(MetadataVerifier verifier, byte[] bytes, String app, String version,
+  public static ReleaseManifest manifest(MetadataVerifier verifier, byte[] bytes, String app, String version,
       BlobRef expected) {
     String what = "release manifest " + app + " " + version;
     if (expected != null) {
@@ -37,7 +37,7 @@ final class Documents {
   }
 
   /** @throws UpgradeException with the verification codes of {@link MetadataVerifier} */
-  static ChannelPointer pointer(MetadataVerifier verifier, byte[] bytes, String app, String channel) {
+  public static ChannelPointer pointer(MetadataVerifier verifier, byte[] bytes, String app, String channel) {
     ChannelPointer pointer = verifier.verifyDocument(bytes, DocumentType.CHANNEL, ChannelPointer.class);
     if (!pointer.app().equals(app) || !pointer.channel().equals(channel)) {
       throw new UpgradeException(ErrorCode.WRONG_TARGET, "channel pointer " + app + "/" + channel + " is for "

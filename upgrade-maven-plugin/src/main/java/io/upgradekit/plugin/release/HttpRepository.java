@@ -163,6 +163,30 @@ public final class HttpRepository implements Repository {
   }
 
   @Override
+  public byte[] createReleaseSet(String name, String version, byte[] envelope) throws IOException {
+    String path = RepositoryLayout.releaseSet(name, version);
+    String api = "v1/sets/" + name + "/" + version;
+    HttpResponse<InputStream> response = send(HttpRequest.newBuilder(base.resolve(api))
+        .header("Content-Type", "application/json").PUT(HttpRequest.BodyPublishers.ofByteArray(envelope)), true);
+    try (InputStream body = response.body()) {
+      if (response.statusCode() == 201) {
+        return null;
+      }
+      if (response.statusCode() == 200) {
+        return envelope; // the server had these exact bytes
+      }
+      if (response.statusCode() == 409 && "VERSION_EXISTS".equals(errorCode(readError(body)))) {
+        Stored existing = read(path, io.upgradekit.schema.model.DocumentType.RELEASE_SET.maxBytes());
+        if (existing != null) {
+          return existing.bytes();
+        }
+      }
+      requireSuccess(response, body, "PUT /" + api);
+      return null;
+    }
+  }
+
+  @Override
   public boolean replacePointer(String app, String channel, Stored expected, long expectedSequence, byte[] envelope,
       long newSequence) throws IOException {
     HttpRequest.Builder request = HttpRequest.newBuilder(base.resolve("v1/apps/" + app + "/channels/" + channel))

@@ -13,8 +13,6 @@ import io.upgradekit.schema.model.DeltaRef;
 import io.upgradekit.schema.model.DocumentType;
 import io.upgradekit.schema.model.PayloadTree;
 import io.upgradekit.schema.model.ReleaseManifest;
-import io.upgradekit.schema.model.Role;
-import io.upgradekit.schema.model.RoleKeys;
 import io.upgradekit.schema.model.RolloutPlan;
 import io.upgradekit.schema.model.TrustRoot;
 import io.upgradekit.schema.sign.Envelopes;
@@ -118,7 +116,7 @@ public final class ReleaseBuilder {
             + " release (release:prepare does), or raise <pointerExpiryDays>");
       }
       TrustRoot root = RepositoryTrust.load(repository, clock);
-      requireReleaseKey(root);
+      RepositoryTrust.requireReleaseKey(root, request.signingKey(), repository.location());
       verifier = new MetadataVerifier(root, clock);
 
       Path tree = Payloads.stage(request.payload(), request.app(), work.resolve("payload"), engine);
@@ -181,21 +179,6 @@ public final class ReleaseBuilder {
       }
       events.accept(Event.info("Published manifest " + manifestPath));
       return new Published(manifest, envelope, true);
-    }
-
-    private void requireReleaseKey(TrustRoot root) {
-      RoleKeys release = root.role(Role.RELEASE);
-      String keyId = request.signingKey().keyId();
-      if (!release.keyIds().contains(keyId)) {
-        throw new ConfigurationException(ErrorCode.SIGNATURE_INVALID, "the signing key " + keyId + " is not a"
-            + " release key of the trust root of " + repository.location() + " (release keys: " + release.keyIds()
-            + "): point <keyFile> (or UPGRADE_SIGNING_KEY) at the repository's release key, or rotate the trust root"
-            + " to name this key (see docs/maven-plugin.md, key management)");
-      }
-      if (release.threshold() > 1) {
-        throw new ConfigurationException(ErrorCode.SIGNATURE_THRESHOLD, "the trust root of " + repository.location()
-            + " requires " + release.threshold() + " release signatures; this plugin signs with one key");
-      }
     }
 
     private ReleaseManifest existingWithSameContent(byte[] bytes, PayloadTree payload) {

@@ -54,6 +54,14 @@ public interface Repository extends Closeable {
   byte[] createManifest(String app, String version, byte[] envelope) throws IOException;
 
   /**
+   * Creates a release set ({@code sets/<name>/<version>.json}) if there is none for the version yet;
+   * never replaces one.
+   *
+   * @return null if this call created it, else the bytes already stored (which may differ)
+   */
+  byte[] createReleaseSet(String name, String version, byte[] envelope) throws IOException;
+
+  /**
    * Replaces a channel pointer if it is still {@code expected}: compare-and-swap on its sequence
    * (directory) or ETag (HTTP).
    *

@@ -4,7 +4,10 @@ import io.upgradekit.schema.ErrorCode;
 import io.upgradekit.schema.UpgradeException;
 import io.upgradekit.schema.layout.RepositoryLayout;
 import io.upgradekit.schema.model.DocumentType;
+import io.upgradekit.schema.model.Role;
+import io.upgradekit.schema.model.RoleKeys;
 import io.upgradekit.schema.model.TrustRoot;
+import io.upgradekit.schema.sign.SigningKey;
 import io.upgradekit.schema.sign.TrustRoots;
 import java.io.IOException;
 import java.time.Clock;
@@ -12,7 +15,7 @@ import java.time.Instant;
 import java.time.ZoneOffset;
 
 /** Reads a repository's own trust root: version 1, then every rotation after it. */
-final class RepositoryTrust {
+public final class RepositoryTrust {
   private RepositoryTrust() {}
 
   /**
@@ -21,7 +24,7 @@ final class RepositoryTrust {
    *
    * @throws UpgradeException CONFIG_INVALID if the repository has none, or a verification code
    */
-  static TrustRoot load(Repository repository, Clock clock) throws IOException {
+  public static TrustRoot load(Repository repository, Clock clock) throws IOException {
     Repository.Stored first = repository.read(RepositoryLayout.trustRoot(1), DocumentType.ROOT.maxBytes());
     if (first == null) {
       throw new ConfigurationException(ErrorCode.CONFIG_INVALID, "the repository " + repository.location() + " has no trust"
@@ -34,5 +37,26 @@ final class RepositoryTrust {
       Repository.Stored next = repository.read(RepositoryLayout.trustRoot(version), DocumentType.ROOT.maxBytes());
       return next == null ? null : next.bytes();
     }, clock);
+  }
+
+  /**
+   * Checks that {@code key} may sign for the release role of {@code root} alone.
+   *
+   * @throws ConfigurationException SIGNATURE_INVALID (not a release key), SIGNATURE_THRESHOLD (one key is
+   *     not enough)
+   */
+  public static void requireReleaseKey(TrustRoot root, SigningKey key, String location) {
+    RoleKeys release = root.role(Role.RELEASE);
+    String keyId = key.keyId();
+    if (!release.keyIds().contains(keyId)) {
+      throw new ConfigurationException(ErrorCode.SIGNATURE_INVALID, "the signing key " + keyId + " is not a"
+          + " release key of the trust root of " + location + " (release keys: " + release.keyIds()
+          + "): point <keyFile> (or UPGRADE_SIGNING_KEY) at the repository's release key, or rotate the trust root"
+          + " to name this key (see docs/maven-plugin.md, key management)");
+    }
+    if (release.threshold() > 1) {
+      throw new ConfigurationException(ErrorCode.SIGNATURE_THRESHOLD, "the trust root of " + location
+          + " requires " + release.threshold() + " release signatures; this plugin signs with one key");
+    }
   }
 }

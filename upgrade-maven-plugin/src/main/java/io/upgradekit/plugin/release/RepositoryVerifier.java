@@ -11,6 +11,7 @@ import io.upgradekit.schema.model.ChannelPointer;
 import io.upgradekit.schema.model.DeltaRef;
 import io.upgradekit.schema.model.DocumentType;
 import io.upgradekit.schema.model.ReleaseManifest;
+import io.upgradekit.schema.model.ReleaseSet;
 import io.upgradekit.schema.model.RolloutState;
 import io.upgradekit.schema.model.TrustRoot;
 import io.upgradekit.schema.sign.MetadataVerifier;
@@ -224,12 +225,14 @@ public final class RepositoryVerifier {
       checkCurrentRoot(root);
 
       List<String> pointers = new ArrayList<>();
+      List<String> sets = new ArrayList<>();
       for (String path : files) {
         PathKind kind = RepositoryLayout.kindOf(path);
         switch (kind) {
           case BLOB -> checkBlob(path);
           case RELEASE_MANIFEST -> readManifest(path);
           case CHANNEL_POINTER -> pointers.add(path);
+          case RELEASE_SET -> sets.add(path);
           case ROLLOUT_STATE -> checkRollout(path);
           default -> { } // trust roots are walked above; claims and feedback are unsigned server state
         }
@@ -253,7 +256,30 @@ public final class RepositoryVerifier {
       for (String path : pointers) {
         checkPointer(path);
       }
+      for (String path : sets) {
+        checkSet(path);
+      }
       return report();
+    }
+
+    /** A release set: signed by the release role, sound, for its path, and every component's release here. */
+    private void checkSet(String path) throws IOException {
+      String[] segments = path.split("/");
+      String version = segments[2].substring(0, segments[2].length() - ".json".length());
+      Repository.Stored stored = repository.read(path, DocumentType.RELEASE_SET.maxBytes());
+      ReleaseSet set;
+      try {
+        set = verifier.verifyReleaseSet(stored.bytes(), segments[1], version);
+      } catch (UpgradeException e) {
+        problems.add(new Problem(e.code(), path, e.getMessage()));
+        return;
+      }
+      for (ReleaseSet.Component c : set.components()) {
+        if (!manifests.getOrDefault(c.app(), Map.of()).containsKey(c.version())) {
+          problems.add(new Problem(ErrorCode.REFERENCE_MISSING, path, "names " + c.app() + " " + c.version()
+              + ", whose release " + RepositoryLayout.releaseManifest(c.app(), c.version()) + " is missing or damaged"));
+        }
+      }
     }
 
     private Report report() {

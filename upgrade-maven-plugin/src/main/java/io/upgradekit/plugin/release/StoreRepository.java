@@ -78,6 +78,13 @@ public class StoreRepository implements Repository {
   }
 
   @Override
+  public byte[] createReleaseSet(String name, String version, byte[] envelope) throws IOException {
+    RepositoryStore.Created created = store.createOrRead(RepositoryLayout.releaseSet(name, version), envelope,
+        DocumentType.RELEASE_SET.maxBytes());
+    return created.created() ? null : created.stored();
+  }
+
+  @Override
   public boolean replacePointer(String app, String channel, Stored expected, long expectedSequence,
       byte[] envelope, long newSequence) throws IOException {
     return store.compareAndSwap(RepositoryLayout.channelPointer(app, channel), expected == null ? null : expected.tag(),

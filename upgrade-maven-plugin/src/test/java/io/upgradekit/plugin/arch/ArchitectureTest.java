@@ -16,8 +16,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The shape of the plugin, as rules the build checks (STYLE.md 14): it depends on release-schema
- * and no other program, the Mojos are the only classes that know the Maven API (the library in
- * {@code release} takes one immutable request), there are no package cycles, and nothing renames
+ * and no other program, the Mojos are the only classes that know the Maven API (the libraries in
+ * {@code release}, {@code set} and {@code plan} take one immutable request), there are no package cycles, and nothing renames
  * or links repository files but release-schema's store.
  */
 class ArchitectureTest {
@@ -37,7 +37,8 @@ class ArchitectureTest {
 
   @Test
   void theLibraryKnowsNoMavenApi() {
-    noClasses().that().resideInAPackage("io.upgradekit.plugin.release..")
+    noClasses().that().resideInAnyPackage("io.upgradekit.plugin.release..", "io.upgradekit.plugin.set..",
+            "io.upgradekit.plugin.plan..")
         .should().dependOnClassesThat().resideInAnyPackage("org.apache.maven..", "org.codehaus.plexus..")
         .check(classes);
   }

@@ -106,6 +106,16 @@ final class FakeRepoServer implements AutoCloseable {
         } else {
           send(exchange, 409, "{\"code\":\"VERSION_EXISTS\",\"message\":\"already published with other content\"}");
         }
+      } else if (s.length == 4 && s[1].equals("sets")) {
+        String target = "sets/" + s[2] + "/" + s[3] + ".json";
+        byte[] existing = files.putIfAbsent(target, body);
+        if (existing == null) {
+          send(exchange, 201, "{}");
+        } else if (Arrays.equals(existing, body)) {
+          send(exchange, 200, "{}");
+        } else {
+          send(exchange, 409, "{\"code\":\"VERSION_EXISTS\",\"message\":\"already published with other content\"}");
+        }
       } else if (s.length == 5 && s[3].equals("channels")) {
         String target = "apps/" + s[2] + "/channels/" + s[4] + ".json";
         String ifMatch = exchange.getRequestHeaders().getFirst("If-Match");

@@ -66,6 +66,19 @@ class HttpRepositoryTest {
   }
 
   @Test
+  void aReleaseSetIsCreatedOnceThroughTheApi() throws IOException {
+    byte[] set = "{\"a set\":1}".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    byte[] other = "{\"another\":2}".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    try (Repository repository = Repositories.open(server.uri().toString(), FakeRepoServer.TOKEN, dir)) {
+      assertThat(repository.createReleaseSet("shop", "1", set)).as("created").isNull();
+      assertThat(repository.createReleaseSet("shop", "1", set)).as("the same bytes").isEqualTo(set);
+      assertThat(repository.createReleaseSet("shop", "1", other)).as("the stored bytes").isEqualTo(set);
+    }
+    assertThat(server.files.get(RepositoryLayout.releaseSet("shop", "1"))).isEqualTo(set);
+    assertThat(server.writes).extracting(FakeRepoServer.Write::path).contains("v1/sets/shop/1");
+  }
+
+  @Test
   void anIdenticalRerunSendsNoWrite() throws IOException {
     builder().release(request("1.0.0", FakeRepoServer.TOKEN));
     Map<String, byte[]> before = Map.copyOf(server.files);

@@ -441,6 +441,11 @@ class ReleaseBuilderTest {
     }
 
     @Override
+    public byte[] createReleaseSet(String name, String version, byte[] envelope) throws IOException {
+      return delegate.createReleaseSet(name, version, envelope);
+    }
+
+    @Override
     public boolean replacePointer(String app, String channel, Stored expected, long expectedSequence,
         byte[] envelope, long newSequence) throws IOException {
       throw new IOException("killed");

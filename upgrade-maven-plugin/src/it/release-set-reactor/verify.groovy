@@ -1,0 +1,16 @@
+import groovy.json.JsonSlurper
+
+def repo = new File(basedir, 'target/repo')
+def envelope = new JsonSlurper().parse(new File(repo, 'sets/reactor-set/1.0.0.json'))
+assert envelope.payloadType == 'application/vnd.upgradekit.release-set+json'
+def set = new JsonSlurper().parse(new String(envelope.payload.decodeBase64(), 'UTF-8').toCharArray())
+assert set.components.collect { "${it.app} ${it.version} after ${it.depends_on}" } ==
+    ['database 1.0.0 after []', 'cache 1.0.0 after [database]', 'api 1.0.0 after [cache]']
+assert set.rollback_policy == 'auto' && set.strategy == 'rolling'
+def summary = new JsonSlurper().parse(new File(basedir, 'target/upgrade/release-set.json'))
+assert summary.order == ['database', 'cache', 'api']
+def log = new File(basedir, 'build.log').text
+assert log.contains("No release-set.yaml: the set is the build's 3 modules that release a component")
+// The set was published once, after every module's release.
+assert log.indexOf('Released set reactor-set 1.0.0') > log.lastIndexOf('Released api 1.0.0')
+true
