@@ -116,7 +116,7 @@ public final class ServiceController {
     List<ServiceRecord.RunningProcess> processes = new ArrayList<>(alive(record));
     processes.add(new ServiceRecord.RunningProcess(process.pid(), startInstant(process.toHandle()), version,
         portFile.toString()));
-    save(new ServiceRecord(record.command(), record.workingDir(), record.environment(), processes));
+    save(record.withProcesses(processes));
     log.accept("started " + version + " as pid " + process.pid());
     try {
       if (process.waitFor(config.startGrace().toMillis(), TimeUnit.MILLISECONDS)) {
@@ -317,7 +317,7 @@ public final class ServiceController {
         keep.add(p);
       }
     }
-    return new ServiceRecord(record.command(), record.workingDir(), record.environment(), keep);
+    return record.withProcesses(keep);
   }
 
   private static List<ServiceRecord.RunningProcess> alive(ServiceRecord record) {
@@ -343,7 +343,7 @@ public final class ServiceController {
   private ServiceRecord recordOrAdopt() {
     ServiceRecord record = record();
     if (record != null) {
-      return record;
+      return record.adopted() ? record : followConfiguration(record);
     }
     Optional<ServiceRecord> adopted = pidFromFile().flatMap(this::adopt);
     if (adopted.isPresent()) {
@@ -355,6 +355,25 @@ public final class ServiceController {
     ServiceRecord fresh = new ServiceRecord(spec.command(), dir.toString(), spec.environment(), List.of());
     save(fresh);
     return fresh;
+  }
+
+  /**
+   * A record whose parameters came from the configuration, with the configuration's parameters
+   * now: an operator who changes {@code service.process} (a JVM option, an environment variable)
+   * gets it at the next start, rollbacks included.
+   */
+  private ServiceRecord followConfiguration(ServiceRecord record) {
+    UpdaterConfig.ProcessSpec spec = config.process();
+    String dir = (spec.workingDir() == null ? workingDirDefault : spec.workingDir()).toString();
+    if (record.command().equals(spec.command()) && record.workingDir().equals(dir)
+        && record.environment().equals(spec.environment())) {
+      return record;
+    }
+    log.accept("service.process changed in the configuration since the service was last started: this start uses"
+        + " the configuration's command, working directory and environment");
+    ServiceRecord followed = new ServiceRecord(spec.command(), dir, spec.environment(), record.processes());
+    save(followed);
+    return followed;
   }
 
   /** Reads a running process's command line, working directory and environment from /proc. */
@@ -377,7 +396,7 @@ public final class ServiceController {
       String version = "adopted";
       log.accept("adopted the running service pid " + pid + " (" + String.join(" ", command) + ")");
       return Optional.of(new ServiceRecord(command, cwd, env,
-          List.of(new ServiceRecord.RunningProcess(pid, startInstant(handle), version))));
+          List.of(new ServiceRecord.RunningProcess(pid, startInstant(handle), version)), true));
     } catch (IOException | RuntimeException e) {
       return Optional.empty();
     }

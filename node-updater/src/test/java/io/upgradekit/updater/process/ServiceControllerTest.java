@@ -30,8 +30,12 @@ class ServiceControllerTest {
   }
 
   private ServiceController controller(List<String> command) {
+    return controller(command, Map.of());
+  }
+
+  private ServiceController controller(List<String> command, Map<String, String> environment) {
     UpdaterConfig.Service service = new UpdaterConfig.Service(UpdaterConfig.Strategy.RESTART,
-        new UpdaterConfig.ProcessSpec(command, tmp, Map.of()), null, null, null, Duration.ofSeconds(5),
+        new UpdaterConfig.ProcessSpec(command, tmp, environment), null, null, null, Duration.ofSeconds(5),
         Duration.ofMillis(100));
     controller = new ServiceController(service, tmp.resolve("state/service.json"), tmp.resolve("state/service.log"),
         tmp, line -> { });
@@ -65,6 +69,31 @@ class ServiceControllerTest {
     assertThat(given).doesNotExist();
     try (Stream<Path> files = Files.list(tmp.resolve("state"))) {
       assertThat(files.map(f -> f.getFileName().toString())).noneMatch(n -> n.startsWith("process-"));
+    }
+  }
+
+  @Test
+  void aChangedConfigurationReachesTheNextStart() throws Exception {
+    List<String> command = List.of("sh", "-c", "echo \"$GREETING\" > greeting; exec sleep 30");
+    ServiceController first = controller(command, Map.of("GREETING", "hello"));
+    first.start("1.0.0");
+    awaitContent(tmp.resolve("greeting"), "hello\n");
+    first.stopAll();
+
+    // The operator edits service.process.environment; the updater restarts (a new controller).
+    ServiceController second = controller(command, Map.of("GREETING", "bonjour"));
+    second.start("1.0.0");
+    awaitContent(tmp.resolve("greeting"), "bonjour\n");
+    assertThat(second.record().environment()).containsEntry("GREETING", "bonjour");
+  }
+
+  private static void awaitContent(Path file, String content) throws Exception {
+    long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+    while (!Files.exists(file) || !Files.readString(file).equals(content)) {
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError(file + " does not say " + content.strip() + " within 20 s");
+      }
+      Thread.sleep(20);
     }
   }
 
