@@ -118,10 +118,12 @@ class UpgradeByDeltaIT {
           assertThat(stats.failed()).as(node.id() + " (overlap): failed requests; " + stats.failureSummary()).isZero();
         }
         if (node.config().heldSocket()) {
-          // Stopped and started again under load, yet nothing was refused: the connections made while
-          // no version accepted waited in the held socket's queue for 2.0.0.
-          assertThat(stats.failed()).as(node.id() + " (restart, held socket): failed requests; "
-              + stats.failureSummary()).isZero();
+          // Stopped and started again under load, yet no connection was refused or reset: those made
+          // while no version accepted waited in the held socket's queue for 2.0.0. (On a machine so
+          // busy that the new JVM takes seconds to start, some wait longer than the load's 2 s
+          // response timeout: counted as timeouts, reported, and not what this asserts.)
+          assertThat(stats.failures()).as(node.id() + " (restart, held socket): failed requests; "
+              + stats.failureSummary()).doesNotContainKeys("refused", "reset", "connect-timeout");
           assertThat(Files.readString(node.serviceLog())).contains("hello-service 2.0.0 listening on the inherited "
               + "socket, port " + node.config().servicePort());
         }
