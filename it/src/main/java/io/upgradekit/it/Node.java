@@ -229,6 +229,9 @@ public final class Node implements AutoCloseable {
     }
     List<String> args = List.of("run", "-c", configFile().toString());
     Map<String, String> env = environment();
+    if (config.heldSocket()) {
+      env.put("UPDATER_LISTEN", config.listen()); // the launcher binds it and holds it for the daemon's life
+    }
     env.putAll(extraEnvironment);
     daemon = ManagedProcess.start(id() + " updater", updater.command(args), env, directory,
         logs.resolve(id() + "-daemon-" + (++daemonStarts) + ".log"));
@@ -367,7 +370,8 @@ public final class Node implements AutoCloseable {
 
   @Override
   public String toString() {
-    return "node " + id() + " (" + config.strategy().yaml() + ", port " + config.servicePort() + ")";
+    return "node " + id() + " (" + config.strategy().yaml() + (config.heldSocket() ? ", held socket" : "")
+        + ", port " + config.servicePort() + ")";
   }
 
   private Map<String, String> environment() {

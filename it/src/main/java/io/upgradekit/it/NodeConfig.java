@@ -29,6 +29,8 @@ import java.util.TreeMap;
  *     e.g. {@code HELLO_EXTRA_LATENCY_MS}
  * @param heartbeatInterval {@code heartbeat.interval}; null for the updater's default (30 s)
  * @param labels {@code node.labels} (sent with every heartbeat, e.g. {@code zone=a}); empty for none
+ * @param heldSocket {@code service.socket}: the daemon's launcher holds the service's listening socket
+ *     ({@code UPDATER_LISTEN}) and every hello-service process inherits it instead of binding the port
  */
 public record NodeConfig(
     String nodeId,
@@ -45,7 +47,8 @@ public record NodeConfig(
     String gateScope,
     Map<String, String> serviceEnvironment,
     Duration heartbeatInterval,
-    Map<String, String> labels) {
+    Map<String, String> labels,
+    boolean heldSocket) {
 
   /** The updater's switch strategy. */
   public enum Strategy {
@@ -96,55 +99,67 @@ public record NodeConfig(
   public static NodeConfig defaults(String nodeId, Strategy strategy, int servicePort) {
     return new NodeConfig(nodeId, strategy, servicePort, HealthTarget.PROCESS_PORT, Duration.ofSeconds(1),
         Duration.ofMillis(200), Duration.ofMillis(250), Duration.ofSeconds(3), Duration.ofSeconds(1),
-        Duration.ofSeconds(15), false, "default", Map.of(), null, Map.of());
+        Duration.ofSeconds(15), false, "default", Map.of(), null, Map.of(), false);
   }
 
   public NodeConfig withHealthTarget(HealthTarget target) {
     return new NodeConfig(nodeId, strategy, servicePort, target, pollInterval, pollJitter, healthInterval,
         watchWindow, watchInterval, stopTimeout, gateClaims, gateScope, serviceEnvironment,
-        heartbeatInterval, labels);
+        heartbeatInterval, labels, heldSocket);
   }
 
   public NodeConfig withPoll(Duration interval, Duration jitter) {
     return new NodeConfig(nodeId, strategy, servicePort, healthTarget, interval, jitter, healthInterval,
         watchWindow, watchInterval, stopTimeout, gateClaims, gateScope, serviceEnvironment,
-        heartbeatInterval, labels);
+        heartbeatInterval, labels, heldSocket);
   }
 
   /** {@code window} null: no watch section at all. */
   public NodeConfig withWatch(Duration window, Duration interval) {
     return new NodeConfig(nodeId, strategy, servicePort, healthTarget, pollInterval, pollJitter, healthInterval,
         window, interval, stopTimeout, gateClaims, gateScope, serviceEnvironment,
-        heartbeatInterval, labels);
+        heartbeatInterval, labels, heldSocket);
   }
 
   public NodeConfig withGateClaims(String scope) {
     return new NodeConfig(nodeId, strategy, servicePort, healthTarget, pollInterval, pollJitter, healthInterval,
-        watchWindow, watchInterval, stopTimeout, true, scope, serviceEnvironment, heartbeatInterval, labels);
+        watchWindow, watchInterval, stopTimeout, true, scope, serviceEnvironment, heartbeatInterval, labels, heldSocket);
   }
 
   public NodeConfig withServiceEnvironment(Map<String, String> environment) {
     return new NodeConfig(nodeId, strategy, servicePort, healthTarget, pollInterval, pollJitter, healthInterval,
-        watchWindow, watchInterval, stopTimeout, gateClaims, gateScope, environment, heartbeatInterval, labels);
+        watchWindow, watchInterval, stopTimeout, gateClaims, gateScope, environment, heartbeatInterval, labels, heldSocket);
   }
 
   public NodeConfig withStopTimeout(Duration timeout) {
     return new NodeConfig(nodeId, strategy, servicePort, healthTarget, pollInterval, pollJitter, healthInterval,
         watchWindow, watchInterval, timeout, gateClaims, gateScope, serviceEnvironment,
-        heartbeatInterval, labels);
+        heartbeatInterval, labels, heldSocket);
   }
 
   /** {@code heartbeat.interval} (repo-server counts the node unavailable after three missed ones). */
   public NodeConfig withHeartbeat(Duration interval) {
     return new NodeConfig(nodeId, strategy, servicePort, healthTarget, pollInterval, pollJitter, healthInterval,
-        watchWindow, watchInterval, stopTimeout, gateClaims, gateScope, serviceEnvironment, interval, labels);
+        watchWindow, watchInterval, stopTimeout, gateClaims, gateScope, serviceEnvironment, interval, labels, heldSocket);
   }
 
   /** {@code node.labels}. */
   public NodeConfig withLabels(Map<String, String> newLabels) {
     return new NodeConfig(nodeId, strategy, servicePort, healthTarget, pollInterval, pollJitter, healthInterval,
         watchWindow, watchInterval, stopTimeout, gateClaims, gateScope, serviceEnvironment, heartbeatInterval,
-        newLabels);
+        newLabels, heldSocket);
+  }
+
+  /** {@code service.socket}: the daemon holds the service's socket (see {@link #heldSocket()}). */
+  public NodeConfig withHeldSocket() {
+    return new NodeConfig(nodeId, strategy, servicePort, healthTarget, pollInterval, pollJitter, healthInterval,
+        watchWindow, watchInterval, stopTimeout, gateClaims, gateScope, serviceEnvironment, heartbeatInterval, labels,
+        true);
+  }
+
+  /** The address of the held socket ({@code service.socket.listen}, {@code UPDATER_LISTEN}). */
+  public String listen() {
+    return "127.0.0.1:" + servicePort;
   }
 
   /** The service's own URL on its shared port. */
@@ -193,6 +208,10 @@ public record NodeConfig(
     y.append("  strategy: ").append(strategy.yaml()).append('\n');
     y.append("  stopTimeout: ").append(d(stopTimeout)).append('\n');
     y.append("  startGrace: 300ms\n");
+    if (heldSocket) {
+      y.append("  socket:\n");
+      y.append("    listen: ").append(q(listen())).append('\n');
+    }
     y.append("  process:\n");
     y.append("    command: [").append(q(home.resolve("current/bin/hello-service").toString()))
         .append(", --port, ").append(q(Integer.toString(servicePort))).append("]\n");

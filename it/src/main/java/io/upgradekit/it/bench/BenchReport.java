@@ -16,7 +16,8 @@ import java.util.stream.Collectors;
 /**
  * {@code bench/upgrade.sh}'s tables, in Markdown: per strategy a summary (min / median / max over
  * the rounds, each figure beside its reference and target), then every round, and for {@code
- * restart} where its gap went ({@link SwitchTimeline}).
+ * restart} where its gap went ({@link SwitchTimeline}); with held-socket strategies, a last table
+ * puts each strategy with and without the held socket side by side.
  */
 public final class BenchReport {
   /** The restart target: the gap may exceed the service's own start by this much. */
@@ -54,7 +55,23 @@ public final class BenchReport {
     public boolean restartTargetMet() {
       return gapOverOwnStart().compareTo(RESTART_ALLOWANCE) <= 0;
     }
+
+    /** Whether the service's listening socket was held by the updater's launcher ({@code service.socket}). */
+    public boolean heldSocket() {
+      return strategy.endsWith(HELD_SOCKET);
+    }
+
+    /**
+     * The held socket's target (issue 18): no request failed (a connection made while no version
+     * accepts waits in the queue) and the gap is no longer than the service's own start.
+     */
+    public boolean heldSocketTargetMet() {
+      return load.failed() == 0 && load.longestGap().compareTo(ownStart.toHealthy()) <= 0;
+    }
   }
+
+  /** The suffix of the strategies whose service socket the updater's launcher holds. */
+  public static final String HELD_SOCKET = "-held-socket";
 
   /** Min, median (the mean of the middle two for an even count) and max; null for none. */
   public record Spread(Duration min, Duration median, Duration max) {
@@ -84,9 +101,41 @@ public final class BenchReport {
     byStrategy.forEach((strategy, list) -> {
       summary(out, strategy, list);
       perRound(out, list);
-      if (strategy.equals("restart")) {
+      if (strategy.startsWith("restart")) {
         breakdown(out, list);
       }
+    });
+    if (rounds.stream().anyMatch(NodeRound::heldSocket)) {
+      heldSocketComparison(out, byStrategy);
+    }
+  }
+
+  /** Each strategy with and without the held socket, side by side: failures and the gap. */
+  static void heldSocketComparison(PrintStream out, Map<String, List<NodeRound>> byStrategy) {
+    out.printf(Locale.ROOT, "%n### With and without the held socket (service.socket)%n%n");
+    out.println("| strategy | service socket | switches | failed requests (min / median / max) | of them refused "
+        + "| longest gap (min / median / max) | own start (median) | gap − own start (median) | target |");
+    out.println("|---|---|---:|---|---:|---|---:|---:|---|");
+    byStrategy.forEach((strategy, list) -> {
+      boolean held = list.get(0).heldSocket();
+      String target;
+      if (held && strategy.startsWith("restart")) {
+        target = "0 failed, gap ≤ own start: " + verdict(list.stream().filter(NodeRound::heldSocketTargetMet).count(),
+            list.size());
+      } else if (strategy.startsWith("restart")) {
+        target = "gap ≤ own start + 0.5 s: " + verdict(list.stream().filter(NodeRound::restartTargetMet).count(),
+            list.size());
+      } else {
+        target = "0 failed: " + verdict(list.stream().filter(r -> r.load().failed() == 0).count(), list.size());
+      }
+      Spread gap = Spread.of(list.stream().map(r -> r.load().longestGap()).toList());
+      out.printf(Locale.ROOT, "| %s | %s | %d | %s | %d | %s | %s | %s | %s |%n", strategy.replace(HELD_SOCKET, ""),
+          held ? "held by the updater's launcher" : "each process binds its own", list.size(),
+          counts(list.stream().map(r -> r.load().failed()).toList()).replace(" | ", " / "),
+          list.stream().mapToInt(r -> r.load().failures().getOrDefault("refused", 0)).sum(),
+          gap.cells(LoadReport::millis).replace(" | ", " / "),
+          LoadReport.millis(Spread.of(list.stream().map(r -> r.ownStart().toHealthy()).toList()).median()),
+          signedMillis(Spread.of(list.stream().map(NodeRound::gapOverOwnStart).toList()).median()), target);
     });
   }
 
@@ -101,7 +150,17 @@ public final class BenchReport {
     Spread own = Spread.of(list.stream().map(r -> r.ownStart().toHealthy()).toList());
     String failed = counts(list.stream().map(r -> r.load().failed()).toList());
     String kinds = failureKinds(list);
-    if (strategy.equals("restart")) {
+    if (strategy.equals("restart" + HELD_SOCKET)) {
+      long clean = list.stream().filter(r -> r.load().failed() == 0).count();
+      long met = list.stream().filter(NodeRound::heldSocketTargetMet).count();
+      out.printf(Locale.ROOT, "| failed requests | %s | %s | 0 at %d requests/s: %s |%n", failed, kinds,
+          list.get(0).rate(), verdict(clean, list.size()));
+      out.printf(Locale.ROOT, "| longest gap without a successful answer | %s | own start %s | gap ≤ own start: %s |%n",
+          gap.cells(LoadReport::millis), own.cells(LoadReport::millis).replace(" | ", " / "),
+          verdict(met, list.size()));
+      out.printf(Locale.ROOT, "| gap − own start | %s | | ≤ 0 |%n",
+          Spread.of(list.stream().map(NodeRound::gapOverOwnStart).toList()).cells(BenchReport::signedMillis));
+    } else if (strategy.equals("restart")) {
       long met = list.stream().filter(NodeRound::restartTargetMet).count();
       out.printf(Locale.ROOT, "| longest gap without a successful answer | %s | own start %s | gap ≤ own start + 0.5 s: %s |%n",
           gap.cells(LoadReport::millis), own.cells(LoadReport::millis).replace(" | ", " / "),
@@ -112,7 +171,8 @@ public final class BenchReport {
     } else {
       long clean = list.stream().filter(r -> r.load().failed() == 0).count();
       out.printf(Locale.ROOT, "| failed requests | %s | %s | %s |%n", failed, kinds,
-          strategy.equals("overlap") ? "0 at " + list.get(0).rate() + " requests/s: " + verdict(clean, list.size())
+          strategy.startsWith("overlap") && !strategy.equals("overlap-shared-port")
+              ? "0 at " + list.get(0).rate() + " requests/s: " + verdict(clean, list.size())
               : "(comparison: health checked on the shared port)");
       out.printf(Locale.ROOT, "| longest gap without a successful answer | %s | own start %s | |%n",
           gap.cells(LoadReport::millis), own.cells(LoadReport::millis).replace(" | ", " / "));

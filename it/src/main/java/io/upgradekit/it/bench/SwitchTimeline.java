@@ -31,7 +31,7 @@ public record SwitchTimeline(Instant lastOldAnswer, Instant drainBegan, Instant 
     Instant exec, Instant listening, Instant firstNewAnswer) {
 
   private static final Pattern SERVICE_LINE = Pattern.compile("^(\\S+) hello-service (\\S+) (listening|draining|stopped)\\b");
-  private static final Pattern UPDATER_LINE = Pattern.compile("^(\\S+) (?:stopped pid \\d+ \\((\\S+)\\)|started (\\S+) as pid \\d+)$");
+  private static final Pattern UPDATER_LINE = Pattern.compile("^(\\S+) (?:stopped pid \\d+ \\((\\S+)\\)|started (\\S+) as pid \\d+(?: on the held socket .*)?)$");
 
   /** The steps of the switch, in order, with their names as printed. */
   public static final List<String> PARTS = List.of("last answer → SIGTERM handled", "drain and Jetty stop",

@@ -57,8 +57,10 @@ import java.util.function.Function;
  * each updater's fresh JVM (it restarts itself after an update) has polled once.
  *
  * <p>Options: {@code --rounds N} (3), {@code --rate N} requests/s per node (500), {@code --nodes N}
- * per strategy (1), {@code --strategies LIST} ({@code restart,overlap}; also {@code
- * overlap-shared-port}: overlap with health checks on the shared service port, for comparison),
+ * per strategy (1), {@code --strategies LIST} ({@code restart,restart-held-socket,overlap,overlap-held-socket}:
+ * each strategy with and without the service's listening socket held by the updater's launcher,
+ * {@code service.socket}; also {@code overlap-shared-port}: overlap with health checks on the shared
+ * service port, for comparison),
  * {@code --keep} (keep the work directory and its logs).
  */
 public final class UpgradeBench {
@@ -66,20 +68,27 @@ public final class UpgradeBench {
   private static final String APP = "hello";
   private static final String CHANNEL = "stable";
 
-  /** A benchmarked configuration: the updater's strategy and where it checks health. */
+  /**
+   * A benchmarked configuration: the updater's strategy, where it checks health, and whether the
+   * service's listening socket is held by the updater's launcher ({@code service.socket}).
+   */
   enum Variant {
-    RESTART("restart", Strategy.RESTART, HealthTarget.PROCESS_PORT),
-    OVERLAP("overlap", Strategy.OVERLAP, HealthTarget.PROCESS_PORT),
-    OVERLAP_SHARED_PORT("overlap-shared-port", Strategy.OVERLAP, HealthTarget.SERVICE_PORT);
+    RESTART("restart", Strategy.RESTART, HealthTarget.PROCESS_PORT, false),
+    RESTART_HELD_SOCKET("restart-held-socket", Strategy.RESTART, HealthTarget.PROCESS_PORT, true),
+    OVERLAP("overlap", Strategy.OVERLAP, HealthTarget.PROCESS_PORT, false),
+    OVERLAP_HELD_SOCKET("overlap-held-socket", Strategy.OVERLAP, HealthTarget.PROCESS_PORT, true),
+    OVERLAP_SHARED_PORT("overlap-shared-port", Strategy.OVERLAP, HealthTarget.SERVICE_PORT, false);
 
     final String label;
     final Strategy strategy;
     final HealthTarget health;
+    final boolean heldSocket;
 
-    Variant(String label, Strategy strategy, HealthTarget health) {
+    Variant(String label, Strategy strategy, HealthTarget health, boolean heldSocket) {
       this.label = label;
       this.strategy = strategy;
       this.health = health;
+      this.heldSocket = heldSocket;
     }
 
     static Variant of(String label) {
@@ -89,7 +98,7 @@ public final class UpgradeBench {
         }
       }
       throw new IllegalArgumentException("unknown strategy '" + label
-          + "'; use restart, overlap or overlap-shared-port");
+          + "'; use restart, restart-held-socket, overlap, overlap-held-socket or overlap-shared-port");
     }
   }
 
@@ -98,7 +107,8 @@ public final class UpgradeBench {
       int rounds = 3;
       int rate = 500;
       int nodes = 1;
-      List<Variant> variants = List.of(Variant.RESTART, Variant.OVERLAP);
+      List<Variant> variants = List.of(Variant.RESTART, Variant.RESTART_HELD_SOCKET, Variant.OVERLAP,
+          Variant.OVERLAP_HELD_SOCKET);
       boolean keep = false;
       for (int i = 0; i < args.length; i++) {
         switch (args[i]) {
@@ -109,7 +119,8 @@ public final class UpgradeBench {
               .map(String::strip).map(Variant::of).distinct().toList();
           case "--keep" -> keep = true;
           default -> throw new IllegalArgumentException("unknown option " + args[i]
-              + "; use --rounds N, --rate N, --nodes N, --strategies restart,overlap[,overlap-shared-port], --keep");
+              + "; use --rounds N, --rate N, --nodes N, --strategies restart,restart-held-socket,overlap,"
+              + "overlap-held-socket[,overlap-shared-port], --keep");
         }
       }
       return new Options(rounds, rate, nodes, variants, keep);
@@ -206,8 +217,9 @@ public final class UpgradeBench {
     Map<Variant, List<String>> ids = new LinkedHashMap<>();
     for (Variant v : options.variants()) {
       for (int i = 1; i <= options.nodes(); i++) {
-        configs.add(NodeConfig.defaults(v.label + "-" + i, v.strategy, Ports.freeLoopbackPort())
-            .withHealthTarget(v.health));
+        NodeConfig config = NodeConfig.defaults(v.label + "-" + i, v.strategy, Ports.freeLoopbackPort())
+            .withHealthTarget(v.health);
+        configs.add(v.heldSocket ? config.withHeldSocket() : config);
         ids.computeIfAbsent(v, k -> new ArrayList<>()).add(v.label + "-" + i);
       }
     }

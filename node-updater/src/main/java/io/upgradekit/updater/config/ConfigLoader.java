@@ -206,7 +206,7 @@ public final class ConfigLoader {
   }
 
   private UpdaterConfig.Service service(Obj s) {
-    s.allow("strategy", "process", "start", "stop", "pidFile", "stopTimeout", "startGrace");
+    s.allow("strategy", "process", "start", "stop", "pidFile", "stopTimeout", "startGrace", "socket");
     String strategyText = s.string("strategy", false);
     Strategy strategy = Strategy.RESTART;
     if (strategyText != null) {
@@ -232,7 +232,11 @@ public final class ConfigLoader {
         throw error(s.key("strategy"), "self (the updater updates itself) takes no service.process, start or stop: "
             + "its launcher bin/updater runs current/");
       }
-      return new UpdaterConfig.Service(strategy, null, null, null, null, Duration.ofSeconds(1), Duration.ZERO);
+      if (s.has("socket")) {
+        throw error(s.key("socket"), "is set, but a self target has no service process to hand a socket to: "
+            + "remove the key");
+      }
+      return new UpdaterConfig.Service(strategy, null, null, null, null, Duration.ofSeconds(1), Duration.ZERO, null);
     }
     if (process == null && start == null) {
       throw error(s.key("process"), "is missing: set service.process.command (the updater runs the service) or "
@@ -249,9 +253,54 @@ public final class ConfigLoader {
       throw error(s.key("strategy"), "overlap needs service.process: the updater must own both processes to "
           + "start the new one beside the old one");
     }
+    UpdaterConfig.Socket socket = socket(s.obj("socket", false));
+    if (socket != null && process == null) {
+      throw error(s.key("socket"), "needs service.process: with service.start/stop the updater does not start the "
+          + "process and cannot hand it a socket; let systemd hold it instead (a socket unit beside the service's "
+          + "unit: systemd/README.md in the distribution)");
+    }
     return new UpdaterConfig.Service(strategy, process, start, stop, path(s, "pidFile", false),
-        positive(s, "stopTimeout", Duration.ofSeconds(30)), duration(s, "startGrace", Duration.ofMillis(500)));
+        positive(s, "stopTimeout", Duration.ofSeconds(30)), duration(s, "startGrace", Duration.ofMillis(500)), socket);
   }
+
+  /** {@code service.socket}: {@code listen} (HOST:PORT, [IPv6]:PORT or PORT) and {@code pass}. */
+  private UpdaterConfig.Socket socket(Obj o) {
+    if (!o.present()) {
+      return null;
+    }
+    o.allow("listen", "pass");
+    String listen = o.string("listen", true);
+    java.util.regex.Matcher m = LISTEN.matcher(listen);
+    int port = -1;
+    if (m.matches()) {
+      try {
+        port = Integer.parseInt(m.group(3));
+      } catch (NumberFormatException e) {
+        // too many digits: refused below
+      }
+    }
+    if (port < 1 || port > 65535) {
+      throw error(o.key("listen"), "is '" + listen + "': write HOST:PORT (127.0.0.1:8080, [::1]:8080) or a port "
+          + "alone (8080: every address), the address the held socket is bound to");
+    }
+    String host = m.group(1) != null ? m.group(1) : m.group(2);
+    String passText = o.string("pass", false);
+    UpdaterConfig.Pass pass = UpdaterConfig.Pass.STDIN;
+    if (passText != null) {
+      switch (passText) {
+        case "stdin" -> pass = UpdaterConfig.Pass.STDIN;
+        case "listen-fds" -> pass = UpdaterConfig.Pass.LISTEN_FDS;
+        default -> throw error(o.key("pass"), "is '" + passText + "': use stdin (the process's standard input, "
+            + "as Java's System.inheritedChannel() and inetd expect) or listen-fds (file descriptor 3 with "
+            + "LISTEN_FDS, systemd's protocol)");
+      }
+    }
+    return new UpdaterConfig.Socket(host, port, pass);
+  }
+
+  /** {@code [v6]:port}, {@code host:port} (no colon in the host) or {@code port}. */
+  private static final java.util.regex.Pattern LISTEN =
+      java.util.regex.Pattern.compile("(?:\\[([0-9A-Fa-f:.]+)\\]:|([^\\s:\\[\\]]+):)?([0-9]{1,9})");
 
   private UpdaterConfig.Health health(Obj h) {
     if (!h.present()) {

@@ -158,6 +158,9 @@ public record UpdaterConfig(
   /**
    * The service. Either {@code process} (the updater starts and stops it, keeping its original
    * parameters) or {@code start}/{@code stop} commands with an optional pid file.
+   *
+   * @param socket the listening socket the updater holds and hands to every process it starts, or
+   *     null ({@code service.socket} absent: each process binds its own)
    */
   public record Service(
       Strategy strategy,
@@ -166,7 +169,40 @@ public record UpdaterConfig(
       List<String> stop,
       Path pidFile,
       Duration stopTimeout,
-      Duration startGrace) {}
+      Duration startGrace,
+      Socket socket) {}
+
+  /**
+   * {@code service.socket}: the service's listening socket outlives its processes. The updater's
+   * launcher holds it (from systemd's socket unit, or bound for {@code UPDATER_LISTEN}) as its
+   * standard input, and every process the updater starts inherits it, so connections wait in the
+   * kernel's queue while no process accepts instead of being refused.
+   *
+   * @param host the address it must be bound to: an IP address or a name, null for every address
+   * @param port its port
+   * @param pass how a started process gets it
+   */
+  public record Socket(String host, int port, Pass pass) {
+    public Socket {
+      Objects.requireNonNull(pass, "pass");
+      if (port < 1 || port > 65535) {
+        throw new IllegalArgumentException("port must be 1-65535, not " + port);
+      }
+    }
+
+    /** As configured: {@code 127.0.0.1:8080}, {@code [::1]:8080}, or {@code 8080} for every address. */
+    public String listen() {
+      return host == null ? Integer.toString(port) : (host.contains(":") ? "[" + host + "]" : host) + ":" + port;
+    }
+  }
+
+  /** How a started process gets the held socket ({@code service.socket.pass}). */
+  public enum Pass {
+    /** As its standard input: {@code System.inheritedChannel()}, Jetty's {@code setInheritChannel(true)}, inetd. */
+    STDIN,
+    /** As file descriptor 3 with {@code LISTEN_FDS=1} and {@code LISTEN_PID}: systemd's protocol ({@code sd_listen_fds}). */
+    LISTEN_FDS
+  }
 
   /** A command line with its working directory and extra environment. */
   public record ProcessSpec(List<String> command, Path workingDir, Map<String, String> environment) {

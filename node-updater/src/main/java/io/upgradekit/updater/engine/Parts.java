@@ -6,6 +6,7 @@ import io.upgradekit.updater.feedback.Outbox;
 import io.upgradekit.updater.health.HealthChecker;
 import io.upgradekit.updater.health.MetricsSampler;
 import io.upgradekit.updater.journal.Journal;
+import io.upgradekit.updater.process.HeldSocket;
 import io.upgradekit.updater.process.ServiceController;
 import io.upgradekit.updater.event.AgentEvent;
 import java.time.Clock;
@@ -39,7 +40,8 @@ record Parts(
     Home home = new Home(config.home());
     EventSink events = new EventSink(listener, clock);
     ServiceController service = new ServiceController(config.service(), home.serviceFile(),
-        home.state().resolve("service.log"), home.root(), events.info());
+        home.state().resolve("service.log"), home.root(), events.info(), String.valueOf(config.file()),
+        HeldSocket::standardInput);
     return new Parts(config, home, Objects.requireNonNull(applier, "applier"), clock,
         Objects.requireNonNull(sleeper, "sleeper"), events, new Journal(home.journal(), home.history()),
         new RepositoryClient(config.repository(), config.limits()), service,

@@ -161,6 +161,9 @@ public final class UpdateEngine {
     try (lock) {
       Result result;
       try {
+        // A service.socket this process does not hold is a configuration error before anything is
+        // started or stopped (recovery and reconciliation may start the service too).
+        parts.service().requireHeldSocket();
         String noReserve = DiskFull.ensureReserve(parts.home().state());
         if (noReserve != null) {
           parts.events().warn(noReserve);

@@ -9,6 +9,7 @@ import io.upgradekit.schema.model.Names;
 import io.upgradekit.updater.journal.StateFiles;
 import java.io.File;
 import java.io.IOException;
+import java.nio.channels.Channel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -22,6 +23,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
+import java.util.function.Supplier;
 
 /**
  * Starts and stops the service, in one of two modes:
@@ -56,19 +58,60 @@ public final class ServiceController {
   /** A command line or environment read to adopt a process; larger ones are not adopted. */
   private static final int PROC_ADOPT_BYTES = 256 * 1024;
 
+  /**
+   * Moves the held socket from standard input to descriptor 3 and sets systemd's variables, then
+   * runs the service in its place ({@code exec}, so {@code LISTEN_PID} is the service's pid).
+   */
+  private static final String LISTEN_FDS_WRAPPER = "exec 3<&0 </dev/null; LISTEN_FDS=1; LISTEN_PID=$$; "
+      + "LISTEN_FDNAMES=service; export LISTEN_FDS LISTEN_PID LISTEN_FDNAMES; exec \"$@\"";
+  /** systemd's variables: a process that carries them was handed a socket that way, not configured so. */
+  private static final List<String> LISTEN_VARIABLES = List.of("LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES");
+
   private final UpdaterConfig.Service config;
   private final Path recordFile;
   private final Path logFile;
   private final Path workingDirDefault;
   private final Consumer<String> log;
+  private final String configFile;
+  private final Supplier<Channel> inherited;
+  private String heldSocket;
 
   public ServiceController(UpdaterConfig.Service config, Path recordFile, Path logFile, Path workingDirDefault,
       Consumer<String> log) {
+    this(config, recordFile, logFile, workingDirDefault, log, "the configuration", HeldSocket::standardInput);
+  }
+
+  /**
+   * @param configFile names the configuration in errors
+   * @param inherited this process's standard input as a channel ({@code System.inheritedChannel()}),
+   *     where {@code service.socket} expects the held socket
+   */
+  public ServiceController(UpdaterConfig.Service config, Path recordFile, Path logFile, Path workingDirDefault,
+      Consumer<String> log, String configFile, Supplier<Channel> inherited) {
     this.config = config;
     this.recordFile = recordFile;
     this.logFile = logFile;
     this.workingDirDefault = workingDirDefault;
     this.log = log;
+    this.configFile = configFile;
+    this.inherited = inherited;
+  }
+
+  /**
+   * With {@code service.socket}: checks (once per process) that this updater holds the socket, so
+   * that a missing one fails before anything is stopped.
+   *
+   * @return what is held, for the log; null without {@code service.socket}
+   * @throws UpgradeException CONFIG_INVALID when standard input is not that listening socket
+   */
+  public String requireHeldSocket() {
+    if (config.socket() == null) {
+      return null;
+    }
+    if (heldSocket == null) {
+      heldSocket = HeldSocket.check(inherited.get(), config.socket(), configFile);
+    }
+    return heldSocket;
   }
 
   /** True when the service is known to run (a recorded or pid-file process is alive). */
@@ -94,13 +137,22 @@ public final class ServiceController {
       runCommand(config.start(), config.stopTimeout(), "service.start", ErrorCode.START_FAILED);
       return;
     }
+    String socket = requireHeldSocket();
     ServiceRecord record = recordOrAdopt();
-    ProcessBuilder builder = new ProcessBuilder(record.command())
+    List<String> command = record.command();
+    if (socket != null && config.socket().pass() == UpdaterConfig.Pass.LISTEN_FDS) {
+      command = new ArrayList<>(List.of("/bin/sh", "-c", LISTEN_FDS_WRAPPER, "upgradekit-listen-fds"));
+      command.addAll(record.command());
+    }
+    ProcessBuilder builder = new ProcessBuilder(command)
         .directory(new File(record.workingDir()))
         .redirectErrorStream(true)
         .redirectOutput(ProcessBuilder.Redirect.appendTo(logFile.toFile()))
-        .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
+        // The held socket is this process's standard input; the JDK passes no other descriptor on.
+        .redirectInput(socket == null ? ProcessBuilder.Redirect.from(new File("/dev/null"))
+            : ProcessBuilder.Redirect.INHERIT);
     builder.environment().putAll(record.environment());
+    LISTEN_VARIABLES.forEach(builder.environment()::remove);
     builder.environment().put("UPGRADEKIT_VERSION", version);
     Path portFile = newPortFile();
     builder.environment().put(ProcessPort.ENVIRONMENT_VARIABLE, portFile.toString());
@@ -117,7 +169,8 @@ public final class ServiceController {
     processes.add(new ServiceRecord.RunningProcess(process.pid(), startInstant(process.toHandle()), version,
         portFile.toString()));
     save(record.withProcesses(processes));
-    log.accept("started " + version + " as pid " + process.pid());
+    log.accept("started " + version + " as pid " + process.pid() + (socket == null ? "" : " on the held socket "
+        + socket));
     try {
       if (process.waitFor(config.startGrace().toMillis(), TimeUnit.MILLISECONDS)) {
         throw new UpgradeException(ErrorCode.START_FAILED, "the service exited with status " + process.exitValue()
@@ -522,6 +575,7 @@ public final class ServiceController {
         if (template == null || (started != null && (newest == null || started.isAfter(newest)))) {
           env.remove(ProcessPort.ENVIRONMENT_VARIABLE);
           env.remove("UPGRADEKIT_VERSION");
+          LISTEN_VARIABLES.forEach(env::remove);
           template = new ServiceRecord(command, cwd, env, List.of());
           newest = started;
         }

@@ -181,6 +181,42 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void aHeldSocketIsOffUnlessConfiguredAndPassedAsStandardInputByDefault() {
+    assertThat(ConfigLoader.parse(FILE, MINIMAL).service().socket()).isNull();
+    String held = MINIMAL.replace("  process:\n", "  socket:\n    listen: 127.0.0.1:8080\n  process:\n");
+    UpdaterConfig.Socket socket = ConfigLoader.parse(FILE, held).service().socket();
+    assertThat(socket).isEqualTo(new UpdaterConfig.Socket("127.0.0.1", 8080, UpdaterConfig.Pass.STDIN));
+    assertThat(socket.listen()).isEqualTo("127.0.0.1:8080");
+    UpdaterConfig.Socket v6 = ConfigLoader.parse(FILE, held.replace("listen: 127.0.0.1:8080", "listen: '[::1]:9090'")
+        .replace("  process:\n", "    pass: listen-fds\n  process:\n")).service().socket();
+    assertThat(v6).isEqualTo(new UpdaterConfig.Socket("::1", 9090, UpdaterConfig.Pass.LISTEN_FDS));
+    assertThat(v6.listen()).isEqualTo("[::1]:9090");
+    UpdaterConfig.Socket everyAddress = ConfigLoader.parse(FILE, held.replace("listen: 127.0.0.1:8080", "listen: 8080")).service()
+        .socket();
+    assertThat(everyAddress.host()).isNull();
+    assertThat(everyAddress.listen()).isEqualTo("8080");
+  }
+
+  @Test
+  void aHeldSocketIsCheckedWithAFix() {
+    String held = MINIMAL.replace("  process:\n", "  socket:\n    listen: 127.0.0.1:8080\n  process:\n");
+    assertError(held.replace("listen: 127.0.0.1:8080", "listen: 127.0.0.1:80800"), "service.socket.listen",
+        "write HOST:PORT (127.0.0.1:8080, [::1]:8080) or a port alone");
+    assertError(held.replace("listen: 127.0.0.1:8080", "listen: '::1:8080'"), "service.socket.listen", "write HOST:PORT");
+    assertError(held.replace("listen: 127.0.0.1:8080", "listen: 0"), "service.socket.listen", "write HOST:PORT");
+    assertError(held.replace("    listen: 127.0.0.1:8080\n", "    pass: stdin\n"), "service.socket.listen",
+        "is missing");
+    assertError(held.replace("  process:\n", "    pass: fd3\n  process:\n"), "service.socket.pass",
+        "use stdin (the process's standard input");
+    assertError(held.replace("  process:\n", "    port: 1\n  process:\n"), "service.socket.port", "known keys");
+    assertError(held.replace("  process:\n    command: [java, -jar, current/app.jar]\n",
+        "  start: [systemctl, start, demo]\n  stop: [systemctl, stop, demo]\n"), "service.socket",
+        "needs service.process: with service.start/stop the updater does not start the process");
+    assertError(held.replace("  process:\n    command: [java, -jar, current/app.jar]\n", "  strategy: self\n"),
+        "service.socket", "a self target has no service process");
+  }
+
+  @Test
   void theDistributionsSampleConfigIsValid() throws Exception {
     String sample = java.nio.file.Files.readString(Path.of("src/dist/conf/updater.yaml.sample"));
     // The credential file exists only on a real node.

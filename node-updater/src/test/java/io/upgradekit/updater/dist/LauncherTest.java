@@ -198,4 +198,109 @@ class LauncherTest {
     assertThat(launch(home, "run", "--once")).isZero();
     assertThat(Files.readSymbolicLink(home.resolve("current"))).isEqualTo(Path.of("versions/1.0.0"));
   }
+
+  /** A fake java that logs what its standard input is and what it was told about sockets. */
+  private Path socketJava() throws Exception {
+    Path java = tmp.resolve("socket-java");
+    Files.writeString(java, "#!/bin/sh\n"
+        + "echo \"$(readlink /proc/$$/fd/0) listen=${UPDATER_LISTEN:-} fds=${LISTEN_FDS:-}\" >> " + tmp.resolve("fd0.log")
+        + "\ns=$(head -1 " + tmp.resolve("statuses") + " 2>/dev/null); sed -i 1d " + tmp.resolve("statuses")
+        + " 2>/dev/null\nexit ${s:-0}\n");
+    Files.setPosixFilePermissions(java, PosixFilePermissions.fromString("rwxr-xr-x"));
+    return java;
+  }
+
+  private ProcessBuilder launcher(Path home, List<String> prefix, String... args) throws Exception {
+    List<String> command = new java.util.ArrayList<>(prefix);
+    command.addAll(List.of("sh", Path.of("src/dist/bin/updater").toAbsolutePath().toString()));
+    command.addAll(List.of(args));
+    ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true)
+        .redirectOutput(tmp.resolve("launcher.log").toFile());
+    pb.environment().put("UPDATER_HOME", home.toString());
+    pb.environment().put("JAVA", socketJava().toString());
+    pb.environment().put("UPDATER_CDS", "off");
+    pb.environment().remove("JAVA_HOME");
+    pb.environment().remove("UPDATER_JAVA_OPTS");
+    return pb;
+  }
+
+  private static int freePort() throws Exception {
+    try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
+      return s.getLocalPort();
+    }
+  }
+
+  @Test
+  void updaterListenBindsTheSocketAndEveryJvmGetsItAsStandardInput() throws Exception {
+    Path home = install();
+    int port = freePort();
+    Files.writeString(tmp.resolve("statuses"), "75\n0\n"); // a fresh JVM after an update, then done
+    ProcessBuilder pb = launcher(home, List.of(), "run", "--once");
+    pb.environment().put("UPDATER_LISTEN", "127.0.0.1:" + port);
+    Process p = pb.start();
+    assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
+    assertThat(p.exitValue()).as(Files.readString(tmp.resolve("launcher.log"))).isZero();
+
+    List<String> runs = Files.readAllLines(tmp.resolve("fd0.log"));
+    assertThat(runs).hasSize(2);
+    assertThat(runs.get(0)).matches("socket:\\[\\d+\\] listen= fds=");
+    assertThat(runs.get(1)).as("the relaunched JVM gets the same socket").isEqualTo(runs.get(0));
+  }
+
+  @Test
+  void updaterListenOnATakenPortIsAConfigurationErrorAndOtherCommandsDoNotBind() throws Exception {
+    Path home = install();
+    try (java.net.ServerSocket taken = new java.net.ServerSocket()) {
+      taken.bind(new java.net.InetSocketAddress("127.0.0.1", 0));
+      ProcessBuilder run = launcher(home, List.of(), "run");
+      run.environment().put("UPDATER_LISTEN", "127.0.0.1:" + taken.getLocalPort());
+      Process p = run.start();
+      assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
+      assertThat(p.exitValue()).isEqualTo(2);
+      assertThat(Files.readString(tmp.resolve("launcher.log"))).contains("updater launcher: cannot listen on 127.0.0.1:"
+          + taken.getLocalPort() + " (UPDATER_LISTEN): Address already in use; a running service process may still "
+          + "hold the socket of an earlier launcher");
+      assertThat(tmp.resolve("fd0.log")).doesNotExist();
+
+      ProcessBuilder status = launcher(home, List.of(), "status");
+      status.environment().put("UPDATER_LISTEN", "127.0.0.1:" + taken.getLocalPort());
+      Process s = status.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
+      assertThat(s.waitFor(30, TimeUnit.SECONDS)).isTrue();
+      assertThat(s.exitValue()).isZero();
+      assertThat(Files.readString(tmp.resolve("fd0.log")).strip()).isEqualTo("/dev/null listen=127.0.0.1:"
+          + taken.getLocalPort() + " fds=");
+    }
+    ProcessBuilder bad = launcher(home, List.of(), "rollback");
+    bad.environment().put("UPDATER_LISTEN", "localhost:http");
+    Process p = bad.start();
+    assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
+    assertThat(p.exitValue()).isEqualTo(2);
+    assertThat(Files.readString(tmp.resolve("launcher.log"))).contains("UPDATER_LISTEN is \"localhost:http\": write "
+        + "HOST:PORT");
+  }
+
+  @Test
+  void systemdsSocketOnDescriptorThreeBecomesStandardInput() throws Exception {
+    Path home = install();
+    int port = freePort();
+    socketJava();
+    // systemd-socket-activate is systemd's own tool for this protocol (LISTEN_FDS=1, LISTEN_PID, fd 3);
+    // before systemd 258 it runs the program at the first connection.
+    Process p = launcher(home, List.of("systemd-socket-activate", "-l", "127.0.0.1:" + port,
+        "-E", "UPDATER_HOME=" + home, "-E", "JAVA=" + tmp.resolve("socket-java"), "-E", "UPDATER_CDS=off"),
+        "run", "--once").start();
+    for (long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20); !Files.exists(tmp.resolve("fd0.log")); ) {
+      try (java.net.Socket poke = new java.net.Socket("127.0.0.1", port)) {
+        assertThat(poke.isConnected()).isTrue();
+      } catch (java.net.ConnectException e) {
+        // not listening yet
+      }
+      assertThat(System.nanoTime()).as(Files.readString(tmp.resolve("launcher.log"))).isLessThan(deadline);
+      Thread.sleep(50);
+    }
+    assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
+    assertThat(p.exitValue()).as(Files.readString(tmp.resolve("launcher.log"))).isZero();
+    assertThat(Files.readString(tmp.resolve("fd0.log")).strip()).as("LISTEN_FDS is not passed on to the service")
+        .matches("socket:\\[\\d+\\] listen= fds=");
+  }
 }

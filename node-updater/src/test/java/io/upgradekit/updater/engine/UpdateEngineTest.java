@@ -77,6 +77,27 @@ class UpdateEngineTest {
   }
 
   @Test
+  void aHeldSocketThisUpdaterDoesNotHoldFailsTheRunBeforeAnythingIsStartedOrStopped() throws Exception {
+    Release v1 = installV1("restart", null);
+    long pid = target.engine().service().record().processes().get(0).pid();
+    publishV2(HEALTHY);
+    // This JVM's standard input is the test runner's pipe, not the socket the configuration names.
+    target.writeConfig("restart\n  socket:\n    listen: 127.0.0.1:" + target.port, null);
+
+    Result r = target.engine().runOnce(false);
+
+    assertThat(r.outcome()).isEqualTo(Outcome.FAILED);
+    assertThat(r.code()).isEqualTo(ErrorCode.CONFIG_INVALID);
+    assertThat(r.exitCode()).isEqualTo(2);
+    assertThat(r.message()).contains("service.socket is set (127.0.0.1:" + target.port + "), but this updater's "
+        + "standard input is not a socket", "UPDATER_LISTEN=127.0.0.1:" + target.port);
+    assertThat(target.home.resolve("current")).isSymbolicLink();
+    assertThat(java.nio.file.Files.readSymbolicLink(target.home.resolve("current")).toString()).endsWith("1.0.0");
+    assertThat(target.engine().service().record().processes()).extracting(p -> p.pid()).containsExactly(pid);
+    assertThat(target.servedVersion()).isEqualTo(v1.version());
+  }
+
+  @Test
   void firstInstallUsesTheFullPackageThenUpdateUsesTheDelta() throws Exception {
     Release v1 = installV1("restart", null);
     assertThat(target.homeDirs().currentVersion()).contains("1.0.0");

@@ -36,7 +36,7 @@ class ServiceControllerTest {
   private ServiceController controller(List<String> command, Map<String, String> environment) {
     UpdaterConfig.Service service = new UpdaterConfig.Service(UpdaterConfig.Strategy.RESTART,
         new UpdaterConfig.ProcessSpec(command, tmp, environment), null, null, null, Duration.ofSeconds(5),
-        Duration.ofMillis(100));
+        Duration.ofMillis(100), null);
     controller = new ServiceController(service, tmp.resolve("state/service.json"), tmp.resolve("state/service.log"),
         tmp, line -> { });
     return controller;
@@ -105,7 +105,7 @@ class ServiceControllerTest {
     List<String> lines = new java.util.concurrent.CopyOnWriteArrayList<>();
     UpdaterConfig.Service service = new UpdaterConfig.Service(UpdaterConfig.Strategy.RESTART, null,
         List.of("sh", "-c", "(sh -c 'sleep 60 & echo $! > service.pid; exec sleep 120' >/dev/null 2>&1 &)"), null,
-        pidFile, Duration.ofSeconds(5), Duration.ofMillis(100));
+        pidFile, Duration.ofSeconds(5), Duration.ofMillis(100), null);
     ServiceController c = new ServiceController(service, tmp.resolve("state/service.json"),
         tmp.resolve("state/service.log"), tmp, lines::add);
     c.start("1.0.0");

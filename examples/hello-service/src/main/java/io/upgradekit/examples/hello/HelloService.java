@@ -7,6 +7,7 @@ import java.io.Reader;
 import java.net.InetAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.channels.ServerSocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -36,6 +37,11 @@ import org.eclipse.jetty.util.thread.QueuedThreadPool;
  * SO_REUSEPORT}, and writes that port's number to the file. The updater's health check and metrics
  * watch ({@code http://127.0.0.1:{processPort}/health}) then reach this process alone, even while
  * another version shares the public port.
+ *
+ * <p>When its standard input is a listening socket (the Upgradekit updater's {@code service.socket},
+ * systemd's {@code StandardInput=socket}), it accepts on that socket instead of binding the port: the
+ * socket outlives the process, so during a restart connections wait in the kernel's queue for the
+ * next version instead of being refused, and the drain's close resets nothing.
  *
  * <p>Arguments: {@code --config FILE}, {@code --port N}, {@code --bind ADDR}, {@code --port-file
  * FILE} (writes the bound port, useful with port 0). Environment: {@code HELLO_PORT}, {@code
@@ -81,8 +87,14 @@ public final class HelloService {
     connector = new ServerConnector(server, 1, 1);
     connector.setHost(settings.bind());
     connector.setPort(settings.port());
-    connector.setReusePort(true); // two versions share the port during an overlap switch
-    connector.setReuseAddress(true);
+    if (settings.inheritSocket()) {
+      // The socket outlives this process (the updater's launcher or systemd holds it): every version
+      // accepts from the same queue, and connections wait there while none does.
+      connector.setInheritChannel(true);
+    } else {
+      connector.setReusePort(true); // two versions share the port during an overlap switch
+      connector.setReuseAddress(true);
+    }
     server.addConnector(connector);
     if (settings.privatePortFile() != null) {
       // This process alone: no SO_REUSEPORT, so no other version can share it.
@@ -149,10 +161,13 @@ public final class HelloService {
     if (privateConnector != null) {
       privateConnector.close();
     }
-    boolean alone = !othersListenOn(port);
+    // With an inherited socket the listener stays open for the next version, which takes the clients
+    // over from its queue: nobody else serves them meanwhile, so no reason to wait longer.
+    boolean alone = settings.inheritSocket() || !othersListenOn(port);
     long quietNanos = (alone ? QUIET_MILLIS_ALONE : QUIET_MILLIS) * 1_000_000L;
     log("draining: listener closed, " + connector.getConnectedEndPoints().size() + " connections open, "
-        + (alone ? "no other process listens on port " + port : "another process listens on port " + port));
+        + (settings.inheritSocket() ? "the inherited socket on port " + port + " queues new connections"
+            : alone ? "no other process listens on port " + port : "another process listens on port " + port));
     long deadline = began + drainMillis * 1_000_000L;
     while (System.nanoTime() < deadline && !connector.getConnectedEndPoints().isEmpty()
         && (drain.inFlight() > 0 || drain.quietNanos() < quietNanos)) {
@@ -222,12 +237,33 @@ public final class HelloService {
     return (System.nanoTime() - nanos) / 1_000_000;
   }
 
+  /**
+   * When an inherited channel is closed, the JDK points descriptors 0, 1 and 2 at /dev/null: it
+   * assumes inetd, where all three are the connection. Here 1 and 2 are the log (the updater's
+   * {@code state/service.log}), and the drain closes the channel before it logs what it does; so the
+   * output goes through descriptors of its own, opened on the same files. Where they cannot be
+   * opened again (a socket, such as journald's stream) the output after the close is lost.
+   */
+  private static void keepOutputAfterTheInheritedChannelCloses() {
+    try {
+      System.setOut(new java.io.PrintStream(new java.io.FileOutputStream("/proc/self/fd/1", true), true,
+          StandardCharsets.UTF_8));
+      System.setErr(new java.io.PrintStream(new java.io.FileOutputStream("/proc/self/fd/2", true), true,
+          StandardCharsets.UTF_8));
+    } catch (IOException e) {
+      System.err.println("hello-service: output after the drain begins is lost: cannot open it again (" + e + ")");
+    }
+  }
+
   public void join() throws InterruptedException {
     server.join();
   }
 
   public static void main(String[] args) throws Exception {
     Settings settings = Settings.parse(args, System.getenv());
+    if (settings.inheritSocket()) {
+      keepOutputAfterTheInheritedChannelCloses();
+    }
     BuildInfo build = BuildInfo.load();
     HelloService service = new HelloService(settings, build);
     service.start();
@@ -238,7 +274,8 @@ public final class HelloService {
         System.err.println("hello-service: drain failed: " + e);
       }
     }, "drain"));
-    service.log("listening on " + settings.bind() + ":" + service.port()
+    service.log("listening on " + (settings.inheritSocket() ? "the inherited socket, port " + service.port()
+            : settings.bind() + ":" + service.port())
         + (service.privatePort() < 0 ? "" : " and privately on 127.0.0.1:" + service.privatePort())
         + " (pid " + ProcessHandle.current().pid() + ")");
     service.join();
@@ -282,14 +319,31 @@ public final class HelloService {
 
   /** Settings from the config file, then the environment, then arguments (last wins). */
   public record Settings(String bind, int port, int drainSeconds, String portFile, String privatePortFile,
-      double errorRate, long extraLatencyMillis) {
-    /** Without a private port (no {@code UPGRADEKIT_PORT_FILE}). */
+      double errorRate, long extraLatencyMillis, boolean inheritSocket) {
+    /** Without a private port (no {@code UPGRADEKIT_PORT_FILE}), binding its own socket. */
     public Settings(String bind, int port, int drainSeconds, String portFile, double errorRate,
         long extraLatencyMillis) {
-      this(bind, port, drainSeconds, portFile, null, errorRate, extraLatencyMillis);
+      this(bind, port, drainSeconds, portFile, null, errorRate, extraLatencyMillis, false);
     }
 
     static Settings parse(String[] args, java.util.Map<String, String> env) throws IOException {
+      return parse(args, env, inheritedListener());
+    }
+
+    /**
+     * Whether standard input is a listening socket: the Upgradekit updater's {@code service.socket},
+     * systemd's {@code StandardInput=socket}, inetd with {@code wait}. Then the service accepts on it
+     * instead of binding the port ({@code --port} and {@code --bind} only name it in the log).
+     */
+    static boolean inheritedListener() {
+      try {
+        return System.inheritedChannel() instanceof ServerSocketChannel;
+      } catch (IOException e) {
+        return false;
+      }
+    }
+
+    static Settings parse(String[] args, java.util.Map<String, String> env, boolean inheritSocket) throws IOException {
       Properties properties = new Properties();
       String portFile = null;
       for (int i = 0; i < args.length; i++) {
@@ -316,7 +370,7 @@ public final class HelloService {
           Integer.parseInt(properties.getProperty("drainSeconds", "10")), portFile,
           privatePortFile == null || privatePortFile.isBlank() ? null : privatePortFile,
           Double.parseDouble(env.getOrDefault("HELLO_ERROR_RATE", "0")),
-          Long.parseLong(env.getOrDefault("HELLO_EXTRA_LATENCY_MS", "0")));
+          Long.parseLong(env.getOrDefault("HELLO_EXTRA_LATENCY_MS", "0")), inheritSocket);
     }
   }
 }

@@ -237,7 +237,7 @@ class HelloServiceTest {
 
   private HelloService startWithPrivatePort(int port, HelloService.BuildInfo build, Path portFile) throws Exception {
     HelloService service = new HelloService(
-        new HelloService.Settings("127.0.0.1", port, 5, null, portFile.toString(), 0, 0), build);
+        new HelloService.Settings("127.0.0.1", port, 5, null, portFile.toString(), 0, 0, false), build);
     service.start();
     started.add(service);
     return service;
