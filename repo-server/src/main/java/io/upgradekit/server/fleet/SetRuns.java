@@ -190,7 +190,7 @@ public final class SetRuns implements LeaseService.SetGate {
       case RECALLING, RECALLED -> set + " is recalled";
       case COMPLETE -> set + " is complete";
     };
-    return new Hold(owner, false, "held by " + why);
+    return new Hold(owner, false, "held: " + why);
   }
 
   /** One pass over the running sets: each set's next decisions and its components' parts, until none is due. */

@@ -155,7 +155,7 @@ class SetRunsTest {
     assertThat(cacheState.set()).isEqualTo("shop");
     assertThat(cacheState.setVersion()).isEqualTo("2026.1");
     assertThat(s.leases.ask(new Caller.Node("c1"), LeaseRequest.ask("cache", "2.0", "c1", LeaseGrant.Kind.UPGRADE))
-        .body().message()).contains("held by release set shop 2026.1 starts it after database");
+        .body().message()).contains("held: release set shop 2026.1 starts it after database");
 
     outcome(f, s, "database", "COMMITTED");
     tick(f, s);
@@ -200,7 +200,7 @@ class SetRunsTest {
     assertThat(kinds(root, "cache")).isEmpty();
     assertThat(kinds(root, "api")).isEmpty();
     assertThat(s.controller.sets().hold(s.rollouts.get("api", "2.0").orElseThrow()).reason())
-        .isEqualTo("held by release set shop 2026.1 starts it after cache");
+        .isEqualTo("held: release set shop 2026.1 starts it after cache");
     RolloutOperations operations = new RolloutOperations(s.rollouts, s.decisions, s.controller, s.leases, s.states,
         f.clock);
     assertThatThrownBy(() -> operations.act(new Caller.Operator("alice", Caller.Operator.Role.OPERATOR), "api", "2.0",
