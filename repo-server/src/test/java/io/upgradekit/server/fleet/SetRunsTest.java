@@ -190,6 +190,30 @@ class SetRunsTest {
   }
 
   @Test
+  void theSetStateIsReSignedAtAThirdOfItsTtlWhileNothingChangesAndAtOnceWhenSomethingDoes(@TempDir Path root)
+      throws Exception {
+    RolloutFixture f = new RolloutFixture(root);
+    RolloutFixture.Instance s = f.new Instance();
+    publishComponents(f, MARKED, s);
+    f.publishSet(chain(ReleaseSet.Rollback.AUTO));
+    tick(f, s);
+    long first = s.setStates.current("shop", "2026.1").orElseThrow().sequence();
+    for (int i = 0; i < 19; i++) {
+      tick(f, s); // 38 s: nothing changed, the state is fresh
+    }
+    assertThat(s.setStates.current("shop", "2026.1").orElseThrow().sequence()).isEqualTo(first);
+    tick(f, s);
+    tick(f, s); // 42 s: past a third of the 2 minutes
+    SetState resigned = s.setStates.current("shop", "2026.1").orElseThrow();
+    assertThat(resigned.sequence()).isEqualTo(first + 1);
+    assertThat(resigned.expires()).isAfter(f.clock.instant().plus(Duration.ofSeconds(100)));
+    outcome(f, s, "database", "COMMITTED");
+    tick(f, s);
+    assertThat(s.setStates.current("shop", "2026.1").orElseThrow().component("database").status())
+        .isEqualTo(SetState.ComponentStatus.COMPLETE);
+  }
+
+  @Test
   void anUnmarkedReleaseIsHeldOnceItsSetIsPublished(@TempDir Path root) throws Exception {
     RolloutFixture f = new RolloutFixture(root);
     RolloutFixture.Instance s = f.new Instance();
