@@ -115,6 +115,9 @@ class SetApiTest {
         assertThat(s.components()).isEqualTo(2);
       });
 
+      assertThat(server.get("/metrics").body()).contains("upgradekit_release_sets{status=\"running\"} 1",
+          "upgradekit_set_decisions_total 2");
+
       // nodes read the set state as a static file; the set's decisions stay private
       HttpResponse<String> state = server.get("/" + RepositoryLayout.setState("shop", "1"));
       assertThat(state.statusCode()).isEqualTo(200);
