@@ -109,6 +109,10 @@ final class RolloutGate {
     RolloutState state = observed.state();
     return switch (state.action()) {
       case PAUSE -> {
+        if (state.set() == null && markedSet != null && state.decision() == null) {
+          yield new Wait(ErrorCode.ROLLOUT_PAUSED, "the plan of " + version + " names release set " + markedSet
+              + ": waiting for the set to be published and to start it", null);
+        }
         Wait held = state.set() == null || state.decision() != null ? null : heldBySet(version, state, verifier);
         yield held != null ? held : new Wait(ErrorCode.ROLLOUT_PAUSED, "the rollout of " + version + " is paused",
             null);

@@ -610,6 +610,12 @@ class RolloutNodeTest {
     Release v2 = repo.publish("2.0.0", 2, TestTarget.files("2.0.0", ""), PLAN.withSet("shop"), "1.0.0");
     repo.point("stable", v2);
     fleet = new FakeRolloutServer(repo, server, "2.0.0");
+    fleet.heldBySet(); // no set lists it yet: a pause without a decision, naming no set
+    Result unpublished = run();
+    assertThat(unpublished.code()).isEqualTo(ErrorCode.ROLLOUT_PAUSED);
+    assertThat(unpublished.message()).isEqualTo("the plan of 2.0.0 names release set shop: waiting for the set to be"
+        + " published and to start it");
+
     fleet.proceed(1); // a server that ignores the set: its state names none
 
     Result unnamed = run();

@@ -323,8 +323,8 @@ public final class SetRuns implements LeaseService.SetGate {
     int nodes = 0;
     Map<String, Integer> versions = new HashMap<>();
     Set<String> seen = new HashSet<>();
-    for (Inventory.Entry e : inventory.entries()) {
-      if (e.heartbeat().app().equals(app) && e.available(now) && seen.add(e.heartbeat().node())) {
+    for (Inventory.Entry e : inventory.nodes(app)) {
+      if (e.available(now) && seen.add(e.heartbeat().node())) {
         nodes++;
         if (e.heartbeat().version() != null) {
           versions.merge(e.heartbeat().version(), 1, Integer::sum);
