@@ -261,13 +261,10 @@ public final class SetRuns implements LeaseService.SetGate {
     }
     for (ReleaseSet set : running) {
       try {
-        state(set).ifPresent(s -> {
-          try {
-            states.publish(s, clock.instant());
-          } catch (IOException e) {
-            throw new java.io.UncheckedIOException(e);
-          }
-        });
+        Optional<SetState> state = state(set);
+        if (state.isPresent()) {
+          states.publish(state.get(), clock.instant());
+        }
       } catch (IOException | RuntimeException e) {
         log.accept("the state of release set " + set.name() + " " + set.version() + " was not signed: "
             + e.getMessage());
