@@ -69,6 +69,19 @@ class RolloutMojoTest {
 
   @Test
   @InjectMojo(goal = "release", pom = ROLLOUT_POM)
+  void beforeUpgradeReleaseSetInTheSameBuildThePlanNamesThatSet(ReleaseMojo mojo) {
+    assertThat(mojo.rolloutPlan().set()).as("no release-set goal in this build").isNull();
+    org.mockito.Mockito.when(mojo.session.getGoals()).thenReturn(java.util.List.of("package", "upgrade:release",
+        "upgrade:release-set"));
+    assertThat(mojo.rolloutPlan()).isEqualTo(FULL.withSet(mojo.project.getArtifactId()));
+    mojo.session.getUserProperties().setProperty("upgrade.setName", "shop");
+    assertThat(mojo.rolloutPlan().set()).isEqualTo("shop");
+    mojo.session.getUserProperties().setProperty("upgrade.rollout.set", "store");
+    assertThat(mojo.rolloutPlan().set()).as("the plan's own <set> wins").isEqualTo("store");
+  }
+
+  @Test
+  @InjectMojo(goal = "release", pom = ROLLOUT_POM)
   void aBadRolloutFailsTheBuildBeforeAnythingElse(ReleaseMojo mojo) {
     mojo.environment = Map.of(); // no key either: the rollout is reported first, as the cheaper fix
     mojo.rollout.minAvailable = "100%";
