@@ -70,6 +70,13 @@ public final class ApiBody<T> {
   public static final ApiBody<RolloutReport> ROLLOUT_REPORT =
       new ApiBody<>("rollout-report", "rollout report", RolloutReport.class, 128 * 1024 * 1024);
 
+  /** {@code GET /v1/sets}: the answer. */
+  public static final ApiBody<SetList> SET_LIST =
+      new ApiBody<>("set-list", "set list", SetList.class, 16 * 1024 * 1024);
+  /** {@code GET /v1/sets/<name>/<version>}: the answer. */
+  public static final ApiBody<SetReport> SET_REPORT =
+      new ApiBody<>("set-report", "set report", SetReport.class, 16 * 1024 * 1024);
+
   /** {@code GET /v1/rollouts/<app>/<version>/series}: the answer. */
   public static final ApiBody<RolloutSeries> ROLLOUT_SERIES =
       new ApiBody<>("rollout-series", "rollout series", RolloutSeries.class, 256 * 1024);
@@ -100,8 +107,8 @@ public final class ApiBody<T> {
   /** Every body, in the order above. */
   public static final List<ApiBody<?>> ALL = List.of(CLAIM_REQUEST, CLAIM_GRANT, PUBLISH_RESULT, TRUST_ROOT_RESULT,
       FEEDBACK_RESULT, WHOAMI, ERROR, FLEET_STATUS, HEARTBEAT, HEARTBEAT_RESULT, LEASE_REQUEST, LEASE_ANSWER,
-      ROLLOUT_ACTION, ROLLOUT_LIST, ROLLOUT_REPORT, ROLLOUT_SERIES, INVENTORY_PAGE, NODE_HISTORY, RELEASE_OVERVIEW,
-      SESSION_REQUEST, SESSION, INVENTORY);
+      ROLLOUT_ACTION, ROLLOUT_LIST, ROLLOUT_REPORT, SET_LIST, SET_REPORT, ROLLOUT_SERIES, INVENTORY_PAGE,
+      NODE_HISTORY, RELEASE_OVERVIEW, SESSION_REQUEST, SESSION, INVENTORY);
 
   private final String name;
   private final String description;

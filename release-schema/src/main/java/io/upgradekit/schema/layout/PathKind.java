@@ -15,6 +15,8 @@ public enum PathKind {
   CHANNEL_POINTER,
   /** {@code apps/<app>/rollout/<version>.json}: mutable and short-lived; revalidate. */
   ROLLOUT_STATE,
+  /** {@code sets/<name>/rollout/<version>.json}: a release set's state, mutable and short-lived; revalidate. */
+  SET_STATE,
   /**
    * {@code root.json} (the current trust root, mutable) or {@code roots/<n>.root.json} (one
    * version of it, immutable); {@link RepositoryLayout#isImmutable} tells them apart.
@@ -26,6 +28,8 @@ public enum PathKind {
   FEEDBACK,
   /** {@code rollouts/<app>/<version>/decisions/<n>.json}: a rollout decision, repo-server's; not served. */
   DECISION,
+  /** {@code set-rollouts/<name>/<version>/decisions/<n>.json}: a release set's decision, repo-server's; not served. */
+  SET_DECISION,
   /** {@code rollouts/<app>/<version>/leases/...}: rollout slot grants and their marks, repo-server's; not served. */
   LEASE,
   /** {@code fleet/inventory/<instance>.json}: a server process's inventory snapshot; not served. */

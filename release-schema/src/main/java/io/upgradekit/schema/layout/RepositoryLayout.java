@@ -23,6 +23,7 @@ import java.util.regex.Pattern;
  * apps/<app>/channels/<channel>.json               signed channel pointer
  * apps/<app>/rollout/<version>.json                signed rollout state
  * sets/<name>/<version>.json                       signed release set (components in dependency order)
+ * sets/<name>/rollout/<version>.json               signed state of a release set's rollout
  * claims/<app>/<version>/<scope>/slot-<n>.json     a claimed rollout slot (n >= 0)
  * claims/<app>/<version>/<scope>/node-<node>.json  a node's claim index
  * feedback/<app>/<node>/<eventId>/<sequence>.json  a node's report (sequence >= 0)
@@ -30,6 +31,7 @@ import java.util.regex.Pattern;
  * rollouts/<app>/<version>/leases/<kind>/slot-<n>/<generation>.json  a rollout slot's grant (generation >= 1)
  * rollouts/<app>/<version>/leases/<kind>/slot-<n>/<generation>.confirmed.json  confirmed before STOP
  * rollouts/<app>/<version>/leases/<kind>/slot-<n>/<generation>.released.json   given back
+ * set-rollouts/<name>/<version>/decisions/<sequence>.json            a release set's decision (sequence >= 1)
  * fleet/inventory/<instance>.json                  one server process's inventory snapshot
  * }</pre>
  *
@@ -70,6 +72,7 @@ public final class RepositoryLayout {
   private static final String ROLLOUTS = "rollouts";
   private static final String DECISIONS = "decisions";
   private static final String LEASES = "leases";
+  private static final String SET_ROLLOUTS = "set-rollouts";
   private static final String FLEET = "fleet";
   private static final String INVENTORY = "inventory";
   private static final String CONFIRMED_SUFFIX = ".confirmed.json";
@@ -179,6 +182,46 @@ public final class RepositoryLayout {
    */
   public static String releaseSets(String name) {
     return SETS + "/" + Names.requireSetName(name) + "/";
+  }
+
+  /**
+   * The signed, short-lived state of one release set's rollout (where each component is, the fleet
+   * its contracts require); replaced atomically by repo-server.
+   *
+   * @param name the set, see {@link Names#requireSetName}
+   * @param version the set's version, see {@link Names#requireVersion}
+   * @return {@code sets/<name>/rollout/<version>.json}
+   * @throws UpgradeException {@link ErrorCode#NAME_INVALID} if a name is invalid
+   */
+  public static String setState(String name, String version) {
+    return releaseSets(name) + ROLLOUT + "/" + Names.requireVersion(version) + JSON;
+  }
+
+  /**
+   * The directory of one release set's decisions, read in sequence order.
+   *
+   * @return {@code set-rollouts/<name>/<version>/decisions/}
+   * @throws UpgradeException {@link ErrorCode#NAME_INVALID} if a name is invalid
+   */
+  public static String setDecisions(String name, String version) {
+    return SET_ROLLOUTS + "/" + Names.requireSetName(name) + "/" + Names.requireVersion(version) + "/" + DECISIONS
+        + "/";
+  }
+
+  /**
+   * One decision of a release set's rollout, created exclusively under the next sequence number.
+   *
+   * @param sequence 1 or more
+   * @return {@code set-rollouts/<name>/<version>/decisions/<sequence>.json}
+   * @throws UpgradeException {@link ErrorCode#NAME_INVALID} if a name is invalid or {@code sequence} is
+   *     less than 1
+   */
+  public static String setDecision(String name, String version, long sequence) {
+    if (sequence < 1) {
+      throw new UpgradeException(ErrorCode.NAME_INVALID, "set decision sequence " + sequence
+          + " is invalid: it must be 1 or more");
+    }
+    return setDecisions(name, version) + sequence + JSON;
   }
 
   /**
@@ -428,8 +471,17 @@ public final class RepositoryLayout {
       case APPS:
         return kindOfAppPath(s);
       case SETS:
+        if (s.length == 4 && Names.isLowercaseName(s[1]) && s[2].equals(ROLLOUT)
+            && Names.isVersion(stripSuffix(s[3], JSON))) {
+          return PathKind.SET_STATE;
+        }
         return s.length == 3 && Names.isLowercaseName(s[1]) && Names.isVersion(stripSuffix(s[2], JSON))
             ? PathKind.RELEASE_SET
+            : PathKind.OTHER;
+      case SET_ROLLOUTS:
+        return s.length == 5 && Names.isLowercaseName(s[1]) && Names.isVersion(s[2]) && s[3].equals(DECISIONS)
+                && parseNumber(stripSuffix(s[4], JSON), 1, Long.MAX_VALUE)
+            ? PathKind.SET_DECISION
             : PathKind.OTHER;
       case CLAIMS:
         return s.length == 5

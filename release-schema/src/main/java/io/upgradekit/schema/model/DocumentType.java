@@ -23,12 +23,19 @@ public enum DocumentType {
    */
   RELEASE_SET("release-set", Role.RELEASE, 1024 * 1024),
   ROLLOUT("rollout", Role.ROLLOUT, 256 * 1024),
+  /**
+   * A release set's live state (signed by repo-server with the rollout key): 256 components and the
+   * fleet of 256 apps with 64 versions each stay under 1 MiB.
+   */
+  SET_STATE("set-state", Role.ROLLOUT, 1024 * 1024),
   /** A rollout slot given to one node (repo-server signs it with the rollout key). */
   LEASE("lease", Role.ROLLOUT, 4 * 1024),
   CLAIM("claim", null, 4 * 1024),
   FEEDBACK("feedback", null, 1024 * 1024),
   /** A rollout decision (repo-server's own record; the schedule of a large fleet makes it big). */
-  DECISION("decision", null, 64 * 1024 * 1024);
+  DECISION("decision", null, 64 * 1024 * 1024),
+  /** A release set's decision (repo-server's own record). */
+  SET_DECISION("set-decision", null, 256 * 1024);
 
   private final String typeName;
   private final Role signingRole;

@@ -28,18 +28,32 @@ import java.util.List;
  * @param minAvailable for {@code start}: nodes that stay up and healthy
  * @param budget for {@code start}: nodes that may be between STOP and healthy at once
  * @param canary for {@code start}: the canary wave's size (0 without one)
+ * @param set the release set decision this one carries out (a set's halt, pause, resume or recall of
+ *     this component), or null
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record RolloutDecision(
     String type, String app, String version, long sequence, Instant at, String actor, Kind kind, String reason,
     Integer wave, String node, String fromVersion, List<List<String>> waves, Integer fleet, Integer minAvailable,
-    Integer budget, Integer canary) {
+    Integer budget, Integer canary, SetRef set) {
   public static final int MAX_REASON_LENGTH = 2000;
   public static final int MAX_WAVES = 10_000;
   public static final int MAX_NODES = 500_000;
 
   /** The actor of decisions the controller takes by itself. */
   public static final String CONTROLLER = "controller";
+
+  /**
+   * The release set decision a component's decision carries out: {@code
+   * set-rollouts/<name>/<version>/decisions/<decision>.json}.
+   */
+  public record SetRef(String name, String version, long decision) {
+    public SetRef {
+      Names.requireSetName(name);
+      Names.requireVersion(version);
+      Checks.positive(decision, "decision");
+    }
+  }
 
   public enum Kind {
     /** The rollout starts: the waves are fixed. */
@@ -136,17 +150,32 @@ public record RolloutDecision(
     }
   }
 
+  /** The sixteen-argument form of earlier releases (no release set). */
+  public RolloutDecision(String type, String app, String version, long sequence, Instant at, String actor, Kind kind,
+      String reason, Integer wave, String node, String fromVersion, List<List<String>> waves, Integer fleet,
+      Integer minAvailable, Integer budget, Integer canary) {
+    this(type, app, version, sequence, at, actor, kind, reason, wave, node, fromVersion, waves, fleet, minAvailable,
+        budget, canary, null);
+  }
+
+  /** A decision without schedule fields that carries out the release set decision {@code set}. */
+  public static RolloutDecision of(String app, String version, long sequence, Instant at, String actor, Kind kind,
+      String reason, SetRef set) {
+    return new RolloutDecision(DocumentType.DECISION.typeName(), app, version, sequence, at, actor, kind, reason, null,
+        null, null, null, null, null, null, null, set);
+  }
+
   /** A decision without schedule fields. */
   public static RolloutDecision of(String app, String version, long sequence, Instant at, String actor, Kind kind,
       String reason, Integer wave, String node) {
     return new RolloutDecision(DocumentType.DECISION.typeName(), app, version, sequence, at, actor, kind, reason, wave,
-        node, null, null, null, null, null, null);
+        node, null, null, null, null, null, null, null);
   }
 
   /** The {@code start} decision with its schedule. */
   public static RolloutDecision start(String app, String version, long sequence, Instant at, String reason,
       String fromVersion, List<List<String>> waves, int fleet, int minAvailable, int budget, int canary) {
     return new RolloutDecision(DocumentType.DECISION.typeName(), app, version, sequence, at, CONTROLLER, Kind.START,
-        reason, null, null, fromVersion, waves, fleet, minAvailable, budget, canary);
+        reason, null, null, fromVersion, waves, fleet, minAvailable, budget, canary, null);
   }
 }

@@ -35,12 +35,16 @@ import java.util.Set;
  * @param maxFailuresPercent like {@code maxFailures}, as a share of the wave (0–100)
  * @param approval {@code auto}, or {@code manual}: an operator approves every next wave
  * @param waveLabel a node label key (e.g. {@code zone}): after the canary, one wave per value of it
+ * @param set the release set that rolls this release out ({@link ReleaseSet#name()}), or null: a
+ *     release that names a set never starts by itself when its channel pointer moves; it waits until
+ *     a published set of that name lists it and the set's order lets it start (the set may be
+ *     published after the release)
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record RolloutPlan(
     List<Component> components, Strategy strategy, Integer minAvailablePercent, Long bakeSeconds,
     RollbackPolicy rollback, Integer minAvailableNodes, Integer canaryNodes, Integer canaryPercent,
-    Integer maxFailures, Integer maxFailuresPercent, Approval approval, String waveLabel) {
+    Integer maxFailures, Integer maxFailuresPercent, Approval approval, String waveLabel, String set) {
   public static final int MAX_COMPONENTS = 256;
 
   /** Default minimum availability for {@code canary} and {@code batches}: three quarters of the fleet. */
@@ -189,12 +193,29 @@ public record RolloutPlan(
     if (waveLabel != null) {
       Names.requireLabelKey(waveLabel);
     }
+    if (set != null) {
+      Names.requireSetName(set);
+    }
+  }
+
+  /** The twelve-argument form of earlier releases (no {@code set}). */
+  public RolloutPlan(List<Component> components, Strategy strategy, Integer minAvailablePercent, Long bakeSeconds,
+      RollbackPolicy rollback, Integer minAvailableNodes, Integer canaryNodes, Integer canaryPercent,
+      Integer maxFailures, Integer maxFailuresPercent, Approval approval, String waveLabel) {
+    this(components, strategy, minAvailablePercent, bakeSeconds, rollback, minAvailableNodes, canaryNodes,
+        canaryPercent, maxFailures, maxFailuresPercent, approval, waveLabel, null);
+  }
+
+  /** This plan, rolled out by the release set {@code name} (null: by itself). */
+  public RolloutPlan withSet(String name) {
+    return new RolloutPlan(components, strategy, minAvailablePercent, bakeSeconds, rollback, minAvailableNodes,
+        canaryNodes, canaryPercent, maxFailures, maxFailuresPercent, approval, waveLabel, name);
   }
 
   /** The five-argument form of earlier releases. */
   public RolloutPlan(List<Component> components, Strategy strategy, Integer minAvailablePercent, Long bakeSeconds,
       RollbackPolicy rollback) {
-    this(components, strategy, minAvailablePercent, bakeSeconds, rollback, null, null, null, null, null, null, null);
+    this(components, strategy, minAvailablePercent, bakeSeconds, rollback, null, null, null, null, null, null, null, null);
   }
 
   /** A plan for one release with the given strategy and everything else at its default. */

@@ -24,12 +24,16 @@ import java.util.Map;
  * @param retries nodes an operator let retry after a failure, with a count that grows with every
  *     retry (a node retries when its count is higher than the one it last acted on), or null
  * @param decision the sequence of the controller decision this state reflects, or null
+ * @param set the release set that rolls this release out ({@code sets/<set>/<setVersion>.json}), or
+ *     null: a node whose release is bound by one of the set's contracts checks it against the set's
+ *     signed state ({@link SetState}) before it asks for a slot
+ * @param setVersion the version of {@code set}; present exactly when {@code set} is
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record RolloutState(
     String type, String app, String version, long sequence, Instant expires, Action action, Integer openWaves,
-    String recallTo, Integer waves, Integer recallFrom, Map<String, Integer> retries, Long decision)
-    implements SignedDocument {
+    String recallTo, Integer waves, Integer recallFrom, Map<String, Integer> retries, Long decision, String set,
+    String setVersion) implements SignedDocument {
   /** Nodes a state names in {@code retries} at most (the rest retry with a later state). */
   public static final int MAX_RETRIES = 1000;
 
@@ -79,12 +83,27 @@ public record RolloutState(
     if (decision != null) {
       Checks.positive(decision, "decision");
     }
+    if ((set == null) != (setVersion == null)) {
+      throw Checks.malformed("a rollout state names a release set with its version (set and setVersion), or neither");
+    }
+    if (set != null) {
+      Names.requireSetName(set);
+      Names.requireVersion(setVersion);
+    }
+  }
+
+  /** The twelve-argument form of earlier releases (no release set). */
+  public RolloutState(String type, String app, String version, long sequence, Instant expires, Action action,
+      Integer openWaves, String recallTo, Integer waves, Integer recallFrom, Map<String, Integer> retries,
+      Long decision) {
+    this(type, app, version, sequence, expires, action, openWaves, recallTo, waves, recallFrom, retries, decision,
+        null, null);
   }
 
   /** The eight-argument form of earlier releases. */
   public RolloutState(String type, String app, String version, long sequence, Instant expires, Action action,
       Integer openWaves, String recallTo) {
-    this(type, app, version, sequence, expires, action, openWaves, recallTo, null, null, null, null);
+    this(type, app, version, sequence, expires, action, openWaves, recallTo, null, null, null, null, null, null);
   }
 
   /** How often an operator let {@code node} retry (0 if never). */

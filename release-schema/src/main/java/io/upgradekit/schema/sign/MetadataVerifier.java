@@ -13,6 +13,7 @@ import io.upgradekit.schema.model.ReleaseManifest;
 import io.upgradekit.schema.model.ReleaseSet;
 import io.upgradekit.schema.model.RoleKeys;
 import io.upgradekit.schema.model.RolloutState;
+import io.upgradekit.schema.model.SetState;
 import io.upgradekit.schema.model.SignedDocument;
 import io.upgradekit.schema.model.TrustRoot;
 import java.security.KeyFactory;
@@ -143,6 +144,23 @@ public final class MetadataVerifier {
     }
     requireNotExpired(state, DocumentType.ROLLOUT);
     requireNotOlder(state, lastTrustedSequence, DocumentType.ROLLOUT);
+    return state;
+  }
+
+  /**
+   * Verifies a release set's state (rollout role): for this set and version, not expired, its
+   * sequence not below the last one this reader trusted.
+   *
+   * @param lastTrustedSequence the highest sequence this reader accepted before (0 if none)
+   */
+  public SetState verifySetState(byte[] bytes, String name, String version, long lastTrustedSequence) {
+    SetState state = verifyDocument(bytes, DocumentType.SET_STATE, SetState.class);
+    if (!state.name().equals(name) || !state.version().equals(version)) {
+      throw new UpgradeException(ErrorCode.WRONG_TARGET, "the set state is for release set " + state.name() + " "
+          + state.version() + ", not " + name + " " + version);
+    }
+    requireNotExpired(state, DocumentType.SET_STATE);
+    requireNotOlder(state, lastTrustedSequence, DocumentType.SET_STATE);
     return state;
   }
 

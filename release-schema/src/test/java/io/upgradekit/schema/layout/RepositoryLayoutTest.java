@@ -57,6 +57,22 @@ class RepositoryLayoutTest {
   }
 
   @Test
+  void releaseSetStatesAndDecisions() {
+    assertThat(RepositoryLayout.setState("shop", "2026.1")).isEqualTo("sets/shop/rollout/2026.1.json");
+    assertThat(RepositoryLayout.kindOf("sets/shop/rollout/2026.1.json")).isEqualTo(PathKind.SET_STATE);
+    assertThat(RepositoryLayout.kindOf("sets/shop/2026.1.json")).isEqualTo(PathKind.RELEASE_SET);
+    assertThat(RepositoryLayout.kindOf("sets/shop/other/2026.1.json")).isEqualTo(PathKind.OTHER);
+    assertThat(RepositoryLayout.setDecision("shop", "2026.1", 3))
+        .isEqualTo("set-rollouts/shop/2026.1/decisions/3.json")
+        .startsWith(RepositoryLayout.setDecisions("shop", "2026.1"));
+    assertThat(RepositoryLayout.kindOf("set-rollouts/shop/2026.1/decisions/3.json")).isEqualTo(PathKind.SET_DECISION);
+    assertThat(RepositoryLayout.kindOf("set-rollouts/shop/2026.1/decisions/0.json")).isEqualTo(PathKind.OTHER);
+    assertThat(RepositoryLayout.isImmutable("sets/shop/rollout/2026.1.json")).isFalse();
+    assertNameInvalid(() -> RepositoryLayout.setDecision("shop", "2026.1", 0), "set decision sequence 0");
+    assertNameInvalid(() -> RepositoryLayout.setState("../x", "1"), "set name");
+  }
+
+  @Test
   void theSwapBookkeepingIsHiddenBesideItsDocument() {
     String pointer = RepositoryLayout.channelPointer("app", "stable");
     assertThat(RepositoryLayout.sequenceClaims(pointer)).isEqualTo("apps/app/channels/.stable.sequence");

@@ -200,6 +200,29 @@ class MetadataVerifierTest {
   }
 
   @Test
+  void aSetStateIsCheckedForItsRoleTargetExpiryAndSequence() {
+    io.upgradekit.schema.model.SetState state = new io.upgradekit.schema.model.SetState("set-state", "shop", "7", 4,
+        NOW.plusSeconds(120), io.upgradekit.schema.model.SetState.Status.RUNNING, false,
+        List.of(new io.upgradekit.schema.model.SetState.Component("db", "2",
+            io.upgradekit.schema.model.SetState.ComponentStatus.ROLLING, null)), List.of(), null);
+    byte[] bytes = signed(DocumentType.SET_STATE, state, RELEASE_A);
+
+    assertThat(verifier.verifySetState(bytes, "shop", "7", 4)).isEqualTo(state);
+    assertCode(() -> verifier.verifySetState(bytes, "shop", "7", 5), ErrorCode.ROLLBACK_REFUSED);
+    assertCode(() -> verifier.verifySetState(bytes, "shop", "8", 0), ErrorCode.WRONG_TARGET);
+    assertCode(() -> verifier.verifySetState(bytes, "other", "7", 0), ErrorCode.WRONG_TARGET);
+    assertCode(() -> verifier.verifySetState(signed(DocumentType.SET_STATE, state, STRANGER), "shop", "7", 0),
+        ErrorCode.SIGNATURE_INVALID);
+    MetadataVerifier later = new MetadataVerifier(singleKeyRoot,
+        java.time.Clock.fixed(NOW.plusSeconds(121), java.time.ZoneOffset.UTC));
+    assertCode(() -> later.verifySetState(bytes, "shop", "7", 0), ErrorCode.METADATA_EXPIRED);
+    // a rollout state is not a set state, even signed by the right key
+    byte[] rollout = signed(DocumentType.ROLLOUT, new RolloutState("rollout", "shop", "7", 4, NOW.plusSeconds(120),
+        RolloutState.Action.PROCEED, 1, null), RELEASE_A);
+    assertCode(() -> verifier.verifySetState(rollout, "shop", "7", 0), ErrorCode.METADATA_MALFORMED);
+  }
+
+  @Test
   void aReleaseSetIsCheckedForItsRoleNameVersionAndExpiry() {
     io.upgradekit.schema.model.ReleaseSet set = io.upgradekit.schema.model.ReleaseSet.of("shop", "7", 3, NOW,
         NOW.plusSeconds(600), List.of(new io.upgradekit.schema.model.ReleaseSet.Component("db", "2", null),

@@ -16,6 +16,8 @@ import io.upgradekit.schema.model.Role;
 import io.upgradekit.schema.model.RoleKeys;
 import io.upgradekit.schema.model.RolloutPlan;
 import io.upgradekit.schema.model.RolloutState;
+import io.upgradekit.schema.model.SetDecision;
+import io.upgradekit.schema.model.SetState;
 import io.upgradekit.schema.model.StepReport;
 import io.upgradekit.schema.model.TreeEntry;
 import io.upgradekit.schema.model.TrustRoot;
@@ -70,6 +72,14 @@ public final class TestVectors {
         List.of(ReleaseSet.Contract.parse("api 2.x requires cache >= 2.0"))));
     documents.put("rollout", new RolloutState("rollout", "hello-service", "1.0.0", 1, EXPIRES,
         RolloutState.Action.PROCEED, 1, null));
+    documents.put("set-state", new SetState("set-state", "shop", "2026.11", 7, EXPIRES, SetState.Status.RUNNING, false,
+        List.of(new SetState.Component("database", "2.0.0", SetState.ComponentStatus.COMPLETE, null),
+            new SetState.Component("cache", "2.0.0", SetState.ComponentStatus.ROLLING, null),
+            new SetState.Component("api", "2.1.0", SetState.ComponentStatus.WAITING, List.of("cache")),
+            new SetState.Component("gateway", "2.0.3", SetState.ComponentStatus.WAITING, List.of("api"))),
+        List.of(new SetState.AppFleet("cache", 2, Map.of("1.4", 1, "2.0.0", 1))), 3L));
+    documents.put("set-decision", SetDecision.of("shop", "2026.11", 3, CREATED, "controller",
+        SetDecision.Kind.START_COMPONENTS, "database completed healthy: starting cache", List.of("cache")));
     documents.put("claim", Claim.of("hello-service", "1.0.0", "wave-1", 0, "node-01", CREATED));
     documents.put("feedback", new Feedback("feedback", "evt-01", 3, "node-01", "hello-service", "0.9.0", "1.0.0",
         "END", "COMMITTED",

@@ -41,7 +41,7 @@ final class StaticFiles {
   private static final HttpField ALLOW = new PreEncodedHttpField(HttpHeader.ALLOW, "GET, HEAD");
 
   /** Top-level directories written by the API: node data, rollout decisions and leases, inventory snapshots; not for the public. */
-  private static final Set<String> PRIVATE = Set.of("claims", "feedback", "rollouts", "fleet");
+  private static final Set<String> PRIVATE = Set.of("claims", "feedback", "rollouts", "set-rollouts", "fleet");
 
   /** Largest body answered on the selector thread; larger ones are written from the pool. */
   private static final int INLINE_MAX = 64 * 1024;
