@@ -93,6 +93,14 @@ public final class LibraryReleaser implements Releaser {
    * {@link RolloutSettings#plan}); null for a release without a plan (nodes install it at once).
    */
   public ReleaseResult release(HelloBuild build, RolloutSettings rollout) {
+    return release(build, rollout, null);
+  }
+
+  /**
+   * Publishes {@code build} with a rollout plan that names the release set rolling it out ({@code
+   * set}, null for none): such a release never starts by itself, it waits for the set's order.
+   */
+  public ReleaseResult release(HelloBuild build, RolloutSettings rollout, String set) {
     Path payload = payload(build);
     try (PrintWriter out = writer(log)) {
       Consumer<Event> events = render(out);
@@ -102,7 +110,8 @@ public final class LibraryReleaser implements Releaser {
           ReleaseRequest.DEFAULT_DELTA_COUNT, Clock.systemUTC().instant().truncatedTo(ChronoUnit.SECONDS),
           ReleaseRequest.DEFAULT_MANIFEST_LIFETIME, ReleaseRequest.DEFAULT_POINTER_LIFETIME, Map.of(),
           target.resolve("work"), target.resolve("release-" + build.version() + ".json"),
-          ReleaseRequest.DEFAULT_POINTER_ATTEMPTS, rollout == null ? null : RolloutSettings.plan(rollout, Map.of()));
+          ReleaseRequest.DEFAULT_POINTER_ATTEMPTS, rollout == null ? null
+          : RolloutSettings.plan(rollout, Map.of()).withSet(set));
       out.println("release " + request);
       return new ReleaseBuilder(new SchemaDeltaEngine(events),
           (location, t) -> Repositories.open(location, t, workDir), Clock.systemUTC(), events).release(request);

@@ -69,11 +69,13 @@ class ReleaseSetsIT {
   private static final List<String> COMPONENTS = ServiceDistribution.SHOP;
   private static final int NODES_PER_COMPONENT = 2;
   /** Requests per second over the two gateways; each crosses the four components. */
-  private static final int RATE = 20;
+  private static final int RATE = 10;
   /** Heartbeats every 4 s (the judge's figures, and a node silent for 3 intervals counts as down). */
   private static final Duration HEARTBEAT = Duration.ofSeconds(4);
   private static final Duration WAIT = Duration.ofMinutes(2);
   /** Every component's plan: a canary, then the other node (2 nodes, half stay up: one at a time). */
+  /** The set's name: every release it rolls out names it in its plan (it never starts by itself). */
+  private static final String SET = "shop";
   private static final RolloutSettings PLAN = new RolloutSettings("batches", "1", "50%", "1s", null, null, null, null);
 
   private final E2eResults results = E2eResults.of("ReleaseSetsIT");
@@ -193,7 +195,7 @@ class ReleaseSetsIT {
     JsonNode plan;
     try (LoadGenerator load = gatewayLoad().start()) {
       for (String c : COMPONENTS) {
-        releasers.get(c).release(ServiceDistribution.shop(artifacts, c).build(version), PLAN);
+        releasers.get(c).release(ServiceDistribution.shop(artifacts, c).build(version), PLAN, SET);
       }
       // The preview first (it changes nothing), then the set, in one run of the real goals.
       Path descriptor = writeDescriptor(version, Map.of("database", version, "cache", version, "api", version,
@@ -300,9 +302,9 @@ class ReleaseSetsIT {
     String version = "3.0.0";
     List<String> apis = nodesOf("api");
     Map<String, Long> marks = fleet.marks();
-    releasers.get("api").release(ServiceDistribution.shop(artifacts, "api").build(version), PLAN);
+    releasers.get("api").release(ServiceDistribution.shop(artifacts, "api").build(version), PLAN, SET);
     LibraryReleaser.publishSet(releaseKey, repository.toString(), ws.dir("releases/sets"), ws.logs().resolve(
-        "releases.log"), "shop", version, descriptor(Map.of("api", version), "manual",
+        "releases.log"), SET, version, descriptor(Map.of("api", version), "manual",
         List.of("api 3.x requires cache >= 3.0")));
     Instant published = Instant.now();
 
@@ -339,7 +341,7 @@ class ReleaseSetsIT {
           .doesNotContainPattern(Pattern.compile("^(failed|rolled back|refused)", Pattern.MULTILINE));
     }
 
-    // cache 3.0.0 rolls out (a release of its own); the api nodes go on by themselves.
+    // cache 3.0.0 rolls out (a release of its own, in no set); the api nodes go on by themselves.
     releasers.get("cache").release(ServiceDistribution.shop(artifacts, "cache").build(version), PLAN);
     awaitAllCommitted(nodesOf("cache"), version, marks);
     awaitAllCommitted(apis, version, marks);
@@ -378,10 +380,10 @@ class ReleaseSetsIT {
         // The api: healthy, good through its own watch window, then half of "/" fails from 10 s after its start.
         HelloBuild build = c.equals("api") ? service.build(version).failing(0.5, 10) : service.build(version);
         releasers.get(c).release(build, new RolloutSettings("batches", "1", "50%", c.equals("api") ? "60s" : "1s",
-            null, null, auto, null));
+            null, null, auto, null), SET);
       }
       LibraryReleaser.publishSet(releaseKey, repository.toString(), ws.dir("releases/sets"), ws.logs().resolve(
-          "releases.log"), "shop", version, descriptor(Map.of("database", version, "cache", version, "api", version,
+          "releases.log"), SET, version, descriptor(Map.of("database", version, "cache", version, "api", version,
               "gateway", version), "auto", List.of()));
       published = Instant.now();
       recall = awaitDecision("api", version, Kind.RECALL);
@@ -501,7 +503,8 @@ class ReleaseSetsIT {
   }
 
   private LoadGenerator gatewayLoad() {
-    LoadGenerator.Builder b = LoadGenerator.builder().rate(RATE);
+    // A request crosses four services, each waiting up to 2 s for the one below: more than the default 2 s.
+    LoadGenerator.Builder b = LoadGenerator.builder().rate(RATE).responseTimeout(Duration.ofSeconds(5));
     nodesOf("gateway").forEach(id -> b.target(id, fleet.node(id).serviceUrl()));
     return b.build();
   }
