@@ -10,6 +10,8 @@ import io.upgradekit.plugin.release.SchemaDeltaEngine;
 import io.upgradekit.plugin.release.Repositories;
 import io.upgradekit.plugin.release.Sizes;
 import io.upgradekit.schema.ErrorCode;
+import io.upgradekit.schema.UpgradeException;
+import io.upgradekit.schema.model.Names;
 import io.upgradekit.schema.model.RolloutPlan;
 import io.upgradekit.schema.sign.SigningKey;
 import java.io.File;
@@ -128,7 +130,19 @@ public class ReleaseMojo extends PublishingMojo {
 
   /** The plan from {@code <rollout>} and the {@code upgrade.rollout.*} properties, or null for none. */
   RolloutPlan rolloutPlan() {
-    return RolloutSettings.plan(rollout == null ? null : rollout.settings(), rolloutProperties(project));
+    RolloutPlan plan = RolloutSettings.plan(rollout == null ? null : rollout.settings(), rolloutProperties(project));
+    if (plan == null || rollout == null || rollout.set == null || rollout.set.isBlank()) {
+      return plan;
+    }
+    String set = rollout.set.strip();
+    try {
+      Names.requireSetName(set);
+    } catch (UpgradeException e) {
+      throw new ConfigurationException(ErrorCode.CONFIG_INVALID, "<rollout><set> is '" + set + "': " + e.getMessage()
+          + "; write the set's name as upgrade:release-set publishes it (<setName>, by default the aggregator's"
+          + " artifactId)", e);
+    }
+    return plan.withSet(set);
   }
 
   private Path payloadPath() {

@@ -36,6 +36,13 @@ public class Rollout {
   /** A node label key (e.g. {@code zone}): after the canary, one wave per value of it. Default: none. */
   String waveLabel;
 
+  /**
+   * The release set that rolls this release out (its name, e.g. {@code shop}): the release then never
+   * starts by itself when it is published; it waits until a published set of that name lists it and
+   * the set's order lets it start (docs/release-sets.md). Default: none (the release rolls out by itself).
+   */
+  String set;
+
   /** {@code <rollout><rollbackPolicy>}. */
   public static class RollbackPolicy {
     /** {@code auto} (halt and recall by itself) or {@code manual} (report, wait for an operator). Default: manual. */

@@ -69,6 +69,21 @@ class RolloutMojoTest {
 
   @Test
   @InjectMojo(goal = "release", pom = ROLLOUT_POM)
+  void theSetThatRollsTheReleaseOutIsNamedInThePlan(ReleaseMojo mojo) {
+    mojo.rollout.set = " shop ";
+    assertThat(mojo.rolloutPlan()).isEqualTo(FULL.withSet("shop"));
+    assertThat(io.upgradekit.plugin.release.RolloutSettings.describe(mojo.rolloutPlan()))
+        .endsWith(", waveLabel zone, set shop (starts when the set lets it)");
+
+    mojo.rollout.set = "Shop Set";
+    assertThatThrownBy(mojo::rolloutPlan).hasMessageStartingWith("<rollout><set> is 'Shop Set': ")
+        .hasMessageContaining("write the set's name as upgrade:release-set publishes it")
+        .satisfies(e -> assertThat(((io.upgradekit.schema.UpgradeException) e).code())
+            .isEqualTo(io.upgradekit.schema.ErrorCode.CONFIG_INVALID));
+  }
+
+  @Test
+  @InjectMojo(goal = "release", pom = ROLLOUT_POM)
   void aBadRolloutFailsTheBuildBeforeAnythingElse(ReleaseMojo mojo) {
     mojo.environment = Map.of(); // no key either: the rollout is reported first, as the cheaper fix
     mojo.rollout.minAvailable = "100%";

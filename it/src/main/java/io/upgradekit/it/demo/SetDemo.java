@@ -253,16 +253,26 @@ final class SetDemo {
   /** What the first gateway answers: every component's name and version on a request's way down. */
   private static String chain(Fleet fleet) {
     URI url = fleet.node("gateway-1").serviceUrl();
-    try {
-      HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(url)
-          .timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.ofString());
-      return r.body().strip();
-    } catch (IOException e) {
-      return "(no answer: " + e.getMessage() + ")";
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      return "(interrupted)";
+    HttpClient client = HttpClient.newHttpClient();
+    String last = "";
+    // Right after a start the four JVMs are cold and a busy machine answers late: a few tries, 30 s at most.
+    for (long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos(); System.nanoTime() < deadline; ) {
+      try {
+        HttpResponse<String> r = client.send(HttpRequest.newBuilder(url).timeout(Duration.ofSeconds(10)).build(),
+            HttpResponse.BodyHandlers.ofString());
+        last = r.body().strip();
+        if (r.statusCode() == 200) {
+          return last;
+        }
+      } catch (IOException e) {
+        last = "(no answer: " + e.getMessage() + ")";
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return "(interrupted)";
+      }
+      Demo.sleep(1000);
     }
+    return last;
   }
 
   private static JsonNode json(Path file) {

@@ -108,7 +108,8 @@ public record RolloutSettings(String strategy, String canary, String minAvailabl
         + factor(rollback.errorRateFactorOrDefault()) + ", latencyFactor " + factor(rollback.latencyFactorOrDefault())
         + ", window " + duration(rollback.windowSecondsOrDefault()) + ", combine "
         + (rollback.combine() == null ? "any" : rollback.combine()) + ")"
-        + (plan.waveLabel() == null ? "" : ", waveLabel " + plan.waveLabel());
+        + (plan.waveLabel() == null ? "" : ", waveLabel " + plan.waveLabel())
+        + (plan.set() == null ? "" : ", set " + plan.set() + " (starts when the set lets it)");
   }
 
   private static String amount(Integer nodes, Integer percent, String otherwise) {
