@@ -14,10 +14,15 @@ import io.upgradekit.server.fleet.Inventory;
 import io.upgradekit.server.fleet.InventorySync;
 import io.upgradekit.server.fleet.LeaseService;
 import io.upgradekit.server.fleet.LiveRollouts;
+import io.upgradekit.server.fleet.LiveSets;
 import io.upgradekit.server.fleet.RolloutController;
 import io.upgradekit.server.fleet.RolloutKey;
 import io.upgradekit.server.fleet.RolloutOperations;
 import io.upgradekit.server.fleet.RolloutStates;
+import io.upgradekit.server.fleet.SetDecisions;
+import io.upgradekit.server.fleet.SetOperations;
+import io.upgradekit.server.fleet.SetRuns;
+import io.upgradekit.server.fleet.SetStates;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.security.SecureRandom;
@@ -66,11 +71,16 @@ final class Fleet {
     long retry = Math.max(1, config.controllerInterval().multipliedBy(2).toSeconds());
     LeaseService leases = new LeaseService(store, decisions, live, inventory, key, clock, retry);
     RolloutStates states = key == null ? null : new RolloutStates(store, key, config.rolloutStateTtl());
-    RolloutController controller = new RolloutController(live, decisions, leases, inventory, reports, states, clock,
-        LOG::info);
+    SetStates setStates = key == null ? null : new SetStates(store, key, config.rolloutStateTtl());
+    SetRuns sets = new SetRuns(new LiveSets(store, () -> current(trust), clock, LOG::warn), new SetDecisions(store),
+        decisions, inventory, setStates, leases, clock, LOG::info);
+    leases.setGate(sets);
+    RolloutController controller = new RolloutController(live, decisions, leases, inventory, reports, states, sets,
+        clock, LOG::info);
     controller.startNoRolloutBefore(clock.instant().plus(config.rolloutStartDelay()));
     leases.onRelease(controller::wake);
     RolloutOperations operations = new RolloutOperations(live, decisions, controller, leases, states, clock);
+    SetOperations setOperations = new SetOperations(live, sets, setStates, controller, clock);
     HeartbeatService heartbeats = new HeartbeatService(inventory, clock);
     String every = config.controllerInterval().toMillis() + " ms";
     java.util.function.Supplier<String> sentence = () -> {
@@ -83,7 +93,7 @@ final class Fleet {
           + (last == null ? "; it has not run yet" : "; last pass " + last);
     };
     FleetViews views = new FleetViews(inventory, reports, store, leases, clock);
-    FleetEndpoints endpoints = new FleetEndpoints(heartbeats, leases, operations, views, sentence);
+    FleetEndpoints endpoints = new FleetEndpoints(heartbeats, leases, operations, setOperations, views, sentence);
     FleetMetrics metrics = new FleetMetrics(live, decisions, leases, controller, heartbeats, inventory, clock, LOG::warn);
     return new Fleet(endpoints, metrics, new Loop(sync, key == null ? null : controller, key, trust,
         config.controllerInterval()));

@@ -141,6 +141,35 @@ public record SetState(String type, String name, String version, long sequence, 
       }
       return nodes - inside;
     }
+
+    /**
+     * Why {@code contract} is not met by this fleet, in the words nodes and operators see ({@code
+     * waiting for cache >= 2.0: 1 of 2 cache nodes run 1.4}), or null when every node runs a version
+     * inside its range. A fleet of no node does not meet a contract: nothing is known to serve it.
+     */
+    public String unmet(ReleaseSet.Contract contract) {
+      String waiting = "waiting for " + contract.requires() + " " + contract.range() + ": ";
+      if (nodes == 0) {
+        return waiting + "no available " + contract.requires() + " node is known";
+      }
+      int outside = outside(contract);
+      if (outside == 0) {
+        return null;
+      }
+      java.util.List<String> versionsOutside = new java.util.ArrayList<>(new java.util.TreeSet<>(
+          versions.keySet().stream().filter(v -> !contract.servedBy(v)).toList()));
+      int listed = versions.entrySet().stream().filter(e -> !contract.servedBy(e.getKey()))
+          .mapToInt(Map.Entry::getValue).sum();
+      if (versionsOutside.size() > 5) {
+        versionsOutside = new java.util.ArrayList<>(versionsOutside.subList(0, 5));
+        versionsOutside.add("...");
+      }
+      if (listed < outside) {
+        versionsOutside.add("other versions");
+      }
+      return waiting + outside + " of " + nodes + " " + contract.requires() + " nodes run "
+          + String.join(", ", versionsOutside);
+    }
   }
 
   public SetState {

@@ -71,6 +71,33 @@ public final class LeaseService {
   /** What a node is told to wait past the earliest moment its wave can open (the controller's moment to open it). */
   static final Duration OPENING_MARGIN = Duration.ofMillis(500);
 
+  /**
+   * What a release set asks of a slot request (docs/release-sets.md): a release of a set waits for
+   * the set's order and for the set's contracts.
+   */
+  public interface SetGate {
+    /** The wait for a contract of the release's set that the fleet does not meet now, or null. */
+    SetWait check(String app, String version);
+
+    /** Why a rollout that has not started waits for its set, or null. */
+    String held(LiveRollouts.Rollout rollout) throws IOException;
+  }
+
+  /** A wait a release set imposes. */
+  public record SetWait(ErrorCode code, String message, long retryAfterSeconds) {}
+
+  private static final SetGate NO_SETS = new SetGate() {
+    @Override
+    public SetWait check(String app, String version) {
+      return null;
+    }
+
+    @Override
+    public String held(LiveRollouts.Rollout rollout) {
+      return null;
+    }
+  };
+
   /** A lease call's answer and its HTTP status. */
   public record Answer(int status, LeaseAnswer body) {}
 
@@ -106,6 +133,7 @@ public final class LeaseService {
   private final ConcurrentHashMap<String, Suspects> suspects = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, Set<String>> reservations = new ConcurrentHashMap<>();
   private volatile Runnable onRelease = () -> { };
+  private volatile SetGate sets = NO_SETS;
 
   /**
    * @param key the rollout key, or null: this server gives no leases (nodes wait)
@@ -139,6 +167,11 @@ public final class LeaseService {
     onRelease = listener;
   }
 
+  /** The release sets' checks every slot request passes (the server wires its {@link SetRuns}). */
+  public void setGate(SetGate gate) {
+    sets = gate;
+  }
+
   /** The rollout's decisions or signed state changed in this process: the next request reads them again. */
   void changed(String app, String version) {
     gates.remove(LiveRollouts.key(app, version));
@@ -161,9 +194,10 @@ public final class LeaseService {
     RolloutView view = gate.view();
     Schedule schedule = view.schedule();
     if (schedule == null) {
+      String held = sets.held(rollout);
+      String why = held != null ? held : view.blockedReason();
       return wait(ErrorCode.ROLLOUT_PAUSED, "the rollout of " + request.app() + " " + request.version()
-          + " has not started" + (view.blockedReason() == null ? "" : ": " + view.blockedReason()), view, null,
-          view.blockedReason() == null ? retryAfterSeconds : 10);
+          + " has not started" + (why == null ? "" : ": " + why), view, null, why == null ? retryAfterSeconds : 10);
     }
     int wave = schedule.waveOf(request.node());
     LeaseGrant.Kind kind = request.kind();
@@ -180,7 +214,13 @@ public final class LeaseService {
         default -> { }
       }
       if (view.paused()) {
-        return wait(ErrorCode.ROLLOUT_PAUSED, "the rollout is paused by an operator", view, wave, 10);
+        return wait(ErrorCode.ROLLOUT_PAUSED, view.pausedBy() == null ? "the rollout is paused by an operator"
+            : "the rollout is paused by release set " + view.pausedBy().name() + " " + view.pausedBy().version(),
+            view, wave, 10);
+      }
+      SetWait contract = sets.check(request.app(), request.version());
+      if (contract != null) {
+        return wait(contract.code(), contract.message(), view, wave, contract.retryAfterSeconds());
       }
       int open = view.status() == RolloutView.Status.COMPLETE ? schedule.size() : view.openWaves();
       if (wave >= open) {

@@ -1,6 +1,7 @@
 package io.upgradekit.server.fleet;
 
 import io.upgradekit.schema.model.Feedback;
+import io.upgradekit.schema.model.ReleaseSet;
 import io.upgradekit.schema.model.LeaseGrant;
 import io.upgradekit.schema.model.RolloutDecision;
 import io.upgradekit.server.core.FleetIndex;
@@ -55,6 +56,7 @@ public final class RolloutController {
   private final Inventory inventory;
   private final FleetIndex reports;
   private final RolloutStates states;
+  private final SetRuns sets;
   private final Clock clock;
   private final Consumer<String> log;
   private final LongAdder taken = new LongAdder();
@@ -63,9 +65,11 @@ public final class RolloutController {
   private volatile Instant due;
   private volatile boolean woken;
 
+  /** @param sets the release sets' part of the controller */
   public RolloutController(LiveRollouts rollouts, Decisions decisions, LeaseService leases, Inventory inventory,
-      FleetIndex reports, RolloutStates states, Clock clock, Consumer<String> log) {
+      FleetIndex reports, RolloutStates states, SetRuns sets, Clock clock, Consumer<String> log) {
     this.rollouts = rollouts;
+    this.sets = sets;
     this.decisions = decisions;
     this.leases = leases;
     this.inventory = inventory;
@@ -120,16 +124,31 @@ public final class RolloutController {
     return true;
   }
 
-  /** One pass over every live rollout. */
+  /** The release sets' part. */
+  public SetRuns sets() {
+    return sets;
+  }
+
+  /**
+   * One pass: the release sets first (which release belongs to which, their decisions and their
+   * parts on components), then every live rollout (a set's component only starts when its set lets
+   * it), then the sets' signed states, which reflect what the rollouts did in this pass.
+   */
   public void tick() throws IOException {
     List<LiveRollouts.Rollout> live = rollouts.refresh();
+    sets.refresh(live);
+    sets.advance();
     long window = 300;
     Instant nextDue = null;
     for (LiveRollouts.Rollout rollout : live) {
       window = Math.max(window, rollout.plan().rollbackOrDefault().windowSecondsOrDefault());
       try {
-        RolloutView view = advance(rollout);
-        if (view.lastSequence() > 0 && states.publish(view, clock.instant()) == RolloutStates.Outcome.WRITTEN) {
+        SetRuns.Hold hold = sets.hold(rollout);
+        RolloutView view = advance(rollout, hold);
+        ReleaseSet set = hold == null || hold.owner() == null ? null : hold.owner().set();
+        // A held release gets a signed state too (a pause naming its set): its nodes show why they wait.
+        if ((view.lastSequence() > 0 || hold != null)
+            && states.publish(view, set, clock.instant()) == RolloutStates.Outcome.WRITTEN) {
           leases.changed(rollout.app(), rollout.version());
         }
         Instant bakeEnds = bakeEnds(view, rollout);
@@ -140,6 +159,7 @@ public final class RolloutController {
         log.accept("the rollout of " + rollout.app() + " " + rollout.version() + " did not advance: " + e.getMessage());
       }
     }
+    sets.publish();
     inventory.sampleWindow(Duration.ofSeconds(window));
     due = nextDue;
     lastTick = clock.instant();
@@ -154,12 +174,12 @@ public final class RolloutController {
     return doneAt == null ? null : doneAt.plusSeconds(rollout.plan().bakeSecondsOrDefault());
   }
 
-  private RolloutView advance(LiveRollouts.Rollout rollout) throws IOException {
+  private RolloutView advance(LiveRollouts.Rollout rollout, SetRuns.Hold hold) throws IOException {
     RolloutView view = decisions.view(rollout.app(), rollout.version());
     for (int i = 0; i < MAX_DECISIONS_PER_TICK; i++) {
       Instant now = clock.instant();
-      if (view.schedule() == null && now.isBefore(startsFrom)) {
-        break;
+      if (view.schedule() == null && (now.isBefore(startsFrom) || hold != null && !hold.mayStart())) {
+        break; // the fleet announces itself first; a set's component starts when its set lets it
       }
       Optional<Controller.Proposal> proposal = Controller.decide(view, rollout.plan(), snapshot(rollout, view, now),
           now);

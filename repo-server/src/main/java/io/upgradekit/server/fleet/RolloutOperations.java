@@ -201,6 +201,10 @@ public final class RolloutOperations {
         if (s != Status.NOT_STARTED && s != Status.BLOCKED) {
           throw refused("it started already (" + status(s) + ")");
         }
+        SetRuns.Hold hold = controller.sets().hold(r);
+        if (hold != null && !hold.mayStart()) {
+          throw refused(hold.reason() + ": a release of a set starts in the set's order");
+        }
         Controller.Proposal p = Controller.decide(view, r.plan(), controller.snapshot(r, view, now), now)
             .orElseThrow(() -> refused("the plan cannot start: " + view.blockedReason()));
         if (p.kind() != Kind.START) {

@@ -3,6 +3,7 @@ package io.upgradekit.server.fleet;
 import io.upgradekit.schema.json.Json;
 import io.upgradekit.schema.layout.RepositoryLayout;
 import io.upgradekit.schema.model.DocumentType;
+import io.upgradekit.schema.model.ReleaseSet;
 import io.upgradekit.schema.model.RolloutState;
 import io.upgradekit.schema.sign.Envelopes;
 import io.upgradekit.schema.store.RepositoryStore;
@@ -43,6 +44,14 @@ public final class RolloutStates {
 
   /** What nodes should do, from the rollout's decisions. */
   public static RolloutState derive(RolloutView view, long sequence, Instant expires) {
+    return derive(view, null, sequence, expires);
+  }
+
+  /**
+   * What nodes should do, from the rollout's decisions, for a release that the release set {@code
+   * set} rolls out (null: none): the state names the set, so that its nodes check the set's contracts.
+   */
+  public static RolloutState derive(RolloutView view, ReleaseSet set, long sequence, Instant expires) {
     RolloutState.Action action;
     String recallTo = null;
     Integer recallFrom = null;
@@ -67,7 +76,8 @@ public final class RolloutStates {
     return new RolloutState("rollout", view.app(), view.version(), sequence, expires, action,
         view.status() == RolloutView.Status.COMPLETE ? Integer.valueOf(view.schedule().size()) : view.openWaves(),
         recallTo, view.schedule() == null ? null : view.schedule().size(), recallFrom,
-        retries.isEmpty() ? null : retries, view.lastSequence() == 0 ? null : view.lastSequence());
+        retries.isEmpty() ? null : retries, view.lastSequence() == 0 ? null : view.lastSequence(),
+        set == null ? null : set.name(), set == null ? null : set.version());
   }
 
   /** The state stored now, unverified (the server reads its own), or empty. */
@@ -95,18 +105,23 @@ public final class RolloutStates {
    * or has used up a third of its TTL.
    */
   public Outcome publish(RolloutView view, Instant now) throws IOException {
+    return publish(view, null, now);
+  }
+
+  /** As above, for a release that the release set {@code set} rolls out (null: none). */
+  public Outcome publish(RolloutView view, ReleaseSet set, Instant now) throws IOException {
     String path = RepositoryLayout.rolloutState(view.app(), view.version());
     Optional<Stored> stored = read(path);
     RolloutState old = stored.map(Stored::state).orElse(null);
     long sequence = old == null ? 1 : old.sequence() + 1;
     if (old != null) {
-      RolloutState same = derive(view, old.sequence(), old.expires());
+      RolloutState same = derive(view, set, old.sequence(), old.expires());
       Duration left = Duration.between(now, old.expires());
       if (same.equals(old) && left.compareTo(ttl.multipliedBy(2).dividedBy(3)) > 0) {
         return Outcome.FRESH;
       }
     }
-    RolloutState state = derive(view, sequence, now.plus(ttl).truncatedTo(ChronoUnit.SECONDS));
+    RolloutState state = derive(view, set, sequence, now.plus(ttl).truncatedTo(ChronoUnit.SECONDS));
     byte[] bytes = key.sign(DocumentType.ROLLOUT, state);
     RepositoryStore.Write write = store.compareAndSwap(path, stored.map(Stored::tag).orElse(null), sequence, bytes);
     return write.written() ? Outcome.WRITTEN : Outcome.CONFLICT;

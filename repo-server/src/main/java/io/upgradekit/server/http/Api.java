@@ -14,6 +14,7 @@ import io.upgradekit.schema.api.PublishResult;
 import io.upgradekit.schema.api.TrustRootResult;
 import io.upgradekit.schema.api.Whoami;
 import io.upgradekit.schema.model.DocumentType;
+import io.upgradekit.schema.model.SetDecision;
 import io.upgradekit.server.core.Authenticator;
 import io.upgradekit.server.core.BoundedInputStream;
 import io.upgradekit.server.core.Caller;
@@ -67,6 +68,8 @@ import org.slf4j.LoggerFactory;
  * GET  /v1/rollouts[/&lt;app&gt;/&lt;version&gt;]       operator or viewer  the rollouts, one rollout's report
  * GET  /v1/rollouts/&lt;app&gt;/&lt;version&gt;/series  operator or viewer  the canary judge's figures over time
  * POST /v1/rollouts/&lt;app&gt;/&lt;version&gt;/actions operator    a rollout action (stored as a decision)
+ * GET  /v1/sets[/&lt;name&gt;/&lt;version&gt;]          operator or viewer  the running release sets, one set's report
+ * POST /v1/sets/&lt;name&gt;/&lt;version&gt;/actions    operator    a set action: pause, resume, halt, recall (a set decision)
  * GET  /v1/inventory?...                     operator or viewer  one page of the fleet, filtered and sorted
  * GET  /v1/nodes/&lt;node&gt;                      operator or viewer  a node's entries and events with step trails
  * GET  /v1/releases                          operator or viewer  channels, releases, sizes, signatures, expiry
@@ -212,6 +215,26 @@ public final class Api {
         PublishService.Precondition precondition = new PublishService.Precondition(
             request.getHeaders().get(HttpHeader.IF_MATCH), request.getHeaders().get(HttpHeader.IF_NONE_MATCH));
         published(response, callback, publish.putChannel(s[3], s[5], body, precondition));
+      } else if (s.length == 3 && s[2].equals("sets")) {
+        requireMethod(method, HttpMethod.GET);
+        operators.operator(request, false);
+        read(request, response, callback, ApiBody.SET_LIST.write(rollouts.sets().list()));
+      } else if (s.length == 5 && s[2].equals("sets") && HttpMethod.GET.is(method)) {
+        operators.operator(request, false);
+        read(request, response, callback, ApiBody.SET_REPORT.write(rollouts.sets().report(
+            Names.requireSetName(s[3]), Names.requireVersion(s[4]))));
+      } else if (s.length == 6 && s[2].equals("sets") && s[5].equals("actions")) {
+        requireMethod(method, HttpMethod.POST);
+        Caller.Operator operator = operators.operator(request, true);
+        String name = Names.requireSetName(s[3]);
+        String version = Names.requireVersion(s[4]);
+        byte[] body = readBody(request, ApiBody.ROLLOUT_ACTION.maxBytes(), "the set action");
+        RolloutAction action = ApiBody.ROLLOUT_ACTION.read(body);
+        SetDecision acted = rollouts.sets().act(operator, name, version, action);
+        metrics.rolloutAction(action.action().name().toLowerCase(java.util.Locale.ROOT));
+        LOG.info("release set {} {} {}: {} by {} ({})", name, version, acted.sequence(), acted.kindName(),
+            operator.name(), action.reason());
+        ok(response, callback, 201, Json.canonicalBytes(acted), null);
       } else if (s.length == 5 && s[2].equals("sets")) {
         requireMethod(method, HttpMethod.PUT);
         authenticator.publisher(authorization(request));

@@ -51,6 +51,9 @@ public final class RolloutView {
   private final Map<String, Instant> retriedAt = new HashMap<>();
   private final Map<String, Integer> retries = new HashMap<>();
   private final List<RolloutDecision> log = new ArrayList<>();
+  private final Set<RolloutDecision.SetRef> carried = new HashSet<>();
+  private RolloutDecision.SetRef pausedBy;
+  private RolloutDecision.SetRef haltedBy;
 
   private RolloutView(String app, String version) {
     this.app = app;
@@ -79,6 +82,9 @@ public final class RolloutView {
       throw new IllegalArgumentException("decision " + d.sequence() + " follows " + log.size());
     }
     log.add(d);
+    if (d.set() != null) {
+      carried.add(d.set());
+    }
     switch (d.kind()) {
       case START -> {
         if (status == Status.NOT_STARTED || status == Status.BLOCKED) {
@@ -102,17 +108,25 @@ public final class RolloutView {
       }
       case WAVE_DONE -> waveDoneAt.putIfAbsent(d.wave(), d.at());
       case JUDGED -> judged.add(d.wave() == null ? Math.max(0, openWaves - 1) : d.wave());
-      case PAUSE -> paused = true;
+      case PAUSE -> {
+        if (!paused) {
+          pausedBy = d.set();
+        }
+        paused = true;
+      }
       case RESUME -> {
         paused = false;
+        pausedBy = null;
         if (status == Status.HALTED) {
           status = Status.ACTIVE;
+          haltedBy = null;
         }
       }
       case APPROVE -> approved.add(d.wave());
       case HALT -> {
         if (status == Status.ACTIVE) {
           status = Status.HALTED;
+          haltedBy = d.set();
         }
       }
       case RECALL -> {
@@ -210,6 +224,21 @@ public final class RolloutView {
   /** How often each node was allowed to retry (the signed state carries it to the nodes). */
   public Map<String, Integer> retries() {
     return Collections.unmodifiableMap(retries);
+  }
+
+  /** Whether a decision of this rollout carries out the release set decision {@code ref}. */
+  public boolean carried(RolloutDecision.SetRef ref) {
+    return carried.contains(ref);
+  }
+
+  /** The release set decision that paused the rollout, or null (not paused, or paused by an operator of the rollout). */
+  public RolloutDecision.SetRef pausedBy() {
+    return pausedBy;
+  }
+
+  /** The release set decision that halted the rollout, or null (not halted, or halted by itself or its operator). */
+  public RolloutDecision.SetRef haltedBy() {
+    return haltedBy;
   }
 
   /** Every decision, in order: the rollout's action log. */

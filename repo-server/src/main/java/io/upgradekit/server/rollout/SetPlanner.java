@@ -104,19 +104,9 @@ public final class SetPlanner {
           + ": the set is halted (rollback_policy manual); nothing else starts" + (halt.isEmpty() ? ""
           : ", halting " + String.join(", ", halt)) + "; recall, retry or resume by hand");
     }
-    List<String> recall = new ArrayList<>();
-    boolean rolledLeft = false;
-    for (String app : graph.recallOrder()) {
-      Status s = status.get(app);
-      if (NOT_STARTED.contains(s) || s == Status.RECALLED) {
-        continue;
-      }
-      rolledLeft = true;
-      if (s != Status.RECALLING && graph.dependents(app).stream().allMatch(d -> NOT_STARTED.contains(status.get(d))
-          || status.get(d) == Status.RECALLED)) {
-        recall.add(app);
-      }
-    }
+    Recall step = recall(set, status);
+    List<String> recall = step.now();
+    boolean rolledLeft = step.rolledLeft();
     if (!rolledLeft) {
       return new Next(SetStatus.RECALLED, List.of(), List.of(), List.of(), waitingFor, failed, failure
           + ": every component the set rolled is recalled");
@@ -126,6 +116,45 @@ public final class SetPlanner {
         + ": the set goes back in reverse dependency order (rollback_policy auto)"
         + (recall.isEmpty() ? "" : "; recalling " + String.join(", ", recall) + " now")
         + (going.isEmpty() ? "" : "; " + String.join(", ", going) + " going back"));
+  }
+
+  /**
+   * One step of a set's recall, top-down.
+   *
+   * @param now components to recall now: rolled (or rolling), not going back yet, and every
+   *     component that depends on them and had started is recalled
+   * @param rolledLeft whether any component is still rolled (not recalled, and it had started)
+   */
+  public record Recall(List<String> now, boolean rolledLeft) {
+    public Recall {
+      now = List.copyOf(now);
+    }
+  }
+
+  /**
+   * The components to recall now when the whole set goes back (a failure under {@code auto}, or an
+   * operator's recall of the set), in reverse dependency order.
+   *
+   * @param statuses each component's rollout status by app; a component without one has not started
+   */
+  public static Recall recall(ReleaseSet set, Map<String, Status> statuses) {
+    SetGraph graph = set.graph();
+    List<String> recall = new ArrayList<>();
+    boolean rolledLeft = false;
+    for (String app : graph.recallOrder()) {
+      Status s = statuses.getOrDefault(app, Status.NOT_STARTED);
+      if (NOT_STARTED.contains(s) || s == Status.RECALLED) {
+        continue;
+      }
+      rolledLeft = true;
+      if (s != Status.RECALLING && graph.dependents(app).stream().allMatch(d -> {
+        Status ds = statuses.getOrDefault(d, Status.NOT_STARTED);
+        return NOT_STARTED.contains(ds) || ds == Status.RECALLED;
+      })) {
+        recall.add(app);
+      }
+    }
+    return new Recall(recall, rolledLeft);
   }
 
   private static Map<String, List<String>> waitingFor(ReleaseSet set, SetGraph graph, Map<String, Status> status) {

@@ -11,6 +11,7 @@ import io.upgradekit.schema.model.Feedback;
 import io.upgradekit.schema.model.PayloadTree;
 import io.upgradekit.schema.model.PublicKeyEntry;
 import io.upgradekit.schema.model.ReleaseManifest;
+import io.upgradekit.schema.model.ReleaseSet;
 import io.upgradekit.schema.model.Role;
 import io.upgradekit.schema.model.RoleKeys;
 import io.upgradekit.schema.model.RolloutPlan;
@@ -60,17 +61,30 @@ final class RolloutFixture {
 
   /** Publishes {@code version} of app shop on channel stable with {@code plan}. */
   void publish(String version, long sequence, RolloutPlan plan) throws IOException {
-    byte[] pkg = ("package " + version).getBytes();
+    publish("shop", version, sequence, plan);
+  }
+
+  /** Signs and publishes a release set (its components' releases published before). */
+  void publishSet(ReleaseSet set) throws IOException {
+    try (DirectoryStore store = new DirectoryStore(root)) {
+      store.create(RepositoryLayout.releaseSet(set.name(), set.version()),
+          Envelopes.sign(DocumentType.RELEASE_SET, set, List.of(releaseKey)));
+    }
+  }
+
+  /** Publishes {@code version} of {@code app} on channel stable with {@code plan}. */
+  void publish(String app, String version, long sequence, RolloutPlan plan) throws IOException {
+    byte[] pkg = ("package " + app + " " + version).getBytes();
     String sha = Hashes.sha256(pkg);
-    ReleaseManifest manifest = ReleaseManifest.of("shop", version, sequence, T0, EXPIRES,
+    ReleaseManifest manifest = ReleaseManifest.of(app, version, sequence, T0, EXPIRES,
         new PayloadTree(List.of(TreeEntry.file("app.jar", pkg.length, sha, false))), new BlobRef(sha, pkg.length),
         List.of(), plan, null);
     byte[] manifestBytes = Envelopes.sign(DocumentType.RELEASE, manifest, List.of(releaseKey));
-    byte[] pointer = Envelopes.sign(DocumentType.CHANNEL, ChannelPointer.of("shop", "stable", version, sequence,
+    byte[] pointer = Envelopes.sign(DocumentType.CHANNEL, ChannelPointer.of(app, "stable", version, sequence,
         EXPIRES, new BlobRef(Hashes.sha256(manifestBytes), manifestBytes.length), null), List.of(releaseKey));
     try (DirectoryStore store = new DirectoryStore(root)) {
-      store.create(RepositoryLayout.releaseManifest("shop", version), manifestBytes);
-      String path = RepositoryLayout.channelPointer("shop", "stable");
+      store.create(RepositoryLayout.releaseManifest(app, version), manifestBytes);
+      String path = RepositoryLayout.channelPointer(app, "stable");
       var old = store.read(path, 1 << 20);
       store.compareAndSwap(path, old.map(v -> v.tag()).orElse(null), sequence, pointer);
     }
@@ -81,11 +95,19 @@ final class RolloutFixture {
   }
 
   static Heartbeat heartbeat(String node, String version, Instant sentAt) {
-    return new Heartbeat(node, "shop", "stable", version, Map.of(), "IDLE", true, 0.0, 0.01, 10, sentAt);
+    return heartbeat("shop", node, version, sentAt);
+  }
+
+  static Heartbeat heartbeat(String app, String node, String version, Instant sentAt) {
+    return new Heartbeat(node, app, "stable", version, Map.of(), "IDLE", true, 0.0, 0.01, 10, sentAt);
   }
 
   static Feedback report(String node, String from, String to, String outcome, Instant at) {
-    return new Feedback("feedback", "ev-" + node + "-" + to.replace('.', '_'), 9, node, "shop", from, to, "END",
+    return report("shop", node, from, to, outcome, at);
+  }
+
+  static Feedback report(String app, String node, String from, String to, String outcome, Instant at) {
+    return new Feedback("feedback", "ev-" + node + "-" + to.replace('.', '_'), 9, node, app, from, to, "END",
         outcome, List.of(new StepReport("COMMIT", at, 5, "OK", null, null)), null, null, null, at);
   }
 
@@ -99,12 +121,21 @@ final class RolloutFixture {
     final LeaseService leases;
     final RolloutController controller;
     final RolloutStates states;
+    final SetStates setStates;
+    final SetRuns sets;
+    final SetOperations setOperations;
 
     Instance(boolean withKey) {
       RolloutKey key = withKey ? RolloutKey.of(rolloutKey) : null;
       leases = new LeaseService(store, decisions, rollouts, inventory, key, clock, 4);
       states = key == null ? null : new RolloutStates(store, key, java.time.Duration.ofMinutes(2));
-      controller = new RolloutController(rollouts, decisions, leases, inventory, reports, states, clock, m -> { });
+      setStates = key == null ? null : new SetStates(store, key, java.time.Duration.ofMinutes(2));
+      sets = new SetRuns(new LiveSets(store, () -> trust, clock, m -> { }), new SetDecisions(store), decisions,
+          inventory, setStates, leases, clock, m -> { });
+      leases.setGate(sets);
+      controller = new RolloutController(rollouts, decisions, leases, inventory, reports, states, sets, clock,
+          m -> { });
+      setOperations = new SetOperations(rollouts, sets, setStates, controller, clock);
     }
 
     Instance() {
@@ -115,6 +146,13 @@ final class RolloutFixture {
     void heartbeats(String version, String... nodes) {
       for (String n : nodes) {
         inventory.accept(heartbeat(n, version, clock.instant()), clock.instant());
+      }
+    }
+
+    /** Every node of {@code app} heartbeats now, running {@code version}. */
+    void heartbeatsOf(String app, String version, String... nodes) {
+      for (String n : nodes) {
+        inventory.accept(heartbeat(app, n, version, clock.instant()), clock.instant());
       }
     }
 
