@@ -17,6 +17,9 @@ import io.upgradekit.it.UpdateRecord;
 import io.upgradekit.it.Workspace;
 import io.upgradekit.it.load.LoadGenerator;
 import io.upgradekit.it.load.LoadReport;
+import io.upgradekit.plugin.release.ReleaseResult;
+import io.upgradekit.plugin.release.RolloutSettings;
+import io.upgradekit.schema.json.Json;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -133,7 +136,13 @@ final class SetDemo {
         "-Dupgrade.keyFile=" + releaseKey, "-Dupgrade.repository=" + repository))
         .requireSuccess("mvn package upgrade:release (2.0.0)");
     out.done("4 components");
-    out.detail("plan: batches, canary 1, minAvailable 50%, bakeTime 5s, rollback auto (examples/shop/pom.xml)");
+    Path summary = maven.project().resolve("database/target/upgrade/release.json");
+    try {
+      ReleaseResult database = Json.read(Files.readAllBytes(summary), ReleaseResult.class, summary.toString());
+      out.detail("plan (examples/shop/pom.xml): " + RolloutSettings.describe(database.rollout()));
+    } catch (IOException e) {
+      throw new HarnessException("mvn upgrade:release wrote no " + summary + ": " + e, e);
+    }
 
     out.phase("Preview and publish the set: mvn upgrade:plan upgrade:release-set");
     Command.Result set = maven.maven("set-2.0.0", List.of("-N", "upgrade:plan", "upgrade:release-set",
