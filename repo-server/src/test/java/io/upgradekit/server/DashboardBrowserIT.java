@@ -219,6 +219,53 @@ class DashboardBrowserIT {
     }
   }
 
+  @Test
+  void anOperatorSeesAReleaseSetItsComponentsAndContractsAndPausesIt(@TempDir Path dir) throws Exception {
+    Path root = Files.createDirectory(dir.resolve("repo"));
+    TestRepository repo = new TestRepository();
+    SetApiTest.publish(repo, root);
+    Path key = RolloutApiTest.secret(dir, "rollout.key", repo.releaseKey.toPem());
+    Path operators = RolloutApiTest.secret(dir, "operators", "alice operator " + RolloutApiTest.OPERATOR + "\n");
+    WebDriver browser = null;
+    try (ServerFixture server = new ServerFixture(root, b -> b.rolloutKeyFile(key).operatorCredentialsFile(operators)
+        .controllerInterval(Duration.ofMillis(250)).rolloutStartDelay(Duration.ofMillis(100)).instance("browser"))) {
+      for (String node : List.of("d1", "a1")) {
+        Heartbeat hb = new Heartbeat(node, node.startsWith("d") ? "database" : "api", "stable", "1.0", Map.of(),
+            "IDLE", true, 0.0, 0.01, 30, Instant.now());
+        assertThat(server.postAsNode("/v1/heartbeats", node, ApiBody.HEARTBEAT.write(hb)).statusCode()).isEqualTo(200);
+      }
+      browser = browser();
+      browser.get(server.uri("/ui/").toString());
+      waitFor(browser, By.id("token")).sendKeys(RolloutApiTest.OPERATOR);
+      browser.findElement(By.id("login-button")).click();
+      waitFor(browser, By.cssSelector("a.set-link"));
+      assertThat(browser.findElement(By.id("sets")).getText()).contains("Release sets", "shop 1", "running");
+      click(browser, By.cssSelector("a.set-link"));
+      WebDriver page = browser;
+      until(browser, Duration.ofSeconds(20), "the set's components, database rolling and api held",
+          () -> page.findElement(By.id("set-components")).getText().contains("rolling")
+              && page.findElement(By.id("set-components")).getText()
+                  .contains("held: release set shop 1 starts it after database"));
+      assertThat(browser.findElement(By.id("set-contracts")).getText()).contains("api 2.x requires database >= 2.0",
+          "unmet", "1 of 1", "waiting for database >= 2.0: 1 of 1 database nodes run 1.0");
+      shoot(browser, "dashboard-set.png");
+
+      click(browser, By.id("set-action-pause"));
+      waitFor(browser, By.id("action-reason")).sendKeys("database maintenance");
+      browser.findElement(By.id("action-submit")).click();
+      until(browser, Duration.ofSeconds(20), "the set paused, in its log and on its components",
+          () -> page.findElement(By.id("set-status")).getText().contains("paused")
+              && page.findElement(By.id("log")).getText().contains("database maintenance")
+              && page.findElement(By.id("set-components")).getText().contains("paused"));
+      assertThat(browser.findElement(By.id("set-action-pause")).isEnabled()).isFalse();
+      assertThat(browser.findElement(By.id("set-action-resume")).isEnabled()).isTrue();
+    } finally {
+      if (browser != null) {
+        browser.quit();
+      }
+    }
+  }
+
   static WebDriver browser() {
     ChromeOptions options = new ChromeOptions();
     options.setBinary(CHROMIUM);

@@ -6,12 +6,14 @@ import io.upgradekit.plugin.release.ReleaseBuilder;
 import io.upgradekit.plugin.release.ReleaseRequest;
 import io.upgradekit.plugin.release.ReleaseResult;
 import io.upgradekit.plugin.release.RolloutSettings;
+import io.upgradekit.schema.model.Names;
+import org.apache.maven.model.Plugin;
+import org.apache.maven.project.MavenProject;
+import org.codehaus.plexus.util.xml.Xpp3Dom;
 import io.upgradekit.plugin.release.SchemaDeltaEngine;
 import io.upgradekit.plugin.release.Repositories;
 import io.upgradekit.plugin.release.Sizes;
 import io.upgradekit.schema.ErrorCode;
-import io.upgradekit.schema.UpgradeException;
-import io.upgradekit.schema.model.Names;
 import io.upgradekit.schema.model.RolloutPlan;
 import io.upgradekit.schema.sign.SigningKey;
 import java.io.File;
@@ -87,11 +89,12 @@ public class ReleaseMojo extends PublishingMojo {
    * How the release rolls out over the fleet, signed into the manifest: {@code <strategy>}, {@code
    * <canary>}, {@code <minAvailable>}, {@code <bakeTime>}, {@code <maxFailures>}, {@code <approval>},
    * {@code <rollbackPolicy>} ({@code <mode>}, {@code <errorRateFactor>}, {@code <latencyFactor>},
-   * {@code <window>}, {@code <combine>}) and {@code <waveLabel>}. The properties {@code
-   * upgrade.rollout.strategy}, {@code .canary}, {@code .minAvailable}, {@code .bakeTime}, {@code
-   * .maxFailures}, {@code .approval} and {@code .rollbackPolicy.mode} override their element (an
-   * empty one removes it). Default: none, and no property: nodes install the release as soon as they
-   * see it.
+   * {@code <window>}, {@code <combine>}), {@code <waveLabel>} and {@code <set>} (the release set that
+   * rolls it out). The properties {@code upgrade.rollout.strategy}, {@code .canary}, {@code
+   * .minAvailable}, {@code .bakeTime}, {@code .maxFailures}, {@code .approval}, {@code
+   * .rollbackPolicy.mode} and {@code .set} override their element (an empty one removes it). When
+   * {@code upgrade:release-set} runs later in the same build, a plan without {@code <set>} names that
+   * set. Default: none, and no property: nodes install the release as soon as they see it.
    */
   @Parameter
   Rollout rollout;
@@ -128,21 +131,46 @@ public class ReleaseMojo extends PublishingMojo {
         target.resolve("release.json"), ReleaseRequest.DEFAULT_POINTER_ATTEMPTS, plan);
   }
 
-  /** The plan from {@code <rollout>} and the {@code upgrade.rollout.*} properties, or null for none. */
+  /**
+   * The plan from {@code <rollout>} and the {@code upgrade.rollout.*} properties, or null for none; a
+   * plan without {@code <set>} names the set that {@code upgrade:release-set} publishes later in this
+   * build, so repo-server holds the release until that set is published (it is, seconds later).
+   */
   RolloutPlan rolloutPlan() {
     RolloutPlan plan = RolloutSettings.plan(rollout == null ? null : rollout.settings(), rolloutProperties(project));
-    if (plan == null || rollout == null || rollout.set == null || rollout.set.isBlank()) {
-      return plan;
+    if (plan != null && plan.set() == null) {
+      String set = setOfThisBuild();
+      if (set != null) {
+        getLog().info("The plan names release set " + set + ": upgrade:release-set runs later in this build, and"
+            + " repo-server holds the rollout until the set lists the release");
+        plan = plan.withSet(set);
+      }
     }
-    String set = rollout.set.strip();
-    try {
-      Names.requireSetName(set);
-    } catch (UpgradeException e) {
-      throw new ConfigurationException(ErrorCode.CONFIG_INVALID, "<rollout><set> is '" + set + "': " + e.getMessage()
-          + "; write the set's name as upgrade:release-set publishes it (<setName>, by default the aggregator's"
-          + " artifactId)", e);
+    return plan;
+  }
+
+  /**
+   * The set {@code upgrade:release-set} publishes later in this build, when it is on the command
+   * line: its {@code upgrade.setName} property, else the top project's {@code <setName>}, else the top
+   * project's artifactId (the goal's default); null when the goal does not run or the name is not a
+   * set name.
+   */
+  String setOfThisBuild() {
+    if (session == null || session.getGoals() == null
+        || session.getGoals().stream().noneMatch(g -> g.equals("release-set") || g.endsWith(":release-set"))) {
+      return null;
     }
-    return plan.withSet(set);
+    String name = session.getUserProperties().getProperty("upgrade.setName",
+        session.getSystemProperties().getProperty("upgrade.setName"));
+    MavenProject top = session.getTopLevelProject() != null ? session.getTopLevelProject() : project;
+    if (name == null && top != null) {
+      Plugin plugin = top.getPlugin(ReleaseSetMojo.PLUGIN_KEY);
+      Xpp3Dom configuration = plugin == null ? null : (Xpp3Dom) plugin.getConfiguration();
+      Xpp3Dom child = configuration == null ? null : configuration.getChild("setName");
+      name = child != null && child.getValue() != null && !child.getValue().contains("${") ? child.getValue().strip()
+          : top.getArtifactId();
+    }
+    return name != null && Names.isLowercaseName(name) ? name : null;
   }
 
   private Path payloadPath() {

@@ -36,14 +36,16 @@ public class Rollout {
   /** A node label key (e.g. {@code zone}): after the canary, one wave per value of it. Default: none. */
   String waveLabel;
 
+  /** {@code <rollout><rollbackPolicy>}. */
   /**
-   * The release set that rolls this release out (its name, e.g. {@code shop}): the release then never
-   * starts by itself when it is published; it waits until a published set of that name lists it and
-   * the set's order lets it start (docs/release-sets.md). Default: none (the release rolls out by itself).
+   * The release set that rolls this release out ({@code <setName>} of {@code upgrade:release-set}):
+   * repo-server holds the release's rollout until a published set of that name lists it and lets it
+   * start, even when the set is published after the release. {@code upgrade:release} run before
+   * {@code upgrade:release-set} in one build sets it by itself. Property {@code upgrade.rollout.set}.
+   * Default: none.
    */
   String set;
 
-  /** {@code <rollout><rollbackPolicy>}. */
   public static class RollbackPolicy {
     /** {@code auto} (halt and recall by itself) or {@code manual} (report, wait for an operator). Default: manual. */
     String mode;
@@ -65,6 +67,7 @@ public class Rollout {
     RolloutSettings.Rollback rollback = rollbackPolicy == null ? null : new RolloutSettings.Rollback(
         rollbackPolicy.mode, rollbackPolicy.errorRateFactor, rollbackPolicy.latencyFactor, rollbackPolicy.window,
         rollbackPolicy.combine);
-    return new RolloutSettings(strategy, canary, minAvailable, bakeTime, maxFailures, approval, rollback, waveLabel);
+    return new RolloutSettings(strategy, canary, minAvailable, bakeTime, maxFailures, approval, rollback, waveLabel,
+        set);
   }
 }

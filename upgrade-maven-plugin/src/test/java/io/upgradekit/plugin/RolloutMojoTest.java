@@ -69,17 +69,15 @@ class RolloutMojoTest {
 
   @Test
   @InjectMojo(goal = "release", pom = ROLLOUT_POM)
-  void theSetThatRollsTheReleaseOutIsNamedInThePlan(ReleaseMojo mojo) {
-    mojo.rollout.set = " shop ";
-    assertThat(mojo.rolloutPlan()).isEqualTo(FULL.withSet("shop"));
-    assertThat(io.upgradekit.plugin.release.RolloutSettings.describe(mojo.rolloutPlan()))
-        .endsWith(", waveLabel zone, set shop (starts when the set lets it)");
-
-    mojo.rollout.set = "Shop Set";
-    assertThatThrownBy(mojo::rolloutPlan).hasMessageStartingWith("<rollout><set> is 'Shop Set': ")
-        .hasMessageContaining("write the set's name as upgrade:release-set publishes it")
-        .satisfies(e -> assertThat(((io.upgradekit.schema.UpgradeException) e).code())
-            .isEqualTo(io.upgradekit.schema.ErrorCode.CONFIG_INVALID));
+  void beforeUpgradeReleaseSetInTheSameBuildThePlanNamesThatSet(ReleaseMojo mojo) {
+    assertThat(mojo.rolloutPlan().set()).as("no release-set goal in this build").isNull();
+    org.mockito.Mockito.when(mojo.session.getGoals()).thenReturn(java.util.List.of("package", "upgrade:release",
+        "upgrade:release-set"));
+    assertThat(mojo.rolloutPlan()).isEqualTo(FULL.withSet(mojo.project.getArtifactId()));
+    mojo.session.getUserProperties().setProperty("upgrade.setName", "shop");
+    assertThat(mojo.rolloutPlan().set()).isEqualTo("shop");
+    mojo.session.getUserProperties().setProperty("upgrade.rollout.set", "store");
+    assertThat(mojo.rolloutPlan().set()).as("the plan's own <set> wins").isEqualTo("store");
   }
 
   @Test

@@ -181,8 +181,10 @@ final class EventRun {
       new Pruner(parts).prune(outcome); // a wait keeps the staged version
     }
     settleLease(outcome);
-    // A wait is the server's own answer; reported, it would count as a failed node.
-    boolean reportable = !waiting && (record.toVersion() != null
+    // A wait is the server's own answer, not reported; except a contract the fleet does not meet yet,
+    // which operators look for in the reports (its outcome WAITING counts neither as done nor failed).
+    boolean contract = waiting && ErrorCode.CONTRACT_UNMET.name().equals(record.errorCode());
+    boolean reportable = contract || !waiting && (record.toVersion() != null
         || (record.errorCode() != null && !record.errorCode().equals(ErrorCode.INTERRUPTED.name())));
     if (reportable && parts.config().feedback().url() != null) {
       parts.outbox().put(report(outcome));

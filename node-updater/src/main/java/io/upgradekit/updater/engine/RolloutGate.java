@@ -8,7 +8,9 @@ import io.upgradekit.schema.api.LeaseRequest;
 import io.upgradekit.schema.layout.RepositoryLayout;
 import io.upgradekit.schema.model.DocumentType;
 import io.upgradekit.schema.model.LeaseGrant;
+import io.upgradekit.schema.model.ReleaseSet;
 import io.upgradekit.schema.model.RolloutState;
+import io.upgradekit.schema.model.SetState;
 import io.upgradekit.schema.sign.MetadataVerifier;
 import io.upgradekit.updater.config.UpdaterConfig;
 import io.upgradekit.updater.download.HttpFailure;
@@ -33,6 +35,9 @@ import java.util.Optional;
  *       sequence never below the one this node trusted last (kept in {@code state/node.json});
  *       missing, expired or unreachable state is a pause, never a go; {@code halt} and {@code
  *       recall} mean "not installed";
+ *   <li>for a release a release set rolls out: the set and its signed state ({@link #setGate}): the
+ *       set halted, recalled or paused is a wait, and so is a contract the signed fleet counts do
+ *       not meet ({@code CONTRACT_UNMET});
  *   <li>{@code POST /v1/leases} as the node: {@code wait} (with why and when to ask again) or
  *       {@code granted} with a signed {@link LeaseGrant}, verified (rollout role, this node, app,
  *       release, kind, a wave the state opened);
@@ -93,7 +98,8 @@ final class RolloutGate {
    *     without a node credential, GATE_CLOSED when the server refuses the node; DOWNLOAD_FAILED
    *     when the confirmation cannot be sent (the kept grant is returned after the event)
    */
-  Decision upgrade(EventRun run, String version, MetadataVerifier verifier, Runnable beforeConfirm) {
+  Decision upgrade(EventRun run, String version, String markedSet, MetadataVerifier verifier,
+      Runnable beforeConfirm) {
     requireCredential(version);
     Observed observed = state(version, verifier);
     if (observed.state() == null) {
@@ -102,12 +108,156 @@ final class RolloutGate {
     }
     RolloutState state = observed.state();
     return switch (state.action()) {
-      case PAUSE -> new Wait(ErrorCode.ROLLOUT_PAUSED, "the rollout of " + version + " is paused", null);
+      case PAUSE -> {
+        if (state.set() == null && markedSet != null && state.decision() == null) {
+          yield new Wait(ErrorCode.ROLLOUT_PAUSED, "the plan of " + version + " names release set " + markedSet
+              + ": waiting for the set to be published and to start it", null);
+        }
+        Wait held = state.set() == null || state.decision() != null ? null : heldBySet(version, state, verifier);
+        yield held != null ? held : new Wait(ErrorCode.ROLLOUT_PAUSED, "the rollout of " + version + " is paused",
+            null);
+      }
       case HALT -> new Wait(ErrorCode.ROLLOUT_HALTED, "the rollout of " + version + " is halted: " + version
           + " is not installed here", null);
       case RECALL -> new Wait(ErrorCode.ROLLOUT_HALTED, version + " is recalled: it is not installed here", null);
-      case PROCEED -> lease(run, version, LeaseGrant.Kind.UPGRADE, state, verifier, beforeConfirm);
+      case PROCEED -> {
+        Wait set = setGate(version, state, markedSet, verifier);
+        yield set != null ? set : lease(run, version, LeaseGrant.Kind.UPGRADE, state, verifier, beforeConfirm);
+      }
     };
+  }
+
+  /**
+   * The release set's part of GATE, on signed data only: the release's plan (release role) or its
+   * rollout state (rollout role) names the set; the set (release role) lists the release and carries
+   * the contracts; the set's state (rollout role, fresh, its sequence never lower than trusted
+   * before) says whether the set lets its components proceed and counts the versions of each app a
+   * contract requires. A contract that binds this release and that the counted fleet does not meet
+   * is a wait with CONTRACT_UNMET; a missing or stale set state is a wait too, never a go.
+   *
+   * @return why the node waits, or null: go on to the slot
+   * @throws UpgradeException a refusal: a forged or replayed set or set state, a set that does not
+   *     list the release its rollout state says it rolls out
+   */
+  Wait setGate(String version, RolloutState state, String markedSet, MetadataVerifier verifier) {
+    if (state.set() == null) {
+      return markedSet == null ? null : new Wait(ErrorCode.ROLLOUT_PAUSED, "the plan of " + version + " names release"
+          + " set " + markedSet + ", but its signed rollout state names no set: waiting for the set to run it", null);
+    }
+    if (markedSet != null && !markedSet.equals(state.set())) {
+      throw new UpgradeException(ErrorCode.METADATA_INCONSISTENT, "the plan of " + version + " names release set "
+          + markedSet + ", but its signed rollout state names set " + state.set());
+    }
+    String set = "release set " + state.set() + " " + state.setVersion();
+    SetFacts facts = setFacts(version, state, verifier);
+    if (facts.pause() != null) {
+      return facts.pause();
+    }
+    SetState setState = facts.state();
+    switch (setState.status()) {
+      case HALTED -> {
+        return new Wait(ErrorCode.ROLLOUT_HALTED, set + " is halted: " + version + " is not installed here", null);
+      }
+      case RECALLING, RECALLED -> {
+        return new Wait(ErrorCode.ROLLOUT_HALTED, set + " is recalled: " + version + " is not installed here", null);
+      }
+      default -> { }
+    }
+    if (setState.paused()) {
+      return new Wait(ErrorCode.ROLLOUT_PAUSED, set + " is paused", null);
+    }
+    for (ReleaseSet.Contract contract : facts.set().contracts()) {
+      if (!contract.app().equals(config.app()) || !contract.binds(version)) {
+        continue;
+      }
+      SetState.AppFleet fleet = setState.fleetOf(contract.requires());
+      String unmet = fleet == null ? "waiting for " + contract.requires() + " " + contract.range() + ": the signed"
+          + " state of " + set + " does not count " + contract.requires() + "'s nodes" : fleet.unmet(contract);
+      if (unmet != null) {
+        return new Wait(ErrorCode.CONTRACT_UNMET, unmet + " (contract '" + contract + "' of " + set + ")",
+            CONTRACT_RETRY);
+      }
+    }
+    return null;
+  }
+
+  /** How soon to ask again while a contract is not met (the server re-signs the set state as the fleet moves). */
+  static final Duration CONTRACT_RETRY = Duration.ofSeconds(10);
+
+  /** The verified set and its verified state, or why the node waits. */
+  private record SetFacts(ReleaseSet set, SetState state, Wait pause) {}
+
+  private SetFacts setFacts(String version, RolloutState state, MetadataVerifier verifier) {
+    String set = "release set " + state.set() + " " + state.setVersion();
+    RepositoryClient.Fetched fetched;
+    try {
+      fetched = parts.client().fetch(RepositoryLayout.releaseSet(state.set(), state.setVersion()),
+          DocumentType.RELEASE_SET.maxBytes(), null);
+    } catch (HttpFailure e) {
+      return new SetFacts(null, null, new Wait(ErrorCode.ROLLOUT_PAUSED, set + " cannot be read (" + e.getMessage()
+          + "): waiting", e.retryAfter()));
+    }
+    if (fetched.notFound()) {
+      return new SetFacts(null, null, new Wait(ErrorCode.ROLLOUT_PAUSED, set + " is not published: waiting", null));
+    }
+    ReleaseSet releaseSet = verifier.verifyReleaseSet(fetched.body(), state.set(), state.setVersion());
+    ReleaseSet.Component listed = releaseSet.component(config.app());
+    if (listed == null || !listed.version().equals(version)) {
+      throw new UpgradeException(ErrorCode.METADATA_INCONSISTENT, "the signed rollout state of " + version + " says "
+          + set + " rolls it out, but the set lists " + (listed == null ? "no " + config.app()
+          : config.app() + " " + listed.version()));
+    }
+    try {
+      fetched = parts.client().fetch(RepositoryLayout.setState(state.set(), state.setVersion()),
+          DocumentType.SET_STATE.maxBytes(), null);
+    } catch (HttpFailure e) {
+      return new SetFacts(releaseSet, null, new Wait(ErrorCode.ROLLOUT_PAUSED, "the state of " + set + " cannot be"
+          + " read (" + e.getMessage() + "): waiting (a stale or missing set state is a pause)", e.retryAfter()));
+    }
+    if (fetched.notFound()) {
+      return new SetFacts(releaseSet, null, new Wait(ErrorCode.ROLLOUT_PAUSED, "no state of " + set + " is published"
+          + " yet: waiting (a stale or missing set state is a pause)", null));
+    }
+    NodeState node = NodeState.read(parts.home().nodeFile());
+    long trusted = node.rollout(version).setSequenceOrZero();
+    SetState setState;
+    try {
+      setState = verifier.verifySetState(fetched.body(), state.set(), state.setVersion(), trusted);
+    } catch (UpgradeException e) {
+      if (e.code() == ErrorCode.METADATA_EXPIRED) {
+        return new SetFacts(releaseSet, null, new Wait(ErrorCode.ROLLOUT_PAUSED, "the state of " + set + " is stale ("
+            + e.getMessage() + "): waiting (a stale or missing set state is a pause)", null));
+      }
+      throw e;
+    }
+    if (setState.sequence() > trusted) {
+      node.withSetSequence(version, setState.sequence()).write(parts.home().nodeFile());
+    }
+    return new SetFacts(releaseSet, setState, null);
+  }
+
+  /**
+   * Why a release its set has not let start yet waits, in the words of the signed set state ({@code
+   * waiting for release set shop 2026.1: api starts after cache}); null when the set state cannot say.
+   */
+  private Wait heldBySet(String version, RolloutState state, MetadataVerifier verifier) {
+    SetFacts facts;
+    try {
+      facts = setFacts(version, state, verifier);
+    } catch (UpgradeException e) {
+      return null; // the plain pause; GATE refuses the set for good when the rollout proceeds
+    }
+    if (facts.state() == null) {
+      return null;
+    }
+    SetState.Component c = facts.state().component(config.app());
+    String set = "release set " + state.set() + " " + state.setVersion();
+    if (c == null || c.waitingFor().isEmpty()) {
+      return new Wait(ErrorCode.ROLLOUT_PAUSED, "waiting for " + set + " to start the rollout of " + config.app() + " "
+          + version, null);
+    }
+    return new Wait(ErrorCode.ROLLOUT_PAUSED, "waiting for " + set + ": " + config.app() + " starts after "
+        + String.join(", ", c.waitingFor()), null);
   }
 
   /**

@@ -145,7 +145,8 @@ final class UpdateFlow {
     run.enter(UpdateState.GATE);
     if (planned) {
       Runnable beforeConfirm = stagedForTheWait ? () -> verifyStaged(manifest) : () -> { };
-      RolloutGate.Decision decision = rollout().upgrade(run, target, res.verifier(), beforeConfirm);
+      RolloutGate.Decision decision = rollout().upgrade(run, target, manifest.rollout().set(), res.verifier(),
+          beforeConfirm);
       if (decision instanceof RolloutGate.Wait wait) {
         return waiting(run, target, "upgrade", wait);
       }

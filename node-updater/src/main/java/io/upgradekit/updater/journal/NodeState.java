@@ -43,14 +43,27 @@ public record NodeState(
    * @param retriesActedOn the operator's retry count ({@code RolloutState.retries}) this node last
    *     acted on: a higher one lets the release be tried again after it failed here
    * @param wave this node's wave in it (from its grant or the server's answers), or null
+   * @param setSequence the highest sequence of the signed state of the release set that rolls the
+   *     release out that this node trusted (a replayed older set state is refused), or null: none yet
    */
-  public record Rollout(long sequence, int retriesActedOn, Integer wave) {
-    static final Rollout NONE = new Rollout(0, 0, null);
+  public record Rollout(long sequence, int retriesActedOn, Integer wave, Long setSequence) {
+    static final Rollout NONE = new Rollout(0, 0, null, null);
 
     public Rollout {
-      if (sequence < 0 || retriesActedOn < 0 || (wave != null && wave < 0)) {
+      if (sequence < 0 || retriesActedOn < 0 || (wave != null && wave < 0)
+          || (setSequence != null && setSequence < 0)) {
         throw new IllegalArgumentException("a rollout memory holds a negative number");
       }
+    }
+
+    /** The three-field form of earlier releases (no release set). */
+    public Rollout(long sequence, int retriesActedOn, Integer wave) {
+      this(sequence, retriesActedOn, wave, null);
+    }
+
+    /** {@link #setSequence}, 0 when none was trusted yet. */
+    public long setSequenceOrZero() {
+      return setSequence == null ? 0 : setSequence;
     }
   }
 
@@ -239,17 +252,25 @@ public record NodeState(
   /** Remembers a rollout state sequence trusted (never lowers it). */
   public NodeState withRolloutSequence(String version, long sequence) {
     Rollout r = rollout(version);
-    return withRollout(version, new Rollout(Math.max(r.sequence(), sequence), r.retriesActedOn(), r.wave()));
+    return withRollout(version, new Rollout(Math.max(r.sequence(), sequence), r.retriesActedOn(), r.wave(),
+        r.setSequence()));
+  }
+
+  /** Remembers a release set state sequence trusted for the release {@code version} (never lowers it). */
+  public NodeState withSetSequence(String version, long sequence) {
+    Rollout r = rollout(version);
+    return withRollout(version, new Rollout(r.sequence(), r.retriesActedOn(), r.wave(),
+        Math.max(r.setSequenceOrZero(), sequence)));
   }
 
   public NodeState withRetriesActedOn(String version, int count) {
     Rollout r = rollout(version);
-    return withRollout(version, new Rollout(r.sequence(), count, r.wave()));
+    return withRollout(version, new Rollout(r.sequence(), count, r.wave(), r.setSequence()));
   }
 
   public NodeState withWave(String version, int wave) {
     Rollout r = rollout(version);
-    return withRollout(version, new Rollout(r.sequence(), r.retriesActedOn(), wave));
+    return withRollout(version, new Rollout(r.sequence(), r.retriesActedOn(), wave, r.setSequence()));
   }
 
   private NodeState withRollout(String version, Rollout r) {

@@ -10,8 +10,10 @@ import io.upgradekit.schema.model.DocumentType;
 import io.upgradekit.schema.model.EventNote;
 import io.upgradekit.schema.model.Feedback;
 import io.upgradekit.schema.model.LeaseGrant;
+import io.upgradekit.schema.model.ReleaseSet;
 import io.upgradekit.schema.model.RolloutPlan;
 import io.upgradekit.schema.model.RolloutState;
+import io.upgradekit.schema.model.SetState;
 import io.upgradekit.schema.sign.Envelopes;
 import io.upgradekit.schema.sign.SigningKey;
 import io.upgradekit.updater.cli.StatusCommand;
@@ -509,5 +511,136 @@ class RolloutNodeTest {
   /** Stands for the process dying: not an exception the engine handles. */
   private static final class Crash extends Error {
     private static final long serialVersionUID = 1L;
+  }
+
+  // ------------------------------------------------------------------ release sets and their contracts
+
+  private static final ReleaseSet SHOP = ReleaseSet.of("shop", "2026.1", 1, java.time.Instant.now(),
+      java.time.Instant.now().plus(Duration.ofDays(1)), List.of(new ReleaseSet.Component("cache", "2.0", List.of()),
+          new ReleaseSet.Component("demo", "2.0.0", List.of("cache"))), ReleaseSet.Strategy.ROLLING,
+      ReleaseSet.Rollback.AUTO, List.of(ReleaseSet.Contract.parse("demo 2.x requires cache >= 2.0")));
+
+  /** 2.0.0 with a plan that names release set shop, rolled out by shop 2026.1 (published), wave 1 open. */
+  private void publishV2InASet() {
+    Release v2 = repo.publish("2.0.0", 2, TestTarget.files("2.0.0", ""), PLAN.withSet("shop"), "1.0.0");
+    repo.point("stable", v2);
+    fleet = new FakeRolloutServer(repo, server, "2.0.0").inSet("shop", "2026.1");
+    fleet.publishSet(SHOP);
+    fleet.proceed(1);
+  }
+
+  private SetState setState(Map<String, Integer> cacheVersions, int cacheNodes) {
+    return setState(cacheVersions, cacheNodes, Duration.ofMinutes(2));
+  }
+
+  private SetState setState(Map<String, Integer> cacheVersions, int cacheNodes, Duration ttl) {
+    return fleet.setState(SetState.Status.RUNNING, false, List.of(
+        new SetState.Component("cache", "2.0", SetState.ComponentStatus.COMPLETE, null),
+        new SetState.Component("demo", "2.0.0", SetState.ComponentStatus.ROLLING, null)),
+        List.of(new SetState.AppFleet("cache", cacheNodes, cacheVersions)), ttl);
+  }
+
+  @Test
+  void aContractTheSignedFleetDoesNotMeetWaitsAtGateVisiblyAndNeverInstalls() throws IOException {
+    publishV2InASet();
+    fleet.publishSetState(setState(Map.of("1.4", 1, "2.0", 1), 2), repo.rolloutKey());
+    int before = history().size();
+
+    Result r = run();
+
+    assertThat(r.outcome()).as(r.message()).isEqualTo(Outcome.WAITING);
+    assertThat(r.code()).isEqualTo(ErrorCode.CONTRACT_UNMET);
+    assertThat(r.message()).isEqualTo("waiting for cache >= 2.0: 1 of 2 cache nodes run 1.4 (contract 'demo 2.x"
+        + " requires cache >= 2.0' of release set shop 2026.1)");
+    assertThat(r.retryAfter()).isEqualTo(RolloutGate.CONTRACT_RETRY);
+    assertThat(r.exitCode()).isEqualTo(ExitStatus.OK);
+    assertThat(fleet.calls).as("no slot is asked while the contract is unmet").doesNotContain("ask upgrade");
+    assertThat(transitions).doesNotContain("STOP");
+    assertThat(current()).isEqualTo("1.0.0");
+    assertThat(status()).contains("waiting:          waiting for cache >= 2.0: 1 of 2 cache nodes run 1.4",
+        "[CONTRACT_UNMET]");
+    assertThat(history()).hasSize(before + 1);
+    assertThat(history().get(history().size() - 1).errorCode()).isEqualTo("CONTRACT_UNMET");
+    // reported once per reason, as WAITING: operators see it, and the controller counts it neither done nor failed
+    assertThat(server.reports.values()).singleElement().satisfies(report -> assertThat(report)
+        .contains("\"outcome\":\"WAITING\"", "\"errorCode\":\"CONTRACT_UNMET\"", "1 of 2 cache nodes run 1.4"));
+    assertThat(run().code()).isEqualTo(ErrorCode.CONTRACT_UNMET);
+    assertThat(server.reports).hasSize(1);
+    assertThat(history()).hasSize(before + 1);
+
+    fleet.publishSetState(setState(Map.of("2.0", 2), 2), repo.rolloutKey());
+    Result go = run();
+    assertThat(go.outcome()).as(go.message()).isEqualTo(Outcome.COMMITTED);
+    assertThat(current()).isEqualTo("2.0.0");
+  }
+
+  @Test
+  void theContractRestsOnSignedDataOnlyAStaleForgedOrReplayedSetStateNeverLetsTheNodeGo() {
+    publishV2InASet();
+    // no set state at all: a pause, even though the server would grant a slot
+    Result missing = run();
+    assertThat(missing.code()).isEqualTo(ErrorCode.ROLLOUT_PAUSED);
+    assertThat(missing.message()).contains("no state of release set shop 2026.1 is published yet");
+    assertThat(fleet.calls).doesNotContain("ask upgrade");
+
+    fleet.publishSetState(setState(Map.of("2.0", 2), 2, Duration.ofSeconds(-1)), repo.rolloutKey());
+    assertThat(run().message()).contains("the state of release set shop 2026.1 is stale");
+
+    // "met", but signed by the release key (not a rollout key): refused
+    fleet.publishSetState(setState(Map.of("2.0", 2), 2), repo.releaseKey());
+    Result forged = run();
+    assertThat(forged.outcome()).isEqualTo(Outcome.REFUSED);
+    assertThat(forged.code()).isEqualTo(ErrorCode.SIGNATURE_INVALID);
+
+    // an older "met" state replayed after a newer "unmet" one: refused
+    SetState olderMet = setState(Map.of("2.0", 2), 2);
+    fleet.publishSetState(setState(Map.of("1.4", 2), 2), repo.rolloutKey());
+    assertThat(run().code()).isEqualTo(ErrorCode.CONTRACT_UNMET);
+    fleet.publishSetState(olderMet, repo.rolloutKey());
+    Result replayed = run();
+    assertThat(replayed.outcome()).isEqualTo(Outcome.REFUSED);
+    assertThat(replayed.code()).isEqualTo(ErrorCode.ROLLBACK_REFUSED);
+
+    assertThat(fleet.calls).doesNotContain("ask upgrade");
+    assertThat(current()).isEqualTo("1.0.0");
+  }
+
+  @Test
+  void aReleaseWhosePlanNamesASetWaitsUntilItsSignedStateNamesTheSetAndShowsWhatTheSetWaitsFor() {
+    Release v2 = repo.publish("2.0.0", 2, TestTarget.files("2.0.0", ""), PLAN.withSet("shop"), "1.0.0");
+    repo.point("stable", v2);
+    fleet = new FakeRolloutServer(repo, server, "2.0.0");
+    fleet.heldBySet(); // no set lists it yet: a pause without a decision, naming no set
+    Result unpublished = run();
+    assertThat(unpublished.code()).isEqualTo(ErrorCode.ROLLOUT_PAUSED);
+    assertThat(unpublished.message()).isEqualTo("the plan of 2.0.0 names release set shop: waiting for the set to be"
+        + " published and to start it");
+
+    fleet.proceed(1); // a server that ignores the set: its state names none
+
+    Result unnamed = run();
+    assertThat(unnamed.code()).isEqualTo(ErrorCode.ROLLOUT_PAUSED);
+    assertThat(unnamed.message()).contains("names release set shop, but its signed rollout state names no set");
+    assertThat(fleet.calls).doesNotContain("ask upgrade");
+
+    fleet.inSet("shop", "2026.1").publishSet(SHOP);
+    fleet.publishSetState(fleet.setState(SetState.Status.RUNNING, false, List.of(
+        new SetState.Component("cache", "2.0", SetState.ComponentStatus.ROLLING, null),
+        new SetState.Component("demo", "2.0.0", SetState.ComponentStatus.WAITING, List.of("cache"))),
+        List.of(new SetState.AppFleet("cache", 2, Map.of("1.4", 2))), Duration.ofMinutes(2)), repo.rolloutKey());
+    fleet.heldBySet();
+    Result held = run();
+    assertThat(held.code()).isEqualTo(ErrorCode.ROLLOUT_PAUSED);
+    assertThat(held.message()).isEqualTo("waiting for release set shop 2026.1: demo starts after cache");
+
+    fleet.publishSetState(fleet.setState(SetState.Status.HALTED, false, List.of(
+        new SetState.Component("cache", "2.0", SetState.ComponentStatus.HALTED, null),
+        new SetState.Component("demo", "2.0.0", SetState.ComponentStatus.STARTING, null)),
+        List.of(new SetState.AppFleet("cache", 2, Map.of("2.0", 2))), Duration.ofMinutes(2)), repo.rolloutKey());
+    fleet.proceed(1);
+    Result halted = run();
+    assertThat(halted.code()).isEqualTo(ErrorCode.ROLLOUT_HALTED);
+    assertThat(halted.message()).isEqualTo("release set shop 2026.1 is halted: 2.0.0 is not installed here");
+    assertThat(current()).isEqualTo("1.0.0");
   }
 }

@@ -9,7 +9,9 @@ import io.upgradekit.schema.api.LeaseRequest;
 import io.upgradekit.schema.layout.RepositoryLayout;
 import io.upgradekit.schema.model.DocumentType;
 import io.upgradekit.schema.model.LeaseGrant;
+import io.upgradekit.schema.model.ReleaseSet;
 import io.upgradekit.schema.model.RolloutState;
+import io.upgradekit.schema.model.SetState;
 import io.upgradekit.schema.sign.Envelopes;
 import io.upgradekit.schema.sign.SigningKey;
 import java.nio.charset.StandardCharsets;
@@ -43,6 +45,10 @@ public final class FakeRolloutServer {
   private String recallTo;
   private Integer recallFrom;
   private final Map<String, Integer> retries = new HashMap<>();
+  private String setName;
+  private String setVersion;
+  private boolean held;
+  private long setSequence;
   private final Map<String, Integer> waveOf = new HashMap<>();
   private final Map<Integer, Holder> slots = new HashMap<>();
   private final Map<Integer, Long> generations = new HashMap<>();
@@ -116,6 +122,40 @@ public final class FakeRolloutServer {
     publish(Duration.ofMinutes(2));
   }
 
+  /** The release is rolled out by release set {@code name} {@code version}: its states name the set. */
+  public synchronized FakeRolloutServer inSet(String name, String version) {
+    setName = name;
+    setVersion = version;
+    return this;
+  }
+
+  /** A release its set has not let start: a pause naming the set, without a decision. */
+  public synchronized void heldBySet() {
+    action = RolloutState.Action.PAUSE;
+    held = true;
+    publish(Duration.ofMinutes(2));
+    held = false;
+  }
+
+  /** Publishes the release set, signed with the release key. */
+  public void publishSet(ReleaseSet set) {
+    repo.put(RepositoryLayout.releaseSet(set.name(), set.version()), Envelopes.sign(DocumentType.RELEASE_SET, set,
+        List.of(repo.releaseKey())));
+  }
+
+  /** The set's state with the next sequence, valid for {@code ttl}, not published. */
+  public synchronized SetState setState(SetState.Status status, boolean paused, List<SetState.Component> components,
+      List<SetState.AppFleet> fleet, Duration ttl) {
+    return new SetState("set-state", setName, setVersion, ++setSequence, Instant.now().plus(ttl), status, paused,
+        components, fleet, setSequence);
+  }
+
+  /** Publishes a set state signed with {@code key}. */
+  public void publishSetState(SetState state, SigningKey key) {
+    repo.put(RepositoryLayout.setState(state.name(), state.version()), Envelopes.sign(DocumentType.SET_STATE, state,
+        List.of(key)));
+  }
+
   /** Publishes the state as it is with a new sequence, valid for {@code ttl} (negative: already expired). */
   public synchronized void publish(Duration ttl) {
     repo.put(RepositoryLayout.rolloutState("demo", version), Envelopes.sign(DocumentType.ROLLOUT, current(ttl),
@@ -126,7 +166,7 @@ public final class FakeRolloutServer {
   public synchronized RolloutState current(Duration ttl) {
     return new RolloutState(DocumentType.ROLLOUT.typeName(), "demo", version, ++sequence, Instant.now().plus(ttl),
         action, action == RolloutState.Action.PROCEED ? openWaves : null, recallTo, waves, recallFrom,
-        retries.isEmpty() ? null : Map.copyOf(retries), sequence);
+        retries.isEmpty() ? null : Map.copyOf(retries), held ? null : sequence, setName, setVersion);
   }
 
   /** Another holder returns its slot. */

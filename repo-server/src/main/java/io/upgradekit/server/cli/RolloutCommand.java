@@ -7,11 +7,14 @@ import io.upgradekit.schema.api.ApiError;
 import io.upgradekit.schema.api.RolloutAction;
 import io.upgradekit.schema.api.RolloutList;
 import io.upgradekit.schema.api.RolloutReport;
+import io.upgradekit.schema.api.SetList;
+import io.upgradekit.schema.api.SetReport;
 import io.upgradekit.schema.json.Json;
 import io.upgradekit.schema.model.DocumentType;
 import io.upgradekit.schema.model.Names;
 import io.upgradekit.schema.model.RolloutDecision;
 import io.upgradekit.schema.model.RolloutPlan;
+import io.upgradekit.schema.model.SetDecision;
 import io.upgradekit.server.core.Secrets;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -49,7 +52,10 @@ import picocli.CommandLine.Model.CommandSpec;
           + " reaches the nodes with the next signed rollout state (within --controller-interval).",
       "",
       "  rollout status --server URL --operator-token-file F [--app A --version V] [--json]",
+      "  rollout status ... --sets [--json]                 (the running release sets)",
+      "  rollout status ... --set NAME --version V [--json] (one release set: its components, contracts, log)",
       "  rollout pause|resume|halt|recall|start --server URL --operator-token-file F --app A --version V --reason TEXT",
+      "  rollout pause|resume|halt|recall ... --set NAME --version V --reason TEXT   (a whole release set)",
       "  rollout approve ... [--wave N] --reason TEXT      (N as printed by status; default the next wave)",
       "  rollout retry ... --node NODE --reason TEXT",
       "",
@@ -79,18 +85,40 @@ final class RolloutCommand implements Runnable {
     @Option(names = "--app", paramLabel = "APP", description = "The app.")
     String app;
 
-    @Option(names = "--version", paramLabel = "VERSION", description = "The release being rolled out.")
+    @Option(names = "--version", paramLabel = "VERSION", description = "The release being rolled out (with"
+        + " --set: the set's version).")
     String version;
+
+    @Option(names = "--set", paramLabel = "NAME", description = "A release set instead of one app's rollout.")
+    String set;
 
     @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
     boolean help;
 
     void requireRollout() {
+      if (set != null) {
+        throw new ServerMain.UsageError("this command acts on one app's rollout: name it with --app and --version,"
+            + " not --set");
+      }
       if (app == null || version == null) {
         throw new ServerMain.UsageError("name the rollout: --app APP --version VERSION (see 'rollout status')");
       }
       Names.requireApp(app);
       Names.requireVersion(version);
+    }
+
+    void requireSet() {
+      if (app != null || version == null) {
+        throw new ServerMain.UsageError("name the release set: --set NAME --version VERSION, without --app (see"
+            + " 'rollout status --sets')");
+      }
+      Names.requireSetName(set);
+      Names.requireVersion(version);
+    }
+
+    /** The API path of what the options name: a set's or an app's rollout. */
+    String path() {
+      return set != null ? "v1/sets/" + set + "/" + version : "v1/rollouts/" + app + "/" + version;
     }
 
     URI uri(String path) {
@@ -129,7 +157,9 @@ final class RolloutCommand implements Runnable {
   }
 
   @Command(name = "status", description = "Lists the live rollouts, or shows one: its waves, each node's state,"
-      + " slots busy of the budget, the canary judge's figures and the action log.")
+      + " slots busy of the budget, the canary judge's figures and the action log. With --sets, the running"
+      + " release sets; with --set NAME --version V, one set: each component's place and what it waits for,"
+      + " the contracts against the fleet, the signed set state and the set's action log.")
   static final class Status implements Callable<Integer> {
     @Spec CommandSpec spec;
     @Mixin Target target;
@@ -137,10 +167,22 @@ final class RolloutCommand implements Runnable {
     @Option(names = "--json", description = "Print the server's JSON answer as it is.")
     boolean json;
 
+    @Option(names = "--sets", description = "List the running release sets (GET /v1/sets).")
+    boolean sets;
+
     @Override
     public Integer call() throws Exception {
       PrintWriter out = spec.commandLine().getOut();
-      if (target.app == null && target.version == null) {
+      if (sets) {
+        byte[] body = target.call("GET", "v1/sets", null);
+        SetList list = ApiBody.SET_LIST.read(body);
+        out.println(json ? new String(body, StandardCharsets.UTF_8) : SetText.list(list));
+      } else if (target.set != null) {
+        target.requireSet();
+        byte[] body = target.call("GET", target.path(), null);
+        SetReport report = ApiBody.SET_REPORT.read(body);
+        out.println(json ? new String(body, StandardCharsets.UTF_8) : SetText.report(report));
+      } else if (target.app == null && target.version == null) {
         byte[] body = target.call("GET", "v1/rollouts", null);
         RolloutList list = ApiBody.ROLLOUT_LIST.read(body);
         out.println(json ? new String(body, StandardCharsets.UTF_8) : RolloutText.list(list));
@@ -169,21 +211,41 @@ final class RolloutCommand implements Runnable {
 
     abstract RolloutAction action();
 
+    /** Whether the action applies to a whole release set too ({@code --set}). */
+    boolean forSets() {
+      return false;
+    }
+
     @Override
     public Integer call() throws Exception {
-      target.requireRollout();
+      if (target.set != null) {
+        if (!forSets()) {
+          throw new ServerMain.UsageError("a release set takes pause, resume, halt and recall; "
+              + spec.name() + " acts on one component's rollout: --app APP --version VERSION");
+        }
+        target.requireSet();
+      } else {
+        target.requireRollout();
+      }
       RolloutAction action;
       try {
         action = action();
       } catch (UpgradeException e) {
         throw new ServerMain.UsageError(e.getMessage());
       }
-      byte[] body = target.call("POST", "v1/rollouts/" + target.app + "/" + target.version + "/actions",
-          ApiBody.ROLLOUT_ACTION.write(action));
-      RolloutDecision d = Json.read(body, DocumentType.DECISION, RolloutDecision.class);
+      byte[] body = target.call("POST", target.path() + "/actions", ApiBody.ROLLOUT_ACTION.write(action));
       PrintWriter out = spec.commandLine().getOut();
-      out.println(json ? new String(body, StandardCharsets.UTF_8) : "decision " + d.sequence() + ": "
-          + RolloutText.kind(d.kind()) + " by " + d.actor() + " (" + d.reason() + ")");
+      if (json) {
+        out.println(new String(body, StandardCharsets.UTF_8));
+      } else if (target.set != null) {
+        SetDecision d = Json.read(body, DocumentType.SET_DECISION, SetDecision.class);
+        out.println("set decision " + d.sequence() + ": " + d.kindName() + " by " + d.actor() + " (" + d.reason()
+            + ")" + (d.apps().isEmpty() ? "" : "; components: " + String.join(", ", d.apps())));
+      } else {
+        RolloutDecision d = Json.read(body, DocumentType.DECISION, RolloutDecision.class);
+        out.println("decision " + d.sequence() + ": " + RolloutText.kind(d.kind()) + " by " + d.actor() + " ("
+            + d.reason() + ")");
+      }
       out.flush();
       return ExitCodes.OK;
     }
@@ -198,16 +260,28 @@ final class RolloutCommand implements Runnable {
     }
   }
 
-  @Command(name = "pause", description = "No node starts an update; running ones finish.")
+  @Command(name = "pause", description = "No node starts an update; running ones finish. With --set: no"
+      + " component starts, and the rolling ones are paused.")
   static final class Pause extends Act {
+    @Override
+    boolean forSets() {
+      return true;
+    }
+
     @Override
     RolloutAction action() {
       return new RolloutAction(RolloutAction.Action.PAUSE, reason, null, null);
     }
   }
 
-  @Command(name = "resume", description = "Undoes pause or halt.")
+  @Command(name = "resume", description = "Undoes pause or halt. With --set: the set goes on, and the"
+      + " components it paused and every halted component are resumed.")
   static final class Resume extends Act {
+    @Override
+    boolean forSets() {
+      return true;
+    }
+
     @Override
     RolloutAction action() {
       return new RolloutAction(RolloutAction.Action.RESUME, reason, null, null);
@@ -228,8 +302,14 @@ final class RolloutCommand implements Runnable {
     }
   }
 
-  @Command(name = "halt", description = "Nobody else installs the release; nodes that have it keep it.")
+  @Command(name = "halt", description = "Nobody else installs the release; nodes that have it keep it. With"
+      + " --set: no component starts, and the rolling ones are halted.")
   static final class Halt extends Act {
+    @Override
+    boolean forSets() {
+      return true;
+    }
+
     @Override
     RolloutAction action() {
       return new RolloutAction(RolloutAction.Action.HALT, reason, null, null);
@@ -237,8 +317,14 @@ final class RolloutCommand implements Runnable {
   }
 
   @Command(name = "recall", description = "Halt, and every node on the release switches back to the version it"
-      + " came from, wave by wave in reverse, inside the availability budget.")
+      + " came from, wave by wave in reverse, inside the availability budget. With --set: the components the"
+      + " set rolled go back in reverse dependency order, each inside its own budget.")
   static final class Recall extends Act {
+    @Override
+    boolean forSets() {
+      return true;
+    }
+
     @Override
     RolloutAction action() {
       return new RolloutAction(RolloutAction.Action.RECALL, reason, null, null);

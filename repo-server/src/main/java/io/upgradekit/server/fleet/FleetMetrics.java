@@ -1,7 +1,9 @@
 package io.upgradekit.server.fleet;
 
 import io.upgradekit.schema.model.LeaseGrant;
+import io.upgradekit.schema.model.ReleaseSet;
 import io.upgradekit.server.rollout.RolloutView;
+import io.upgradekit.server.rollout.SetView;
 import java.io.IOException;
 import java.time.Clock;
 import java.time.Instant;
@@ -80,6 +82,23 @@ public final class FleetMetrics implements Supplier<String> {
     out.append(perRollout);
     header(out, "upgradekit_rollout_decisions_total", "counter", "Rollout decisions this process stored.");
     out.append("upgradekit_rollout_decisions_total ").append(controller.decisionsTaken()).append('\n');
+    Map<SetView.Status, Integer> sets = new EnumMap<>(SetView.Status.class);
+    for (SetView.Status st : SetView.Status.values()) {
+      sets.put(st, 0);
+    }
+    for (ReleaseSet set : controller.sets().running()) {
+      try {
+        sets.merge(controller.sets().decisions().view(set.name(), set.version()).status(), 1, Integer::sum);
+      } catch (IOException | RuntimeException e) {
+        warn.accept("metrics of release set " + set.name() + " " + set.version() + ": " + e.getMessage());
+      }
+    }
+    header(out, "upgradekit_release_sets", "gauge", "Running release sets, by status.");
+    sets.forEach((st, n) -> out.append("upgradekit_release_sets{status=\"").append(SetOperations.status(st))
+        .append("\"} ").append(n).append('\n'));
+    header(out, "upgradekit_set_decisions_total", "counter",
+        "Release set decisions and their parts on components this process stored.");
+    out.append("upgradekit_set_decisions_total ").append(controller.sets().decisionsTaken()).append('\n');
     header(out, "upgradekit_leases_granted_total", "counter", "Slot leases this process granted.");
     out.append("upgradekit_leases_granted_total ").append(leases.granted()).append('\n');
     header(out, "upgradekit_leases_expired_total", "counter", "Slot leases taken over after they expired.");

@@ -205,6 +205,13 @@ public final class Inventory {
     return out;
   }
 
+  /** The entries of one app's nodes on any channel (silence counted as {@link #countSilenceFrom} says). */
+  public synchronized List<Entry> nodes(String app) {
+    List<Entry> out = select(e -> e.heartbeat().app().equals(app));
+    out.replaceAll(this::judged);
+    return out;
+  }
+
   /** The newest entry of {@code node} for {@code app}, or null (silence counted as {@link #countSilenceFrom} says). */
   public synchronized Entry get(String node, String app) {
     Slot slot = entries.get(new Key(node, app));

@@ -74,6 +74,8 @@ public final class SetRuns implements LeaseService.SetGate {
   private final Consumer<String> log;
   private final LongAdder taken = new LongAdder();
   private final ConcurrentHashMap<String, Counted> fleets = new ConcurrentHashMap<>();
+  /** Where each running set's components are, for the held ones' sentences; dropped at every refresh and step. */
+  private final ConcurrentHashMap<String, Map<String, SetState.Component>> where = new ConcurrentHashMap<>();
   private volatile List<ReleaseSet> running = List.of();
   private volatile Map<String, ReleaseSet> owners = Map.of();
   private volatile Map<String, String> marks = Map.of();
@@ -152,6 +154,7 @@ public final class SetRuns implements LeaseService.SetGate {
     running = List.copyOf(runs);
     owners = Map.copyOf(owned);
     marks = Map.copyOf(named);
+    where.clear();
   }
 
   /** The set {@code app} {@code version} belongs to, with its decisions now, or null. */
@@ -182,7 +185,7 @@ public final class SetRuns implements LeaseService.SetGate {
         if (view.paused()) {
           yield set + " is paused";
         }
-        SetState.Component c = SetController.components(owner.set(), view, componentViews(owner.set())).get(app);
+        SetState.Component c = components(owner).get(app);
         yield c.waitingFor().isEmpty() ? set + " starts it at its next pass"
             : set + " starts it after " + String.join(", ", c.waitingFor());
       }
@@ -190,7 +193,21 @@ public final class SetRuns implements LeaseService.SetGate {
       case RECALLING, RECALLED -> set + " is recalled";
       case COMPLETE -> set + " is complete";
     };
-    return new Hold(owner, false, "held by " + why);
+    return new Hold(owner, false, "held: " + why);
+  }
+
+  /**
+   * Where the set's components are; computed once per set until the next refresh or step (a set of
+   * 256 held components would otherwise read every component's decisions for each of them).
+   */
+  private Map<String, SetState.Component> components(Owner owner) throws IOException {
+    String key = owner.set().name() + " " + owner.set().version();
+    Map<String, SetState.Component> known = where.get(key);
+    if (known == null) {
+      known = SetController.components(owner.set(), owner.view(), componentViews(owner.set()));
+      where.put(key, known);
+    }
+    return known;
   }
 
   /** One pass over the running sets: each set's next decisions and its components' parts, until none is due. */
@@ -216,6 +233,7 @@ public final class SetRuns implements LeaseService.SetGate {
       if (next.get() instanceof SetController.SetStep step) {
         SetDecision d = SetDecision.of(set.name(), set.version(), view.lastSequence() + 1, at,
             RolloutDecision.CONTROLLER, step.kind(), step.reason(), step.apps());
+        where.clear();
         if (setDecisions.append(d).isPresent()) {
           taken.increment();
           log.accept("release set " + set.name() + " " + set.version() + ": " + d.kindName() + " (" + d.reason() + ")");
@@ -225,6 +243,7 @@ public final class SetRuns implements LeaseService.SetGate {
         String version = set.component(step.app()).version();
         RolloutDecision d = RolloutDecision.of(step.app(), version, c.lastSequence() + 1, at, step.actor(),
             step.kind(), step.reason(), new RolloutDecision.SetRef(set.name(), set.version(), step.setDecision()));
+        where.clear();
         if (decisions.append(d).isPresent()) {
           taken.increment();
           leases.changed(step.app(), version);
@@ -304,8 +323,8 @@ public final class SetRuns implements LeaseService.SetGate {
     int nodes = 0;
     Map<String, Integer> versions = new HashMap<>();
     Set<String> seen = new HashSet<>();
-    for (Inventory.Entry e : inventory.entries()) {
-      if (e.heartbeat().app().equals(app) && e.available(now) && seen.add(e.heartbeat().node())) {
+    for (Inventory.Entry e : inventory.nodes(app)) {
+      if (e.available(now) && seen.add(e.heartbeat().node())) {
         nodes++;
         if (e.heartbeat().version() != null) {
           versions.merge(e.heartbeat().version(), 1, Integer::sum);

@@ -184,6 +184,7 @@
     for (const id of ['rollouts', 'inventory', 'releases']) $('nav-' + id).classList.toggle('current', parts[0] === id);
     const view = clear($('view'));
     if (parts[0] === 'rollouts' && parts.length === 3) rolloutPage(view, parts[1], parts[2]);
+    else if (parts[0] === 'sets' && parts.length === 3) setPage(view, parts[1], parts[2]);
     else if (parts[0] === 'inventory') inventoryPage(view, new URLSearchParams(query || ''));
     else if (parts[0] === 'nodes' && parts.length === 2) nodePage(view, parts[1]);
     else if (parts[0] === 'releases') releasesPage(view);
@@ -193,7 +194,21 @@
   // ---- Rollouts ----
   function rolloutsPage(view) {
     view.appendChild(h('h1', { text: 'Rollouts' }));
+    const sets = view.appendChild(h('div', { id: 'sets' }));
     const box = view.appendChild(h('div'));
+    poll('/v1/sets', POLL.list, (list) => {
+      clear(sets);
+      if (list.sets.length === 0) return; // no release set runs: the page is the rollouts'
+      sets.appendChild(h('h2', { text: 'Release sets' }));
+      const rows = list.sets.map((s) => h('tr', {},
+        h('td', {}, h('a', { href: '#/sets/' + path(s.name, s.version), class: 'set-link', text: s.name + ' ' + s.version })),
+        h('td', {}, badge(s.status), s.paused ? [' ', badge('paused')] : null),
+        h('td', { class: 'num', text: s.complete + ' of ' + s.components }),
+        h('td', { class: 'message', text: s.reason || '—' }),
+        h('td', {}, s.lastAt ? time(s.lastAt) : '—')));
+      sets.appendChild(h('table', {}, h('thead', {}, h('tr', {}, ['set', 'status', 'components done', 'now', 'last decision'].map((t) => h('th', { text: t })))), h('tbody', {}, rows)));
+      sets.appendChild(h('h2', { text: 'Rollouts' }));
+    }, () => clear(sets));
     poll('/v1/rollouts', POLL.list, (list) => {
       clear(box);
       if (!list.controller) box.appendChild(h('p', { class: 'warning', text: 'This server runs no rollout controller (no --rollout-key-file): nothing advances and nodes wait.' }));
@@ -291,9 +306,9 @@
     }
     for (const a of ACTIONS) $('action-' + a.action).disabled = !a.applies(r);
   }
-  function askAction(a, app, version, node) {
+  function askAction(a, app, version, node, url) {
     const dialog = $('action-dialog');
-    $('action-title').textContent = a.label + ': ' + app + ' ' + version;
+    $('action-title').textContent = a.label + ': ' + (url ? 'release set ' : '') + app + ' ' + version;
     $('action-help').textContent = a.help;
     $('action-node-row').hidden = !a.node;
     $('action-node').required = !!a.node;
@@ -306,7 +321,7 @@
       const body = { action: a.action, reason: $('action-reason').value.trim() };
       if (a.node) body.node = $('action-node').value.trim();
       try {
-        await api('POST', '/v1/rollouts/' + path(app, version) + '/actions', body);
+        await api('POST', url || '/v1/rollouts/' + path(app, version) + '/actions', body);
         dialog.close();
       } catch (e) {
         $('action-error').textContent = (e.code ? e.code + ': ' : '') + e.message;
@@ -314,6 +329,66 @@
     };
     dialog.showModal();
     (a.node && !node ? $('action-node') : $('action-reason')).focus();
+  }
+
+  // ---- Release sets ----
+  const SET_ACTIONS = [
+    { action: 'pause', label: 'Pause set', help: 'No component starts; the rolling ones are paused (their nodes finish what they started).', applies: (r) => r.status === 'running' && !r.paused },
+    { action: 'resume', label: 'Resume set', help: 'The set goes on; the components it paused, and every halted component, are resumed.', applies: (r) => r.paused || r.status === 'halted' },
+    { action: 'halt', label: 'Halt set', help: 'No component starts; the rolling ones are halted (nobody else installs).', applies: (r) => r.status === 'running', danger: true },
+    { action: 'recall', label: 'Recall set', help: 'The components the set rolled go back, top-down, each inside its own availability budget.', applies: (r) => ['running', 'halted', 'complete'].includes(r.status), danger: true },
+  ];
+  function setPage(view, name, version) {
+    const base = '/v1/sets/' + path(name, version);
+    view.appendChild(h('p', {}, h('a', { href: '#/rollouts', text: '← all rollouts' })));
+    const title = view.appendChild(h('h1', { id: 'set-title' }, 'release set ' + name + ' ' + version));
+    const status = title.appendChild(h('span', { id: 'set-status' }));
+    const summary = view.appendChild(h('div', { class: 'card summary', id: 'set-summary' }));
+    const buttons = view.appendChild(h('div', { class: 'actions', id: 'set-actions' }));
+    view.appendChild(h('h2', { text: 'Components, in dependency order' }));
+    const components = view.appendChild(h('div', { id: 'set-components' }));
+    view.appendChild(h('h2', { text: 'Contracts' }));
+    const contracts = view.appendChild(h('div', { id: 'set-contracts' }));
+    view.appendChild(h('h2', { text: 'Action log' }));
+    const log = view.appendChild(h('div', { id: 'log' }));
+    poll(base, POLL.report, (r) => {
+      clear(status).append(' ', badge(r.status), r.paused ? ' ' : '', r.paused ? badge('paused') : '');
+      clear(summary);
+      const item = (label, ...value) => h('div', {}, h('span', { class: 'label', text: label }), ...value);
+      append(summary, [
+        item('now', r.reason || '—'),
+        item('order', r.steps.map((step, i) => (i + 1) + '. ' + step.join(' + ')).join('  ')),
+        item('strategy', r.strategy + ', rollback_policy ' + r.rollbackPolicy),
+        item('signed set state', r.stateSequence === undefined ? 'none yet' : '#' + r.stateSequence + ', expires ', r.stateExpires ? time(r.stateExpires) : ''),
+      ]);
+      if (!mayAct()) {
+        if (!buttons.firstChild) buttons.appendChild(h('span', { class: 'hint', text: 'You are a viewer: actions need the operator role.' }));
+      } else {
+        if (!buttons.firstChild) {
+          for (const a of SET_ACTIONS) {
+            buttons.appendChild(h('button', { type: 'button', id: 'set-action-' + a.action, class: a.danger ? 'danger' : null,
+              onclick: () => askAction(a, name, version, null, base + '/actions') }, a.label));
+          }
+        }
+        for (const a of SET_ACTIONS) $('set-action-' + a.action).disabled = !a.applies(r);
+      }
+      clear(components);
+      const rows = r.components.map((c) => h('tr', {},
+        h('td', {}, c.rollout ? h('a', { href: '#/rollouts/' + path(c.app, c.version), text: c.app + ' ' + c.version }) : c.app + ' ' + c.version),
+        h('td', {}, badge(c.status)),
+        h('td', { text: c.dependsOn.join(', ') || '—' }),
+        h('td', { text: c.waitingFor.join(', ') || '—' }),
+        h('td', {}, c.rollout ? badge(c.rollout) : '—', c.rolloutPaused ? [' ', badge('paused')] : null),
+        h('td', { class: 'num', text: c.waves ? c.openWaves + ' of ' + c.waves : '—' }),
+        h('td', { class: 'message', text: c.note || '' })));
+      components.appendChild(h('table', {}, h('thead', {}, h('tr', {}, ['component', 'status', 'depends on', 'waiting for', 'its rollout', 'waves open', 'note'].map((t) => h('th', { text: t })))), h('tbody', {}, rows)));
+      clear(contracts);
+      if (r.contracts.length === 0) contracts.appendChild(h('p', { class: 'hint', text: 'The set has no compatibility contracts.' }));
+      else contracts.appendChild(h('table', {}, h('thead', {}, h('tr', {}, ['contract', 'met', 'nodes outside', 'detail'].map((t) => h('th', { text: t })))),
+        h('tbody', {}, r.contracts.map((c) => h('tr', {}, h('td', { text: c.contract }), h('td', {}, badge(c.met ? 'met' : 'unmet')),
+          h('td', { class: 'num', text: c.outside + ' of ' + c.nodes }), h('td', { class: 'message', text: c.detail }))))));
+      renderLog(log, r.decisions);
+    }, (e) => showError(summary, e));
   }
 
   function renderWaves(box, r) {

@@ -155,7 +155,7 @@ class SetRunsTest {
     assertThat(cacheState.set()).isEqualTo("shop");
     assertThat(cacheState.setVersion()).isEqualTo("2026.1");
     assertThat(s.leases.ask(new Caller.Node("c1"), LeaseRequest.ask("cache", "2.0", "c1", LeaseGrant.Kind.UPGRADE))
-        .body().message()).contains("held by release set shop 2026.1 starts it after database");
+        .body().message()).contains("held: release set shop 2026.1 starts it after database");
 
     outcome(f, s, "database", "COMMITTED");
     tick(f, s);
@@ -190,6 +190,30 @@ class SetRunsTest {
   }
 
   @Test
+  void theSetStateIsReSignedAtAThirdOfItsTtlWhileNothingChangesAndAtOnceWhenSomethingDoes(@TempDir Path root)
+      throws Exception {
+    RolloutFixture f = new RolloutFixture(root);
+    RolloutFixture.Instance s = f.new Instance();
+    publishComponents(f, MARKED, s);
+    f.publishSet(chain(ReleaseSet.Rollback.AUTO));
+    tick(f, s);
+    long first = s.setStates.current("shop", "2026.1").orElseThrow().sequence();
+    for (int i = 0; i < 19; i++) {
+      tick(f, s); // 38 s: nothing changed, the state is fresh
+    }
+    assertThat(s.setStates.current("shop", "2026.1").orElseThrow().sequence()).isEqualTo(first);
+    tick(f, s);
+    tick(f, s); // 42 s: past a third of the 2 minutes
+    SetState resigned = s.setStates.current("shop", "2026.1").orElseThrow();
+    assertThat(resigned.sequence()).isEqualTo(first + 1);
+    assertThat(resigned.expires()).isAfter(f.clock.instant().plus(Duration.ofSeconds(100)));
+    outcome(f, s, "database", "COMMITTED");
+    tick(f, s);
+    assertThat(s.setStates.current("shop", "2026.1").orElseThrow().component("database").status())
+        .isEqualTo(SetState.ComponentStatus.COMPLETE);
+  }
+
+  @Test
   void anUnmarkedReleaseIsHeldOnceItsSetIsPublished(@TempDir Path root) throws Exception {
     RolloutFixture f = new RolloutFixture(root);
     RolloutFixture.Instance s = f.new Instance();
@@ -200,7 +224,7 @@ class SetRunsTest {
     assertThat(kinds(root, "cache")).isEmpty();
     assertThat(kinds(root, "api")).isEmpty();
     assertThat(s.controller.sets().hold(s.rollouts.get("api", "2.0").orElseThrow()).reason())
-        .isEqualTo("held by release set shop 2026.1 starts it after cache");
+        .isEqualTo("held: release set shop 2026.1 starts it after cache");
     RolloutOperations operations = new RolloutOperations(s.rollouts, s.decisions, s.controller, s.leases, s.states,
         f.clock);
     assertThatThrownBy(() -> operations.act(new Caller.Operator("alice", Caller.Operator.Role.OPERATOR), "api", "2.0",

@@ -32,16 +32,24 @@ import java.util.regex.Pattern;
  * @param approval {@code auto} or {@code manual}
  * @param rollbackPolicy {@code <rollbackPolicy>}, or null
  * @param waveLabel a node label key: after the canary, one wave per value of it
+ * @param set the release set that rolls the release out ({@code <set>}): the release never starts by
+ *     itself, only when a published set of that name lists it and lets it start
  */
 public record RolloutSettings(String strategy, String canary, String minAvailable, String bakeTime,
-    String maxFailures, String approval, Rollback rollbackPolicy, String waveLabel) {
+    String maxFailures, String approval, Rollback rollbackPolicy, String waveLabel, String set) {
+
+  /** The eight settings of earlier releases (no {@code <set>}). */
+  public RolloutSettings(String strategy, String canary, String minAvailable, String bakeTime, String maxFailures,
+      String approval, Rollback rollbackPolicy, String waveLabel) {
+    this(strategy, canary, minAvailable, bakeTime, maxFailures, approval, rollbackPolicy, waveLabel, null);
+  }
 
   /** Prefix of the properties that override {@code <rollout>}'s settings (CI). */
   public static final String PROPERTY_PREFIX = "upgrade.rollout.";
 
   /** The settings a property may override, by property name after the prefix. */
   public static final List<String> PROPERTIES = List.of("strategy", "canary", "minAvailable", "bakeTime",
-      "maxFailures", "approval", "rollbackPolicy.mode");
+      "maxFailures", "approval", "rollbackPolicy.mode", "set");
 
   private static final Pattern AMOUNT = Pattern.compile("(\\d{1,9})\\s*(%?)");
   private static final Pattern TWO_NUMBERS = Pattern.compile(".*\\d\\D+\\d.*");
@@ -87,7 +95,7 @@ public record RolloutSettings(String strategy, String canary, String minAvailabl
     if (pom == null && overrides.values().stream().allMatch(value -> value == null || value.isBlank())) {
       return null;
     }
-    return new Reader(pom == null ? new RolloutSettings(null, null, null, null, null, null, null, null) : pom,
+    return new Reader(pom == null ? new RolloutSettings(null, null, null, null, null, null, null, null, null) : pom,
         overrides).plan();
   }
 
@@ -109,7 +117,7 @@ public record RolloutSettings(String strategy, String canary, String minAvailabl
         + ", window " + duration(rollback.windowSecondsOrDefault()) + ", combine "
         + (rollback.combine() == null ? "any" : rollback.combine()) + ")"
         + (plan.waveLabel() == null ? "" : ", waveLabel " + plan.waveLabel())
-        + (plan.set() == null ? "" : ", set " + plan.set() + " (starts when the set lets it)");
+        + (plan.set() == null ? "" : ", set " + plan.set());
   }
 
   private static String amount(Integer nodes, Integer percent, String otherwise) {
@@ -186,7 +194,20 @@ public record RolloutSettings(String strategy, String canary, String minAvailabl
       return new RolloutPlan(null, strategy, minAvailable == null ? null : minAvailable.percent(), bake, rollback(),
           minAvailable == null ? null : minAvailable.nodes(), canary == null ? null : canary.nodes(),
           canary == null ? null : canary.percent(), maxFailures == null ? null : maxFailures.nodes(),
-          maxFailures == null ? null : maxFailures.percent(), approval, waveLabel());
+          maxFailures == null ? null : maxFailures.percent(), approval, waveLabel(), set());
+    }
+
+    private String set() {
+      Setting set = setting("set", pom.set());
+      if (!set.set() || set.text().isBlank()) {
+        return null;
+      }
+      try {
+        return Names.requireSetName(set.text().strip());
+      } catch (UpgradeException e) {
+        throw set.invalid("a release set's name is " + Names.LOWERCASE_NAME_PATTERN + ", as <setName> of"
+            + " upgrade:release-set (e.g. shop)");
+      }
     }
 
     private RollbackPolicy rollback() {

@@ -111,6 +111,8 @@ public final class SetPublisher {
     List<SetResult.Component> found = new ArrayList<>();
     List<String> missing = new ArrayList<>();
     List<String> unplanned = new ArrayList<>();
+    List<String> otherSet = new ArrayList<>();
+    List<String> unmarked = new ArrayList<>();
     for (ReleaseSet.Component c : set.components()) {
       String path = RepositoryLayout.releaseManifest(c.app(), c.version());
       Repository.Stored stored = repository.read(path, DocumentType.RELEASE.maxBytes());
@@ -129,6 +131,11 @@ public final class SetPublisher {
         unplanned.add(c.app() + " " + c.version());
         continue;
       }
+      if (manifest.rollout().set() == null) {
+        unmarked.add(c.app() + " " + c.version());
+      } else if (!manifest.rollout().set().equals(set.name())) {
+        otherSet.add(c.app() + " " + c.version() + " (set " + manifest.rollout().set() + ")");
+      }
       found.add(new SetResult.Component(c.app(), c.version(),
           new BlobRef(Hashes.sha256(stored.bytes()), stored.bytes().length), RolloutSettings.describe(manifest.rollout())));
       events.accept(Event.detail("component " + c.app() + " " + c.version() + ": published, rollout "
@@ -145,6 +152,18 @@ public final class SetPublisher {
           + " names releases without a rollout plan: " + String.join(", ", unplanned) + ". Their nodes would"
           + " install them as soon as they see them, whatever the set's order: release each component with a"
           + " <rollout> (the smallest is <rollout/>); nothing was written");
+    }
+    if (!otherSet.isEmpty()) {
+      throw new ConfigurationException(ErrorCode.CONFIG_INVALID, "release set " + set.name() + " " + set.version()
+          + " names releases whose plans name another release set: " + String.join(", ", otherSet) + ". repo-server"
+          + " would hold them for that set: publish this set under that name (<setName>), or release the components"
+          + " again with <rollout><set>" + set.name() + "</set>; nothing was written");
+    }
+    if (!unmarked.isEmpty()) {
+      events.accept(Event.warning("the plans of " + String.join(", ", unmarked) + " name no release set: if their"
+          + " channel moved before this set is published, repo-server may have started their rollouts by themselves,"
+          + " outside the set's order. Release components with <rollout><set>" + set.name() + "</set> (the build's"
+          + " modules form does it by itself) so they wait for the set"));
     }
     return found;
   }

@@ -212,6 +212,17 @@ class RolloutSettingsTest {
   }
 
   @Test
+  void aPlanNamesItsReleaseSetFromTheElementOrTheProperty() {
+    RolloutSettings marked = new RolloutSettings(null, null, null, null, null, null, null, null, " shop ");
+    assertThat(plan(marked).set()).isEqualTo("shop");
+    assertThat(RolloutSettings.describe(plan(marked))).endsWith(", set shop");
+    assertThat(RolloutSettings.plan(marked, Map.of("upgrade.rollout.set", "store")).set()).isEqualTo("store");
+    assertThat(RolloutSettings.plan(marked, Map.of("upgrade.rollout.set", "")).set()).isNull();
+    refused(new RolloutSettings(null, null, null, null, null, null, null, null, "Shop"), "<rollout><set> is 'Shop'",
+        "<setName>");
+  }
+
+  @Test
   void describeShowsWhatTheUserWrote() {
     RolloutPlan plan = plan(new RolloutSettings("canary", "5%", "3", "90s", "10%", "manual",
         new RolloutSettings.Rollback("auto", "2.5", null, "1h", null), "rack"));

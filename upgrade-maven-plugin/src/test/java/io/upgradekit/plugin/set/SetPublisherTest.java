@@ -95,6 +95,30 @@ class SetPublisherTest {
   }
 
   @Test
+  void aComponentWhosePlanNamesAnotherSetIsRefusedAndOneThatNamesNoneIsWarnedAbout() throws IOException {
+    fixture.releaseFour();
+    fixture.release("gateway", "v3", SetFixture.PLAN.withSet("store"));
+
+    refused(fixture.request("1", FOUR.replace("name: gateway,  version: v2", "name: gateway,  version: v3")),
+        ErrorCode.CONFIG_INVALID, "whose plans name another release set: gateway v3 (set store)",
+        "<rollout><set>shop</set>");
+
+    fixture.publisher().publish(fixture.request("1", FOUR));
+    assertThat(fixture.events).filteredOn(e -> e instanceof io.upgradekit.plugin.release.Event.Warning)
+        .extracting(Object::toString).singleElement().asString()
+        .contains("name no release set", "database v2", "<rollout><set>shop</set>");
+  }
+
+  @Test
+  void componentsWhosePlansNameTheSetArePublishedWithoutWarning() throws IOException {
+    for (String app : java.util.List.of("database", "cache", "api", "gateway")) {
+      fixture.release(app, "v2", SetFixture.PLAN.withSet("shop"));
+    }
+    fixture.publisher().publish(fixture.request("1", FOUR));
+    assertThat(fixture.events).noneMatch(e -> e instanceof io.upgradekit.plugin.release.Event.Warning);
+  }
+
+  @Test
   void theSetsRulesAreCheckedBeforeTheRepositoryIsOpened() throws IOException {
     SetRequest cyclic = fixture.request("1", FOUR.replace("depends_on: []", "depends_on: [gateway]"));
     refused(new SetRequest(cyclic.name(), cyclic.version(), cyclic.descriptor(), dir.resolve("nowhere").toString(),
