@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Upgradekit end to end, in one command: build, release hello-service 1.0.0 and 2.0.0 with the Maven
 # plugin, serve them with repo-server, and watch three node updaters upgrade by delta under load.
+# --set runs the release-set example instead (examples/shop, docs/release-sets.md).
 # Needs only a JDK 17+ (./mvnw fetches Maven). What runs and how to read it: docs/end-to-end.md.
 set -uo pipefail
 
 usage() {
   cat <<'EOF'
-Usage: ./demo.sh [--keep] [--rate N] [--no-build]
+Usage: ./demo.sh [--set] [--keep] [--rate N] [--no-build]
 
 Builds Upgradekit, then, on 127.0.0.1 with ephemeral ports and everything in a temporary directory:
   * creates a release key and trust root              (mvn upgrade:keygen)
@@ -18,9 +19,26 @@ Builds Upgradekit, then, on 127.0.0.1 with ephemeral ports and everything in a t
     (from 'updater history --json') and the requests that failed during the switch
   * stops everything it started and removes the temporary directory
 
+With --set, the release-set example instead (examples/shop: database <- cache <- api <- gateway,
+each calling the one below; docs/release-sets.md, "A worked example"):
+  * creates a release key, a rollout key for repo-server and the trust root naming both
+  * releases the four components 1.0.0                 (mvn package upgrade:release -Dshop.firstInstall)
+  * starts repo-server with its rollout controller and 8 nodes, 2 per component (overlap);
+    they install 1.0.0
+  * puts load on the two gateways (each request crosses the four components)
+  * releases 2.0.0 of the four, each with its <rollout> plan (mvn package upgrade:release)
+  * previews and publishes the set of examples/shop/release-set.yaml
+                                                       (mvn -N upgrade:plan upgrade:release-set)
+  * prints each node's switch as it happens, each component when all its nodes run 2.0.0, then
+    per component the first STOP and last COMMIT (from 'updater history --json') and the
+    requests through the gateways that failed
+  * stops everything it started and removes the temporary directory
+
 Options:
+  --set        run the release-set example (above) instead of the single service
   --keep       keep the temporary directory (repository, node homes, logs) and print its path
-  --rate N     requests per second of the load generator, over the three nodes (default 200)
+  --rate N     requests per second of the load generator, over the three nodes (default 200),
+               or with --set over the two gateways (default 20)
   --no-build   skip the build and use what the last build left in target/
   -h, --help   show this help
 
@@ -30,11 +48,13 @@ EOF
 }
 
 KEEP=0
-RATE=200
+RATE=
+SET=0
 BUILD=1
 while [ $# -gt 0 ]; do
   case "$1" in
     --keep) KEEP=1 ;;
+    --set) SET=1 ;;
     --rate)
       [ $# -ge 2 ] || { echo "demo.sh: --rate needs a number" >&2; exit 2; }
       RATE=$2; shift ;;
@@ -46,7 +66,8 @@ while [ $# -gt 0 ]; do
   shift
 done
 case "$RATE" in
-  ''|*[!0-9]*) echo "demo.sh: --rate takes a whole number of requests per second, not '$RATE'" >&2; exit 2 ;;
+  '') ;;
+  *[!0-9]*) echo "demo.sh: --rate takes a whole number of requests per second, not '$RATE'" >&2; exit 2 ;;
 esac
 
 cd "$(dirname "$0")" || exit 1
@@ -88,7 +109,11 @@ cleanup() {
 trap cleanup EXIT
 trap 'echo; echo "Interrupted: stopping everything."; FAILED=0; exit 130' INT TERM
 
-echo "Upgradekit demo: hello-service on three nodes, 1.0.0 -> 2.0.0 by delta, under load"
+if [ "$SET" = 1 ]; then
+  echo "Upgradekit demo: a release set, database -> cache -> api -> gateway on 2 nodes each, 1.0.0 -> 2.0.0"
+else
+  echo "Upgradekit demo: hello-service on three nodes, 1.0.0 -> 2.0.0 by delta, under load"
+fi
 if [ "$KEEP" = 1 ]; then echo "Work directory $WORK (kept: --keep)"; else echo "Work directory $WORK (removed at the end; --keep keeps it)"; fi
 echo
 
@@ -141,7 +166,8 @@ if [ ! -f it/target/classpath.txt ] || [ ! -d it/target/classes ]; then
 fi
 
 "$JAVA" -Xmx512m -cp "it/target/classes:$(cat it/target/classpath.txt)" io.upgradekit.it.demo.Demo \
-  --work "$WORK" --rate "$RATE" --first-phase "$FIRST_PHASE" --started-at "$STARTED" &
+  --work "$WORK" ${RATE:+--rate "$RATE"} $([ "$SET" = 1 ] && echo --set) --first-phase "$FIRST_PHASE" \
+  --started-at "$STARTED" &
 DEMO_PID=$!
 wait "$DEMO_PID"; status=$?
 DEMO_PID=

@@ -21,6 +21,8 @@ import java.util.Properties;
  * @param updaterDist node-updater's distribution tarball ({@code bin/updater}, {@code lib/node-updater.jar})
  * @param helloProject the example service's Maven project ({@code examples/hello-service})
  * @param helloDist the example's built distribution tree ({@code target/hello-service}: bin, lib, conf)
+ * @param shopProject the example system's Maven project ({@code examples/shop}: database, cache, api,
+ *     gateway, {@code release-set.yaml}); its components' trees are checked when first asked for
  * @param mavenLocalRepository for a nested Maven run: an isolated local repository holding this build's
  *     plugin (failsafe), or null to use the user's (after {@code mvnw install})
  * @param mavenRemoteRepository for a nested Maven run with an isolated local repository: the outer build's
@@ -33,6 +35,7 @@ public record Artifacts(
     Path updaterDist,
     Path helloProject,
     Path helloDist,
+    Path shopProject,
     Path mavenLocalRepository,
     Path mavenRemoteRepository,
     Path logs) {
@@ -52,11 +55,27 @@ public record Artifacts(
         path("updaterDist", root.resolve("node-updater/target/node-updater-" + version + "-dist.tar.gz")),
         path("helloProject", root.resolve("examples/hello-service")),
         path("helloDist", root.resolve("examples/hello-service/target/hello-service")),
+        path("shopProject", root.resolve("examples/shop")),
         path("mavenLocalRepository", null),
         path("mavenRemoteRepository", null),
         path("logs", null));
     a.check();
     return a;
+  }
+
+  /**
+   * A component's built distribution tree ({@code examples/shop/<component>/target/<component>}).
+   *
+   * @throws HarnessException when it is not built
+   */
+  public Path shopDist(String component) {
+    Path dist = shopProject.resolve(component).resolve("target").resolve(component);
+    if (!Files.exists(dist.resolve("bin").resolve(component))) {
+      throw new HarnessException("the example shop is not built: missing " + dist.resolve("bin").resolve(component)
+          + ". Build it first: ./mvnw -B install -DskipTests -Dinvoker.skip (or run the tests with"
+          + " ./mvnw -B -pl it -am verify)");
+    }
+    return dist;
   }
 
   /** The checkout's Maven wrapper. */

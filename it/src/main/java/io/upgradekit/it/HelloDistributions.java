@@ -18,7 +18,8 @@ import java.util.zip.ZipOutputStream;
  * Builds hello-service distribution trees for other versions without running Maven: a copy of the
  * built distribution whose jar carries another {@code build.properties} (version, greeting,
  * healthy, error rate), exactly what {@code mvn package -Dupgrade.version=... -Dhello.greeting=...
- * -Dhello.healthy=... -Dhello.errorRate=... -Dhello.errorsAfter=...} changes. Used by {@link LibraryReleaser}.
+ * -Dhello.healthy=... -Dhello.errorRate=... -Dhello.errorsAfter=...} changes; the same for the example
+ * shop's components ({@link ServiceDistribution}). Used by {@link LibraryReleaser}.
  */
 public final class HelloDistributions {
   static final String BUILD_PROPERTIES = "io/upgradekit/examples/hello/build.properties";
@@ -32,18 +33,31 @@ public final class HelloDistributions {
    * @return {@code out}
    */
   public static Path variant(Path baseDist, Path out, HelloBuild build) {
+    return variant(new ServiceDistribution("hello", baseDist, "hello-service-", BUILD_PROPERTIES, "bin/hello-service",
+        "hello-service"), out, build, buildProperties(build));
+  }
+
+  /**
+   * The same for any service of hello-service's code (a component of the example shop): its jar's
+   * build info rewritten for {@code build}, with the service's name.
+   */
+  public static Path variant(ServiceDistribution service, Path out, HelloBuild build) {
+    return variant(service, out, build, buildProperties(build) + "name=" + escape(service.name()) + "\n");
+  }
+
+  private static Path variant(ServiceDistribution service, Path out, HelloBuild build, String properties) {
     try {
       if (Files.exists(out)) {
         throw new HarnessException(out + " exists already");
       }
-      copyTree(baseDist, out);
-      Path jar = serviceJar(out.resolve("lib"));
+      copyTree(service.dist(), out);
+      Path jar = serviceJar(out.resolve("lib"), service.jarPrefix());
       Path rewritten = jar.resolveSibling(jar.getFileName() + ".tmp");
-      rewriteJar(jar, rewritten, buildProperties(build));
+      rewriteJar(jar, rewritten, service.buildResource(), properties);
       Files.move(rewritten, jar, StandardCopyOption.REPLACE_EXISTING);
       return out;
     } catch (IOException e) {
-      throw new HarnessException("cannot build hello-service " + build.version() + " in " + out + ": " + e, e);
+      throw new HarnessException("cannot build " + service.name() + " " + build.version() + " in " + out + ": " + e, e);
     }
   }
 
@@ -52,16 +66,16 @@ public final class HelloDistributions {
         + build.healthy() + "\nerrorRate=" + build.errorRate() + "\nerrorsAfter=" + build.errorsAfterSeconds() + "\n";
   }
 
-  private static Path serviceJar(Path lib) throws IOException {
-    try (DirectoryStream<Path> jars = Files.newDirectoryStream(lib, "hello-service-*.jar")) {
+  private static Path serviceJar(Path lib, String prefix) throws IOException {
+    try (DirectoryStream<Path> jars = Files.newDirectoryStream(lib, prefix + "*.jar")) {
       for (Path jar : jars) {
         return jar;
       }
     }
-    throw new HarnessException(lib + " holds no hello-service-*.jar: is it a hello-service distribution?");
+    throw new HarnessException(lib + " holds no " + prefix + "*.jar: is it that service's distribution?");
   }
 
-  private static void rewriteJar(Path jar, Path out, String properties) throws IOException {
+  private static void rewriteJar(Path jar, Path out, String resource, String properties) throws IOException {
     boolean found = false;
     try (ZipFile in = new ZipFile(jar.toFile());
         OutputStream file = Files.newOutputStream(out);
@@ -71,7 +85,7 @@ public final class HelloDistributions {
         ZipEntry copy = new ZipEntry(entry.getName());
         copy.setTime(entry.getTime());
         zip.putNextEntry(copy);
-        if (entry.getName().equals(BUILD_PROPERTIES)) {
+        if (entry.getName().equals(resource)) {
           zip.write(properties.getBytes(StandardCharsets.ISO_8859_1));
           found = true;
         } else if (!entry.isDirectory()) {
@@ -83,7 +97,7 @@ public final class HelloDistributions {
       }
     }
     if (!found) {
-      throw new HarnessException(jar + " has no " + BUILD_PROPERTIES);
+      throw new HarnessException(jar + " has no " + resource);
     }
   }
 

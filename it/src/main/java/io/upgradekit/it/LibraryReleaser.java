@@ -9,6 +9,10 @@ import io.upgradekit.plugin.release.Repositories;
 import io.upgradekit.plugin.release.RolloutSettings;
 import io.upgradekit.plugin.release.SchemaDeltaEngine;
 import io.upgradekit.plugin.release.SigningKeys;
+import io.upgradekit.plugin.set.SetDescriptor;
+import io.upgradekit.plugin.set.SetPublisher;
+import io.upgradekit.plugin.set.SetRequest;
+import io.upgradekit.plugin.set.SetResult;
 import io.upgradekit.schema.sign.SigningKey;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -22,14 +26,15 @@ import java.util.Map;
 import java.util.function.Consumer;
 
 /**
- * Releases hello-service through the Maven plugin's library ({@code ReleaseBuilder}), in this JVM:
- * the same code {@code mvn upgrade:release} runs, minus Maven's start-up and the build. Each version
- * is a {@linkplain HelloDistributions#variant variant} of the built distribution tree. For tests
- * that need a repository with releases in it, not the Maven experience (use {@link MavenReleaser}
- * for that).
+ * Releases hello-service (or a component of the example shop) through the Maven plugin's library
+ * ({@code ReleaseBuilder}), in this JVM: the same code {@code mvn upgrade:release} runs, minus
+ * Maven's start-up and the build. Each version is a {@linkplain HelloDistributions#variant variant}
+ * of the built distribution tree. For tests that need a repository with releases in it, not the
+ * Maven experience (use {@link MavenReleaser} for that). {@link #publishSet} does what {@code mvn
+ * upgrade:release-set} does.
  */
 public final class LibraryReleaser implements Releaser {
-  private final Path baseDist;
+  private final ServiceDistribution service;
   private final Path workDir;
   private final Path keyFile;
   private final String repository;
@@ -45,7 +50,14 @@ public final class LibraryReleaser implements Releaser {
    * @param log where the plugin's events are written
    */
   public LibraryReleaser(Path baseDist, Path workDir, Path keyFile, String repository, String token, Path log) {
-    this.baseDist = baseDist;
+    this(new ServiceDistribution("hello", baseDist, "hello-service-", HelloDistributions.BUILD_PROPERTIES,
+        "bin/hello-service", "hello-service"), workDir, keyFile, repository, token, log);
+  }
+
+  /** Releases {@code service} (its app, variants of its built tree); the other parameters as above. */
+  public LibraryReleaser(ServiceDistribution service, Path workDir, Path keyFile, String repository, String token,
+      Path log) {
+    this.service = service;
     this.workDir = workDir;
     this.keyFile = keyFile;
     this.repository = repository;
@@ -67,7 +79,7 @@ public final class LibraryReleaser implements Releaser {
   /** The tree {@link #release} publishes for {@code build}: {@code workDir/payloads/<version>}. */
   public Path payload(HelloBuild build) {
     Path tree = workDir.resolve("payloads").resolve(build.version() + (build.faulty() ? "-faulty" : ""));
-    return Files.exists(tree) ? tree : HelloDistributions.variant(baseDist, tree, build);
+    return Files.exists(tree) ? tree : HelloDistributions.variant(service, tree, build);
   }
 
   @Override
@@ -81,19 +93,50 @@ public final class LibraryReleaser implements Releaser {
    * {@link RolloutSettings#plan}); null for a release without a plan (nodes install it at once).
    */
   public ReleaseResult release(HelloBuild build, RolloutSettings rollout) {
+    return release(build, rollout, null);
+  }
+
+  /**
+   * Publishes {@code build} with a rollout plan that names the release set rolling it out ({@code
+   * set}, null for none): such a release never starts by itself, it waits for the set's order.
+   */
+  public ReleaseResult release(HelloBuild build, RolloutSettings rollout, String set) {
     Path payload = payload(build);
     try (PrintWriter out = writer(log)) {
       Consumer<Event> events = render(out);
       SigningKey key = SigningKeys.load(keyFile, null, events);
       Path target = workDir.resolve("plugin");
-      ReleaseRequest request = new ReleaseRequest("hello", build.version(), "stable", payload, repository, token, key,
+      ReleaseRequest request = new ReleaseRequest(service.app(), build.version(), "stable", payload, repository, token, key,
           ReleaseRequest.DEFAULT_DELTA_COUNT, Clock.systemUTC().instant().truncatedTo(ChronoUnit.SECONDS),
           ReleaseRequest.DEFAULT_MANIFEST_LIFETIME, ReleaseRequest.DEFAULT_POINTER_LIFETIME, Map.of(),
           target.resolve("work"), target.resolve("release-" + build.version() + ".json"),
-          ReleaseRequest.DEFAULT_POINTER_ATTEMPTS, rollout == null ? null : RolloutSettings.plan(rollout, Map.of()));
+          ReleaseRequest.DEFAULT_POINTER_ATTEMPTS, rollout == null ? null
+          : RolloutSettings.plan(rollout, Map.of()).withSet(set));
       out.println("release " + request);
       return new ReleaseBuilder(new SchemaDeltaEngine(events),
           (location, t) -> Repositories.open(location, t, workDir), Clock.systemUTC(), events).release(request);
+    }
+  }
+
+  /**
+   * What {@code mvn upgrade:release-set} does with a descriptor: checks the set and that every
+   * component's release is published with a plan, then signs and publishes {@code
+   * sets/<name>/<version>.json}.
+   *
+   * @param descriptor the descriptor's text ({@code release-set.yaml}: components, strategy, rollback_policy, contracts)
+   */
+  public static SetResult publishSet(Path keyFile, String repository, Path workDir, Path log, String name,
+      String version, String descriptor) {
+    try (PrintWriter out = writer(log)) {
+      Consumer<Event> events = render(out);
+      SigningKey key = SigningKeys.load(keyFile, null, events);
+      SetRequest request = new SetRequest(name, version, SetDescriptor.parse(name + "-" + version + ".yaml",
+          descriptor.getBytes(StandardCharsets.UTF_8)), repository, null, key,
+          Clock.systemUTC().instant().truncatedTo(ChronoUnit.SECONDS), SetRequest.DEFAULT_LIFETIME,
+          workDir.resolve("set-" + name + "-" + version + ".json"));
+      out.println("release set " + request);
+      return new SetPublisher((location, t) -> Repositories.open(location, t, workDir), Clock.systemUTC(), events)
+          .publish(request);
     }
   }
 

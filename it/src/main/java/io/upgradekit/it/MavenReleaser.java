@@ -56,9 +56,18 @@ public final class MavenReleaser implements Releaser {
    * @param repository a repository directory or repo-server's URL ({@code upgrade.repository})
    */
   public static MavenReleaser create(Artifacts artifacts, Path workDir, Path keyFile, String repository, Path logs) {
-    Path project = workDir.resolve("hello-service");
+    return create(artifacts, artifacts.helloProject(), workDir, keyFile, repository, logs);
+  }
+
+  /**
+   * Copies another example project ({@code examples/shop}, with its modules) into {@code
+   * workDir/<its directory name>}, for {@link #maven} runs; {@link #release} is hello-service's.
+   */
+  public static MavenReleaser create(Artifacts artifacts, Path source, Path workDir, Path keyFile, String repository,
+      Path logs) {
+    Path project = workDir.resolve(source.getFileName().toString());
     try {
-      copyProject(artifacts.helloProject(), project, artifacts.projectRoot().resolve("pom.xml"));
+      copyProject(source, project, artifacts.projectRoot().resolve("pom.xml"));
       Path settings = null;
       if (artifacts.mavenLocalRepository() != null) {
         settings = workDir.resolve("settings.xml");
@@ -66,7 +75,7 @@ public final class MavenReleaser implements Releaser {
       }
       return new MavenReleaser(artifacts, project, keyFile, repository, null, logs, settings);
     } catch (IOException e) {
-      throw new HarnessException("cannot copy " + artifacts.helloProject() + " to " + project + ": " + e, e);
+      throw new HarnessException("cannot copy " + source + " to " + project + ": " + e, e);
     }
   }
 
@@ -148,7 +157,10 @@ public final class MavenReleaser implements Releaser {
         TIMEOUT);
   }
 
-  /** Copies pom.xml and src/, pointing the parent's relativePath at the checkout's root pom. */
+  /**
+   * Copies the project (its modules too) without what builds left ({@code target/}), pointing the
+   * top pom's parent relativePath at the checkout's root pom.
+   */
   private static void copyProject(Path from, Path to, Path rootPom) throws IOException {
     Files.createDirectories(to);
     String pom = Files.readString(from.resolve("pom.xml"), StandardCharsets.UTF_8);
@@ -159,10 +171,13 @@ public final class MavenReleaser implements Releaser {
       throw new HarnessException(from.resolve("pom.xml") + " has no <relativePath> to rewrite");
     }
     Files.writeString(to.resolve("pom.xml"), rewritten, StandardCharsets.UTF_8);
-    Path src = from.resolve("src");
-    try (Stream<Path> all = Files.walk(src)) {
+    try (Stream<Path> all = Files.walk(from)) {
       for (Path p : (Iterable<Path>) all::iterator) {
-        Path target = to.resolve(from.relativize(p).toString());
+        Path inside = from.relativize(p);
+        if (inside.toString().isEmpty() || inside.equals(Path.of("pom.xml")) || isBuildOutput(inside)) {
+          continue;
+        }
+        Path target = to.resolve(inside.toString());
         if (Files.isDirectory(p)) {
           Files.createDirectories(target);
         } else {
@@ -170,6 +185,15 @@ public final class MavenReleaser implements Releaser {
         }
       }
     }
+  }
+
+  private static boolean isBuildOutput(Path inside) {
+    for (Path name : inside) {
+      if (name.toString().equals("target")) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** Resolves third-party artifacts from the outer build's local repository first, then Central. */

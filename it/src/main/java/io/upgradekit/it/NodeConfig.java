@@ -31,6 +31,8 @@ import java.util.TreeMap;
  * @param labels {@code node.labels} (sent with every heartbeat, e.g. {@code zone=a}); empty for none
  * @param heldSocket {@code service.socket}: the daemon's launcher holds the service's listening socket
  *     ({@code UPDATER_LISTEN}) and every hello-service process inherits it instead of binding the port
+ * @param app {@code app}: which app the node runs ({@code hello}, or a component of the example shop)
+ * @param launcher the service's start script inside a version ({@code bin/hello-service}, {@code bin/cache})
  */
 public record NodeConfig(
     String nodeId,
@@ -48,7 +50,9 @@ public record NodeConfig(
     Map<String, String> serviceEnvironment,
     Duration heartbeatInterval,
     Map<String, String> labels,
-    boolean heldSocket) {
+    boolean heldSocket,
+    String app,
+    String launcher) {
 
   /** The updater's switch strategy. */
   public enum Strategy {
@@ -89,72 +93,84 @@ public record NodeConfig(
     Objects.requireNonNull(stopTimeout, "stopTimeout");
     serviceEnvironment = serviceEnvironment == null ? Map.of() : Map.copyOf(serviceEnvironment);
     labels = labels == null ? Map.of() : Map.copyOf(labels);
+    Objects.requireNonNull(app, "app");
+    Objects.requireNonNull(launcher, "launcher");
   }
 
   /**
    * Test and demo defaults: per-process health and metrics checks ({@code {processPort}}), poll
    * every 1 s ± 200 ms, health every 250 ms, a 3 s watch window sampled every second, 15 s to
-   * stop, no rollout gate.
+   * stop, no rollout gate; app {@code hello} started by {@code bin/hello-service}.
    */
   public static NodeConfig defaults(String nodeId, Strategy strategy, int servicePort) {
     return new NodeConfig(nodeId, strategy, servicePort, HealthTarget.PROCESS_PORT, Duration.ofSeconds(1),
         Duration.ofMillis(200), Duration.ofMillis(250), Duration.ofSeconds(3), Duration.ofSeconds(1),
-        Duration.ofSeconds(15), false, "default", Map.of(), null, Map.of(), false);
+        Duration.ofSeconds(15), false, "default", Map.of(), null, Map.of(), false, "hello", "bin/hello-service");
+  }
+
+  /** Another app, started by {@code launcher} (a path inside the version, e.g. {@code bin/cache}). */
+  public NodeConfig withApp(String newApp, String newLauncher) {
+    return new NodeConfig(nodeId, strategy, servicePort, healthTarget, pollInterval, pollJitter, healthInterval,
+        watchWindow, watchInterval, stopTimeout, gateClaims, gateScope, serviceEnvironment, heartbeatInterval, labels,
+        heldSocket, newApp, newLauncher);
   }
 
   public NodeConfig withHealthTarget(HealthTarget target) {
     return new NodeConfig(nodeId, strategy, servicePort, target, pollInterval, pollJitter, healthInterval,
         watchWindow, watchInterval, stopTimeout, gateClaims, gateScope, serviceEnvironment,
-        heartbeatInterval, labels, heldSocket);
+        heartbeatInterval, labels, heldSocket, app, launcher);
   }
 
   public NodeConfig withPoll(Duration interval, Duration jitter) {
     return new NodeConfig(nodeId, strategy, servicePort, healthTarget, interval, jitter, healthInterval,
         watchWindow, watchInterval, stopTimeout, gateClaims, gateScope, serviceEnvironment,
-        heartbeatInterval, labels, heldSocket);
+        heartbeatInterval, labels, heldSocket, app, launcher);
   }
 
   /** {@code window} null: no watch section at all. */
   public NodeConfig withWatch(Duration window, Duration interval) {
     return new NodeConfig(nodeId, strategy, servicePort, healthTarget, pollInterval, pollJitter, healthInterval,
         window, interval, stopTimeout, gateClaims, gateScope, serviceEnvironment,
-        heartbeatInterval, labels, heldSocket);
+        heartbeatInterval, labels, heldSocket, app, launcher);
   }
 
   public NodeConfig withGateClaims(String scope) {
     return new NodeConfig(nodeId, strategy, servicePort, healthTarget, pollInterval, pollJitter, healthInterval,
-        watchWindow, watchInterval, stopTimeout, true, scope, serviceEnvironment, heartbeatInterval, labels, heldSocket);
+        watchWindow, watchInterval, stopTimeout, true, scope, serviceEnvironment, heartbeatInterval, labels,
+        heldSocket, app, launcher);
   }
 
   public NodeConfig withServiceEnvironment(Map<String, String> environment) {
     return new NodeConfig(nodeId, strategy, servicePort, healthTarget, pollInterval, pollJitter, healthInterval,
-        watchWindow, watchInterval, stopTimeout, gateClaims, gateScope, environment, heartbeatInterval, labels, heldSocket);
+        watchWindow, watchInterval, stopTimeout, gateClaims, gateScope, environment, heartbeatInterval, labels,
+        heldSocket, app, launcher);
   }
 
   public NodeConfig withStopTimeout(Duration timeout) {
     return new NodeConfig(nodeId, strategy, servicePort, healthTarget, pollInterval, pollJitter, healthInterval,
         watchWindow, watchInterval, timeout, gateClaims, gateScope, serviceEnvironment,
-        heartbeatInterval, labels, heldSocket);
+        heartbeatInterval, labels, heldSocket, app, launcher);
   }
 
   /** {@code heartbeat.interval} (repo-server counts the node unavailable after three missed ones). */
   public NodeConfig withHeartbeat(Duration interval) {
     return new NodeConfig(nodeId, strategy, servicePort, healthTarget, pollInterval, pollJitter, healthInterval,
-        watchWindow, watchInterval, stopTimeout, gateClaims, gateScope, serviceEnvironment, interval, labels, heldSocket);
+        watchWindow, watchInterval, stopTimeout, gateClaims, gateScope, serviceEnvironment, interval, labels,
+        heldSocket, app, launcher);
   }
 
   /** {@code node.labels}. */
   public NodeConfig withLabels(Map<String, String> newLabels) {
     return new NodeConfig(nodeId, strategy, servicePort, healthTarget, pollInterval, pollJitter, healthInterval,
         watchWindow, watchInterval, stopTimeout, gateClaims, gateScope, serviceEnvironment, heartbeatInterval,
-        newLabels, heldSocket);
+        newLabels, heldSocket, app, launcher);
   }
 
   /** {@code service.socket}: the daemon holds the service's socket (see {@link #heldSocket()}). */
   public NodeConfig withHeldSocket() {
     return new NodeConfig(nodeId, strategy, servicePort, healthTarget, pollInterval, pollJitter, healthInterval,
         watchWindow, watchInterval, stopTimeout, gateClaims, gateScope, serviceEnvironment, heartbeatInterval, labels,
-        true);
+        true, app, launcher);
   }
 
   /** The address of the held socket ({@code service.socket.listen}, {@code UPDATER_LISTEN}). */
@@ -185,7 +201,7 @@ public record NodeConfig(
     y.append("repository:\n");
     y.append("  url: ").append(q(repository.toString())).append('\n');
     y.append("  trustRoot: ").append(q(trustRoot.toString())).append('\n');
-    y.append("app: hello\n");
+    y.append("app: ").append(q(app)).append('\n');
     y.append("channel: stable\n");
     y.append("home: ").append(q(home.toString())).append('\n');
     y.append("node:\n");
@@ -213,7 +229,7 @@ public record NodeConfig(
       y.append("    listen: ").append(q(listen())).append('\n');
     }
     y.append("  process:\n");
-    y.append("    command: [").append(q(home.resolve("current/bin/hello-service").toString()))
+    y.append("    command: [").append(q(home.resolve("current").resolve(launcher).toString()))
         .append(", --port, ").append(q(Integer.toString(servicePort))).append("]\n");
     y.append("    workingDir: ").append(q(home.toString())).append('\n');
     if (!serviceEnvironment.isEmpty()) {

@@ -15,6 +15,7 @@ import java.util.List;
  * @param lastEvent the last finished event, or null
  * @param pendingReports reports not yet accepted by the server
  * @param badReleases releases this node will not install again
+ * @param waiting what the rollout makes the node wait for at GATE, or null
  */
 public record NodeStatus(
     String app,
@@ -26,10 +27,22 @@ public record NodeStatus(
     UpdateRecord updateInProgress,
     UpdateRecord lastEvent,
     int pendingReports,
-    List<String> badReleases) {
+    List<String> badReleases,
+    Waiting waiting) {
 
   public NodeStatus {
     versionsOnDisk = versionsOnDisk == null ? List.of() : List.copyOf(versionsOnDisk);
     badReleases = badReleases == null ? List.of() : List.copyOf(badReleases);
   }
+
+  /**
+   * The current wait at GATE ({@code waiting} in {@code status --json}).
+   *
+   * @param version the release waited for
+   * @param kind {@code upgrade} or {@code recall}
+   * @param code why: {@code WAVE_NOT_OPEN}, {@code SCOPE_FULL}, {@code ROLLOUT_PAUSED}, {@code CONTRACT_UNMET}, ...
+   * @param message the sentence {@code status} shows
+   * @param since when this reason was first given
+   */
+  public record Waiting(String version, String kind, String code, String message, java.time.Instant since) {}
 }

@@ -37,8 +37,9 @@ import java.util.regex.Pattern;
  * per node, the download, the time in each state and the requests that failed during the switch.
  *
  * <p>Options: {@code --work DIR} (default: a new temporary directory), {@code --keep} (keep it),
- * {@code --rate N} (requests per second, default 200), {@code --first-phase N} and {@code
- * --started-at EPOCH_MS} (set by {@code demo.sh}, which runs the build as phase 1).
+ * {@code --rate N} (requests per second, default 200; 20 with {@code --set}), {@code --set} (the
+ * release-set example instead: {@link SetDemo}), {@code --first-phase N} and {@code --started-at
+ * EPOCH_MS} (set by {@code demo.sh}, which runs the build as phase 1).
  */
 public final class Demo {
   static final List<String> STATES = List.of("BEGIN", "RESOLVE", "DOWNLOAD", "STAGE", "GATE", "STOP", "SWITCH",
@@ -46,28 +47,31 @@ public final class Demo {
   private static final Duration WAIT = Duration.ofMinutes(3);
   private static final Pattern KEY_ID = Pattern.compile("Created signing key ([0-9a-f]{12})");
 
-  record Options(Path work, boolean keep, int rate, int firstPhase, long startedAtMillis) {
+  /** @param rate requests per second; 0 for the run's default (200, or 20 with {@code set}) */
+  record Options(Path work, boolean keep, int rate, int firstPhase, long startedAtMillis, boolean set) {
     static Options parse(String[] args) {
       Path work = null;
       boolean keep = false;
-      int rate = 200;
+      boolean set = false;
+      int rate = 0;
       int first = 1;
       long started = System.currentTimeMillis();
       for (int i = 0; i < args.length; i++) {
         switch (args[i]) {
           case "--work" -> work = Path.of(value(args, ++i, "--work"));
           case "--keep" -> keep = true;
+          case "--set" -> set = true;
           case "--rate" -> rate = Integer.parseInt(value(args, ++i, "--rate"));
           case "--first-phase" -> first = Integer.parseInt(value(args, ++i, "--first-phase"));
           case "--started-at" -> started = Long.parseLong(value(args, ++i, "--started-at"));
           default -> throw new IllegalArgumentException("unknown option " + args[i]
-              + "; use --work DIR, --keep, --rate N");
+              + "; use --work DIR, --keep, --rate N, --set");
         }
       }
-      if (rate < 1 || rate > 5000) {
+      if (rate < 0 || rate > 5000) {
         throw new IllegalArgumentException("--rate must be 1..5000 requests per second");
       }
-      return new Options(work, keep, rate, first, started);
+      return new Options(work, keep, rate, first, started, set);
     }
 
     private static String value(String[] args, int i, String option) {
@@ -105,7 +109,7 @@ public final class Demo {
     Workspace ws = options.work() == null ? Workspace.create("demo").keep(options.keep())
         : Workspace.at(options.work()).keep(true);
     try {
-      return runIn(ws);
+      return options.set() ? new SetDemo(options, out).runIn(ws) : runIn(ws);
     } catch (RuntimeException e) {
       if (ProcessReaper.shuttingDown()) {
         out.line("Stopped by a signal: every process it started is stopped.");
@@ -161,8 +165,9 @@ public final class Demo {
     awaitAll(fleet, "1.0.0", fleet.marks());
     out.done("3 of 3 run 1.0.0");
 
-    out.phase("Load the nodes: " + options.rate() + " requests/s, a new connection each");
-    LoadGenerator load = fleet.load(options.rate()).build().start();
+    int rate = options.rate() > 0 ? options.rate() : 200;
+    out.phase("Load the nodes: " + rate + " requests/s, a new connection each");
+    LoadGenerator load = fleet.load(rate).build().start();
     ws.own(load);
     sleep(1000);
     out.done();
@@ -305,7 +310,7 @@ public final class Demo {
     return readQuietly(Path.of("/proc/sys", name)).strip();
   }
 
-  private static String loadAverage() {
+  static String loadAverage() {
     String[] parts = readQuietly(Path.of("/proc/loadavg")).split("\\s+");
     return parts.length >= 3 ? parts[0] + " " + parts[1] + " " + parts[2] : "unknown";
   }
@@ -318,7 +323,7 @@ public final class Demo {
     }
   }
 
-  private static void sleep(long millis) {
+  static void sleep(long millis) {
     try {
       Thread.sleep(millis);
     } catch (InterruptedException e) {

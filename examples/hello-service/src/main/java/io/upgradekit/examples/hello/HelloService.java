@@ -13,6 +13,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.List;
@@ -43,11 +44,18 @@ import org.eclipse.jetty.util.thread.QueuedThreadPool;
  * socket outlives the process, so during a restart connections wait in the kernel's queue for the
  * next version instead of being refused, and the drain's close resets nothing.
  *
+ * <p>With a downstream ({@code downstream} in the config file, {@code HELLO_DOWNSTREAM}, or {@code
+ * --downstream URL[,URL...]}) every {@code /} asks that service first and fails with 502 when it
+ * fails ({@link Downstream}): the example system of {@code examples/shop} (database, cache, api,
+ * gateway) is this service four times, each calling the one below.
+ *
  * <p>Arguments: {@code --config FILE}, {@code --port N}, {@code --bind ADDR}, {@code --port-file
- * FILE} (writes the bound port, useful with port 0). Environment: {@code HELLO_PORT}, {@code
- * HELLO_BIND}, {@code UPGRADEKIT_PORT_FILE}; for experiments, {@code HELLO_ERROR_RATE} (0–1, share
- * of {@code /} answered 500) and {@code HELLO_EXTRA_LATENCY_MS}. A build can be bad by itself
- * ({@link BuildInfo#errorRate()}, from {@code -Dhello.errorRate}).
+ * FILE} (writes the bound port, useful with port 0), {@code --downstream URLS}, {@code --build-info
+ * RESOURCE} (the class path resource with the build's version and behaviour; default hello-service's).
+ * Environment: {@code HELLO_PORT}, {@code HELLO_BIND}, {@code HELLO_DOWNSTREAM}, {@code
+ * UPGRADEKIT_PORT_FILE}; for experiments, {@code HELLO_ERROR_RATE} (0–1, share of {@code /} answered
+ * 500) and {@code HELLO_EXTRA_LATENCY_MS}. A build can be bad by itself ({@link BuildInfo#errorRate()},
+ * from {@code -Dhello.errorRate}).
  */
 public final class HelloService {
   /** Connections without a request for this long are idle keep-alives: closing them is safe. */
@@ -107,7 +115,7 @@ public final class HelloService {
       privateConnector = null;
     }
     drain = new Drain(new HelloHandler(build, new Metrics(build.version()), settings.errorRate(),
-        settings.extraLatencyMillis()));
+        settings.extraLatencyMillis(), settings.downstream() == null ? null : new Downstream(settings.downstream())));
     server.setHandler(drain);
     drainMillis = settings.drainSeconds() * 1000L;
     server.setStopTimeout(drainMillis);
@@ -229,7 +237,7 @@ public final class HelloService {
    * when its drain began and when it stopped.
    */
   void log(String message) {
-    System.out.println(Instant.now().truncatedTo(ChronoUnit.MILLIS) + " hello-service " + build.version() + " "
+    System.out.println(Instant.now().truncatedTo(ChronoUnit.MILLIS) + " " + build.name() + " " + build.version() + " "
         + message);
   }
 
@@ -264,7 +272,7 @@ public final class HelloService {
     if (settings.inheritSocket()) {
       keepOutputAfterTheInheritedChannelCloses();
     }
-    BuildInfo build = BuildInfo.load();
+    BuildInfo build = BuildInfo.load(settings.buildInfo());
     HelloService service = new HelloService(settings, build);
     service.start();
     Runtime.getRuntime().addShutdownHook(new Thread(() -> { // SIGTERM -> drain, then exit 143
@@ -277,18 +285,26 @@ public final class HelloService {
     service.log("listening on " + (settings.inheritSocket() ? "the inherited socket, port " + service.port()
             : settings.bind() + ":" + service.port())
         + (service.privatePort() < 0 ? "" : " and privately on 127.0.0.1:" + service.privatePort())
+        + (settings.downstream() == null ? "" : ", calling " + settings.downstream().targets())
         + " (pid " + ProcessHandle.current().pid() + ")");
     service.join();
   }
 
   /**
-   * What the build baked in: the release version, the greeting, whether health passes, and for a
-   * bad release the share of {@code /} answered 500 ({@code hello.errorRate}) from {@code
-   * errorsAfterSeconds} after the start on ({@code hello.errorsAfter}; 0: at once).
+   * What the build baked in: the release version, the greeting, whether health passes, for a bad
+   * release the share of {@code /} answered 500 ({@code hello.errorRate}) from {@code
+   * errorsAfterSeconds} after the start on ({@code hello.errorsAfter}; 0: at once), and the
+   * service's name in its log lines ({@code hello-service}, or a component of the example system).
    */
   public record BuildInfo(String version, String greeting, boolean healthy, double errorRate,
-      long errorsAfterSeconds) {
+      long errorsAfterSeconds, String name) {
+    /** The class path resource hello-service's own build writes. */
+    static final String DEFAULT_RESOURCE = "io/upgradekit/examples/hello/build.properties";
+
     public BuildInfo {
+      if (name == null || name.isBlank()) {
+        throw new IllegalArgumentException("a build needs a name");
+      }
       if (!(errorRate >= 0 && errorRate <= 1)) {
         throw new IllegalArgumentException("errorRate must be between 0 and 1, not " + errorRate);
       }
@@ -297,29 +313,55 @@ public final class HelloService {
       }
     }
 
-    /** A build that fails no request by itself. */
+    /** hello-service's build. */
+    public BuildInfo(String version, String greeting, boolean healthy, double errorRate, long errorsAfterSeconds) {
+      this(version, greeting, healthy, errorRate, errorsAfterSeconds, "hello-service");
+    }
+
+    /** A build of hello-service that fails no request by itself. */
     public BuildInfo(String version, String greeting, boolean healthy) {
       this(version, greeting, healthy, 0, 0);
     }
 
-    static BuildInfo load() throws IOException {
+    /** Reads {@code resource} from the class path ({@code version}, {@code greeting}, ..., {@code name}). */
+    static BuildInfo load(String resource) throws IOException {
       Properties properties = new Properties();
-      try (InputStream in = HelloService.class.getResourceAsStream("build.properties")) {
+      try (InputStream in = HelloService.class.getClassLoader().getResourceAsStream(resource)) {
         if (in == null) {
-          throw new IOException("build.properties is missing from the jar");
+          throw new IOException(resource + " is missing from the class path: is --build-info right?");
         }
         properties.load(new java.io.InputStreamReader(in, StandardCharsets.UTF_8));
       }
       return new BuildInfo(properties.getProperty("version"), properties.getProperty("greeting"),
           Boolean.parseBoolean(properties.getProperty("healthy", "true")),
           Double.parseDouble(properties.getProperty("errorRate", "0")),
-          Long.parseLong(properties.getProperty("errorsAfter", "0")));
+          Long.parseLong(properties.getProperty("errorsAfter", "0")),
+          properties.getProperty("name", "hello-service"));
     }
   }
 
-  /** Settings from the config file, then the environment, then arguments (last wins). */
+  /**
+   * Settings from the config file, then the environment, then arguments (last wins).
+   *
+   * @param downstream the service {@code /} calls, or null for none
+   * @param buildInfo the class path resource holding the build's {@link BuildInfo}
+   */
   public record Settings(String bind, int port, int drainSeconds, String portFile, String privatePortFile,
-      double errorRate, long extraLatencyMillis, boolean inheritSocket) {
+      double errorRate, long extraLatencyMillis, boolean inheritSocket, Downstream.Settings downstream,
+      String buildInfo) {
+    public Settings {
+      if (buildInfo == null || buildInfo.isBlank()) {
+        buildInfo = BuildInfo.DEFAULT_RESOURCE;
+      }
+    }
+
+    /** Without a downstream, hello-service's own build. */
+    public Settings(String bind, int port, int drainSeconds, String portFile, String privatePortFile,
+        double errorRate, long extraLatencyMillis, boolean inheritSocket) {
+      this(bind, port, drainSeconds, portFile, privatePortFile, errorRate, extraLatencyMillis, inheritSocket, null,
+          null);
+    }
+
     /** Without a private port (no {@code UPGRADEKIT_PORT_FILE}), binding its own socket. */
     public Settings(String bind, int port, int drainSeconds, String portFile, double errorRate,
         long extraLatencyMillis) {
@@ -355,22 +397,34 @@ public final class HelloService {
       }
       String bind = env.getOrDefault("HELLO_BIND", properties.getProperty("bind", "127.0.0.1"));
       String port = env.getOrDefault("HELLO_PORT", properties.getProperty("port", "8080"));
-      for (int i = 0; i < args.length - 1; i++) {
+      String downstream = env.getOrDefault("HELLO_DOWNSTREAM", properties.getProperty("downstream", ""));
+      String buildInfo = null;
+      for (int i = 0; i < args.length; i++) {
+        String value = i + 1 < args.length ? args[i + 1] : null;
         switch (args[i]) {
-          case "--port" -> port = args[++i];
-          case "--bind" -> bind = args[++i];
-          case "--port-file" -> portFile = args[++i];
-          case "--config" -> i++;
+          case "--port" -> port = value;
+          case "--bind" -> bind = value;
+          case "--port-file" -> portFile = value;
+          case "--downstream" -> downstream = value;
+          case "--build-info" -> buildInfo = value;
+          case "--config" -> { }
           default -> throw new IllegalArgumentException("unknown argument " + args[i]
-              + "; use --config FILE, --port N, --bind ADDR, --port-file FILE");
+              + "; use --config FILE, --port N, --bind ADDR, --port-file FILE, --downstream URLS, --build-info RESOURCE");
         }
+        if (value == null) {
+          throw new IllegalArgumentException(args[i] + " needs a value");
+        }
+        i++;
       }
       String privatePortFile = env.get("UPGRADEKIT_PORT_FILE");
       return new Settings(bind, Integer.parseInt(port),
           Integer.parseInt(properties.getProperty("drainSeconds", "10")), portFile,
           privatePortFile == null || privatePortFile.isBlank() ? null : privatePortFile,
           Double.parseDouble(env.getOrDefault("HELLO_ERROR_RATE", "0")),
-          Long.parseLong(env.getOrDefault("HELLO_EXTRA_LATENCY_MS", "0")), inheritSocket);
+          Long.parseLong(env.getOrDefault("HELLO_EXTRA_LATENCY_MS", "0")), inheritSocket,
+          Downstream.Settings.parse(downstream, Duration.ofMillis(Long.parseLong(
+              properties.getProperty("downstreamTimeoutMillis", Long.toString(Downstream.Settings.DEFAULT_TIMEOUT.toMillis()))))),
+          buildInfo);
     }
   }
 }

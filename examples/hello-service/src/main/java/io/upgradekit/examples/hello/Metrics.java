@@ -11,6 +11,7 @@ final class Metrics {
   private final String version;
   private final LongAdder requests = new LongAdder();
   private final LongAdder errors = new LongAdder();
+  private final LongAdder downstreamErrors = new LongAdder();
   private final AtomicLong inFlight = new AtomicLong();
   private final LongAdder[] buckets = new LongAdder[BUCKETS_SECONDS.length];
   private final LongAdder durationNanos = new LongAdder();
@@ -24,6 +25,11 @@ final class Metrics {
 
   void started() {
     inFlight.incrementAndGet();
+  }
+
+  /** A request this service failed because its downstream did (counted in the errors too). */
+  void downstreamFailed() {
+    downstreamErrors.increment();
   }
 
   void finished(int status, long nanos) {
@@ -48,6 +54,9 @@ final class Metrics {
     out.append("# HELP hello_request_errors_total Requests answered with a 5xx status.\n")
         .append("# TYPE hello_request_errors_total counter\n")
         .append("hello_request_errors_total ").append(errors.sum()).append('\n');
+    out.append("# HELP hello_downstream_errors_total Requests answered 502 because the downstream failed.\n")
+        .append("# TYPE hello_downstream_errors_total counter\n")
+        .append("hello_downstream_errors_total ").append(downstreamErrors.sum()).append('\n');
     out.append("# HELP hello_requests_in_flight Requests being handled now.\n")
         .append("# TYPE hello_requests_in_flight gauge\n")
         .append("hello_requests_in_flight ").append(inFlight.get()).append('\n');

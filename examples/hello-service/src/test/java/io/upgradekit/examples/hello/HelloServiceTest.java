@@ -65,6 +65,92 @@ class HelloServiceTest {
   }
 
   @Test
+  void withADownstreamItAnswersWithItsOwnLineAndTheDownstreams() throws Exception {
+    HelloService database = start(0, new HelloService.BuildInfo("2.0.0", "database", true, 0, 0, "database"), 0);
+    HelloService cache = startCalling(new HelloService.BuildInfo("2.0.0", "cache", true, 0, 0, "cache"),
+        "http://127.0.0.1:" + database.port() + "/");
+    HelloService api = startCalling(new HelloService.BuildInfo("1.0.0", "api", true, 0, 0, "api"),
+        "http://127.0.0.1:" + cache.port());
+
+    HttpResponse<String> answer = get(api.port(), "/");
+    assertThat(answer.statusCode()).isEqualTo(200);
+    assertThat(answer.body()).isEqualTo("api 1.0.0 -> cache 2.0.0 -> database 2.0.0\n");
+    assertThat(get(database.port(), "/metrics").body()).contains("hello_requests_total 1");
+  }
+
+  @Test
+  void aFailingDownstreamFailsItsRequestsWith502AndTheyCountAsItsErrors() throws Exception {
+    HelloService badCache = start(0, new HelloService.BuildInfo("3.0.0", "cache", true, 1.0, 0, "cache"), 0);
+    HelloService api = startCalling(new HelloService.BuildInfo("2.0.0", "api", true, 0, 0, "api"),
+        "http://127.0.0.1:" + badCache.port() + "/");
+
+    HttpResponse<String> answer = get(api.port(), "/");
+    assertThat(answer.statusCode()).isEqualTo(502);
+    assertThat(answer.body()).isEqualTo("api 2.0.0: downstream http://127.0.0.1:" + badCache.port()
+        + "/ answered 500 (injected error)\n");
+    assertThat(get(api.port(), "/health").statusCode()).as("its own health does not depend on the downstream")
+        .isEqualTo(200);
+    assertThat(get(api.port(), "/metrics").body()).contains("hello_request_errors_total 1",
+        "hello_downstream_errors_total 1");
+  }
+
+  @Test
+  void aNodeThatCannotBeReachedIsLeftForTheNextOneOnce() throws Exception {
+    int closed;
+    try (ServerSocket probe = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      closed = probe.getLocalPort();
+    }
+    HelloService database = start(0, new HelloService.BuildInfo("2.0.0", "database", true, 0, 0, "database"), 0);
+    HelloService cache = startCalling(new HelloService.BuildInfo("2.0.0", "cache", true, 0, 0, "cache"),
+        "http://127.0.0.1:" + closed + "/, http://127.0.0.1:" + database.port() + "/");
+    for (int i = 0; i < 4; i++) { // whichever node is first in turn, every request is answered
+      assertThat(get(cache.port(), "/").statusCode()).isEqualTo(200);
+    }
+    assertThat(get(database.port(), "/metrics").body()).contains("hello_requests_total 4");
+
+    HelloService alone = startCalling(new HelloService.BuildInfo("2.0.0", "cache", true, 0, 0, "cache"),
+        "http://127.0.0.1:" + closed + "/");
+    HttpResponse<String> answer = get(alone.port(), "/");
+    assertThat(answer.statusCode()).isEqualTo(502);
+    assertThat(answer.body()).contains("http://127.0.0.1:" + closed + "/ failed: connection refused");
+  }
+
+  @Test
+  void theDownstreamComesFromTheConfigFileTheEnvironmentOrAnArgument(@TempDir Path tmp) throws Exception {
+    Path config = tmp.resolve("cache.properties");
+    Files.writeString(config, "downstream=http://127.0.0.1:9000/,http://127.0.0.1:9001/\ndownstreamTimeoutMillis=500\n");
+    HelloService.Settings fromFile = HelloService.Settings.parse(new String[] {"--config", config.toString()}, Map.of());
+    assertThat(fromFile.downstream().targets()).extracting(URI::toString)
+        .containsExactly("http://127.0.0.1:9000/", "http://127.0.0.1:9001/");
+    assertThat(fromFile.downstream().timeout()).isEqualTo(Duration.ofMillis(500));
+    assertThat(HelloService.Settings.parse(new String[] {"--config", config.toString()},
+        Map.of("HELLO_DOWNSTREAM", "http://127.0.0.1:7000")).downstream().targets())
+        .containsExactly(URI.create("http://127.0.0.1:7000/"));
+    assertThat(HelloService.Settings.parse(new String[] {"--config", config.toString(), "--downstream",
+        "http://127.0.0.1:6000/"}, Map.of("HELLO_DOWNSTREAM", "http://127.0.0.1:7000")).downstream().targets())
+        .containsExactly(URI.create("http://127.0.0.1:6000/"));
+    assertThat(HelloService.Settings.parse(new String[0], Map.of()).downstream()).isNull();
+    assertThatThrownBy(() -> HelloService.Settings.parse(new String[] {"--downstream", "cache:9000"}, Map.of()))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("downstream 'cache:9000' is not an http:// URL with a host: write http://HOST:PORT/, several"
+            + " separated by commas");
+    assertThatThrownBy(() -> HelloService.Settings.parse(new String[] {"--port"}, Map.of()))
+        .hasMessage("--port needs a value");
+  }
+
+  @Test
+  void theBuildInfoIsReadFromTheResourceItIsToldOf() throws Exception {
+    HelloService.Settings settings = HelloService.Settings.parse(new String[] {"--build-info",
+        "io/upgradekit/examples/hello/test-component.properties"}, Map.of());
+    HelloService.BuildInfo build = HelloService.BuildInfo.load(settings.buildInfo());
+    assertThat(build).isEqualTo(new HelloService.BuildInfo("2.1.0", "cache", true, 0.25, 5, "cache"));
+    assertThat(HelloService.Settings.parse(new String[0], Map.of()).buildInfo())
+        .isEqualTo("io/upgradekit/examples/hello/build.properties");
+    assertThatThrownBy(() -> HelloService.BuildInfo.load("no/such.properties"))
+        .hasMessage("no/such.properties is missing from the class path: is --build-info right?");
+  }
+
+  @Test
   void twoVersionsCanListenOnTheSamePort() throws Exception {
     HelloService old = start(0, V1, 0);
     HelloService next = start(old.port(), new HelloService.BuildInfo("2.0.0", "Hello", true), 0);
@@ -230,6 +316,14 @@ class HelloServiceTest {
   private HelloService start(int port, HelloService.BuildInfo build, long latencyMillis) throws Exception {
     HelloService service = new HelloService(
         new HelloService.Settings("127.0.0.1", port, 5, null, 0, latencyMillis), build);
+    service.start();
+    started.add(service);
+    return service;
+  }
+
+  private HelloService startCalling(HelloService.BuildInfo build, String downstream) throws Exception {
+    HelloService service = new HelloService(new HelloService.Settings("127.0.0.1", 0, 5, null, null, 0, 0, false,
+        HelloService.Settings.parse(new String[] {"--downstream", downstream}, Map.of()).downstream(), null), build);
     service.start();
     started.add(service);
     return service;
