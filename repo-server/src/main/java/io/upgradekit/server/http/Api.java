@@ -19,6 +19,7 @@ import io.upgradekit.server.core.BoundedInputStream;
 import io.upgradekit.server.core.Caller;
 import io.upgradekit.server.core.ClaimService;
 import io.upgradekit.server.core.FeedbackService;
+import io.upgradekit.server.core.ExpiryWatch;
 import io.upgradekit.server.core.FleetIndex;
 import io.upgradekit.server.core.Printable;
 import io.upgradekit.server.core.PublishService;
@@ -70,6 +71,7 @@ import org.slf4j.LoggerFactory;
  * GET  /v1/inventory?...                     operator or viewer  one page of the fleet, filtered and sorted
  * GET  /v1/nodes/&lt;node&gt;                      operator or viewer  a node's entries and events with step trails
  * GET  /v1/releases                          operator or viewer  channels, releases, sizes, signatures, expiry
+ * GET  /v1/expiries                          operator or viewer  the signed documents nodes depend on, expiry warnings
  * POST /v1/sessions, GET|DELETE /v1/sessions/current   the dashboard's login, session and logout
  * </pre>
  *
@@ -91,11 +93,13 @@ public final class Api {
   private final FleetEndpoints rollouts;
   private final OperatorAccess operators;
   private final ReleaseCatalog releases;
+  private final ExpiryWatch expiries;
 
   public Api(PublishService publish, ClaimService claims, FeedbackService feedback, FleetIndex fleet, TrustStore trust,
       Authenticator authenticator, ServerMetrics metrics, Clock clock, FleetEndpoints rollouts,
-      OperatorAccess operators, ReleaseCatalog releases) {
+      OperatorAccess operators, ReleaseCatalog releases, ExpiryWatch expiries) {
     this.rollouts = rollouts;
+    this.expiries = expiries;
     this.operators = operators;
     this.releases = releases;
     this.publish = publish;
@@ -115,7 +119,7 @@ public final class Api {
       if (s.length == 3 && s[2].equals("status")) {
         requireMethod(method, HttpMethod.GET);
         ok(response, callback, 200, ApiBody.FLEET_STATUS.write(fleet.status(clock.instant())
-            .withController(rollouts.controller().get())), null);
+            .withController(rollouts.controller().get()).withExpiring(expiries.warnings())), null);
       } else if (s.length == 3 && s[2].equals("heartbeats")) {
         requireMethod(method, HttpMethod.POST);
         heartbeat(request, response, callback);
@@ -156,6 +160,10 @@ public final class Api {
         requireMethod(method, HttpMethod.GET);
         operators.operator(request, false);
         read(request, response, callback, ApiBody.RELEASE_OVERVIEW.write(releases.overview()));
+      } else if (s.length == 3 && s[2].equals("expiries")) {
+        requireMethod(method, HttpMethod.GET);
+        operators.operator(request, false);
+        read(request, response, callback, ApiBody.DOCUMENT_EXPIRIES.write(expiries.expiries()));
       } else if (s.length == 3 && s[2].equals("sessions")) {
         requireMethod(method, HttpMethod.POST);
         byte[] body = readBody(request, ApiBody.SESSION_REQUEST.maxBytes(), "the login");
