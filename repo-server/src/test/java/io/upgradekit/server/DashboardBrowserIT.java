@@ -192,6 +192,10 @@ class DashboardBrowserIT {
           () -> browser.findElements(By.cssSelector("#releases tr[data-version]")).size() == 2);
       assertThat(browser.findElement(By.id("releases")).getText()).contains("Trust root version 1", "stable",
           "from 1.0", "#", "halt", "expires in");
+      // The test's channel pointer expires within the default --expiry-warning: the banner says so, on every page.
+      until(browser, Duration.ofSeconds(10), "the expiry banner", () -> browser.findElement(By.id("expiry")).isDisplayed());
+      assertThat(browser.findElement(By.id("expiry")).getText()).contains("1 signed document needs attention",
+          "the channel pointer shop/stable expires in", "mvn upgrade:resign -Dupgrade.app=shop -Dupgrade.channel=stable");
       shoot(browser, "dashboard-releases.png");
 
       // a viewer reads the same pages, sees no buttons, and is refused on actions

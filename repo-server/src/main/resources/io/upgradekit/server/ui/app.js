@@ -5,10 +5,11 @@
 'use strict';
 
 (function () {
-  const POLL = { report: 2000, series: 5000, list: 3000, inventory: 5000, node: 4000, releases: 15000 };
+  const POLL = { report: 2000, series: 5000, list: 3000, inventory: 5000, node: 4000, releases: 15000, expiries: 30000 };
   const SVG = 'http://www.w3.org/2000/svg';
   let session = null; // {operator, role, csrfToken, expires}
   let route = 0; // increases on every navigation: polls of an older route stop
+  let sessionGeneration = 0; // increases on every login and logout: the expiry banner's poll of an older one stops
   const etags = new Map(); // url -> {etag, data}
 
   // ---- DOM helpers: text only ----
@@ -156,6 +157,8 @@
   function loggedOut(why) {
     session = null;
     route++;
+    sessionGeneration++;
+    $('expiry').hidden = true;
     etags.clear();
     showLogin(why);
   }
@@ -171,6 +174,33 @@
     $('top').hidden = false;
     $('who').textContent = session.operator + ' (' + session.role + ')';
     navigate();
+    watchExpiries();
+  }
+
+  // ---- the expiry banner, on every page: signed documents that expired or expire soon ----
+  function watchExpiries() {
+    const mine = ++sessionGeneration;
+    async function tick() {
+      if (mine !== sessionGeneration || !session) return;
+      try {
+        expiryBanner(await api('GET', '/v1/expiries'));
+      } catch (e) {
+        if (e.status === 401 || e.status === 403) return;
+      }
+      setTimeout(tick, POLL.expiries);
+    }
+    tick();
+  }
+  function expiryBanner(expiries) {
+    const box = clear($('expiry'));
+    const warned = expiries.documents.filter((d) => d.warning);
+    box.hidden = warned.length === 0;
+    if (box.hidden) return;
+    box.appendChild(h('strong', { text: warned.length === 1 ? '1 signed document needs attention'
+      : warned.length + ' signed documents need attention' }));
+    box.appendChild(h('ul', {}, warned.map((d) => h('li', { 'data-path': d.path, text: d.warning }))));
+    box.appendChild(h('p', { class: 'hint' }, 'Warned ' + span(expiries.warnBeforeSeconds) + ' ahead (--expiry-warning). ',
+      h('a', { href: '#/releases', text: 'Releases' }), ' has every document.'));
   }
   const mayAct = () => session && session.role === 'operator';
 
