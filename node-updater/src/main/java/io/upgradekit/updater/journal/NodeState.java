@@ -43,9 +43,15 @@ public record NodeState(
    * @param retriesActedOn the operator's retry count ({@code RolloutState.retries}) this node last
    *     acted on: a higher one lets the release be tried again after it failed here
    * @param wave this node's wave in it (from its grant or the server's answers), or null
+   * @param expires when the newest state trusted expires (for {@code status}), or null
    */
-  public record Rollout(long sequence, int retriesActedOn, Integer wave) {
-    static final Rollout NONE = new Rollout(0, 0, null);
+  @com.fasterxml.jackson.annotation.JsonInclude(com.fasterxml.jackson.annotation.JsonInclude.Include.NON_NULL)
+  public record Rollout(long sequence, int retriesActedOn, Integer wave, java.time.Instant expires) {
+    static final Rollout NONE = new Rollout(0, 0, null, null);
+
+    public Rollout(long sequence, int retriesActedOn, Integer wave) {
+      this(sequence, retriesActedOn, wave, null);
+    }
 
     public Rollout {
       if (sequence < 0 || retriesActedOn < 0 || (wave != null && wave < 0)) {
@@ -236,20 +242,21 @@ public record NodeState(
     return rollouts.getOrDefault(version, Rollout.NONE);
   }
 
-  /** Remembers a rollout state sequence trusted (never lowers it). */
-  public NodeState withRolloutSequence(String version, long sequence) {
+  /** Remembers a rollout state sequence trusted (never lowers it) and when that state expires. */
+  public NodeState withRolloutSequence(String version, long sequence, java.time.Instant expires) {
     Rollout r = rollout(version);
-    return withRollout(version, new Rollout(Math.max(r.sequence(), sequence), r.retriesActedOn(), r.wave()));
+    return sequence < r.sequence() ? this : withRollout(version, new Rollout(sequence, r.retriesActedOn(), r.wave(),
+        expires));
   }
 
   public NodeState withRetriesActedOn(String version, int count) {
     Rollout r = rollout(version);
-    return withRollout(version, new Rollout(r.sequence(), count, r.wave()));
+    return withRollout(version, new Rollout(r.sequence(), count, r.wave(), r.expires()));
   }
 
   public NodeState withWave(String version, int wave) {
     Rollout r = rollout(version);
-    return withRollout(version, new Rollout(r.sequence(), r.retriesActedOn(), wave));
+    return withRollout(version, new Rollout(r.sequence(), r.retriesActedOn(), wave, r.expires()));
   }
 
   private NodeState withRollout(String version, Rollout r) {
