@@ -70,7 +70,7 @@ final class Fleet {
         LOG::info);
     controller.startNoRolloutBefore(clock.instant().plus(config.rolloutStartDelay()));
     leases.onRelease(controller::wake);
-    RolloutOperations operations = new RolloutOperations(live, decisions, controller, leases, states, clock);
+    RolloutOperations operations = new RolloutOperations(live, decisions, controller, leases, states, clock, reports);
     HeartbeatService heartbeats = new HeartbeatService(inventory, clock);
     String every = config.controllerInterval().toMillis() + " ms";
     java.util.function.Supplier<String> sentence = () -> {

@@ -255,6 +255,8 @@
     const charts = view.appendChild(h('div', { class: 'charts', id: 'charts' }));
     view.appendChild(h('h2', { text: 'Plan' }));
     const plan = view.appendChild(h('div', { id: 'plan' }));
+    view.appendChild(h('h2', { text: 'Rollback drills' }));
+    const drills = view.appendChild(h('div', { id: 'drills' }));
     view.appendChild(h('h2', { text: 'Action log' }));
     const log = view.appendChild(h('div', { id: 'log' }));
     let report = null;
@@ -268,6 +270,7 @@
       if (r.judge) append(judge, [badge(r.judge.outcome), ' ', r.judge.reason || '']);
       else judge.textContent = 'No verdict before the rollout starts.';
       renderPlan(plan, r.plan);
+      renderDrills(drills, r.drills || []);
       renderLog(log, r.decisions);
     }, (e) => showError(summary, e));
     poll(base + '/series', POLL.series, (s) => renderCharts(charts, s, report), () => {});
@@ -379,6 +382,23 @@
       ['waveLabel', p.waveLabel || '—'],
     ];
     box.appendChild(h('table', { class: 'plan' }, h('tbody', {}, rows.map(([k, v]) => h('tr', {}, h('th', { text: k }), h('td', { text: v }))))));
+  }
+
+  // updater drill: back to the previous version and forward again, the newest per node.
+  function renderDrills(box, drills) {
+    clear(box);
+    if (drills.length === 0) {
+      box.appendChild(h('p', { class: 'hint', text: 'No node of this release ran "updater drill" yet (docs/runbook.md, rollback drill).' }));
+      return;
+    }
+    const secs = (x) => x === undefined || x === null ? '—' : x.toFixed(1) + ' s';
+    const rows = drills.map((d) => h('tr', { class: d.backOutcome !== 'ROLLED_BACK' || (d.forwardOutcome && d.forwardOutcome !== 'COMMITTED') ? 'warn' : null },
+      h('td', {}, h('a', { href: '#/nodes/' + encodeURIComponent(d.node), text: d.node })), h('td', {}, time(d.at)),
+      h('td', { text: d.previous }), h('td', { text: d.backOutcome }), h('td', { class: 'num', text: secs(d.backSeconds) }),
+      h('td', { text: d.forwardOutcome || 'not reported yet' }), h('td', { class: 'num', text: secs(d.forwardSeconds) }),
+      h('td', { class: 'num', text: d.requests === undefined ? '—' : d.requestsFailed + ' of ' + d.requests }),
+      h('td', { class: 'num', text: secs(d.longestGapSeconds) })));
+    box.appendChild(h('table', { id: 'drill-table' }, h('thead', {}, h('tr', {}, ['node', 'when', 'back to', 'back', 'time to recover', 'forward', 'time forward', 'requests failed', 'longest gap'].map((t) => h('th', { text: t })))), h('tbody', {}, rows)));
   }
 
   function renderLog(box, decisions) {
