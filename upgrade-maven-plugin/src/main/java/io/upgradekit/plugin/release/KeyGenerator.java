@@ -146,7 +146,8 @@ public final class KeyGenerator {
             + " key (see docs/maven-plugin.md, key management)"));
         return 0;
       }
-      TrustRoot current = RepositoryTrust.load(repository, clock);
+      // An expired root is rotated too: that is how a repository whose root expired is repaired.
+      TrustRoot current = RepositoryTrust.loadForRotation(repository);
       RoleKeys rootRole = current.role(Role.ROOT);
       if (!rootRole.keyIds().contains(request.rootKey().keyId()) || rootRole.threshold() != 1) {
         throw new ConfigurationException(ErrorCode.SIGNATURE_INVALID, "<rootKeyFile> holds key "

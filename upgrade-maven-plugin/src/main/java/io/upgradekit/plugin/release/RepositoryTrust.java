@@ -40,6 +40,17 @@ public final class RepositoryTrust {
   }
 
   /**
+   * The repository's newest trust root reached by verified rotations, whether or not it has
+   * expired: the root to rotate from. An expired root's root key still signs the next version
+   * (which must not be expired itself), and nodes walk to it through the expired one.
+   *
+   * @throws UpgradeException CONFIG_INVALID if the repository has none, or a verification code
+   */
+  public static TrustRoot loadForRotation(Repository repository) throws IOException {
+    return load(repository, Clock.fixed(Instant.EPOCH, ZoneOffset.UTC));
+  }
+
+  /**
    * Checks that {@code key} may sign for the release role of {@code root} alone.
    *
    * @throws ConfigurationException SIGNATURE_INVALID (not a release key), SIGNATURE_THRESHOLD (one key is

@@ -141,4 +141,24 @@ class KeyGeneratorTest {
     assertThat(Files.readAllBytes(repository.resolve("root.json"))).isEqualTo(before);
     assertThat(repository.resolve("roots/2.root.json")).doesNotExist();
   }
+
+  @Test
+  void aRepositoryWhoseTrustRootExpiredIsRepairedByTheNextVersionWhichNodesAccept() throws IOException {
+    Path repository = dir.resolve("repo");
+    generate(dir.resolve("root.pem"), repository); // version 1 lives 365 days from Fixture.NOW
+    SigningKey rootKey = read(dir.resolve("root.pem"));
+    java.time.Clock afterExpiry = java.time.Clock.fixed(Fixture.NOW.plus(java.time.Duration.ofDays(400)),
+        java.time.ZoneOffset.UTC);
+
+    KeyGenerator.Result next = new KeyGenerator(afterExpiry, events::add).generate(new KeyGenerator.Request(
+        dir.resolve("ci.pem"), repository, rootKey, KeyGenerator.DEFAULT_ROOT_LIFETIME));
+
+    assertThat(next.trustRootVersion()).isEqualTo(2);
+    // A node pinned to version 1 walks to 2 and trusts it, although 1 expired.
+    TrustRoot pinned = TrustRoots.readPinned(Files.readAllBytes(repository.resolve("roots/1.root.json")), Fixture.CLOCK);
+    TrustRoot walked = TrustRoots.update(pinned, v -> v == 2 ? Files.readAllBytes(repository.resolve("roots/2.root.json"))
+        : null, afterExpiry);
+    assertThat(walked.version()).isEqualTo(2);
+    assertThat(walked.expires()).isAfter(afterExpiry.instant());
+  }
 }
