@@ -182,7 +182,14 @@ public final class ExpiryWatch {
 
   private Known read() throws IOException {
     Instant now = clock.instant();
-    TrustRoot root = trust.current();
+    TrustRoot root;
+    try {
+      root = trust.current();
+    } catch (UpgradeException e) {
+      // No trust root yet (a repository being set up): nothing nodes could trust, nothing expires.
+      log.accept("no signed document's expiry is known: " + e.getMessage());
+      return new Known(now, List.of(), 0);
+    }
     MetadataVerifier verifier = new MetadataVerifier(root, clock);
     List<Found> found = new ArrayList<>();
     found.add(new Found("root", null, null, null, RepositoryLayout.trustRoot(), root.expires(), List.of(), null));

@@ -112,6 +112,16 @@ public final class Api {
     this.clock = clock;
   }
 
+  /** The status's expiry warnings; the fleet's status is answered even when they cannot be read (absent then). */
+  private java.util.List<io.upgradekit.schema.api.DocumentExpiries.Document> expiring() {
+    try {
+      return expiries.warnings();
+    } catch (java.io.IOException | RuntimeException e) {
+      LOG.warn("the signed documents' expiry cannot be read for /v1/status: {}", e.toString());
+      return null;
+    }
+  }
+
   void handle(Request request, Response response, Callback callback, String path) {
     String[] s = path.split("/", -1); // "", "v1", ...
     String method = request.getMethod();
@@ -119,7 +129,7 @@ public final class Api {
       if (s.length == 3 && s[2].equals("status")) {
         requireMethod(method, HttpMethod.GET);
         ok(response, callback, 200, ApiBody.FLEET_STATUS.write(fleet.status(clock.instant())
-            .withController(rollouts.controller().get()).withExpiring(expiries.warnings())), null);
+            .withController(rollouts.controller().get()).withExpiring(expiring())), null);
       } else if (s.length == 3 && s[2].equals("heartbeats")) {
         requireMethod(method, HttpMethod.POST);
         heartbeat(request, response, callback);

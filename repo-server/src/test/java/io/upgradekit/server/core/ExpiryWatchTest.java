@@ -175,6 +175,19 @@ public class ExpiryWatchTest {
         .satisfies(d -> assertThat(d.warning()).startsWith("SIGNATURE_INVALID: ").endsWith("nodes refuse it already"));
   }
 
+  @Test
+  void aRepositoryWithoutATrustRootHasNothingThatExpiresAndSaysSoOnce() throws Exception {
+    Path empty = java.nio.file.Files.createDirectory(dir.resolve("empty"));
+    RepositoryStore bare = new DirectoryStore(empty);
+    ExpiryWatch watch = new ExpiryWatch(bare, TrustStore.open(bare, null, clock, logged::add), clock,
+        Duration.ofDays(7), Duration.ofMinutes(2), logged::add);
+
+    assertThat(watch.expiries().documents()).isEmpty();
+    assertThat(watch.warnings()).isEmpty();
+    assertThat(watch.metrics()).contains("upgradekit_signed_documents_omitted 0\n");
+    promtool(watch.metrics());
+  }
+
   /** Checks the text with Prometheus's own checker where it is installed (apt-get install prometheus). */
   public static void promtool(String text) throws Exception {
     Path promtool = Path.of("/usr/bin/promtool");
