@@ -79,7 +79,7 @@ final class Fleet {
         clock, LOG::info);
     controller.startNoRolloutBefore(clock.instant().plus(config.rolloutStartDelay()));
     leases.onRelease(controller::wake);
-    RolloutOperations operations = new RolloutOperations(live, decisions, controller, leases, states, clock);
+    RolloutOperations operations = new RolloutOperations(live, decisions, controller, leases, states, clock, reports);
     SetOperations setOperations = new SetOperations(live, sets, setStates, controller, clock);
     HeartbeatService heartbeats = new HeartbeatService(inventory, clock);
     String every = config.controllerInterval().toMillis() + " ms";

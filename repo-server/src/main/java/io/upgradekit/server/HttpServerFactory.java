@@ -3,6 +3,7 @@ package io.upgradekit.server;
 import io.upgradekit.server.core.Authenticator;
 import io.upgradekit.server.core.ClaimService;
 import io.upgradekit.server.core.FeedbackService;
+import io.upgradekit.server.core.ExpiryWatch;
 import io.upgradekit.server.core.FleetIndex;
 import io.upgradekit.server.core.NodeAccess;
 import io.upgradekit.server.core.NodeCredentials;
@@ -82,9 +83,14 @@ final class HttpServerFactory {
     metrics.append(rollouts.metrics);
     Sessions sessions = config.dashboard() ? new Sessions(clock, config.sessionTimeout(), Sessions.DEFAULT_MAX_SESSIONS)
         : null;
-    ReleaseCatalog releases = new ReleaseCatalog(store, trust, clock, config.rolloutStateTtl());
+    ReleaseCatalog releases = new ReleaseCatalog(store, trust, clock, config.rolloutStateTtl(), config.expiryWarning());
+    ExpiryWatch expiries = new ExpiryWatch(store, trust, clock, config.expiryWarning(), config.rolloutStateTtl(),
+        LOG::warn);
+    repository.store.onWrite(expiries::changed);
+    repository.publishStore.onWrite(expiries::changed);
+    metrics.append(expiries::metrics);
     Api api = new Api(publish, claims, feedback, fleet, trust, authenticator, metrics, clock, rollouts.endpoints,
-        new OperatorAccess(authenticator, operators, sessions), releases);
+        new OperatorAccess(authenticator, operators, sessions), releases, expiries);
     if (config.publishToken() == null && config.publishTokenFile() == null) {
       LOG.info("publishing is disabled (no publisher token)");
     }

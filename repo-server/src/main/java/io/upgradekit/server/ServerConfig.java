@@ -55,6 +55,8 @@ import java.util.Objects;
  *     null to refuse the rollout API
  * @param dashboard whether the operators' dashboard is served at {@code /ui/} (and operators may log in)
  * @param sessionTimeout how long a dashboard session lasts without a request
+ * @param expiryWarning warn (status, dashboard, metrics) when a signed document nodes depend on
+ *     expires within this
  */
 public record ServerConfig(
     Path root,
@@ -86,7 +88,8 @@ public record ServerConfig(
     Duration rolloutStartDelay,
     Path operatorCredentialsFile,
     boolean dashboard,
-    Duration sessionTimeout) {
+    Duration sessionTimeout,
+    Duration expiryWarning) {
 
   public static final String DEFAULT_BIND = "127.0.0.1";
   public static final int DEFAULT_PORT = 8080;
@@ -103,6 +106,7 @@ public record ServerConfig(
   public static final Duration DEFAULT_ROLLOUT_START_DELAY = Duration.ofSeconds(35);
   public static final Duration DEFAULT_STORE_REFRESH = Duration.ofSeconds(1);
   public static final Duration DEFAULT_SESSION_TIMEOUT = Duration.ofMinutes(30);
+  public static final Duration DEFAULT_EXPIRY_WARNING = Duration.ofDays(7);
 
   public ServerConfig {
     if ((root == null) == (store == null)) {
@@ -120,6 +124,7 @@ public record ServerConfig(
     Objects.requireNonNull(controllerInterval, "controllerInterval");
     Objects.requireNonNull(rolloutStartDelay, "rolloutStartDelay");
     Objects.requireNonNull(sessionTimeout, "sessionTimeout");
+    Objects.requireNonNull(expiryWarning, "expiryWarning");
   }
 
   public static Builder builder(Path root) {
@@ -163,6 +168,7 @@ public record ServerConfig(
     private Path operatorCredentialsFile;
     private boolean dashboard = true;
     private Duration sessionTimeout = DEFAULT_SESSION_TIMEOUT;
+    private Duration expiryWarning = DEFAULT_EXPIRY_WARNING;
 
     private Builder(Path root, String store) {
       this.root = root;
@@ -197,13 +203,15 @@ public record ServerConfig(
     public Builder operatorCredentialsFile(Path v) { this.operatorCredentialsFile = v; return this; }
     public Builder dashboard(boolean v) { this.dashboard = v; return this; }
     public Builder sessionTimeout(Duration v) { this.sessionTimeout = v; return this; }
+    public Builder expiryWarning(Duration v) { this.expiryWarning = v; return this; }
 
     public ServerConfig build() {
       return new ServerConfig(root, store, storeRefresh, bind, port, pinnedTrustRoot, publishToken, publishTokenFile, nodeSecret,
           nodeSecretFile, claimCapacity,
           feedbackQuotaBytes, maxBlobBytes, rateLimit, idleTimeout, minRequestDataRate, maxThreads, accessLog,
           stopTimeout, statusRefresh, credentialRefresh, maxNodes, instance, rolloutKeyFile, rolloutStateTtl,
-          controllerInterval, rolloutStartDelay, operatorCredentialsFile, dashboard, sessionTimeout);
+          controllerInterval, rolloutStartDelay, operatorCredentialsFile, dashboard, sessionTimeout,
+          expiryWarning);
     }
   }
 }

@@ -39,9 +39,13 @@ class DashboardApiTest {
   static final String VIEWER = RolloutApiTest.VIEWER;
   static final String HOSTILE = "<script>window.__pwned=1</script><img src=x onerror=\"alert(1)\">";
 
+  /** The keys of the repository {@link #start} made last. */
+  static volatile TestRepository lastRepository;
+
   static ServerFixture start(Path dir, UnaryOperator<io.upgradekit.server.ServerConfig.Builder> more) throws Exception {
     Path root = Files.createDirectory(dir.resolve("repo"));
     TestRepository repo = new TestRepository();
+    lastRepository = repo;
     RolloutApiTest.publish(repo, root);
     Path key = RolloutApiTest.secret(dir, "rollout.key", repo.releaseKey.toPem());
     Path operators = RolloutApiTest.secret(dir, "operators", "alice operator " + OPERATOR + "\nbob viewer " + VIEWER

@@ -158,6 +158,22 @@ class DashboardBrowserIT {
         assertThat(attr(browser, ".wave[data-wave='2'] .node[data-node='" + n + "']", "data-state"))
             .as("%s never started after the halt", n).isEqualTo("pending");
       }
+      // a canary node ran 'updater drill': its two reports show as one drill on the rollout page
+      String drilled = attr(browser, ".wave[data-wave='0'] .node", "data-node");
+      Instant drilledAt = Instant.now().truncatedTo(ChronoUnit.SECONDS);
+      assertThat(server.postAsNode("/v1/feedback", drilled, Json.canonicalBytes(new Feedback("feedback", "ev-drill-1", 1,
+          drilled, "shop", "2.0", "1.0", "END", "ROLLED_BACK", List.of(new StepReport("ROLLBACK", drilledAt, 1400, "OK",
+              null, null)), null, null, Map.of("drill.leg", 1.0, "drill.seconds", 1.4, "drill.requests", 70.0,
+              "drill.requests_failed", 2.0, "drill.longest_gap_seconds", 0.5), drilledAt))).statusCode()).isEqualTo(201);
+      assertThat(server.postAsNode("/v1/feedback", drilled, Json.canonicalBytes(new Feedback("feedback", "ev-drill-2", 1,
+          drilled, "shop", "1.0", "2.0", "END", "COMMITTED", List.of(new StepReport("SWITCH", drilledAt, 20, "OK", null,
+              null)), null, null, Map.of("drill.leg", 2.0, "drill.seconds", 2.1, "drill.requests", 80.0,
+              "drill.requests_failed", 1.0, "drill.longest_gap_seconds", 0.4), drilledAt.plusSeconds(2))))
+          .statusCode()).isEqualTo(201);
+      until(browser, Duration.ofSeconds(10), "the drill on the rollout page",
+          () -> browser.findElement(By.id("drills")).getText().contains(drilled));
+      assertThat(browser.findElement(By.id("drills")).getText()).contains("ROLLED_BACK", "1.4 s", "COMMITTED", "2.1 s",
+          "3 of 150", "0.5 s");
       shoot(browser, "dashboard-rollout-halted.png");
 
       // an action from the page without its CSRF token is refused, with it the server decides
@@ -191,6 +207,10 @@ class DashboardBrowserIT {
           () -> browser.findElements(By.cssSelector("#releases tr[data-version]")).size() == 2);
       assertThat(browser.findElement(By.id("releases")).getText()).contains("Trust root version 1", "stable",
           "from 1.0", "#", "halt", "expires in");
+      // The test's channel pointer expires within the default --expiry-warning: the banner says so, on every page.
+      until(browser, Duration.ofSeconds(10), "the expiry banner", () -> browser.findElement(By.id("expiry")).isDisplayed());
+      assertThat(browser.findElement(By.id("expiry")).getText()).contains("1 signed document needs attention",
+          "the channel pointer shop/stable expires in", "mvn upgrade:resign -Dupgrade.app=shop -Dupgrade.channel=stable");
       shoot(browser, "dashboard-releases.png");
 
       // a viewer reads the same pages, sees no buttons, and is refused on actions

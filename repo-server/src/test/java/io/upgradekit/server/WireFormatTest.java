@@ -147,6 +147,7 @@ class WireFormatTest {
         + "\"releases\":{\"1.1.0\":{\"COMMITTED\":1,\"FAILED\":1,\"ROLLED_BACK\":1}}}},"
         + "\"controller\":\"no rollout controller: this server was started without --rollout-key-file, so it signs"
         + " no rollout state and gives no slots\","
+        + "\"expiring\":[],"
         + "\"generatedAt\":\"" + NOW + "\","
         + "\"nodes\":{"
         + "\"node-1\":{\"apps\":{\"demo\":{\"currentVersion\":\"1.1.0\",\"lastEvent\":{\"durationMillis\":6215,"

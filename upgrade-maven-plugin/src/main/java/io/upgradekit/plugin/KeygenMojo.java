@@ -10,6 +10,7 @@ import io.upgradekit.schema.ErrorCode;
 import java.io.File;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import org.apache.maven.plugin.MojoExecutionException;
 import org.apache.maven.plugin.MojoFailureException;
 import org.apache.maven.plugins.annotations.Mojo;
@@ -46,6 +47,14 @@ public class KeygenMojo extends UpgradeMojo {
   @Parameter(property = "upgrade.rootKeyFile")
   File rootKeyFile;
 
+  /**
+   * Key ids to take out of the trust root in the same rotation (with {@code <rootKeyFile>}): a leaked
+   * or retired release key; a revoked rollout key is replaced by the new key. Nodes refuse what only
+   * those keys signed from the next poll on. Comma-separated as a property. Default: none.
+   */
+  @Parameter(property = "upgrade.revokeKeys")
+  List<String> revokeKeys;
+
   /** Days until the new trust root expires; rotate it before then. Default: 365. */
   @Parameter(property = "upgrade.rootExpiryDays", defaultValue = "365")
   int rootExpiryDays;
@@ -60,7 +69,7 @@ public class KeygenMojo extends UpgradeMojo {
     MavenEvents events = events();
     MojoErrors.run(() -> new KeyGenerator(clock, events).generate(new KeyGenerator.Request(
         keyFile == null ? null : resolve(keyFile.toPath()), repositoryLocation(), rootKey(),
-        Duration.ofDays(rootExpiryDays))));
+        Duration.ofDays(rootExpiryDays), revokeKeys)));
   }
 
   private SigningKey rootKey() {

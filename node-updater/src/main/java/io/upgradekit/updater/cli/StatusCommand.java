@@ -19,7 +19,8 @@ import picocli.CommandLine.Option;
         "Shows the target: current and previous version, versions on disk, whether the service runs, an update "
             + "in progress (or interrupted), the last event, reports waiting for the server, releases marked bad, "
             + "damaged state files (the next run moves them aside and rebuilds them); what a release's rollout makes "
-            + "this node wait for, the rollout slot it holds, and failed heartbeats.",
+            + "this node wait for, the rollout slot it holds, failed heartbeats, and when each signed document it "
+            + "trusts expires (trust root, channel pointer, the running release's manifest and rollout state).",
         "Reads only; takes no lock."},
     exitCodeListHeading = "%nExit codes:%n",
     exitCodeList = {"0:shown", "1:the state could not be read", "2:usage or configuration error"})
@@ -89,6 +90,10 @@ public final class StatusCommand implements Callable<Integer> {
           + (h.lastSentAt() == null ? "" : "; one got through at " + h.lastSentAt()));
     }
     out.println("pending reports:  " + status.pendingReports());
+    for (TargetStatus.Trusted t : status.trusted()) {
+      out.println("trusts:           " + t.name() + (t.expired() ? ", EXPIRED at " : ", expires ") + t.expires()
+          + (t.fix() == null ? "" : (t.expired() ? ": the node refuses it; " : ": soon; ") + t.fix()));
+    }
     if (!status.badReleases().isEmpty()) {
       out.println("bad releases:     " + String.join(", ", status.badReleases()));
     }

@@ -6,7 +6,7 @@ import java.util.function.Consumer;
 import picocli.CommandLine;
 
 /**
- * The agent's subcommands ({@code run}, {@code status}, {@code history}, {@code rollback}), added
+ * The agent's subcommands ({@code run}, {@code status}, {@code history}, {@code rollback}, {@code drill}), added
  * to the {@code updater} root command in one call so the root stays a list of registrations.
  */
 public final class UpdaterCommands {
@@ -25,6 +25,7 @@ public final class UpdaterCommands {
     return root.addSubcommand("run", new RunCommand(applier, listener, System.err))
         .addSubcommand("status", new StatusCommand())
         .addSubcommand("history", new HistoryCommand())
-        .addSubcommand("rollback", new RollbackCommand(System.err, listener));
+        .addSubcommand("rollback", new RollbackCommand(System.err, listener))
+        .addSubcommand("drill", new DrillCommand(System.err, listener));
   }
 }

@@ -32,6 +32,7 @@ final class EventRun {
   private UpdateState state;
   private Instant stateStart;
   private UpgradeException failure;
+  private java.util.function.Consumer<EventRun> beforeEnd = r -> { };
   private String skipNote;
   private String stepNote;
   private ErrorCode stepCode;
@@ -90,6 +91,11 @@ final class EventRun {
 
   void kind(EventKind kind) {
     record = record.withKind(kind);
+  }
+
+  /** Called once when the event ends, before its outcome is journaled and reported (a drill's figures). */
+  void beforeEnd(java.util.function.Consumer<EventRun> last) {
+    beforeEnd = java.util.Objects.requireNonNull(last, "last");
   }
 
   /** Records the event's failure (its code and sentence), unless one is recorded already. */
@@ -161,6 +167,9 @@ final class EventRun {
 
   /** END_ACTION (the outcome journaled first, so a crash here finishes the same way), then END. */
   Result end(Outcome outcome, ErrorCode code, String message) {
+    java.util.function.Consumer<EventRun> last = beforeEnd;
+    beforeEnd = r -> { };
+    last.accept(this);
     record = record.withOutcome(outcome, null);
     if (code != null && record.errorCode() == null) {
       record = record.withError(code.name(), message);

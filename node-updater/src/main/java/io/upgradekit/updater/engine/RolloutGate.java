@@ -446,7 +446,7 @@ final class RolloutGate {
       throw e;
     }
     if (state.sequence() > trusted) {
-      node.withRolloutSequence(version, state.sequence()).write(parts.home().nodeFile());
+      node.withRolloutSequence(version, state.sequence(), state.expires()).write(parts.home().nodeFile());
     }
     return new Observed(state, null, null);
   }

@@ -7,7 +7,21 @@ import io.upgradekit.updater.journal.JournalRecord;
 import io.upgradekit.updater.journal.NodeState;
 import io.upgradekit.updater.journal.StateFiles;
 import io.upgradekit.updater.process.ServiceController;
+import io.upgradekit.schema.UpgradeException;
+import io.upgradekit.schema.io.BoundedFiles;
+import io.upgradekit.schema.json.Json;
+import io.upgradekit.schema.model.ChannelPointer;
+import io.upgradekit.schema.model.DocumentType;
+import io.upgradekit.schema.model.ReleaseManifest;
+import io.upgradekit.schema.model.TrustRoot;
+import io.upgradekit.schema.sign.Envelopes;
+import io.upgradekit.schema.sign.TrustRoots;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -29,6 +43,10 @@ import java.util.List;
  * @param waiting what the rollout makes this node wait for ("waiting for wave 3 of 5"), or null
  * @param lease the rollout slot this node holds (or still has to return), or null
  * @param heartbeats heartbeat failures (null when the node sends none: no credential)
+ * @param trusted the signed documents this node trusts now and when each expires: the trust root
+ *     (pinned, or the newest rotation walked), the channel pointer, the manifest of the release it
+ *     runs, and that release's rollout state (when it has a plan); what it has not fetched yet is
+ *     left out
  */
 public record TargetStatus(
     String app,
@@ -44,7 +62,24 @@ public record TargetStatus(
     List<String> damaged,
     NodeState.Wait waiting,
     NodeState.Lease lease,
-    Heartbeats.Record heartbeats) {
+    Heartbeats.Record heartbeats,
+    List<Trusted> trusted) {
+
+  /**
+   * A signed document the node trusts.
+   *
+   * @param document {@code root}, {@code channel}, {@code release} or {@code rollout}
+   * @param name what it is, for people ("channel pointer shop/stable (2.4.0, sequence 7)")
+   * @param expires when the node stops accepting it
+   * @param expired whether that has passed
+   * @param fix what to do about it, said when it expired or expires within {@link #WARN_BEFORE};
+   *     else null
+   */
+  @com.fasterxml.jackson.annotation.JsonInclude(com.fasterxml.jackson.annotation.JsonInclude.Include.NON_NULL)
+  public record Trusted(String document, String name, Instant expires, boolean expired, String fix) {}
+
+  /** A document expiring within this is flagged, as repo-server's --expiry-warning does by default. */
+  public static final Duration WARN_BEFORE = Duration.ofDays(7);
 
   /** Reads the target's state; damaged files are listed in {@code damaged}, never fatal. */
   public static TargetStatus read(UpdaterConfig config) {
@@ -82,9 +117,76 @@ public record TargetStatus(
       damaged.add(e.getMessage());
       pending = 0;
     }
-    return new TargetStatus(config.app(), config.channel(), home.currentVersion().orElse(null), state.previous(),
+    String current = home.currentVersion().orElse(null);
+    return new TargetStatus(config.app(), config.channel(), current, state.previous(),
         home.versionsOnDisk(), running, active, history.isEmpty() ? null : history.get(history.size() - 1), pending,
         state.badReleases(), damaged, state.waiting(), state.lease(),
-        config.node().credential() == null ? null : Heartbeats.read(home.state()));
+        config.node().credential() == null ? null : Heartbeats.read(home.state()),
+        trusted(config, home, current, state, damaged, Clock.systemUTC().instant()));
+  }
+
+  /** What the node verified last, read from its own state (no network): pinned root and walked rotations, cached pointer, kept manifest. */
+  static List<Trusted> trusted(UpdaterConfig config, Home home, String current, NodeState state, List<String> damaged,
+      Instant now) {
+    List<Trusted> out = new ArrayList<>();
+    try {
+      byte[] pinned = BoundedFiles.read(config.trustRoot(), DocumentType.ROOT.maxBytes());
+      TrustRoot root = Json.read(Envelopes.parse(pinned, DocumentType.ROOT).payloadBytes(), TrustRoot.class, "root");
+      Path cache = home.trust().resolve("roots");
+      for (int step = 0; step < TrustRoots.MAX_ROTATIONS_PER_UPDATE; step++) {
+        Path next = cache.resolve((root.version() + 1) + ".root.json");
+        if (!Files.isRegularFile(next)) {
+          break;
+        }
+        root = TrustRoots.verifyNext(root, BoundedFiles.read(next, DocumentType.ROOT.maxBytes()));
+      }
+      out.add(trusted("root", "trust root version " + root.version(), root.expires(), now, "the repository's"
+          + " publisher must publish the next trust root version (mvn upgrade:keygen with <rootKeyFile>); the node"
+          + " walks to it by itself"));
+    } catch (IOException | UpgradeException e) {
+      damaged.add("the trust root cannot be read for its expiry: " + e.getMessage());
+    }
+    ChannelPointer pointer = read(home.trust().resolve("channel.json"), DocumentType.CHANNEL, ChannelPointer.class,
+        damaged);
+    if (pointer != null) {
+      out.add(trusted("channel", "channel pointer " + pointer.app() + "/" + pointer.channel() + " ("
+          + pointer.version() + ", sequence " + pointer.sequence() + ")", pointer.expires(), now,
+          "the publisher must re-sign it (mvn upgrade:resign -Dupgrade.app=" + pointer.app() + " -Dupgrade.channel="
+              + pointer.channel() + ") or publish a release to the channel"));
+    }
+    if (current != null) {
+      ReleaseManifest manifest = read(home.releases().resolve(current + ".json"), DocumentType.RELEASE,
+          ReleaseManifest.class, damaged);
+      if (manifest != null) {
+        out.add(trusted("release", "release manifest " + manifest.app() + " " + manifest.version(),
+            manifest.expires(), now, "the publisher must publish a new release to the channel (a manifest cannot be"
+                + " re-signed); the running version keeps running"));
+      }
+      NodeState.Rollout rollout = state.rollout(current);
+      if (rollout.expires() != null) {
+        out.add(trusted("rollout", "rollout state of " + current + " (sequence " + rollout.sequence() + ")",
+            rollout.expires(), now, null));
+      }
+    }
+    return List.copyOf(out);
+  }
+
+  private static Trusted trusted(String document, String name, Instant expires, Instant now, String fix) {
+    boolean expired = !now.isBefore(expires);
+    // A rollout state lives minutes and is re-signed by repo-server: its expiry is shown, never flagged.
+    boolean flag = fix != null && (expired || Duration.between(now, expires).compareTo(WARN_BEFORE) < 0);
+    return new Trusted(document, name, expires, expired, flag ? fix : null);
+  }
+
+  private static <T> T read(Path file, DocumentType type, Class<T> documentClass, List<String> damaged) {
+    try {
+      byte[] bytes = BoundedFiles.read(file, type.maxBytes());
+      return Json.read(Envelopes.parse(bytes, type).payloadBytes(), documentClass, type.typeName());
+    } catch (java.nio.file.NoSuchFileException e) {
+      return null;
+    } catch (IOException | UpgradeException e) {
+      damaged.add(file + " cannot be read for its expiry: " + e.getMessage());
+      return null;
+    }
   }
 }

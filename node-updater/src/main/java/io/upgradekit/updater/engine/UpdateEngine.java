@@ -128,6 +128,17 @@ public final class UpdateEngine {
     return underLock(() -> new UpdateFlow(parts, rollbacks, recovery, plans).run(stageOnly));
   }
 
+  /**
+   * A rollback drill under the lock: back to the previous version through ROLLBACK, then forward
+   * through an ordinary update ({@link Drill}).
+   *
+   * @param probe requests to count while it runs, or null
+   */
+  public Result drill(io.upgradekit.updater.health.RequestProbe probe) {
+    return underLock(() -> new Drill(parts, rollbacks, onStart -> new UpdateFlow(parts, rollbacks, recovery, plans,
+        onStart)).run(probe));
+  }
+
   /** Manual rollback to the recorded previous version, under the lock. */
   public Result rollback() {
     return underLock(rollbacks::manual);

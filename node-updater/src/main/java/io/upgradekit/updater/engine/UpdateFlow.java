@@ -48,9 +48,17 @@ final class UpdateFlow {
   private final Rollbacks rollbacks;
   private final StateRecovery recovery;
   private final Map<String, Boolean> plans;
+  private final java.util.function.Consumer<EventRun> onStart;
 
   /** @param plans whether a kept release manifest carries a rollout plan, by version (the engine's memory) */
   UpdateFlow(Parts parts, Rollbacks rollbacks, StateRecovery recovery, Map<String, Boolean> plans) {
+    this(parts, rollbacks, recovery, plans, run -> { });
+  }
+
+  /** @param onStart told of the event when it starts (a drill marks its second leg) */
+  UpdateFlow(Parts parts, Rollbacks rollbacks, StateRecovery recovery, Map<String, Boolean> plans,
+      java.util.function.Consumer<EventRun> onStart) {
+    this.onStart = onStart;
     this.parts = parts;
     this.plans = plans;
     this.config = parts.config();
@@ -64,6 +72,7 @@ final class UpdateFlow {
   Result run(boolean stageOnly) {
     String installed = home.currentVersion().orElse(null);
     EventRun run = EventRun.start(parts, EventKind.UPDATE, installed, null);
+    onStart.accept(run);
     Result result;
     try {
       result = update(run, installed, stageOnly);

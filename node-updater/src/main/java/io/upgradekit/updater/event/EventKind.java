@@ -15,7 +15,13 @@ public enum EventKind {
   RECALL,
   /** Damaged state was moved aside and rebuilt (STATE_RECOVERED). */
   @JsonProperty("recovery")
-  RECOVERY;
+  RECOVERY,
+  /**
+   * {@code updater drill}, first leg: back to the previous version on purpose, through ROLLBACK as
+   * in an incident (the release is not marked bad). The second leg is an ordinary {@code update}.
+   */
+  @JsonProperty("drill")
+  DRILL;
 
   /** The name in JSON and in history's text ({@code update}, ...). */
   public String jsonName() {
@@ -24,7 +30,7 @@ public enum EventKind {
 
   /** True for events that switch back to an installed version ({@code toVersion}) by design. */
   public boolean switchesBack() {
-    return this == ROLLBACK || this == RECALL;
+    return this == ROLLBACK || this == RECALL || this == DRILL;
   }
 
   @Override

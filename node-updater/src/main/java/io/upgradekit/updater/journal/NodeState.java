@@ -45,9 +45,11 @@ public record NodeState(
    * @param wave this node's wave in it (from its grant or the server's answers), or null
    * @param setSequence the highest sequence of the signed state of the release set that rolls the
    *     release out that this node trusted (a replayed older set state is refused), or null: none yet
+   * @param expires when the newest state trusted expires (for {@code status}), or null
    */
-  public record Rollout(long sequence, int retriesActedOn, Integer wave, Long setSequence) {
-    static final Rollout NONE = new Rollout(0, 0, null, null);
+  @com.fasterxml.jackson.annotation.JsonInclude(com.fasterxml.jackson.annotation.JsonInclude.Include.NON_NULL)
+  public record Rollout(long sequence, int retriesActedOn, Integer wave, Long setSequence, java.time.Instant expires) {
+    static final Rollout NONE = new Rollout(0, 0, null, null, null);
 
     public Rollout {
       if (sequence < 0 || retriesActedOn < 0 || (wave != null && wave < 0)
@@ -58,7 +60,7 @@ public record NodeState(
 
     /** The three-field form of earlier releases (no release set). */
     public Rollout(long sequence, int retriesActedOn, Integer wave) {
-      this(sequence, retriesActedOn, wave, null);
+      this(sequence, retriesActedOn, wave, null, null);
     }
 
     /** {@link #setSequence}, 0 when none was trusted yet. */
@@ -249,28 +251,28 @@ public record NodeState(
     return rollouts.getOrDefault(version, Rollout.NONE);
   }
 
-  /** Remembers a rollout state sequence trusted (never lowers it). */
-  public NodeState withRolloutSequence(String version, long sequence) {
+  /** Remembers a rollout state sequence trusted (never lowers it) and when that state expires. */
+  public NodeState withRolloutSequence(String version, long sequence, java.time.Instant expires) {
     Rollout r = rollout(version);
-    return withRollout(version, new Rollout(Math.max(r.sequence(), sequence), r.retriesActedOn(), r.wave(),
-        r.setSequence()));
+    return sequence < r.sequence() ? this : withRollout(version, new Rollout(sequence, r.retriesActedOn(), r.wave(),
+        r.setSequence(), expires));
   }
 
   /** Remembers a release set state sequence trusted for the release {@code version} (never lowers it). */
   public NodeState withSetSequence(String version, long sequence) {
     Rollout r = rollout(version);
     return withRollout(version, new Rollout(r.sequence(), r.retriesActedOn(), r.wave(),
-        Math.max(r.setSequenceOrZero(), sequence)));
+        Math.max(r.setSequenceOrZero(), sequence), r.expires()));
   }
 
   public NodeState withRetriesActedOn(String version, int count) {
     Rollout r = rollout(version);
-    return withRollout(version, new Rollout(r.sequence(), count, r.wave(), r.setSequence()));
+    return withRollout(version, new Rollout(r.sequence(), count, r.wave(), r.setSequence(), r.expires()));
   }
 
   public NodeState withWave(String version, int wave) {
     Rollout r = rollout(version);
-    return withRollout(version, new Rollout(r.sequence(), r.retriesActedOn(), wave, r.setSequence()));
+    return withRollout(version, new Rollout(r.sequence(), r.retriesActedOn(), wave, r.setSequence(), r.expires()));
   }
 
   private NodeState withRollout(String version, Rollout r) {

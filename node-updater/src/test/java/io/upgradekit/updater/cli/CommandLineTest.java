@@ -121,6 +121,16 @@ class CommandLineTest {
         "\"outcome\":\"COMMITTED\"");
     assertThat(execute("status", "--config", target.configFile.toString()).out()).contains("current:          1.0.0",
         "service:          running");
+    // What the node trusts, and when each expires: the test pointer's day left is within the week flagged.
+    assertThat(status.out()).contains("\"trusted\":[{\"document\":\"root\"", "\"document\":\"channel\"",
+        "\"document\":\"release\"", "\"expired\":false");
+    assertThat(execute("status", "--config", target.configFile.toString()).out()).contains(
+        "trusts:           trust root version 1, expires ",
+        "trusts:           channel pointer demo/stable (1.0.0, sequence ",
+        ": soon; the publisher must re-sign it (mvn upgrade:resign -Dupgrade.app=demo -Dupgrade.channel=stable) or"
+            + " publish a release to the channel",
+        "trusts:           release manifest demo 1.0.0, expires ")
+        .doesNotContain("EXPIRED");
 
     Run history = execute("history", "--config", target.configFile.toString());
     assertThat(history.out()).contains("COMMITTED", "DOWNLOAD", "SWITCH", "VERIFY");

@@ -221,6 +221,37 @@ class UpdateEngineTest {
     Release v2 = target.repo.publish("2.0.0", 2, TestTarget.files("2.0.0", HEALTHY), "1.0.0");
     target.repo.point("stable", v2, Instant.now().minus(Duration.ofHours(1)), target.repo.releaseKey());
     assertRefused(ErrorCode.METADATA_EXPIRED, pid);
+    // The report names the document and the fix.
+    assertThat(lastEvent().message()).startsWith("the channel pointer demo/stable (2.0.0, sequence ")
+        .contains("apps/demo/channels/stable.json) expired at ", "on this machine",
+            "the publisher must re-sign it (mvn upgrade:resign -Dupgrade.app=demo -Dupgrade.channel=stable) or publish"
+                + " a release to the channel");
+    assertThat(target.server.reports.values()).singleElement().asString().contains("mvn upgrade:resign");
+  }
+
+  @Test
+  void expiredReleaseManifestIsRefusedAndTheReportSaysToPublishANewRelease() throws Exception {
+    installV1("restart", null);
+    long pid = target.serviceProcesses().get(0).pid();
+    target.repo.manifestLifetime = Duration.ofHours(-1);
+    Release v2 = target.repo.publish("2.0.0", 2, TestTarget.files("2.0.0", HEALTHY), "1.0.0");
+    target.repo.point("stable", v2);
+
+    assertRefused(ErrorCode.METADATA_EXPIRED, pid);
+    assertThat(lastEvent().message()).startsWith("the release manifest of demo 2.0.0 (apps/demo/releases/2.0.0/")
+        .contains("the publisher must publish a new release to the channel (a manifest cannot be re-signed)");
+  }
+
+  @Test
+  void expiredTrustRootIsRefusedAndTheReportSaysWhichVersionToPublish() throws Exception {
+    installV1("restart", null);
+    long pid = target.serviceProcesses().get(0).pid();
+    publishV2(HEALTHY);
+    target.repo.publishExpiredRoot();
+
+    assertRefused(ErrorCode.METADATA_EXPIRED, pid);
+    assertThat(lastEvent().message()).startsWith("trust root version 2 expired at ")
+        .contains("the publisher must publish trust root version 3 (mvn upgrade:keygen with <rootKeyFile>)");
   }
 
   @Test

@@ -44,7 +44,19 @@ public final class TestRepo {
     write("root.json", rootEnvelope(1));
   }
 
+  /** How long manifests published from now on are valid. */
+  public Duration manifestLifetime = Duration.ofDays(30);
+
   private byte[] rootEnvelope(long version) {
+    return rootEnvelope(version, Instant.now().plus(Duration.ofDays(365)));
+  }
+
+  /** Publishes root version 2, which expired an hour ago: nodes walking to it refuse it. */
+  public void publishExpiredRoot() {
+    write(RepositoryLayout.trustRoot(2), rootEnvelope(2, Instant.now().minus(Duration.ofHours(1))));
+  }
+
+  private byte[] rootEnvelope(long version, Instant expires) {
     Map<String, PublicKeyEntry> keys = new TreeMap<>();
     keys.put(rootKey.keyId(), entry(rootKey));
     keys.put(releaseKey.keyId(), entry(releaseKey));
@@ -53,7 +65,7 @@ public final class TestRepo {
     roles.put(Role.ROOT, roleKeys(rootKey));
     roles.put(Role.RELEASE, roleKeys(releaseKey));
     roles.put(Role.ROLLOUT, roleKeys(rolloutKey));
-    TrustRoot root = TrustRoot.of(version, Instant.now().plus(Duration.ofDays(365)), keys, roles);
+    TrustRoot root = TrustRoot.of(version, expires, keys, roles);
     return Envelopes.sign(DocumentType.ROOT, root, List.of(rootKey));
   }
 
@@ -128,7 +140,7 @@ public final class TestRepo {
       deltas.add(new DeltaRef(from, base.manifest().payload().treeHash(), putBlob(FakeApplier.blob(base.files(), files))));
     }
     ReleaseManifest manifest = ReleaseManifest.of("demo", version, sequence, Instant.now(),
-        Instant.now().plus(Duration.ofDays(30)), tree, pkg, deltas, plan, null);
+        Instant.now().plus(manifestLifetime), tree, pkg, deltas, plan, null);
     write(RepositoryLayout.releaseManifest("demo", version), Envelopes.sign(DocumentType.RELEASE, manifest,
         List.of(releaseKey)));
     Release release = new Release(version, sequence, Map.copyOf(files), manifest);

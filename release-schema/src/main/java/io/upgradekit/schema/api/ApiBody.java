@@ -92,6 +92,9 @@ public final class ApiBody<T> {
   /** {@code GET /v1/releases}: the answer. */
   public static final ApiBody<ReleaseOverview> RELEASE_OVERVIEW =
       new ApiBody<>("release-overview", "release overview", ReleaseOverview.class, 32 * 1024 * 1024);
+  /** {@code GET /v1/expiries}: the answer. */
+  public static final ApiBody<DocumentExpiries> DOCUMENT_EXPIRIES =
+      new ApiBody<>("document-expiries", "document expiries", DocumentExpiries.class, 2 * 1024 * 1024);
   /** {@code POST /v1/sessions}: the request (a dashboard login). */
   public static final ApiBody<SessionRequest> SESSION_REQUEST =
       new ApiBody<>("session-request", "session request", SessionRequest.class, 4 * 1024);
@@ -108,7 +111,7 @@ public final class ApiBody<T> {
   public static final List<ApiBody<?>> ALL = List.of(CLAIM_REQUEST, CLAIM_GRANT, PUBLISH_RESULT, TRUST_ROOT_RESULT,
       FEEDBACK_RESULT, WHOAMI, ERROR, FLEET_STATUS, HEARTBEAT, HEARTBEAT_RESULT, LEASE_REQUEST, LEASE_ANSWER,
       ROLLOUT_ACTION, ROLLOUT_LIST, ROLLOUT_REPORT, SET_LIST, SET_REPORT, ROLLOUT_SERIES, INVENTORY_PAGE,
-      NODE_HISTORY, RELEASE_OVERVIEW, SESSION_REQUEST, SESSION, INVENTORY);
+      NODE_HISTORY, RELEASE_OVERVIEW, DOCUMENT_EXPIRIES, SESSION_REQUEST, SESSION, INVENTORY);
 
   private final String name;
   private final String description;

@@ -23,9 +23,13 @@ import java.util.function.Consumer;
  * @param nodes per node id: what it runs, per app, and its latest event
  * @param controller a sentence on the rollout controller of the answering server (runs, or why not),
  *     or null (servers before rollouts)
+ * @param expiring the signed documents nodes depend on that expired or expire within the server's
+ *     {@code --expiry-warning}, each with its warning (see {@link DocumentExpiries}); null (absent)
+ *     from servers before this field, empty when nothing needs doing
  */
 @com.fasterxml.jackson.annotation.JsonInclude(com.fasterxml.jackson.annotation.JsonInclude.Include.NON_NULL)
-public record FleetStatus(Instant generatedAt, Map<String, App> apps, Map<String, Node> nodes, String controller) {
+public record FleetStatus(Instant generatedAt, Map<String, App> apps, Map<String, Node> nodes, String controller,
+    List<DocumentExpiries.Document> expiring) {
   /** The key of {@link App#nodesByVersion()} for nodes that run no version (a failed first install). */
   public static final String NO_VERSION = "none";
 
@@ -34,16 +38,27 @@ public record FleetStatus(Instant generatedAt, Map<String, App> apps, Map<String
     apps = sorted(apps, "apps", (app, value) -> Names.requireApp(app));
     nodes = sorted(nodes, "nodes", (node, value) -> Names.requireNodeId(node));
     Wire.text(controller, "controller", 2000);
+    if (expiring != null) {
+      expiring = List.copyOf(expiring);
+      if (expiring.size() > DocumentExpiries.MAX_DOCUMENTS) {
+        throw Wire.malformed("at most " + DocumentExpiries.MAX_DOCUMENTS + " expiring documents");
+      }
+    }
   }
 
   /** A status without the controller's sentence. */
   public FleetStatus(Instant generatedAt, Map<String, App> apps, Map<String, Node> nodes) {
-    this(generatedAt, apps, nodes, null);
+    this(generatedAt, apps, nodes, null, null);
   }
 
   /** This status with the answering server's controller sentence. */
   public FleetStatus withController(String sentence) {
-    return new FleetStatus(generatedAt, apps, nodes, sentence);
+    return new FleetStatus(generatedAt, apps, nodes, sentence, expiring);
+  }
+
+  /** This status with the answering server's expiry warnings. */
+  public FleetStatus withExpiring(List<DocumentExpiries.Document> documents) {
+    return new FleetStatus(generatedAt, apps, nodes, controller, documents);
   }
 
   /**

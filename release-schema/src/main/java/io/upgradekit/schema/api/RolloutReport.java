@@ -30,13 +30,64 @@ import java.util.List;
  * @param stateSequence the signed rollout state's sequence, or null if none is stored
  * @param stateExpires when it expires, or null
  * @param decisions the action log, oldest first (the newest {@value #MAX_DECISIONS} at most)
+ * @param drills the rollback drills of this release's nodes ({@code updater drill}), the newest per
+ *     node, newest first, at most {@value #MAX_DRILLS}; null (absent) from servers before drills
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record RolloutReport(Instant generatedAt, String app, String version, String status, boolean paused,
     String blockedReason, List<String> channels, RolloutPlan plan, String fromVersion, Integer fleet,
     Integer minAvailable, Integer budget, int busy, int openWaves, Integer recallFrom, long bakeLeftSeconds,
-    List<Wave> waves, JudgeFigures judge, Long stateSequence, Instant stateExpires, List<RolloutDecision> decisions) {
+    List<Wave> waves, JudgeFigures judge, Long stateSequence, Instant stateExpires, List<RolloutDecision> decisions,
+    List<Drill> drills) {
   public static final int MAX_DECISIONS = 1000;
+  public static final int MAX_DRILLS = 1000;
+
+  /** A report without drills (what servers before drills answered). */
+  public RolloutReport(Instant generatedAt, String app, String version, String status, boolean paused,
+      String blockedReason, List<String> channels, RolloutPlan plan, String fromVersion, Integer fleet,
+      Integer minAvailable, Integer budget, int busy, int openWaves, Integer recallFrom, long bakeLeftSeconds,
+      List<Wave> waves, JudgeFigures judge, Long stateSequence, Instant stateExpires, List<RolloutDecision> decisions) {
+    this(generatedAt, app, version, status, paused, blockedReason, channels, plan, fromVersion, fleet, minAvailable,
+        budget, busy, openWaves, recallFrom, bakeLeftSeconds, waves, judge, stateSequence, stateExpires, decisions,
+        null);
+  }
+
+  /** This report with {@code drills}. */
+  public RolloutReport withDrills(List<Drill> list) {
+    return new RolloutReport(generatedAt, app, version, status, paused, blockedReason, channels, plan, fromVersion,
+        fleet, minAvailable, budget, busy, openWaves, recallFrom, bakeLeftSeconds, waves, judge, stateSequence,
+        stateExpires, decisions, list);
+  }
+
+  /**
+   * One node's rollback drill: back from the release to its previous version through ROLLBACK, then
+   * forward again through an ordinary update, as the node reported them.
+   *
+   * @param node the node
+   * @param previous the version it went back to
+   * @param at when the drill's first leg was reported
+   * @param backOutcome {@code ROLLED_BACK} (back on the previous version) or {@code FAILED}
+   * @param backSeconds how long the switch back took: the time to recover in an incident
+   * @param forwardOutcome the forward update's outcome ({@code COMMITTED}, ...), or null while it has
+   *     not been reported (it waits for the rollout, or still runs)
+   * @param forwardSeconds how long the forward update took, or null
+   * @param requests the probe's requests over both legs, or null without a probe
+   * @param requestsFailed of those, the ones that failed
+   * @param longestGapSeconds the longest time without a good answer, or null
+   */
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  public record Drill(String node, String previous, Instant at, String backOutcome, double backSeconds,
+      String forwardOutcome, Double forwardSeconds, Long requests, Long requestsFailed, Double longestGapSeconds) {
+    public Drill {
+      Names.requireNodeId(node);
+      Names.requireVersion(previous);
+      Wire.required(at, "at");
+      Wire.code(backOutcome, "backOutcome");
+      if (forwardOutcome != null) {
+        Wire.code(forwardOutcome, "forwardOutcome");
+      }
+    }
+  }
 
   /**
    * One wave.
@@ -94,6 +145,12 @@ public record RolloutReport(Instant generatedAt, String app, String version, Str
     decisions = List.copyOf(Wire.required(decisions, "decisions"));
     if (decisions.size() > MAX_DECISIONS) {
       throw Wire.malformed("at most " + MAX_DECISIONS + " decisions");
+    }
+    if (drills != null) {
+      drills = List.copyOf(drills);
+      if (drills.size() > MAX_DRILLS) {
+        throw Wire.malformed("at most " + MAX_DRILLS + " drills");
+      }
     }
   }
 }

@@ -1,6 +1,7 @@
 package io.upgradekit.schema.sign;
 
 import io.upgradekit.schema.ErrorCode;
+import io.upgradekit.schema.layout.RepositoryLayout;
 import io.upgradekit.schema.Hashes;
 import io.upgradekit.schema.UpgradeException;
 import io.upgradekit.schema.json.Json;
@@ -20,6 +21,7 @@ import java.security.KeyFactory;
 import java.security.PublicKey;
 import java.security.spec.X509EncodedKeySpec;
 import java.time.Clock;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.HashSet;
@@ -244,10 +246,50 @@ public final class MetadataVerifier {
   }
 
   void requireNotExpired(SignedDocument document, DocumentType type) {
-    if (!clock.instant().isBefore(document.expires())) {
-      throw new UpgradeException(ErrorCode.METADATA_EXPIRED, "the " + type.typeName() + " document expired at "
-          + document.expires() + "; the publisher must re-sign it");
+    Instant now = clock.instant();
+    if (!now.isBefore(document.expires())) {
+      throw new UpgradeException(ErrorCode.METADATA_EXPIRED, expired(document, type) + " expired at "
+          + document.expires() + " (it is " + now + " on this machine; if that is wrong, fix the clock): "
+          + fix(document));
     }
+  }
+
+  /** The expired document, named so that an operator finds it. */
+  private static String expired(SignedDocument document, DocumentType type) {
+    if (document instanceof ChannelPointer p) {
+      return "the channel pointer " + p.app() + "/" + p.channel() + " (" + p.version() + ", sequence " + p.sequence()
+          + ", " + RepositoryLayout.channelPointer(p.app(), p.channel()) + ")";
+    }
+    if (document instanceof ReleaseManifest m) {
+      return "the release manifest of " + m.app() + " " + m.version() + " ("
+          + RepositoryLayout.releaseManifest(m.app(), m.version()) + ")";
+    }
+    if (document instanceof TrustRoot r) {
+      return "trust root version " + r.version();
+    }
+    if (document instanceof RolloutState r) {
+      return "the rollout state of " + r.app() + " " + r.version() + " (sequence " + r.sequence() + ")";
+    }
+    return "the " + type.typeName() + " document";
+  }
+
+  /** What brings a fresh document. */
+  private static String fix(SignedDocument document) {
+    if (document instanceof ChannelPointer p) {
+      return "the publisher must re-sign it (mvn upgrade:resign -Dupgrade.app=" + p.app() + " -Dupgrade.channel="
+          + p.channel() + ") or publish a release to the channel";
+    }
+    if (document instanceof ReleaseManifest) {
+      return "the publisher must publish a new release to the channel (a manifest cannot be re-signed)";
+    }
+    if (document instanceof TrustRoot r) {
+      return "the publisher must publish trust root version " + (r.version() + 1) + " (mvn upgrade:keygen with"
+          + " <rootKeyFile>), or give the node a newer pinned root";
+    }
+    if (document instanceof RolloutState) {
+      return "a repo-server with --rollout-key-file re-signs it while the rollout lives";
+    }
+    return "the publisher must re-sign it";
   }
 
   static void requireNotOlder(SignedDocument document, long lastTrusted, DocumentType type) {

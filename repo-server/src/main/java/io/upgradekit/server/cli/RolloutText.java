@@ -71,6 +71,17 @@ final class RolloutText {
             n.version() == null ? "-" : n.version(), n.available() && !n.healthy() ? " (unhealthy)" : ""));
       }
     }
+    if (r.drills() != null && !r.drills().isEmpty()) {
+      out.append("  drills (updater drill; the newest per node):\n");
+      for (RolloutReport.Drill d : r.drills()) {
+        out.append(String.format(Locale.ROOT, "   %s %-24s back to %s: %s in %.1f s; forward: %s%s%s%n", d.at(),
+            d.node(), d.previous(), d.backOutcome(), d.backSeconds(),
+            d.forwardOutcome() == null ? "not reported yet" : d.forwardOutcome(),
+            d.forwardSeconds() == null ? "" : String.format(Locale.ROOT, " in %.1f s", d.forwardSeconds()),
+            d.requests() == null ? "" : String.format(Locale.ROOT, "; %d of %d probe requests failed, longest gap"
+                + " %.1f s", d.requestsFailed(), d.requests(), d.longestGapSeconds())));
+      }
+    }
     out.append("  actions:\n");
     for (RolloutDecision d : r.decisions()) {
       out.append(String.format(Locale.ROOT, "   #%d %s %s by %s: %s%n", d.sequence(), d.at(), kind(d.kind()),

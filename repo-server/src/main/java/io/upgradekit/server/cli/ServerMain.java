@@ -193,6 +193,12 @@ public final class ServerMain implements Callable<Integer> {
           + " latest). Default: ${DEFAULT-VALUE}.")
   Duration sessionTimeout;
 
+  @Option(names = "--expiry-warning", paramLabel = "DURATION", defaultValue = "7d", converter = Durations.class,
+      description = "Warn in /v1/status, on the dashboard and in the metrics when a signed document that nodes"
+          + " depend on (the trust root, a channel pointer, the release it names) expires within this."
+          + " Default: ${DEFAULT-VALUE}.")
+  Duration expiryWarning;
+
   public static void main(String[] args) {
     System.exit(commandLine().execute(args));
   }
@@ -287,7 +293,7 @@ public final class ServerMain implements Callable<Integer> {
     if (sessionTimeout.compareTo(Duration.ofMinutes(1)) < 0 || sessionTimeout.compareTo(Duration.ofHours(12)) > 0) {
       throw usage("--session-timeout must be between 1m and 12h");
     }
-    builder.dashboard(dashboard.equals("on")).sessionTimeout(sessionTimeout);
+    builder.dashboard(dashboard.equals("on")).sessionTimeout(sessionTimeout).expiryWarning(expiryWarning);
     if (instance != null && !io.upgradekit.schema.model.Names.isLowercaseName(instance)) {
       throw usage("--instance '" + instance + "' must match " + io.upgradekit.schema.model.Names.LOWERCASE_NAME_PATTERN);
     }

@@ -1,6 +1,7 @@
 package io.upgradekit.server.core;
 
 import io.upgradekit.schema.api.FleetStatus;
+import io.upgradekit.schema.api.RolloutReport;
 import io.upgradekit.schema.model.Feedback;
 import java.time.Instant;
 import java.util.HashMap;
@@ -29,6 +30,28 @@ public final class FleetIndex {
   }
 
   private Map<String, Node> nodes = new HashMap<>();
+  /** The newest rollback drill per (app, node), from the reports of {@code updater drill}. */
+  private Map<String, Drill> drills = new HashMap<>();
+
+  /** A drill as its two reports tell it (leg 1: back to the previous version; leg 2: forward again). */
+  private static final class Drill {
+    String node;
+    String release;
+    String previous;
+    Instant at;
+    String backOutcome;
+    double backSeconds;
+    String forwardOutcome;
+    Double forwardSeconds;
+    Long requests;
+    Long failed;
+    Double longestGap;
+
+    RolloutReport.Drill view() {
+      return new RolloutReport.Drill(node, previous, at, backOutcome, backSeconds, forwardOutcome, forwardSeconds,
+          requests, failed, longestGap);
+    }
+  }
 
   /**
    * Takes over the content of {@code rebuilt} (a fresh scan of the repository, e.g. to see what
@@ -37,12 +60,16 @@ public final class FleetIndex {
    */
   public void replaceWith(FleetIndex rebuilt) {
     Map<String, Node> fresh;
+    Map<String, Drill> freshDrills;
     synchronized (rebuilt) {
       fresh = rebuilt.nodes;
+      freshDrills = rebuilt.drills;
       rebuilt.nodes = new HashMap<>();
+      rebuilt.drills = new HashMap<>();
     }
     synchronized (this) {
       nodes = fresh;
+      drills = freshDrills;
     }
   }
 
@@ -56,6 +83,58 @@ public final class FleetIndex {
     if (isLater(report, app.last)) {
       app.last = report;
     }
+    drill(report);
+  }
+
+  /** Folds a drill's report (its metrics carry {@code drill.leg}) into the node's newest drill. */
+  private void drill(Feedback report) {
+    Double leg = report.metrics() == null ? null : report.metrics().get("drill.leg");
+    if (leg == null) {
+      return;
+    }
+    String key = report.app() + " " + report.node();
+    Drill d = drills.get(key);
+    if (leg == 1.0 && report.fromVersion() != null) {
+      if (d != null && !report.sentAt().isAfter(d.at)) {
+        return; // an older drill, read after a newer one
+      }
+      d = new Drill();
+      d.node = report.node();
+      d.release = report.fromVersion();
+      d.previous = report.toVersion();
+      d.at = report.sentAt();
+      d.backOutcome = report.outcome();
+      d.backSeconds = nonNegative(report.metrics().get("drill.seconds"));
+      probe(d, report);
+      drills.put(key, d);
+    } else if (leg == 2.0 && d != null && d.forwardOutcome == null && report.sentAt().isAfter(d.at)) {
+      d.forwardOutcome = report.outcome();
+      d.forwardSeconds = nonNegative(report.metrics().get("drill.seconds"));
+      probe(d, report);
+    }
+  }
+
+  private static void probe(Drill d, Feedback report) {
+    Double requests = report.metrics().get("drill.requests");
+    if (requests == null) {
+      return;
+    }
+    d.requests = (d.requests == null ? 0 : d.requests) + (long) nonNegative(requests);
+    d.failed = (d.failed == null ? 0 : d.failed) + (long) nonNegative(report.metrics().get("drill.requests_failed"));
+    d.longestGap = Math.max(d.longestGap == null ? 0 : d.longestGap,
+        nonNegative(report.metrics().get("drill.longest_gap_seconds")));
+  }
+
+  private static double nonNegative(Double value) {
+    return value == null || !(value >= 0) || value.isInfinite() ? 0 : value;
+  }
+
+  /** The newest drill of each node whose release was {@code version} of {@code app}, newest first. */
+  public synchronized java.util.List<RolloutReport.Drill> drills(String app, String version) {
+    return drills.entrySet().stream().filter(e -> e.getKey().startsWith(app + " ")
+            && e.getValue().release.equals(version)).map(e -> e.getValue())
+        .sorted(java.util.Comparator.comparing((Drill d) -> d.at).reversed()).limit(RolloutReport.MAX_DRILLS)
+        .map(Drill::view).toList();
   }
 
   private static boolean isLater(Feedback report, Feedback last) {

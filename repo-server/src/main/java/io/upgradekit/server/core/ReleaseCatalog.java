@@ -43,22 +43,20 @@ import java.util.stream.Stream;
  * warning.
  *
  * <p>Warnings: a pointer, manifest or trust root that expired (nodes refuse it) or expires within
- * {@link #WARN_BEFORE}; the rollout state of a live rollout (a release a channel names now, with a
+ * the server's {@code --expiry-warning}; the rollout state of a live rollout (a release a channel names now, with a
  * plan) that expired (nodes pause) or was not re-signed in time (less than a third of the state's
  * TTL left: the controller is behind or not running).
  *
  * <p>Release manifests never change once published: their summaries are cached (bounded). Thread-safe.
  */
 public final class ReleaseCatalog {
-  /** A signed document expiring within this is flagged. */
-  public static final Duration WARN_BEFORE = Duration.ofDays(7);
-
   private static final int CACHE = 4096;
 
   private final RepositoryStore store;
   private final TrustStore trust;
   private final Clock clock;
   private final Duration rolloutStateTtl;
+  private final Duration warnBefore;
   private final Map<String, Manifest> manifests = new LinkedHashMap<>(64, 0.75f, true) {
     @Override
     protected boolean removeEldestEntry(Map.Entry<String, Manifest> eldest) {
@@ -71,11 +69,14 @@ public final class ReleaseCatalog {
 
   private record Parsed<T>(T document, List<String> keyIds, String refusal) {}
 
-  public ReleaseCatalog(RepositoryStore store, TrustStore trust, Clock clock, Duration rolloutStateTtl) {
+  /** @param warnBefore flag a document expiring within this ({@code --expiry-warning}) */
+  public ReleaseCatalog(RepositoryStore store, TrustStore trust, Clock clock, Duration rolloutStateTtl,
+      Duration warnBefore) {
     this.store = store;
     this.trust = trust;
     this.clock = clock;
     this.rolloutStateTtl = rolloutStateTtl;
+    this.warnBefore = warnBefore;
   }
 
   /** The overview now. */
@@ -134,7 +135,7 @@ public final class ReleaseCatalog {
       channelsOf.computeIfAbsent(pointer.version(), v -> new ArrayList<>()).add(pointer.channel());
       channels.add(new ReleaseOverview.Channel(pointer.channel(), pointer.version(), pointer.sequence(),
           pointer.expires(), p.keyIds(), p.refusal() != null ? p.refusal() : expiryWarning(pointer.expires(), now,
-              "the pointer", "publish or re-sign it before, or nodes refuse it")));
+              "the pointer", "re-sign it before (mvn upgrade:resign) or publish a release, or nodes refuse it")));
     }
     Map<String, Parsed<RolloutState>> stateOf = new TreeMap<>();
     for (String path : statePaths) {
@@ -236,12 +237,12 @@ public final class ReleaseCatalog {
     return ids;
   }
 
-  static String expiryWarning(Instant expires, Instant now, String what, String fix) {
+  private String expiryWarning(Instant expires, Instant now, String what, String fix) {
     if (!now.isBefore(expires)) {
       return what + " expired at " + expires + ": " + fix.replace(" before,", ",");
     }
     Duration left = Duration.between(now, expires);
-    if (left.compareTo(WARN_BEFORE) < 0) {
+    if (left.compareTo(warnBefore) < 0) {
       return what + " expires in " + human(left) + " (" + expires + "): " + fix;
     }
     return null;
@@ -260,12 +261,6 @@ public final class ReleaseCatalog {
   }
 
   private static String human(Duration d) {
-    if (d.toDays() >= 1) {
-      return d.toDays() + (d.toDays() == 1 ? " day" : " days");
-    }
-    if (d.toHours() >= 1) {
-      return d.toHours() + (d.toHours() == 1 ? " hour" : " hours");
-    }
-    return Math.max(1, d.toMinutes()) + " min";
+    return ExpiryWatch.human(d);
   }
 }

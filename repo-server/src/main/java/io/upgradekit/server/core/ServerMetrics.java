@@ -3,6 +3,7 @@ package io.upgradekit.server.core;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Supplier;
 
@@ -21,7 +22,7 @@ public final class ServerMetrics {
   private final ConcurrentHashMap<String, LongAdder> heartbeats = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, LongAdder> leases = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, LongAdder> rolloutActions = new ConcurrentHashMap<>();
-  private volatile Supplier<String> more = () -> "";
+  private final CopyOnWriteArrayList<Supplier<String>> more = new CopyOnWriteArrayList<>();
 
   public ServerMetrics(Supplier<Map<String, Map<String, Integer>>> nodesByVersion) {
     this.nodesByVersion = nodesByVersion;
@@ -67,9 +68,12 @@ public final class ServerMetrics {
     rolloutActions.computeIfAbsent(action, o -> new LongAdder()).increment();
   }
 
-  /** Further metrics, already in exposition format (the rollouts' gauges), appended to {@link #render()}. */
+  /**
+   * Further metrics, already in exposition format (the rollouts' gauges, the documents' expiry),
+   * appended to {@link #render()} in the order they were added.
+   */
   public void append(Supplier<String> rendered) {
-    more = rendered;
+    more.add(rendered);
   }
 
   public String render() {
@@ -106,7 +110,9 @@ public final class ServerMetrics {
     header(out, "upgradekit_rollout_actions_total", "counter", "Operator actions stored, by action.");
     new TreeMap<>(rolloutActions).forEach((o, n) ->
         out.append("upgradekit_rollout_actions_total{action=\"").append(o).append("\"} ").append(n.sum()).append('\n'));
-    out.append(more.get());
+    for (Supplier<String> rendered : more) {
+      out.append(rendered.get());
+    }
     return out.toString();
   }
 

@@ -344,7 +344,8 @@ public final class FleetViews {
     }
     return new RolloutReport(r.generatedAt(), r.app(), r.version(), r.status(), r.paused(), r.blockedReason(),
         r.channels(), r.plan(), r.fromVersion(), r.fleet(), r.minAvailable(), r.budget(), r.busy(), r.openWaves(),
-        r.recallFrom(), r.bakeLeftSeconds(), waves, r.judge(), r.stateSequence(), r.stateExpires(), r.decisions());
+        r.recallFrom(), r.bakeLeftSeconds(), waves, r.judge(), r.stateSequence(), r.stateExpires(), r.decisions(),
+        r.drills());
   }
 
   private static int interest(RolloutReport.Node n) {

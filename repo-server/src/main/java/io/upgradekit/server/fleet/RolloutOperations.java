@@ -4,6 +4,7 @@ import io.upgradekit.schema.ErrorCode;
 import io.upgradekit.schema.UpgradeException;
 import io.upgradekit.schema.api.RolloutAction;
 import io.upgradekit.schema.api.RolloutList;
+import io.upgradekit.server.core.FleetIndex;
 import io.upgradekit.schema.api.RolloutReport;
 import io.upgradekit.schema.model.LeaseGrant;
 import io.upgradekit.schema.model.RolloutDecision;
@@ -45,10 +46,15 @@ public final class RolloutOperations {
   private final LeaseService leases;
   private final RolloutStates states;
   private final Clock clock;
+  private final FleetIndex reports;
 
-  /** @param states the signed states, or null when this server holds no rollout key */
+  /**
+   * @param states the signed states, or null when this server holds no rollout key
+   * @param reports the stored reports, for the nodes' rollback drills
+   */
   public RolloutOperations(LiveRollouts rollouts, Decisions decisions, RolloutController controller,
-      LeaseService leases, RolloutStates states, Clock clock) {
+      LeaseService leases, RolloutStates states, Clock clock, FleetIndex reports) {
+    this.reports = reports;
     this.rollouts = rollouts;
     this.decisions = decisions;
     this.controller = controller;
@@ -128,7 +134,8 @@ public final class RolloutOperations {
         schedule == null ? null : schedule.budget(), busy, view.openWaves(),
         view.status() == Status.RECALLING || view.status() == Status.RECALLED ? view.recallFrom() : null,
         Controller.bakeLeft(view, r.plan(), now).toSeconds(), waves, judge,
-        state.map(RolloutState::sequence).orElse(null), state.map(RolloutState::expires).orElse(null), log);
+        state.map(RolloutState::sequence).orElse(null), state.map(RolloutState::expires).orElse(null), log)
+        .withDrills(reports.drills(app, version));
   }
 
   private static RolloutReport.Node node(String id, FleetSnapshot.NodeFacts n, RolloutView view) {

@@ -20,6 +20,7 @@ import io.upgradekit.server.core.BoundedInputStream;
 import io.upgradekit.server.core.Caller;
 import io.upgradekit.server.core.ClaimService;
 import io.upgradekit.server.core.FeedbackService;
+import io.upgradekit.server.core.ExpiryWatch;
 import io.upgradekit.server.core.FleetIndex;
 import io.upgradekit.server.core.Printable;
 import io.upgradekit.server.core.PublishService;
@@ -73,6 +74,7 @@ import org.slf4j.LoggerFactory;
  * GET  /v1/inventory?...                     operator or viewer  one page of the fleet, filtered and sorted
  * GET  /v1/nodes/&lt;node&gt;                      operator or viewer  a node's entries and events with step trails
  * GET  /v1/releases                          operator or viewer  channels, releases, sizes, signatures, expiry
+ * GET  /v1/expiries                          operator or viewer  the signed documents nodes depend on, expiry warnings
  * POST /v1/sessions, GET|DELETE /v1/sessions/current   the dashboard's login, session and logout
  * </pre>
  *
@@ -94,11 +96,13 @@ public final class Api {
   private final FleetEndpoints rollouts;
   private final OperatorAccess operators;
   private final ReleaseCatalog releases;
+  private final ExpiryWatch expiries;
 
   public Api(PublishService publish, ClaimService claims, FeedbackService feedback, FleetIndex fleet, TrustStore trust,
       Authenticator authenticator, ServerMetrics metrics, Clock clock, FleetEndpoints rollouts,
-      OperatorAccess operators, ReleaseCatalog releases) {
+      OperatorAccess operators, ReleaseCatalog releases, ExpiryWatch expiries) {
     this.rollouts = rollouts;
+    this.expiries = expiries;
     this.operators = operators;
     this.releases = releases;
     this.publish = publish;
@@ -111,6 +115,16 @@ public final class Api {
     this.clock = clock;
   }
 
+  /** The status's expiry warnings; the fleet's status is answered even when they cannot be read (absent then). */
+  private java.util.List<io.upgradekit.schema.api.DocumentExpiries.Document> expiring() {
+    try {
+      return expiries.warnings();
+    } catch (java.io.IOException | RuntimeException e) {
+      LOG.warn("the signed documents' expiry cannot be read for /v1/status: {}", e.toString());
+      return null;
+    }
+  }
+
   void handle(Request request, Response response, Callback callback, String path) {
     String[] s = path.split("/", -1); // "", "v1", ...
     String method = request.getMethod();
@@ -118,7 +132,7 @@ public final class Api {
       if (s.length == 3 && s[2].equals("status")) {
         requireMethod(method, HttpMethod.GET);
         ok(response, callback, 200, ApiBody.FLEET_STATUS.write(fleet.status(clock.instant())
-            .withController(rollouts.controller().get())), null);
+            .withController(rollouts.controller().get()).withExpiring(expiring())), null);
       } else if (s.length == 3 && s[2].equals("heartbeats")) {
         requireMethod(method, HttpMethod.POST);
         heartbeat(request, response, callback);
@@ -159,6 +173,10 @@ public final class Api {
         requireMethod(method, HttpMethod.GET);
         operators.operator(request, false);
         read(request, response, callback, ApiBody.RELEASE_OVERVIEW.write(releases.overview()));
+      } else if (s.length == 3 && s[2].equals("expiries")) {
+        requireMethod(method, HttpMethod.GET);
+        operators.operator(request, false);
+        read(request, response, callback, ApiBody.DOCUMENT_EXPIRIES.write(expiries.expiries()));
       } else if (s.length == 3 && s[2].equals("sessions")) {
         requireMethod(method, HttpMethod.POST);
         byte[] body = readBody(request, ApiBody.SESSION_REQUEST.maxBytes(), "the login");

@@ -5,10 +5,11 @@
 'use strict';
 
 (function () {
-  const POLL = { report: 2000, series: 5000, list: 3000, inventory: 5000, node: 4000, releases: 15000 };
+  const POLL = { report: 2000, series: 5000, list: 3000, inventory: 5000, node: 4000, releases: 15000, expiries: 30000 };
   const SVG = 'http://www.w3.org/2000/svg';
   let session = null; // {operator, role, csrfToken, expires}
   let route = 0; // increases on every navigation: polls of an older route stop
+  let sessionGeneration = 0; // increases on every login and logout: the expiry banner's poll of an older one stops
   const etags = new Map(); // url -> {etag, data}
 
   // ---- DOM helpers: text only ----
@@ -156,6 +157,8 @@
   function loggedOut(why) {
     session = null;
     route++;
+    sessionGeneration++;
+    $('expiry').hidden = true;
     etags.clear();
     showLogin(why);
   }
@@ -171,6 +174,33 @@
     $('top').hidden = false;
     $('who').textContent = session.operator + ' (' + session.role + ')';
     navigate();
+    watchExpiries();
+  }
+
+  // ---- the expiry banner, on every page: signed documents that expired or expire soon ----
+  function watchExpiries() {
+    const mine = ++sessionGeneration;
+    async function tick() {
+      if (mine !== sessionGeneration || !session) return;
+      try {
+        expiryBanner(await api('GET', '/v1/expiries'));
+      } catch (e) {
+        if (e.status === 401 || e.status === 403) return;
+      }
+      setTimeout(tick, POLL.expiries);
+    }
+    tick();
+  }
+  function expiryBanner(expiries) {
+    const box = clear($('expiry'));
+    const warned = expiries.documents.filter((d) => d.warning);
+    box.hidden = warned.length === 0;
+    if (box.hidden) return;
+    box.appendChild(h('strong', { text: warned.length === 1 ? '1 signed document needs attention'
+      : warned.length + ' signed documents need attention' }));
+    box.appendChild(h('ul', {}, warned.map((d) => h('li', { 'data-path': d.path, text: d.warning }))));
+    box.appendChild(h('p', { class: 'hint' }, 'Warned ' + span(expiries.warnBeforeSeconds) + ' ahead (--expiry-warning). ',
+      h('a', { href: '#/releases', text: 'Releases' }), ' has every document.'));
   }
   const mayAct = () => session && session.role === 'operator';
 
@@ -240,6 +270,8 @@
     const charts = view.appendChild(h('div', { class: 'charts', id: 'charts' }));
     view.appendChild(h('h2', { text: 'Plan' }));
     const plan = view.appendChild(h('div', { id: 'plan' }));
+    view.appendChild(h('h2', { text: 'Rollback drills' }));
+    const drills = view.appendChild(h('div', { id: 'drills' }));
     view.appendChild(h('h2', { text: 'Action log' }));
     const log = view.appendChild(h('div', { id: 'log' }));
     let report = null;
@@ -253,6 +285,7 @@
       if (r.judge) append(judge, [badge(r.judge.outcome), ' ', r.judge.reason || '']);
       else judge.textContent = 'No verdict before the rollout starts.';
       renderPlan(plan, r.plan);
+      renderDrills(drills, r.drills || []);
       renderLog(log, r.decisions);
     }, (e) => showError(summary, e));
     poll(base + '/series', POLL.series, (s) => renderCharts(charts, s, report), () => {});
@@ -424,6 +457,23 @@
       ['waveLabel', p.waveLabel || '—'],
     ];
     box.appendChild(h('table', { class: 'plan' }, h('tbody', {}, rows.map(([k, v]) => h('tr', {}, h('th', { text: k }), h('td', { text: v }))))));
+  }
+
+  // updater drill: back to the previous version and forward again, the newest per node.
+  function renderDrills(box, drills) {
+    clear(box);
+    if (drills.length === 0) {
+      box.appendChild(h('p', { class: 'hint', text: 'No node of this release ran "updater drill" yet (docs/runbook.md, rollback drill).' }));
+      return;
+    }
+    const secs = (x) => x === undefined || x === null ? '—' : x.toFixed(1) + ' s';
+    const rows = drills.map((d) => h('tr', { class: d.backOutcome !== 'ROLLED_BACK' || (d.forwardOutcome && d.forwardOutcome !== 'COMMITTED') ? 'warn' : null },
+      h('td', {}, h('a', { href: '#/nodes/' + encodeURIComponent(d.node), text: d.node })), h('td', {}, time(d.at)),
+      h('td', { text: d.previous }), h('td', { text: d.backOutcome }), h('td', { class: 'num', text: secs(d.backSeconds) }),
+      h('td', { text: d.forwardOutcome || 'not reported yet' }), h('td', { class: 'num', text: secs(d.forwardSeconds) }),
+      h('td', { class: 'num', text: d.requests === undefined ? '—' : d.requestsFailed + ' of ' + d.requests }),
+      h('td', { class: 'num', text: secs(d.longestGapSeconds) })));
+    box.appendChild(h('table', { id: 'drill-table' }, h('thead', {}, h('tr', {}, ['node', 'when', 'back to', 'back', 'time to recover', 'forward', 'time forward', 'requests failed', 'longest gap'].map((t) => h('th', { text: t })))), h('tbody', {}, rows)));
   }
 
   function renderLog(box, decisions) {

@@ -226,7 +226,7 @@ class SetRunsTest {
     assertThat(s.controller.sets().hold(s.rollouts.get("api", "2.0").orElseThrow()).reason())
         .isEqualTo("held: release set shop 2026.1 starts it after cache");
     RolloutOperations operations = new RolloutOperations(s.rollouts, s.decisions, s.controller, s.leases, s.states,
-        f.clock);
+        f.clock, new io.upgradekit.server.core.FleetIndex());
     assertThatThrownBy(() -> operations.act(new Caller.Operator("alice", Caller.Operator.Role.OPERATOR), "api", "2.0",
         action(RolloutAction.Action.START, "now"))).isInstanceOf(UpgradeException.class)
         .hasMessageContaining("a release of a set starts in the set's order");

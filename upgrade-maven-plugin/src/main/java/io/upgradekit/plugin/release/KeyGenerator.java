@@ -64,10 +64,16 @@ public final class KeyGenerator {
    *     version (a rotation of the release key)
    * @param rootLifetime how long the trust root is valid
    */
-  public record Request(Path keyFile, String repository, SigningKey rootKey, Duration rootLifetime) {
+  public record Request(Path keyFile, String repository, SigningKey rootKey, Duration rootLifetime,
+      List<String> revokeKeys) {
     /** A request for a directory repository (or none). */
     public Request(Path keyFile, Path repository, SigningKey rootKey, Duration rootLifetime) {
       this(keyFile, repository == null ? null : repository.toAbsolutePath().toString(), rootKey, rootLifetime);
+    }
+
+    /** A request that revokes no key. */
+    public Request(Path keyFile, String repository, SigningKey rootKey, Duration rootLifetime) {
+      this(keyFile, repository, rootKey, rootLifetime, List.of());
     }
 
     public Request {
@@ -77,6 +83,12 @@ public final class KeyGenerator {
       }
       if (rootLifetime == null || rootLifetime.isNegative() || rootLifetime.isZero()) {
         throw new ConfigurationException(ErrorCode.CONFIG_INVALID, "<rootExpiryDays> must be at least 1 day");
+      }
+      revokeKeys = revokeKeys == null ? List.of() : revokeKeys.stream().map(String::strip).filter(k -> !k.isEmpty())
+          .distinct().toList();
+      if (!revokeKeys.isEmpty() && (rootKey == null || repository == null)) {
+        throw new ConfigurationException(ErrorCode.CONFIG_INVALID, "<revokeKeys> takes keys out of a repository's"
+            + " trust root: set <rootKeyFile> (the root key signs the next version) and <repository>");
       }
     }
   }
@@ -106,6 +118,9 @@ public final class KeyGenerator {
         throw new ConfigurationException(ErrorCode.KEY_INVALID, existing + " already exists; keygen never"
             + " overwrites a key (documents signed with it would stop verifying): choose another <keyFile>");
       }
+    }
+    if (!request.revokeKeys().isEmpty()) {
+      requireRevocable(request); // before a key file exists: a refused revocation leaves nothing behind
     }
     SigningKey key = SigningKey.generate();
     try {
@@ -138,6 +153,10 @@ public final class KeyGenerator {
       boolean exists = repository.store().stat(RepositoryLayout.trustRoot()).isPresent()
           || repository.store().stat(RepositoryLayout.trustRoot(1)).isPresent();
       if (!exists) {
+        if (!request.revokeKeys().isEmpty()) {
+          throw new ConfigurationException(ErrorCode.CONFIG_INVALID, repository.location() + " has no trust root:"
+              + " there is no key to revoke (<revokeKeys>)");
+        }
         return publish(repository, 1, request, key, request.rootKey() == null ? key : request.rootKey(), null);
       }
       if (request.rootKey() == null) {
@@ -146,7 +165,8 @@ public final class KeyGenerator {
             + " key (see docs/maven-plugin.md, key management)"));
         return 0;
       }
-      TrustRoot current = RepositoryTrust.load(repository, clock);
+      // An expired root is rotated too: that is how a repository whose root expired is repaired.
+      TrustRoot current = RepositoryTrust.loadForRotation(repository);
       RoleKeys rootRole = current.role(Role.ROOT);
       if (!rootRole.keyIds().contains(request.rootKey().keyId()) || rootRole.threshold() != 1) {
         throw new ConfigurationException(ErrorCode.SIGNATURE_INVALID, "<rootKeyFile> holds key "
@@ -178,12 +198,26 @@ public final class KeyGenerator {
       roles.put(Role.RELEASE, new RoleKeys(List.of(key.keyId()), 1));
       roles.put(Role.ROLLOUT, new RoleKeys(List.of(key.keyId()), 1));
     } else {
-      keys.putAll(previous.keys());
+      List<String> revoked = request.revokeKeys();
       List<String> release = new java.util.ArrayList<>(List.of(key.keyId()));
-      previous.role(Role.RELEASE).keyIds().stream().filter(id -> !release.contains(id)).forEach(release::add);
+      previous.role(Role.RELEASE).keyIds().stream().filter(id -> !release.contains(id) && !revoked.contains(id))
+          .forEach(release::add);
+      List<String> rollout = new java.util.ArrayList<>(previous.role(Role.ROLLOUT).keyIds());
+      rollout.removeAll(revoked);
+      if (rollout.isEmpty()) {
+        // The revoked key was the rollout key too (keygen gives a CI key both roles): the new key takes it over.
+        rollout.add(key.keyId());
+        events.accept(Event.warning("the new key " + key.keyId().substring(0, 16) + "... holds the rollout role in"
+            + " place of the revoked key: start repo-server with it as --rollout-key-file"));
+      }
       roles.put(Role.ROOT, previous.role(Role.ROOT));
       roles.put(Role.RELEASE, new RoleKeys(release, 1));
-      roles.put(Role.ROLLOUT, previous.role(Role.ROLLOUT));
+      roles.put(Role.ROLLOUT, new RoleKeys(rollout, previous.role(Role.ROLLOUT).threshold()));
+      previous.keys().forEach((id, entry) -> {
+        if (!revoked.contains(id)) {
+          keys.put(id, entry);
+        }
+      });
     }
     TrustRoot trustRoot = TrustRoot.of(version, clock.instant().plus(request.rootLifetime()), keys, roles);
     byte[] envelope = Envelopes.sign(DocumentType.ROOT, trustRoot, List.of(rootKey));
@@ -199,11 +233,39 @@ public final class KeyGenerator {
     String roleText = rootKey == key ? "holds the root, release and rollout roles"
         : previous == null ? "holds the release and rollout roles; root key " + rootKey.keyId().substring(0, 16)
             + "... holds the root role"
-        : "is added to the release role (now " + roles.get(Role.RELEASE).keyIds().size() + " key(s))";
+        : "is added to the release role (now " + roles.get(Role.RELEASE).keyIds().size() + " key(s))"
+            + (request.revokeKeys().isEmpty() ? "" : "; revoked: " + request.revokeKeys());
     events.accept(Event.info("Created trust root version " + version + " in "
         + repository.location() + "/" + RepositoryLayout.trustRoot(version) + ": key " + key.keyId().substring(0, 16)
         + "... " + roleText + ", until " + trustRoot.expires()));
     return version;
+  }
+
+  /**
+   * Checks that every key of {@code <revokeKeys>} can leave the repository's trust root: it is a
+   * release or rollout key of it, and not a root key (revoking the root key is a rotation of the root
+   * role, which keygen does not do).
+   */
+  private void requireRevocable(Request request) {
+    try (StoreRepository repository = Repositories.openStore(request.repository(), Path.of("").toAbsolutePath(),
+        message -> { })) {
+      TrustRoot current = RepositoryTrust.loadForRotation(repository);
+      for (String id : request.revokeKeys()) {
+        if (current.role(Role.ROOT).keyIds().contains(id)) {
+          throw new ConfigurationException(ErrorCode.CONFIG_INVALID, "<revokeKeys> " + id + " is a root key of "
+              + repository.location() + "'s trust root: keygen revokes release and rollout keys; the root role is"
+              + " changed by signing the next trust root with the release-schema API (docs/runbook.md)");
+        }
+        if (!current.role(Role.RELEASE).keyIds().contains(id) && !current.role(Role.ROLLOUT).keyIds().contains(id)) {
+          throw new ConfigurationException(ErrorCode.CONFIG_INVALID, "<revokeKeys> " + id + " is no release or rollout"
+              + " key of " + repository.location() + "'s trust root version " + current.version() + " (release keys: "
+              + current.role(Role.RELEASE).keyIds() + "): give the key id as keygen printed it");
+        }
+      }
+    } catch (IOException e) {
+      throw new UpgradeException(ErrorCode.IO_ERROR, "cannot read the trust root of " + request.repository() + ": " + e,
+          e);
+    }
   }
 
   /** Creates a new file (never replaces one), private files with mode 0600 from the start. */

@@ -181,6 +181,36 @@ public final class ReleaseBuilder {
       return new Published(manifest, envelope, true);
     }
 
+    /**
+     * A document of the channel's history, verified with the current trust root, or, when a key
+     * was revoked since it was signed, with the earlier root version that named the key: the
+     * history stays usable (sequence, delta bases) and the new release replaces it. A document no
+     * version of the chain verifies is refused as before.
+     */
+    private <T> T signedBefore(java.util.function.Function<MetadataVerifier, T> check, String what)
+        throws IOException {
+      try {
+        return check.apply(verifier);
+      } catch (UpgradeException e) {
+        if (e.code() != ErrorCode.SIGNATURE_INVALID && e.code() != ErrorCode.SIGNATURE_THRESHOLD) {
+          throw e;
+        }
+        List<TrustRoot> chain = RepositoryTrust.chain(repository);
+        for (int i = chain.size() - 2; i >= 0; i--) {
+          try {
+            T document = check.apply(new MetadataVerifier(chain.get(i), clock));
+            events.accept(Event.warning(what + " is signed by a key that trust root version "
+                + verifier.trustRoot().version() + " no longer names (it verifies with version "
+                + chain.get(i).version() + "); nodes refuse it now: this release replaces it"));
+            return document;
+          } catch (UpgradeException earlier) {
+            // not signed by this version's keys either
+          }
+        }
+        throw e;
+      }
+    }
+
     private ReleaseManifest existingWithSameContent(byte[] bytes, PayloadTree payload) {
       ReleaseManifest existing = Documents.manifest(verifier, bytes, request.app(), request.version(), null);
       if (!existing.treeHash().equals(payload.treeHash())) {
@@ -211,7 +241,8 @@ public final class ReleaseBuilder {
       if (stored == null) {
         return null;
       }
-      return new Head(stored, Documents.pointer(verifier, stored.bytes(), request.app(), request.channel()));
+      return new Head(stored, signedBefore(v -> Documents.pointer(v, stored.bytes(), request.app(), request.channel()),
+          "channel " + request.channel() + "'s pointer"));
     }
 
     private ReleaseManifest headManifest(Head head) throws IOException {
@@ -223,7 +254,8 @@ public final class ReleaseBuilder {
             + pointer.version() + ", whose manifest is missing from " + repository.location()
             + "; run 'mvn upgrade:verify' on the repository");
       }
-      return Documents.manifest(verifier, stored.bytes(), pointer.app(), pointer.version(), pointer.manifest());
+      return signedBefore(v -> Documents.manifest(v, stored.bytes(), pointer.app(), pointer.version(),
+          pointer.manifest()), "the manifest of " + pointer.version());
     }
 
     private BlobRef buildPackage(Path tree, PayloadTree payload) throws IOException {
@@ -268,7 +300,8 @@ public final class ReleaseBuilder {
             + "'s history but not in the repository: no delta from it"));
         return null;
       }
-      ReleaseManifest baseManifest = Documents.manifest(verifier, stored.bytes(), request.app(), base, null);
+      ReleaseManifest baseManifest = signedBefore(v -> Documents.manifest(v, stored.bytes(), request.app(), base, null),
+          "the manifest of " + base);
       if (baseManifest.treeHash().equals(payload.treeHash())) {
         events.accept(Event.info("release " + base + " has the same content: no delta needed from it"));
         return null;

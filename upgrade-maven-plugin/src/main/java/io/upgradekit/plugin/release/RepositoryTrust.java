@@ -13,6 +13,8 @@ import java.io.IOException;
 import java.time.Clock;
 import java.time.Instant;
 import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.List;
 
 /** Reads a repository's own trust root: version 1, then every rotation after it. */
 public final class RepositoryTrust {
@@ -38,6 +40,48 @@ public final class RepositoryTrust {
       return next == null ? null : next.bytes();
     }, clock);
   }
+
+  /**
+   * The repository's newest trust root reached by verified rotations, whether or not it has
+   * expired: the root to rotate from. An expired root's root key still signs the next version
+   * (which must not be expired itself), and nodes walk to it through the expired one.
+   *
+   * @throws UpgradeException CONFIG_INVALID if the repository has none, or a verification code
+   */
+  public static TrustRoot loadForRotation(Repository repository) throws IOException {
+    return load(repository, Clock.fixed(Instant.EPOCH, ZoneOffset.UTC));
+  }
+
+  /**
+   * Every version of the repository's trust root, from 1 to the newest, each verified as a step
+   * from the one before (expiry not checked): to tell a document a key signed before it was revoked
+   * from one nobody with a key of the chain signed.
+   *
+   * @throws UpgradeException CONFIG_INVALID if the repository has none, or a verification code
+   */
+  public static List<TrustRoot> chain(Repository repository) throws IOException {
+    Repository.Stored first = repository.read(RepositoryLayout.trustRoot(1), DocumentType.ROOT.maxBytes());
+    if (first == null) {
+      throw new ConfigurationException(ErrorCode.CONFIG_INVALID, "the repository " + repository.location()
+          + " has no trust root (" + RepositoryLayout.trustRoot(1) + ")");
+    }
+    List<TrustRoot> chain = new ArrayList<>();
+    TrustRoot current = TrustRoots.readPinned(first.bytes(), Clock.fixed(Instant.EPOCH, ZoneOffset.UTC));
+    chain.add(current);
+    for (int step = 0; step < MAX_CHAIN; step++) {
+      Repository.Stored next = repository.read(RepositoryLayout.trustRoot(current.version() + 1),
+          DocumentType.ROOT.maxBytes());
+      if (next == null) {
+        break;
+      }
+      current = TrustRoots.verifyNext(current, next.bytes());
+      chain.add(current);
+    }
+    return chain;
+  }
+
+  /** Trust root versions read at most by {@link #chain}. */
+  private static final int MAX_CHAIN = 1000;
 
   /**
    * Checks that {@code key} may sign for the release role of {@code root} alone.

@@ -66,6 +66,27 @@ class HttpRepositoryTest {
   }
 
   @Test
+  void aPointerIsReSignedThroughTheApiWithIfMatch() throws IOException {
+    builder().release(request("1.0.0", FakeRepoServer.TOKEN));
+    java.time.Instant later = Fixture.NOW.plus(java.time.Duration.ofDays(100));
+    server.writes.clear();
+
+    PointerResigner.Result result = new PointerResigner((location, token) -> Repositories.open(location, token, dir),
+        java.time.Clock.fixed(later, java.time.ZoneOffset.UTC), fixture.events::add).resign(
+            new PointerResigner.Request("demo", "stable", server.uri().toString(), FakeRepoServer.TOKEN, fixture.key,
+                java.time.Duration.ofDays(30), null, 5));
+
+    assertThat(result.resigned()).isTrue();
+    assertThat(result.sequence()).isEqualTo(2);
+    assertThat(server.writes).extracting(FakeRepoServer.Write::method, FakeRepoServer.Write::path)
+        .containsExactly(org.assertj.core.groups.Tuple.tuple("PUT", "v1/apps/demo/channels/stable"));
+    byte[] pointer = server.files.get(RepositoryLayout.channelPointer("demo", "stable"));
+    assertThat(io.upgradekit.schema.json.Json.read(io.upgradekit.schema.sign.Envelopes.parse(pointer,
+        io.upgradekit.schema.model.DocumentType.CHANNEL).payloadBytes(), io.upgradekit.schema.model.ChannelPointer.class,
+        "channel").expires()).isEqualTo(later.plus(java.time.Duration.ofDays(30)));
+  }
+
+  @Test
   void aReleaseSetIsCreatedOnceThroughTheApi() throws IOException {
     byte[] set = "{\"a set\":1}".getBytes(java.nio.charset.StandardCharsets.UTF_8);
     byte[] other = "{\"another\":2}".getBytes(java.nio.charset.StandardCharsets.UTF_8);

@@ -141,4 +141,65 @@ class KeyGeneratorTest {
     assertThat(Files.readAllBytes(repository.resolve("root.json"))).isEqualTo(before);
     assertThat(repository.resolve("roots/2.root.json")).doesNotExist();
   }
+
+  @Test
+  void aRepositoryWhoseTrustRootExpiredIsRepairedByTheNextVersionWhichNodesAccept() throws IOException {
+    Path repository = dir.resolve("repo");
+    generate(dir.resolve("root.pem"), repository); // version 1 lives 365 days from Fixture.NOW
+    SigningKey rootKey = read(dir.resolve("root.pem"));
+    java.time.Clock afterExpiry = java.time.Clock.fixed(Fixture.NOW.plus(java.time.Duration.ofDays(400)),
+        java.time.ZoneOffset.UTC);
+
+    KeyGenerator.Result next = new KeyGenerator(afterExpiry, events::add).generate(new KeyGenerator.Request(
+        dir.resolve("ci.pem"), repository, rootKey, KeyGenerator.DEFAULT_ROOT_LIFETIME));
+
+    assertThat(next.trustRootVersion()).isEqualTo(2);
+    // A node pinned to version 1 walks to 2 and trusts it, although 1 expired.
+    TrustRoot pinned = TrustRoots.readPinned(Files.readAllBytes(repository.resolve("roots/1.root.json")), Fixture.CLOCK);
+    TrustRoot walked = TrustRoots.update(pinned, v -> v == 2 ? Files.readAllBytes(repository.resolve("roots/2.root.json"))
+        : null, afterExpiry);
+    assertThat(walked.version()).isEqualTo(2);
+    assertThat(walked.expires()).isAfter(afterExpiry.instant());
+  }
+
+  @Test
+  void aLeakedCiKeyIsRevokedInTheRotationThatAddsItsSuccessor() throws IOException {
+    Path repository = dir.resolve("repo");
+    generate(dir.resolve("root.pem"), null); // the offline root key
+    SigningKey rootKey = read(dir.resolve("root.pem"));
+    KeyGenerator.Result leaked = generate(dir.resolve("ci.pem"), repository, rootKey); // release + rollout
+    TrustRoot first = TrustRoots.readPinned(Files.readAllBytes(repository.resolve("roots/1.root.json")), Fixture.CLOCK);
+    byte[] signedByLeaked = io.upgradekit.schema.sign.Envelopes.sign(io.upgradekit.schema.model.DocumentType.CHANNEL,
+        io.upgradekit.schema.model.ChannelPointer.of("demo", "stable", "1.0.0", 9, Fixture.NOW.plusSeconds(3600),
+            new io.upgradekit.schema.model.BlobRef("ab".repeat(32), 10), null), List.of(read(dir.resolve("ci.pem"))));
+
+    KeyGenerator.Result next = new KeyGenerator(Fixture.CLOCK, events::add).generate(new KeyGenerator.Request(
+        dir.resolve("ci-2.pem"), repository.toString(), rootKey, KeyGenerator.DEFAULT_ROOT_LIFETIME,
+        List.of(leaked.keyId())));
+
+    TrustRoot second = TrustRoots.verifyNext(first, Files.readAllBytes(repository.resolve("roots/2.root.json")));
+    assertThat(second.role(Role.RELEASE).keyIds()).containsExactly(next.keyId());
+    assertThat(second.role(Role.ROLLOUT).keyIds()).as("the new key takes the revoked rollout key's place")
+        .containsExactly(next.keyId());
+    assertThat(second.keys()).doesNotContainKey(leaked.keyId());
+    assertThatThrownBy(() -> new io.upgradekit.schema.sign.MetadataVerifier(second, Fixture.CLOCK)
+        .verifyChannelPointer(signedByLeaked, "demo", "stable", 0))
+        .isInstanceOf(io.upgradekit.schema.UpgradeException.class).hasMessageContaining("no valid signature");
+    assertThat(events).anySatisfy(e -> assertThat(e.toString()).contains("revoked: [" + leaked.keyId() + "]"));
+  }
+
+  @Test
+  void aRootKeyOrAnUnknownKeyIsNotRevokedAndNoKeyFileIsLeftBehind() throws IOException {
+    Path repository = dir.resolve("repo");
+    generate(dir.resolve("root.pem"), repository); // one key holds every role
+    SigningKey rootKey = read(dir.resolve("root.pem"));
+
+    for (String id : List.of(rootKey.keyId(), "cd".repeat(32))) {
+      assertThatThrownBy(() -> new KeyGenerator(Fixture.CLOCK, events::add).generate(new KeyGenerator.Request(
+          dir.resolve("ci.pem"), repository.toString(), rootKey, KeyGenerator.DEFAULT_ROOT_LIFETIME, List.of(id))))
+          .isInstanceOf(ConfigurationException.class).hasMessageContaining("<revokeKeys> " + id);
+      assertThat(dir.resolve("ci.pem")).doesNotExist();
+    }
+    assertThat(repository.resolve("roots/2.root.json")).doesNotExist();
+  }
 }

@@ -101,6 +101,26 @@ class S3RepositoryTest {
   }
 
   @Test
+  void aPointerInTheBucketIsReSignedByCompareAndSwap() throws IOException {
+    release(request("1.0.0", payload("1.0.0")));
+    java.time.Instant later = Fixture.NOW.plus(java.time.Duration.ofDays(100));
+
+    PointerResigner.Result result = new PointerResigner((location, token) -> Repositories.open(location, token, dir),
+        java.time.Clock.fixed(later, java.time.ZoneOffset.UTC), events::add).resign(new PointerResigner.Request(
+            "demo", "stable", address, null, key, java.time.Duration.ofDays(30), null, 5));
+
+    assertThat(result.resigned()).isTrue();
+    try (StoreRepository repository = Repositories.openStore(address, dir, m -> { })) {
+      Repository.Stored pointer = repository.read(RepositoryLayout.channelPointer("demo", "stable"), 64 * 1024);
+      ChannelPointer head = Json.read(Envelopes.parse(pointer.bytes(), DocumentType.CHANNEL).payloadBytes(),
+          ChannelPointer.class, "pointer");
+      assertThat(head.version()).isEqualTo("1.0.0");
+      assertThat(head.sequence()).isEqualTo(2);
+      assertThat(head.expires()).isEqualTo(later.plus(java.time.Duration.ofDays(30)));
+    }
+  }
+
+  @Test
   void releasesGoIntoTheBucketAndVerify() throws IOException {
     ReleaseResult first = release(request("1.0.0", payload("1.0.0")));
     ReleaseResult second = release(request("1.1.0", payload("1.1.0")));
