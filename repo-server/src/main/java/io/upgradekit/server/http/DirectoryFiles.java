@@ -24,13 +24,12 @@ import org.eclipse.jetty.io.Content;
  * or hashes content:
  *
  * <ul>
- *   <li>an entry of a file that may change (a channel pointer, {@code root.json}, rollout state) is
- *       checked against the file's key, modification time and size (one {@code stat}) when it is
- *       older than {@code refresh}: a file replaced on disk by another process (the plugin's
- *       directory mode, rsync) is served within {@code refresh}, and between checks a poll costs a
- *       map lookup and no system call;
- *   <li>an entry of a file that never changes (blobs, release manifests, versioned trust roots) is
- *       not checked again;
+ *   <li>an entry is checked against the file's key, modification time and size (one {@code stat})
+ *       when it is older than {@code refresh}: a file replaced on disk by another process (the
+ *       plugin's directory mode, rsync) is served within {@code refresh}, and between checks a poll
+ *       costs a map lookup and no system call. That holds for files that never change by design
+ *       (blobs, release manifests, versioned trust roots) too: a damaged blob an operator restores
+ *       from a backup is served as restored, not as the damaged bytes held in memory;
  *   <li>this process's own writes through the store drop the entry at once ({@link #invalidate}).
  * </ul>
  *
@@ -70,18 +69,16 @@ final class DirectoryFiles implements StaticFiles.Source {
     final long modifiedNanos;
     final long heapBytes;
     final long mappedBytes;
-    final boolean immutable;
     volatile long checkAt;
 
     Cached(StaticFiles.Entry entry, Path file, BasicFileAttributes attributes, long heapBytes, long mappedBytes,
-        boolean immutable, long checkAt) {
+        long checkAt) {
       this.entry = entry;
       this.file = file;
       this.fileKey = attributes.fileKey();
       this.modifiedNanos = attributes.lastModifiedTime().to(TimeUnit.NANOSECONDS);
       this.heapBytes = heapBytes;
       this.mappedBytes = mappedBytes;
-      this.immutable = immutable;
       this.checkAt = checkAt;
     }
 
@@ -108,7 +105,7 @@ final class DirectoryFiles implements StaticFiles.Source {
       return null;
     }
     long now = nanoTime.getAsLong();
-    if (cached.immutable || now - cached.checkAt < 0) {
+    if (now - cached.checkAt < 0) {
       return cached.entry;
     }
     BasicFileAttributes attributes;
@@ -185,7 +182,7 @@ final class DirectoryFiles implements StaticFiles.Source {
       mapped.set(0);
     }
     Cached old = cache.put(relative, new Cached(entry, file, attributes, heap, map,
-        RepositoryLayout.isImmutable(relative), nanoTime.getAsLong() + refreshNanos));
+        nanoTime.getAsLong() + refreshNanos));
     if (old != null) {
       heapUsed.addAndGet(-old.heapBytes);
       mapped.addAndGet(-old.mappedBytes);

@@ -24,7 +24,9 @@ import org.eclipse.jetty.io.Content;
  * store.
  *
  * <ul>
- *   <li>What never changes (blobs, release manifests, versioned trust roots) is looked up once.
+ *   <li>What never changes (blobs, release manifests, versioned trust roots) is looked up once;
+ *       a small blob whose content does not hash to its name (damaged in the store) is not: it is
+ *       looked up again like a mutable file, so a restored object is served within {@code maxAge}.
  *   <li>Everything else (channel pointers, {@code root.json}, rollout state) and every "not there"
  *       is looked up again when it is older than {@code maxAge}: the first request after that
  *       reads it from the store on a pool thread, the others are answered from the entry they
@@ -59,7 +61,7 @@ final class StoreFiles implements StaticFiles.Source {
   /**
    * @param maxAge how long a mutable file's entry (or a "not there") is served before it is looked
    *     up again: the bound on how late another process's write is seen
-   * @param warn told when a lookup fails and the previous entry is served instead
+   * @param warn told when a lookup fails and the previous entry is served instead, and when a blob is damaged
    */
   StoreFiles(RepositoryStore store, Duration maxAge, LongSupplier nanoTime, Consumer<String> warn) {
     this.store = store;
@@ -132,6 +134,7 @@ final class StoreFiles implements StaticFiles.Source {
   private StaticFiles.Entry load(String relative, long now) throws IOException {
     StaticFiles.Entry entry;
     long heap = 0;
+    boolean damaged = false; // a blob whose content is not what its name says is kept like a mutable file
     if (RepositoryLayout.kindOf(relative) == PathKind.BLOB) {
       String sha256 = relative.substring(relative.lastIndexOf('/') + 1);
       Optional<RepositoryStore.Entry> stat = store.stat(relative);
@@ -145,6 +148,12 @@ final class StoreFiles implements StaticFiles.Source {
         entry = new StaticFiles.Entry(relative, bytes.length, sha256, -1,
             ByteBuffer.wrap(bytes).asReadOnlyBuffer(), null);
         heap = bytes.length;
+        damaged = !Hashes.sha256(bytes).equals(sha256);
+        if (damaged) {
+          warn.accept(relative + " in " + store.location() + " does not hash to its name: serving it as it is (nodes"
+              + " refuse it with HASH_MISMATCH) and reading it again after the refresh interval; restore the object"
+              + " from a copy");
+        }
       } else {
         entry = new StaticFiles.Entry(relative, stat.get().size(), sha256, -1, null,
             (request, response, callback, start, length) -> stream(relative, response, callback, start, length));
@@ -160,7 +169,7 @@ final class StoreFiles implements StaticFiles.Source {
         heap = bytes.length;
       }
     }
-    boolean forever = entry != StaticFiles.Entry.ABSENT && RepositoryLayout.isImmutable(relative);
+    boolean forever = entry != StaticFiles.Entry.ABSENT && !damaged && RepositoryLayout.isImmutable(relative);
     Cached fresh = new Cached(entry, heap, now + (forever ? Long.MAX_VALUE / 2 : maxAgeNanos));
     if (cache.size() >= MAX_ENTRIES || heapUsed.get() + heap > HEAP_BUDGET) {
       cache.clear();
