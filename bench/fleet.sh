@@ -14,8 +14,10 @@
 #                       [--server-jvm "-Xms256m -Xmx1g"] [--work DIR] [--keep]
 #   --nodes N        simulated nodes (issue 14: 1000; issue 17: 10000)
 #   --servers N      repo-server processes on the one repository; nodes are spread over them
-#   --store S        dir (default: a directory, --root) or a store URL handed to repo-server's
-#                    --store (for the S3 store, once repo-server has that option)
+#   --store S        dir (default: a directory, --root); s3proxy (an s3proxy from Maven Central, in-memory
+#                    backend, started by this script on 127.0.0.1 as its own process on the same
+#                    cores, bucket created, keys in the environment); or a store URL handed to
+#                    repo-server's --store (s3://bucket/prefix?endpoint=...; keys from the environment)
 #   --verify-every N every N-th node verifies its grant's signature (signed states and pointers are
 #                    verified once per distinct content); 1 verifies all
 #   --keep           keep the work directory (repository, secrets, server logs)
@@ -60,11 +62,44 @@ if [ "$store" != dir ] && ! "$JAVA" -jar "$JAR" --help 2>&1 | grep -q -- '--stor
   exit 2
 fi
 
+s3proxy_pid=
+cleanup() { if [ -n "$s3proxy_pid" ]; then kill "$s3proxy_pid" 2>/dev/null || true; wait "$s3proxy_pid" 2>/dev/null || true; fi; }
+trap cleanup EXIT
+if [ "$store" = s3proxy ]; then
+  S3PROXY_JAR=${S3PROXY_JAR:-it/target/s3proxy/s3proxy.jar}
+  if [ ! -f "$S3PROXY_JAR" ]; then
+    echo "bench/fleet.sh: $S3PROXY_JAR is missing: ./mvnw -B -pl it -am test-compile -DskipTests copies it there" >&2
+    exit 1
+  fi
+  scratch=$(mktemp -d)
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  export AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=bench-secret-key AWS_REGION=us-east-1
+  cat > "$scratch/s3proxy.conf" <<CONF
+s3proxy.endpoint=http://127.0.0.1:$port
+s3proxy.authorization=aws-v2-or-v4
+s3proxy.identity=$AWS_ACCESS_KEY_ID
+s3proxy.credential=$AWS_SECRET_ACCESS_KEY
+jclouds.provider=transient
+jclouds.identity=$AWS_ACCESS_KEY_ID
+jclouds.credential=$AWS_SECRET_ACCESS_KEY
+CONF
+  LOG_LEVEL=warn "$JAVA" -Xmx2g -jar "$S3PROXY_JAR" --properties "$scratch/s3proxy.conf" > "$scratch/s3proxy.log" 2>&1 &
+  s3proxy_pid=$!
+  for _ in $(seq 1 300); do
+    curl -fsS -o /dev/null -X PUT --aws-sigv4 "aws:amz:us-east-1:s3" --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" \
+      "http://127.0.0.1:$port/fleet" 2>/dev/null && break
+    sleep 0.1
+  done
+  echo "s3proxy (pid $s3proxy_pid, in-memory backend) on 127.0.0.1:$port, bucket fleet; log $scratch/s3proxy.log" >&2
+  url="s3://fleet/bench?endpoint=http://127.0.0.1:$port&pathStyle=true"
+  for i in "${!args[@]}"; do [ "${args[$i]}" = s3proxy ] && args[$i]=$url; done
+fi
+
 # The simulator: a small heap, the serial collector (its threads would take the cores the servers measure
 # on). On two cores the common fork-join pool has a parallelism of 1, and then CompletableFuture runs
 # asynchronous stages (the JDK HTTP client completes answers through them) on a new thread each:
 # thousands of threads a second at 10,000 nodes, which starved the simulator, not the server.
-exec "$JAVA" -Xms512m -Xmx1g -XX:+UseSerialGC -Djdk.httpclient.keepalive.timeout=20 \
+"$JAVA" -Xms512m -Xmx1g -XX:+UseSerialGC -Djdk.httpclient.keepalive.timeout=20 \
   -Djava.util.concurrent.ForkJoinPool.common.parallelism=2 \
   -cp "it/target/classes:$(cat "$cp_file")" io.upgradekit.it.bench.fleet.FleetBench \
   --server-jar "$JAR" ${args[@]+"${args[@]}"}

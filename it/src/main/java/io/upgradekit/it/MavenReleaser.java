@@ -141,7 +141,10 @@ public final class MavenReleaser implements Releaser {
     List<String> command = new ArrayList<>(List.of(artifacts.mvnw().toString(), "-B", "-ntp", "-f",
         project.resolve("pom.xml").toString()));
     if (settings != null) {
-      command.addAll(List.of("-s", settings.toString(), "-Dmaven.repo.local=" + artifacts.mavenLocalRepository()));
+      command.addAll(List.of("-s", settings.toString(), "-Dmaven.repo.local=" + artifacts.mavenLocalRepository(),
+          // Test classes run side by side and share the isolated local repository: file locks keep
+          // two nested builds from writing the same artifact at once.
+          "-Daether.syncContext.named.factory=file-lock", "-Daether.syncContext.named.nameMapper=file-gav"));
     }
     command.addAll(arguments);
     Map<String, String> env = new HashMap<>();

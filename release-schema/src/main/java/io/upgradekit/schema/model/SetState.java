@@ -111,7 +111,7 @@ public record SetState(String type, String name, String version, long sequence, 
    *
    * @param nodes available nodes of the app
    * @param versions nodes per version they run (at most {@value #MAX_VERSIONS} versions; nodes not
-   *     counted here run another version, or none)
+   *     counted here run another version, none, or are switching between two)
    */
   public record AppFleet(String app, int nodes, Map<String, Integer> versions) {
     public AppFleet {
@@ -165,7 +165,7 @@ public record SetState(String type, String name, String version, long sequence, 
         versionsOutside.add("...");
       }
       if (listed < outside) {
-        versionsOutside.add("other versions");
+        versionsOutside.add("other versions or are switching");
       }
       return waiting + outside + " of " + nodes + " " + contract.requires() + " nodes run "
           + String.join(", ", versionsOutside);

@@ -36,7 +36,7 @@ class SetStateTest {
     assertThat(new SetState.AppFleet("cache", 2, Map.of("1.4", 1, "2.0", 1)).unmet(CONTRACT))
         .isEqualTo("waiting for cache >= 2.0: 1 of 2 cache nodes run 1.4");
     assertThat(new SetState.AppFleet("cache", 4, Map.of("1.4", 1, "1.3", 1, "2.0", 1)).unmet(CONTRACT))
-        .isEqualTo("waiting for cache >= 2.0: 3 of 4 cache nodes run 1.3, 1.4, other versions");
+        .isEqualTo("waiting for cache >= 2.0: 3 of 4 cache nodes run 1.3, 1.4, other versions or are switching");
     assertThat(new SetState.AppFleet("cache", 0, Map.of()).unmet(CONTRACT))
         .isEqualTo("waiting for cache >= 2.0: no available cache node is known");
     assertThat(new SetState.AppFleet("cache", 2, Map.of("2.0", 1, "2.1", 1)).unmet(CONTRACT)).isNull();

@@ -308,9 +308,16 @@ public final class SetRuns implements LeaseService.SetGate {
   }
 
   /**
+   * Heartbeat states of a node between two versions: the one it reports may be stopped, not yet
+   * verified, or about to be rolled back, so it serves no contract until the node is settled.
+   */
+  private static final Set<String> BETWEEN_VERSIONS = Set.of("STOP", "SWITCH", "START", "VERIFY", "ROLLBACK");
+
+  /**
    * The available nodes of {@code app} on any channel and the versions they run (the 64 most common;
-   * the rest count as another version). Counted at most once per {@link Leases#FRESH_FOR}: slot
-   * requests of a whole wave ask at once.
+   * the rest count as another version, and so does a node {@linkplain #BETWEEN_VERSIONS between two
+   * versions}). Counted at most once per {@link Leases#FRESH_FOR}: slot requests of a whole wave ask
+   * at once.
    */
   public SetState.AppFleet fleetOf(String app, Instant now) {
     Counted known = fleets.get(app);
@@ -323,7 +330,7 @@ public final class SetRuns implements LeaseService.SetGate {
     for (Inventory.Entry e : inventory.nodes(app)) {
       if (e.available(now) && seen.add(e.heartbeat().node())) {
         nodes++;
-        if (e.heartbeat().version() != null) {
+        if (e.heartbeat().version() != null && !BETWEEN_VERSIONS.contains(e.heartbeat().state())) {
           versions.merge(e.heartbeat().version(), 1, Integer::sum);
         }
       }

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.upgradekit.schema.ErrorCode;
 import io.upgradekit.schema.UpgradeException;
+import io.upgradekit.schema.api.Heartbeat;
 import io.upgradekit.schema.api.LeaseAnswer;
 import io.upgradekit.schema.api.LeaseRequest;
 import io.upgradekit.schema.api.RolloutAction;
@@ -377,7 +378,18 @@ class SetRunsTest {
       assertThat(c.detail()).isEqualTo("waiting for ldap >= 5: 1 of 2 ldap nodes run 4.2");
     });
 
-    f.clock.advance(Duration.ofSeconds(1));
+    // A node that reports 5.0 while it verifies it may still roll back to 4.2: it serves no contract yet.
+    f.clock.advance(Leases.FRESH_FOR);
+    s.inventory.accept(new Heartbeat("l1", "ldap", "stable", "5.0", Map.of(), "VERIFY", true, 0.0, 0.01, 10,
+        f.clock.instant()), f.clock.instant());
+    s.heartbeatsOf("api", "1.4", "a1");
+    LeaseAnswer switching = s.leases.ask(new Caller.Node("a1"), LeaseRequest.ask("api", "2.0", "a1",
+        LeaseGrant.Kind.UPGRADE)).body();
+    assertThat(switching.status()).isEqualTo(LeaseAnswer.Status.WAIT);
+    assertThat(switching.message()).startsWith("waiting for ldap >= 5: 1 of 2 ldap nodes run other versions or are"
+        + " switching");
+
+    f.clock.advance(Leases.FRESH_FOR);
     s.heartbeatsOf("ldap", "5.0", "l1");
     s.heartbeatsOf("api", "1.4", "a1");
     assertThat(s.leases.ask(new Caller.Node("a1"), LeaseRequest.ask("api", "2.0", "a1", LeaseGrant.Kind.UPGRADE))
