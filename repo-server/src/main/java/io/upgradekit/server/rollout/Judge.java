@@ -18,9 +18,8 @@ import java.util.Map;
  * group's error rate exceeds {@code errorRateFactor} times the baseline's and/or (per the policy's
  * {@code combine}, default {@code any}) its latency exceeds {@code latencyFactor} times the
  * baseline's; the baseline is floored ({@link #MIN_ERROR_RATE}, {@link #MIN_LATENCY_SECONDS}) so
- * that a perfect old fleet does not make one error a regression. With fewer than {@link
- * #MIN_SAMPLES} samples in either group there is no verdict: one heartbeat of a canary that has just
- * started (a cold JIT, a connection pool filling) must not recall a release from the fleet.
+ * that a perfect old fleet does not make one error a regression. Without samples from both groups
+ * there is no verdict.
  */
 public final class Judge {
   /** Error rates below this count as this much when compared (one error in a quiet minute is noise). */
@@ -28,9 +27,6 @@ public final class Judge {
 
   /** Latencies below this (in seconds) count as this much when compared. */
   public static final double MIN_LATENCY_SECONDS = 0.005;
-
-  /** Samples a group needs inside the window (over all its nodes) before the judge compares it. */
-  public static final int MIN_SAMPLES = 3;
 
   /** One heartbeat's figures from one node. */
   public record Sample(String node, Instant at, double errorRate, double latencySeconds) {}
@@ -64,12 +60,10 @@ public final class Judge {
     Instant from = now.minus(window);
     Group up = Group.of(upgraded, from, now);
     Group base = Group.of(baseline, from, now);
-    if (up.samples < MIN_SAMPLES || base.samples < MIN_SAMPLES) {
-      Group few = up.samples < MIN_SAMPLES ? up : base;
-      String group = few == up ? "upgraded nodes" : "nodes on the old version";
+    if (up.nodes == 0 || base.nodes == 0) {
       return new Verdict(Outcome.NO_VERDICT, up.errorRate, base.errorRate, up.latency, base.latency, up.nodes,
-          base.nodes, (few.samples == 0 ? "no samples" : few.samples + " samples (a verdict needs " + MIN_SAMPLES + ")")
-              + " from " + group + " in the last " + window.toSeconds() + " s");
+          base.nodes, up.nodes == 0 ? "no samples from upgraded nodes in the last " + window.toSeconds() + " s"
+              : "no samples from nodes on the old version in the last " + window.toSeconds() + " s");
     }
     double errorLimit = Math.max(base.errorRate, MIN_ERROR_RATE) * policy.errorRateFactorOrDefault();
     double latencyLimit = Math.max(base.latency, MIN_LATENCY_SECONDS) * policy.latencyFactorOrDefault();
@@ -84,10 +78,9 @@ public final class Judge {
   }
 
   /** Per-node averages inside the window, averaged over nodes. */
-  private record Group(int nodes, int samples, double errorRate, double latency) {
+  private record Group(int nodes, double errorRate, double latency) {
     static Group of(Collection<Sample> samples, Instant from, Instant to) {
       Map<String, double[]> perNode = new HashMap<>(); // sum errors, sum latency, count
-      int counted = 0;
       for (Sample s : samples) {
         if (s.at().isBefore(from) || s.at().isAfter(to) || !Double.isFinite(s.errorRate())
             || !Double.isFinite(s.latencySeconds()) || s.errorRate() < 0 || s.latencySeconds() < 0) {
@@ -97,10 +90,9 @@ public final class Judge {
         sums[0] += s.errorRate();
         sums[1] += s.latencySeconds();
         sums[2]++;
-        counted++;
       }
       if (perNode.isEmpty()) {
-        return new Group(0, 0, Double.NaN, Double.NaN);
+        return new Group(0, Double.NaN, Double.NaN);
       }
       double errors = 0;
       double latency = 0;
@@ -108,7 +100,7 @@ public final class Judge {
         errors += sums[0] / sums[2];
         latency += sums[1] / sums[2];
       }
-      return new Group(perNode.size(), counted, errors / perNode.size(), latency / perNode.size());
+      return new Group(perNode.size(), errors / perNode.size(), latency / perNode.size());
     }
   }
 }

@@ -73,21 +73,6 @@ class JudgeTest {
   }
 
   @Test
-  void oneHeartbeatOfAFreshCanaryIsNoVerdictHoweverBadItLooks() {
-    // A canary's first minute: a cold JIT makes one heartbeat look terrible.
-    List<Sample> upgraded = samples("canary", 0.5, 2.0, Judge.MIN_SAMPLES - 1);
-
-    Verdict v = Judge.judge(upgraded, samples("a", 0.01, 0.01, 5), AUTO, NOW);
-
-    assertThat(v.outcome()).isEqualTo(Outcome.NO_VERDICT);
-    assertThat(v.reason()).isEqualTo("2 samples (a verdict needs 3) from upgraded nodes in the last 300 s");
-    assertThat(Judge.judge(samples("canary", 0.5, 2.0, Judge.MIN_SAMPLES), samples("a", 0.01, 0.01, 5), AUTO, NOW)
-        .outcome()).isEqualTo(Outcome.WORSE);
-    assertThat(Judge.judge(samples("canary", 0.5, 2.0, 5), samples("a", 0.01, 0.01, 2), AUTO, NOW).reason())
-        .startsWith("2 samples (a verdict needs 3) from nodes on the old version");
-  }
-
-  @Test
   void aChattyNodeDoesNotOutweighTheOthers() {
     List<Sample> upgraded = new ArrayList<>(samples("chatty", 0.0, 0.01, 100));
     upgraded.addAll(samples("quiet", 0.2, 0.01, 1));
