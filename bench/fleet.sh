@@ -63,7 +63,11 @@ if [ "$store" != dir ] && ! "$JAVA" -jar "$JAR" --help 2>&1 | grep -q -- '--stor
 fi
 
 s3proxy_pid=
-cleanup() { if [ -n "$s3proxy_pid" ]; then kill "$s3proxy_pid" 2>/dev/null || true; wait "$s3proxy_pid" 2>/dev/null || true; fi; }
+scratch=
+cleanup() {
+  if [ -n "$s3proxy_pid" ]; then kill "$s3proxy_pid" 2>/dev/null || true; wait "$s3proxy_pid" 2>/dev/null || true; fi
+  if [ -n "$scratch" ] && [[ " ${args[*]-} " != *" --keep "* ]]; then rm -rf "$scratch"; fi
+}
 trap cleanup EXIT
 if [ "$store" = s3proxy ]; then
   S3PROXY_JAR=${S3PROXY_JAR:-it/target/s3proxy/s3proxy.jar}
@@ -85,11 +89,22 @@ jclouds.credential=$AWS_SECRET_ACCESS_KEY
 CONF
   LOG_LEVEL=warn "$JAVA" -Xmx2g -jar "$S3PROXY_JAR" --properties "$scratch/s3proxy.conf" > "$scratch/s3proxy.log" 2>&1 &
   s3proxy_pid=$!
+  # The bucket, once s3proxy answers (SigV4 needs the empty body's SHA-256 named).
+  created=
   for _ in $(seq 1 300); do
-    curl -fsS -o /dev/null -X PUT --aws-sigv4 "aws:amz:us-east-1:s3" --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" \
-      "http://127.0.0.1:$port/fleet" 2>/dev/null && break
+    if curl -fsS -o /dev/null -X PUT --aws-sigv4 "aws:amz:us-east-1:s3" --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" \
+        -H "x-amz-content-sha256: e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855" \
+        "http://127.0.0.1:$port/fleet" 2>/dev/null; then
+      created=yes
+      break
+    fi
     sleep 0.1
   done
+  if [ -z "$created" ]; then
+    echo "bench/fleet.sh: could not create the bucket in s3proxy within 30 s; its log:" >&2
+    tail -n 20 "$scratch/s3proxy.log" >&2
+    exit 1
+  fi
   echo "s3proxy (pid $s3proxy_pid, in-memory backend) on 127.0.0.1:$port, bucket fleet; log $scratch/s3proxy.log" >&2
   url="s3://fleet/bench?endpoint=http://127.0.0.1:$port&pathStyle=true"
   for i in "${!args[@]}"; do [ "${args[$i]}" = s3proxy ] && args[$i]=$url; done

@@ -142,8 +142,8 @@ public final class MavenReleaser implements Releaser {
         project.resolve("pom.xml").toString()));
     if (settings != null) {
       command.addAll(List.of("-s", settings.toString(), "-Dmaven.repo.local=" + artifacts.mavenLocalRepository(),
-          // Test classes run side by side and share the isolated local repository: file locks keep
-          // two nested builds from writing the same artifact at once.
+          // With -Dit.forkCount=2 test classes run side by side on the one isolated local repository:
+          // file locks keep two nested builds from writing the same artifact at once.
           "-Daether.syncContext.named.factory=file-lock", "-Daether.syncContext.named.nameMapper=file-gav"));
     }
     command.addAll(arguments);

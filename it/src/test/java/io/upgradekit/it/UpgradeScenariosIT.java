@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.upgradekit.it.NodeConfig.Strategy;
 import io.upgradekit.it.load.LoadGenerator;
 import io.upgradekit.it.load.LoadReport;
+import io.upgradekit.it.load.TcpCounters;
 import io.upgradekit.plugin.release.ReleaseResult;
 import io.upgradekit.schema.layout.RepositoryLayout;
 import java.io.IOException;
@@ -143,6 +144,7 @@ class UpgradeScenariosIT {
     LoadReport report;
     ReleaseResult v2;
     Instant published;
+    TcpCounters kernelBefore = TcpCounters.read();
     try (LoadGenerator load = fleet.load(RATE_PER_NODE * fleet.nodes().size()).build().start()) {
       ManagedProcess.sleep(1000); // load on 1.0.0 first: the baseline and the before-switch answers
       v2 = releaser.release(HelloBuild.of("2.0.0").withGreeting("Hi"));
@@ -151,12 +153,14 @@ class UpgradeScenariosIT {
       ManagedProcess.sleep(1000);
       report = load.stop();
     }
+    Map<String, Long> kernel = TcpCounters.read().since(kernelBefore);
     System.out.println("scenario 1: load during 1.0.0 -> 2.0.0 (" + RATE_PER_NODE + " requests/s per node):\n"
-        + report.table());
+        + report.table() + "kernel TCP counters over the run: " + kernel);
 
     Map<String, Object> out = results.section("switchUnderLoad");
     out.put("ratePerNode", RATE_PER_NODE);
     out.put("durationMs", E2eResults.ms(report.duration()));
+    out.put("kernelTcpCounters", kernel);
     Map<String, RepoServer.BlobDownloads> downloads = fleet.server().blobDownloads();
     ReleaseResult.Delta delta = v2.deltas().stream().filter(d -> d.fromVersion().equals("1.0.0")).findFirst()
         .orElseThrow();
@@ -186,7 +190,7 @@ class UpgradeScenariosIT {
           .isGreaterThan((int) (window.length().toMillis() * RATE_PER_NODE / 1000 / 2));
       if (node.config().strategy() == Strategy.OVERLAP) {
         assertThat(stats.failed()).as(node.id() + " (overlap): failed requests over the whole run; "
-            + stats.failureSummary()).isZero();
+            + stats.failureSummary() + "; kernel TCP counters over the run (all nodes): " + kernel).isZero();
       } else {
         // restart: a gap is expected and reported, not hidden. It must be real (a JVM cannot restart
         // in under 100 ms), bounded, and inside the switch window (it is the switch's, not noise).

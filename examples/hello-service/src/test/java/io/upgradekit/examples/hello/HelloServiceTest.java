@@ -45,6 +45,22 @@ class HelloServiceTest {
   }
 
   @Test
+  void theSharedPortQueuesAThousandConnectionsWhileTheJvmIsCold() throws Exception {
+    HelloService service = start(0, V1, 0);
+    // ss shows a listening socket's backlog as its Send-Q; the kernel caps it at somaxconn.
+    Process ss = new ProcessBuilder("ss", "-ltnH", "sport = :" + service.port()).redirectErrorStream(true).start();
+    String listing = new String(ss.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).strip();
+    assertThat(ss.waitFor()).as("ss (iproute2): " + listing).isZero();
+    // Read as a stream: Files.readString sees a sysctl file's size as 0 and gets its first byte only.
+    int somaxconn;
+    try (java.io.InputStream in = new java.io.FileInputStream("/proc/sys/net/core/somaxconn")) {
+      somaxconn = Integer.parseInt(new String(in.readAllBytes(), java.nio.charset.StandardCharsets.US_ASCII).strip());
+    }
+    assertThat(listing.split("\\s+")[2]).as("the listener's backlog in: " + listing)
+        .isEqualTo(Integer.toString(Math.min(HelloService.ACCEPT_QUEUE, somaxconn)));
+  }
+
+  @Test
   void anUnhealthyBuildFailsItsHealthCheck() throws Exception {
     HelloService service = start(0, new HelloService.BuildInfo("3.0.0", "Hello", false), 0);
     assertThat(get(service.port(), "/health").statusCode()).isEqualTo(503);
