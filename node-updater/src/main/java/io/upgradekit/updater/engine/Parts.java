@@ -32,7 +32,8 @@ record Parts(
     ServiceController service,
     HealthChecker health,
     MetricsSampler metrics,
-    Outbox outbox) {
+    Outbox outbox,
+    SetDocuments setDocuments) {
 
   /** Builds the parts of the target {@code config} describes; events go to {@code listener}. */
   static Parts of(UpdaterConfig config, PayloadApplier applier, Clock clock, Sleeper sleeper,
@@ -47,7 +48,7 @@ record Parts(
         new RepositoryClient(config.repository(), config.limits()), service,
         new HealthChecker(config.health(), home.root(), service::privatePort),
         config.watch() == null ? null : new MetricsSampler(config.watch(), service::privatePort),
-        new Outbox(home.outbox(), clock, events.info()));
+        new Outbox(home.outbox(), clock, events.info()), new SetDocuments());
   }
 
   Stager stager() {

@@ -187,29 +187,41 @@ final class RolloutGate {
   /** The verified set and its verified state, or why the node waits. */
   private record SetFacts(ReleaseSet set, SetState state, Wait pause) {}
 
+  /**
+   * The set and its state, verified on every call; the bytes come from {@link SetDocuments} where
+   * they can (the set is immutable; the state is asked for with its ETag).
+   */
   private SetFacts setFacts(String version, RolloutState state, MetadataVerifier verifier) {
     String set = "release set " + state.set() + " " + state.setVersion();
-    RepositoryClient.Fetched fetched;
-    try {
-      fetched = parts.client().fetch(RepositoryLayout.releaseSet(state.set(), state.setVersion()),
-          DocumentType.RELEASE_SET.maxBytes(), null);
-    } catch (HttpFailure e) {
-      return new SetFacts(null, null, new Wait(ErrorCode.ROLLOUT_PAUSED, set + " cannot be read (" + e.getMessage()
-          + "): waiting", e.retryAfter()));
+    SetDocuments kept = parts.setDocuments();
+    byte[] setBytes = kept.set(state.set(), state.setVersion());
+    if (setBytes == null) {
+      RepositoryClient.Fetched fetched;
+      try {
+        fetched = parts.client().fetch(RepositoryLayout.releaseSet(state.set(), state.setVersion()),
+            DocumentType.RELEASE_SET.maxBytes(), null);
+      } catch (HttpFailure e) {
+        return new SetFacts(null, null, new Wait(ErrorCode.ROLLOUT_PAUSED, set + " cannot be read (" + e.getMessage()
+            + "): waiting", e.retryAfter()));
+      }
+      if (fetched.notFound()) {
+        return new SetFacts(null, null, new Wait(ErrorCode.ROLLOUT_PAUSED, set + " is not published: waiting", null));
+      }
+      setBytes = fetched.body();
     }
-    if (fetched.notFound()) {
-      return new SetFacts(null, null, new Wait(ErrorCode.ROLLOUT_PAUSED, set + " is not published: waiting", null));
-    }
-    ReleaseSet releaseSet = verifier.verifyReleaseSet(fetched.body(), state.set(), state.setVersion());
+    ReleaseSet releaseSet = verifier.verifyReleaseSet(setBytes, state.set(), state.setVersion());
     ReleaseSet.Component listed = releaseSet.component(config.app());
     if (listed == null || !listed.version().equals(version)) {
       throw new UpgradeException(ErrorCode.METADATA_INCONSISTENT, "the signed rollout state of " + version + " says "
           + set + " rolls it out, but the set lists " + (listed == null ? "no " + config.app()
           : config.app() + " " + listed.version()));
     }
+    kept.keepSet(state.set(), state.setVersion(), setBytes);
+    SetDocuments.Kept keptState = kept.state(state.set(), state.setVersion());
+    RepositoryClient.Fetched fetched;
     try {
       fetched = parts.client().fetch(RepositoryLayout.setState(state.set(), state.setVersion()),
-          DocumentType.SET_STATE.maxBytes(), null);
+          DocumentType.SET_STATE.maxBytes(), keptState == null ? null : keptState.etag());
     } catch (HttpFailure e) {
       return new SetFacts(releaseSet, null, new Wait(ErrorCode.ROLLOUT_PAUSED, "the state of " + set + " cannot be"
           + " read (" + e.getMessage() + "): waiting (a stale or missing set state is a pause)", e.retryAfter()));
@@ -218,11 +230,18 @@ final class RolloutGate {
       return new SetFacts(releaseSet, null, new Wait(ErrorCode.ROLLOUT_PAUSED, "no state of " + set + " is published"
           + " yet: waiting (a stale or missing set state is a pause)", null));
     }
+    boolean unchanged = fetched.notModified() && keptState != null;
+    if (fetched.notModified() && keptState == null) {
+      throw new UpgradeException(ErrorCode.METADATA_INCONSISTENT, "the repository answered 304 Not Modified for the"
+          + " state of " + set + " without being asked conditionally");
+    }
+    byte[] stateBytes = unchanged ? keptState.body() : fetched.body();
+    String stateEtag = unchanged ? keptState.etag() : fetched.etag();
     NodeState node = NodeState.read(parts.home().nodeFile());
     long trusted = node.rollout(version).setSequenceOrZero();
     SetState setState;
     try {
-      setState = verifier.verifySetState(fetched.body(), state.set(), state.setVersion(), trusted);
+      setState = verifier.verifySetState(stateBytes, state.set(), state.setVersion(), trusted);
     } catch (UpgradeException e) {
       if (e.code() == ErrorCode.METADATA_EXPIRED) {
         return new SetFacts(releaseSet, null, new Wait(ErrorCode.ROLLOUT_PAUSED, "the state of " + set + " is stale ("
@@ -233,6 +252,7 @@ final class RolloutGate {
     if (setState.sequence() > trusted) {
       node.withSetSequence(version, setState.sequence()).write(parts.home().nodeFile());
     }
+    kept.keepState(state.set(), state.setVersion(), stateBytes, stateEtag);
     return new SetFacts(releaseSet, setState, null);
   }
 

@@ -39,6 +39,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
@@ -571,6 +572,44 @@ class RolloutNodeTest {
     fleet.publishSetState(setState(Map.of("2.0", 2), 2), repo.rolloutKey());
     Result go = run();
     assertThat(go.outcome()).as(go.message()).isEqualTo(Outcome.COMMITTED);
+    assertThat(current()).isEqualTo("2.0.0");
+  }
+
+  @Test
+  void aDaemonWaitingForAContractFetchesTheSetOnceAndAsksForItsStateWithItsEtag() {
+    publishV2InASet();
+    fleet.publishSetState(setState(Map.of("1.4", 1, "2.0", 1), 2, Duration.ofSeconds(30)), repo.rolloutKey());
+    String setPath = RepositoryLayout.releaseSet("shop", "2026.1");
+    String statePath = RepositoryLayout.setState("shop", "2026.1");
+    HeartbeatsTest.MutableClock clock = new HeartbeatsTest.MutableClock();
+    // one engine polls again and again, as the daemon does
+    UpdateEngine daemon = new UpdateEngine(ConfigLoader.load(configFile), new FakeApplier(), clock, event -> { });
+
+    assertThat(daemon.runOnce(false).code()).isEqualTo(ErrorCode.CONTRACT_UNMET);
+    clock.now = Instant.now();
+    // the same answer again, from the kept bytes: the server answered 304, without a body
+    assertThat(daemon.runOnce(false).code()).isEqualTo(ErrorCode.CONTRACT_UNMET);
+
+    assertThat(server.requests(setPath)).as("the set is immutable: fetched once").hasSize(1);
+    List<RepoSimulator.Request> states = server.requests(statePath);
+    assertThat(states).hasSize(2);
+    assertThat(states.get(0).header("If-None-Match")).isNull();
+    String etag = states.get(1).header("If-None-Match");
+    assertThat(etag).as("asked again with the ETag it came with").isNotNull();
+
+    // the kept bytes are verified on every use: once they expired, the same bytes (304) are a stale state
+    clock.now = Instant.now().plus(Duration.ofSeconds(45));
+    Result stale = daemon.runOnce(false);
+    assertThat(server.requests(statePath)).hasSize(3).last().satisfies(r -> assertThat(r.header("If-None-Match"))
+        .isEqualTo(etag));
+    assertThat(stale.code()).isEqualTo(ErrorCode.ROLLOUT_PAUSED);
+    assertThat(stale.message()).contains("the state of release set shop 2026.1 is stale");
+
+    fleet.publishSetState(setState(Map.of("2.0", 2), 2), repo.rolloutKey());
+    clock.now = Instant.now();
+    Result go = daemon.runOnce(false);
+    assertThat(go.outcome()).as(go.message()).isEqualTo(Outcome.COMMITTED);
+    assertThat(server.requests(setPath)).hasSize(1);
     assertThat(current()).isEqualTo("2.0.0");
   }
 
