@@ -255,12 +255,20 @@ public final class RolloutController {
   FleetSnapshot snapshot(LiveRollouts.Rollout rollout, RolloutView view, Instant now) throws IOException {
     Set<String> updating = new HashSet<>();
     Set<String> lost = new HashSet<>();
+    Set<String> recalling = new HashSet<>();
     if (view.schedule() != null) {
       for (LeaseService.Holding h : leases.scan(rollout, view.schedule(), LeaseGrant.Kind.UPGRADE, now)) {
         if (h.active()) {
           updating.add(h.slot().grant().node());
         } else if (h.lost()) {
           lost.add(h.slot().grant().node());
+        }
+      }
+      if (view.status() == RolloutView.Status.RECALLING) {
+        for (LeaseService.Holding h : leases.scan(rollout, view.schedule(), LeaseGrant.Kind.RECALL, now)) {
+          if (h.active()) {
+            recalling.add(h.slot().grant().node());
+          }
         }
       }
     }
@@ -275,8 +283,17 @@ public final class RolloutController {
         outcome = outcome(report.outcome());
         outcomeAt = outcome == null ? null : report.sentAt();
       }
+      boolean healthy = e.healthy(now);
+      if (!healthy && e.available(now) && outcome == FleetSnapshot.Outcome.COMMITTED
+          && e.heartbeat().sentAt().isBefore(outcomeAt)) {
+        // That heartbeat was sent while the node was switching (both times are the node's clock); the
+        // updater checked the release healthy after it, before it reported COMMITTED. The node's next
+        // heartbeat says how it is now: until then its report is the newer word.
+        healthy = true;
+      }
       nodes.add(new FleetSnapshot.NodeFacts(node, e.heartbeat().labels(), e.heartbeat().version(), e.available(now),
-          e.healthy(now), outcome, outcomeAt, updating.contains(node), lost.contains(node) && !updating.contains(node)));
+          healthy, outcome, outcomeAt, updating.contains(node), lost.contains(node) && !updating.contains(node),
+          recalling.contains(node)));
     }
     for (String channel : rollout.channels()) {
       samples.addAll(inventory.samples(rollout.app(), channel));

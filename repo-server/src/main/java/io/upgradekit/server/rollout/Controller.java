@@ -178,7 +178,10 @@ public final class Controller {
     Schedule schedule = view.schedule();
     Map<Integer, Integer> onRelease = new HashMap<>();
     for (NodeFacts n : fleet.nodes()) {
-      if (n.available() && view.version().equals(n.version())) {
+      // A node holding its recall slot is not back yet, whatever version its heartbeat names: it
+      // switched, and is still checking the version it went back to. The next wave (or, in a release
+      // set, the component below) waits until it is healthy there and gave the slot back.
+      if (n.available() && (view.version().equals(n.version()) || n.recalling())) {
         onRelease.merge(schedule.waveOf(n.id()), 1, Integer::sum);
       }
     }

@@ -40,9 +40,11 @@ public record FleetSnapshot(List<NodeFacts> nodes, List<VersionedSample> samples
    * @param outcomeAt when that report was written, or null
    * @param updating it holds a slot of this rollout: it is between STOP and healthy
    * @param lostSlot it held a slot and went silent past the lease (counts as failed)
+   * @param recalling it holds a recall slot of this rollout: it is on its way back (its heartbeat may
+   *     already name the version it goes back to), not yet healthy on it
    */
   public record NodeFacts(String id, Map<String, String> labels, String version, boolean available, boolean healthy,
-      Outcome outcome, Instant outcomeAt, boolean updating, boolean lostSlot) {
+      Outcome outcome, Instant outcomeAt, boolean updating, boolean lostSlot, boolean recalling) {
     public NodeFacts {
       labels = labels == null ? Map.of() : Map.copyOf(labels);
     }

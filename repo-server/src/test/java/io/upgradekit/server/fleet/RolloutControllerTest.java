@@ -208,4 +208,39 @@ class RolloutControllerTest {
     assertThat(server.decisions.view("shop", "2.0").openWaves()).isEqualTo(2);
     assertThat(server.controller.tickIfDue(hour)).isFalse();
   }
+
+  @Test
+  void anUnhealthyHeartbeatSentBeforeTheNodeReportedCommittedDoesNotFailIt(@TempDir Path root) throws Exception {
+    RolloutFixture f = new RolloutFixture(root);
+    RolloutFixture.Instance server = f.new Instance();
+    server.heartbeats("1.0", NODES);
+    f.publish("2.0", 2, RolloutFixture.batches(50, 30));
+    server.controller.tick();
+    RolloutView view = server.decisions.view("shop", "2.0");
+    String canary = view.schedule().waves().get(0).get(0);
+    LiveRollouts.Rollout rollout = server.rollouts.get("shop", "2.0").orElseThrow();
+
+    // VERIFY: the new version not answering yet; then the updater checked it healthy and committed,
+    // and restarted itself before its next heartbeat.
+    java.time.Instant verifying = f.clock.instant();
+    server.inventory.accept(new io.upgradekit.schema.api.Heartbeat(canary, "shop", "stable", "2.0", java.util.Map.of(),
+        "VERIFY", false, null, null, 10, verifying), verifying);
+    f.clock.advance(Duration.ofSeconds(3));
+    server.report(RolloutFixture.report(canary, "1.0", "2.0", "COMMITTED", f.clock.instant()));
+    assertThat(facts(server, rollout, canary, f).healthy()).as("the report is newer than the heartbeat").isTrue();
+
+    // A heartbeat after the report saying unhealthy is believed.
+    f.clock.advance(Duration.ofSeconds(1));
+    java.time.Instant after = f.clock.instant();
+    server.inventory.accept(new io.upgradekit.schema.api.Heartbeat(canary, "shop", "stable", "2.0", java.util.Map.of(),
+        "IDLE", false, null, null, 10, after), after);
+    assertThat(facts(server, rollout, canary, f).healthy()).isFalse();
+  }
+
+  private static io.upgradekit.server.rollout.FleetSnapshot.NodeFacts facts(RolloutFixture.Instance server,
+      LiveRollouts.Rollout rollout, String node, RolloutFixture f) throws Exception {
+    RolloutView view = server.decisions.view("shop", "2.0");
+    return server.controller.snapshot(rollout, view, f.clock.instant()).nodes().stream()
+        .filter(n -> n.id().equals(node)).findFirst().orElseThrow();
+  }
 }

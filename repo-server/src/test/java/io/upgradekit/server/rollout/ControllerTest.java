@@ -35,7 +35,7 @@ class ControllerTest {
   private void fleet(int n) {
     for (int i = 0; i < n; i++) {
       String id = "node-" + i;
-      nodes.put(id, new NodeFacts(id, Map.of("zone", "z" + (i % 2)), V1, true, true, null, null, false, false));
+      nodes.put(id, new NodeFacts(id, Map.of("zone", "z" + (i % 2)), V1, true, true, null, null, false, false, false));
     }
   }
 
@@ -84,12 +84,13 @@ class ControllerTest {
 
   private void set(String id, String version, Outcome outcome) {
     NodeFacts n = nodes.get(id);
-    nodes.put(id, new NodeFacts(id, n.labels(), version, n.available(), n.healthy(), outcome, now, false, false));
+    nodes.put(id, new NodeFacts(id, n.labels(), version, n.available(), n.healthy(), outcome, now, false, false, false));
   }
 
   private void down(String id) {
     NodeFacts n = nodes.get(id);
-    nodes.put(id, new NodeFacts(id, n.labels(), n.version(), false, false, n.outcome(), n.outcomeAt(), false, false));
+    nodes.put(id, new NodeFacts(id, n.labels(), n.version(), false, false, n.outcome(), n.outcomeAt(), false, false,
+        false));
   }
 
   private static RolloutPlan batches(Approval approval, RollbackPolicy rollback) {
@@ -140,7 +141,7 @@ class ControllerTest {
     step(plan); // open canary
     String canary = view().schedule().waves().get(0).get(0);
     NodeFacts n = nodes.get(canary);
-    nodes.put(canary, new NodeFacts(canary, n.labels(), V1, true, true, null, null, true, false));
+    nodes.put(canary, new NodeFacts(canary, n.labels(), V1, true, true, null, null, true, false, false));
 
     assertThat(step(plan)).isEmpty();
     now = now.plusSeconds(3600);
@@ -249,6 +250,36 @@ class ControllerTest {
   }
 
   @Test
+  void aNodeThatSwitchedBackButStillChecksItsOldVersionHoldsTheRecallUp() {
+    fleet(8);
+    RolloutPlan plan = batches(Approval.AUTO, null);
+    step(plan);
+    for (int i = 0; i < 2; i++) { // canary and one batch installed
+      step(plan);
+      openWavesCommit();
+      step(plan);
+      now = now.plusSeconds(61);
+    }
+    operator(Kind.RECALL, null, null);
+    int last = view().openWaves() - 1;
+    List<String> wave = view().schedule().waves().get(last);
+    // Every node of the last wave switched back: its heartbeats name V1, but one still holds its
+    // recall slot (it is in START or VERIFY on V1, not yet healthy there).
+    for (String id : wave) {
+      set(id, V1, null);
+    }
+    NodeFacts checking = nodes.get(wave.get(0));
+    nodes.put(checking.id(), new NodeFacts(checking.id(), checking.labels(), V1, true, false, null, null, false,
+        false, true));
+
+    assertThat(step(plan)).as(checking.id() + " is not back until it gave its recall slot back").isEmpty();
+
+    set(checking.id(), V1, Outcome.ROLLED_BACK);
+    assertThat(step(plan)).get().extracting(RolloutDecision::kind, RolloutDecision::wave)
+        .containsExactly(Kind.RECALL_WAVE, last - 1);
+  }
+
+  @Test
   void anUnavailableNodeThatNeverStartedDoesNotHoldItsWaveUp() {
     fleet(4);
     RolloutPlan plan = new RolloutPlan(null, Strategy.ALL, null, null, null);
@@ -288,7 +319,7 @@ class ControllerTest {
     assertThat(step(plan)).get().extracting(RolloutDecision::kind).isEqualTo(Kind.BLOCKED);
     assertThat(step(plan)).as("the same reason is not repeated").isEmpty();
     for (int i = 2; i < 8; i++) {
-      nodes.put("node-" + i, new NodeFacts("node-" + i, Map.of(), V1, true, true, null, null, false, false));
+      nodes.put("node-" + i, new NodeFacts("node-" + i, Map.of(), V1, true, true, null, null, false, false, false));
     }
     assertThat(step(plan)).get().extracting(RolloutDecision::kind).isEqualTo(Kind.START);
   }
