@@ -128,6 +128,9 @@ record FleetReport(FleetOptions options, String machine, String loadBefore, Stri
     row(out, "bytes per node per minute, received / sent by the node", String.format(Locale.ROOT, "%.0f / %.0f",
         sim.bytesIn() * 60.0 / n / (rolloutSeconds + steadySeconds), sim.bytesOut() * 60.0 / n
             / (rolloutSeconds + steadySeconds)), "bodies only, idle and rollout together", "");
+    row(out, "bytes per node per minute, idle fleet, received / sent", String.format(Locale.ROOT, "%.0f / %.0f",
+        sim.steadyBytesIn() * 60.0 / n / steadySeconds, sim.steadyBytesOut() * 60.0 / n / steadySeconds),
+        "bodies only (HTTP headers come on top)", "");
     out.println();
 
     out.println("Per endpoint (client-side latency, from the request handed to the HTTP client to the whole answer):");

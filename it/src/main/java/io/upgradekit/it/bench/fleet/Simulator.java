@@ -93,6 +93,9 @@ final class Simulator implements AutoCloseable {
   private final AtomicInteger waves = new AtomicInteger(-1);
   private final AtomicLong bytesIn = new AtomicLong();
   private final AtomicLong bytesOut = new AtomicLong();
+  /** Body bytes received and sent by the nodes while the fleet was idle (the steady window). */
+  private final AtomicLong steadyBytesIn = new AtomicLong();
+  private final AtomicLong steadyBytesOut = new AtomicLong();
   private final ConcurrentHashMap<String, Waits> waits = new ConcurrentHashMap<>();
   private final List<String> problems = Collections.synchronizedList(new ArrayList<>());
   private final AtomicInteger problemCount = new AtomicInteger();
@@ -527,7 +530,6 @@ final class Simulator implements AutoCloseable {
   }
 
   private HttpRequest.Builder post(SimNode node, String path, byte[] body) {
-    bytesOut.addAndGet(body.length);
     return HttpRequest.newBuilder(node.server.resolve(path)).header("Content-Type", "application/json")
         .header("Authorization", node.authorization).header("X-Upgradekit-Node", node.id)
         .POST(HttpRequest.BodyPublishers.ofByteArray(body));
@@ -537,8 +539,14 @@ final class Simulator implements AutoCloseable {
   private void send(SimNode node, Endpoint endpoint, HttpRequest.Builder request,
       Consumer<HttpResponse<byte[]>> then) {
     Recorder.Phase phase = recorder.phase();
+    HttpRequest built = request.timeout(Duration.ofSeconds(30)).build();
+    long sent = built.bodyPublisher().map(HttpRequest.BodyPublisher::contentLength).filter(n -> n > 0).orElse(0L);
+    bytesOut.addAndGet(sent);
+    if (phase == Recorder.Phase.STEADY) {
+      steadyBytesOut.addAndGet(sent);
+    }
     long start = System.nanoTime();
-    http.sendAsync(request.timeout(Duration.ofSeconds(30)).build(), HttpResponse.BodyHandlers.ofByteArray())
+    http.sendAsync(built, HttpResponse.BodyHandlers.ofByteArray())
         .whenComplete((response, failure) -> {
           recorder.record(phase, endpoint, System.nanoTime() - start, response == null ? 0 : response.statusCode());
           if (response == null) {
@@ -547,6 +555,9 @@ final class Simulator implements AutoCloseable {
             return;
           }
           bytesIn.addAndGet(response.body().length);
+          if (phase == Recorder.Phase.STEADY) {
+            steadyBytesIn.addAndGet(response.body().length);
+          }
           try {
             then.accept(response);
           } catch (RuntimeException e) {
@@ -580,12 +591,14 @@ final class Simulator implements AutoCloseable {
   /** What the simulator saw of the rollout. */
   record Outcome(int budget, int serverBudget, int waves, int maxBetween, int violations, int grants, int lostBeforeStop,
       int doubleGrants, int doubleHolds, int grantsRefused, int problems, List<String> firstProblems, long bytesIn,
-      long bytesOut, List<SimNode> nodes, long publishedNanos, Map<String, String> waits) {}
+      long bytesOut, long steadyBytesIn, long steadyBytesOut, List<SimNode> nodes, long publishedNanos,
+      Map<String, String> waits) {}
 
   Outcome outcome() {
     return new Outcome(budget, serverBudget.get(), waves.get(), maxBetween.get(), violations.get(), grants.get(),
         lost.get(), doubleGrants.get(), doubleHolds.get(), grantsRefused.get(), problemCount.get(),
-        List.copyOf(problems), bytesIn.get(), bytesOut.get(), nodes, publishedNanos, waitsByCode());
+        List.copyOf(problems), bytesIn.get(), bytesOut.get(), steadyBytesIn.get(), steadyBytesOut.get(), nodes,
+        publishedNanos, waitsByCode());
   }
 
   private Map<String, String> waitsByCode() {
