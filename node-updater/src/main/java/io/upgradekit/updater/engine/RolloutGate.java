@@ -230,13 +230,12 @@ final class RolloutGate {
       return new SetFacts(releaseSet, null, new Wait(ErrorCode.ROLLOUT_PAUSED, "no state of " + set + " is published"
           + " yet: waiting (a stale or missing set state is a pause)", null));
     }
-    boolean unchanged = fetched.notModified() && keptState != null;
     if (fetched.notModified() && keptState == null) {
       throw new UpgradeException(ErrorCode.METADATA_INCONSISTENT, "the repository answered 304 Not Modified for the"
           + " state of " + set + " without being asked conditionally");
     }
-    byte[] stateBytes = unchanged ? keptState.body() : fetched.body();
-    String stateEtag = unchanged ? keptState.etag() : fetched.etag();
+    byte[] stateBytes = fetched.notModified() ? keptState.body() : fetched.body();
+    String stateEtag = fetched.notModified() ? keptState.etag() : fetched.etag();
     NodeState node = NodeState.read(parts.home().nodeFile());
     long trusted = node.rollout(version).setSequenceOrZero();
     SetState setState;

@@ -2,6 +2,7 @@ package io.upgradekit.server.fleet;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.upgradekit.schema.api.Heartbeat;
 import io.upgradekit.schema.json.Json;
 import io.upgradekit.schema.layout.RepositoryLayout;
 import io.upgradekit.schema.model.DocumentType;
@@ -9,12 +10,15 @@ import io.upgradekit.schema.model.LeaseGrant;
 import io.upgradekit.schema.model.RolloutDecision;
 import io.upgradekit.schema.model.RolloutState;
 import io.upgradekit.schema.sign.MetadataVerifier;
+import io.upgradekit.server.rollout.FleetSnapshot;
 import io.upgradekit.server.rollout.RolloutView;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -222,22 +226,23 @@ class RolloutControllerTest {
 
     // VERIFY: the new version not answering yet; then the updater checked it healthy and committed,
     // and restarted itself before its next heartbeat.
-    java.time.Instant verifying = f.clock.instant();
-    server.inventory.accept(new io.upgradekit.schema.api.Heartbeat(canary, "shop", "stable", "2.0", java.util.Map.of(),
-        "VERIFY", false, null, null, 10, verifying), verifying);
+    unhealthyHeartbeat(server, canary, "VERIFY", f.clock.instant());
     f.clock.advance(Duration.ofSeconds(3));
     server.report(RolloutFixture.report(canary, "1.0", "2.0", "COMMITTED", f.clock.instant()));
     assertThat(facts(server, rollout, canary, f).healthy()).as("the report is newer than the heartbeat").isTrue();
 
     // A heartbeat after the report saying unhealthy is believed.
     f.clock.advance(Duration.ofSeconds(1));
-    java.time.Instant after = f.clock.instant();
-    server.inventory.accept(new io.upgradekit.schema.api.Heartbeat(canary, "shop", "stable", "2.0", java.util.Map.of(),
-        "IDLE", false, null, null, 10, after), after);
+    unhealthyHeartbeat(server, canary, "IDLE", f.clock.instant());
     assertThat(facts(server, rollout, canary, f).healthy()).isFalse();
   }
 
-  private static io.upgradekit.server.rollout.FleetSnapshot.NodeFacts facts(RolloutFixture.Instance server,
+  /** A heartbeat of {@code node} on 2.0 in {@code state}, saying the service is unhealthy. */
+  private static void unhealthyHeartbeat(RolloutFixture.Instance server, String node, String state, Instant at) {
+    server.inventory.accept(new Heartbeat(node, "shop", "stable", "2.0", Map.of(), state, false, null, null, 10, at), at);
+  }
+
+  private static FleetSnapshot.NodeFacts facts(RolloutFixture.Instance server,
       LiveRollouts.Rollout rollout, String node, RolloutFixture f) throws Exception {
     RolloutView view = server.decisions.view("shop", "2.0");
     return server.controller.snapshot(rollout, view, f.clock.instant()).nodes().stream()

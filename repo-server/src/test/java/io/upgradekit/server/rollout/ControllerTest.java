@@ -93,6 +93,17 @@ class ControllerTest {
         false));
   }
 
+  /** Starts the rollout and lets its first {@code waves} waves commit and bake. */
+  private void installWaves(RolloutPlan plan, int waves) {
+    step(plan);
+    for (int i = 0; i < waves; i++) {
+      step(plan);
+      openWavesCommit();
+      step(plan);
+      now = now.plusSeconds(61);
+    }
+  }
+
   private static RolloutPlan batches(Approval approval, RollbackPolicy rollback) {
     return new RolloutPlan(null, Strategy.BATCHES, 75, 60L, rollback, null, 1, null, 0, null, approval, null);
   }
@@ -230,13 +241,7 @@ class ControllerTest {
   void aRecallOfSeveralWavesOpensThemFromTheLast() {
     fleet(8);
     RolloutPlan plan = batches(Approval.AUTO, null);
-    step(plan);
-    for (int i = 0; i < 3; i++) { // canary and two batches installed
-      step(plan);
-      openWavesCommit();
-      step(plan);
-      now = now.plusSeconds(61);
-    }
+    installWaves(plan, 3); // canary and two batches
     operator(Kind.RECALL, null, null);
     assertThat(view().recallFrom()).isEqualTo(view().openWaves() - 1);
     int last = view().openWaves() - 1;
@@ -253,13 +258,7 @@ class ControllerTest {
   void aNodeThatSwitchedBackButStillChecksItsOldVersionHoldsTheRecallUp() {
     fleet(8);
     RolloutPlan plan = batches(Approval.AUTO, null);
-    step(plan);
-    for (int i = 0; i < 2; i++) { // canary and one batch installed
-      step(plan);
-      openWavesCommit();
-      step(plan);
-      now = now.plusSeconds(61);
-    }
+    installWaves(plan, 2); // canary and one batch
     operator(Kind.RECALL, null, null);
     int last = view().openWaves() - 1;
     List<String> wave = view().schedule().waves().get(last);

@@ -3,6 +3,8 @@ package io.upgradekit.examples.hello;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.io.FileInputStream;
+import java.io.InputStream;
 import java.net.BindException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -11,6 +13,7 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -49,12 +52,12 @@ class HelloServiceTest {
     HelloService service = start(0, V1, 0);
     // ss shows a listening socket's backlog as its Send-Q; the kernel caps it at somaxconn.
     Process ss = new ProcessBuilder("ss", "-ltnH", "sport = :" + service.port()).redirectErrorStream(true).start();
-    String listing = new String(ss.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).strip();
+    String listing = new String(ss.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
     assertThat(ss.waitFor()).as("ss (iproute2): " + listing).isZero();
     // Read as a stream: Files.readString sees a sysctl file's size as 0 and gets its first byte only.
     int somaxconn;
-    try (java.io.InputStream in = new java.io.FileInputStream("/proc/sys/net/core/somaxconn")) {
-      somaxconn = Integer.parseInt(new String(in.readAllBytes(), java.nio.charset.StandardCharsets.US_ASCII).strip());
+    try (InputStream in = new FileInputStream("/proc/sys/net/core/somaxconn")) {
+      somaxconn = Integer.parseInt(new String(in.readAllBytes(), StandardCharsets.US_ASCII).strip());
     }
     assertThat(listing.split("\\s+")[2]).as("the listener's backlog in: " + listing)
         .isEqualTo(Integer.toString(Math.min(HelloService.ACCEPT_QUEUE, somaxconn)));
@@ -232,9 +235,9 @@ class HelloServiceTest {
       socket.setSoTimeout(5000);
       var out = socket.getOutputStream();
       var in = new java.io.BufferedReader(new java.io.InputStreamReader(socket.getInputStream(),
-          java.nio.charset.StandardCharsets.ISO_8859_1));
+          StandardCharsets.ISO_8859_1));
       String request = "GET / HTTP/1.1\r\nHost: test\r\n\r\n";
-      out.write(request.getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+      out.write(request.getBytes(StandardCharsets.ISO_8859_1));
       assertThat(readResponse(in)).startsWith("HTTP/1.1 200").doesNotContainIgnoringCase("connection: close");
       // The next version listens beside it (overlap): the old one waits for its keep-alive clients.
       start(port, new HelloService.BuildInfo("2.0.0", "Hello", true), 0);
@@ -249,7 +252,7 @@ class HelloServiceTest {
       waitUntilOnlyAnswers(port, "Hello 2.0.0\n"); // the listening socket is closed first
       assertThat(stopping).isNotDone(); // ...but the open connection is still served
 
-      out.write(request.getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+      out.write(request.getBytes(StandardCharsets.ISO_8859_1));
       assertThat(readResponse(in)).startsWith("HTTP/1.1 200").containsIgnoringCase("connection: close")
           .endsWith("Hello 1.0.0\n");
       assertThat(in.read()).as("the server closes the connection after that response").isEqualTo(-1);
@@ -279,9 +282,9 @@ class HelloServiceTest {
     try (java.net.Socket socket = new java.net.Socket("127.0.0.1", port)) {
       socket.setSoTimeout(5000);
       var in = new java.io.BufferedReader(new java.io.InputStreamReader(socket.getInputStream(),
-          java.nio.charset.StandardCharsets.ISO_8859_1));
+          StandardCharsets.ISO_8859_1));
       socket.getOutputStream().write("GET / HTTP/1.1\r\nHost: test\r\n\r\n"
-          .getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+          .getBytes(StandardCharsets.ISO_8859_1));
       assertThat(readResponse(in)).startsWith("HTTP/1.1 200");
 
       service.stop(); // a restart: nobody else on the port, so no keep-alive client is waited for
