@@ -26,6 +26,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterEach;
@@ -180,6 +181,25 @@ class HeartbeatsTest {
 
     assertThat(fleet.heartbeats).extracting(Heartbeat::state).containsExactly("IDLE", "STOP", "SWITCH", "IDLE",
         "IDLE");
+  }
+
+  @Test
+  void whileTheUpdaterSwitchesTheServiceAHeartbeatCarriesNoHealth() throws IOException {
+    // The health check fails from here on (as it does while a new version starts).
+    Files.delete(tmp.resolve("home").resolve("current").resolve("app.properties"));
+    Heartbeats heartbeats = heartbeats();
+    for (UpdateState state : List.of(UpdateState.STOP, UpdateState.SWITCH, UpdateState.START, UpdateState.VERIFY,
+        UpdateState.ROLLBACK, UpdateState.END)) {
+      heartbeats.watch().accept(entering(state));
+      assertThat(heartbeats.tick()).isTrue();
+      clock.now = clock.now.plusSeconds(1);
+    }
+
+    // The updater's own verification judges those states; only IDLE says what the check says.
+    assertThat(fleet.heartbeats).extracting(Heartbeat::state).containsExactly("STOP", "SWITCH", "START", "VERIFY",
+        "ROLLBACK", "IDLE");
+    assertThat(fleet.heartbeats).extracting(Heartbeat::healthy).containsExactly(null, null, null, null, null,
+        false);
   }
 
   @Test

@@ -68,10 +68,23 @@ public final class Inventory {
       return now.isBefore(receivedAt.plus(silenceAllowed(heartbeat.intervalSeconds())));
     }
 
-    /** Available, and its last heartbeat did not say the service is unhealthy. */
+    /**
+     * Available, and its last heartbeat did not say the service is unhealthy. A heartbeat sent while
+     * the node's updater stops, switches, starts or verifies the service does not count as
+     * unhealthy: the service is starting then, and the updater's verification is the judge (it
+     * reports ROLLED_BACK when the version fails). Updaters leave the health out in those states.
+     */
     public boolean healthy(Instant now) {
-      return available(now) && !Boolean.FALSE.equals(heartbeat.healthy());
+      return available(now) && (!Boolean.FALSE.equals(heartbeat.healthy()) || switching(heartbeat.state()));
     }
+  }
+
+  /** The heartbeat states in which the node's updater itself stops, switches, starts or verifies the service. */
+  static boolean switching(String state) {
+    return switch (state == null ? "" : state) {
+      case "STOP", "SWITCH", "START", "VERIFY", "ROLLBACK" -> true;
+      default -> false;
+    };
   }
 
   private record Key(String node, String app) {}

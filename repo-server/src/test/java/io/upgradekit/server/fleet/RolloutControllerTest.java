@@ -237,6 +237,27 @@ class RolloutControllerTest {
     assertThat(facts(server, rollout, canary, f).healthy()).isFalse();
   }
 
+  @Test
+  void aHeartbeatSentWhileTheUpdaterSwitchesIsNoVerdictEvenBeforeItsReportArrives(@TempDir Path root)
+      throws Exception {
+    // With several servers the COMMITTED report may reach this one seconds after the returned slot
+    // ended the wave: until then the node's last heartbeat, sent during VERIFY, is all it knows.
+    RolloutFixture f = new RolloutFixture(root);
+    RolloutFixture.Instance server = f.new Instance();
+    server.heartbeats("1.0", NODES);
+    f.publish("2.0", 2, RolloutFixture.batches(50, 30));
+    server.controller.tick();
+    String canary = server.decisions.view("shop", "2.0").schedule().waves().get(0).get(0);
+    LiveRollouts.Rollout rollout = server.rollouts.get("shop", "2.0").orElseThrow();
+
+    for (String state : List.of("STOP", "SWITCH", "START", "VERIFY", "ROLLBACK")) {
+      unhealthyHeartbeat(server, canary, state, f.clock.instant());
+      assertThat(facts(server, rollout, canary, f).healthy()).as(state).isTrue();
+    }
+    unhealthyHeartbeat(server, canary, "IDLE", f.clock.instant());
+    assertThat(facts(server, rollout, canary, f).healthy()).as("idle, the check is the node's word").isFalse();
+  }
+
   /** A heartbeat of {@code node} on 2.0 in {@code state}, saying the service is unhealthy. */
   private static void unhealthyHeartbeat(RolloutFixture.Instance server, String node, String state, Instant at) {
     server.inventory.accept(new Heartbeat(node, "shop", "stable", "2.0", Map.of(), state, false, null, null, 10, at), at);
