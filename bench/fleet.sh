@@ -11,7 +11,7 @@
 # Usage: bench/fleet.sh [--no-build] [--nodes 1000] [--servers 1] [--store dir|URL]
 #                       [--min-available 90] [--bake 10s] [--update 5s] [--poll 30s] [--jitter 3s]
 #                       [--heartbeat 30s] [--steady 30s] [--timeout 10m] [--verify-every 10]
-#                       [--server-jvm "-Xms256m -Xmx1g"] [--work DIR] [--keep]
+#                       [--server-jvm "-Xms256m -Xmx1g"] [--work DIR] [--keep] [--no-calls]
 #   --nodes N        simulated nodes (issue 14: 1000; issue 17: 10000)
 #   --servers N      repo-server processes on the one repository; nodes are spread over them
 #   --store S        dir (default: a directory, --root); s3proxy (an s3proxy from Maven Central, in-memory
@@ -21,6 +21,8 @@
 #   --verify-every N every N-th node verifies its grant's signature (signed states and pointers are
 #                    verified once per distinct content); 1 verifies all
 #   --keep           keep the work directory (repository, secrets, server logs)
+#   --no-calls       nodes do not hold GET /v1/calls between polls (they learn of the rollout at
+#                    their polls only, as updaters with poll.calls: false)
 # Runs of 10,000 nodes take about five minutes and most of two cores: not part of any test suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."

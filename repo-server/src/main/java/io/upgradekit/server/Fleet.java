@@ -15,6 +15,7 @@ import io.upgradekit.server.fleet.InventorySync;
 import io.upgradekit.server.fleet.LeaseService;
 import io.upgradekit.server.fleet.LiveRollouts;
 import io.upgradekit.server.fleet.LiveSets;
+import io.upgradekit.server.fleet.NodeCalls;
 import io.upgradekit.server.fleet.RolloutController;
 import io.upgradekit.server.fleet.RolloutKey;
 import io.upgradekit.server.fleet.RolloutOperations;
@@ -31,10 +32,12 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.HexFormat;
 import java.util.Locale;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import org.eclipse.jetty.util.component.AbstractLifeCycle;
+import org.eclipse.jetty.util.component.Graceful;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -93,9 +96,14 @@ final class Fleet {
           + (last == null ? "; it has not run yet" : "; last pass " + last);
     };
     FleetViews views = new FleetViews(inventory, reports, store, leases, clock);
-    FleetEndpoints endpoints = new FleetEndpoints(heartbeats, leases, operations, setOperations, views, sentence);
+    // Held call requests: one per node, a request's wait within the connections' idle timeout.
+    Duration callWait = config.idleTimeout().minusSeconds(5);
+    NodeCalls calls = new NodeCalls(leases, live, reports, clock, config.maxNodes(),
+        callWait.compareTo(Duration.ofSeconds(1)) < 0 ? Duration.ofSeconds(1) : callWait);
+    FleetEndpoints endpoints = new FleetEndpoints(heartbeats, leases, calls, operations, setOperations, views,
+        sentence);
     FleetMetrics metrics = new FleetMetrics(live, decisions, leases, controller, heartbeats, inventory, clock, LOG::warn);
-    return new Fleet(endpoints, metrics, new Loop(sync, key == null ? null : controller, key, trust,
+    return new Fleet(endpoints, metrics, new Loop(sync, key == null ? null : controller, calls, key, trust,
         config.controllerInterval()));
   }
 
@@ -128,19 +136,26 @@ final class Fleet {
     return bytes;
   }
 
-  /** The timers: inventory sync always, the controller with a key. */
-  static final class Loop extends AbstractLifeCycle {
+  /**
+   * The timers: inventory sync and the look at held call requests always, the controller with a key.
+   * At the start of the server's stop it answers the held call requests (a graceful stop waits for
+   * requests in flight, and those would hold it up to their whole wait).
+   */
+  static final class Loop extends AbstractLifeCycle implements Graceful {
     private final InventorySync sync;
     private final RolloutController controller;
+    private final NodeCalls calls;
     private final RolloutKey key;
     private final TrustStore trust;
     private final Duration every;
     private ScheduledExecutorService timer;
     private volatile boolean warnedUntrusted;
 
-    Loop(InventorySync sync, RolloutController controller, RolloutKey key, TrustStore trust, Duration every) {
+    Loop(InventorySync sync, RolloutController controller, NodeCalls calls, RolloutKey key, TrustStore trust,
+        Duration every) {
       this.sync = sync;
       this.controller = controller;
+      this.calls = calls;
       this.key = key;
       this.trust = trust;
       this.every = every;
@@ -160,6 +175,8 @@ final class Fleet {
           LOG.warn("the inventory snapshot failed", e);
         }
       }, SYNC_SECONDS, SYNC_SECONDS, TimeUnit.SECONDS);
+      timer.scheduleWithFixedDelay(this::lookAtCalls, NodeCalls.LOOK_EVERY.toMillis(), NodeCalls.LOOK_EVERY.toMillis(),
+          TimeUnit.MILLISECONDS);
       if (controller != null) {
         // The controller runs a pass every interval, and sooner when one is due (a bake ends, a slot came back).
         long millis = Math.min(Math.max(100, every.toMillis()), RolloutController.LOOK_MILLIS);
@@ -178,10 +195,31 @@ final class Fleet {
           return;
         }
         warnedUntrusted = false;
-        controller.tickIfDue(Duration.ofMillis(Math.max(100, every.toMillis())));
+        if (controller.tickIfDue(Duration.ofMillis(Math.max(100, every.toMillis())))) {
+          calls.look(); // a wave the pass opened calls its nodes now
+        }
       } catch (IOException | RuntimeException e) {
         LOG.warn("the rollout controller's pass failed", e);
       }
+    }
+
+    private void lookAtCalls() {
+      try {
+        calls.look();
+      } catch (RuntimeException e) {
+        LOG.warn("the look at held call requests failed", e);
+      }
+    }
+
+    @Override
+    public CompletableFuture<Void> shutdown() {
+      calls.close();
+      return CompletableFuture.completedFuture(null);
+    }
+
+    @Override
+    public boolean isShutdown() {
+      return calls.closed();
     }
 
     @Override

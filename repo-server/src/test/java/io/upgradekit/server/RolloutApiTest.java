@@ -54,6 +54,11 @@ class RolloutApiTest {
 
   static void publish(TestRepository repo, Path root) throws Exception {
     repo.install(root);
+    publishRelease(repo, root);
+  }
+
+  /** Release 2.0 of shop with a plan (batches, min available 50%, bake 10 min) on stable, the repository installed. */
+  static void publishRelease(TestRepository repo, Path root) throws Exception {
     byte[] pkg = "package 2.0".getBytes(StandardCharsets.UTF_8);
     String sha = Hashes.sha256(pkg);
     ReleaseManifest manifest = ReleaseManifest.of("shop", "2.0", 2, Instant.now().truncatedTo(ChronoUnit.SECONDS),
@@ -202,6 +207,76 @@ class RolloutApiTest {
     String[] all = java.util.Arrays.copyOf(a, a.length + b.length);
     System.arraycopy(b, 0, all, a.length, b.length);
     return all;
+  }
+
+  @Test
+  void aNodeHeldAtCallsIsAnsweredWhenItsWaveOpensAndAStopAnswersTheRestAtOnce(@TempDir Path dir) throws Exception {
+    Path root = Files.createDirectory(dir.resolve("repo"));
+    TestRepository repo = new TestRepository();
+    Path key = secret(dir, "rollout.key", repo.releaseKey.toPem());
+    repo.install(root);
+    ServerFixture server = new ServerFixture(root, b -> b.rolloutKeyFile(key).controllerInterval(Duration.ofMillis(200))
+        .rolloutStartDelay(Duration.ofSeconds(1)).instance("test-a"));
+    try {
+      for (String node : NODES) {
+        Heartbeat hb = new Heartbeat(node, "shop", "stable", "1.0", Map.of(), "IDLE", true, null, null, 30,
+            Instant.now());
+        assertThat(server.postAsNode("/v1/heartbeats", node, ApiBody.HEARTBEAT.write(hb)).statusCode()).isEqualTo(200);
+      }
+      assertThat(server.get("/v1/calls?app=shop&channel=stable&wait=1").statusCode()).as("unauthenticated")
+          .isEqualTo(401);
+      assertThat(server.send(server.request("/v1/calls?channel=stable").header("Authorization",
+          ServerFixture.nodeAuth("n1")).GET().build()).statusCode()).as("no app").isEqualTo(400);
+
+      // Every node waits for a call before the release is published; the rollout then starts and
+      // opens the canary wave, which calls its node, while the others wait on.
+      Map<String, java.util.concurrent.CompletableFuture<HttpResponse<String>>> held = new java.util.LinkedHashMap<>();
+      for (String node : NODES) {
+        held.put(node, server.client.sendAsync(server.request("/v1/calls?app=shop&channel=stable&version=1.0&wait=20")
+            .header("Authorization", ServerFixture.nodeAuth(node)).GET().build(), HttpResponse.BodyHandlers.ofString()));
+      }
+      Thread.sleep(300);
+      assertThat(held.values()).as("held").noneMatch(java.util.concurrent.CompletableFuture::isDone);
+      long published = System.nanoTime();
+      publishRelease(repo, root);
+      java.util.concurrent.CompletableFuture.anyOf(held.values().toArray(java.util.concurrent.CompletableFuture[]::new))
+          .get(15, java.util.concurrent.TimeUnit.SECONDS);
+      double seconds = (System.nanoTime() - published) / 1e9;
+      String canary = startDecision(root).waves().get(0).get(0);
+      HttpResponse<String> called = held.get(canary).getNow(null);
+      assertThat(called).as("the canary was called first, %.1f s after the publication", seconds).isNotNull();
+      io.upgradekit.schema.api.NodeCall call = ApiBody.NODE_CALL.read(called.body().getBytes(StandardCharsets.UTF_8));
+      assertThat(call.call()).isTrue();
+      assertThat(call.reason()).isEqualTo("the canary wave of shop 2.0 is open");
+      assertThat(held.entrySet()).filteredOn(e -> !e.getKey().equals(canary))
+          .allSatisfy(e -> assertThat(e.getValue()).isNotDone());
+
+      // The server stops: the held requests are answered at once, not after their 20 s.
+      long stopping = System.nanoTime();
+      server.close();
+      for (var e : held.entrySet()) {
+        if (!e.getKey().equals(canary)) {
+          HttpResponse<String> answer = e.getValue().get(10, java.util.concurrent.TimeUnit.SECONDS);
+          assertThat(ApiBody.NODE_CALL.read(answer.body().getBytes(StandardCharsets.UTF_8)).call()).isFalse();
+        }
+      }
+      assertThat(Duration.ofNanos(System.nanoTime() - stopping)).isLessThan(Duration.ofSeconds(10));
+    } finally {
+      server.close();
+    }
+  }
+
+  /** The rollout's START decision, as stored. */
+  private static RolloutDecision startDecision(Path root) throws Exception {
+    try (var files = Files.list(root.resolve(RepositoryLayout.rolloutDecisions("shop", "2.0")))) {
+      for (Path f : files.filter(p -> !p.getFileName().toString().startsWith(".")).toList()) {
+        RolloutDecision d = Json.read(Files.readAllBytes(f), DocumentType.DECISION, RolloutDecision.class);
+        if (d.kind() == RolloutDecision.Kind.START) {
+          return d;
+        }
+      }
+    }
+    throw new AssertionError("no START decision stored");
   }
 
   @Test

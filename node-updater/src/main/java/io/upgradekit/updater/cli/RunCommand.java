@@ -6,6 +6,7 @@ import io.upgradekit.updater.engine.Daemon;
 import io.upgradekit.updater.engine.ExitStatus;
 import io.upgradekit.updater.engine.Heartbeats;
 import io.upgradekit.updater.engine.PayloadApplier;
+import io.upgradekit.updater.engine.CallListener;
 import io.upgradekit.updater.engine.Sleeper;
 import io.upgradekit.updater.engine.TransitionMetrics;
 import io.upgradekit.updater.engine.UpdateEngine;
@@ -102,9 +103,12 @@ public final class RunCommand implements Callable<Integer> {
       }
       Daemon daemon = new Daemon(new Daemon.Options(config.poll(), relaunchedOn75(), freshJvmAfterPolls(),
           config.service().strategy() == UpdaterConfig.Strategy.SELF), Daemon.agentOf(engine, stageOnly,
-          this::report), Clock.systemUTC(), Sleeper.SYSTEM, new SplittableRandom(), listener);
+          this::report), Clock.systemUTC(), Sleeper.wakeable(), new SplittableRandom(), listener);
       Runtime.getRuntime().addShutdownHook(new Thread(() -> daemon.stop(STOP_GRACE), "updater-shutdown"));
-      return daemon.run();
+      try (CallListener calls = engine.callListener(call -> daemon.call(call.reason(), call.pollWithin()))) {
+        daemon.whenLocked(calls::start);
+        return daemon.run();
+      }
     }
   }
 

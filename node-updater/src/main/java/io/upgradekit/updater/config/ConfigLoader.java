@@ -121,10 +121,10 @@ public final class ConfigLoader {
     }
 
     Obj poll = top.obj("poll", false);
-    poll.allow("interval", "jitter", "maxBackoff");
+    poll.allow("interval", "jitter", "maxBackoff", "calls");
     UpdaterConfig.Poll pollConfig = new UpdaterConfig.Poll(
         duration(poll, "interval", Duration.ofSeconds(60)), duration(poll, "jitter", Duration.ofSeconds(10)),
-        duration(poll, "maxBackoff", Duration.ofMinutes(15)));
+        duration(poll, "maxBackoff", Duration.ofMinutes(15)), poll.bool("calls", true));
     if (pollConfig.interval().isZero()) {
       throw error(poll.key("interval"), "must be more than 0, e.g. 60s");
     }

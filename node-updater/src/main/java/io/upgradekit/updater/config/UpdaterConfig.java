@@ -97,7 +97,19 @@ public record UpdaterConfig(
     }
   }
 
-  public record Poll(Duration interval, Duration jitter, Duration maxBackoff) {}
+  /**
+   * @param interval the daemon's wait between polls
+   * @param jitter the wait's random spread (±)
+   * @param maxBackoff the longest wait after failures
+   * @param calls between polls, ask repo-server to call the node when a rollout needs it now
+   *     ({@code GET /v1/calls}; needs a node credential)
+   */
+  public record Poll(Duration interval, Duration jitter, Duration maxBackoff, boolean calls) {
+    /** Without calls (tests of the polling alone). */
+    public Poll(Duration interval, Duration jitter, Duration maxBackoff) {
+      this(interval, jitter, maxBackoff, false);
+    }
+  }
 
   /**
    * @param maxDownloadBytes largest blob the updater downloads, whatever the manifest says

@@ -475,6 +475,21 @@ public final class RepositoryClient {
     HttpRequest.Builder request = transfer.request()
         .header("Content-Type", "application/json")
         .POST(HttpRequest.BodyPublishers.ofByteArray(json));
+    return answer(uri, transfer, request, headers);
+  }
+
+  /**
+   * GETs an answer of the server's API: the status and (capped, {@value #ANSWER_CAP} bytes) body,
+   * all within the deadline of a transfer of that size.
+   *
+   * @throws HttpFailure when no response arrives, or for 429 and 5xx (with the server's Retry-After)
+   */
+  public Fetched get(URI uri, Map<String, String> headers) {
+    Transfer transfer = new Transfer(uri, ANSWER_CAP);
+    return answer(uri, transfer, transfer.request().GET(), headers);
+  }
+
+  private Fetched answer(URI uri, Transfer transfer, HttpRequest.Builder request, Map<String, String> headers) {
     headers.forEach(request::header);
     HttpResponse<Flow.Publisher<List<ByteBuffer>>> response = transfer.send(request);
     BodyReader reader = BodyReader.subscribe(response.body());

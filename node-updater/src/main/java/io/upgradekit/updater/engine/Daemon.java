@@ -74,6 +74,11 @@ public final class Daemon {
   private final Consumer<AgentEvent> listener;
   private volatile boolean stopping;
   private volatile boolean busy;
+  /** Why the repository called the node since the wait began (a rollout needs it now), or null. */
+  private volatile String called;
+  /** The moment within which the called node polls (set before {@link #called}). */
+  private volatile Duration calledWithin = Duration.ZERO;
+  private volatile Runnable whenLocked = () -> { };
 
   public Daemon(Options options, Agent agent, Clock clock, Sleeper sleeper, RandomGenerator random,
       Consumer<AgentEvent> listener) {
@@ -131,6 +136,7 @@ public final class Daemon {
       return ExitStatus.of(e.code()); // LOCKED: a second daemon exits at once with status 4
     }
     try (lock) {
+      whenLocked.run();
       return loop();
     } catch (Exception e) {
       throw new IllegalStateException("cannot release the daemon lock: " + e, e);
@@ -221,6 +227,21 @@ public final class Daemon {
   private void waitDelivering(Duration wait) {
     Instant end = clock.instant().plus(wait);
     while (!stopping) {
+      String call = called;
+      if (call != null) {
+        called = null;
+        // The server spreads a wave's nodes over a moment: each polls at a random point within it.
+        long within = calledWithin.toMillis();
+        long delay = within <= 0 ? 0 : random.nextLong(within + 1);
+        note(AgentEvent.Level.INFO, "called: " + call + "; polling " + (delay == 0 ? "now" : "in " + delay + " ms"));
+        Instant soon = clock.instant().plusMillis(delay);
+        if (delay == 0) {
+          return;
+        }
+        if (soon.isBefore(end)) {
+          end = soon;
+        }
+      }
       Duration left = Duration.between(clock.instant(), end);
       if (left.isNegative() || left.isZero()) {
         return;
@@ -237,6 +258,22 @@ public final class Daemon {
     }
   }
 
+  /** Runs {@code action} once the daemon holds its lock (a second daemon, which exits at once, never runs it). */
+  public void whenLocked(Runnable action) {
+    whenLocked = Objects.requireNonNull(action, "action");
+  }
+
+  /**
+   * The repository called the node ({@link CallListener}): the wait under way ends and the next
+   * poll comes at a random moment within {@code within} (the server's spread of a wave; zero: at
+   * once), never sooner than the poll under way ends. Thread-safe.
+   */
+  public void call(String reason, Duration within) {
+    calledWithin = within == null || within.isNegative() ? Duration.ZERO : within;
+    called = reason;
+    sleeper.wake();
+  }
+
   /**
    * Stops the daemon (SIGTERM): no new poll starts, and a poll under way may finish for up to
    * {@code grace} (below the systemd unit's TimeoutStopSec). An update cut short is reconciled on
@@ -244,6 +281,7 @@ public final class Daemon {
    */
   public void stop(Duration grace) {
     stopping = true;
+    sleeper.wake();
     Instant end = clock.instant().plus(grace);
     while (busy && clock.instant().isBefore(end)) {
       try {

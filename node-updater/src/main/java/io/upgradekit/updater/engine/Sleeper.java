@@ -10,4 +10,30 @@ public interface Sleeper {
 
   /** Waits {@code duration}. */
   void sleep(Duration duration) throws InterruptedException;
+
+  /** Ends a sleep under way early, where this sleeper can (the system one cannot). */
+  default void wake() {}
+
+  /** A real sleeper whose sleeps {@link #wake} ends early (one per daemon: a wake ends only its sleeps). */
+  static Sleeper wakeable() {
+    Object monitor = new Object();
+    return new Sleeper() {
+      @Override
+      public void sleep(Duration duration) throws InterruptedException {
+        long millis = Math.max(0, duration.toMillis());
+        if (millis > 0) {
+          synchronized (monitor) {
+            monitor.wait(millis);
+          }
+        }
+      }
+
+      @Override
+      public void wake() {
+        synchronized (monitor) {
+          monitor.notifyAll();
+        }
+      }
+    };
+  }
 }

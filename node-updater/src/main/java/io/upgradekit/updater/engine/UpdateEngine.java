@@ -118,6 +118,14 @@ public final class UpdateEngine {
   }
 
   /**
+   * A listener for the repository's calls (not started): {@code updater run} starts one beside its
+   * daemon, which polls at once when a rollout calls the node.
+   */
+  public CallListener callListener(java.util.function.Consumer<io.upgradekit.schema.api.NodeCall> onCall) {
+    return new CallListener(parts, onCall, Sleeper.SYSTEM);
+  }
+
+  /**
    * One update: lock, recover, reconcile, resolve, and if the channel moved, the whole state
    * machine. Then delivers queued reports.
    *

@@ -185,6 +185,58 @@ class DaemonLoopTest {
   }
 
   @Test
+  void aCallFromTheRepositoryEndsTheWaitAndThePollComesAtOnce() {
+    ScriptedAgent agent = new ScriptedAgent(clock).then(Outcome.UP_TO_DATE).then(Outcome.UP_TO_DATE)
+        .then(Outcome.UP_TO_DATE);
+    List<Duration> slept = new ArrayList<>();
+    Daemon[] holder = new Daemon[1];
+    Sleeper callingAfterTenSeconds = d -> {
+      slept.add(d);
+      clock.now = clock.now.plus(d);
+      if (slept.size() == 10) {
+        holder[0].call("the canary wave of hello 2.0.0 is open", Duration.ZERO); // from the listener's thread
+      } else if (slept.size() == 80) {
+        holder[0].call("wave 2 of 3 of hello 2.0.0 is open", Duration.ofSeconds(5)); // a wave spread over 5 s
+      }
+    };
+    Daemon daemon = new Daemon(new Daemon.Options(POLL, false, 0, false), agent, clock, callingAfterTenSeconds,
+        new SplittableRandom(1), e -> {
+          if (e instanceof AgentEvent.Note n) {
+            notes.add(n);
+          }
+        });
+    agent.daemon = daemon;
+    holder[0] = daemon;
+    List<String> locked = new ArrayList<>();
+    daemon.whenLocked(() -> locked.add("listening"));
+
+    daemon.run();
+
+    // Ten seconds of the sixty, then the call; the next wait is the interval; ten seconds into the
+    // one after, a call spread over five seconds: the poll comes within five seconds of it.
+    assertThat(agent.waits()).hasSize(3);
+    assertThat(agent.waits().get(0)).isEqualTo(Duration.ofSeconds(10));
+    assertThat(agent.waits().get(1)).isEqualTo(Duration.ofSeconds(60));
+    assertThat(agent.waits().get(2)).isBetween(Duration.ofSeconds(10), Duration.ofSeconds(15));
+    assertThat(notes).extracting(AgentEvent.Note::message)
+        .contains("called: the canary wave of hello 2.0.0 is open; polling now")
+        .anySatisfy(m -> assertThat(m).matches("called: wave 2 of 3 of hello 2.0.0 is open; polling in \\d+ ms"));
+    assertThat(locked).containsExactly("listening");
+  }
+
+  @Test
+  void aSecondDaemonThatFindsTheLockHeldStartsNoListener() {
+    ScriptedAgent agent = new ScriptedAgent(clock);
+    agent.daemonLockHeld = true;
+    Daemon daemon = daemon(agent);
+    List<String> locked = new ArrayList<>();
+    daemon.whenLocked(() -> locked.add("listening"));
+
+    assertThat(daemon.run()).isEqualTo(4);
+    assertThat(locked).isEmpty();
+  }
+
+  @Test
   void retryAfterIsAMinimumNotAReplacement() {
     ScriptedAgent agent = new ScriptedAgent(clock)
         .then(d -> new Result(Outcome.FAILED, ErrorCode.DOWNLOAD_FAILED, "503", null, Duration.ofMinutes(30)))

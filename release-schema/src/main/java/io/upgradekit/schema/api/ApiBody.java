@@ -53,6 +53,8 @@ public final class ApiBody<T> {
   /** {@code POST /v1/heartbeats}, the answer. */
   public static final ApiBody<HeartbeatResult> HEARTBEAT_RESULT =
       new ApiBody<>("heartbeat-result", "heartbeat result", HeartbeatResult.class, 1024);
+  /** {@code GET /v1/calls}: the answer (whether a rollout calls the node now). */
+  public static final ApiBody<NodeCall> NODE_CALL = new ApiBody<>("node-call", "node call", NodeCall.class, 2 * 1024);
   /** {@code POST /v1/leases}, {@code /v1/leases/confirm}, {@code /v1/leases/release}: the request. */
   public static final ApiBody<LeaseRequest> LEASE_REQUEST =
       new ApiBody<>("lease-request", "lease request", LeaseRequest.class, 4 * 1024);
@@ -109,7 +111,7 @@ public final class ApiBody<T> {
 
   /** Every body, in the order above. */
   public static final List<ApiBody<?>> ALL = List.of(CLAIM_REQUEST, CLAIM_GRANT, PUBLISH_RESULT, TRUST_ROOT_RESULT,
-      FEEDBACK_RESULT, WHOAMI, ERROR, FLEET_STATUS, HEARTBEAT, HEARTBEAT_RESULT, LEASE_REQUEST, LEASE_ANSWER,
+      FEEDBACK_RESULT, WHOAMI, ERROR, FLEET_STATUS, HEARTBEAT, HEARTBEAT_RESULT, NODE_CALL, LEASE_REQUEST, LEASE_ANSWER,
       ROLLOUT_ACTION, ROLLOUT_LIST, ROLLOUT_REPORT, SET_LIST, SET_REPORT, ROLLOUT_SERIES, INVENTORY_PAGE,
       NODE_HISTORY, RELEASE_OVERVIEW, DOCUMENT_EXPIRIES, SESSION_REQUEST, SESSION, INVENTORY);
 

@@ -114,7 +114,8 @@ public final class LeaseService {
    *
    * @param signedOpen the waves the stored signed state opens (0 without a state)
    */
-  private record Gate(RolloutView view, int signedOpen, Instant at) {}
+  /** A rollout's decisions and the waves its stored signed state opens, as of {@code at}. */
+  record Gate(RolloutView view, int signedOpen, Instant at) {}
 
   /** The nodes of a rollout's fleet that were down or unhealthy at {@code at}; each is checked again when counted. */
   private record Suspects(List<String> nodes, Instant at) {}
@@ -175,6 +176,11 @@ public final class LeaseService {
   /** The rollout's decisions or signed state changed in this process: the next request reads them again. */
   void changed(String app, String version) {
     gates.remove(LiveRollouts.key(app, version));
+  }
+
+  /** Whether this server runs the rollout controller (it holds the rollout key): else it grants nothing. */
+  boolean controlled() {
+    return key != null;
   }
 
   /** {@code POST /v1/leases}. */
@@ -487,7 +493,8 @@ public final class LeaseService {
   }
 
   /** The rollout's decisions and signed open waves, read again when older than {@link Leases#FRESH_FOR}. */
-  private Gate gate(LiveRollouts.Rollout rollout, Instant now) throws IOException {
+  /** The rollout's view as slot requests see it (read again after {@link Leases#FRESH_FOR} or a change). */
+  Gate gate(LiveRollouts.Rollout rollout, Instant now) throws IOException {
     String key = LiveRollouts.key(rollout.app(), rollout.version());
     Gate known = gates.get(key);
     if (known != null && fresh(known.at(), now)) {

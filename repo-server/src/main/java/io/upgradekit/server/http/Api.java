@@ -34,6 +34,9 @@ import io.upgradekit.schema.api.NodeHistory;
 import io.upgradekit.schema.api.RolloutReport;
 import org.eclipse.jetty.util.Fields;
 import io.upgradekit.server.fleet.LeaseService;
+import io.upgradekit.server.fleet.NodeCalls;
+import io.upgradekit.schema.api.NodeCall;
+import java.time.Duration;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.time.Clock;
@@ -66,6 +69,7 @@ import org.slf4j.LoggerFactory;
  * GET  /v1/whoami                            node or publisher   who the credentials are (a cheap check)
  * POST /v1/heartbeats                        node        a heartbeat (the node's own)
  * POST /v1/leases[/confirm|/release]         node        a lease request (the node's own)
+ * GET  /v1/calls?app=&amp;channel=&amp;version=&amp;after=&amp;wait=  node   held until a rollout calls the node (or the wait ends)
  * GET  /v1/rollouts[/&lt;app&gt;/&lt;version&gt;]       operator or viewer  the rollouts, one rollout's report
  * GET  /v1/rollouts/&lt;app&gt;/&lt;version&gt;/series  operator or viewer  the canary judge's figures over time
  * POST /v1/rollouts/&lt;app&gt;/&lt;version&gt;/actions operator    a rollout action (stored as a decision)
@@ -136,6 +140,9 @@ public final class Api {
       } else if (s.length == 3 && s[2].equals("heartbeats")) {
         requireMethod(method, HttpMethod.POST);
         heartbeat(request, response, callback);
+      } else if (s.length == 3 && s[2].equals("calls")) {
+        requireMethod(method, HttpMethod.GET);
+        call(request, response, callback);
       } else if (s.length >= 3 && s.length <= 4 && s[2].equals("leases")) {
         requireMethod(method, HttpMethod.POST);
         lease(request, response, callback, s.length == 3 ? "ask" : s[3]);
@@ -333,6 +340,36 @@ public final class Api {
       metrics.heartbeat("refused");
       throw e;
     }
+  }
+
+  /** {@code GET /v1/calls}: answered now, or held without a thread until a rollout calls the node or the wait ends. */
+  private void call(Request request, Response response, Callback callback) {
+    Caller.Node node = authenticator.node(authorization(request));
+    Fields query = Request.extractQueryParameters(request);
+    String app = Names.requireApp(required(query, "app"));
+    String channel = Names.requireChannel(required(query, "channel"));
+    String version = query.getValue("version");
+    if (version != null) {
+      Names.requireVersion(version);
+    }
+    String after = query.getValue("after");
+    if (after != null && (after.isEmpty() || after.length() > NodeCall.MAX_TOKEN)) {
+      throw new UpgradeException(ErrorCode.REQUEST_INVALID, "after must be the token of a call (1 to "
+          + NodeCall.MAX_TOKEN + " characters)");
+    }
+    String wait = query.getValue("wait");
+    Duration asked = Duration.ofSeconds(wait == null ? 0 : count(wait, "wait", 0, 3600));
+    rollouts.calls().await(node, new NodeCalls.Request(node.id(), app, channel, version, after), asked,
+        call -> ok(response, callback, 200, ApiBody.NODE_CALL.write(call), null));
+  }
+
+  private static String required(Fields query, String name) {
+    String value = query.getValue(name);
+    if (value == null) {
+      throw new UpgradeException(ErrorCode.REQUEST_INVALID, "the query names no " + name + " (GET /v1/calls?app="
+          + "&channel=&version=&after=&wait=)");
+    }
+    return value;
   }
 
   private void lease(Request request, Response response, Callback callback, String what) throws IOException {

@@ -30,16 +30,18 @@ import java.util.Locale;
  * @param work where the repository, secrets and logs go
  * @param keep keep {@code work} after the run
  * @param nodesCsv where to write every node's timeline (CSV), or null
+ * @param calls the nodes hold {@code GET /v1/calls} between polls, as updaters do ({@code poll.calls});
+ *     {@code --no-calls}: they learn of the rollout at their polls only
  */
 record FleetOptions(int nodes, int servers, String store, int minAvailablePercent, Duration bake, Duration update,
     Duration poll, Duration pollJitter, Duration heartbeat, Duration steady, Duration timeout, int verifyEvery,
-    Path serverJar, List<String> serverJvm, Path work, boolean keep, Path nodesCsv) {
+    Path serverJar, List<String> serverJvm, Path work, boolean keep, Path nodesCsv, boolean calls) {
 
   static final String USAGE = """
       usage: FleetBench --server-jar JAR [--nodes 1000] [--servers 1] [--store dir|URL]
                         [--min-available 90] [--bake 10s] [--update 5s] [--poll 30s] [--jitter 3s]
                         [--heartbeat 30s] [--steady 30s] [--timeout 10m] [--verify-every 10]
-                        [--server-jvm "-Xmx1g"] [--work DIR] [--keep] [--nodes-csv FILE]""";
+                        [--server-jvm "-Xmx1g"] [--work DIR] [--keep] [--nodes-csv FILE] [--no-calls]""";
 
   FleetOptions {
     if (nodes < 2) {
@@ -78,6 +80,7 @@ record FleetOptions(int nodes, int servers, String store, int minAvailablePercen
     Path work = null;
     boolean keep = false;
     Path nodesCsv = null;
+    boolean calls = true;
     for (int i = 0; i < args.length; i++) {
       String a = args[i];
       switch (a) {
@@ -98,6 +101,7 @@ record FleetOptions(int nodes, int servers, String store, int minAvailablePercen
         case "--work" -> work = Path.of(value(args, ++i, a));
         case "--keep" -> keep = true;
         case "--nodes-csv" -> nodesCsv = Path.of(value(args, ++i, a));
+        case "--no-calls" -> calls = false;
         default -> throw new IllegalArgumentException("unknown option " + a + "\n" + USAGE);
       }
     }
@@ -105,7 +109,7 @@ record FleetOptions(int nodes, int servers, String store, int minAvailablePercen
       throw new IllegalArgumentException("--server-jar is required (repo-server/target/repo-server-<v>.jar)\n" + USAGE);
     }
     return new FleetOptions(nodes, servers, store, minAvailable, bake, update, poll, jitter, heartbeat, steady,
-        timeout, verifyEvery, jar, jvm, work, keep, nodesCsv);
+        timeout, verifyEvery, jar, jvm, work, keep, nodesCsv, calls);
   }
 
   boolean directoryStore() {
@@ -149,6 +153,7 @@ record FleetOptions(int nodes, int servers, String store, int minAvailablePercen
     parts.add("bake " + seconds(bake));
     parts.add("poll " + seconds(poll) + " ± " + seconds(pollJitter));
     parts.add("heartbeat " + seconds(heartbeat));
+    parts.add(calls ? "calls held between polls" : "no calls (polls only)");
     return String.join(", ", parts);
   }
 

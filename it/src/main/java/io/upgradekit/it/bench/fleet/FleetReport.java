@@ -63,7 +63,7 @@ record FleetReport(FleetOptions options, String machine, String loadBefore, Stri
     String worst = "";
     for (Endpoint e : Endpoint.values()) {
       Recorder.Figures f = recorder.figures(Phase.ROLLOUT, e);
-      if (f.requests() > 0 && f.p99Micros() > worstP99) {
+      if (e != Endpoint.CALLS && f.requests() > 0 && f.p99Micros() > worstP99) {
         worstP99 = f.p99Micros();
         worst = e.label;
       }
@@ -100,6 +100,8 @@ record FleetReport(FleetOptions options, String machine, String loadBefore, Stri
         + (disk == null ? "" : "; on disk: " + disk.describe()), "", "0");
     row(out, "grants / lost before STOP / not obeyed yet (the node's copy of the state was behind; asked again 1 s later)",
         sim.grants() + " / " + sim.lostBeforeStop() + " / " + sim.grantsRefused(), n + " nodes", "");
+    row(out, "calls answered during the rollout (a node polled at once)", options.calls()
+        ? Integer.toString(sim.calls()) : "off (--no-calls)", "", "");
     row(out, "server CPU during the rollout", String.format(Locale.ROOT, "%.2f cores (%.1f CPU-s)", rolloutCores,
         rolloutCpu / 1000.0), perServer(rolloutServerCpuMillis), "");
     row(out, "server CPU per 1,000 nodes, rollout / idle fleet", String.format(Locale.ROOT, "%.3f / %.3f cores",
@@ -109,7 +111,8 @@ record FleetReport(FleetOptions options, String machine, String loadBefore, Stri
     row(out, "requests per node per minute, rollout / idle fleet", String.format(Locale.ROOT, "%.2f / %.2f",
         rolloutRequests * 60.0 / n / rolloutSeconds, steadyRequests * 60.0 / n / steadySeconds),
         "idle: " + String.format(Locale.ROOT, "%.1f", 60.0 / options.poll().toSeconds() + 60.0
-            / options.heartbeat().toSeconds()) + " (a poll and a heartbeat per interval)", "");
+            / options.heartbeat().toSeconds() + (options.calls() ? 60.0 / 25 : 0)) + " (a poll and a heartbeat per"
+            + " interval" + (options.calls() ? ", a held call request per 25 s" : "") + ")", "");
     row(out, "p99 latency, worst endpoint during the rollout", millis(worstP99) + " (" + worst + ")", "",
         "< 50 ms: " + (worstP99 < P99_GOAL_MICROS ? "**met**" : "**missed**"));
     row(out, "simulator CPU (same machine), rollout / idle", String.format(Locale.ROOT, "%.2f / %.2f cores",

@@ -19,7 +19,9 @@ final class Recorder {
     LEASE("POST /v1/leases"),
     CONFIRM("POST /v1/leases/confirm"),
     RELEASE("POST /v1/leases/release"),
-    FEEDBACK("POST /v1/feedback");
+    FEEDBACK("POST /v1/feedback"),
+    /** Held by the server until a call or the wait's end: its latency is the wait, not the server's speed. */
+    CALLS("GET /v1/calls (held)");
 
     final String label;
 

@@ -6,7 +6,7 @@ import java.util.Map;
 /**
  * One simulated node's state. The simulator drives it ({@link Simulator}); this holds what a real
  * updater keeps between its polls: the version it runs, the ETags of the documents it polls, the
- * release it is on its way to, its rollout sequence, and its lease. Guarded by its own monitor.
+ * release it is on its way to, its rollout sequence, its lease, and its last call. Guarded by its own monitor.
  */
 final class SimNode {
   /** Where the node is in its life. */
@@ -47,6 +47,14 @@ final class SimNode {
   int wave = -1;
   int asks;
   String lastWait;
+  /** Each scheduled poll carries the serial it was scheduled under; a call makes older ones stale. */
+  long pollSerial;
+  /** A poll is under way (from its first request until the next one is scheduled). */
+  boolean polling;
+  /** A call came while a poll was under way: the next poll comes at once. */
+  boolean called;
+  /** The token of the last call, sent back as {@code after}. */
+  String callToken;
 
   SimNode(int index, String id, String authorization, URI server, Map<String, String> labels) {
     this.index = index;

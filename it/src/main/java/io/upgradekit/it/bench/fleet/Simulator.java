@@ -4,6 +4,7 @@ import io.upgradekit.it.bench.fleet.Recorder.Endpoint;
 import io.upgradekit.schema.api.ApiBody;
 import io.upgradekit.schema.api.Heartbeat;
 import io.upgradekit.schema.api.LeaseAnswer;
+import io.upgradekit.schema.api.NodeCall;
 import io.upgradekit.schema.api.LeaseRequest;
 import io.upgradekit.schema.json.Json;
 import io.upgradekit.schema.model.ChannelPointer;
@@ -89,6 +90,7 @@ final class Simulator implements AutoCloseable {
   private final AtomicInteger grantsRefused = new AtomicInteger();
   private final AtomicInteger grants = new AtomicInteger();
   private final AtomicInteger lost = new AtomicInteger();
+  private final AtomicInteger callsAnswered = new AtomicInteger();
   private final AtomicInteger serverBudget = new AtomicInteger(-1);
   private final AtomicInteger waves = new AtomicInteger(-1);
   private final AtomicLong bytesIn = new AtomicLong();
@@ -133,8 +135,11 @@ final class Simulator implements AutoCloseable {
   void start() {
     ThreadLocalRandom random = ThreadLocalRandom.current();
     for (SimNode node : nodes) {
-      later(random.nextLong(options.poll().toMillis()), () -> poll(node));
+      schedulePoll(node, random.nextLong(options.poll().toMillis()));
       later(random.nextLong(options.heartbeat().toMillis()), () -> heartbeatLoop(node));
+      if (options.calls()) {
+        later(random.nextLong(1000), () -> listen(node));
+      }
     }
   }
 
@@ -151,6 +156,77 @@ final class Simulator implements AutoCloseable {
   }
 
   // --- the node's poll ---------------------------------------------------------------------------
+
+  /**
+   * The node's next poll after {@code millis} (at once when a call came during the poll that
+   * ends here). A poll scheduled earlier that has not run yet is dropped: one poll at a time.
+   */
+  private void schedulePoll(SimNode node, long millis) {
+    long serial;
+    long delay = millis;
+    synchronized (node) {
+      node.polling = false;
+      if (node.called) {
+        node.called = false;
+        delay = 0;
+      }
+      serial = ++node.pollSerial;
+    }
+    later(delay, () -> {
+      synchronized (node) {
+        if (serial != node.pollSerial) {
+          return;
+        }
+        node.polling = true;
+      }
+      poll(node);
+    });
+  }
+
+  /**
+   * {@code GET /v1/calls}, held by the server, one at a time for the node's life (the updater's
+   * {@code CallListener}): a call makes the node poll at once, or right after the poll under way.
+   */
+  private void listen(SimNode node) {
+    StringBuilder query = new StringBuilder("v1/calls?app=").append(BenchRepository.APP)
+        .append("&channel=").append(BenchRepository.CHANNEL).append("&wait=25");
+    synchronized (node) {
+      query.append("&version=").append(node.running);
+      if (node.callToken != null) {
+        query.append("&after=").append(java.net.URLEncoder.encode(node.callToken, StandardCharsets.UTF_8));
+      }
+    }
+    HttpRequest.Builder request = HttpRequest.newBuilder(node.server.resolve(query.toString())).GET()
+        .header("Authorization", node.authorization).header("X-Upgradekit-Node", node.id);
+    send(node, Endpoint.CALLS, request, response -> {
+      if (response.statusCode() != 200) {
+        problem("calls of " + node.id + " answered " + response.statusCode());
+        later(RETRY_AFTER_FAILURE.toMillis(), () -> listen(node));
+        return;
+      }
+      NodeCall call = ApiBody.NODE_CALL.read(response.body());
+      long within = call.pollWithin().toMillis();
+      boolean pollNow = false;
+      synchronized (node) {
+        node.callToken = call.token();
+        if (call.call() && node.phase != SimNode.Phase.UPDATING) {
+          if (recorder.phase() == Recorder.Phase.ROLLOUT) {
+            callsAnswered.incrementAndGet();
+          }
+          if (node.polling) {
+            node.called = true;
+          } else {
+            pollNow = true;
+          }
+        }
+      }
+      if (pollNow) {
+        // As the daemon: at a random moment within the server's spread of the wave.
+        schedulePoll(node, within <= 0 ? 0 : ThreadLocalRandom.current().nextLong(within + 1));
+      }
+      listen(node);
+    });
+  }
 
   private void poll(SimNode node) {
     String etag;
@@ -307,7 +383,7 @@ final class Simulator implements AutoCloseable {
         if (retry < 0) {
           nextPoll(node);
         } else {
-          later(retry * 1000, () -> poll(node));
+          schedulePoll(node, retry * 1000);
         }
         return;
       }
@@ -323,7 +399,7 @@ final class Simulator implements AutoCloseable {
         if (!grant.node().equals(node.id)) {
           problem("node " + node.id + " got a grant for " + grant.node());
         }
-        later(1000, () -> poll(node));
+        schedulePoll(node, 1000);
         return;
       }
       grants.incrementAndGet();
@@ -364,7 +440,7 @@ final class Simulator implements AutoCloseable {
         if (inRow < 3) {
           ask(node, target, state);
         } else {
-          later(options.poll().toMillis(), () -> poll(node));
+          schedulePoll(node, options.poll().toMillis());
         }
         return;
       }
@@ -504,7 +580,7 @@ final class Simulator implements AutoCloseable {
   private void nextPoll(SimNode node) {
     long poll = options.poll().toMillis();
     long jitter = options.pollJitter().toMillis();
-    later(poll - jitter + ThreadLocalRandom.current().nextLong(2 * jitter + 1), () -> poll(node));
+    schedulePoll(node, poll - jitter + ThreadLocalRandom.current().nextLong(2 * jitter + 1));
   }
 
   private void later(long millis, Runnable action) {
@@ -569,15 +645,17 @@ final class Simulator implements AutoCloseable {
 
   /** After a failed request: heartbeats are simply sent again at their next time, anything else polls again. */
   private void retry(SimNode node, Endpoint endpoint) {
-    if (endpoint != Endpoint.HEARTBEAT) {
-      poll(node);
+    if (endpoint == Endpoint.CALLS) {
+      listen(node);
+    } else if (endpoint != Endpoint.HEARTBEAT) {
+      schedulePoll(node, 0);
     }
   }
 
   private void failed(SimNode node, Endpoint endpoint, HttpResponse<byte[]> response) {
     problem(endpoint.label + " of " + node.id + " answered " + response.statusCode() + ": "
         + new String(response.body(), 0, Math.min(300, response.body().length), StandardCharsets.UTF_8));
-    later(RETRY_AFTER_FAILURE.toMillis(), () -> poll(node));
+    schedulePoll(node, RETRY_AFTER_FAILURE.toMillis());
   }
 
   private void problem(String what) {
@@ -592,13 +670,13 @@ final class Simulator implements AutoCloseable {
   record Outcome(int budget, int serverBudget, int waves, int maxBetween, int violations, int grants, int lostBeforeStop,
       int doubleGrants, int doubleHolds, int grantsRefused, int problems, List<String> firstProblems, long bytesIn,
       long bytesOut, long steadyBytesIn, long steadyBytesOut, List<SimNode> nodes, long publishedNanos,
-      Map<String, String> waits) {}
+      Map<String, String> waits, int calls) {}
 
   Outcome outcome() {
     return new Outcome(budget, serverBudget.get(), waves.get(), maxBetween.get(), violations.get(), grants.get(),
         lost.get(), doubleGrants.get(), doubleHolds.get(), grantsRefused.get(), problemCount.get(),
         List.copyOf(problems), bytesIn.get(), bytesOut.get(), steadyBytesIn.get(), steadyBytesOut.get(), nodes,
-        publishedNanos, waitsByCode());
+        publishedNanos, waitsByCode(), callsAnswered.get());
   }
 
   private Map<String, String> waitsByCode() {
