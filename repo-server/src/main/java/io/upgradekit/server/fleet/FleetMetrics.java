@@ -103,6 +103,9 @@ public final class FleetMetrics implements Supplier<String> {
     out.append("upgradekit_leases_granted_total ").append(leases.granted()).append('\n');
     header(out, "upgradekit_leases_expired_total", "counter", "Slot leases taken over after they expired.");
     out.append("upgradekit_leases_expired_total ").append(leases.expired()).append('\n');
+    header(out, "upgradekit_leases_busy_total", "counter",
+        "Slot requests told to ask again in a second because the store was writing the most grants at once.");
+    out.append("upgradekit_leases_busy_total ").append(leases.busy()).append('\n');
     header(out, "upgradekit_heartbeats_received_total", "counter", "Heartbeats this process accepted.");
     out.append("upgradekit_heartbeats_received_total ").append(heartbeats.received()).append('\n');
     int[] availability = inventory.availability(now);

@@ -28,6 +28,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
@@ -67,6 +68,14 @@ public final class LeaseService {
 
   /** The longest a waiting node is told to wait before it asks again. */
   static final long MAX_RETRY_SECONDS = 60;
+
+  /**
+   * Grants being written to the store at once, at most. A grant is a create-if-absent write (an
+   * fsync on a directory, a conditional PUT on S3); beyond this many in flight a request is told
+   * to ask again in a second rather than hold a request thread while the store catches up, so a
+   * wave's herd on a slow store cannot starve heartbeats and the other endpoints of threads.
+   */
+  public static final int MAX_GRANT_WRITES = 16;
 
   /** What a node is told to wait past the earliest moment its wave can open (the controller's moment to open it). */
   static final Duration OPENING_MARGIN = Duration.ofMillis(500);
@@ -130,6 +139,8 @@ public final class LeaseService {
   private final long retryAfterSeconds;
   private final LongAdder granted = new LongAdder();
   private final LongAdder expired = new LongAdder();
+  private final LongAdder busy = new LongAdder();
+  private final Semaphore grantWrites = new Semaphore(MAX_GRANT_WRITES);
   private final ConcurrentHashMap<String, Gate> gates = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, Suspects> suspects = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, Set<String>> reservations = new ConcurrentHashMap<>();
@@ -158,6 +169,11 @@ public final class LeaseService {
 
   public long expired() {
     return expired.sum();
+  }
+
+  /** Slot requests told to ask again because {@link #MAX_GRANT_WRITES} grants were being written. */
+  public long busy() {
+    return busy.sum();
   }
 
   /**
@@ -288,6 +304,15 @@ public final class LeaseService {
         reservation = reservation(kind, slot.slot());
         reserved.add(reservation);
       }
+      if (!grantWrites.tryAcquire()) {
+        synchronized (reserved) {
+          reserved.remove(reservation);
+        }
+        busy.increment();
+        return new Answer(200, new LeaseAnswer(LeaseAnswer.Status.WAIT, ErrorCode.SCOPE_FULL.name(),
+            "waiting for a slot: the server is writing " + MAX_GRANT_WRITES + " grants at once", wave,
+            schedule.size(), view.openWaves(), null, schedule.budget(), 1L, null));
+      }
       try {
         if (slot.given()) {
           // A takeover of an expired lease: the table may miss a confirmation made through another process.
@@ -309,6 +334,7 @@ public final class LeaseService {
         }
         // Another process took that generation: look again.
       } finally {
+        grantWrites.release();
         synchronized (reserved) {
           reserved.remove(reservation);
         }

@@ -13,10 +13,13 @@ import io.upgradekit.schema.model.LeaseGrant;
 import io.upgradekit.schema.model.RolloutDecision;
 import io.upgradekit.schema.model.RolloutPlan;
 import io.upgradekit.schema.sign.MetadataVerifier;
+import io.upgradekit.schema.store.RepositoryStore;
 import io.upgradekit.server.core.Caller;
 import io.upgradekit.server.rollout.Controller;
 import io.upgradekit.server.rollout.FleetSnapshot;
 import io.upgradekit.server.rollout.RolloutView;
+import java.io.IOException;
+import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -24,6 +27,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
@@ -31,6 +35,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -87,6 +92,113 @@ class LeaseServiceTest {
     assertThat(g.expires()).isEqualTo(RolloutFixture.T0.plus(LeaseService.CONFIRM_WINDOW));
     assertThat(server.leases.ask(new Caller.Node(canary), ask(canary)).body().grant()).isEqualTo(answer.grant());
     assertThat(server.leases.granted()).isEqualTo(1);
+  }
+
+  @Test
+  void whileTheStoreWritesTheMostGrantsAtOnceTheNextNodeIsToldToAskAgainInASecond(@TempDir Path root)
+      throws Exception {
+    RolloutFixture f = new RolloutFixture(root);
+    CountDownLatch slow = new CountDownLatch(1);
+    CountDownLatch writing = new CountDownLatch(LeaseService.MAX_GRANT_WRITES);
+    RolloutFixture.Instance server = f.new Instance(true, store -> new SlowGrants(store, writing, slow));
+    String[] fleet = new String[40];
+    for (int i = 0; i < fleet.length; i++) {
+      fleet[i] = "n" + (i + 1);
+    }
+    server.heartbeats("1.0", fleet);
+    f.publish("2.0", 2, new RolloutPlan(null, RolloutPlan.Strategy.ALL, 50, 0L, null)); // budget 20
+    server.controller.tick();
+    ExecutorService threads = Executors.newFixedThreadPool(LeaseService.MAX_GRANT_WRITES);
+    try {
+      List<Future<LeaseAnswer>> held = new ArrayList<>();
+      for (int i = 0; i < LeaseService.MAX_GRANT_WRITES; i++) {
+        String node = fleet[i];
+        held.add(threads.submit(() -> server.leases.ask(new Caller.Node(node), ask(node)).body()));
+      }
+      assertThat(writing.await(10, TimeUnit.SECONDS)).as("16 grants in the store's hands").isTrue();
+
+      // The budget has room, but the store is busy: told at once to come back, no thread held.
+      LeaseAnswer busy = server.leases.ask(new Caller.Node(fleet[20]), ask(fleet[20])).body();
+      assertThat(busy.status()).isEqualTo(LeaseAnswer.Status.WAIT);
+      assertThat(busy.code()).isEqualTo("SCOPE_FULL");
+      assertThat(busy.message()).isEqualTo("waiting for a slot: the server is writing 16 grants at once");
+      assertThat(busy.retryAfterSeconds()).isEqualTo(1);
+      assertThat(server.leases.busy()).isEqualTo(1);
+
+      slow.countDown();
+      for (Future<LeaseAnswer> answer : held) {
+        assertThat(answer.get(10, TimeUnit.SECONDS).status()).isEqualTo(LeaseAnswer.Status.GRANTED);
+      }
+      assertThat(server.leases.ask(new Caller.Node(fleet[20]), ask(fleet[20])).body().status())
+          .as("once the writes are done").isEqualTo(LeaseAnswer.Status.GRANTED);
+    } finally {
+      slow.countDown();
+      threads.shutdownNow();
+    }
+  }
+
+  /** A store whose creates of grants wait until {@code go} opens (counting them on {@code writing}). */
+  record SlowGrants(RepositoryStore store, CountDownLatch writing, CountDownLatch go) implements RepositoryStore {
+    @Override
+    public String location() {
+      return store.location();
+    }
+
+    @Override
+    public Optional<Versioned> read(String path, int maxBytes) throws IOException {
+      return store.read(path, maxBytes);
+    }
+
+    @Override
+    public Optional<Entry> stat(String path) throws IOException {
+      return store.stat(path);
+    }
+
+    @Override
+    public Optional<InputStream> open(String path) throws IOException {
+      return store.open(path);
+    }
+
+    @Override
+    public boolean putBlob(String sha256, long size, InputStream content) throws IOException {
+      return store.putBlob(sha256, size, content);
+    }
+
+    @Override
+    public Write create(String path, byte[] content) throws IOException {
+      if (path.contains("/leases/") && !path.endsWith(".confirmed.json") && !path.endsWith(".released.json")) {
+        writing.countDown();
+        try {
+          if (!go.await(30, TimeUnit.SECONDS)) {
+            throw new IOException("the test never let the grant through");
+          }
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new IOException(e);
+        }
+      }
+      return store.create(path, content);
+    }
+
+    @Override
+    public Write compareAndSwap(String path, String expectedTag, long sequence, byte[] content) throws IOException {
+      return store.compareAndSwap(path, expectedTag, sequence, content);
+    }
+
+    @Override
+    public Stream<Entry> list(String prefix) throws IOException {
+      return store.list(prefix);
+    }
+
+    @Override
+    public boolean delete(String path) throws IOException {
+      return store.delete(path);
+    }
+
+    @Override
+    public void close() throws IOException {
+      store.close();
+    }
   }
 
   @Test

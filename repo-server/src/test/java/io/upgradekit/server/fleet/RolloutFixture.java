@@ -126,8 +126,13 @@ final class RolloutFixture {
     final SetOperations setOperations;
 
     Instance(boolean withKey) {
+      this(withKey, s -> s);
+    }
+
+    /** @param leaseStore what the lease service writes through (a slow or failing store in tests) */
+    Instance(boolean withKey, java.util.function.UnaryOperator<io.upgradekit.schema.store.RepositoryStore> leaseStore) {
       RolloutKey key = withKey ? RolloutKey.of(rolloutKey) : null;
-      leases = new LeaseService(store, decisions, rollouts, inventory, key, clock, 4);
+      leases = new LeaseService(leaseStore.apply(store), decisions, rollouts, inventory, key, clock, 4);
       states = key == null ? null : new RolloutStates(store, key, java.time.Duration.ofMinutes(2));
       setStates = key == null ? null : new SetStates(store, key, java.time.Duration.ofMinutes(2));
       sets = new SetRuns(new LiveSets(store, () -> trust, clock, m -> { }), new SetDecisions(store), decisions,
