@@ -112,6 +112,23 @@ CONF
   for i in "${!args[@]}"; do [ "${args[$i]}" = s3proxy ] && args[$i]=$url; done
 fi
 
+# Each node keeps two connections open (one held for calls, one for the rest; one with --no-calls):
+# the server and the simulator each need that many descriptors, plus files and spare.
+nodes=1000
+per_node=2
+for i in "${!args[@]}"; do
+  [ "${args[$i]}" = --nodes ] && nodes=${args[$((i + 1))]:-1000}
+  [ "${args[$i]}" = --no-calls ] && per_node=1
+done
+want=$(( nodes * per_node + 4096 ))
+if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt "$want" ]; then
+  if ! { ulimit -Hn "$want" 2>/dev/null; ulimit -n "$want" 2>/dev/null; }; then
+    echo "bench/fleet.sh: $(ulimit -n) open files allowed, $want wanted for $nodes nodes (raise the hard limit," \
+      "or run with --no-calls: one connection per node)" >&2
+    exit 1
+  fi
+fi
+
 # The simulator: a small heap, the serial collector (its threads would take the cores the servers measure
 # on). On two cores the common fork-join pool has a parallelism of 1, and then CompletableFuture runs
 # asynchronous stages (the JDK HTTP client completes answers through them) on a new thread each:
