@@ -74,7 +74,8 @@ class CrashRecoveryTest {
   @Test
   void killedDuringRollbackTheNextStartFinishesTheRollback() throws Exception {
     installV1();
-    Files.writeString(target.configFile, Files.readString(target.configFile).replace("attempts: 150", "attempts: 10"));
+    Files.writeString(target.configFile, Files.readString(target.configFile).replace("attempts: 150",
+        TestTarget.FEW_HEALTH_ATTEMPTS));
     Release v2 = target.repo.publish("2.0.0", 2, TestTarget.files("2.0.0", "healthy=false\n"), "1.0.0");
     target.repo.point("stable", v2);
 

@@ -126,7 +126,8 @@ class DamagedStateTest {
     installV1("restart");
     publishV2();
     assertThat(target.engine().runOnce(false).outcome()).isEqualTo(Outcome.COMMITTED);
-    Files.writeString(target.configFile, Files.readString(target.configFile).replace("attempts: 150", "attempts: 5"));
+    Files.writeString(target.configFile, Files.readString(target.configFile).replace("attempts: 150",
+        TestTarget.FEW_HEALTH_ATTEMPTS));
     target.repo.point("stable", target.repo.publish("3.0.0", 3, TestTarget.files("3.0.0", "healthy=false\n"),
         "2.0.0"));
     assertThat(target.engine().runOnce(false).outcome()).isEqualTo(Outcome.ROLLED_BACK);

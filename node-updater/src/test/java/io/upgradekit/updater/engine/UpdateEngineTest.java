@@ -380,7 +380,7 @@ class UpdateEngineTest {
   }
 
   private Result runWithFewHealthAttempts() throws IOException {
-    String yaml = Files.readString(target.configFile).replace("attempts: 150", "attempts: 15");
+    String yaml = Files.readString(target.configFile).replace("attempts: 150", TestTarget.FEW_HEALTH_ATTEMPTS);
     Files.writeString(target.configFile, yaml);
     return target.engine().runOnce(false);
   }

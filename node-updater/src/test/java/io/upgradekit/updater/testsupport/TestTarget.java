@@ -31,6 +31,13 @@ import java.util.function.Consumer;
  * in-process or as a separate JVM. {@link #close()} stops every process it started, by pid.
  */
 public final class TestTarget implements AutoCloseable {
+  /**
+   * Health attempts (100 ms apart) for tests of a release that never turns healthy: it fails its
+   * check within about 4 s, and the rollback's restart of the previous version, which must pass the
+   * same check, has as long for a JVM start on a busy machine (with 5 or 10 it failed under load).
+   */
+  public static final String FEW_HEALTH_ATTEMPTS = "attempts: 40";
+
   /** JVM flags that keep the test's extra JVMs small and quick on a shared 2-core machine. */
   public static final List<String> SMALL_JVM = List.of("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xmx64m",
       "-Xss512k", "-XX:-UsePerfData");
