@@ -336,7 +336,7 @@ class UpdateEngineTest {
 
     assertThat(r.outcome()).as(r.message()).isEqualTo(Outcome.ROLLED_BACK);
     assertThat(r.code()).isEqualTo(ErrorCode.HEALTH_CHECK_FAILED);
-    assertThat(r.message()).contains("(2.0.0) is not healthy after 15 attempt(s)").contains("answered HTTP 500");
+    assertThat(r.message()).contains("(2.0.0) is not healthy after 40 attempt(s)").contains("answered HTTP 500");
     // The START check failed on the new process alone; the old one never stopped serving.
     assertThat(lastEvent().steps()).extracting(s -> s.state() + ":" + s.outcome())
         .containsSubsequence("STOP:SKIPPED", "SWITCH:OK", "START:FAILED", "ROLLBACK:OK").doesNotContain("VERIFY:OK");
