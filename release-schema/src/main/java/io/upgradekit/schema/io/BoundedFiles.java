@@ -61,10 +61,9 @@ public final class BoundedFiles {
   }
 
   private static Path requireRegular(Path file) throws IOException {
-    if (!Files.isRegularFile(file)) {
-      if (!Files.exists(file)) {
-        throw new java.nio.file.NoSuchFileException(file.toString());
-      }
+    // One look at the file: asking "regular?" and then "exists?" called a file created between the
+    // two questions "not a regular file" (a reader racing another process's exclusive create).
+    if (!Files.readAttributes(file, java.nio.file.attribute.BasicFileAttributes.class).isRegularFile()) {
       throw new IOException(file + " is not a regular file");
     }
     return file;
