@@ -20,9 +20,9 @@ import io.upgradekit.schema.model.TrustRoot;
 import io.upgradekit.schema.sign.Envelopes;
 import io.upgradekit.schema.sign.SigningKey;
 import io.upgradekit.schema.store.DirectoryStore;
+import io.upgradekit.schema.store.ForwardingStore;
 import io.upgradekit.schema.store.RepositoryStore;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -36,7 +36,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -265,56 +264,19 @@ public class ExpiryWatchTest {
   }
 
   /** A store that records the path of every document read. */
-  record Counting(RepositoryStore store, List<String> reads) implements RepositoryStore {
-    @Override
-    public String location() {
-      return store.location();
+  /** A store that records the paths it is asked to read. */
+  static final class Counting extends ForwardingStore {
+    private final List<String> reads;
+
+    Counting(RepositoryStore store, List<String> reads) {
+      super(store);
+      this.reads = reads;
     }
 
     @Override
     public Optional<Versioned> read(String path, int maxBytes) throws IOException {
       reads.add(path);
-      return store.read(path, maxBytes);
-    }
-
-    @Override
-    public Optional<Entry> stat(String path) throws IOException {
-      return store.stat(path);
-    }
-
-    @Override
-    public Optional<InputStream> open(String path) throws IOException {
-      return store.open(path);
-    }
-
-    @Override
-    public boolean putBlob(String sha256, long size, InputStream content) throws IOException {
-      return store.putBlob(sha256, size, content);
-    }
-
-    @Override
-    public Write create(String path, byte[] content) throws IOException {
-      return store.create(path, content);
-    }
-
-    @Override
-    public Write compareAndSwap(String path, String expectedTag, long sequence, byte[] content) throws IOException {
-      return store.compareAndSwap(path, expectedTag, sequence, content);
-    }
-
-    @Override
-    public Stream<Entry> list(String prefix) throws IOException {
-      return store.list(prefix);
-    }
-
-    @Override
-    public boolean delete(String path) throws IOException {
-      return store.delete(path);
-    }
-
-    @Override
-    public void close() throws IOException {
-      store.close();
+      return super.read(path, maxBytes);
     }
   }
 }

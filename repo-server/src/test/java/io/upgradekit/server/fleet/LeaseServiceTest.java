@@ -13,13 +13,13 @@ import io.upgradekit.schema.model.LeaseGrant;
 import io.upgradekit.schema.model.RolloutDecision;
 import io.upgradekit.schema.model.RolloutPlan;
 import io.upgradekit.schema.sign.MetadataVerifier;
+import io.upgradekit.schema.store.ForwardingStore;
 import io.upgradekit.schema.store.RepositoryStore;
 import io.upgradekit.server.core.Caller;
 import io.upgradekit.server.rollout.Controller;
 import io.upgradekit.server.rollout.FleetSnapshot;
 import io.upgradekit.server.rollout.RolloutView;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -27,7 +27,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
@@ -35,7 +34,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -138,30 +136,14 @@ class LeaseServiceTest {
   }
 
   /** A store whose creates of grants wait until {@code go} opens (counting them on {@code writing}). */
-  record SlowGrants(RepositoryStore store, CountDownLatch writing, CountDownLatch go) implements RepositoryStore {
-    @Override
-    public String location() {
-      return store.location();
-    }
+  static final class SlowGrants extends ForwardingStore {
+    private final CountDownLatch writing;
+    private final CountDownLatch go;
 
-    @Override
-    public Optional<Versioned> read(String path, int maxBytes) throws IOException {
-      return store.read(path, maxBytes);
-    }
-
-    @Override
-    public Optional<Entry> stat(String path) throws IOException {
-      return store.stat(path);
-    }
-
-    @Override
-    public Optional<InputStream> open(String path) throws IOException {
-      return store.open(path);
-    }
-
-    @Override
-    public boolean putBlob(String sha256, long size, InputStream content) throws IOException {
-      return store.putBlob(sha256, size, content);
+    SlowGrants(RepositoryStore store, CountDownLatch writing, CountDownLatch go) {
+      super(store);
+      this.writing = writing;
+      this.go = go;
     }
 
     @Override
@@ -177,27 +159,7 @@ class LeaseServiceTest {
           throw new IOException(e);
         }
       }
-      return store.create(path, content);
-    }
-
-    @Override
-    public Write compareAndSwap(String path, String expectedTag, long sequence, byte[] content) throws IOException {
-      return store.compareAndSwap(path, expectedTag, sequence, content);
-    }
-
-    @Override
-    public Stream<Entry> list(String prefix) throws IOException {
-      return store.list(prefix);
-    }
-
-    @Override
-    public boolean delete(String path) throws IOException {
-      return store.delete(path);
-    }
-
-    @Override
-    public void close() throws IOException {
-      store.close();
+      return super.create(path, content);
     }
   }
 
