@@ -381,7 +381,17 @@ final class RolloutGate {
       parts.events().info("rollout slot " + grant.slot() + " (generation " + grant.generation() + ", wave "
           + (grant.wave() + 1) + ") granted for the " + what + " of " + version);
       beforeConfirm.run();
-      LeaseAnswer confirmed = post("v1/leases/confirm", held(lease, null), false);
+      LeaseAnswer confirmed;
+      try {
+        confirmed = post("v1/leases/confirm", held(lease, null), false);
+      } catch (HttpFailure e) {
+        // The server went away between the grant and its confirmation: nothing live changed, and the
+        // grant waits on the server for its confirmation (asked again, the server gives the same
+        // one), so this is a pause, never a failure of the node that would count against the wave.
+        NodeState.read(parts.home().nodeFile()).withLease(null).write(parts.home().nodeFile());
+        return new Wait(ErrorCode.ROLLOUT_PAUSED, "repo-server did not answer the confirmation of rollout slot "
+            + grant.slot() + " (" + e.getMessage() + "); nothing changed here", e.retryAfter());
+      }
       if (confirmed.status() == LeaseAnswer.Status.CONFIRMED) {
         NodeState.Lease sure = lease.confirm();
         NodeState.read(parts.home().nodeFile()).withLease(sure).write(parts.home().nodeFile());

@@ -263,6 +263,28 @@ class RolloutNodeTest {
   }
 
   @Test
+  void aServerGoneBetweenTheGrantAndItsConfirmationIsAPauseNotAFailure() throws IOException {
+    publishV2(false);
+    fleet.proceed(1);
+    fleet.failNextConfirm = true;
+
+    Result r = run();
+
+    // A failure would be reported and count against the wave (maxFailures): the node only waits.
+    assertThat(r.outcome()).as(r.message()).isEqualTo(Outcome.WAITING);
+    assertThat(r.code()).isEqualTo(ErrorCode.ROLLOUT_PAUSED);
+    assertThat(r.message()).startsWith("repo-server did not answer the confirmation of rollout slot 0");
+    assertThat(transitions).doesNotContain("STOP", "SWITCH");
+    assertThat(current()).isEqualTo("1.0.0");
+    assertThat(nodeState().lease()).isNull();
+
+    // The server is back: the same grant, confirmed, and the update goes on.
+    assertThat(run().outcome()).isEqualTo(Outcome.COMMITTED);
+    assertThat(fleet.calls).containsSubsequence("grant 0/1", "confirm 0/1", "confirm 0/1");
+    assertThat(fleet.released).containsExactly("0/1 COMMITTED");
+  }
+
+  @Test
   void missingPausedStaleAndHaltedStateIsAWaitNeverAGo() {
     publishV2(false);
 

@@ -57,6 +57,8 @@ public final class FakeRolloutServer {
   public volatile int budget = 1;
   /** The next confirmation finds the slot given to another holder (generation + 1). */
   public volatile boolean loseNextConfirm;
+  /** The next confirmation is answered 503, as by a server going down after the grant. */
+  public volatile boolean failNextConfirm;
   /** Turns each grant before it is signed (a grant for another node, another wave). */
   public volatile Function<LeaseGrant, LeaseGrant> grantTweak = Function.identity();
   /** Signs grants with this key instead of the rollout key (a forgery). */
@@ -228,6 +230,11 @@ public final class FakeRolloutServer {
   private synchronized RepoSimulator.ApiReply confirm(RepoSimulator.Request request) {
     LeaseRequest r = ApiBody.LEASE_REQUEST.read(request.body());
     calls.add("confirm " + r.slot() + "/" + r.generation());
+    if (failNextConfirm) {
+      failNextConfirm = false;
+      return RepoSimulator.ApiReply.json(503, "{\"code\":\"IO_ERROR\",\"message\":\"going down\"}"
+          .getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    }
     Holder h = slots.get(r.slot());
     if (loseNextConfirm && h != null) {
       loseNextConfirm = false;
