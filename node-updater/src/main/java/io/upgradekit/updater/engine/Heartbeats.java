@@ -28,7 +28,7 @@ import java.util.function.Consumer;
  * samples them (a ratio of counters over the increase since the previous heartbeat). They keep
  * the node in repo-server's inventory and keep its rollout slot alive through VERIFY. While the
  * updater itself stops, switches, starts and verifies the service they carry no health (see
- * {@link #switching}).
+ * {@link Heartbeat#switching}).
  *
  * <p>They run on their own thread and never hold up an update: the engine's events only set the
  * state to report; every exchange is bounded ({@code min(limits.requestTimeout, interval/2)} for
@@ -233,7 +233,7 @@ public final class Heartbeats implements AutoCloseable {
     Double latency = null;
     if (version != null) {
       UpdaterConfig.Health health = config.health();
-      if ((health.url() != null || health.command() != null) && !switching(state)) {
+      if ((health.url() != null || health.command() != null) && !Heartbeat.switching(state)) {
         healthy = quietly(() -> parts.health().checkOnce(version) == null);
       }
       MetricsSampler metrics = parts.metrics();
@@ -247,20 +247,6 @@ public final class Heartbeats implements AutoCloseable {
     }
     return new Heartbeat(config.node().id(), config.app(), config.channel(), version, config.node().labels(), state,
         healthy, errorRate, latency, config.heartbeat().intervalSeconds(), now);
-  }
-
-  /**
-   * Whether the reported state is one in which the service is being stopped, switched, started or
-   * verified by this updater. A health check then says nothing (the service is starting, or the
-   * old one is draining), and the updater's own verification is the judge: the heartbeat leaves
-   * {@code healthy} out rather than tell the rollout's gates "unhealthy" for a version that passes
-   * its check a second later.
-   */
-  static boolean switching(String state) {
-    return switch (state) {
-      case "STOP", "SWITCH", "START", "VERIFY", "ROLLBACK" -> true;
-      default -> false;
-    };
   }
 
   /** Gauges as they are; ratios of counters over the increase since this version's previous sample. */

@@ -31,6 +31,19 @@ public record Heartbeat(String node, String app, String channel, String version,
   /** The longest heartbeat interval the server accepts (a silent node must be noticed within hours). */
   public static final long MAX_INTERVAL_SECONDS = 3600;
 
+  /**
+   * Whether {@code state} is one in which the node's updater stops, switches, starts, verifies or
+   * rolls back the service. A health check says nothing then (the service is starting, or the old
+   * one drains) and the updater's own verification is the judge: the node leaves {@code healthy}
+   * out of such a heartbeat, and the server reads an unhealthy one sent in such a state as no verdict.
+   */
+  public static boolean switching(String state) {
+    return switch (state == null ? "" : state) {
+      case "STOP", "SWITCH", "START", "VERIFY", "ROLLBACK" -> true;
+      default -> false;
+    };
+  }
+
   public Heartbeat {
     Names.requireNodeId(node);
     Names.requireApp(app);

@@ -75,16 +75,8 @@ public final class Inventory {
      * reports ROLLED_BACK when the version fails). Updaters leave the health out in those states.
      */
     public boolean healthy(Instant now) {
-      return available(now) && (!Boolean.FALSE.equals(heartbeat.healthy()) || switching(heartbeat.state()));
+      return available(now) && (!Boolean.FALSE.equals(heartbeat.healthy()) || Heartbeat.switching(heartbeat.state()));
     }
-  }
-
-  /** The heartbeat states in which the node's updater itself stops, switches, starts or verifies the service. */
-  static boolean switching(String state) {
-    return switch (state == null ? "" : state) {
-      case "STOP", "SWITCH", "START", "VERIFY", "ROLLBACK" -> true;
-      default -> false;
-    };
   }
 
   private record Key(String node, String app) {}

@@ -156,14 +156,14 @@ public final class NodeCalls {
           + request.node());
     }
     NodeCall now = call(request);
-    Duration held = waitFor(wait);
-    if (now != null || held.isZero() || closed
-        || (this.held.size() >= maxHeld && !this.held.containsKey(request.node()))) {
+    Duration holdFor = waitFor(wait);
+    if (now != null || holdFor.isZero() || closed
+        || (held.size() >= maxHeld && !held.containsKey(request.node()))) {
       answer(now, request, answer);
       return;
     }
-    Held mine = new Held(request, clock.instant().plus(held), answer);
-    Held older = this.held.put(request.node(), mine);
+    Held mine = new Held(request, clock.instant().plus(holdFor), answer);
+    Held older = held.put(request.node(), mine);
     if (older != null) {
       older.answer(NodeCall.none(older.request.after())); // a node waits once; its older request is over
     }
@@ -298,7 +298,6 @@ public final class NodeCalls {
         || !Set.of("ROLLED_BACK", "REFUSED", "FAILED").contains(last.outcome())) {
       return false;
     }
-    Instant retried = view.retriedAt(node);
-    return retried == null || !retried.isAfter(last.sentAt());
+    return !view.retriedSince(node, last.sentAt());
   }
 }

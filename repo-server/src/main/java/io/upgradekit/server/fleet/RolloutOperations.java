@@ -158,8 +158,7 @@ public final class RolloutOperations {
   }
 
   private static boolean retriedSince(FleetSnapshot.NodeFacts n, RolloutView view) {
-    Instant retried = view.retriedAt(n.id());
-    return retried != null && n.outcomeAt() != null && !n.outcomeAt().isAfter(retried);
+    return view.retriedSince(n.id(), n.outcomeAt());
   }
 
   private static String waveStatus(RolloutView view, int w) {

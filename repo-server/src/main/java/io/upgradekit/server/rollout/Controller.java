@@ -213,9 +213,8 @@ public final class Controller {
         continue;
       }
       size++;
-      Instant retried = view.retriedAt(n.id());
       FleetSnapshot.Outcome outcome = n.outcome();
-      if (outcome != null && retried != null && n.outcomeAt() != null && !n.outcomeAt().isAfter(retried)) {
+      if (outcome != null && view.retriedSince(n.id(), n.outcomeAt())) {
         outcome = null; // retried since: its earlier failure no longer counts
       }
       if (n.updating()) {

@@ -221,6 +221,15 @@ public final class RolloutView {
     return retriedAt.get(node);
   }
 
+  /**
+   * Whether an operator let {@code node} retry at or after {@code outcomeAt}: an outcome from
+   * before its retry no longer counts (null outcome time: nothing to discount).
+   */
+  public boolean retriedSince(String node, Instant outcomeAt) {
+    Instant retried = retriedAt.get(node);
+    return retried != null && outcomeAt != null && !outcomeAt.isAfter(retried);
+  }
+
   /** How often each node was allowed to retry (the signed state carries it to the nodes). */
   public Map<String, Integer> retries() {
     return Collections.unmodifiableMap(retries);
