@@ -96,7 +96,8 @@ public final class DeltaApplier {
    * @param copied files copied from the old payload
    * @param produced files rebuilt from patches
    * @param producedBytes bytes of rebuilt files
-   * @param elapsed wall time
+   * @param elapsed wall time of the whole apply: reading (and hashing) the old payload, decoding,
+   *     writing and verifying
    */
   public record ApplyResult(PayloadTree target, Path out, int linked, int copied, int produced, long producedBytes,
       Duration elapsed) {}
@@ -124,6 +125,7 @@ public final class DeltaApplier {
    *     system failures (including an existing {@code out})
    */
   public static ApplyResult apply(ApplyRequest request) {
+    long start = System.nanoTime();
     Consumer<DeltaEvent> listener = DeltaBuilder.serialized(request.listener());
     Options options = new Options(listener, request.threads(), request.expectedTargetTreeHash());
     DeltaHeader header = readHeader(request.delta());
@@ -131,7 +133,7 @@ public final class DeltaApplier {
       requireAbsent(request.out());
     }
     if (request.oldPayload() == null) {
-      return apply(Payload.empty(), request.delta(), request.out(), options);
+      return apply(Payload.empty(), request.delta(), request.out(), options, start);
     }
     PayloadReader.Options read = PayloadReader.Options.defaults().withThreads(request.threads())
         .withScratch(DeltaBuilder.absoluteParent(request.out()));
@@ -140,12 +142,15 @@ public final class DeltaApplier {
     }
     listener.accept(new DeltaEvent(DeltaEvent.Stage.SCAN, request.oldPayload().toString(), 0, -1));
     try (Payload old = PayloadReader.read(request.oldPayload(), read)) {
-      return apply(old, request.delta(), request.out(), options);
+      return apply(old, request.delta(), request.out(), options, start);
     }
   }
 
   static ApplyResult apply(Payload old, Path deltaPath, Path out, Options options) {
-    long start = System.nanoTime();
+    return apply(old, deltaPath, out, options, System.nanoTime());
+  }
+
+  private static ApplyResult apply(Payload old, Path deltaPath, Path out, Options options, long start) {
     try (FileChannel ch = FileChannel.open(deltaPath, StandardOpenOption.READ)) {
       ByteBuffer delta = map(ch, deltaPath);
       DeltaHeader header = DeltaHeader.read(delta);
