@@ -6,13 +6,15 @@
 # Results and how to read them: docs/performance.md, "End to end (bench/upgrade.sh)".
 #
 # Usage: bench/upgrade.sh [--no-build] [--rounds N] [--rate N] [--nodes N]
-#                         [--strategies restart,restart-held-socket,overlap,overlap-held-socket[,overlap-shared-port]] [--keep]
+#                         [--strategies restart,restart-held-socket,restart-gated-held-socket,overlap,overlap-held-socket[,overlap-shared-port]] [--keep]
 #   --no-build     use what the last build left in target/ (default: build when a source is newer)
 #   --rounds N     upgrades per strategy (default 3)
 #   --rate N       requests per second per node during each round (default 500)
 #   --nodes N      nodes per strategy (default 1)
-#   --strategies   which to run (default: the first four); *-held-socket: the updater's launcher holds the
-#                  service's socket (service.socket); overlap-shared-port: health checked on the shared port
+#   --strategies   which to run (default: the first five); *-held-socket: the updater's launcher holds the
+#                  service's socket (service.socket); restart-gated-*: restart with service.startGate (the new
+#                  version starts while the old one serves, accepts once it stopped); overlap-shared-port:
+#                  health checked on the shared port
 #   --keep         keep the work directory (repository, node homes, every log)
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -59,10 +59,15 @@ public record NodeConfig(
     /** Stop the old version, switch, start the new one: a gap while neither serves. */
     RESTART,
     /** Start the new version beside the old one on the same port, then drain the old one. */
-    OVERLAP;
+    OVERLAP,
+    /**
+     * {@code restart} with {@code service.startGate}: the new version starts while the old one
+     * serves and waits at its gate; the old one stops, then the new one accepts.
+     */
+    RESTART_GATED;
 
     public String yaml() {
-      return name().toLowerCase(Locale.ROOT);
+      return this == RESTART_GATED ? "restart" : name().toLowerCase(Locale.ROOT);
     }
   }
 
@@ -224,6 +229,9 @@ public record NodeConfig(
     y.append("  strategy: ").append(strategy.yaml()).append('\n');
     y.append("  stopTimeout: ").append(d(stopTimeout)).append('\n');
     y.append("  startGrace: 300ms\n");
+    if (strategy == Strategy.RESTART_GATED) {
+      y.append("  startGate: 60s\n");
+    }
     if (heldSocket) {
       y.append("  socket:\n");
       y.append("    listen: ").append(q(listen())).append('\n');

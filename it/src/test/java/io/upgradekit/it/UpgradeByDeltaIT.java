@@ -56,7 +56,9 @@ class UpgradeByDeltaIT {
           NodeConfig.defaults("node-2", Strategy.OVERLAP, Ports.freeLoopbackPort()),
           NodeConfig.defaults("node-3", Strategy.OVERLAP, Ports.freeLoopbackPort()),
           // restart, with the service's listening socket held by the daemon's launcher (service.socket)
-          NodeConfig.defaults("node-4", Strategy.RESTART, Ports.freeLoopbackPort()).withHeldSocket()));
+          NodeConfig.defaults("node-4", Strategy.RESTART, Ports.freeLoopbackPort()).withHeldSocket(),
+          // and with a start gate (service.startGate): 2.0.0 starts while 1.0.0 serves, accepts once it stopped
+          NodeConfig.defaults("node-5", Strategy.RESTART_GATED, Ports.freeLoopbackPort()).withHeldSocket()));
       fleet.startDaemons();
       fleet.awaitCommitted("1.0.0", WAIT);
       for (Node node : fleet.nodes()) {
@@ -126,6 +128,16 @@ class UpgradeByDeltaIT {
               + stats.failureSummary()).doesNotContainKeys("refused", "reset", "connect-timeout");
           assertThat(Files.readString(node.serviceLog())).contains("hello-service 2.0.0 listening on the inherited "
               + "socket, port " + node.config().servicePort());
+        }
+        if (node.config().strategy() == Strategy.RESTART_GATED) {
+          String log = Files.readString(node.serviceLog());
+          // 2.0.0 was ready before 1.0.0 began to drain, and accepted only after that.
+          int ready = log.indexOf("hello-service 2.0.0 ready at the start gate");
+          int drain = log.indexOf("hello-service 1.0.0 draining");
+          int accepting = log.indexOf("hello-service 2.0.0 the start gate opened: accepting");
+          assertThat(ready).as("the gated start in " + node.serviceLog()).isNotNegative();
+          assertThat(drain).as("1.0.0's drain in " + node.serviceLog()).isGreaterThan(ready);
+          assertThat(accepting).as("2.0.0 accepting in " + node.serviceLog()).isGreaterThan(drain);
         }
       }
       assertThat(report.overall().succeeded()).isPositive();

@@ -150,7 +150,7 @@ public final class BenchReport {
     Spread own = Spread.of(list.stream().map(r -> r.ownStart().toHealthy()).toList());
     String failed = counts(list.stream().map(r -> r.load().failed()).toList());
     String kinds = failureKinds(list);
-    if (strategy.equals("restart" + HELD_SOCKET)) {
+    if (strategy.startsWith("restart") && strategy.endsWith(HELD_SOCKET)) {
       long clean = list.stream().filter(r -> r.load().failed() == 0).count();
       long met = list.stream().filter(NodeRound::heldSocketTargetMet).count();
       out.printf(Locale.ROOT, "| failed requests | %s | %s | 0 at %d requests/s: %s |%n", failed, kinds,

@@ -57,10 +57,10 @@ import java.util.function.Function;
  * each updater's fresh JVM (it restarts itself after an update) has polled once.
  *
  * <p>Options: {@code --rounds N} (3), {@code --rate N} requests/s per node (500), {@code --nodes N}
- * per strategy (1), {@code --strategies LIST} ({@code restart,restart-held-socket,overlap,overlap-held-socket}:
- * each strategy with and without the service's listening socket held by the updater's launcher,
- * {@code service.socket}; also {@code overlap-shared-port}: overlap with health checks on the shared
- * service port, for comparison),
+ * per strategy (1), {@code --strategies LIST} ({@code restart,restart-held-socket,restart-gated-held-socket,
+ * overlap,overlap-held-socket}: each strategy with and without the service's listening socket held by
+ * the updater's launcher, {@code service.socket}, and restart with {@code service.startGate}; also
+ * {@code overlap-shared-port}: overlap with health checks on the shared service port, for comparison),
  * {@code --keep} (keep the work directory and its logs).
  */
 public final class UpgradeBench {
@@ -75,6 +75,8 @@ public final class UpgradeBench {
   enum Variant {
     RESTART("restart", Strategy.RESTART, HealthTarget.PROCESS_PORT, false),
     RESTART_HELD_SOCKET("restart-held-socket", Strategy.RESTART, HealthTarget.PROCESS_PORT, true),
+    /** restart with service.startGate: the new version starts while the old one serves, accepts once it stopped. */
+    RESTART_GATED_HELD_SOCKET("restart-gated-held-socket", Strategy.RESTART_GATED, HealthTarget.PROCESS_PORT, true),
     OVERLAP("overlap", Strategy.OVERLAP, HealthTarget.PROCESS_PORT, false),
     OVERLAP_HELD_SOCKET("overlap-held-socket", Strategy.OVERLAP, HealthTarget.PROCESS_PORT, true),
     OVERLAP_SHARED_PORT("overlap-shared-port", Strategy.OVERLAP, HealthTarget.SERVICE_PORT, false);
@@ -98,7 +100,8 @@ public final class UpgradeBench {
         }
       }
       throw new IllegalArgumentException("unknown strategy '" + label
-          + "'; use restart, restart-held-socket, overlap, overlap-held-socket or overlap-shared-port");
+          + "'; use restart, restart-held-socket, restart-gated-held-socket, overlap, overlap-held-socket or "
+          + "overlap-shared-port");
     }
   }
 
@@ -107,8 +110,8 @@ public final class UpgradeBench {
       int rounds = 3;
       int rate = 500;
       int nodes = 1;
-      List<Variant> variants = List.of(Variant.RESTART, Variant.RESTART_HELD_SOCKET, Variant.OVERLAP,
-          Variant.OVERLAP_HELD_SOCKET);
+      List<Variant> variants = List.of(Variant.RESTART, Variant.RESTART_HELD_SOCKET,
+          Variant.RESTART_GATED_HELD_SOCKET, Variant.OVERLAP, Variant.OVERLAP_HELD_SOCKET);
       boolean keep = false;
       for (int i = 0; i < args.length; i++) {
         switch (args[i]) {
@@ -119,8 +122,8 @@ public final class UpgradeBench {
               .map(String::strip).map(Variant::of).distinct().toList();
           case "--keep" -> keep = true;
           default -> throw new IllegalArgumentException("unknown option " + args[i]
-              + "; use --rounds N, --rate N, --nodes N, --strategies restart,restart-held-socket,overlap,"
-              + "overlap-held-socket[,overlap-shared-port], --keep");
+              + "; use --rounds N, --rate N, --nodes N, --strategies restart,restart-held-socket,"
+              + "restart-gated-held-socket,overlap,overlap-held-socket[,overlap-shared-port], --keep");
         }
       }
       return new Options(rounds, rate, nodes, variants, keep);

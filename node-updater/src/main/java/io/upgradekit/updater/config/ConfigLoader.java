@@ -206,7 +206,7 @@ public final class ConfigLoader {
   }
 
   private UpdaterConfig.Service service(Obj s) {
-    s.allow("strategy", "process", "start", "stop", "pidFile", "stopTimeout", "startGrace", "socket");
+    s.allow("strategy", "process", "start", "stop", "pidFile", "stopTimeout", "startGrace", "socket", "startGate");
     String strategyText = s.string("strategy", false);
     Strategy strategy = Strategy.RESTART;
     if (strategyText != null) {
@@ -236,7 +236,11 @@ public final class ConfigLoader {
         throw error(s.key("socket"), "is set, but a self target has no service process to hand a socket to: "
             + "remove the key");
       }
-      return new UpdaterConfig.Service(strategy, null, null, null, null, Duration.ofSeconds(1), Duration.ZERO, null);
+      if (s.has("startGate")) {
+        throw error(s.key("startGate"), "is set, but a self target has no service process to start: remove the key");
+      }
+      return new UpdaterConfig.Service(strategy, null, null, null, null, Duration.ofSeconds(1), Duration.ZERO, null,
+          null);
     }
     if (process == null && start == null) {
       throw error(s.key("process"), "is missing: set service.process.command (the updater runs the service) or "
@@ -259,8 +263,18 @@ public final class ConfigLoader {
           + "process and cannot hand it a socket; let systemd hold it instead (a socket unit beside the service's "
           + "unit: systemd/README.md in the distribution)");
     }
+    Duration startGate = null;
+    if (s.has("startGate")) {
+      if (strategy != Strategy.RESTART || process == null) {
+        throw error(s.key("startGate"), "works with strategy restart and service.process: the updater starts the new "
+            + "version, waits until it is ready at its gate, stops the old one and then lets the new one accept"
+            + (strategy == Strategy.OVERLAP ? " (overlap needs no gate: both versions serve at once)" : ""));
+      }
+      startGate = positive(s, "startGate", null);
+    }
     return new UpdaterConfig.Service(strategy, process, start, stop, path(s, "pidFile", false),
-        positive(s, "stopTimeout", Duration.ofSeconds(30)), duration(s, "startGrace", Duration.ofMillis(500)), socket);
+        positive(s, "stopTimeout", Duration.ofSeconds(30)), duration(s, "startGrace", Duration.ofMillis(500)), socket,
+        startGate);
   }
 
   /** {@code service.socket}: {@code listen} (HOST:PORT, [IPv6]:PORT or PORT) and {@code pass}. */

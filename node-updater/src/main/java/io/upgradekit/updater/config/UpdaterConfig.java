@@ -173,6 +173,10 @@ public record UpdaterConfig(
    *
    * @param socket the listening socket the updater holds and hands to every process it starts, or
    *     null ({@code service.socket} absent: each process binds its own)
+   * @param startGate with {@code restart}: how long the new version may take to get ready at its
+   *     start gate before the old one is stopped, or null ({@code service.startGate} absent: stop,
+   *     then start). The service must support the gate ({@code UPGRADEKIT_START_GATE}; see
+   *     {@code ServiceController.START_GATE_VARIABLE}).
    */
   public record Service(
       Strategy strategy,
@@ -182,7 +186,8 @@ public record UpdaterConfig(
       Path pidFile,
       Duration stopTimeout,
       Duration startGrace,
-      Socket socket) {}
+      Socket socket,
+      Duration startGate) {}
 
   /**
    * {@code service.socket}: the service's listening socket outlives its processes. The updater's

@@ -139,6 +139,11 @@ final class Rollbacks {
     Switcher.switchTo(home, from);
     if (service.runningVersions().contains(from)) {
       service.stopAllBut(from); // overlap: the old process still serves; drain the new one
+    } else if (parts.config().service().startGate() != null) {
+      // The bad version serves until the previous one is ready at its gate: the gap is a drain, not a start.
+      ServiceController.StartGate gate = service.startGated(from);
+      service.stopAllBut(from);
+      gate.open();
     } else {
       if (strategy == Strategy.RESTART || !processMode) {
         service.stopAll();

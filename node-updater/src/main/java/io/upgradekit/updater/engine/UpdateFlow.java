@@ -167,8 +167,15 @@ final class UpdateFlow {
 
     run.enter(UpdateState.STOP);
     MetricsSampler.Sample baseline = sampleBaseline(run, installed);
+    boolean gated = config.service().startGate() != null;
     switch (config.service().strategy()) {
-      case RESTART -> service.stopAll();
+      case RESTART -> {
+        if (gated) {
+          run.skip("restart with a start gate: the old version serves until the new one is ready at its gate");
+        } else {
+          service.stopAll();
+        }
+      }
       case OVERLAP -> run.skip("overlap: the old version keeps serving until the new one is healthy");
       case SELF -> {
         run.skip("self-upgrade: this updater runs until it re-executes");
@@ -188,7 +195,13 @@ final class UpdateFlow {
       return new Result(Outcome.REEXEC, null, "switched to " + target + "; exiting with status "
           + ExitStatus.RESTART + " so that bin/updater runs the new version", target, null);
     }
-    service.start(target);
+    if (gated) {
+      ServiceController.StartGate gate = service.startGated(target);
+      service.stopAllBut(target); // drain: the old version stops only now, and the new one accepts at once
+      gate.open();
+    } else {
+      service.start(target);
+    }
     if (config.service().strategy() == Strategy.OVERLAP) {
       if (config.health().url() != null && !config.health().url().perProcess()) {
         parts.events().warn("health.url reaches whichever process the kernel picks while both versions listen; "

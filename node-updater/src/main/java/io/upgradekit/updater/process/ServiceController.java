@@ -48,6 +48,18 @@ import java.util.function.Supplier;
  */
 public final class ServiceController {
   private static final Duration KILL_WAIT = Duration.ofSeconds(10);
+  /**
+   * Names a gated process's start gate, a directory ({@link #startGated}): the process creates
+   * {@value #GATE_READY} there once it could accept, and accepts once {@value #GATE_OPEN} appears.
+   */
+  public static final String START_GATE_VARIABLE = "UPGRADEKIT_START_GATE";
+  /** Whole seconds a gated process waits for its gate to open before it gives up and exits. */
+  public static final String START_GATE_TIMEOUT_VARIABLE = "UPGRADEKIT_START_GATE_TIMEOUT";
+  public static final String GATE_READY = "ready";
+  public static final String GATE_OPEN = "open";
+  private static final String GATE_SUFFIX = ".gate";
+  /** How often the updater looks for a gated process's {@value #GATE_READY}. */
+  private static final long GATE_POLL_MILLIS = 5;
   private static final String PORT_FILE_PREFIX = "process-";
   private static final String PORT_FILE_SUFFIX = ".port";
   private static final java.security.SecureRandom RANDOM = new java.security.SecureRandom();
@@ -137,6 +149,108 @@ public final class ServiceController {
       runCommand(config.start(), config.stopTimeout(), "service.start", ErrorCode.START_FAILED);
       return;
     }
+    Process process = launch(version, null);
+    awaitStartGrace(process);
+  }
+
+  /**
+   * Starts {@code version} behind a start gate ({@code service.startGate}) and returns once it is
+   * ready, while the old version keeps serving: the process gets {@value #START_GATE_VARIABLE}, an
+   * empty directory; it loads and warms up, creates {@value #GATE_READY} there, and accepts
+   * connections (and takes whatever two versions must not hold at once) only once {@value
+   * #GATE_OPEN} appears, which {@link StartGate#open()} creates after the caller stopped the old
+   * version. The restart's gap is then the old version's drain and the new one's first accept,
+   * not a JVM start.
+   *
+   * @throws UpgradeException START_FAILED when the process exits, or is not ready within {@code
+   *     service.startGate} (it is stopped then; the old version still serves)
+   */
+  public StartGate startGated(String version) {
+    if (config.process() == null || config.startGate() == null) {
+      throw new IllegalStateException("a start gate needs service.process and service.startGate");
+    }
+    deleteOldGates();
+    Path gate = newProcessFile(GATE_SUFFIX);
+    try {
+      Files.createDirectories(gate.getParent());
+      Files.createDirectory(gate);
+    } catch (IOException e) {
+      throw new UpgradeException(ErrorCode.START_FAILED, "cannot create the start gate " + gate + ": " + e.getMessage(),
+          e);
+    }
+    Process process = launch(version, gate);
+    long deadline = System.nanoTime() + config.startGate().toNanos();
+    Path ready = gate.resolve(GATE_READY);
+    while (!Files.exists(ready)) {
+      if (!process.isAlive()) {
+        throw new UpgradeException(ErrorCode.START_FAILED, "the service exited with status " + process.exitValue()
+            + " before it was ready at its start gate; see " + logFile);
+      }
+      if (System.nanoTime() > deadline) {
+        terminate(process.toHandle(), "pid " + process.pid() + " (" + version + ", not ready at its start gate)");
+        throw new UpgradeException(ErrorCode.START_FAILED, version + " was not ready at its start gate within "
+            + config.startGate().toMillis() + " ms (service.startGate); does the service support "
+            + START_GATE_VARIABLE + "? See " + logFile);
+      }
+      sleep(GATE_POLL_MILLIS);
+    }
+    log.accept(version + " (pid " + process.pid() + ") is ready at its start gate");
+    return new StartGate(gate, version, process.pid());
+  }
+
+  /** A started process waiting at its gate; {@link #open()} lets it accept. */
+  public final class StartGate {
+    private final Path dir;
+    private final String version;
+    private final long pid;
+
+    private StartGate(Path dir, String version, long pid) {
+      this.dir = dir;
+      this.version = version;
+      this.pid = pid;
+    }
+
+    /**
+     * Lets the process accept connections.
+     *
+     * @throws UpgradeException START_FAILED when it exited while it waited, or the gate cannot be opened
+     */
+    public void open() {
+      if (ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false) == Boolean.FALSE) {
+        throw new UpgradeException(ErrorCode.START_FAILED, version + " (pid " + pid + ") exited while it waited at "
+            + "its start gate; see " + logFile);
+      }
+      try {
+        Files.createFile(dir.resolve(GATE_OPEN));
+      } catch (java.nio.file.FileAlreadyExistsException e) {
+        // opened already
+      } catch (IOException e) {
+        throw new UpgradeException(ErrorCode.START_FAILED, "cannot open the start gate " + dir + ": " + e.getMessage(),
+            e);
+      }
+      log.accept("opened the start gate of " + version + " (pid " + pid + ")");
+    }
+  }
+
+  /** Gates of earlier starts: their processes accepted long ago, or gave up waiting. */
+  private void deleteOldGates() {
+    if (!Files.isDirectory(recordFile.toAbsolutePath().getParent())) {
+      return;
+    }
+    try (var gates = Files.newDirectoryStream(recordFile.toAbsolutePath().getParent(),
+        PORT_FILE_PREFIX + "*" + GATE_SUFFIX)) {
+      for (Path gate : gates) {
+        Files.deleteIfExists(gate.resolve(GATE_READY));
+        Files.deleteIfExists(gate.resolve(GATE_OPEN));
+        Files.deleteIfExists(gate);
+      }
+    } catch (IOException e) {
+      log.accept("cannot clean up start gates in " + recordFile.getParent() + ": " + e);
+    }
+  }
+
+  /** Starts the recorded command for {@code version}; {@code gate}: its start gate, or null. */
+  private Process launch(String version, Path gate) {
     String socket = requireHeldSocket();
     ServiceRecord record = recordOrAdopt();
     List<String> command = record.command();
@@ -153,9 +267,17 @@ public final class ServiceController {
             : ProcessBuilder.Redirect.INHERIT);
     builder.environment().putAll(record.environment());
     LISTEN_VARIABLES.forEach(builder.environment()::remove);
+    builder.environment().remove(START_GATE_VARIABLE);
+    builder.environment().remove(START_GATE_TIMEOUT_VARIABLE);
     builder.environment().put("UPGRADEKIT_VERSION", version);
-    Path portFile = newPortFile();
+    Path portFile = newProcessFile(PORT_FILE_SUFFIX);
     builder.environment().put(ProcessPort.ENVIRONMENT_VARIABLE, portFile.toString());
+    if (gate != null) {
+      builder.environment().put(START_GATE_VARIABLE, gate.toString());
+      // Long enough for the old version's stop (and its kill), so only a gone updater leaves it waiting.
+      long waitSeconds = config.stopTimeout().plus(KILL_WAIT).toSeconds() + 60;
+      builder.environment().put(START_GATE_TIMEOUT_VARIABLE, Long.toString(waitSeconds));
+    }
     Process process;
     try {
       Files.createDirectories(logFile.getParent());
@@ -170,7 +292,11 @@ public final class ServiceController {
         portFile.toString()));
     save(record.withProcesses(processes));
     log.accept("started " + version + " as pid " + process.pid() + (socket == null ? "" : " on the held socket "
-        + socket));
+        + socket) + (gate == null ? "" : " behind its start gate " + gate));
+    return process;
+  }
+
+  private void awaitStartGrace(Process process) {
     try {
       if (process.waitFor(config.startGrace().toMillis(), TimeUnit.MILLISECONDS)) {
         throw new UpgradeException(ErrorCode.START_FAILED, "the service exited with status " + process.exitValue()
@@ -178,6 +304,15 @@ public final class ServiceController {
       }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
+    }
+  }
+
+  private static void sleep(long millis) {
+    try {
+      Thread.sleep(millis);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new UpgradeException(ErrorCode.START_FAILED, "interrupted while waiting for the service to start", e);
     }
   }
 
@@ -596,14 +731,15 @@ public final class ServiceController {
     deleteUnusedPortFiles(record);
   }
 
-  private Path newPortFile() {
+  /** {@code process-<random id><suffix>} beside the record: a port file or a start gate. */
+  private Path newProcessFile(String suffix) {
     byte[] id = new byte[6];
     RANDOM.nextBytes(id);
     StringBuilder name = new StringBuilder(PORT_FILE_PREFIX);
     for (byte b : id) {
       name.append(Character.forDigit((b >> 4) & 0xf, 16)).append(Character.forDigit(b & 0xf, 16));
     }
-    return recordFile.toAbsolutePath().getParent().resolve(name.append(PORT_FILE_SUFFIX).toString());
+    return recordFile.toAbsolutePath().getParent().resolve(name.append(suffix).toString());
   }
 
   /** Port files (and a service's temp files beside them) of processes no longer recorded. */

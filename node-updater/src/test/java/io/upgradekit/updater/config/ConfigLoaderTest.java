@@ -217,6 +217,21 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void aStartGateIsForARestartOfAProcessTheUpdaterStarts() {
+    String gated = MINIMAL.replace("  process:\n", "  startGate: 45s\n  process:\n");
+    assertThat(ConfigLoader.parse(FILE, gated).service().startGate()).isEqualTo(java.time.Duration.ofSeconds(45));
+    assertThat(ConfigLoader.parse(FILE, MINIMAL).service().startGate()).as("off by default").isNull();
+    assertError(gated.replace("  startGate: 45s\n", "  startGate: 0s\n"), "service.startGate", "more than 0");
+    assertError(gated.replace("  startGate: 45s\n", "  strategy: overlap\n  startGate: 45s\n"), "service.startGate",
+        "overlap needs no gate");
+    assertError(gated.replace("  process:\n    command: [java, -jar, current/app.jar]\n",
+        "  start: [systemctl, start, demo]\n  stop: [systemctl, stop, demo]\n"), "service.startGate",
+        "works with strategy restart and service.process");
+    assertError(gated.replace("  process:\n    command: [java, -jar, current/app.jar]\n", "  strategy: self\n"),
+        "service.startGate", "a self target has no service process");
+  }
+
+  @Test
   void theDistributionsSampleConfigIsValid() throws Exception {
     String sample = java.nio.file.Files.readString(Path.of("src/dist/conf/updater.yaml.sample"));
     // The credential file exists only on a real node.

@@ -69,7 +69,7 @@ class HeldSocketTest {
   void withoutTheHeldSocketNoProcessIsStarted() {
     UpdaterConfig.Service service = new UpdaterConfig.Service(UpdaterConfig.Strategy.RESTART,
         new UpdaterConfig.ProcessSpec(List.of("sh", "-c", "touch started; exec sleep 30"), tmp, Map.of()), null, null,
-        null, Duration.ofSeconds(5), Duration.ofMillis(100), socket("127.0.0.1", 8080));
+        null, Duration.ofSeconds(5), Duration.ofMillis(100), socket("127.0.0.1", 8080), null);
     ServiceController c = new ServiceController(service, tmp.resolve("state/service.json"),
         tmp.resolve("state/service.log"), tmp, line -> { }, "u.yaml", () -> null);
 

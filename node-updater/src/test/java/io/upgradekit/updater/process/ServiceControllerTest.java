@@ -1,7 +1,10 @@
 package io.upgradekit.updater.process;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.upgradekit.schema.ErrorCode;
+import io.upgradekit.schema.UpgradeException;
 import io.upgradekit.updater.config.UpdaterConfig;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -34,9 +37,13 @@ class ServiceControllerTest {
   }
 
   private ServiceController controller(List<String> command, Map<String, String> environment) {
+    return controller(command, environment, null);
+  }
+
+  private ServiceController controller(List<String> command, Map<String, String> environment, Duration startGate) {
     UpdaterConfig.Service service = new UpdaterConfig.Service(UpdaterConfig.Strategy.RESTART,
         new UpdaterConfig.ProcessSpec(command, tmp, environment), null, null, null, Duration.ofSeconds(5),
-        Duration.ofMillis(100), null);
+        Duration.ofMillis(100), null, startGate);
     controller = new ServiceController(service, tmp.resolve("state/service.json"), tmp.resolve("state/service.log"),
         tmp, line -> { });
     return controller;
@@ -105,7 +112,7 @@ class ServiceControllerTest {
     List<String> lines = new java.util.concurrent.CopyOnWriteArrayList<>();
     UpdaterConfig.Service service = new UpdaterConfig.Service(UpdaterConfig.Strategy.RESTART, null,
         List.of("sh", "-c", "(sh -c 'sleep 60 & echo $! > service.pid; exec sleep 120' >/dev/null 2>&1 &)"), null,
-        pidFile, Duration.ofSeconds(5), Duration.ofMillis(100), null);
+        pidFile, Duration.ofSeconds(5), Duration.ofMillis(100), null, null);
     ServiceController c = new ServiceController(service, tmp.resolve("state/service.json"),
         tmp.resolve("state/service.log"), tmp, lines::add);
     c.start("1.0.0");
@@ -123,6 +130,72 @@ class ServiceControllerTest {
     } finally {
       nonReaper.destroyForcibly();
     }
+  }
+
+  /** A service that supports the gate: ready, then waits for it to open, then "accepts" (a file per version). */
+  private static final String GATED_SERVICE = "echo \"$UPGRADEKIT_START_GATE_TIMEOUT\" > timeout-$UPGRADEKIT_VERSION; "
+      + "sleep 0.2; touch \"$UPGRADEKIT_START_GATE/ready\"; "
+      + "while [ ! -e \"$UPGRADEKIT_START_GATE/open\" ]; do sleep 0.01; done; "
+      + "touch accepting-$UPGRADEKIT_VERSION; exec sleep 30";
+
+  @Test
+  @Timeout(30)
+  void aGatedStartReturnsOnceTheNewVersionIsReadyAndItAcceptsOnlyAfterTheOldOneStoppedAndTheGateOpened()
+      throws Exception {
+    List<String> lines = new java.util.concurrent.CopyOnWriteArrayList<>();
+    UpdaterConfig.Service service = new UpdaterConfig.Service(UpdaterConfig.Strategy.RESTART,
+        new UpdaterConfig.ProcessSpec(List.of("sh", "-c", GATED_SERVICE), tmp, Map.of()), null, null, null,
+        Duration.ofSeconds(5), Duration.ofMillis(100), null, Duration.ofSeconds(10));
+    ServiceController c = new ServiceController(service, tmp.resolve("state/service.json"),
+        tmp.resolve("state/service.log"), tmp, lines::add);
+    controller = c;
+    c.startGated("1.0.0").open();
+    waitForFile(tmp.resolve("accepting-1.0.0"));
+
+    ServiceController.StartGate gate = c.startGated("2.0.0");
+    assertThat(c.runningVersions()).as("the old version serves while the new one waits").contains("1.0.0", "2.0.0");
+    Thread.sleep(100);
+    assertThat(tmp.resolve("accepting-2.0.0")).as("waits at its gate").doesNotExist();
+    assertThat(Long.parseLong(Files.readString(tmp.resolve("timeout-2.0.0")).strip()))
+        .as("it gives up by itself only after the old version's stop and kill could have ended").isGreaterThan(15);
+
+    c.stopAllBut("2.0.0");
+    gate.open();
+    waitForFile(tmp.resolve("accepting-2.0.0"));
+    assertThat(c.runningVersions()).containsExactly("2.0.0");
+    assertThat(lines).anyMatch(l -> l.contains("2.0.0") && l.contains("is ready at its start gate"))
+        .anyMatch(l -> l.startsWith("opened the start gate of 2.0.0"));
+    try (Stream<Path> gates = Files.list(tmp.resolve("state"))) {
+      assertThat(gates.filter(p -> p.getFileName().toString().endsWith(".gate"))).as("the first start's gate is gone")
+          .hasSize(1);
+    }
+  }
+
+  @Test
+  @Timeout(30)
+  void aServiceThatIsNotReadyAtItsGateInTimeIsStoppedAndTheStartFailsSayingWhatTheGateNeeds() {
+    ServiceController c = controller(List.of("sh", "-c", "exec sleep 30"), Map.of(), Duration.ofMillis(300));
+    assertThatThrownBy(() -> c.startGated("1.0.0"))
+        .isInstanceOfSatisfying(UpgradeException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.START_FAILED))
+        .hasMessageContaining("was not ready at its start gate within 300 ms (service.startGate)")
+        .hasMessageContaining("UPGRADEKIT_START_GATE");
+    assertThat(c.runningVersions()).isEmpty();
+  }
+
+  @Test
+  @Timeout(30)
+  void aServiceThatExitsBeforeItIsReadyFailsTheStart() {
+    ServiceController c = controller(List.of("sh", "-c", "exit 3"), Map.of(), Duration.ofSeconds(10));
+    assertThatThrownBy(() -> c.startGated("1.0.0"))
+        .isInstanceOfSatisfying(UpgradeException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.START_FAILED))
+        .hasMessageContaining("exited with status 3 before it was ready at its start gate");
+  }
+
+  private static void waitForFile(Path file) throws Exception {
+    for (int i = 0; i < 500 && !Files.exists(file); i++) {
+      Thread.sleep(10);
+    }
+    assertThat(file).exists();
   }
 
   private static String waitForContent(Path file) throws Exception {

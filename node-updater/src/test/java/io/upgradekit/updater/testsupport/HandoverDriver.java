@@ -26,7 +26,7 @@ public final class HandoverDriver {
     List<String> command = Arrays.asList(args).subList(3, args.length);
     UpdaterConfig.Service service = new UpdaterConfig.Service(UpdaterConfig.Strategy.RESTART,
         new UpdaterConfig.ProcessSpec(command, dir, Map.of()), null, null, null, Duration.ofSeconds(10),
-        Duration.ofMillis(100), socket);
+        Duration.ofMillis(100), socket, null);
     ServiceController controller = new ServiceController(service, dir.resolve("state/service.json"),
         dir.resolve("state/service.log"), dir, System.out::println);
     Files.writeString(dir.resolve("driver-stdin"), Files.readSymbolicLink(Path.of("/proc/self/fd/0")).toString());

@@ -44,6 +44,11 @@ import org.eclipse.jetty.util.thread.QueuedThreadPool;
  * socket outlives the process, so during a restart connections wait in the kernel's queue for the
  * next version instead of being refused, and the drain's close resets nothing.
  *
+ * <p>When the updater starts it behind a start gate ({@code UPGRADEKIT_START_GATE}, the {@code
+ * restart} strategy with {@code service.startGate}), it starts everything but its public listener
+ * while the old version still serves, and accepts once the updater has stopped the old one ({@link
+ * StartGate}).
+ *
  * <p>With a downstream ({@code downstream} in the config file, {@code HELLO_DOWNSTREAM}, or {@code
  * --downstream URL[,URL...]}) every {@code /} asks that service first and fails with 502 when it
  * fails ({@link Downstream}): the example system of {@code examples/shop} (database, cache, api,
@@ -130,12 +135,34 @@ public final class HelloService {
 
   /** Starts listening; then writes the port files ({@code --port-file}, {@code UPGRADEKIT_PORT_FILE}). */
   public void start() throws Exception {
-    server.start();
-    if (settings.portFile() != null) {
-      writePort(Path.of(settings.portFile()), port());
+    start(null);
+  }
+
+  /**
+   * Starts; with a {@link StartGate}, everything but the public connector first (the private port
+   * answers the updater's checks), then waits at the gate and accepts on the public port once the
+   * old version has stopped.
+   */
+  void start(StartGate gate) throws Exception {
+    if (gate != null) {
+      server.removeConnector(connector);
     }
+    server.start();
     if (privateConnector != null) {
       writePort(Path.of(settings.privatePortFile()), privatePort());
+    }
+    if (gate != null) {
+      gate.ready();
+      log("ready at the start gate " + gate.dir() + "; waiting for the old version to stop");
+      gate.awaitOpen();
+      server.addConnector(connector);
+      if (!connector.isStarted()) {
+        connector.start();
+      }
+      log("the start gate opened: accepting");
+    }
+    if (settings.portFile() != null) {
+      writePort(Path.of(settings.portFile()), port());
     }
   }
 
@@ -281,7 +308,7 @@ public final class HelloService {
     }
     BuildInfo build = BuildInfo.load(settings.buildInfo());
     HelloService service = new HelloService(settings, build);
-    service.start();
+    service.start(StartGate.fromEnvironment(System.getenv()));
     Runtime.getRuntime().addShutdownHook(new Thread(() -> { // SIGTERM -> drain, then exit 143
       try {
         service.stop();

@@ -332,6 +332,55 @@ class HelloServiceTest {
     throw new AssertionError("the slow request never started");
   }
 
+  @Test
+  void behindAStartGateItStartsEverythingButItsPublicListenerAndAcceptsOnceTheGateOpens(@TempDir Path tmp)
+      throws Exception {
+    int port;
+    try (ServerSocket probe = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      port = probe.getLocalPort();
+    }
+    Path privatePortFile = tmp.resolve("private.port");
+    HelloService service = new HelloService(new HelloService.Settings("127.0.0.1", port, 5, null,
+        privatePortFile.toString(), 0, 0, false), V1);
+    started.add(service);
+    StartGate gate = new StartGate(tmp, Duration.ofSeconds(30));
+    CompletableFuture<Void> starting = CompletableFuture.runAsync(() -> {
+      try {
+        service.start(gate);
+      } catch (Exception e) {
+        throw new IllegalStateException(e);
+      }
+    });
+    for (int i = 0; i < 1000 && !Files.exists(tmp.resolve("ready")); i++) {
+      Thread.sleep(10);
+    }
+    assertThat(tmp.resolve("ready")).as("it says it is ready").exists();
+    assertThat(Files.readString(tmp.resolve("ready"))).isEqualTo(Long.toString(ProcessHandle.current().pid()));
+    assertThat(get(service.privatePort(), "/health").statusCode()).as("the private port answers the updater")
+        .isEqualTo(200);
+    Thread.sleep(50);
+    assertThat(starting).as("it waits at the gate").isNotDone();
+    assertThatThrownBy(() -> get(port, "/")).as("nothing accepts on the public port yet")
+        .isInstanceOf(java.net.ConnectException.class);
+
+    Files.createFile(tmp.resolve("open"));
+    starting.get(10, java.util.concurrent.TimeUnit.SECONDS);
+    assertThat(get(port, "/").body()).isEqualTo("Hello 1.0.0\n");
+  }
+
+  @Test
+  void aStartGateThatNeverOpensEndsTheStartWithAnErrorNamingTheTimeout(@TempDir Path tmp) throws Exception {
+    HelloService service = new HelloService(new HelloService.Settings("127.0.0.1", 0, 5, null, 0, 0), V1);
+    started.add(service);
+    assertThatThrownBy(() -> service.start(new StartGate(tmp, Duration.ofMillis(100))))
+        .isInstanceOf(IllegalStateException.class).hasMessageContaining("did not open within")
+        .hasMessageContaining("UPGRADEKIT_START_GATE_TIMEOUT");
+    assertThat(tmp.resolve("ready")).exists();
+    assertThat(StartGate.fromEnvironment(Map.of())).isNull();
+    assertThatThrownBy(() -> StartGate.fromEnvironment(Map.of("UPGRADEKIT_START_GATE", "/x",
+        "UPGRADEKIT_START_GATE_TIMEOUT", "soon"))).hasMessageContaining("whole seconds");
+  }
+
   private HelloService start(int port, HelloService.BuildInfo build, long latencyMillis) throws Exception {
     HelloService service = new HelloService(
         new HelloService.Settings("127.0.0.1", port, 5, null, 0, latencyMillis), build);
