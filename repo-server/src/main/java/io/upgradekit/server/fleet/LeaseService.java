@@ -77,6 +77,15 @@ public final class LeaseService {
    */
   public static final int MAX_GRANT_WRITES = 16;
 
+  /**
+   * Confirmations and returns of slots being handled at once, at most (each reads its slot from the
+   * store and writes it). A wave's nodes confirm and return their slots in a herd too; beyond this
+   * many in flight one is answered 429 with {@code Retry-After: 1} at once (the updater takes that
+   * as a pause: nothing live changed before a confirmation, and a slot not yet returned is returned
+   * by the next run), so the request threads left serve heartbeats, polls and the rest.
+   */
+  public static final int MAX_HELD_WRITES = 32;
+
   /** What a node is told to wait past the earliest moment its wave can open (the controller's moment to open it). */
   static final Duration OPENING_MARGIN = Duration.ofMillis(500);
 
@@ -141,6 +150,7 @@ public final class LeaseService {
   private final LongAdder expired = new LongAdder();
   private final LongAdder busy = new LongAdder();
   private final Semaphore grantWrites = new Semaphore(MAX_GRANT_WRITES);
+  private final Semaphore heldWrites = new Semaphore(MAX_HELD_WRITES);
   private final ConcurrentHashMap<String, Gate> gates = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, Suspects> suspects = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, Set<String>> reservations = new ConcurrentHashMap<>();
@@ -171,7 +181,10 @@ public final class LeaseService {
     return expired.sum();
   }
 
-  /** Slot requests told to ask again because {@link #MAX_GRANT_WRITES} grants were being written. */
+  /**
+   * Requests told to ask again because the store was busy: slot requests beyond {@link
+   * #MAX_GRANT_WRITES} grants being written, confirmations and returns beyond {@link #MAX_HELD_WRITES}.
+   */
   public long busy() {
     return busy.sum();
   }
@@ -376,6 +389,16 @@ public final class LeaseService {
 
   /** {@code POST /v1/leases/confirm}: just before STOP. */
   public Answer confirm(Caller.Node caller, LeaseRequest request) throws IOException {
+    requireSelf(caller, request);
+    acquireHeldWrite("confirmations");
+    try {
+      return confirmHeld(caller, request);
+    } finally {
+      heldWrites.release();
+    }
+  }
+
+  private Answer confirmHeld(Caller.Node caller, LeaseRequest request) throws IOException {
     Leases.Slot slot = held(caller, request, "confirm");
     Instant now = clock.instant();
     if (slot.generation() != request.generation() || slot.grant() == null) {
@@ -420,6 +443,29 @@ public final class LeaseService {
 
   /** {@code POST /v1/leases/release}: after COMMITTED or ROLLED_BACK (also from a restarted updater). */
   public Answer release(Caller.Node caller, LeaseRequest request) throws IOException {
+    requireSelf(caller, request);
+    acquireHeldWrite("returns");
+    try {
+      return releaseHeld(caller, request);
+    } finally {
+      heldWrites.release();
+    }
+  }
+
+  /**
+   * A permit for a confirmation or return, or RATE_LIMITED at once (answered 429, Retry-After 1).
+   *
+   * @throws UpgradeException RATE_LIMITED when {@link #MAX_HELD_WRITES} are in flight
+   */
+  private void acquireHeldWrite(String what) {
+    if (!heldWrites.tryAcquire()) {
+      busy.increment();
+      throw new UpgradeException(ErrorCode.RATE_LIMITED, "repo-server is handling " + MAX_HELD_WRITES + " slot "
+          + what + " at once; ask again in a second");
+    }
+  }
+
+  private Answer releaseHeld(Caller.Node caller, LeaseRequest request) throws IOException {
     Leases.Slot slot = held(caller, request, "release");
     if (slot.generation() != request.generation() || slot.grant() == null) {
       return lost(request, "slot " + request.slot() + " went to another holder (generation " + slot.generation()

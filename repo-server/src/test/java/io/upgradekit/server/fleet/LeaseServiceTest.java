@@ -135,6 +135,84 @@ class LeaseServiceTest {
     }
   }
 
+  @Test
+  void whileTheStoreHandlesTheMostConfirmationsAtOnceTheNextConfirmationOrReturnIsAnsweredBusyAtOnce(
+      @TempDir Path root) throws Exception {
+    RolloutFixture f = new RolloutFixture(root);
+    CountDownLatch slow = new CountDownLatch(1);
+    int herd = LeaseService.MAX_HELD_WRITES + 1;
+    CountDownLatch writing = new CountDownLatch(LeaseService.MAX_HELD_WRITES);
+    RolloutFixture.Instance server = f.new Instance(true, store -> new SlowConfirmations(store, writing, slow));
+    String[] fleet = new String[100];
+    for (int i = 0; i < fleet.length; i++) {
+      fleet[i] = "n" + (i + 1);
+    }
+    server.heartbeats("1.0", fleet);
+    f.publish("2.0", 2, new RolloutPlan(null, RolloutPlan.Strategy.ALL, 50, 0L, null)); // budget 50
+    server.controller.tick();
+    List<LeaseGrant> grants = new ArrayList<>();
+    for (int i = 0; i < herd; i++) {
+      grants.add(grant(f, server.leases.ask(new Caller.Node(fleet[i]), ask(fleet[i])).body(), fleet[i]));
+    }
+    ExecutorService threads = Executors.newFixedThreadPool(LeaseService.MAX_HELD_WRITES);
+    try {
+      List<Future<LeaseAnswer>> held = new ArrayList<>();
+      for (int i = 0; i < LeaseService.MAX_HELD_WRITES; i++) {
+        LeaseGrant g = grants.get(i);
+        held.add(threads.submit(() -> server.leases.confirm(new Caller.Node(g.node()), call(g, null)).body()));
+      }
+      assertThat(writing.await(10, TimeUnit.SECONDS)).as("32 confirmations in the store's hands").isTrue();
+
+      // No thread is held for the next one: it is told at once to ask again (429, Retry-After 1).
+      LeaseGrant last = grants.get(LeaseService.MAX_HELD_WRITES);
+      assertThatThrownBy(() -> server.leases.confirm(new Caller.Node(last.node()), call(last, null)))
+          .isInstanceOfSatisfying(UpgradeException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.RATE_LIMITED))
+          .hasMessage("repo-server is handling 32 slot confirmations at once; ask again in a second");
+      assertThatThrownBy(() -> server.leases.release(new Caller.Node(last.node()), call(last, "FAILED")))
+          .isInstanceOfSatisfying(UpgradeException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.RATE_LIMITED))
+          .hasMessageContaining("slot returns at once");
+      assertThat(server.leases.busy()).isEqualTo(2);
+
+      slow.countDown();
+      for (Future<LeaseAnswer> answer : held) {
+        assertThat(answer.get(10, TimeUnit.SECONDS).status()).isEqualTo(LeaseAnswer.Status.CONFIRMED);
+      }
+      assertThat(server.leases.confirm(new Caller.Node(last.node()), call(last, null)).body().status())
+          .as("asked again, the same grant is confirmed").isEqualTo(LeaseAnswer.Status.CONFIRMED);
+    } finally {
+      slow.countDown();
+      threads.shutdownNow();
+    }
+  }
+
+  /** A store whose confirmations wait until {@code go} opens (counting them on {@code writing}). */
+  static final class SlowConfirmations extends ForwardingStore {
+    private final CountDownLatch writing;
+    private final CountDownLatch go;
+
+    SlowConfirmations(RepositoryStore store, CountDownLatch writing, CountDownLatch go) {
+      super(store);
+      this.writing = writing;
+      this.go = go;
+    }
+
+    @Override
+    public Write create(String path, byte[] content) throws IOException {
+      if (path.endsWith(".confirmed.json")) {
+        writing.countDown();
+        try {
+          if (!go.await(30, TimeUnit.SECONDS)) {
+            throw new IOException("the test never let the confirmation through");
+          }
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new IOException(e);
+        }
+      }
+      return super.create(path, content);
+    }
+  }
+
   /** A store whose creates of grants wait until {@code go} opens (counting them on {@code writing}). */
   static final class SlowGrants extends ForwardingStore {
     private final CountDownLatch writing;
